@@ -1,0 +1,123 @@
+//! Demo mode: `scripts/demo` (and the GUI e2e tests) start a lab Odoo host and launch the app with
+//! `OSD_DEMO_LAB=<dir>/lab.json`; the app then lists that lab as a server named "Demo lab".
+//!
+//! lab.json is written by `tests/lab/lab up`; this module reads only what the shell needs. The
+//! secret it holds (the lab's root password) never leaves the backend: the UI gets a
+//! [`ServerEntry`], which has no secret in it.
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::progress::{ProgressEvent, ProgressSink, Step};
+use crate::{AppError, AppResult};
+
+pub const ENV_DEMO_LAB: &str = "OSD_DEMO_LAB";
+pub const DEMO_SERVER_ID: &str = "demo-lab";
+
+/// `$OSD_DEMO_LAB` when set and not empty.
+pub fn lab_path() -> Option<PathBuf> {
+    std::env::var_os(ENV_DEMO_LAB).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// A server as the Servers screen shows it. No secrets.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerEntry {
+    pub id: String,
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// `SHA256:...` as `ssh-keygen -lf` prints it, when known in advance (the lab knows its own).
+    pub host_key_fingerprint: Option<String>,
+    pub kind: ServerKind,
+    /// The lab scenario (demo only), e.g. `short-lifetime`.
+    pub scenario: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum ServerKind {
+    Demo,
+    Saved,
+}
+
+/// The part of lab.json the shell reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoLab {
+    #[serde(default)]
+    pub scenario: Option<String>,
+    pub ssh: LabSsh,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabSsh {
+    pub host: String,
+    pub port: u16,
+    #[serde(default)]
+    pub host_key_fingerprint: Option<String>,
+    #[serde(default)]
+    pub known_hosts: Option<PathBuf>,
+    #[serde(default)]
+    pub root_password: Option<String>,
+    #[serde(default)]
+    pub root_key: Option<PathBuf>,
+}
+
+impl DemoLab {
+    pub fn load(path: &Path) -> AppResult<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            AppError::new(
+                "demo_lab_unreadable",
+                format!("The demo lab file {} could not be read: {e}", path.display()),
+                "Start the demo with scripts/demo, or unset OSD_DEMO_LAB.",
+            )
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            AppError::new(
+                "demo_lab_invalid",
+                format!("The demo lab file {} is not what this app expects: {e}", path.display()),
+                "Restart the lab with tests/lab/lab up, then start the app again.",
+            )
+        })
+    }
+
+    pub fn server_entry(&self) -> ServerEntry {
+        ServerEntry {
+            id: DEMO_SERVER_ID.into(),
+            name: "Demo lab".into(),
+            host: self.ssh.host.clone(),
+            port: self.ssh.port,
+            user: "root".into(),
+            host_key_fingerprint: self.ssh.host_key_fingerprint.clone(),
+            kind: ServerKind::Demo,
+            scenario: self.scenario.clone(),
+        }
+    }
+}
+
+/// What the UI shows after a successful connection.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connected {
+    pub server_id: String,
+    /// The name the server gives itself (`hostname`).
+    pub host_name: String,
+    pub host_key_fingerprint: String,
+}
+
+/// Connects to a server by id. Only the demo lab exists until saved servers arrive (issue 5).
+pub fn connect(server_id: &str, progress: &impl ProgressSink) -> AppResult<Connected> {
+    if server_id != DEMO_SERVER_ID {
+        return Err(AppError::new("unknown_server", format!("There is no server \"{server_id}\"."), "Pick a server from the list."));
+    }
+    let path = lab_path().ok_or_else(|| AppError::new("no_demo_lab", "The app is not in demo mode.", "Start it with scripts/demo."))?;
+    let lab = DemoLab::load(&path)?;
+    progress.report(ProgressEvent::Step { step: Step::Connecting, message: format!("Connecting to {}:{}…", lab.ssh.host, lab.ssh.port) });
+    let _ = lab;
+    Err(AppError::new(
+        "not_available",
+        "Connecting is not available in this build yet.",
+        "The SSH layer is still being built; the Servers list already works.",
+    ))
+}
