@@ -1,1 +1,22 @@
-//! osd-engine
+//! osd-engine: everything Odoo Session Doctor knows and does, free of any GUI.
+//!
+//! Data flows one way, each arrow a value that can be printed, serialized and tested on its own:
+//! **facts → findings → plan → change set → apply → verification → report.**
+//!
+//! - [`discover`] gathers [`facts::Facts`] from a host in two command executions plus database queries;
+//! - [`checks`] turns facts into findings (pure functions, tested on data);
+//! - the parsers ([`odoo_conf`], [`nginx`]) read and edit config files without losing a byte.
+
+pub mod checks;
+pub mod diagnosis;
+pub mod discover;
+pub mod error;
+pub mod facts;
+pub mod nginx;
+pub mod odoo_conf;
+pub mod odoo_options;
+pub mod probe;
+pub mod version;
+
+pub use diagnosis::{diagnose, DiagnoseOptions, Diagnosis};
+pub use error::EngineError;

@@ -1,0 +1,241 @@
+//! The session checklist: stable check IDs, each a pure function from [`Facts`] to a [`Finding`].
+//!
+//! A finding speaks to a non-expert first (what users see, why, in plain words) and to an engineer
+//! second (evidence with file:line or command output, version notes, references).
+
+mod conf;
+pub mod proxy;
+mod runtime;
+mod session;
+
+use crate::facts::Facts;
+use serde::Serialize;
+
+/// The checks in the order of the well-known quick-fix checklist admins find online.
+pub const CHECK_IDS: &[&str] = &[
+    "service.found",
+    "session.lifetime",
+    "session.store",
+    "session.external-cleanup",
+    "session.cleanup-runs",
+    "conf.folklore",
+    "conf.syntax",
+    "proxy.mode",
+    "proxy.headers",
+    "proxy.websocket",
+    "proxy.https-redirect",
+    "proxy.canonical-host",
+    "proxy.cookie-flags",
+    "proxy.sticky",
+    "workers.memory",
+    "db.filter",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Skip,
+    Unknown,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn mark(self) -> &'static str {
+        match self {
+            Status::Ok => "✓",
+            Status::Warn => "!",
+            Status::Fail => "✗",
+            Status::Skip => "-",
+            Status::Unknown => "?",
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+/// Where a finding's claim can be checked: a file and line, or a command and what it printed.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Evidence {
+    pub source: String,
+    pub excerpt: String,
+}
+
+impl Evidence {
+    pub fn new(source: impl Into<String>, excerpt: impl Into<String>) -> Self {
+        Evidence { source: source.into(), excerpt: excerpt.into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Reference {
+    pub label: String,
+    pub url: String,
+}
+
+/// A fix the engine can plan, with the choices a person makes (e.g. a lifetime).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FixOffer {
+    pub title: String,
+    pub choices: Vec<Choice>,
+    /// The value used when the person picks nothing.
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    /// Set when this choice has a cost the person must know (e.g. too short for this version).
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Finding {
+    pub id: &'static str,
+    pub status: Status,
+    pub title: String,
+    /// One line: what is the case here.
+    pub summary: String,
+    pub users_see: String,
+    pub why: String,
+    pub evidence: Vec<Evidence>,
+    pub version_note: Option<String>,
+    pub references: Vec<Reference>,
+    pub fixes: Vec<FixOffer>,
+}
+
+impl Finding {
+    pub fn new(id: &'static str, title: &str) -> Finding {
+        Finding {
+            id,
+            status: Status::Ok,
+            title: title.to_string(),
+            summary: String::new(),
+            users_see: String::new(),
+            why: String::new(),
+            evidence: Vec::new(),
+            version_note: None,
+            references: Vec::new(),
+            fixes: Vec::new(),
+        }
+    }
+    pub fn status(mut self, s: Status, summary: impl Into<String>) -> Self {
+        self.status = s;
+        self.summary = summary.into();
+        self
+    }
+    pub fn users_see(mut self, t: impl Into<String>) -> Self {
+        self.users_see = t.into();
+        self
+    }
+    pub fn why(mut self, t: impl Into<String>) -> Self {
+        self.why = t.into();
+        self
+    }
+    pub fn evidence(mut self, source: impl Into<String>, excerpt: impl Into<String>) -> Self {
+        self.evidence.push(Evidence::new(source, excerpt));
+        self
+    }
+    pub fn note(mut self, t: impl Into<String>) -> Self {
+        self.version_note = Some(t.into());
+        self
+    }
+    pub fn refs(mut self, refs: &[Reference]) -> Self {
+        self.references.extend(refs.iter().cloned());
+        self
+    }
+    pub fn fix(mut self, f: FixOffer) -> Self {
+        self.fixes.push(f);
+        self
+    }
+    /// Keeps the worse of the current status and `s`, with `summary` when `s` is worse.
+    pub fn worsen(&mut self, s: Status, summary: impl Into<String>) {
+        if s > self.status {
+            self.status = s;
+            self.summary = summary.into();
+        }
+    }
+}
+
+/// A public issue as a reference (facts §8).
+pub(crate) fn gh(repo: &str, n: u32) -> Reference {
+    Reference { label: format!("{repo}#{n}"), url: format!("https://github.com/{repo}/issues/{n}") }
+}
+
+/// A public pull request as a reference (facts §8).
+pub(crate) fn pr(repo: &str, n: u32) -> Reference {
+    Reference { label: format!("{repo} PR #{n}"), url: format!("https://github.com/{repo}/pull/{n}") }
+}
+
+/// The official deployment documentation (nginx shape of facts §4).
+pub(crate) fn deploy_docs() -> Reference {
+    Reference {
+        label: "Odoo docs: deploying, https and proxy".into(),
+        url: "https://www.odoo.com/documentation/17.0/administration/on_premise/deploy.html".into(),
+    }
+}
+
+/// Runs every check, in [`CHECK_IDS`] order.
+pub fn run_all(f: &Facts) -> Vec<Finding> {
+    let findings = vec![
+        runtime::service_found(f),
+        session::lifetime(f),
+        session::store(f),
+        session::external_cleanup(f),
+        session::cleanup_runs(f),
+        conf::folklore(f),
+        conf::syntax(f),
+        proxy::mode(f),
+        proxy::headers(f),
+        proxy::websocket(f),
+        proxy::https_redirect(f),
+        proxy::canonical_host(f),
+        proxy::cookie_flags(f),
+        proxy::sticky(f),
+        runtime::workers_memory(f),
+        runtime::db_filter(f),
+    ];
+    debug_assert_eq!(findings.iter().map(|x| x.id).collect::<Vec<_>>(), CHECK_IDS);
+    findings
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Verdict {
+    pub status: Status,
+    pub line: String,
+}
+
+/// The one line a manager reads first.
+pub fn verdict(findings: &[Finding]) -> Verdict {
+    let count = |s| findings.iter().filter(|f| f.status == s).count();
+    let (fail, warn, unknown) = (count(Status::Fail), count(Status::Warn), count(Status::Unknown));
+    let status = if fail > 0 { Status::Fail } else if warn > 0 { Status::Warn } else { Status::Ok };
+    let line = match (fail, warn) {
+        (0, 0) if unknown == 0 => "Healthy: nothing here logs users out.".to_string(),
+        (0, 0) => format!("No problem found, but {unknown} check(s) could not be made."),
+        (0, w) => format!("No cause of lost sessions found; {w} thing(s) to improve."),
+        (f, w) => {
+            let first = findings.iter().find(|x| x.status == Status::Fail).map(|x| x.title.as_str()).unwrap_or("");
+            format!("{f} problem(s) log users out or will ({w} more to improve). Start with: {first}.")
+        }
+    };
+    Verdict { status, line }
+}
+
+/// Exit code of `diagnose`: 0 all ok, 1 warnings, 2 failures.
+pub fn exit_code(findings: &[Finding]) -> i32 {
+    match findings.iter().map(|f| f.status).max() {
+        Some(Status::Fail) => 2,
+        Some(Status::Warn) => 1,
+        _ => 0,
+    }
+}

@@ -1,0 +1,298 @@
+//! Checks on the sessions themselves: lifetime, where they are stored, who deletes them.
+
+use super::{gh, pr, Choice, FixOffer, Finding, Status};
+use crate::facts::{CleanerKind, Facts, Observed};
+use crate::version::{human_duration, OdooVersion, DEFAULT_LIFETIME};
+use std::time::Duration;
+
+pub const LIFETIME_KEY: &str = "sessions.max_inactivity_seconds";
+
+/// The lifetime each database asks for: (database, seconds, raw value if set).
+pub fn lifetimes(f: &Facts) -> Vec<(String, u64, Option<String>)> {
+    let Some(db) = f.db.seen() else { return Vec::new() };
+    db.databases
+        .iter()
+        .map(|d| {
+            let raw = d.params.get(LIFETIME_KEY).cloned();
+            // Odoo: int(value), falling back to the default on anything not an integer.
+            let secs = raw
+                .as_deref()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|v| *v > 0)
+                .map(|v| v as u64)
+                .unwrap_or(DEFAULT_LIFETIME.as_secs());
+            (d.name.clone(), secs, raw)
+        })
+        .collect()
+}
+
+/// The choices offered for the lifetime, with the version's warning on the short ones.
+pub fn lifetime_choices(version: Option<OdooVersion>) -> Vec<Choice> {
+    let safe = version.map(|v| v.shortest_safe_lifetime()).unwrap_or(Duration::from_secs(86_400));
+    [(28_800, "8 hours (a working day)"), (86_400, "1 day"), (604_800, "7 days (Odoo's default)")]
+        .into_iter()
+        .map(|(secs, label)| Choice {
+            value: secs.to_string(),
+            label: label.to_string(),
+            warning: lifetime_warning(Duration::from_secs(secs), safe),
+        })
+        .collect()
+}
+
+pub fn lifetime_warning(chosen: Duration, safe: Duration) -> Option<String> {
+    (chosen < safe).then(|| {
+        format!(
+            "{} is shorter than {} — on this version people who are actively working can be logged out at the next daily cleanup, because Odoo only records activity on some requests.",
+            human_duration(chosen),
+            human_duration(safe)
+        )
+    })
+}
+
+pub fn lifetime(f: &Facts) -> Finding {
+    let base = Finding::new("session.lifetime", "How long an idle session lives")
+        .refs(&[
+            gh("odoo/odoo", 29906),
+            pr("odoo/odoo", 122888),
+            pr("odoo/odoo", 154051),
+        ]);
+    let Some(version) = f.odoo.version else {
+        return base.status(Status::Unknown, "The Odoo version is unknown, so the lifetime rules that apply are unknown.");
+    };
+    let mut fnd = base.note(format!("Odoo {version}: {}.", version.cookie_lifetime_note()));
+    if !version.has_lifetime_parameter() {
+        fnd = fnd.status(
+            Status::Ok,
+            "Odoo before 16 keeps idle sessions 7 days; this cannot be changed without a module.",
+        );
+        for (db, _, raw) in lifetimes(f) {
+            if let Some(raw) = raw {
+                fnd = fnd.evidence(format!("ir_config_parameter in {db}"), format!("{LIFETIME_KEY} = {raw} (ignored before Odoo 16)"));
+            }
+        }
+        return fnd;
+    }
+    let lts = lifetimes(f);
+    if lts.is_empty() {
+        return fnd.status(
+            Status::Unknown,
+            format!("Could not read {LIFETIME_KEY}: {}", f.db.why_unknown().unwrap_or("no Odoo database found")),
+        );
+    }
+    let safe = version.shortest_safe_lifetime();
+    let (min_db, min_secs, _) = lts.iter().min_by_key(|(_, s, _)| *s).cloned().unwrap();
+    for (db, secs, raw) in &lts {
+        let shown = match raw {
+            Some(r) if r.trim().parse::<i64>().map_or(true, |v| v <= 0) => {
+                format!("{LIFETIME_KEY} = {r:?}: not a positive integer, so Odoo uses the default of 7 days")
+            }
+            Some(r) => format!("{LIFETIME_KEY} = {r} ({})", human_duration(Duration::from_secs(*secs))),
+            None => format!("{LIFETIME_KEY} is not set: Odoo's default, 7 days"),
+        };
+        fnd = fnd.evidence(format!("ir_config_parameter in database {db}"), shown);
+    }
+    fnd = fnd.fix(FixOffer {
+        title: format!("Set {LIFETIME_KEY} (then restart Odoo so it takes effect)"),
+        choices: lifetime_choices(Some(version)),
+        default: Some(if min_secs < safe.as_secs() { safe.as_secs().max(86_400) } else { min_secs }.to_string()),
+    });
+    let lt = Duration::from_secs(min_secs);
+    let shared = if lts.len() > 1 {
+        format!(" Several databases share one sessions folder, so the shortest value (database {min_db}) applies to everybody.")
+    } else {
+        String::new()
+    };
+    if lt < safe {
+        fnd.status(
+            Status::Fail,
+            format!("Idle sessions are deleted after {}: too short for Odoo {version}.", human_duration(lt)),
+        )
+        .users_see("People are sent to the login page with \"Session Expired\" — even while they are working — and lose what they were typing.")
+        .why(format!(
+            "Odoo deletes every session that has not been recorded as active for {}. Odoo {version} records activity only when a page is loaded or the live connection reconnects, not on every click, so a lifetime this short also removes the sessions of people who are busy.{shared}",
+            human_duration(lt)
+        ))
+    } else {
+        fnd.status(Status::Ok, format!("Idle sessions live {}.{shared}", human_duration(lt)))
+            .why("A lifetime of a day or more keeps working people logged in; shorter is a security choice that costs convenience.")
+    }
+}
+
+pub fn store(f: &Facts) -> Finding {
+    let fnd = Finding::new("session.store", "Where sessions are kept")
+        .refs(&[gh("odoo/docker", 506)])
+        .evidence(format!("data_dir ({})", f.odoo.data_dir_source), f.odoo.data_dir.clone());
+    let store = match &f.sessions {
+        Observed::Seen(s) => s,
+        Observed::Unknown(why) => return fnd.status(Status::Unknown, why.clone()),
+    };
+    let mut fnd = fnd;
+    if !store.exists {
+        fnd.worsen(
+            Status::Warn,
+            format!("The sessions folder {} does not exist: this Odoo keeps its sessions somewhere else than its config says, or has not served anyone yet.", store.path),
+        );
+        return fnd.why("Odoo creates the folder at its first request. If it is missing while people use Odoo, the process was started with another data_dir or HOME.");
+    }
+    fnd = fnd.evidence(
+        format!("stat {}", store.path),
+        format!(
+            "owner {} group {} mode {:o}, filesystem {}, {} files, {} bytes",
+            store.owner.as_deref().unwrap_or("?"),
+            store.group.as_deref().unwrap_or("?"),
+            store.mode.unwrap_or(0),
+            store.fs_type.as_deref().unwrap_or("?"),
+            store.files,
+            store.bytes
+        ),
+    );
+    let fs = store.fs_type.as_deref().unwrap_or("");
+    if fs == "tmpfs" || fs == "ramfs" {
+        fnd.worsen(Status::Fail, format!("Sessions are kept in memory ({fs}): every reboot logs everybody out."));
+        fnd = fnd.users_see("Everybody is logged out after each server reboot.");
+    }
+    if matches!(f.odoo.service, crate::facts::Service::Docker { .. }) && (fs == "overlayfs" || fs == "overlay") {
+        fnd.worsen(Status::Fail, "Sessions live inside the container, not on a volume: recreating the container logs everybody out.");
+    }
+    if store.path.starts_with("/tmp/") || store.path.starts_with("/var/tmp/") {
+        fnd.worsen(Status::Warn, format!("Sessions are kept under a temporary folder ({}), which system cleaners empty.", store.path));
+    }
+    if store.writable_by_service_user == Some(false) {
+        fnd.worsen(
+            Status::Fail,
+            format!("The Odoo user {} cannot write to {}: new logins cannot be saved.", f.odoo.user, store.path),
+        );
+        fnd = fnd.users_see("Logging in seems to work, then the next click says \"Session Expired\".");
+    }
+    let foreign: Vec<String> = store
+        .owners
+        .iter()
+        .filter(|(o, _)| **o != f.odoo.user)
+        .map(|(o, n)| format!("{n} file(s) owned by {o}"))
+        .collect();
+    if !foreign.is_empty() {
+        fnd.worsen(
+            Status::Warn,
+            format!("Some session files are not owned by the Odoo user {}: {}.", f.odoo.user, foreign.join(", ")),
+        );
+        fnd = fnd.why("Someone started Odoo by hand as another user (often root). Those sessions cannot be updated by the service, and that start used another folder if its HOME differed.");
+    }
+    if f.odoo.option("data_dir").is_none() && fnd.status == Status::Ok {
+        fnd.worsen(
+            Status::Warn,
+            "odoo.conf sets no data_dir, so where sessions live depends on the HOME of whoever starts Odoo.",
+        );
+        fnd = fnd.why("Started by the service, sessions go to one folder; started by hand as another user, to another — and everybody seems logged out. Setting data_dir makes every start use the same folder.");
+    }
+    if fnd.status == Status::Ok {
+        fnd.summary = format!("Sessions are kept on disk in {}, writable by {}.", store.path, f.odoo.user);
+    }
+    fnd
+}
+
+/// Whether a file-deleting line (cron, timer, tmpfiles, tmpreaper) reaches into `sessions`.
+pub fn deletes_sessions(kind: &CleanerKind, text: &str, sessions: &str) -> bool {
+    let covers = |p: &str| {
+        let p = p.trim_end_matches('/').trim_matches(|c| c == '"' || c == '\'');
+        p.len() > 1 && p.starts_with('/') && (sessions == p || sessions.starts_with(&format!("{p}/")))
+    };
+    match kind {
+        CleanerKind::Tmpfiles => {
+            // type path mode user group age: only types that age out contents, with an age.
+            let w: Vec<&str> = text.split_whitespace().collect();
+            let ages_out = matches!(w.first().map(|t| t.trim_end_matches(['!', '-', '='])), Some("d" | "D" | "e" | "v" | "q" | "Q"));
+            ages_out && w.get(5).is_some_and(|a| *a != "-") && w.get(1).is_some_and(|p| covers(p))
+        }
+        CleanerKind::Tmpreaper => text
+            .split_once('=')
+            .map(|(_, v)| v.split(|c: char| c.is_whitespace() || c == '"' || c == '\'').any(covers))
+            .unwrap_or(false),
+        CleanerKind::Cron | CleanerKind::SystemdUnit => {
+            let deletes = text.contains("-delete")
+                || text.contains("rm ")
+                || text.contains("tmpreaper")
+                || text.contains("tmpwatch")
+                || text.contains("unlink");
+            deletes && text.split(|c: char| c.is_whitespace() || c == ';' || c == '|').any(covers)
+        }
+    }
+}
+
+pub fn external_cleanup(f: &Facts) -> Finding {
+    let mut fnd = Finding::new("session.external-cleanup", "Nothing but Odoo deletes session files")
+        .refs(&[gh("coopdevs/odoo-role", 110)]);
+    let sessions = match &f.sessions {
+        Observed::Seen(s) => s.path.clone(),
+        Observed::Unknown(why) => return fnd.status(Status::Unknown, why.clone()),
+    };
+    let hits: Vec<_> = f.cleaners.iter().filter(|c| deletes_sessions(&c.kind, &c.text, &sessions)).collect();
+    if hits.is_empty() {
+        return fnd.status(
+            Status::Ok,
+            "No cron job, timer, tmpfiles rule or tmpreaper setting deletes files in the sessions folder.",
+        );
+    }
+    for c in &hits {
+        fnd = fnd.evidence(format!("{}:{}", c.file, c.line), c.text.clone());
+    }
+    fnd.status(
+        Status::Fail,
+        format!("{} job(s) outside Odoo delete session files.", hits.len()),
+    )
+    .users_see("Everybody is logged out at the same moment, at the time the job runs.")
+    .why("A session is a file. When a cleanup job deletes it, Odoo no longer knows the person and hands them a new, empty session: they land on the login page. Odoo already cleans old sessions itself.")
+    .fix(FixOffer {
+        title: "Disable the line (it is kept, commented out, so it can be restored)".into(),
+        choices: vec![],
+        default: None,
+    })
+}
+
+pub fn cleanup_runs(f: &Facts) -> Finding {
+    let mut fnd = Finding::new("session.cleanup-runs", "Odoo's own cleanup of old sessions runs");
+    let version = f.odoo.version;
+    if let Some(v) = f.odoo.option("max_cron_threads") {
+        fnd = fnd.evidence(f.odoo.option_source("max_cron_threads").unwrap_or_default(), format!("max_cron_threads = {v}"));
+        if v.trim() == "0" {
+            fnd.worsen(
+                Status::Fail,
+                "max_cron_threads = 0: Odoo's daily cleanup never runs, so old sessions are never removed.",
+            );
+            fnd = fnd.why("Odoo removes idle sessions in its daily \"Auto-vacuum internal data\" job, which needs at least one cron thread (or another Odoo process running crons). Without it the sessions folder only grows and the lifetime you set does nothing.");
+        }
+    }
+    for key in ["ODOO_SKIP_GC_SESSIONS", "ODOO_DISABLE_SESSION_GC"] {
+        if let Some(v) = f.odoo.env.get(key) {
+            fnd = fnd.evidence(format!("environment of pid {}", f.odoo.pid), format!("{key}={v}"));
+            fnd.worsen(Status::Warn, format!("{key} is set: Odoo skips its session cleanup."));
+        }
+    }
+    if let Some(db) = f.db.seen() {
+        for d in &db.databases {
+            if d.autovacuum_cron_active == Some(false) {
+                fnd = fnd.evidence(format!("ir_cron in {}", d.name), "Base: Auto-vacuum internal data — inactive");
+                fnd.worsen(Status::Fail, format!("The Auto-vacuum job is switched off in database {}.", d.name));
+            }
+        }
+    }
+    if let Observed::Seen(s) = &f.sessions {
+        let threshold = super::session::lifetimes(f).iter().map(|(_, s, _)| *s).min().unwrap_or(DEFAULT_LIFETIME.as_secs());
+        if let Some(oldest) = s.oldest_age_secs {
+            // Files older than the threshold plus the daily cron's period plus a margin: the cleanup is not running.
+            if version.is_some_and(|v| v.has_lifetime_parameter()) && oldest > threshold + 3 * 86_400 {
+                fnd = fnd.evidence(
+                    format!("find {}", s.path),
+                    format!("{} files, the oldest untouched for {}", s.files, human_duration(Duration::from_secs(oldest - oldest % 3600))),
+                );
+                fnd.worsen(Status::Warn, "Session files older than the lifetime are still there: the cleanup does not seem to run.");
+            }
+        }
+        if s.files > 200_000 {
+            fnd.worsen(Status::Warn, format!("The sessions folder holds {} files.", s.files));
+        }
+    }
+    if fnd.status == Status::Ok {
+        fnd.summary = "Odoo's daily cleanup can run.".into();
+    }
+    fnd
+}

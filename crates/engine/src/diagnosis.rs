@@ -1,0 +1,50 @@
+//! A whole diagnosis of one host: the facts, the findings and the verdict — the value the CLI
+//! prints, the GUI shows and the report renders.
+
+use crate::checks::{self, Finding, Verdict};
+use crate::discover::{discover, DiscoverOptions};
+use crate::error::EngineError;
+use crate::facts::Facts;
+use crate::probe::{self, ProbeOptions};
+use osd_remote::Host;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnosis {
+    pub host: String,
+    pub odoo: Facts,
+    pub checks: Vec<Finding>,
+    pub verdict: Verdict,
+}
+
+impl Diagnosis {
+    pub fn from_facts(facts: Facts) -> Diagnosis {
+        let findings = checks::run_all(&facts);
+        let verdict = checks::verdict(&findings);
+        Diagnosis { host: facts.host.name.clone(), odoo: facts, checks: findings, verdict }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        checks::exit_code(&self.checks)
+    }
+
+    pub fn finding(&self, id: &str) -> Option<&Finding> {
+        self.checks.iter().find(|f| f.id == id)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DiagnoseOptions {
+    pub discover: DiscoverOptions,
+    /// A test login for the live probe; nothing is stored.
+    pub probe: Option<ProbeOptions>,
+}
+
+/// Discovery, the optional live probe, then every check.
+pub fn diagnose(host: &Host, opts: &DiagnoseOptions) -> Result<Diagnosis, EngineError> {
+    let mut facts = discover(host, &opts.discover)?;
+    if let Some(p) = &opts.probe {
+        facts.probe = Some(probe::live_probe(host, &facts, p));
+    }
+    Ok(Diagnosis::from_facts(facts))
+}

@@ -1,0 +1,389 @@
+//! Discovery: everything about one Odoo host in two command executions plus database queries
+//! through an SSH tunnel (issue 3). The scripts only read; parsing happens here, on data.
+
+pub mod db;
+pub mod inventory;
+pub mod scripts;
+pub mod sections;
+
+use crate::error::EngineError;
+use crate::facts::*;
+use crate::odoo_conf::OdooConf;
+use crate::version::{OdooVersion, VersionSource};
+use inventory::{odoo_program, redact_args, service_of, Inventory, ProcDetails};
+use osd_remote::Host;
+use sections::Sections;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Default)]
+pub struct DiscoverOptions {
+    /// Which instance to diagnose when several run: its HTTP port or its config path.
+    pub instance: Option<String>,
+}
+
+/// Runs discovery on a connected host.
+pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineError> {
+    let execs_before = host.exec_count();
+    let out = host.run_script(scripts::INVENTORY, true, SCRIPT_TIMEOUT)?;
+    let sections = Sections::parse(&String::from_utf8_lossy(&out.stdout));
+    if !sections.complete() {
+        return Err(EngineError::Discovery {
+            host: host.name().to_string(),
+            detail: format!(
+                "the inventory script stopped early (exit {}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    let inv = Inventory::parse(&sections);
+    let instances = instances_of(&inv);
+    if instances.is_empty() {
+        return Err(EngineError::NoOdoo { host: host.name().to_string() });
+    }
+    let chosen = choose(&instances, opts, host.name())?;
+    let mut odoo = instances[chosen].1.clone();
+    let summaries: Vec<InstanceSummary> = instances.iter().map(|(s, _)| s.clone()).collect();
+
+    // Script 2: details that depend on the chosen instance's config.
+    let sessions_path = format!("{}/sessions", odoo.data_dir.trim_end_matches('/'));
+    let logfile = odoo.option("logfile").filter(|l| !l.is_empty() && l != "False" && l != "None");
+    let prelude = format!(
+        "PID={pid}\nROOT={root}\nSESSIONS={sessions}\nSVCUSER={user}\nLOGFILE={log}\nPROGRAM={program}\n",
+        pid = odoo.pid,
+        root = quote(&format!("/proc/{}/root", odoo.pid)),
+        sessions = quote(&sessions_path),
+        user = quote(&odoo.user),
+        log = quote(logfile.as_deref().unwrap_or("")),
+        program = quote(odoo.program.as_deref().unwrap_or("")),
+    );
+    let out2 = host.run_script(&format!("{prelude}{}", scripts::DETAILS), true, SCRIPT_TIMEOUT)?;
+    let details = Sections::parse(&String::from_utf8_lossy(&out2.stdout));
+    let sessions = parse_sessions(&details, &sessions_path);
+    let log = parse_log(&details, logfile.as_deref());
+    if odoo.version.is_none() {
+        if let Some(v) = details.get("release").and_then(|t| t.lines().nth(1)).and_then(OdooVersion::parse) {
+            odoo.version = Some(v);
+            odoo.version_source = Some(VersionSource::ReleaseFile);
+        }
+    }
+    let executions = host.exec_count() - execs_before;
+
+    let mut cost = Cost { executions, ..Default::default() };
+    let server = server_facts(host, &odoo, &mut cost);
+    if let Observed::Seen(ServerFacts { server_version: Some(v), .. }) = &server {
+        if let Some(parsed) = OdooVersion::parse(v) {
+            odoo.version = Some(parsed);
+            odoo.version_source = Some(VersionSource::RunningServer);
+        }
+    }
+    let db = db::db_facts(host, &odoo, &mut cost);
+    let nginx = nginx_facts(&inv, &odoo);
+
+    Ok(Facts {
+        host: HostFacts {
+            name: host.name().to_string(),
+            host_key_fingerprint: host.host_key().map(|k| k.fingerprint.clone()),
+            os: inv.os.clone(),
+            kernel: inv.kernel.clone(),
+            cpus: inv.cpus,
+            mem_total_bytes: inv.mem_total_bytes,
+        },
+        instances: summaries,
+        odoo,
+        sessions,
+        cleaners: inv.cleaners.clone(),
+        nginx,
+        log,
+        db,
+        server,
+        probe: None,
+        cost,
+    })
+}
+
+fn quote(s: &str) -> String {
+    shell_escape::unix::escape(s.into()).into_owned()
+}
+
+/// Groups Odoo processes into instances: a process whose parent is an Odoo process is a worker
+/// (or the gevent process) of its parent's instance.
+pub fn instances_of(inv: &Inventory) -> Vec<(InstanceSummary, OdooFacts)> {
+    let is_odoo = |pid: u32| inv.procs.get(&pid).is_some_and(|d| odoo_program(&d.argv).is_some());
+    let ppid_of: BTreeMap<u32, u32> = inv.ps.iter().map(|p| (p.pid, p.ppid)).collect();
+    let user_of: BTreeMap<u32, &str> = inv.ps.iter().map(|p| (p.pid, p.user.as_str())).collect();
+    let root_of = |mut pid: u32| {
+        while let Some(&pp) = ppid_of.get(&pid) {
+            if !is_odoo(pp) {
+                break;
+            }
+            pid = pp;
+        }
+        pid
+    };
+    let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
+    for &pid in inv.procs.keys().filter(|&&p| is_odoo(p)) {
+        *counts.entry(root_of(pid)).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .filter_map(|(pid, count)| {
+            let d = inv.procs.get(&pid)?;
+            let facts = odoo_facts(d, user_of.get(&pid).copied().unwrap_or("?"), count);
+            let summary = InstanceSummary {
+                pid,
+                user: facts.user.clone(),
+                command: facts.command.clone(),
+                config_path: facts.config.as_ref().map(|c| c.path.clone()),
+                http_port: facts.http_port(),
+                service: facts.service.clone(),
+            };
+            Some((summary, facts))
+        })
+        .collect()
+}
+
+/// The config file Odoo reads: `-c/--config`, else `$ODOO_RC`, else `~/.odoorc`, else
+/// `~/.openerp_serverrc` (odoo/tools/config.py).
+fn odoo_facts(d: &ProcDetails, user: &str, process_count: usize) -> OdooFacts {
+    let args = redact_args(&d.argv);
+    let absolute = |p: &str| if p.starts_with('/') { p.to_string() } else { format!("{}/{}", d.cwd, p) };
+    let explicit = cli_option(&d.argv, "config").map(|p| absolute(&p));
+    let home = d.environ.get("HOME").cloned();
+    let rc_candidates: Vec<String> = [home.as_deref(), d.passwd_home.as_deref()]
+        .into_iter()
+        .flatten()
+        .flat_map(|h| [format!("{h}/.odoorc"), format!("{h}/.openerp_serverrc")])
+        .collect();
+    let rc_files: Vec<String> = d
+        .files
+        .iter()
+        .map(|(p, _)| p.clone())
+        .filter(|p| rc_candidates.contains(p))
+        .collect();
+    let wanted = explicit
+        .or_else(|| d.environ.get("ODOO_RC").map(|p| absolute(p)))
+        .or_else(|| home.as_ref().map(|h| format!("{h}/.odoorc")))
+        .or_else(|| home.as_ref().map(|h| format!("{h}/.openerp_serverrc")));
+    let config = wanted.and_then(|w| {
+        let (path, bytes) = d.files.iter().find(|(p, _)| *p == w)?;
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        let doc = OdooConf::parse(&text);
+        Some(ConfFile { path: path.clone(), text, doc })
+    });
+    let env: BTreeMap<String, String> = d
+        .environ
+        .iter()
+        .filter(|(k, _)| k.starts_with("ODOO_") || *k == "SESSION_DB_URI")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut facts = OdooFacts {
+        pid: d.pid,
+        user: user.to_string(),
+        home: home.clone(),
+        command: args.join(" "),
+        args,
+        service: service_of(d),
+        process_count,
+        config,
+        rc_files,
+        version: None,
+        version_source: None,
+        data_dir: String::new(),
+        data_dir_source: String::new(),
+        env,
+        program: odoo_program(&d.argv).map(|p| absolute(p)),
+    };
+    let (dir, source) = match facts.option("data_dir").filter(|v| !v.is_empty()) {
+        Some(dir) => (dir, facts.option_source("data_dir").unwrap_or_default()),
+        None => default_data_dir(d),
+    };
+    facts.data_dir = dir;
+    facts.data_dir_source = source;
+    facts
+}
+
+/// Odoo's default data_dir: appdirs' user data dir when HOME exists, else /var/lib/odoo (facts §1).
+fn default_data_dir(d: &ProcDetails) -> (String, String) {
+    match &d.home_dir {
+        Some(home) => {
+            let base = d.environ.get("XDG_DATA_HOME").cloned().unwrap_or_else(|| format!("{home}/.local/share"));
+            (format!("{base}/Odoo"), format!("Odoo's default for HOME={home} (odoo.conf sets no data_dir)"))
+        }
+        None => ("/var/lib/odoo".into(), "Odoo's default when HOME does not exist (odoo.conf sets no data_dir)".into()),
+    }
+}
+
+fn choose(
+    instances: &[(InstanceSummary, OdooFacts)],
+    opts: &DiscoverOptions,
+    host: &str,
+) -> Result<usize, EngineError> {
+    let list = || {
+        instances
+            .iter()
+            .map(|(s, _)| {
+                format!(
+                    "  - port {} config {} ({}, pid {})",
+                    s.http_port,
+                    s.config_path.as_deref().unwrap_or("<none>"),
+                    s.service.describe(),
+                    s.pid
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    match &opts.instance {
+        Some(wanted) => instances
+            .iter()
+            .position(|(s, _)| s.http_port.to_string() == *wanted || s.config_path.as_deref() == Some(wanted.as_str()))
+            .ok_or_else(|| EngineError::InstanceNotFound { host: host.into(), wanted: wanted.clone(), list: list() }),
+        None if instances.len() == 1 => Ok(0),
+        None => Err(EngineError::SeveralInstances { host: host.into(), count: instances.len(), list: list() }),
+    }
+}
+
+fn parse_sessions(s: &Sections, path: &str) -> Observed<SessionStore> {
+    let stat = s.get("sessions-stat").unwrap_or("").trim();
+    let mut store = SessionStore {
+        path: path.to_string(),
+        exists: !stat.is_empty(),
+        owner: None,
+        group: None,
+        mode: None,
+        fs_type: s.get("sessions-fs").map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+        mount_point: s
+            .get("sessions-mount")
+            .and_then(|t| t.split_whitespace().next())
+            .map(String::from),
+        writable_by_service_user: match s.get("sessions-writable").map(str::trim) {
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            _ => None,
+        },
+        files: 0,
+        bytes: 0,
+        owners: BTreeMap::new(),
+        ages: Vec::new(),
+        oldest_age_secs: None,
+    };
+    let mut words = stat.split_whitespace();
+    store.owner = words.next().map(String::from);
+    store.group = words.next().map(String::from);
+    store.mode = words.next().and_then(|m| u32::from_str_radix(m, 8).ok());
+    let mut buckets = vec![0u64; AGE_BUCKETS.len()];
+    for line in s.get("sessions-files").unwrap_or("").lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        match w.as_slice() {
+            ["files", n] => store.files = n.parse().unwrap_or(0),
+            ["bytes", n] => store.bytes = n.parse().unwrap_or(0),
+            ["oldest", n] => store.oldest_age_secs = n.parse().ok(),
+            ["bucket", i, n] => {
+                if let (Ok(i), Ok(n)) = (i.parse::<usize>(), n.parse::<u64>()) {
+                    if (1..=buckets.len()).contains(&i) {
+                        buckets[i - 1] = n;
+                    }
+                }
+            }
+            ["owner", who, n] => {
+                store.owners.insert(who.to_string(), n.parse().unwrap_or(0));
+            }
+            _ => {}
+        }
+    }
+    store.ages = AGE_BUCKETS.iter().copied().zip(buckets).collect();
+    Observed::Seen(store)
+}
+
+fn parse_log(s: &Sections, logfile: Option<&str>) -> Observed<LogFacts> {
+    let Some(path) = logfile else {
+        return Observed::Unknown("odoo.conf sets no logfile: Odoo logs to its service's output (journal or supervisor log)".into());
+    };
+    let Some(body) = s.get("log") else {
+        return Observed::Unknown(format!("the log file {path} does not exist or cannot be read"));
+    };
+    let mut log = LogFacts { source: path.to_string(), ..Default::default() };
+    for line in body.lines() {
+        if let Some(sample) = line.strip_prefix("sample ") {
+            log.samples.push(sample.to_string());
+            continue;
+        }
+        let mut w = line.split_whitespace();
+        let (Some(k), Some(v)) = (w.next(), w.next().and_then(|v| v.parse::<u64>().ok())) else { continue };
+        match k {
+            "lines" => log.lines_scanned = v,
+            "session_expired" => log.session_expired = v,
+            "dbfilter_rejects" => log.dbfilter_rejects = v,
+            "memory_recycles" => log.memory_recycles = v,
+            "memory_kills" => log.memory_kills = v,
+            "worker_timeouts" => log.worker_timeouts = v,
+            _ => {}
+        }
+    }
+    Observed::Seen(log)
+}
+
+/// The nginx whose config proxies to this Odoo's port (several may run; any is better than none).
+fn nginx_facts(inv: &Inventory, odoo: &OdooFacts) -> Observed<NginxFacts> {
+    if inv.nginx.is_empty() {
+        return Observed::Unknown("no nginx master process runs on this host".into());
+    }
+    let port = format!(":{}", odoo.http_port());
+    let pick = inv
+        .nginx
+        .iter()
+        .find(|n| n.dump.contains(&port))
+        .or_else(|| inv.nginx.first())
+        .expect("non-empty");
+    if pick.dump.trim().is_empty() {
+        return Observed::Unknown(format!("`{}` printed no configuration: {}", pick.command, pick.stderr.trim()));
+    }
+    let files = pick
+        .dump
+        .lines()
+        .filter_map(|l| l.strip_prefix("# configuration file ").and_then(|r| r.strip_suffix(':')))
+        .map(String::from)
+        .collect::<Vec<_>>();
+    let conf_path = {
+        let words: Vec<&str> = pick.master_args.split_whitespace().collect();
+        words
+            .windows(2)
+            .find(|w| w[0] == "-c")
+            .map(|w| w[1].to_string())
+            .or_else(|| files.first().cloned())
+            .unwrap_or_else(|| "/etc/nginx/nginx.conf".into())
+    };
+    Observed::Seen(NginxFacts {
+        masters: inv.nginx.iter().map(|n| n.master_args.clone()).collect(),
+        conf_path,
+        dump_command: pick.command.clone(),
+        dump: pick.dump.clone(),
+        files,
+    })
+}
+
+/// Asks the running server what it is, on its own port through the SSH tunnel.
+fn server_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observed<ServerFacts> {
+    let interface = odoo
+        .option("http_interface")
+        .filter(|i| !i.is_empty() && i != "0.0.0.0" && i != "::")
+        .unwrap_or_else(|| "127.0.0.1".into());
+    let tunnel = match host.tunnel(&interface, odoo.http_port()) {
+        Ok(t) => t,
+        Err(e) => return Observed::Unknown(format!("no tunnel to Odoo's port {}: {e}", odoo.http_port())),
+    };
+    let base = format!("http://{}", tunnel.local_addr());
+    cost.http_requests += 1;
+    match crate::probe::version_info(&base) {
+        Ok(v) => Observed::Seen(ServerFacts {
+            url: format!("http://{interface}:{}", odoo.http_port()),
+            server_version: Some(v),
+            health: None,
+        }),
+        Err(e) => Observed::Unknown(format!("Odoo did not answer on {interface}:{}: {e}", odoo.http_port())),
+    }
+}

@@ -1,0 +1,114 @@
+//! The two shell scripts discovery sends, one execution each. They only read; every section is
+//! tagged `==> name <==` and parsed locally (see `sections`). POSIX sh, run privileged.
+//!
+//! Script 1 (inventory) needs nothing from us: host, processes, configs, nginx, cleaners.
+//! Script 2 (details) needs what script 1 told: the sessions directory, the log, release.py.
+
+/// Inventory: needs no input.
+pub const INVENTORY: &str = r#"
+export LC_ALL=C
+sec() { printf '\n==> %s <==\n' "$*"; }
+sec os; cat /etc/os-release 2>/dev/null
+sec uname; uname -srm
+sec cpus; nproc 2>/dev/null || getconf _NPROCESSORS_ONLN
+sec meminfo; grep -E '^(MemTotal|MemAvailable):' /proc/meminfo
+sec ps; ps -eo pid=,ppid=,user:32=,args= 2>/dev/null | grep -E 'odoo|openerp|nginx|supervisord|docker|containerd' | grep -v -E ' grep |==> '
+cands=$(ps -eo pid=,args= | awk '/odoo|openerp/ && !/awk|grep|nginx|postgres|supervisord|sshd|tail /{print $1}')
+for pid in $cands; do
+  [ -r "/proc/$pid/cmdline" ] || continue
+  sec "proc $pid cmdline"; tr '\0' '\n' < "/proc/$pid/cmdline"; echo
+  sec "proc $pid environ"
+  tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -E '^(HOME|USER|XDG_DATA_HOME|ODOO_RC|ODOO_SKIP_GC_SESSIONS|ODOO_DISABLE_SESSION_GC|SUPERVISOR_PROCESS_NAME|SUPERVISOR_GROUP_NAME|SUPERVISOR_SERVER_URL|INVOCATION_ID)='
+  tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -q '^SESSION_DB_URI=' && echo 'SESSION_DB_URI=<set>'
+  sec "proc $pid cgroup"; cat "/proc/$pid/cgroup" 2>/dev/null
+  sec "proc $pid cwd"; readlink "/proc/$pid/cwd"
+  ppid=$(ps -o ppid= -p "$pid" | tr -d ' ')
+  case " $(echo $cands) " in *" $ppid "*) continue ;; esac
+  # A root Odoo process: print every config file it may read (facts §1, §6).
+  root="/proc/$pid/root"; cwd=$(readlink "/proc/$pid/cwd")
+  conf=$(tr '\0' '\n' < "/proc/$pid/cmdline" | awk 'p{print; exit} /^(-c|--config)$/{p=1; next} /^--config=/{sub(/^--config=/,""); print; exit} /^-c./{print substr($0,3); exit}')
+  home=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^HOME=//p')
+  user=$(ps -o user= -p "$pid" | tr -d ' ')
+  pwhome=$(getent passwd "$user" | cut -d: -f6)
+  rc=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^ODOO_RC=//p')
+  for f in "$conf" "$rc" "$home/.odoorc" "$home/.openerp_serverrc" "$pwhome/.odoorc" "$pwhome/.openerp_serverrc"; do
+    [ -n "$f" ] || continue
+    case "$f" in /*) ;; *) f="$cwd/$f" ;; esac
+    [ -f "$root$f" ] || continue
+    sec "proc $pid file $f"; base64 -w0 < "$root$f"; echo
+  done
+  sec "proc $pid home-dir"; [ -n "$home" ] && [ -d "$root$home" ] && echo "$home"
+  sec "proc $pid passwd-home"; echo "$pwhome"
+  unit=$(sed -n 's#^0::.*/\([^/]*\.service\)$#\1#p' "/proc/$pid/cgroup" 2>/dev/null | head -n1)
+  if [ -n "$unit" ] && command -v systemctl >/dev/null 2>&1; then
+    sec "proc $pid unit $unit"; systemctl cat "$unit" 2>/dev/null | grep -E '^(ExecStart|User|Environment|EnvironmentFile|WorkingDirectory)='
+  fi
+  sec "proc $pid parent"; ps -o args= -p "$ppid"
+done
+for pid in $(ps -eo pid=,args= | awk '/nginx: master process/ && !/awk/{print $1}'); do
+  exe=$(readlink "/proc/$pid/exe"); args=$(ps -o args= -p "$pid")
+  c=$(echo "$args" | awk '{for(i=1;i<NF;i++) if($i=="-c") print $(i+1)}')
+  p=$(echo "$args" | awk '{for(i=1;i<NF;i++) if($i=="-p") print $(i+1)}')
+  set -- -T; [ -n "$c" ] && set -- "$@" -c "$c"; [ -n "$p" ] && set -- "$@" -p "$p"
+  t=$(mktemp)
+  sec "nginx $pid command"; echo "$exe $*"; echo "$args"
+  sec "nginx $pid dump"; "$exe" "$@" 2>"$t"
+  sec "nginx $pid stderr"; cat "$t"; rm -f "$t"
+done
+sec cron
+grep -HnE 'find|rm |rm$|tmpreaper|tmpwatch|unlink|delete|sessions' /etc/crontab /etc/cron.d/* /var/spool/cron/crontabs/* /var/spool/cron/* /etc/cron.hourly/* /etc/cron.daily/* /etc/cron.weekly/* /etc/cron.monthly/* 2>/dev/null | grep -vE ':[0-9]+:\s*#'
+sec systemd
+grep -HnE '^\s*ExecStart.*(find|rm |tmpreaper|tmpwatch|sessions)' /etc/systemd/system/*.service /etc/systemd/system/*/*.service 2>/dev/null
+sec tmpfiles
+grep -HnvE '^\s*(#|$)' /etc/tmpfiles.d/*.conf /run/tmpfiles.d/*.conf /usr/lib/tmpfiles.d/*.conf 2>/dev/null
+sec tmpreaper
+grep -HnE '^\s*TMPREAPER_(DIRS|TIME)' /etc/tmpreaper.conf 2>/dev/null
+sec end
+"#;
+
+/// Details about the chosen instance. Variables set before it: PID, ROOT (/proc/PID/root),
+/// SESSIONS (the sessions directory), SVCUSER, LOGFILE (may be empty), PROGRAM (odoo-bin path).
+pub const DETAILS: &str = r#"
+export LC_ALL=C
+sec() { printf '\n==> %s <==\n' "$*"; }
+d="$ROOT$SESSIONS"
+sec sessions-stat; stat -c '%U %G %a' "$d" 2>/dev/null
+sec sessions-fs; stat -f -c '%T' "$d" 2>/dev/null
+sec sessions-mount; findmnt -n -o TARGET,FSTYPE,SOURCE -T "$d" 2>/dev/null | head -n1
+sec sessions-writable
+if [ -d "$d" ] && command -v runuser >/dev/null 2>&1 && [ "$ROOT" = "/proc/$PID/root" ] && [ "$(readlink "$ROOT")" = "/" ]; then
+  runuser -u "$SVCUSER" -- test -w "$d" && echo yes || echo no
+fi
+sec sessions-files
+if [ -d "$d" ]; then
+  now=$(date +%s)
+  find "$d" -type f -printf '%T@ %s %u\n' 2>/dev/null | awk -v now="$now" '
+    BEGIN { split("3600 86400 604800 2592000 7776000", b, " ") }
+    { n++; bytes += $2; owners[$3]++; age = now - int($1); if (age < 0) age = 0
+      if (oldest == "" || age > oldest) oldest = age
+      for (i = 1; i <= 5; i++) if (age < b[i]) break; bucket[i]++ }
+    END { printf "files %d\nbytes %d\noldest %s\n", n, bytes, oldest
+          for (i = 1; i <= 6; i++) printf "bucket %d %d\n", i, bucket[i]
+          for (o in owners) printf "owner %s %d\n", o, owners[o] }'
+fi
+sec log-source; echo "$LOGFILE"
+if [ -n "$LOGFILE" ] && [ -f "$ROOT$LOGFILE" ]; then
+  sec log
+  tail -n 50000 "$ROOT$LOGFILE" | awk '
+    { n++ }
+    /Session [Ee]xpired|SessionExpiredException/ { se++; if (s1++ < 3) print "sample " $0 }
+    /dbfilter rejects it/ { df++; if (s2++ < 3) print "sample " $0 }
+    /memory limit/ { mr++; if (s3++ < 3) print "sample " $0 }
+    /MemoryError|killed by signal 9|Worker .* \(\d+\) killed/ { mk++; if (s4++ < 3) print "sample " $0 }
+    /timeout after|CPU time limit/ { wt++; if (s5++ < 3) print "sample " $0 }
+    END { printf "lines %d\nsession_expired %d\ndbfilter_rejects %d\nmemory_recycles %d\nmemory_kills %d\nworker_timeouts %d\n", n, se, df, mr, mk, wt }'
+fi
+sec release
+if [ -n "$PROGRAM" ]; then
+  dir=$(dirname "$PROGRAM")
+  for f in "$dir/odoo/release.py" "$dir/../odoo/release.py" "$dir/../lib/python3/dist-packages/odoo/release.py" /usr/lib/python3/dist-packages/odoo/release.py; do
+    if [ -f "$ROOT$f" ]; then echo "$f"; grep -E '^version_info' "$ROOT$f"; break; fi
+  done
+fi
+sec end
+"#;

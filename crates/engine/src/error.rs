@@ -1,0 +1,27 @@
+//! The engine's error type: what went wrong, on which host or file, and what to do about it.
+
+use osd_remote::RemoteError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+
+    #[error("no Odoo server process was found on {host}. Is Odoo running? Start it and try again.")]
+    NoOdoo { host: String },
+
+    #[error("{count} Odoo instances run on {host}; choose one with --instance <http port | config path>:\n{list}")]
+    SeveralInstances { host: String, count: usize, list: String },
+
+    #[error("no Odoo instance on {host} matches '{wanted}'. Instances found:\n{list}")]
+    InstanceNotFound { host: String, wanted: String, list: String },
+
+    #[error("the discovery script's output from {host} could not be read: {detail}")]
+    Discovery { host: String, detail: String },
+
+    #[error("the database '{db}' on {host} could not be reached ({detail}). Check db_host/db_port/db_user in {conf} and that PostgreSQL is running.")]
+    Database { host: String, db: String, conf: String, detail: String },
+
+    #[error("{0}")]
+    Invalid(String),
+}

@@ -1,0 +1,337 @@
+//! Facts: what discovery observed on one host, as plain data. Checks are pure functions of this.
+//!
+//! Nothing here holds a secret in a form that serializes: config texts are kept raw for the
+//! engine's own use but serialize redacted, and `database.secret` is only ever "present or not".
+
+use crate::odoo_conf::OdooConf;
+use crate::version::{OdooVersion, VersionSource};
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+
+/// A fact that could not be observed carries why, so a check can say `unknown` with the reason.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "state", content = "value", rename_all = "snake_case")]
+pub enum Observed<T> {
+    Seen(T),
+    Unknown(String),
+}
+
+impl<T> Observed<T> {
+    pub fn seen(&self) -> Option<&T> {
+        match self {
+            Observed::Seen(v) => Some(v),
+            Observed::Unknown(_) => None,
+        }
+    }
+    pub fn why_unknown(&self) -> Option<&str> {
+        match self {
+            Observed::Seen(_) => None,
+            Observed::Unknown(why) => Some(why),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Facts {
+    pub host: HostFacts,
+    /// Every Odoo instance running on the host; `odoo` is the one diagnosed.
+    pub instances: Vec<InstanceSummary>,
+    pub odoo: OdooFacts,
+    pub sessions: Observed<SessionStore>,
+    /// Everything outside Odoo that deletes files (cron lines, timers, tmpfiles rules, tmpreaper).
+    pub cleaners: Vec<Cleaner>,
+    pub nginx: Observed<NginxFacts>,
+    pub log: Observed<LogFacts>,
+    pub db: Observed<DbFacts>,
+    /// What the running server answered over HTTP on its own port (through the SSH tunnel).
+    pub server: Observed<ServerFacts>,
+    /// What a test login observed (only when the person gave one): beats what files say.
+    pub probe: Option<crate::probe::ProbeFacts>,
+    pub cost: Cost,
+}
+
+/// What the discovery cost: the benchmark and the `≤ 2 executions` promise read this.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Cost {
+    pub executions: u64,
+    pub db_round_trips: u64,
+    pub http_requests: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostFacts {
+    pub name: String,
+    pub host_key_fingerprint: Option<String>,
+    pub os: String,
+    pub kernel: String,
+    pub cpus: u32,
+    pub mem_total_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Service {
+    Systemd { unit: String },
+    Supervisor { conf: Option<String>, program: String },
+    Docker { container: String },
+    /// Started by hand (a shell, screen, nohup): nothing restarts it.
+    Manual,
+}
+
+impl Service {
+    /// The command that restarts this service, as the admin would type it.
+    pub fn restart_command(&self) -> Option<Vec<String>> {
+        match self {
+            Service::Systemd { unit } => Some(vec!["systemctl".into(), "restart".into(), unit.clone()]),
+            Service::Supervisor { conf, program } => {
+                let mut cmd = vec!["supervisorctl".to_string()];
+                if let Some(c) = conf {
+                    cmd.extend(["-c".to_string(), c.clone()]);
+                }
+                cmd.extend(["restart".to_string(), program.clone()]);
+                Some(cmd)
+            }
+            Service::Docker { container } => Some(vec!["docker".into(), "restart".into(), container.clone()]),
+            Service::Manual => None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Service::Systemd { unit } => format!("systemd unit {unit}"),
+            Service::Supervisor { program, .. } => format!("supervisor program {program}"),
+            Service::Docker { container } => format!("docker container {container}"),
+            Service::Manual => "started by hand (no service manager)".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceSummary {
+    pub pid: u32,
+    pub user: String,
+    /// The command line with secret-bearing arguments redacted.
+    pub command: String,
+    pub config_path: Option<String>,
+    pub http_port: u16,
+    pub service: Service,
+}
+
+/// A config file as read from the host.
+#[derive(Debug, Clone)]
+pub struct ConfFile {
+    pub path: String,
+    pub text: String,
+    pub doc: OdooConf,
+}
+
+impl Serialize for ConfFile {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("ConfFile", 2)?;
+        st.serialize_field("path", &self.path)?;
+        st.serialize_field("text_redacted", &self.doc.redacted())?;
+        st.end()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OdooFacts {
+    pub pid: u32,
+    pub user: String,
+    /// HOME of the running process: it decides the default data_dir (facts §1).
+    pub home: Option<String>,
+    pub command: String,
+    /// The process's arguments (secrets redacted), for options given on the command line.
+    pub args: Vec<String>,
+    pub service: Service,
+    /// Number of Odoo processes of this instance (master, workers, gevent).
+    pub process_count: usize,
+    pub config: Option<ConfFile>,
+    /// `~/.odoorc` / `~/.openerp_serverrc` of the service user that exist.
+    pub rc_files: Vec<String>,
+    pub version: Option<OdooVersion>,
+    pub version_source: Option<VersionSource>,
+    pub data_dir: String,
+    /// Where `data_dir` came from: "odoo.conf line 12", "command line", "default for HOME=/var/lib/odoo".
+    pub data_dir_source: String,
+    /// Environment variables that change session behaviour (ODOO_*), never anything else.
+    pub env: BTreeMap<String, String>,
+    /// Odoo's own program path (odoo-bin) as started.
+    pub program: Option<String>,
+}
+
+impl OdooFacts {
+    /// An option's effective value: the command line wins over odoo.conf, as in Odoo.
+    pub fn option(&self, key: &str) -> Option<String> {
+        if let Some(v) = cli_option(&self.args, key) {
+            return Some(v);
+        }
+        self.config.as_ref().and_then(|c| c.doc.get("options", key).map(|v| v.to_string()))
+    }
+
+    /// Where an option's effective value comes from, for evidence.
+    pub fn option_source(&self, key: &str) -> Option<String> {
+        if cli_option(&self.args, key).is_some() {
+            return Some("the command line".into());
+        }
+        let conf = self.config.as_ref()?;
+        let line = conf.doc.line_of("options", key)?;
+        Some(format!("{}:{}", conf.path, line))
+    }
+
+    pub fn option_bool(&self, key: &str) -> bool {
+        self.option(key).map(|v| crate::odoo_conf::parse_bool(&v)).unwrap_or(false)
+    }
+
+    pub fn option_u64(&self, key: &str) -> Option<u64> {
+        self.option(key).and_then(|v| v.trim().parse().ok())
+    }
+
+    pub fn workers(&self) -> u64 {
+        self.option_u64("workers").unwrap_or(0)
+    }
+
+    pub fn http_port(&self) -> u16 {
+        self.option_u64("http_port")
+            .or_else(|| self.option_u64("xmlrpc_port"))
+            .unwrap_or(8069) as u16
+    }
+
+    pub fn gevent_port(&self) -> u16 {
+        self.option_u64("gevent_port")
+            .or_else(|| self.option_u64("longpolling_port"))
+            .unwrap_or(8072) as u16
+    }
+}
+
+/// Odoo's command-line spelling of an odoo.conf key: `proxy_mode` → `--proxy-mode`.
+const SHORT_FLAGS: &[(&str, &str)] = &[
+    ("config", "-c"),
+    ("data_dir", "-D"),
+    ("http_port", "-p"),
+    ("db_name", "-d"),
+    ("db_user", "-r"),
+    ("db_password", "-w"),
+    ("addons_path", "--addons-path"),
+];
+
+/// The value of an option given on the command line (`--key=v`, `--key v`, short forms), if any.
+pub fn cli_option(args: &[String], key: &str) -> Option<String> {
+    let dashed = format!("--{}", key.replace('_', "-"));
+    let underscored = format!("--{key}");
+    let short = SHORT_FLAGS.iter().find(|(k, _)| *k == key).map(|(_, f)| *f);
+    // Boolean flags Odoo takes without a value.
+    let is_flag = matches!(key, "proxy_mode" | "without_demo" | "dev_mode");
+    let mut found = None;
+    let mut it = args.iter().skip(1).peekable();
+    while let Some(a) = it.next() {
+        for name in [Some(dashed.as_str()), Some(underscored.as_str()), short].into_iter().flatten() {
+            if a == name {
+                found = if is_flag { Some("True".to_string()) } else { it.peek().map(|v| v.to_string()) };
+            } else if let Some(v) = a.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+                found = Some(v.to_string());
+            } else if name.len() == 2 && a.starts_with(name) && a.len() > 2 && !a.starts_with("--") {
+                found = Some(a[2..].to_string());
+            }
+        }
+    }
+    found
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionStore {
+    pub path: String,
+    pub exists: bool,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    pub mode: Option<u32>,
+    /// Filesystem type as `stat -f` names it (ext2/ext3, tmpfs, overlayfs, nfs, …).
+    pub fs_type: Option<String>,
+    pub mount_point: Option<String>,
+    pub writable_by_service_user: Option<bool>,
+    pub files: u64,
+    pub bytes: u64,
+    /// Files by owner name: a file the service user cannot write is a session users lose.
+    pub owners: BTreeMap<String, u64>,
+    /// Count of files by age of their mtime: (upper bound in seconds, count); the last bound is u64::MAX.
+    pub ages: Vec<(u64, u64)>,
+    pub oldest_age_secs: Option<u64>,
+}
+
+/// Age buckets for session files: the report draws them against the lifetime threshold.
+pub const AGE_BUCKETS: &[u64] = &[3600, 86_400, 7 * 86_400, 30 * 86_400, 90 * 86_400, u64::MAX];
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CleanerKind {
+    Cron,
+    SystemdUnit,
+    Tmpfiles,
+    Tmpreaper,
+}
+
+/// A line outside Odoo that deletes files, with where it stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cleaner {
+    pub kind: CleanerKind,
+    pub file: String,
+    pub line: u32,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NginxFacts {
+    /// `nginx: master process …` command lines found.
+    pub masters: Vec<String>,
+    /// The config file the master runs with.
+    pub conf_path: String,
+    /// The command used to dump the config, and its raw output (`nginx -T`).
+    pub dump_command: String,
+    #[serde(skip)]
+    pub dump: String,
+    /// Files in the dump, for evidence.
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LogFacts {
+    pub source: String,
+    pub lines_scanned: u64,
+    pub session_expired: u64,
+    pub dbfilter_rejects: u64,
+    pub memory_recycles: u64,
+    pub memory_kills: u64,
+    pub worker_timeouts: u64,
+    /// A few matching lines per kind, newest last, for evidence.
+    pub samples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DbFacts {
+    pub databases: Vec<DbParams>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DbParams {
+    pub name: String,
+    /// The session-related system parameters that exist (never `database.secret`).
+    pub params: BTreeMap<String, String>,
+    pub database_secret_present: bool,
+    /// Session-related modules and their state.
+    pub modules: BTreeMap<String, String>,
+    pub autovacuum_cron_active: Option<bool>,
+}
+
+impl DbFacts {
+    pub fn param(&self, db: &str, key: &str) -> Option<&str> {
+        self.databases.iter().find(|d| d.name == db)?.params.get(key).map(|s| s.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerFacts {
+    pub url: String,
+    pub server_version: Option<String>,
+    pub health: Option<String>,
+}

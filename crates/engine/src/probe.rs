@@ -1,0 +1,302 @@
+//! Talking HTTP to Odoo: the version question discovery asks, and (with a test login) the live
+//! probe whose observations beat anything read from files (facts §7). Nothing is stored; the
+//! session id is never shown.
+
+use crate::facts::{Facts, Observed};
+use osd_remote::{Host, Secret};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A test login for the live probe.
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    pub login: String,
+    pub password: Secret,
+    /// The public URL users type; derived from nginx or web.base.url when absent.
+    pub public_url: Option<String>,
+    /// Host names to reach at a given address (like curl's --resolve), for names without DNS.
+    pub resolve: Vec<(String, SocketAddr)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CookieAttrs {
+    /// The Set-Cookie header with the session id replaced.
+    pub header: String,
+    pub max_age: Option<i64>,
+    pub has_expires: bool,
+    pub http_only: bool,
+    pub secure: bool,
+    pub same_site: Option<String>,
+    pub path: Option<String>,
+    pub domain: Option<String>,
+}
+
+impl CookieAttrs {
+    pub fn parse(header: &str) -> Option<CookieAttrs> {
+        let mut parts = header.split(';').map(str::trim);
+        let (name, _) = parts.next()?.split_once('=')?;
+        if name != "session_id" {
+            return None;
+        }
+        let mut c = CookieAttrs {
+            header: String::new(),
+            max_age: None,
+            has_expires: false,
+            http_only: false,
+            secure: false,
+            same_site: None,
+            path: None,
+            domain: None,
+        };
+        let mut shown = vec!["session_id=<hidden>".to_string()];
+        for p in parts {
+            shown.push(p.to_string());
+            let (k, v) = p.split_once('=').map(|(k, v)| (k.trim(), Some(v.trim()))).unwrap_or((p, None));
+            match k.to_ascii_lowercase().as_str() {
+                "max-age" => c.max_age = v.and_then(|v| v.parse().ok()),
+                "expires" => c.has_expires = true,
+                "httponly" => c.http_only = true,
+                "secure" => c.secure = true,
+                "samesite" => c.same_site = v.map(String::from),
+                "path" => c.path = v.map(String::from),
+                "domain" => c.domain = v.map(String::from),
+                _ => {}
+            }
+        }
+        c.header = shown.join("; ");
+        Some(c)
+    }
+}
+
+/// One login, through one URL.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LoginObservation {
+    pub url: String,
+    /// "301 http://a/web/login → https://b/web/login", in order.
+    pub redirects: Vec<String>,
+    pub cookie: Option<CookieAttrs>,
+    /// The session still answered with a uid after this many follow-up requests.
+    pub session_holds: bool,
+    pub checks_made: u32,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProbeFacts {
+    pub direct: LoginObservation,
+    pub public: Option<LoginObservation>,
+    /// `web.base.url` as Odoo holds it after the logins (an admin login rewrites it unless frozen).
+    pub base_url_after_login: Option<String>,
+}
+
+fn agent(resolve: &[(String, SocketAddr)]) -> ureq::Agent {
+    let tls = native_tls::TlsConnector::builder()
+        // The probe observes; a self-signed or mismatched certificate is reported elsewhere, not fatal here.
+        .danger_accept_invalid_certs(true)
+        .danger_accept_invalid_hostnames(true)
+        .build()
+        .expect("TLS connector");
+    let table = resolve.to_vec();
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(15))
+        .redirects(0)
+        .tls_connector(Arc::new(tls))
+        .resolver(move |netloc: &str| -> std::io::Result<Vec<SocketAddr>> {
+            let host = netloc.rsplit_once(':').map(|(h, _)| h).unwrap_or(netloc);
+            if let Some((_, addr)) = table.iter().find(|(name, _)| name == host) {
+                let port = netloc.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(addr.port());
+                return Ok(vec![SocketAddr::new(addr.ip(), port)]);
+            }
+            netloc.to_socket_addrs().map(|a| a.collect())
+        })
+        .build()
+}
+
+fn rpc_body(params: Value) -> String {
+    json!({"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}).to_string()
+}
+
+/// JSON-RPC 2.0 call; returns the `result`, or the `error` message as text.
+pub fn json_rpc(base: &str, path: &str, params: Value) -> Result<Value, String> {
+    let resp = agent(&[])
+        .post(&format!("{base}{path}"))
+        .set("Content-Type", "application/json")
+        .send_string(&rpc_body(params))
+        .map_err(|e| e.to_string())?;
+    rpc_result(resp)
+}
+
+fn rpc_result(resp: ureq::Response) -> Result<Value, String> {
+    let v: Value = resp.into_json().map_err(|e| format!("not JSON: {e}"))?;
+    match (v.get("result"), v.get("error")) {
+        (Some(r), _) => Ok(r.clone()),
+        (None, Some(e)) => Err(e.get("message").and_then(Value::as_str).unwrap_or("error").to_string()),
+        _ => Err("no result".into()),
+    }
+}
+
+/// `server_version` from `/web/webclient/version_info` (no login needed).
+pub fn version_info(base: &str) -> Result<String, String> {
+    let r = json_rpc(base, "/web/webclient/version_info", json!({}))?;
+    r.get("server_version")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .ok_or_else(|| "version_info has no server_version".into())
+}
+
+/// Whether Odoo answers its health check (`/web/health`, else version_info on older versions).
+pub fn healthy(base: &str) -> bool {
+    match agent(&[]).get(&format!("{base}/web/health")).call() {
+        Ok(r) => r.status() == 200,
+        Err(ureq::Error::Status(404, _)) => version_info(base).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Follows redirects of GET `url` by hand, recording each hop; returns the final URL's origin.
+fn follow(agent: &ureq::Agent, url: &str, hops: &mut Vec<String>) -> Result<String, String> {
+    let mut current = url.to_string();
+    for _ in 0..8 {
+        let resp = match agent.get(&current).call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => return Err(format!("{current}: {e}")),
+        };
+        match (resp.status(), resp.header("Location")) {
+            (301 | 302 | 303 | 307 | 308, Some(loc)) => {
+                let next = absolute(&current, loc);
+                hops.push(format!("{} {current} → {next}", resp.status()));
+                current = next;
+            }
+            _ => return Ok(origin(&current)),
+        }
+    }
+    Err(format!("more than 8 redirects from {url}"))
+}
+
+fn origin(url: &str) -> String {
+    let after = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after..].find('/') {
+        Some(i) => url[..after + i].to_string(),
+        None => url.to_string(),
+    }
+}
+
+fn absolute(base: &str, loc: &str) -> String {
+    if loc.contains("://") {
+        loc.to_string()
+    } else {
+        format!("{}{}", origin(base), loc)
+    }
+}
+
+/// Logs in at `base`, then checks the session holds over a few requests.
+pub fn login_once(agent: &ureq::Agent, start_url: &str, db: &str, opts: &ProbeOptions) -> LoginObservation {
+    let mut obs = LoginObservation {
+        url: start_url.to_string(),
+        redirects: Vec::new(),
+        cookie: None,
+        session_holds: false,
+        checks_made: 0,
+        error: None,
+    };
+    let base = match follow(agent, &format!("{}/web/login", start_url.trim_end_matches('/')), &mut obs.redirects) {
+        Ok(b) => b,
+        Err(e) => {
+            obs.error = Some(e);
+            return obs;
+        }
+    };
+    let resp = agent
+        .post(&format!("{base}/web/session/authenticate"))
+        .set("Content-Type", "application/json")
+        .send_string(&rpc_body(json!({"db": db, "login": opts.login, "password": opts.password.expose()})));
+    let resp = match resp {
+        Ok(r) => r,
+        Err(e) => {
+            obs.error = Some(format!("login request failed: {e}"));
+            return obs;
+        }
+    };
+    let set_cookies: Vec<String> = resp.all("Set-Cookie").into_iter().map(String::from).collect();
+    obs.cookie = set_cookies.iter().find_map(|h| CookieAttrs::parse(h));
+    let sid = set_cookies
+        .iter()
+        .find_map(|h| h.split(';').next()?.strip_prefix("session_id=").map(String::from));
+    if let Err(e) = rpc_result(resp) {
+        // Odoo's message for a wrong login names no secret.
+        obs.error = Some(format!("login refused: {e}"));
+        return obs;
+    }
+    let Some(sid) = sid else {
+        obs.error = Some("the login answer set no session_id cookie".into());
+        return obs;
+    };
+    let mut holds = true;
+    for _ in 0..3 {
+        obs.checks_made += 1;
+        let r = agent
+            .post(&format!("{base}/web/session/get_session_info"))
+            .set("Content-Type", "application/json")
+            .set("Cookie", &format!("session_id={sid}"))
+            .send_string(&rpc_body(json!({})));
+        let ok = r
+            .map_err(|e| e.to_string())
+            .and_then(rpc_result)
+            .map(|v| v.get("uid").is_some_and(|u| !u.is_null()))
+            .unwrap_or(false);
+        holds &= ok;
+    }
+    obs.session_holds = holds;
+    obs
+}
+
+/// The live probe: a login on Odoo's own port (through the tunnel) and one through the public URL.
+pub fn live_probe(host: &Host, facts: &Facts, opts: &ProbeOptions) -> ProbeFacts {
+    let db = facts
+        .db
+        .seen()
+        .and_then(|d| d.databases.first().map(|d| d.name.clone()))
+        .or_else(|| facts.odoo.option("db_name"))
+        .unwrap_or_default();
+    let agent = agent(&opts.resolve);
+    let direct = match host.tunnel("127.0.0.1", facts.odoo.http_port()) {
+        Ok(t) => {
+            let obs = login_once(&agent, &format!("http://{}", t.local_addr()), &db, opts);
+            drop(t);
+            obs
+        }
+        Err(e) => LoginObservation {
+            url: format!("http://127.0.0.1:{}", facts.odoo.http_port()),
+            redirects: vec![],
+            cookie: None,
+            session_holds: false,
+            checks_made: 0,
+            error: Some(e.to_string()),
+        },
+    };
+    let public_url = opts.public_url.clone().or_else(|| public_url_guess(facts));
+    let public = public_url.map(|u| login_once(&agent, &u, &db, opts));
+    let base_url_after_login = crate::discover::db::read_param(host, &facts.odoo, &db, "web.base.url");
+    ProbeFacts { direct, public, base_url_after_login }
+}
+
+/// The URL users most likely type: web.base.url when it is frozen, else the first nginx server name.
+pub fn public_url_guess(facts: &Facts) -> Option<String> {
+    let db = facts.db.seen()?;
+    let first = db.databases.first()?;
+    let frozen = first.params.get("web.base.url.freeze").is_some_and(|v| !v.is_empty() && v != "False");
+    let base = first.params.get("web.base.url").cloned();
+    if frozen {
+        return base;
+    }
+    if let Observed::Seen(n) = &facts.nginx {
+        if let Some(u) = crate::checks::proxy::public_urls(n, facts.odoo.http_port()).into_iter().next() {
+            return Some(u);
+        }
+    }
+    base
+}
