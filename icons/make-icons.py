@@ -67,3 +67,6 @@ if __name__ == "__main__":
     for name, size in [("32x32.png", 32), ("128x128.png", 128), ("128x128@2x.png", 256), ("icon.png", 512)]:
         png(os.path.join(HERE, name), size, draw(size))
         print("wrote", name)
+    # the UI's own copy (the window's header and favicon): frontendDist cannot reach icons/
+    png(os.path.join(HERE, "..", "ui", "icon.png"), 128, draw(128))
+    print("wrote ../ui/icon.png")
