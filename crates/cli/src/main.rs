@@ -1,1 +1,112 @@
-fn main() {}
+//! `odoo-session-doctor`: the engine on the command line, for scripts, fleets and tests.
+//! Argument parsing and dispatch only; every decision is made in `osd-engine`.
+
+mod connect;
+mod render;
+
+use clap::{Args, Parser, Subcommand};
+use connect::ConnArgs;
+use osd_engine::probe::ProbeOptions;
+use osd_engine::{DiagnoseOptions, EngineError};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "odoo-session-doctor", version, about = "Finds and fixes why Odoo users get \"Session Expired\".")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole session checklist on a host. Exit 0 all ok, 1 warnings, 2 failures, 3 could not diagnose.
+    Diagnose {
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        diag: DiagArgs,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Clone, Default)]
+pub struct DiagArgs {
+    /// The instance to diagnose when several run: its HTTP port or its config path.
+    #[arg(long)]
+    instance: Option<String>,
+    /// An Odoo login for the live probe; its password comes from the ODOO_PASSWORD environment variable.
+    #[arg(long)]
+    odoo_login: Option<String>,
+    /// The public URL users type (when it cannot be derived from nginx or web.base.url).
+    #[arg(long)]
+    odoo_url: Option<String>,
+    /// Reach NAME at ADDR:PORT for the probe (like curl --resolve NAME:PORT:ADDR), for names without DNS.
+    #[arg(long, value_name = "NAME:PORT:ADDR")]
+    resolve: Vec<String>,
+}
+
+impl DiagArgs {
+    fn options(&self) -> Result<DiagnoseOptions, EngineError> {
+        let mut opts = DiagnoseOptions::default();
+        opts.discover.instance = self.instance.clone();
+        if let Some(login) = &self.odoo_login {
+            let password = std::env::var("ODOO_PASSWORD").map_err(|_| {
+                EngineError::Invalid("--odoo-login needs the password in the ODOO_PASSWORD environment variable".into())
+            })?;
+            let mut resolve = Vec::new();
+            for r in &self.resolve {
+                let parts: Vec<&str> = r.splitn(3, ':').collect();
+                let parsed = match parts.as_slice() {
+                    [name, port, addr] => format!("{addr}:{port}").parse().ok().map(|a| (name.to_string(), a)),
+                    _ => None,
+                };
+                resolve.push(parsed.ok_or_else(|| EngineError::Invalid(format!("--resolve {r}: expected NAME:PORT:ADDR, e.g. odoo.example.com:443:127.0.0.1")))?);
+            }
+            opts.probe = Some(ProbeOptions {
+                login: login.clone(),
+                password: osd_remote::Secret::new(password),
+                public_url: self.odoo_url.clone(),
+                resolve,
+            });
+        }
+        Ok(opts)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Diagnose { conn, diag, json } => diagnose(&conn, &diag, json),
+    };
+    ExitCode::from(code as u8)
+}
+
+/// Exit 3: could not diagnose (connection, privilege, no Odoo, several instances).
+fn fail(e: &dyn std::fmt::Display) -> i32 {
+    eprintln!("error: {e}");
+    3
+}
+
+fn diagnose(conn: &ConnArgs, diag: &DiagArgs, json: bool) -> i32 {
+    let opts = match diag.options() {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    let host = match conn.connect() {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    match osd_engine::diagnose(&host, &opts) {
+        Ok(d) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&d).expect("diagnosis serializes"));
+            } else {
+                print!("{}", render::diagnosis(&d));
+            }
+            d.exit_code()
+        }
+        Err(e) => fail(&e),
+    }
+}

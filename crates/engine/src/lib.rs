@@ -7,6 +7,7 @@
 //! - [`checks`] turns facts into findings (pure functions, tested on data);
 //! - the parsers ([`odoo_conf`], [`nginx`]) read and edit config files without losing a byte.
 
+pub mod change;
 pub mod checks;
 pub mod diagnosis;
 pub mod discover;

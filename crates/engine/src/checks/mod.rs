@@ -3,10 +3,10 @@
 //! A finding speaks to a non-expert first (what users see, why, in plain words) and to an engineer
 //! second (evidence with file:line or command output, version notes, references).
 
-mod conf;
+pub mod conf;
 pub mod proxy;
-mod runtime;
-mod session;
+pub mod runtime;
+pub mod session;
 
 use crate::facts::Facts;
 use serde::Serialize;
