@@ -69,7 +69,9 @@ pub enum LineKind {
         value_span: (usize, usize),
     },
     /// An indented line continuing the value of the entry on line `entry_line` (1-based).
-    Continuation { entry_line: usize },
+    Continuation {
+        entry_line: usize,
+    },
     /// A line configparser rejects (see [`OdooConf::problems`]).
     Junk,
 }
@@ -113,10 +115,20 @@ pub enum ProblemKind {
     EntryBeforeSection,
     /// A line that is neither `[section]`, `key = value`, comment nor continuation.
     Unparsable,
-    DuplicateSection { name: String, first_line: usize },
-    DuplicateKey { section: String, key: String, first_line: usize },
+    DuplicateSection {
+        name: String,
+        first_line: usize,
+    },
+    DuplicateKey {
+        section: String,
+        key: String,
+        first_line: usize,
+    },
     /// A value with ` ;` or ` #` in it: Odoo reads the "comment" as part of the value.
-    InlineComment { section: String, key: String },
+    InlineComment {
+        section: String,
+        key: String,
+    },
     /// No `[options]` section: Odoo ignores the whole file.
     NoOptionsSection,
 }
@@ -157,11 +169,19 @@ pub enum ConfError {
     #[error("invalid section name {0:?}")]
     InvalidSection(String),
     #[error("{key} appears {} times in [{section}] (lines {}); remove the duplicates first", lines.len(), join_lines(lines))]
-    DuplicateKey { section: String, key: String, lines: Vec<usize> },
+    DuplicateKey {
+        section: String,
+        key: String,
+        lines: Vec<usize>,
+    },
 }
 
 fn join_lines(lines: &[usize]) -> String {
-    lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
+    lines
+        .iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How Odoo reads a boolean option's value (see [`odoo_bool`]).
@@ -283,7 +303,9 @@ fn leading_indent_chars(s: &str) -> usize {
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.trim().to_lowercase();
     matches!(k.as_str(), "admin_passwd" | "db_password" | "smtp_password")
-        || ["passw", "secret", "token", "key"].iter().any(|w| k.contains(w))
+        || ["passw", "secret", "token", "key"]
+            .iter()
+            .any(|w| k.contains(w))
 }
 
 /// What Odoo `major` makes of a boolean option's value (facts: `odoo/tools/config.py`).
@@ -324,7 +346,11 @@ fn python_int(s: &str) -> Option<i64> {
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return None;
     }
     let mut n: i64 = 0;
@@ -402,7 +428,11 @@ impl OdooConf {
         for (idx, (text_raw, eol)) in raw.into_iter().enumerate() {
             let lineno = idx + 1;
             // The BOM is modelled as absent (reported above) so the rest of the file is useful.
-            let skip = if idx == 0 && has_bom { BOM.len_utf8() } else { 0 };
+            let skip = if idx == 0 && has_bom {
+                BOM.len_utf8()
+            } else {
+                0
+            };
             let body = &text_raw[skip..];
             let (cs, ce) = py_strip_span(body);
             let content = &body[cs..ce];
@@ -418,13 +448,16 @@ impl OdooConf {
                 if let (Some(_), Some(e), true) = (&cursect, cur_entry, indent > indent_level) {
                     pieces[e].push(content.to_string());
                     entries[e].continuation.push(idx);
-                    LineKind::Continuation { entry_line: entries[e].line + 1 }
+                    LineKind::Continuation {
+                        entry_line: entries[e].line + 1,
+                    }
                 } else {
                     indent_level = indent;
                     if let Some(name) = section_header(content) {
                         let name = name.to_string();
                         if name != "DEFAULT" {
-                            if let Some((_, first)) = seen_sections.iter().find(|(n, _)| *n == name) {
+                            if let Some((_, first)) = seen_sections.iter().find(|(n, _)| *n == name)
+                            {
                                 problems.push(Problem {
                                     line: lineno,
                                     severity: Severity::Fatal,
@@ -449,9 +482,10 @@ impl OdooConf {
                             line: lineno,
                             severity: Severity::Fatal,
                             kind: ProblemKind::EntryBeforeSection,
-                            message: "this line comes before any [section] header: Odoo stops with \
+                            message:
+                                "this line comes before any [section] header: Odoo stops with \
                                       MissingSectionHeaderError; put it under [options]"
-                                .into(),
+                                    .into(),
                         });
                         LineKind::Junk
                     } else {
@@ -459,8 +493,9 @@ impl OdooConf {
                             Some((_, ke, sep, vs, ve)) if ke > 0 => {
                                 let section = cursect.clone().unwrap_or_default();
                                 let key = content[..ke].to_lowercase();
-                                if let Some((_, _, first)) =
-                                    seen_keys.iter().find(|(s, k, _)| *s == section && *k == key)
+                                if let Some((_, _, first)) = seen_keys
+                                    .iter()
+                                    .find(|(s, k, _)| *s == section && *k == key)
                                 {
                                     problems.push(Problem {
                                         line: lineno,
@@ -514,7 +549,11 @@ impl OdooConf {
                     }
                 }
             };
-            lines.push(Line { text: text_raw, eol, kind });
+            lines.push(Line {
+                text: text_raw,
+                eol,
+                kind,
+            });
         }
 
         for (e, p) in entries.iter_mut().zip(pieces) {
@@ -544,11 +583,17 @@ impl OdooConf {
                 line: lines.len().max(1),
                 severity: Severity::Warning,
                 kind: ProblemKind::NoOptionsSection,
-                message: "there is no [options] section: Odoo ignores every setting in this file".into(),
+                message: "there is no [options] section: Odoo ignores every setting in this file"
+                    .into(),
             });
         }
         problems.sort_by_key(|p| p.line);
-        OdooConf { lines, entries, problems, has_bom }
+        OdooConf {
+            lines,
+            entries,
+            problems,
+            has_bom,
+        }
     }
 
     /// The lines, for callers that need to look at the raw layout.
@@ -586,7 +631,11 @@ impl OdooConf {
     fn entry_view<'a>(&'a self, e: &'a EntryInfo) -> Entry<'a> {
         let line = &self.lines[e.line];
         let (raw_key, separator) = match &line.kind {
-            LineKind::Entry { key_span, separator, .. } => (&line.text[key_span.0..key_span.1], *separator),
+            LineKind::Entry {
+                key_span,
+                separator,
+                ..
+            } => (&line.text[key_span.0..key_span.1], *separator),
             _ => ("", '='),
         };
         Entry {
@@ -602,12 +651,21 @@ impl OdooConf {
     /// Entries of a section in file order (duplicates included; sections that appear twice are
     /// merged, as a non-strict reader would).
     pub fn entries(&self, section: &str) -> Vec<Entry<'_>> {
-        self.entries.iter().filter(|e| e.section == section).map(|e| self.entry_view(e)).collect()
+        self.entries
+            .iter()
+            .filter(|e| e.section == section)
+            .map(|e| self.entry_view(e))
+            .collect()
     }
 
     fn find(&self, section: &str, key: &str) -> Option<&EntryInfo> {
         let key = key.trim().to_lowercase();
-        let last_in = |s: &str| self.entries.iter().rev().find(|e| e.section == s && e.key == key);
+        let last_in = |s: &str| {
+            self.entries
+                .iter()
+                .rev()
+                .find(|e| e.section == s && e.key == key)
+        };
         last_in(section).or_else(|| last_in("DEFAULT"))
     }
 
@@ -658,10 +716,15 @@ impl OdooConf {
         for (idx, l) in self.lines.iter().enumerate() {
             let text = &l.text;
             let masked = match &l.kind {
-                LineKind::Entry { value_span: (vs, ve), .. } if secret_entry_lines.contains(&idx) && vs < ve => {
+                LineKind::Entry {
+                    value_span: (vs, ve),
+                    ..
+                } if secret_entry_lines.contains(&idx) && vs < ve => {
                     Some(format!("{}{MASK}{}", &text[..*vs], &text[*ve..]))
                 }
-                LineKind::Continuation { entry_line } if secret_entry_lines.contains(&(entry_line - 1)) => {
+                LineKind::Continuation { entry_line }
+                    if secret_entry_lines.contains(&(entry_line - 1)) =>
+                {
                     let (s, e) = py_strip_span(text);
                     Some(format!("{}{MASK}{}", &text[..s], &text[e..]))
                 }
@@ -699,12 +762,23 @@ impl OdooConf {
     fn dominant_separator(&self) -> String {
         let mut counts: Vec<(String, usize)> = Vec::new();
         for l in &self.lines {
-            if let LineKind::Entry { key_span, separator_at, value_span, separator, .. } = &l.kind {
+            if let LineKind::Entry {
+                key_span,
+                separator_at,
+                value_span,
+                separator,
+                ..
+            } = &l.kind
+            {
                 if value_span.0 == value_span.1 {
                     continue;
                 }
                 let before = if key_span.1 < *separator_at { " " } else { "" };
-                let after = if separator_at + 1 < value_span.0 { " " } else { "" };
+                let after = if separator_at + 1 < value_span.0 {
+                    " "
+                } else {
+                    ""
+                };
                 let style = format!("{before}{separator}{after}");
                 match counts.iter_mut().find(|(s, _)| *s == style) {
                     Some((_, n)) => *n += 1,
@@ -747,11 +821,16 @@ impl OdooConf {
         validate_section(section)?;
         validate_key(key)?;
         if value.contains(['\n', '\r']) || py_strip_span(value) != (0, value.len()) {
-            return Err(ConfError::InvalidValue { key: key.to_string() });
+            return Err(ConfError::InvalidValue {
+                key: key.to_string(),
+            });
         }
         let lkey = key.to_lowercase();
-        let found: Vec<&EntryInfo> =
-            self.entries.iter().filter(|e| e.section == section && e.key == lkey).collect();
+        let found: Vec<&EntryInfo> = self
+            .entries
+            .iter()
+            .filter(|e| e.section == section && e.key == lkey)
+            .collect();
         if found.len() > 1 {
             return Err(ConfError::DuplicateKey {
                 section: section.into(),
@@ -763,7 +842,13 @@ impl OdooConf {
         if let Some(e) = found.first() {
             let (line_idx, cont) = (e.line, e.continuation.clone());
             let l = &self.lines[line_idx];
-            if let LineKind::Entry { separator_at, value_span, key_span, .. } = &l.kind {
+            if let LineKind::Entry {
+                separator_at,
+                value_span,
+                key_span,
+                ..
+            } = &l.kind
+            {
                 let t = &l.text;
                 let new_text = if value_span.0 < value_span.1 {
                     format!("{}{value}{}", &t[..value_span.0], &t[value_span.1..])
@@ -812,7 +897,11 @@ impl OdooConf {
                     String::new()
                 } else {
                     let t = &self.lines[entry_line].text;
-                    let skip = if entry_line == 0 && self.has_bom { BOM.len_utf8() } else { 0 };
+                    let skip = if entry_line == 0 && self.has_bom {
+                        BOM.len_utf8()
+                    } else {
+                        0
+                    };
                     let body = &t[skip..];
                     body[..body.len() - body.trim_start_matches(py_space).len()].to_string()
                 };
@@ -852,7 +941,11 @@ impl OdooConf {
         let lkey = key.trim().to_lowercase();
         let mut idx: Vec<usize> = Vec::new();
         let mut n = 0;
-        for e in self.entries.iter().filter(|e| e.section == section && e.key == lkey) {
+        for e in self
+            .entries
+            .iter()
+            .filter(|e| e.section == section && e.key == lkey)
+        {
             n += 1;
             idx.push(e.line);
             idx.extend(&e.continuation);

@@ -34,10 +34,20 @@ pub struct OptionSpec {
 }
 
 const fn o(name: &'static str, since: u8, until: Option<u8>) -> OptionSpec {
-    OptionSpec { name, since, until, alias_of: None }
+    OptionSpec {
+        name,
+        since,
+        until,
+        alias_of: None,
+    }
 }
 const fn alias(name: &'static str, since: u8, until: Option<u8>, of: &'static str) -> OptionSpec {
-    OptionSpec { name, since, until, alias_of: Some(of) }
+    OptionSpec {
+        name,
+        since,
+        until,
+        alias_of: Some(of),
+    }
 }
 
 const ALL: Option<u8> = None;
@@ -217,8 +227,11 @@ pub fn is_known_option(major: u8, key: &str) -> bool {
 
 /// All option names `major` reads (aliases included), sorted, without duplicates.
 pub fn known_options(major: u8) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> =
-        OPTIONS.iter().filter(|s| in_range(s, major)).map(|s| s.name).collect();
+    let mut v: Vec<&'static str> = OPTIONS
+        .iter()
+        .filter(|s| in_range(s, major))
+        .map(|s| s.name)
+        .collect();
     v.sort_unstable();
     v.dedup();
     v
@@ -238,25 +251,61 @@ pub struct Rename {
 /// Renames that matter when a config file outlives an upgrade.
 pub static RENAMES: &[Rename] = &[
     // Facts §4: deprecated alias in 16–17, ignored in 18, "unknown option" in 19.
-    Rename { old: "longpolling_port", new: "gevent_port", since: 16, old_works_until: 17 },
-    Rename { old: "osv_memory_age_limit", new: "transient_age_limit", since: 14, old_works_until: 18 },
-    Rename { old: "geoip_database", new: "geoip_city_db", since: 17, old_works_until: 18 },
-    Rename { old: "xmlrpc_port", new: "http_port", since: 11, old_works_until: 18 },
-    Rename { old: "xmlrpc_interface", new: "http_interface", since: 11, old_works_until: 18 },
-    Rename { old: "xmlrpc", new: "http_enable", since: 11, old_works_until: 18 },
+    Rename {
+        old: "longpolling_port",
+        new: "gevent_port",
+        since: 16,
+        old_works_until: 17,
+    },
+    Rename {
+        old: "osv_memory_age_limit",
+        new: "transient_age_limit",
+        since: 14,
+        old_works_until: 18,
+    },
+    Rename {
+        old: "geoip_database",
+        new: "geoip_city_db",
+        since: 17,
+        old_works_until: 18,
+    },
+    Rename {
+        old: "xmlrpc_port",
+        new: "http_port",
+        since: 11,
+        old_works_until: 18,
+    },
+    Rename {
+        old: "xmlrpc_interface",
+        new: "http_interface",
+        since: 11,
+        old_works_until: 18,
+    },
+    Rename {
+        old: "xmlrpc",
+        new: "http_enable",
+        since: 11,
+        old_works_until: 18,
+    },
 ];
 
 /// Keys read from `[options]` by well-known add-ons (not core): never folklore, never "unknown"
 /// without saying who reads them.
 pub static ADDON_OPTIONS: &[(&str, &str)] = &[
     ("running_env", "OCA server_environment"),
-    ("session_expiry_delay", "OCA base_deterministic_session_gc (12.0 only)"),
+    (
+        "session_expiry_delay",
+        "OCA base_deterministic_session_gc (12.0 only)",
+    ),
 ];
 
 /// The add-on that reads `key` from `[options]`, when it is a known add-on key.
 pub fn addon_option(key: &str) -> Option<&'static str> {
     let key = key.trim().to_lowercase();
-    ADDON_OPTIONS.iter().find(|(k, _)| *k == key).map(|(_, m)| *m)
+    ADDON_OPTIONS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, m)| *m)
 }
 
 /// Where a piece of folklore lives.
@@ -281,7 +330,8 @@ pub struct Folklore {
     pub instead: &'static str,
 }
 
-const REAL_KNOB: &str = "set the system parameter sessions.max_inactivity_seconds (Odoo 16 and later; \
+const REAL_KNOB: &str =
+    "set the system parameter sessions.max_inactivity_seconds (Odoo 16 and later; \
      earlier versions keep idle sessions 7 days, hard-coded)";
 
 /// Facts §3: none of these exists in core Odoo 12–19.
@@ -350,11 +400,15 @@ mod tests {
         assert_eq!(option_status(15, "longpolling_port"), OptionStatus::Known);
         assert_eq!(
             option_status(16, "longpolling_port"),
-            OptionStatus::DeprecatedAlias { use_instead: "gevent_port" }
+            OptionStatus::DeprecatedAlias {
+                use_instead: "gevent_port"
+            }
         );
         assert_eq!(
             option_status(18, "longpolling_port"),
-            OptionStatus::Unknown { renamed_to: Some("gevent_port") }
+            OptionStatus::Unknown {
+                renamed_to: Some("gevent_port")
+            }
         );
         assert!(!is_known_option(15, "gevent_port"));
         assert!(is_known_option(16, "gevent_port"));
@@ -372,9 +426,18 @@ mod tests {
     #[test]
     fn every_version_knows_the_session_relevant_options() {
         for v in FIRST_MAJOR..=LAST_MAJOR {
-            for k in ["proxy_mode", "data_dir", "workers", "dbfilter", "max_cron_threads", "db_name",
-                "admin_passwd", "limit_time_real", "http_port", "PROXY_MODE"]
-            {
+            for k in [
+                "proxy_mode",
+                "data_dir",
+                "workers",
+                "dbfilter",
+                "max_cron_threads",
+                "db_name",
+                "admin_passwd",
+                "limit_time_real",
+                "http_port",
+                "PROXY_MODE",
+            ] {
                 assert!(is_known_option(v, k), "{k} unknown in {v}");
             }
         }
