@@ -1,0 +1,106 @@
+//! GUI end-to-end tests: the real app binary in a real WebKitGTK window, under Xvfb, driven
+//! through tauri-driver + WebKitWebDriver (see harness.rs). `cargo test --workspace` runs them;
+//! cargo builds the app binary first (it is a `[[bin]]` of this package).
+//!
+//! GUI tests run one at a time (a lock below): each starts its own display, driver and app, and
+//! two WebKit processes at once on a 2-core machine only make timings noisy.
+mod harness;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use harness::{artifacts, Gui, Launch};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A lab.json as `tests/lab/lab up` writes it, reduced to what the shell reads.
+fn fixture_lab(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("lab.json");
+    let lab = serde_json::json!({
+        "scenario": "short-lifetime",
+        "ssh": {
+            "host": "127.0.0.1",
+            "port": 40222,
+            "host_key_fingerprint": "SHA256:Xy3mZp0f6mE1kq0p9t3WqS8jH2vX5bQh9aY7fK1sLc4"
+        }
+    });
+    std::fs::write(&path, serde_json::to_vec_pretty(&lab).unwrap()).unwrap();
+    path
+}
+
+mod servers_screen {
+    use super::*;
+
+    /// The window opens on the Servers screen and, in demo mode, lists the demo lab with its
+    /// address and host key. Also measures how long the window takes to open (printed and kept in
+    /// artifacts/bench/window-open.txt; not asserted: timing belongs to a benchmark, not a test).
+    #[tokio::test(flavor = "current_thread")]
+    async fn shows_the_demo_lab_server() {
+        let _guard = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        let gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())) }).await;
+
+        let card = gui.wait_for("[data-screen=servers] [data-testid=server]").await;
+        let first_screen = gui.launched_at.elapsed();
+
+        assert_eq!(gui.client().title().await.unwrap(), "Odoo Session Doctor");
+        assert_eq!(gui.text("#servers-title").await, "Servers");
+        let text = card.text().await.unwrap();
+        assert!(text.contains("Demo lab"), "card text: {text}");
+        assert!(text.contains("root@127.0.0.1:40222"), "card text: {text}");
+        assert_eq!(gui.text("[data-testid=host-key]").await, "SHA256:Xy3mZp0f6mE1kq0p9t3WqS8jH2vX5bQh9aY7fK1sLc4");
+        // the real backend answered, not the mock
+        let api = gui.client().execute("return document.documentElement.dataset.api", vec![]).await.unwrap();
+        assert_eq!(api, "tauri");
+        // the window respects the configured size (1100x760 in tauri.conf.json)
+        let (w, h) = gui.client().get_window_size().await.unwrap();
+        assert!(w >= 1024 && h >= 700, "window is {w}x{h}");
+
+        let shot = gui.screenshot("01-servers-demo-lab").await;
+        let report = format!(
+            "window-open: webdriver session up {} ms, first screen with the demo server {} ms after launch\n",
+            gui.timings.session.as_millis(),
+            first_screen.as_millis()
+        );
+        print!("{report}screenshot: {}\n", shot.display());
+        std::fs::write(artifacts("bench").join("window-open.txt"), report).unwrap();
+        gui.close().await;
+    }
+
+    /// Without a demo lab (and, until issue 5, without saved servers) the screen says so calmly.
+    #[tokio::test(flavor = "current_thread")]
+    async fn is_empty_without_a_demo_lab() {
+        let _guard = one_at_a_time();
+        let gui = Gui::launch(Launch::default()).await;
+        let empty = gui.text("[data-screen=servers] [data-testid=servers-empty]").await;
+        assert!(empty.contains("No servers yet"), "{empty}");
+        gui.screenshot("02-servers-empty").await;
+        gui.close().await;
+    }
+
+    /// Keyboard: a new screen puts focus on its heading (where a screen reader starts reading);
+    /// one Tab reaches the server's Connect button, and the focus is visible (an outline is drawn).
+    #[tokio::test(flavor = "current_thread")]
+    async fn is_keyboard_navigable() {
+        let _guard = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        let gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())) }).await;
+        gui.wait_for("[data-testid=server] button").await;
+        let c = gui.client();
+        assert_eq!(c.active_element().await.unwrap().text().await.unwrap(), "Servers", "focus starts on the heading");
+        c.active_element().await.unwrap().send_keys(&fantoccini::key::Key::Tab.to_string()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(c.active_element().await.unwrap().text().await.unwrap(), "Connect", "Tab reaches Connect");
+        let outline = c
+            .execute("return getComputedStyle(document.activeElement).outlineStyle", vec![])
+            .await
+            .unwrap();
+        assert_eq!(outline, "solid", "the focused button shows a focus outline");
+        gui.screenshot("03-servers-keyboard-focus").await;
+        gui.close().await;
+    }
+}
