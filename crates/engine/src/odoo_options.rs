@@ -64,7 +64,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     o("websocket_rate_limit_burst", 16, ALL),
     o("websocket_rate_limit_delay", 16, ALL),
     o("bin_path", 19, ALL),
-    o("default_productivity_apps", 19, ALL),
+    o("default_productivity_apps", 17, ALL),
     o("import_file_maxbytes", 19, ALL),
     o("import_file_timeout", 19, ALL),
     o("import_url_regex", 19, ALL),
