@@ -333,11 +333,13 @@ if out=$(sudo -n true 2>&1 </dev/null); then echo "sudo=nopasswd"; else echo "su
         Err(RemoteError::SudoPasswordRejected { host: host_label, user: user.to_string() })
     }
 
+    /// The server as prompts name it: `host`, or `host:port` off the standard port.
     fn host_label(&self) -> String {
-        match self.name.rsplit_once('@') {
-            Some((_, h)) => h.to_string(),
-            None => self.name.clone(),
-        }
+        let at = match self.name.rsplit_once('@') {
+            Some((_, h)) => h,
+            None => &self.name,
+        };
+        at.strip_suffix(":22").unwrap_or(at).to_string()
     }
 
     /// `user@host:port` or `local`.

@@ -18,6 +18,8 @@ pub(crate) struct AuthRequest<'a> {
     pub sess: &'a Session,
     pub user: &'a str,
     pub host: &'a str,
+    /// The server as prompts name it (`host` or `host:port`).
+    pub label: &'a str,
     pub opts: &'a ConnectOptions,
     pub ask: &'a dyn Ask,
     /// From the SSH config for this host (after the explicit ones in the options).
@@ -88,7 +90,7 @@ pub(crate) fn authenticate(req: &AuthRequest<'_>) -> Result<(), RemoteError> {
     let password_ok = offers("password");
     let kbd_ok = offers("keyboard-interactive");
     if password_ok || kbd_ok {
-        let password = opts.password.clone().or_else(|| ask.secret(&Prompt::SshPassword { user: user.to_string(), host: host.to_string() }));
+        let password = opts.password.clone().or_else(|| ask.secret(&Prompt::SshPassword { user: user.to_string(), host: req.label.to_string() }));
         match password {
             Some(pw) => {
                 if password_ok && sess.userauth_password(user, pw.expose()).is_ok() && sess.authenticated() {

@@ -62,7 +62,10 @@ impl SshTransport {
     pub fn connect(spec: &SshSpec, opts: &ConnectOptions, ask: &dyn Ask) -> Result<SshTransport, RemoteError> {
         let SshSpec { host, port, user, .. } = spec;
         let port = *port;
-        let name = format!("{user}@{}:{port}", if host.contains(':') { format!("[{host}]") } else { host.clone() });
+        let bracketed = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+        let name = format!("{user}@{bracketed}:{port}");
+        // How prompts name the server: "host" on the standard port, "host:port" otherwise.
+        let label = if port == 22 { bracketed.clone() } else { format!("{bracketed}:{port}") };
         let unreachable = |reason: String| RemoteError::Unreachable { host: host.clone(), port, reason };
 
         let addrs: Vec<_> = (host.as_str(), port)
@@ -133,6 +136,7 @@ impl SshTransport {
             sess: &sess,
             user,
             host,
+            label: &label,
             opts,
             ask,
             config_identities: &spec.config_identity_files,
