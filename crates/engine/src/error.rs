@@ -22,6 +22,15 @@ pub enum EngineError {
     #[error("the database '{db}' on {host} could not be reached ({detail}). Check db_host/db_port/db_user in {conf} and that PostgreSQL is running.")]
     Database { host: String, db: String, conf: String, detail: String },
 
+    #[error("another change is being applied on {host} ({owner}). Wait for it; if it was interrupted, roll it back with `rollback` (see `history`).")]
+    Locked { host: String, owner: String },
+
+    #[error("{path} on {host} was changed by someone else since the plan was made; plan again to see the current state")]
+    Conflict { host: String, path: String },
+
+    #[error("the connection to {host} was lost while change set {id} was being applied ({reason}). The host keeps its record and before-images: reconnect and roll it back with `rollback {id}`.")]
+    Interrupted { host: String, id: String, reason: String },
+
     #[error("{0}")]
     Invalid(String),
 }

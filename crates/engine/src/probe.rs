@@ -300,3 +300,31 @@ pub fn public_url_guess(facts: &Facts) -> Option<String> {
     }
     base
 }
+
+/// Logs in and returns the session id, for a continuity check across a restart.
+pub fn login_session(base: &str, db: &str, opts: &ProbeOptions) -> Option<String> {
+    let resp = agent(&[])
+        .post(&format!("{base}/web/session/authenticate"))
+        .set("Content-Type", "application/json")
+        .send_string(&rpc_body(json!({"db": db, "login": opts.login, "password": opts.password.expose()})))
+        .ok()?;
+    let sid = resp
+        .all("Set-Cookie")
+        .into_iter()
+        .find_map(|h| h.split(';').next()?.strip_prefix("session_id=").map(String::from))?;
+    rpc_result(resp).ok()?;
+    Some(sid)
+}
+
+/// Whether Odoo still knows the session `sid` (get_session_info answers with a uid).
+pub fn session_alive(base: &str, sid: &str) -> bool {
+    agent(&[])
+        .post(&format!("{base}/web/session/get_session_info"))
+        .set("Content-Type", "application/json")
+        .set("Cookie", &format!("session_id={sid}"))
+        .send_string(&rpc_body(json!({})))
+        .map_err(|e| e.to_string())
+        .and_then(rpc_result)
+        .map(|v| v.get("uid").is_some_and(|u| !u.is_null()))
+        .unwrap_or(false)
+}

@@ -1,1 +1,474 @@
-//! apply
+//! Applying a change set safely, and undoing it.
+//!
+//! Order (issue 4): lock → check nothing moved since the plan → record before-images on the host
+//! → write files atomically → validate (odoo.conf by Odoo's rules, nginx with `nginx -t`) →
+//! parameters in one transaction → reload nginx / restart Odoo → wait for health → verify after
+//! the restart (files and parameters persisted, the running server honours them, the fixed
+//! checks pass, an existing session survives) → release. Any failure from the first write on
+//! rolls everything back in reverse order and verifies the old state is back.
+//!
+//! A connection lost mid-way cannot roll back from here: the record on the host then says
+//! `applying` and the lock stays, so the next connection finds the unfinished change set and
+//! offers to roll it back ([`record::unfinished`], [`rollback`]). That choice (over a watchdog
+//! on the host) keeps the only code that restores state in one place, tested once.
+
+use super::record::{self, Record, RecordStatus, Verification};
+use super::{ChangeSet, FileKind, ParamChange, ServiceAction};
+use crate::checks::Status;
+use crate::discover::db::{connect, db_target};
+use crate::error::EngineError;
+use crate::facts::Facts;
+use crate::odoo_conf::OdooConf;
+use crate::probe::{self, ProbeOptions};
+use crate::{diagnose, DiagnoseOptions, Diagnosis};
+use osd_remote::{Cmd, Host, NewFileMode};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Lock,
+    CheckUnchanged,
+    Record,
+    WriteFiles,
+    Validate,
+    WriteParams,
+    ReloadNginx,
+    RestartOdoo,
+    WaitHealth,
+    Verify,
+    RollBack,
+    Done,
+}
+
+/// Progress, streamed as it happens (the GUI forwards it over a typed channel).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum Progress {
+    Step { step: Step, detail: String },
+    /// A line printed by a service command (the restart's output).
+    Output { line: String },
+}
+
+pub type Sink<'a> = &'a (dyn Fn(&Progress) + Sync);
+
+#[derive(Clone, Default)]
+pub struct ApplyOptions {
+    /// How long Odoo may take to answer again after a restart.
+    pub health_timeout: Option<Duration>,
+    /// A test login: a session made before the restart must still be valid after it.
+    pub probe: Option<ProbeOptions>,
+    /// Set to cancel; honoured until the restart starts.
+    pub cancel: Option<Arc<AtomicBool>>,
+    pub diagnose: DiagnoseOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Applied,
+    RolledBack,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyResult {
+    /// The change set id (empty when there was nothing to change).
+    pub changeset: String,
+    pub status: Outcome,
+    pub verification: Vec<Verification>,
+    pub error: Option<String>,
+    /// The diagnosis after the apply (or after the rollback).
+    #[serde(skip)]
+    pub after: Option<Diagnosis>,
+}
+
+const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn step(p: Sink, step: Step, detail: impl Into<String>) {
+    p(&Progress::Step { step, detail: detail.into() });
+}
+
+/// Applies `cs` (planned from `before`). Returns `Err` only when nothing was changed (locked,
+/// conflict) or when the connection was lost and the host keeps an unfinished record.
+pub fn apply(host: &Host, before: &Diagnosis, cs: &ChangeSet, opts: &ApplyOptions, p: Sink) -> Result<ApplyResult, EngineError> {
+    if cs.is_empty() {
+        step(p, Step::Done, "nothing to change");
+        return Ok(ApplyResult { changeset: String::new(), status: Outcome::Applied, verification: vec![], error: None, after: None });
+    }
+    let facts = &before.odoo;
+    step(p, Step::Lock, format!("locking {}", record::ROOT));
+    let lock = record::lock(host, "apply")?;
+
+    step(p, Step::CheckUnchanged, "checking that nothing changed since the plan");
+    check_unchanged(host, facts, cs)?;
+
+    step(p, Step::Record, "saving before-images on the host");
+    let mut rec = record::create(host, cs)?;
+    host.write_atomic(&format!("{}/lock/owner", record::ROOT), format!("apply of change set {}\n", rec.id).as_bytes(), &NewFileMode::default())?;
+
+    // A session made now must survive the restart (checked in verify).
+    let session_before = opts.probe.as_ref().and_then(|po| probe_session(host, facts, po));
+
+    record::set_status(host, &mut rec, RecordStatus::Applying, "applying")?;
+    let result = apply_steps(host, facts, cs, opts, p, &mut rec, session_before.as_deref());
+    match result {
+        Ok((verification, after)) => {
+            rec.verification = verification.clone();
+            record::set_status(host, &mut rec, RecordStatus::Applied, "applied and verified")?;
+            lock.release()?;
+            step(p, Step::Done, format!("change set {} applied and verified", rec.id));
+            Ok(ApplyResult { changeset: rec.id, status: Outcome::Applied, verification, error: None, after: Some(after) })
+        }
+        Err(failure) => {
+            let reason = failure.to_string();
+            if connection_lost(&failure) {
+                // Nothing more can be done from here: the record and the lock stay for recovery.
+                std::mem::forget(lock);
+                return Err(EngineError::Interrupted { host: host.name().into(), id: rec.id.clone(), reason });
+            }
+            step(p, Step::RollBack, format!("rolling back: {reason}"));
+            rec.error = Some(reason.clone());
+            let restored = restore(host, facts, &rec, opts, p, false);
+            let (status, outcome, error) = match restored {
+                Ok(()) => (RecordStatus::RolledBack, Outcome::RolledBack, format!("{reason} — everything was restored")),
+                Err(e) => (RecordStatus::RollbackFailed, Outcome::Failed, format!("{reason} — and the rollback failed too: {e}")),
+            };
+            rec.error = Some(error.clone());
+            let _ = record::set_status(host, &mut rec, status, &error);
+            if status == RecordStatus::RolledBack {
+                let _ = lock.release();
+            } else {
+                std::mem::forget(lock);
+            }
+            step(p, Step::Done, error.clone());
+            Ok(ApplyResult { changeset: rec.id, status: outcome, verification: rec.verification, error: Some(error), after: None })
+        }
+    }
+}
+
+fn check_unchanged(host: &Host, facts: &Facts, cs: &ChangeSet) -> Result<(), EngineError> {
+    for f in &cs.files {
+        let now = host.stat(&f.path)?.and_then(|s| s.sha256);
+        if now.as_deref() != Some(f.before_sha256.as_str()) {
+            return Err(EngineError::Conflict { host: host.name().into(), path: f.path.clone() });
+        }
+    }
+    for pc in &cs.params {
+        let now = crate::discover::db::read_param(host, &facts.odoo, &pc.db, &pc.key);
+        if now != pc.old {
+            return Err(EngineError::Conflict { host: host.name().into(), path: format!("system parameter {} in {}", pc.key, pc.db) });
+        }
+    }
+    Ok(())
+}
+
+fn cancelled(opts: &ApplyOptions) -> Result<(), EngineError> {
+    match &opts.cancel {
+        Some(c) if c.load(Ordering::SeqCst) => Err(EngineError::Invalid("cancelled before the restart".into())),
+        _ => Ok(()),
+    }
+}
+
+fn apply_steps(
+    host: &Host,
+    facts: &Facts,
+    cs: &ChangeSet,
+    opts: &ApplyOptions,
+    p: Sink,
+    rec: &mut Record,
+    session_before: Option<&str>,
+) -> Result<(Vec<Verification>, Diagnosis), EngineError> {
+    for f in &cs.files {
+        cancelled(opts)?;
+        step(p, Step::WriteFiles, format!("writing {}", f.path));
+        let st = host.write_atomic(&f.path, &f.after, &NewFileMode::default())?;
+        if st.sha256.as_deref() != Some(f.after_sha256.as_str()) {
+            return Err(EngineError::Invalid(format!("{} did not read back as written", f.path)));
+        }
+        rec.log.push(format!("wrote {}", f.path));
+    }
+    step(p, Step::Validate, "validating the edited configuration");
+    for f in cs.files.iter().filter(|f| f.kind == FileKind::OdooConf) {
+        let text = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
+        let doc = OdooConf::parse(&text);
+        if let Some(pb) = doc.problems().iter().find(|pb| pb.severity == crate::odoo_conf::Severity::Fatal) {
+            return Err(EngineError::Invalid(format!("{}:{}: {} — Odoo would not start", f.path, pb.line, pb.message)));
+        }
+    }
+    for s in &cs.services {
+        if let ServiceAction::ReloadNginx { test, .. } = s {
+            let out = host.run(&Cmd::new(&test[0]).args(&test[1..]).privileged())?;
+            if !out.ok() {
+                return Err(EngineError::Invalid(format!("`{}` rejected the edited configuration: {}", test.join(" "), out.stderr_str().trim())));
+            }
+        }
+    }
+    cancelled(opts)?;
+    if !cs.params.is_empty() {
+        step(p, Step::WriteParams, format!("writing {} system parameter(s) in one transaction", cs.params.len()));
+        write_params(host, facts, &cs.params, |c| c.new.as_deref())?;
+    }
+    cancelled(opts)?;
+    run_services(host, facts, cs, opts, p)?;
+
+    step(p, Step::Verify, "verifying after the restart");
+    let mut verification = Vec::new();
+    for f in &cs.files {
+        let sha = host.stat(&f.path)?.and_then(|s| s.sha256);
+        let ok = sha.as_deref() == Some(f.after_sha256.as_str());
+        verification.push(Verification { check: f.checks.join(","), persisted: ok, detail: format!("{} {}", f.path, if ok { "is as written" } else { "differs from what was written" }) });
+    }
+    for pc in &cs.params {
+        let now = crate::discover::db::read_param(host, &facts.odoo, &pc.db, &pc.key);
+        let ok = now.as_deref() == pc.new.as_deref();
+        verification.push(Verification {
+            check: pc.check.clone(),
+            persisted: ok,
+            detail: format!("{} in {} = {}", pc.key, pc.db, now.as_deref().unwrap_or("(absent)")),
+        });
+    }
+    // The running server, observed: a fresh diagnosis must pass every fixed check.
+    let after = diagnose(host, &opts.diagnose)?;
+    for id in &cs.checks {
+        if let Some(f) = after.finding(id) {
+            let fixed = matches!(f.status, Status::Ok | Status::Skip) || cs_notes_only(cs, id);
+            verification.push(Verification { check: id.clone(), persisted: fixed, detail: format!("after the restart: {} — {}", f.status.as_str(), f.summary) });
+        }
+    }
+    if let Some(lt) = cs.params.iter().find(|pc| pc.key == crate::checks::session::LIFETIME_KEY) {
+        if let Some(obs) = observe_cookie(host, facts, opts) {
+            let ok = obs.map(|m| m.to_string()) == lt.new;
+            verification.push(Verification {
+                check: lt.check.clone(),
+                persisted: ok,
+                detail: format!("a fresh session's cookie has Max-Age={}", obs.map(|m| m.to_string()).unwrap_or_else(|| "(none)".into())),
+            });
+        }
+    }
+    if let (Some(sid), Some(_)) = (session_before, &opts.probe) {
+        let ok = session_valid(host, facts, sid);
+        verification.push(Verification { check: "session.continuity".into(), persisted: ok, detail: format!("a session made before the restart is {} after it", if ok { "still valid" } else { "gone" }) });
+    }
+    rec.verification = verification.clone();
+    if let Some(bad) = verification.iter().find(|v| !v.persisted) {
+        return Err(EngineError::Invalid(format!("verification failed for {}: {}", bad.check, bad.detail)));
+    }
+    Ok((verification, after))
+}
+
+/// Whether an error means the SSH connection is gone (nothing more can be done from here).
+fn connection_lost(e: &EngineError) -> bool {
+    matches!(e, EngineError::Remote(osd_remote::RemoteError::Ssh { .. } | osd_remote::RemoteError::Unreachable { .. }))
+        || matches!(e, EngineError::Database { detail, .. } if detail.contains("no tunnel"))
+}
+
+/// A check whose plan held only notes (nothing to change) is not expected to turn ok.
+fn cs_notes_only(cs: &ChangeSet, id: &str) -> bool {
+    !cs.files.iter().any(|f| f.checks.iter().any(|c| c == id)) && !cs.params.iter().any(|p| p.check == id)
+}
+
+/// Writes parameter values (`value_of` picks new or old) in one transaction.
+fn write_params(host: &Host, facts: &Facts, params: &[ParamChange], value_of: impl Fn(&ParamChange) -> Option<&str>) -> Result<(), EngineError> {
+    let target = db_target(&facts.odoo);
+    let mut dbs: Vec<&str> = params.iter().map(|p| p.db.as_str()).collect();
+    dbs.dedup();
+    for db in dbs {
+        let (_tunnel, mut client) = connect(host, &target, db).map_err(|detail| EngineError::Database {
+            host: host.name().into(),
+            db: db.into(),
+            conf: facts.odoo.config.as_ref().map(|c| c.path.clone()).unwrap_or_default(),
+            detail,
+        })?;
+        let pg = |e: postgres::Error| EngineError::Database { host: host.name().into(), db: db.into(), conf: String::new(), detail: crate::discover::db::describe_pg_error(&e) };
+        let mut tx = client.transaction().map_err(pg)?;
+        for pc in params.iter().filter(|p| p.db == db) {
+            match value_of(pc) {
+                Some(v) => tx.execute(
+                    "INSERT INTO ir_config_parameter (key, value, create_uid, create_date, write_uid, write_date) \
+                     VALUES ($1, $2, 1, now() at time zone 'UTC', 1, now() at time zone 'UTC') \
+                     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_uid = 1, write_date = now() at time zone 'UTC'",
+                    &[&pc.key, &v],
+                ),
+                None => tx.execute("DELETE FROM ir_config_parameter WHERE key = $1", &[&pc.key]),
+            }
+            .map_err(pg)?;
+        }
+        tx.commit().map_err(pg)?;
+    }
+    Ok(())
+}
+
+fn run_services(host: &Host, facts: &Facts, cs: &ChangeSet, opts: &ApplyOptions, p: Sink) -> Result<(), EngineError> {
+    for s in &cs.services {
+        match s {
+            ServiceAction::ReloadNginx { test, reload } => {
+                step(p, Step::ReloadNginx, reload.join(" "));
+                let out = host.run(&Cmd::new(&test[0]).args(&test[1..]).privileged())?;
+                if !out.ok() {
+                    return Err(EngineError::Invalid(format!("`{}` failed: {}", test.join(" "), out.stderr_str().trim())));
+                }
+                host.run_checked(&Cmd::new(&reload[0]).args(&reload[1..]).privileged())?;
+            }
+            ServiceAction::RestartOdoo { command, service } => {
+                step(p, Step::RestartOdoo, format!("restarting {service}: {}", command.join(" ")));
+                let out = host.run(&Cmd::new(&command[0]).args(&command[1..]).privileged().timeout(Duration::from_secs(120)))?;
+                for line in out.stdout_str().lines().chain(out.stderr_str().lines()) {
+                    p(&Progress::Output { line: line.to_string() });
+                }
+                if !out.ok() {
+                    return Err(EngineError::Invalid(format!("`{}` failed (exit {}): {}", command.join(" "), out.status, out.stderr_str().trim())));
+                }
+                wait_healthy(host, facts, opts, p)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Polls Odoo's health endpoint through the tunnel until it answers or the time is up.
+fn wait_healthy(host: &Host, facts: &Facts, opts: &ApplyOptions, p: Sink) -> Result<(), EngineError> {
+    let limit = opts.health_timeout.unwrap_or(DEFAULT_HEALTH_TIMEOUT);
+    step(p, Step::WaitHealth, format!("waiting up to {}s for Odoo to answer", limit.as_secs()));
+    let port = facts.odoo.http_port();
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(t) = host.tunnel("127.0.0.1", port) {
+            if probe::healthy(&format!("http://{}", t.local_addr())) {
+                return Ok(());
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(EngineError::Invalid(format!(
+                "Odoo did not come back within {}s after the restart (port {port}); see its log",
+                limit.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The Max-Age of the cookie a fresh session gets (`/web/login` makes one), if the server sets it.
+fn observe_cookie(host: &Host, facts: &Facts, opts: &ApplyOptions) -> Option<Option<i64>> {
+    let t = host.tunnel("127.0.0.1", facts.odoo.http_port()).ok()?;
+    let base = format!("http://{}", t.local_addr());
+    if let Some(po) = &opts.probe {
+        let db = facts.db.seen()?.databases.first()?.name.clone();
+        let agent = ureq::AgentBuilder::new().redirects(0).timeout(Duration::from_secs(15)).build();
+        let obs = probe::login_once(&agent, &base, &db, po);
+        return Some(obs.cookie.and_then(|c| c.max_age));
+    }
+    let resp = ureq::AgentBuilder::new().redirects(0).build().get(&format!("{base}/web/login")).call().ok()?;
+    let cookie = resp.all("Set-Cookie").into_iter().find_map(probe::CookieAttrs::parse)?;
+    Some(cookie.max_age)
+}
+
+/// Logs in with the test account and returns the session id (kept in memory only).
+fn probe_session(host: &Host, facts: &Facts, po: &ProbeOptions) -> Option<String> {
+    let t = host.tunnel("127.0.0.1", facts.odoo.http_port()).ok()?;
+    let db = facts.db.seen()?.databases.first()?.name.clone();
+    probe::login_session(&format!("http://{}", t.local_addr()), &db, po)
+}
+
+fn session_valid(host: &Host, facts: &Facts, sid: &str) -> bool {
+    host.tunnel("127.0.0.1", facts.odoo.http_port())
+        .map(|t| probe::session_alive(&format!("http://{}", t.local_addr()), sid))
+        .unwrap_or(false)
+}
+
+/// Restores files and parameters to the before-images, restarts, verifies the old state is back.
+fn restore(host: &Host, facts: &Facts, rec: &Record, opts: &ApplyOptions, p: Sink, force: bool) -> Result<(), EngineError> {
+    let cs = &rec.changeset;
+    for f in cs.files.iter().rev() {
+        let now = host.stat(&f.path)?.and_then(|s| s.sha256);
+        if now.as_deref() == Some(f.before_sha256.as_str()) {
+            continue; // never written, or already restored
+        }
+        if now.as_deref() != Some(f.after_sha256.as_str()) && !force {
+            let current = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
+            let diff = super::unified_diff(&f.path, &redact_if_conf(f.kind, &String::from_utf8_lossy(&f.after)), &redact_if_conf(f.kind, &current));
+            return Err(EngineError::Invalid(format!(
+                "{} was edited by someone else after the change set was applied; not restoring it without --force. Their edit:\n{diff}",
+                f.path
+            )));
+        }
+        step(p, Step::RollBack, format!("restoring {}", f.path));
+        host.write_atomic(&f.path, &f.before, &NewFileMode::default())?;
+    }
+    if !cs.params.is_empty() {
+        step(p, Step::RollBack, "restoring system parameters");
+        write_params(host, facts, &cs.params, |c| c.old.as_deref())?;
+    }
+    run_services(host, facts, cs, opts, p)?;
+    for f in &cs.files {
+        let st = host.stat(&f.path)?.ok_or_else(|| EngineError::Invalid(format!("{} is missing after the rollback", f.path)))?;
+        if st.sha256.as_deref() != Some(f.before_sha256.as_str()) || st.mode != f.mode || st.owner != f.owner {
+            return Err(EngineError::Invalid(format!("{} is not byte-identical to its before-image after the rollback", f.path)));
+        }
+    }
+    for pc in &cs.params {
+        if crate::discover::db::read_param(host, &facts.odoo, &pc.db, &pc.key) != pc.old {
+            return Err(EngineError::Invalid(format!("system parameter {} in {} did not return to its old value", pc.key, pc.db)));
+        }
+    }
+    Ok(())
+}
+
+fn redact_if_conf(kind: FileKind, text: &str) -> String {
+    match kind {
+        FileKind::OdooConf => OdooConf::parse(text).redacted(),
+        _ => text.to_string(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackResult {
+    pub changeset: String,
+    pub status: RecordStatus,
+    pub error: Option<String>,
+}
+
+/// Undoes a recorded change set (the last applied one when `id` is None), from any machine.
+/// Refuses when a file was edited since, unless `force`. Also finishes interrupted applies.
+pub fn rollback(host: &Host, facts: &Facts, id: Option<&str>, force: bool, opts: &ApplyOptions, p: Sink) -> Result<RollbackResult, EngineError> {
+    let id = match id {
+        Some(id) => id.to_string(),
+        None => record::history(host)?
+            .into_iter()
+            .rev()
+            .find(|r| matches!(r.status, RecordStatus::Applied | RecordStatus::Applying | RecordStatus::RollbackFailed))
+            .map(|r| r.id)
+            .ok_or_else(|| EngineError::Invalid(format!("there is no applied change set on {} to roll back", host.name())))?,
+    };
+    let mut rec = record::load(host, &id)?;
+    if matches!(rec.status, RecordStatus::RolledBack | RecordStatus::Undone) {
+        return Ok(RollbackResult { changeset: id, status: rec.status, error: None });
+    }
+    let interrupted = rec.status.unfinished();
+    step(p, Step::Lock, format!("locking {}", record::ROOT));
+    let lock = match record::lock(host, &format!("rollback of change set {id}")) {
+        Ok(l) => l,
+        // The lock of the interrupted apply of this very change set: take it over.
+        Err(EngineError::Locked { owner, .. }) if interrupted && owner.contains(&id) => {
+            record::break_lock(host)?;
+            record::lock(host, &format!("rollback of change set {id}"))?
+        }
+        Err(e) => return Err(e),
+    };
+    match restore(host, facts, &rec, opts, p, force) {
+        Ok(()) => {
+            record::set_status(host, &mut rec, RecordStatus::Undone, "rolled back on request")?;
+            lock.release()?;
+            step(p, Step::Done, format!("change set {id} rolled back and verified"));
+            Ok(RollbackResult { changeset: id, status: RecordStatus::Undone, error: None })
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let _ = lock.release();
+            Err(EngineError::Invalid(format!("rollback of change set {id} stopped: {msg}")))
+        }
+    }
+}

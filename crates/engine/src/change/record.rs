@@ -1,1 +1,216 @@
-//! record
+//! The record of every change set, kept on the host it changed (so a rollback works from any
+//! machine, after any restart of the app), and the lock that stops two applies at once.
+//!
+//! Layout, all root-owned and 0700/0600 (before-images of odoo.conf hold its secrets, exactly as
+//! the original file does):
+//! ```text
+//! /var/lib/odoo-session-doctor/
+//!   lock/owner                        the change set applying now (mkdir is the atomic lock)
+//!   changesets/<id>/record.json       the change set, status, verification (no file contents)
+//!   changesets/<id>/before/<n>        file n as it was
+//!   changesets/<id>/after/<n>         file n as written
+//! ```
+
+use super::{ChangeSet, FileChange};
+use crate::error::EngineError;
+use osd_remote::{quote, Cmd, Host, NewFileMode};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime};
+
+pub const ROOT: &str = "/var/lib/odoo-session-doctor";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    /// Recorded; nothing touched yet.
+    Recorded,
+    /// Files or parameters may be partly written: an interrupted apply leaves this.
+    Applying,
+    Applied,
+    /// Undone automatically after a failure during apply.
+    RolledBack,
+    /// Undone on request.
+    Undone,
+    /// The automatic rollback itself failed: needs a person.
+    RollbackFailed,
+}
+
+impl RecordStatus {
+    /// An apply or rollback that did not finish: the next connection must offer to finish it.
+    pub fn unfinished(self) -> bool {
+        matches!(self, RecordStatus::Recorded | RecordStatus::Applying | RecordStatus::RollbackFailed)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub check: String,
+    pub persisted: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    /// Unix seconds.
+    pub created: u64,
+    pub created_text: String,
+    /// Who applied it: the SSH user and the machine the app ran on.
+    pub by: String,
+    pub host: String,
+    pub status: RecordStatus,
+    pub changeset: ChangeSet,
+    pub verification: Vec<Verification>,
+    pub error: Option<String>,
+    /// What happened, in order, with times: the audit trail.
+    pub log: Vec<String>,
+}
+
+impl Record {
+    pub fn dir(&self) -> String {
+        format!("{ROOT}/changesets/{}", self.id)
+    }
+}
+
+pub fn new_id(cs: &ChangeSet) -> String {
+    let stamp: String = humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let json = serde_json::to_string(cs).unwrap_or_default();
+    let nonce = format!("{json}{:?}{}", SystemTime::now(), std::process::id());
+    format!("{stamp}-{}", &super::sha256_hex(nonce.as_bytes())[..6])
+}
+
+fn now_text() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// Creates the record on the host (before anything is touched) with the before- and after-images.
+pub fn create(host: &Host, cs: &ChangeSet) -> Result<Record, EngineError> {
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
+    let machine = std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into());
+    let rec = Record {
+        id: new_id(cs),
+        created: now,
+        created_text: now_text(),
+        by: format!("{} (from {machine})", host.user()),
+        host: host.name().to_string(),
+        status: RecordStatus::Recorded,
+        changeset: cs.clone(),
+        verification: Vec::new(),
+        error: None,
+        log: vec![format!("{} recorded", now_text())],
+    };
+    let dir = rec.dir();
+    host.mkdir_p(&format!("{dir}/before"), 0o700)?;
+    host.mkdir_p(&format!("{dir}/after"), 0o700)?;
+    let private = NewFileMode::new(None, None, 0o600);
+    for (i, f) in cs.files.iter().enumerate() {
+        host.write_atomic(&format!("{dir}/before/{i}"), &f.before, &private)?;
+        host.write_atomic(&format!("{dir}/after/{i}"), &f.after, &private)?;
+    }
+    save(host, &rec)?;
+    Ok(rec)
+}
+
+pub fn save(host: &Host, rec: &Record) -> Result<(), EngineError> {
+    let json = serde_json::to_vec_pretty(rec).expect("record serializes");
+    host.write_atomic(&format!("{}/record.json", rec.dir()), &json, &NewFileMode::new(None, None, 0o600))?;
+    Ok(())
+}
+
+pub fn set_status(host: &Host, rec: &mut Record, status: RecordStatus, event: &str) -> Result<(), EngineError> {
+    rec.status = status;
+    rec.log.push(format!("{} {event}", now_text()));
+    save(host, rec)
+}
+
+/// Loads a record with its file images (`before`/`after` filled in).
+pub fn load(host: &Host, id: &str) -> Result<Record, EngineError> {
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(EngineError::Invalid(format!("'{id}' is not a change set id")));
+    }
+    let dir = format!("{ROOT}/changesets/{id}");
+    let json = host.read_file(&format!("{dir}/record.json")).map_err(|_| {
+        EngineError::Invalid(format!("there is no change set {id} on {} (see `history`)", host.name()))
+    })?;
+    let mut rec: Record = serde_json::from_slice(&json)
+        .map_err(|e| EngineError::Invalid(format!("the record of change set {id} on {} is damaged: {e}", host.name())))?;
+    for (i, f) in rec.changeset.files.iter_mut().enumerate() {
+        f.before = host.read_file(&format!("{dir}/before/{i}"))?;
+        f.after = host.read_file(&format!("{dir}/after/{i}"))?;
+    }
+    Ok(rec)
+}
+
+/// Every record on the host, oldest first, in one command (without file images).
+pub fn history(host: &Host) -> Result<Vec<Record>, EngineError> {
+    let script = format!(
+        "for f in {root}/changesets/*/record.json; do [ -f \"$f\" ] || continue; cat \"$f\"; printf '\\n\\036\\n'; done",
+        root = quote(ROOT)
+    );
+    let out = host.run_script(&script, true, Duration::from_secs(30))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut records: Vec<Record> = text
+        .split('\u{1e}')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| serde_json::from_str(s).ok())
+        .collect();
+    records.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    Ok(records)
+}
+
+/// The host-wide lock: `mkdir` is atomic, so exactly one apply or rollback holds it.
+pub struct Lock<'h> {
+    host: &'h Host,
+    held: bool,
+}
+
+pub fn lock<'h>(host: &'h Host, holder: &str) -> Result<Lock<'h>, EngineError> {
+    host.mkdir_p(ROOT, 0o700)?;
+    let dir = format!("{ROOT}/lock");
+    let out = host.run(&Cmd::new("mkdir").arg("-m").arg("700").arg(&dir).privileged())?;
+    if !out.ok() {
+        let owner = host.read_file(&format!("{dir}/owner")).map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
+        return Err(EngineError::Locked { host: host.name().to_string(), owner });
+    }
+    host.write_atomic(&format!("{dir}/owner"), format!("{holder} since {}\n", now_text()).as_bytes(), &NewFileMode::default())?;
+    Ok(Lock { host, held: true })
+}
+
+impl Lock<'_> {
+    /// Releases the lock. Not done on drop when the connection is gone: then the lock stays, and
+    /// the next connection finds the unfinished change set it names.
+    pub fn release(mut self) -> Result<(), EngineError> {
+        self.held = false;
+        self.host.run_checked(&Cmd::new("rm").arg("-rf").arg(format!("{ROOT}/lock")).privileged())?;
+        Ok(())
+    }
+}
+
+impl Drop for Lock<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            // Best effort on error paths; a lost connection leaves the lock for recovery.
+            let _ = self.host.run(&Cmd::new("rm").arg("-rf").arg(format!("{ROOT}/lock")).privileged());
+        }
+    }
+}
+
+/// Change sets whose apply or rollback did not finish (a cut connection, a crash).
+pub fn unfinished(host: &Host) -> Result<Vec<Record>, EngineError> {
+    Ok(history(host)?.into_iter().filter(|r| r.status.unfinished()).collect())
+}
+
+/// Forces the lock open after its holder was recovered.
+pub fn break_lock(host: &Host) -> Result<(), EngineError> {
+    host.run_checked(&Cmd::new("rm").arg("-rf").arg(format!("{ROOT}/lock")).privileged())?;
+    Ok(())
+}
+
+pub fn file_label(f: &FileChange) -> String {
+    format!("{} ({})", f.path, f.checks.join(", "))
+}
