@@ -43,7 +43,7 @@ export function createMockApi(scenario) {
         onProgress({ event: "finished" });
         throw { code: "unreachable", message: "The server did not answer on port 2222.", hint: "Check that the server is running and the address is right." };
       }
-      onProgress({ event: "step", data: { step: "verifyingHostKey", message: "Checking the server's identity (host key)…" } });
+      onProgress({ event: "step", data: { step: "identifying", message: "Connected. Asking the server for its name…" } });
       await sleep(300);
       onProgress({ event: "finished" });
       return { serverId, hostName: "odoo-lab", hostKeyFingerprint: DEMO_SERVER.hostKeyFingerprint ?? "" };

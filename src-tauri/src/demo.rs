@@ -113,11 +113,31 @@ pub fn connect(server_id: &str, progress: &impl ProgressSink) -> AppResult<Conne
     }
     let path = lab_path().ok_or_else(|| AppError::new("no_demo_lab", "The app is not in demo mode.", "Start it with scripts/demo."))?;
     let lab = DemoLab::load(&path)?;
-    progress.report(ProgressEvent::Step { step: Step::Connecting, message: format!("Connecting to {}:{}…", lab.ssh.host, lab.ssh.port) });
-    let _ = lab;
-    Err(AppError::new(
-        "not_available",
-        "Connecting is not available in this build yet.",
-        "The SSH layer is still being built; the Servers list already works.",
-    ))
+    progress.report(ProgressEvent::Step {
+        step: Step::Connecting,
+        message: format!("Connecting to {}:{} and checking its host key…", lab.ssh.host, lab.ssh.port),
+    });
+    let (target, opts) = lab.connect_options();
+    let host = osd_remote::Host::connect(&target, &opts, &osd_remote::NoAsk)?;
+    progress.report(ProgressEvent::Step { step: Step::Identifying, message: "Connected. Asking the server for its name…".into() });
+    let host_name = host.run_checked(&osd_remote::Cmd::new("hostname"))?.stdout_str().trim().to_string();
+    progress.report(ProgressEvent::Finished);
+    let host_key_fingerprint = host.host_key().map(|key| key.fingerprint).unwrap_or_default();
+    Ok(Connected { server_id: server_id.into(), host_name, host_key_fingerprint })
+}
+
+impl DemoLab {
+    /// Root login with the lab's own credentials; host key checked against the lab's known_hosts
+    /// only (a demo never touches the user's ~/.ssh or the app's own known_hosts).
+    fn connect_options(&self) -> (osd_remote::Target, osd_remote::ConnectOptions) {
+        let target = osd_remote::Target::Ssh { user: Some("root".into()), host: self.ssh.host.clone(), port: Some(self.ssh.port) };
+        let mut opts = osd_remote::ConnectOptions::bare();
+        if let Some(known_hosts) = &self.ssh.known_hosts {
+            opts.known_hosts_files = vec![known_hosts.clone()];
+            opts.app_known_hosts_file = known_hosts.clone();
+        }
+        opts.identity_files = self.ssh.root_key.iter().cloned().collect();
+        opts.password = self.ssh.root_password.clone().map(osd_remote::Secret::new);
+        (target, opts)
+    }
 }

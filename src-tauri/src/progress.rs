@@ -20,9 +20,10 @@ pub enum ProgressEvent {
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum Step {
+    /// TCP, SSH handshake, host key check, login.
     Connecting,
-    VerifyingHostKey,
-    Authenticating,
+    /// Logged in; reading who the server is.
+    Identifying,
 }
 
 /// Where a command reports progress: the UI's channel in the app, nothing in tests.

@@ -37,7 +37,7 @@ export interface AppError {
   hint: string;
 }
 
-export type Step = "connecting" | "verifyingHostKey" | "authenticating";
+export type Step = "connecting" | "identifying";
 
 /** Progress over a Channel; unknown `event`s must be ignored. */
 export type ProgressEvent =
