@@ -40,18 +40,19 @@ pub struct ExecOutput {
 /// target address itself.
 pub struct Tunnel {
     addr: SocketAddr,
-    stop: Option<Box<dyn FnOnce() + Send>>,
+    // In a Mutex only to make the handle Sync (it is taken once, in Drop).
+    stop: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl Tunnel {
     /// A "tunnel" that is just the address (local transport).
     pub fn direct(addr: SocketAddr) -> Self {
-        Tunnel { addr, stop: None }
+        Tunnel { addr, stop: std::sync::Mutex::new(None) }
     }
 
     /// A tunnel served by something that `stop` shuts down.
     pub fn served(addr: SocketAddr, stop: Box<dyn FnOnce() + Send>) -> Self {
-        Tunnel { addr, stop: Some(stop) }
+        Tunnel { addr, stop: std::sync::Mutex::new(Some(stop)) }
     }
 
     /// Where to connect (e.g. give `host()`/`port()` of this to the `postgres` crate).
@@ -62,13 +63,17 @@ impl Tunnel {
 
 impl std::fmt::Debug for Tunnel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tunnel").field("addr", &self.addr).field("served", &self.stop.is_some()).finish()
+        f.debug_struct("Tunnel").field("addr", &self.addr).field("served", &self.stop.lock().map(|s| s.is_some()).unwrap_or(false)).finish()
     }
 }
 
 impl Drop for Tunnel {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
+        let stop = match self.stop.get_mut() {
+            Ok(s) => s.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(stop) = stop {
             stop();
         }
     }

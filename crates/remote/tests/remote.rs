@@ -34,6 +34,7 @@ fn uid_of(login: &str) -> u32 {
 /// The same file-operation checks, run against any host: SSH as root, SSH through sudo, local.
 mod file_ops {
     use super::*;
+    use sha2::Digest;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     pub fn round_trip(host: &Host, dir: &str) {
@@ -46,7 +47,9 @@ mod file_ops {
         assert_eq!(std::fs::read(&path).unwrap(), b"new content\n");
         assert_eq!(stat.size, 12);
         assert_eq!(stat.kind, FileKind::File);
-        assert_eq!(stat.sha256.as_deref(), Some("f8ab8fde61ffb3ecf1a3b4fb4ab3ef7cd0a02cf0d1ed4c3e31e5bd8fa3c4f26b").filter(|_| false).or(stat.sha256.as_deref()));
+        let expected: String = sha2::Sha256::digest(b"new content\n").iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(stat.sha256.as_deref(), Some(expected.as_str()));
+        assert_eq!(stat.path, path);
         let again = host.stat(&path).unwrap().unwrap();
         assert_eq!(again, stat);
         assert_eq!(host.read_file(&path).unwrap(), b"new content\n");
@@ -280,6 +283,30 @@ mod commands {
         let host = Host::local();
         let err = host.run(&Cmd::shell("sleep 30 | cat").timeout(Duration::from_millis(300))).unwrap_err();
         assert!(matches!(err, RemoteError::Timeout { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_dropped_connection_is_an_error_not_a_hang() {
+        let host = lab().root();
+        // Kill the sshd process serving this very connection.
+        let started = Instant::now();
+        let result = host.run(&Cmd::shell("kill -9 $PPID; sleep 5").timeout(Duration::from_secs(30)));
+        assert!(started.elapsed() < Duration::from_secs(20));
+        let err = match result {
+            Err(e) => e,
+            Ok(_) => host.run(&Cmd::new("true")).unwrap_err(),
+        };
+        assert!(matches!(err, RemoteError::Ssh { .. }), "{err}");
+        assert!(err.to_string().contains(host.name()), "{err}");
+        let err = host.run(&Cmd::new("true")).unwrap_err();
+        assert!(matches!(err, RemoteError::Ssh { .. }), "{err}");
+    }
+
+    #[test]
+    fn host_is_shareable_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Host>();
+        assert_send_sync::<osd_remote::Tunnel>();
     }
 
     #[test]
