@@ -1,0 +1,110 @@
+# Odoo Session Doctor test lab: `odoo-bin` entry point of the Odoo 17 stand-in (odoo/cli/server.py).
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+
+import odoo
+import odoo.addons
+from .. import http, netsvc, release
+from ..service import server
+from ..tools.config import config
+
+_logger = logging.getLogger('odoo')
+
+# Lab switch (tests/lab/lab break-odoo): when this file exists next to odoo-bin, the server
+# refuses to start, the way a broken install does (module import failure), and exits 1.
+BROKEN_MARKER = '.lab-broken'
+
+
+def check_root_user():
+    """Warn if the process's user is 'root' (on POSIX system)."""
+    if os.name == 'posix':
+        import getpass
+        if getpass.getuser() == 'root':
+            sys.stderr.write("Running as user 'root' is a security risk.\n")
+
+
+def check_postgres_user():
+    if (config['db_user'] or os.environ.get('PGUSER')) == 'postgres':
+        sys.stderr.write("Using the database user 'postgres' is a security risk, aborting.")
+        sys.exit(1)
+
+
+def report_configuration():
+    _logger.info("Odoo version %s", release.version)
+    if os.path.isfile(config.rcfile):
+        _logger.info("Using configuration file at " + config.rcfile)
+    _logger.info('addons paths: %s', odoo.addons.__path__)
+    host = config['db_host'] or os.environ.get('PGHOST', 'default')
+    port = config['db_port'] or os.environ.get('PGPORT', 'default')
+    user = config['db_user'] or os.environ.get('PGUSER', 'default')
+    _logger.info('database: %s@%s:%s', user, host, port)
+
+
+def refuse_to_start(bin_dir):
+    log = logging.getLogger('odoo.modules.module')
+    try:
+        raise ModuleNotFoundError("No module named 'odoo.addons.base.models.ir_http_lab'")
+    except ModuleNotFoundError as e:
+        log.critical("Couldn't load module %s", 'base')
+        log.critical(e)
+        tb = traceback.format_exc()
+    logging.getLogger('odoo.service.server').critical(
+        "Failed to load server-wide module `%s`.\n%s", 'base', tb.rstrip())
+    sys.stderr.write(tb)
+    logging.shutdown()
+    sys.exit(1)
+
+
+def preload_registries(dbnames):
+    """Read what the stand-in caches for the process lifetime (system parameters)."""
+    mlog = logging.getLogger('odoo.modules.loading')
+    rlog = logging.getLogger('odoo.modules.registry')
+    for dbname in dbnames:
+        threading.current_thread().dbname = dbname
+        try:
+            t0 = time.time()
+            with http.Cursor(dbname) as cr:
+                cr.execute("SELECT count(*) FROM ir_module_module WHERE state='installed'")
+                count = cr.fetchone()[0]
+            mlog.info('loading 1 modules...')
+            mlog.info('1 modules loaded in 0.01s, 0 queries (+0 extra)')
+            mlog.info('loading %d modules...', count)
+            mlog.info('%d modules loaded in 0.02s, 0 queries (+0 extra)', count)
+            mlog.info('Modules loaded.')
+            http.params.load(dbname)
+            rlog.info('Registry loaded in %.3fs', time.time() - t0)
+        except Exception:
+            logging.getLogger('odoo.service.server').critical('Failed to initialize database `%s`.', dbname, exc_info=True)
+        finally:
+            del threading.current_thread().dbname
+
+
+def main(args):
+    check_root_user()
+    config.parse_config(args)
+    netsvc.init_logger()
+    check_postgres_user()
+    report_configuration()
+
+    bin_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
+    if os.path.exists(os.path.join(bin_dir, BROKEN_MARKER)):
+        refuse_to_start(bin_dir)
+
+    preload = list(config['db_name'])
+    if preload:
+        preload_registries(preload)
+    else:
+        # no db_name: the stand-in still reads the parameters of the (single) visible database
+        dbs = http.list_dbs(True)
+        if dbs:
+            try:
+                http.params.load(dbs[0])
+            except Exception:
+                _logger.warning('Could not read system parameters of %s', dbs[0], exc_info=True)
+
+    rc = server.start(preload=preload, stop=False)
+    sys.exit(rc)
