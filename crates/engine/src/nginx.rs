@@ -853,7 +853,7 @@ fn resolve(
         }
         let mut d2 = d.clone();
         if let Some(b) = &mut d2.block {
-            b.children = resolve(&d.children().to_vec(), files, conf_dir, stack, unresolved);
+            b.children = resolve(d.children(), files, conf_dir, stack, unresolved);
         }
         out.push(d2);
     }
@@ -2041,9 +2041,10 @@ impl NginxConfig {
 
 fn matches_name(d: &Directive, name: &str, first_arg: Option<&str>) -> bool {
     d.name == name
-        && first_arg.map_or(true, |a| {
-            d.arg(0).is_some_and(|x| x.eq_ignore_ascii_case(a))
-        })
+        && match first_arg {
+            None => true,
+            Some(a) => d.arg(0).is_some_and(|x| x.eq_ignore_ascii_case(a)),
+        }
 }
 
 impl fmt::Display for Level {

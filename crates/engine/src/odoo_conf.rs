@@ -168,6 +168,8 @@ pub enum ConfError {
     InvalidValue { key: String },
     #[error("invalid section name {0:?}")]
     InvalidSection(String),
+    #[error("no place in [{section}] where a new {key} line would not change other lines (indented junk around it); fix the problems first")]
+    NoSafePlace { section: String, key: String },
     #[error("{key} appears {} times in [{section}] (lines {}); remove the duplicates first", lines.len(), join_lines(lines))]
     DuplicateKey {
         section: String,
@@ -788,7 +790,7 @@ impl OdooConf {
         }
         let mut best: Option<(String, usize)> = None;
         for (s, n) in counts {
-            if best.as_ref().map_or(true, |(_, b)| n > *b) {
+            if !matches!(&best, Some((_, b)) if n <= *b) {
                 best = Some((s, n));
             }
         }
@@ -882,8 +884,7 @@ impl OdooConf {
         let anchor = self
             .entries
             .iter()
-            .filter(|e| e.section == section)
-            .last()
+            .rfind(|e| e.section == section)
             .map(|e| (e.continuation.last().copied().unwrap_or(e.line), e.line))
             .or_else(|| {
                 self.lines
@@ -891,47 +892,85 @@ impl OdooConf {
                     .position(|l| matches!(&l.kind, LineKind::Section { name } if name == section))
                     .map(|h| (h, usize::MAX))
             });
-        match anchor {
-            Some((at, entry_line)) => {
-                let indent = if entry_line == usize::MAX {
-                    String::new()
+        // Candidate layouts, best first; the first one that reads back as intended wins.
+        let mut candidates: Vec<Vec<(String, Eol)>> = Vec::new();
+        let insert_at = |lines: &[(String, Eol)], at: usize, text: String| {
+            let mut l = lines.to_vec();
+            let new_eol = if l[at].1 == Eol::None {
+                l[at].1 = eol;
+                Eol::None
+            } else {
+                l[at].1
+            };
+            l.insert(at + 1, (text, new_eol));
+            l
+        };
+        if let Some((at, entry_line)) = anchor {
+            let indent = if entry_line == usize::MAX {
+                String::new()
+            } else {
+                let t = &self.lines[entry_line].text;
+                let skip = if entry_line == 0 && self.has_bom {
+                    BOM.len_utf8()
                 } else {
-                    let t = &self.lines[entry_line].text;
-                    let skip = if entry_line == 0 && self.has_bom {
-                        BOM.len_utf8()
-                    } else {
-                        0
-                    };
-                    let body = &t[skip..];
-                    body[..body.len() - body.trim_start_matches(py_space).len()].to_string()
+                    0
                 };
-                let new_eol = if lines[at].1 == Eol::None {
-                    lines[at].1 = eol;
-                    Eol::None
-                } else {
-                    lines[at].1
-                };
-                lines.insert(at + 1, (render(&indent), new_eol));
+                let body = &t[skip..];
+                body[..body.len() - body.trim_start_matches(py_space).len()].to_string()
+            };
+            if !indent.is_empty() {
+                candidates.push(insert_at(&lines, at, render(&indent)));
             }
-            None => {
-                let final_eol = match lines.last_mut() {
-                    Some(last) if last.1 == Eol::None => {
-                        last.1 = eol;
-                        Eol::None
-                    }
-                    _ => eol,
-                };
-                if let Some(last) = lines.last() {
-                    if !last.0.trim_matches(py_space).is_empty() {
-                        lines.push((String::new(), eol));
-                    }
+            candidates.push(insert_at(&lines, at, render("")));
+            // Indented junk right after the anchor would become our continuation: try just
+            // before the next section header instead.
+            if let Some(next) = (at + 1..self.lines.len())
+                .find(|i| matches!(self.lines[*i].kind, LineKind::Section { .. }))
+            {
+                candidates.push(insert_at(&lines, next - 1, render("")));
+            }
+        } else {
+            let mut l = lines.clone();
+            let final_eol = match l.last_mut() {
+                Some(last) if last.1 == Eol::None => {
+                    last.1 = eol;
+                    Eol::None
                 }
-                lines.push((format!("[{section}]"), eol));
-                lines.push((render(""), final_eol));
+                _ => eol,
+            };
+            if let Some(last) = l.last() {
+                if !last.0.trim_matches(py_space).is_empty() {
+                    l.push((String::new(), eol));
+                }
+            }
+            l.push((format!("[{section}]"), eol));
+            l.push((render(""), final_eol));
+            candidates.push(l);
+        }
+        let others = |doc: &OdooConf| -> Vec<(String, String, String)> {
+            doc.entries
+                .iter()
+                .filter(|e| !(e.section == section && e.key == lkey))
+                .map(|e| (e.section.clone(), e.key.clone(), e.value.clone()))
+                .collect()
+        };
+        let expected_others = others(self);
+        for cand in candidates {
+            let mut doc = self.clone();
+            doc.rebuild(cand);
+            let ours = doc
+                .entries
+                .iter()
+                .any(|e| e.section == section && e.key == lkey && e.value == value);
+            if ours && others(&doc) == expected_others {
+                *self = doc;
+                return Ok(());
             }
         }
-        self.rebuild(lines);
-        Ok(())
+        Err(ConfError::NoSafePlace {
+            section: section.into(),
+            key: lkey,
+        })
     }
 
     /// Removes every occurrence of `key` in `section` with its continuation lines; returns how many

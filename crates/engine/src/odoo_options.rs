@@ -196,7 +196,7 @@ pub enum OptionStatus {
 fn in_range(spec: &OptionSpec, major: u8) -> bool {
     // Versions outside the table are judged by the nearest end of it.
     let major = major.clamp(FIRST_MAJOR, LAST_MAJOR);
-    spec.since <= major && spec.until.map_or(true, |u| major <= u)
+    spec.since <= major && !matches!(spec.until, Some(u) if major > u)
 }
 
 /// Status of `key` (case-insensitive, as configparser lowercases keys) for major version `major`.
