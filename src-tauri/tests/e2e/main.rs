@@ -104,3 +104,45 @@ mod servers_screen {
         gui.close().await;
     }
 }
+
+/// The UI against the mock api (ui/api-mock.js), in the real web view: each state of the Servers
+/// screen without a backend. One app launch, one page load per scenario.
+mod ui_with_mock_api {
+    use super::*;
+
+    async fn open(gui: &Gui, scenario: &str) {
+        let url = gui.client().current_url().await.unwrap();
+        let mut url = url.join("/index.html").unwrap();
+        url.set_query(Some(&format!("mock={scenario}")));
+        gui.client().goto(url.as_str()).await.unwrap();
+        gui.wait_for("html[data-api]").await; // goto can return before the module script ran
+        let api = gui.client().execute("return document.documentElement.dataset.api", vec![]).await.unwrap();
+        assert_eq!(api, "mock", "?mock={scenario} selects the mock api");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn every_servers_screen_state() {
+        let _guard = one_at_a_time();
+        let gui = Gui::launch(Launch::default()).await;
+
+        open(&gui, "empty").await;
+        assert!(gui.text("[data-testid=servers-empty]").await.contains("No servers yet"));
+
+        open(&gui, "load-fails").await;
+        let alert = gui.text("[data-screen=servers] [role=alert]").await;
+        assert!(alert.contains("Your servers could not be loaded.") && alert.contains("scripts/demo"), "{alert}");
+
+        open(&gui, "connect-fails").await;
+        gui.wait_for("[data-testid=server] button").await.click().await.unwrap();
+        let alert = gui.wait_for("[data-testid=server] [data-error-code=unreachable]").await.text().await.unwrap();
+        assert!(alert.starts_with("Could not connect."), "{alert}");
+        assert!(alert.contains("Check that the server is running"), "the hint is shown: {alert}");
+        gui.screenshot("10-mock-connect-fails").await;
+
+        open(&gui, "demo").await;
+        gui.wait_for("[data-testid=server] button").await.click().await.unwrap();
+        let status = gui.wait_for("[data-testid=server] .status--ok").await.text().await.unwrap();
+        assert!(status.starts_with("Connected to odoo-lab."), "{status}");
+        gui.close().await;
+    }
+}
