@@ -1,15 +1,436 @@
-//! Checks on the reverse proxy (nginx) in front of Odoo. Placeholder until the nginx model lands.
-use super::{Finding, Status};
-use crate::facts::{Facts, NginxFacts};
-macro_rules! todo_check { ($name:ident, $id:literal, $title:literal) => {
-    pub fn $name(_f: &Facts) -> Finding { Finding::new($id, $title).status(Status::Unknown, "not checked yet") }
-}}
-todo_check!(mode, "proxy.mode", "proxy_mode matches the proxy in front");
-todo_check!(headers, "proxy.headers", "The proxy tells Odoo the real address");
-todo_check!(websocket, "proxy.websocket", "The live connection reaches Odoo");
-todo_check!(https_redirect, "proxy.https-redirect", "HTTP redirects to HTTPS");
-todo_check!(canonical_host, "proxy.canonical-host", "One address for Odoo");
-todo_check!(cookie_flags, "proxy.cookie-flags", "Session cookie flags");
-todo_check!(sticky, "proxy.sticky", "Several Odoo servers share sessions");
-pub fn server_names(_n: &NginxFacts, _port: u16) -> Vec<String> { vec![] }
-pub fn public_urls(_n: &NginxFacts, _port: u16) -> Vec<String> { vec![] }
+//! Checks on the reverse proxy (nginx) in front of Odoo: proxy_mode, forwarded headers (and the
+//! inheritance trap), the real-time channel, HTTPS, one canonical host, cookie flags, stickiness.
+//! All read the effective configuration from `nginx -T`, as nginx itself would apply it.
+
+use super::{deploy_docs, gh, Choice, FixOffer, Finding, Status};
+use crate::facts::{Facts, NginxFacts, Observed};
+use crate::nginx::{NginxConfig, NginxDump, Server};
+
+/// The headers Odoo needs from its proxy (facts §4), with the official values.
+pub const FORWARDED: &[(&str, &str)] = &[
+    ("X-Forwarded-Host", "$http_host"),
+    ("X-Forwarded-Proto", "$scheme"),
+    ("X-Forwarded-For", "$proxy_add_x_forwarded_for"),
+];
+
+/// The proxy in front of this Odoo, as nginx applies it.
+pub struct Front {
+    pub config: NginxConfig,
+    /// `127.0.0.1:<http_port>` and `127.0.0.1:<gevent_port>`.
+    pub http: String,
+    pub gevent: String,
+}
+
+impl Front {
+    pub fn new(n: &NginxFacts, http_port: u16, gevent_port: u16) -> Result<Front, String> {
+        let config = NginxDump::parse(&n.dump).config().map_err(|e| format!("{}:{}: {}", e.file, e.line, e.message))?;
+        Ok(Front { config, http: format!("127.0.0.1:{http_port}"), gevent: format!("127.0.0.1:{gevent_port}") })
+    }
+
+    /// Servers with at least one location proxying to Odoo (HTTP or gevent port).
+    pub fn odoo_servers(&self) -> Vec<Server<'_>> {
+        let routes: Vec<usize> = self
+            .config
+            .routes_to(&self.http)
+            .iter()
+            .chain(self.config.routes_to(&self.gevent).iter())
+            .map(|r| r.server)
+            .collect();
+        self.config.servers().into_iter().filter(|s| routes.contains(&s.index)).collect()
+    }
+
+    pub fn has_https(&self) -> bool {
+        self.odoo_servers().iter().any(|s| s.is_ssl())
+    }
+
+    /// Whether a server sends every request elsewhere (a server-level `return`/`rewrite`).
+    pub fn redirects_all(s: &Server) -> bool {
+        s.redirects().iter().any(|r| r.location.is_none())
+    }
+
+    /// Servers that proxy to Odoo over plain HTTP instead of redirecting everything.
+    pub fn plain_proxying(&self) -> Vec<Server<'_>> {
+        self.odoo_servers().into_iter().filter(|s| !s.is_ssl() && !Self::redirects_all(s)).collect()
+    }
+
+    /// Servers that really serve Odoo to users (HTTPS ones when HTTPS exists).
+    pub fn serving(&self) -> Vec<Server<'_>> {
+        let https = self.has_https();
+        self.odoo_servers().into_iter().filter(|s| !Self::redirects_all(s) && (s.is_ssl() || !https)).collect()
+    }
+}
+
+pub enum FrontState {
+    NoNginx(String),
+    Broken(String),
+    NotInFront,
+    Front(Box<Front>),
+}
+
+pub fn front(f: &Facts) -> FrontState {
+    let n = match &f.nginx {
+        Observed::Seen(n) => n,
+        Observed::Unknown(why) => return FrontState::NoNginx(why.clone()),
+    };
+    match Front::new(n, f.odoo.http_port(), f.odoo.gevent_port()) {
+        Err(why) => FrontState::Broken(why),
+        Ok(fr) if fr.odoo_servers().is_empty() => FrontState::NotInFront,
+        Ok(fr) => FrontState::Front(Box::new(fr)),
+    }
+}
+
+/// Runs `body` when nginx is in front of Odoo; otherwise a skip/unknown finding.
+fn with_front(f: &Facts, fnd: Finding, body: impl FnOnce(Finding, &Front) -> Finding) -> Finding {
+    match front(f) {
+        FrontState::Front(fr) => body(fnd, &fr),
+        FrontState::NotInFront => fnd.status(Status::Skip, "nginx runs here but does not proxy to this Odoo."),
+        FrontState::NoNginx(why) => fnd.status(Status::Skip, format!("No nginx in front of Odoo ({why}).")),
+        FrontState::Broken(why) => fnd.status(Status::Unknown, format!("The nginx configuration could not be read: {why}")),
+    }
+}
+
+fn usable_name(n: &str) -> bool {
+    !n.is_empty() && n != "_" && !n.starts_with('~') && !n.contains('*')
+}
+
+/// Host names the proxy serves this Odoo under.
+pub fn server_names(n: &NginxFacts, http_port: u16) -> Vec<String> {
+    let Ok(fr) = Front::new(n, http_port, 0) else { return Vec::new() };
+    let mut names: Vec<String> = Vec::new();
+    for s in fr.odoo_servers() {
+        for name in s.server_names().into_iter().filter(|n| usable_name(n)) {
+            if !names.iter().any(|x| x == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// URLs users may type, HTTPS first.
+pub fn public_urls(n: &NginxFacts, http_port: u16) -> Vec<String> {
+    let Ok(fr) = Front::new(n, http_port, 0) else { return Vec::new() };
+    let mut servers = fr.odoo_servers();
+    servers.sort_by_key(|s| !s.is_ssl());
+    let mut urls = Vec::new();
+    for s in servers {
+        let Some(name) = s.server_names().into_iter().find(|n| usable_name(n)) else { continue };
+        for l in s.listens() {
+            let (scheme, default) = if l.ssl { ("https", 443) } else { ("http", 80) };
+            let port = l.port.unwrap_or(default);
+            urls.push(if port == default { format!("{scheme}://{name}") } else { format!("{scheme}://{name}:{port}") });
+        }
+    }
+    urls
+}
+
+pub fn mode(f: &Facts) -> Finding {
+    let fnd = Finding::new("proxy.mode", "proxy_mode matches the proxy in front").refs(&[gh("odoo/odoo", 63276), deploy_docs()]);
+    let on = f.odoo.option("proxy_mode").is_some_and(|v| crate::odoo_conf::parse_bool(&v));
+    let source = f.odoo.option_source("proxy_mode").unwrap_or_else(|| "odoo.conf".into());
+    match front(f) {
+        FrontState::Front(fr) => {
+            let fnd = fnd.evidence("nginx", format!("{} server block(s) proxy to Odoo on {}", fr.odoo_servers().len(), fr.http));
+            if on {
+                fnd.status(Status::Ok, "nginx is in front and proxy_mode is on.").evidence(source, "proxy_mode = True")
+            } else {
+                fnd.status(Status::Fail, "nginx is in front of Odoo but proxy_mode is off.")
+                    .evidence(source, "proxy_mode is not True")
+                    .users_see("Links and redirects point to http:// or the wrong address; after logging in people can land on a page where their session cookie is not sent, and see the login page again.")
+                    .why("Behind a proxy, Odoo only sees the proxy's own address and scheme unless proxy_mode is on; then it trusts the X-Forwarded-* headers the proxy sends.")
+                    .fix(FixOffer { title: "Set proxy_mode = True in odoo.conf (restarts Odoo)".into(), choices: vec![], default: None })
+            }
+        }
+        FrontState::Broken(why) => fnd.status(Status::Unknown, format!("The nginx configuration could not be read: {why}")),
+        _ if on => fnd.status(Status::Warn, "proxy_mode is on but no proxy was found in front: anyone can fake their address and the host name Odoo uses."),
+        _ => fnd.status(Status::Ok, "No proxy in front and proxy_mode is off."),
+    }
+}
+
+pub fn headers(f: &Facts) -> Finding {
+    let fnd = Finding::new("proxy.headers", "The proxy tells Odoo the real address")
+        .refs(&[gh("odoo/odoo", 63276), gh("odoo/odoo", 42359), gh("Tecnativa/doodba", 283), deploy_docs()]);
+    with_front(f, fnd, |mut fnd, fr| {
+        let mut missing_total = 0;
+        let servers = fr.config.servers();
+        for addr in [&fr.http, &fr.gevent] {
+            for route in fr.config.routes_to(addr) {
+                let Some(server) = servers.iter().find(|s| s.index == route.server) else { continue };
+                if Front::redirects_all(server) {
+                    continue;
+                }
+                let Some(loc) = server.location(&route.location) else { continue };
+                let missing: Vec<&str> = FORWARDED.iter().map(|(h, _)| *h).filter(|h| loc.header(h).is_none()).collect();
+                let dropped: Vec<String> = loc.dropped_headers().iter().map(|h| h.name.to_string()).collect();
+                let place = format!("{}:{}", loc.directive.file, loc.directive.line);
+                if !missing.is_empty() {
+                    missing_total += missing.len();
+                    let trap = if dropped.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — it sets its own proxy_set_header, so it drops the server's {}", dropped.join(", "))
+                    };
+                    fnd = fnd.evidence(place, format!("location {} sends no {}{trap}", route.location, missing.join(", ")));
+                } else if loc.header("X-Forwarded-Host") == Some("$host") {
+                    fnd = fnd.evidence(place, format!("location {}: X-Forwarded-Host $host drops a non-default port; $http_host keeps it", route.location));
+                    fnd.worsen(Status::Warn, "X-Forwarded-Host uses $host, which drops the port.");
+                }
+            }
+        }
+        if missing_total > 0 {
+            fnd.worsen(Status::Fail, "Some requests reach Odoo without X-Forwarded-Host/-Proto/-For.");
+            fnd.users_see("Odoo builds wrong links (http:// instead of https://, or the internal address); the live connection and redirects after login can break the session.")
+                .why("Odoo applies the forwarded scheme and address only when the request carries X-Forwarded-Host (even with proxy_mode on). In nginx, a location that sets any proxy_set_header of its own inherits none of the server's — a classic trap in /websocket.")
+                .fix(FixOffer { title: "Add the missing proxy_set_header lines where they take effect (reloads nginx)".into(), choices: vec![], default: None })
+        } else {
+            if fnd.status == Status::Ok {
+                fnd.summary = "Every location to Odoo sends X-Forwarded-Host, -Proto and -For.".into();
+            }
+            fnd
+        }
+    })
+}
+
+pub fn websocket(f: &Facts) -> Finding {
+    let fnd = Finding::new("proxy.websocket", "The live connection reaches Odoo")
+        .refs(&[gh("odoo/odoo", 106339), gh("odoo/odoo", 152199), deploy_docs()]);
+    if f.odoo.workers() == 0 {
+        return fnd.status(Status::Skip, "workers = 0: Odoo serves the live connection on its main port.");
+    }
+    let path = f.odoo.version.map(|v| v.realtime_path()).unwrap_or("/websocket");
+    with_front(f, fnd, |mut fnd, fr| {
+        let to_gevent = fr.config.routes_to(&fr.gevent);
+        for s in fr.serving() {
+            let names = s.server_names().join(" ");
+            match to_gevent.iter().find(|r| r.server == s.index && location_path(&r.location) == path) {
+                None => {
+                    fnd = fnd.evidence(format!("{}:{}", s.directive.file, s.directive.line), format!("server {names}: no location {path} to the gevent port {}", fr.gevent));
+                    fnd.worsen(Status::Fail, format!("{path} does not reach Odoo's gevent port: the live connection fails."));
+                }
+                Some(r) => {
+                    let Some(loc) = s.location(&r.location) else { continue };
+                    if path == "/websocket" && (loc.header("Upgrade").is_none() || loc.header("Connection").is_none()) {
+                        fnd = fnd.evidence(format!("{}:{}", loc.directive.file, loc.directive.line), format!("location {path} lacks the Upgrade/Connection headers"));
+                        fnd.worsen(Status::Fail, format!("{path} is proxied without the WebSocket upgrade headers."));
+                    }
+                }
+            }
+        }
+        if fnd.status == Status::Ok {
+            fnd.summary = format!("{path} goes to the gevent port with upgrade headers.");
+        } else {
+            fnd = fnd
+                .users_see("Chat, notifications and live updates stop; the page keeps reconnecting and may show \"connection lost\".")
+                .why(format!("With workers > 0 Odoo serves the live connection from a separate gevent process (port {}); the proxy must send {path} there, with the WebSocket upgrade headers.", f.odoo.gevent_port()))
+                .fix(FixOffer { title: format!("Add or complete location {path} (reloads nginx)"), choices: vec![], default: None });
+        }
+        fnd
+    })
+}
+
+/// `= /websocket`, `^~ /websocket` and `/websocket` all name the path `/websocket`.
+pub fn location_path(key: &str) -> &str {
+    key.rsplit(' ').next().unwrap_or(key)
+}
+
+pub fn https_redirect(f: &Facts) -> Finding {
+    let fnd = Finding::new("proxy.https-redirect", "HTTP redirects to HTTPS").refs(&[deploy_docs()]);
+    with_front(f, fnd, |mut fnd, fr| {
+        if !fr.has_https() {
+            return fnd
+                .status(Status::Warn, "Odoo is served over plain HTTP only: passwords and session cookies cross the network unencrypted.")
+                .why("Without HTTPS anyone on the network path can read a session cookie and use it. HTTPS also lets the cookie be marked Secure. Setting it up needs a certificate, so it is not done automatically.")
+                .users_see("Nothing visible until someone steals a session.");
+        }
+        for s in fr.plain_proxying() {
+            fnd = fnd.evidence(format!("{}:{}", s.directive.file, s.directive.line), format!("server {} listens without TLS and proxies to Odoo", s.server_names().join(" ")));
+            fnd.worsen(Status::Fail, "HTTPS exists, but plain HTTP still serves Odoo instead of redirecting.");
+        }
+        if fnd.status == Status::Ok {
+            fnd.summary = "Plain HTTP redirects to HTTPS.".into();
+        } else {
+            fnd = fnd
+                .users_see("People who type the address without https:// get a second, separate login; with secure cookies they are logged out on every http:// page.")
+                .why("A cookie made on https:// is not the one used on http:// (and a Secure cookie is never sent over http). One scheme for everybody keeps one session.")
+                .fix(FixOffer { title: "Redirect plain HTTP to HTTPS (reloads nginx)".into(), choices: vec![], default: None });
+        }
+        fnd
+    })
+}
+
+/// `web.base.url` and whether it is frozen, from the first database.
+pub fn base_url(f: &Facts) -> (Option<String>, bool) {
+    let Some(d) = f.db.seen().and_then(|d| d.databases.first()) else { return (None, false) };
+    let frozen = d.params.get("web.base.url.freeze").is_some_and(|v| !v.trim().is_empty() && v.trim() != "False");
+    (d.params.get("web.base.url").cloned(), frozen)
+}
+
+/// The host of a URL, without port.
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let hostport = rest.split('/').next()?;
+    let host = match hostport.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => hostport,
+    };
+    Some(host.to_string())
+}
+
+/// Names under which Odoo is really served (not just redirected from), in config order.
+pub fn serving_names(fr: &Front) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for s in fr.serving() {
+        for n in s.server_names().into_iter().filter(|n| usable_name(n)) {
+            if !names.iter().any(|x| x == n) {
+                names.push(n.to_string());
+            }
+        }
+    }
+    names
+}
+
+pub fn canonical_host(f: &Facts) -> Finding {
+    let fnd = Finding::new("proxy.canonical-host", "One address for Odoo").refs(&[gh("odoo/odoo", 92043), deploy_docs()]);
+    with_front(f, fnd, |mut fnd, fr| {
+        let serving = serving_names(fr);
+        let (base, frozen) = base_url(f);
+        let base_host = base.as_deref().and_then(url_host);
+        // A server serving several names without an `if ($host != …)` redirect serves them all.
+        let canonicalised = fr.serving().iter().all(|s| s.redirects().iter().any(|r| r.location.is_none()) || s.server_names().iter().filter(|n| usable_name(n)).count() <= 1 || has_host_redirect(s));
+        if serving.len() > 1 && !canonicalised {
+            fnd = fnd.evidence("nginx server_name", serving.join(" "));
+            fnd.worsen(Status::Fail, format!("Odoo answers under {} host names without redirecting to one.", serving.len()));
+        }
+        match (&base, &base_host) {
+            (Some(b), Some(h)) => {
+                fnd = fnd.evidence("web.base.url", format!("{b}{}", if frozen { " (frozen)" } else { " (not frozen: rewritten at each admin login)" }));
+                if !serving.is_empty() && !serving.iter().any(|n| n == h) {
+                    fnd.worsen(Status::Fail, format!("web.base.url points to {h}, which is not the address users use."));
+                }
+                if fr.has_https() && b.starts_with("http://") {
+                    fnd.worsen(Status::Fail, "web.base.url uses http:// while the site is served over HTTPS.");
+                }
+                if !frozen {
+                    fnd.worsen(Status::Warn, "web.base.url is not frozen: the next admin login from another address rewrites it.");
+                }
+            }
+            _ => fnd.worsen(Status::Warn, "web.base.url is not set."),
+        }
+        let default = base_host.filter(|h| serving.contains(h)).or_else(|| serving.first().cloned());
+        if fnd.status == Status::Ok {
+            fnd.summary = format!("Odoo is served as {} and web.base.url matches, frozen.", default.as_deref().unwrap_or("-"));
+        } else {
+            fnd = fnd
+                .users_see("Logged in on one address, logged out on another; printed PDFs come out blank or as the login page; emails link to a wrong address.")
+                .why("Each host name gets its own cookie, so each is a separate login. Odoo also uses web.base.url to print reports with the user's session; when it names another host (or http://), printing and links break.")
+                .fix(FixOffer {
+                    title: "Redirect every other name to one canonical host and set web.base.url to it, frozen (reloads nginx, restarts Odoo)".into(),
+                    choices: serving.iter().map(|n| Choice { value: n.clone(), label: n.clone(), warning: None }).collect(),
+                    default,
+                });
+        }
+        fnd
+    })
+}
+
+/// `if ($host != name) { return 301 …; }` at server level: the canonical-host redirect we write.
+pub fn has_host_redirect(s: &Server) -> bool {
+    s.directive.children().iter().any(|d| d.name == "if" && d.args.iter().any(|a| a.contains("$host")) && d.children().iter().any(|c| c.name == "return"))
+}
+
+pub fn cookie_flags(f: &Facts) -> Finding {
+    let fnd = Finding::new("proxy.cookie-flags", "Session cookie flags").refs(&[gh("odoo/odoo", 107160), gh("odoo/odoo", 63226), deploy_docs()]);
+    with_front(f, fnd, |mut fnd, fr| {
+        if !fr.has_https() {
+            return fnd.status(Status::Skip, "Secure/SameSite need HTTPS first (see proxy.https-redirect).");
+        }
+        let plain = !fr.plain_proxying().is_empty();
+        let mut without = 0;
+        let servers = fr.config.servers();
+        for route in fr.config.routes_to(&fr.http) {
+            let Some(server) = servers.iter().find(|s| s.index == route.server) else { continue };
+            if !server.is_ssl() || Front::redirects_all(server) {
+                continue;
+            }
+            let Some(loc) = server.location(&route.location) else { continue };
+            let flags = loc.effective_all("proxy_cookie_flags");
+            let secure = flags.directives.iter().find(|d| d.arg(0) == Some("session_id") && d.args.iter().any(|a| a.eq_ignore_ascii_case("secure")));
+            match secure {
+                Some(d) => {
+                    fnd = fnd.evidence(format!("{}:{}", d.file, d.line), format!("proxy_cookie_flags {}", d.args.join(" ")));
+                    if plain {
+                        fnd.worsen(Status::Fail, "The cookie is marked Secure but plain HTTP still serves Odoo: there people are logged out.");
+                    }
+                }
+                None => {
+                    without += 1;
+                    fnd = fnd.evidence(format!("{}:{}", loc.directive.file, loc.directive.line), format!("location {}: no proxy_cookie_flags session_id … secure", route.location));
+                }
+            }
+        }
+        if without > 0 {
+            fnd.worsen(Status::Warn, "The session cookie is sent without Secure and SameSite.");
+            fnd = fnd
+                .why("Odoo sets session_id with HttpOnly only. Behind HTTPS the proxy can add Secure (never sent over plain HTTP) and SameSite=Lax. Odoo embedded in another site's iframe needs SameSite=None; Secure instead.")
+                .fix(FixOffer {
+                    title: "Add proxy_cookie_flags session_id samesite=lax secure; (reloads nginx)".into(),
+                    choices: vec![
+                        Choice { value: "lax".into(), label: "SameSite=Lax (recommended)".into(), warning: None },
+                        Choice { value: "none".into(), label: "SameSite=None (Odoo inside another site's iframe)".into(), warning: Some("Lets other sites send the cookie; use only for iframe embedding.".into()) },
+                    ],
+                    default: Some("lax".into()),
+                });
+        } else if fnd.status == Status::Ok {
+            fnd.summary = "The session cookie gets Secure and SameSite at the proxy.".into();
+        }
+        fnd
+    })
+}
+
+pub fn sticky(f: &Facts) -> Finding {
+    let fnd = Finding::new("proxy.sticky", "Several Odoo servers share sessions").refs(&[gh("odoo/docker", 506)]);
+    let store_module = f.db.seen().is_some_and(|d| {
+        d.databases.iter().any(|db| db.modules.iter().any(|(m, s)| (m == "session_redis" || m == "session_db") && s == "installed"))
+    }) || f.odoo.env.contains_key("SESSION_DB_URI");
+    with_front(f, fnd, |mut fnd, fr| {
+        let mut several = false;
+        for name in upstreams_to(fr) {
+            let Some(up) = fr.config.upstream(&name) else { continue };
+            if up.servers.len() < 2 {
+                continue;
+            }
+            several = true;
+            let place = format!("{}:{}", up.directive.file, up.directive.line);
+            let list: Vec<&str> = up.servers.iter().map(|s| s.address.as_str()).collect();
+            if up.is_sticky() {
+                fnd = fnd.evidence(place, format!("upstream {name}: {} with sticky routing", list.join(", ")));
+            } else if store_module {
+                fnd = fnd.evidence(place, format!("upstream {name}: {} sharing sessions through a session-store module", list.join(", ")));
+            } else {
+                fnd = fnd.evidence(place, format!("upstream {name}: {} — round robin, no shared session store", list.join(", ")));
+                fnd.worsen(Status::Fail, format!("nginx spreads requests over {} Odoo servers that do not share sessions.", up.servers.len()));
+            }
+        }
+        if fnd.status == Status::Fail {
+            fnd.users_see("\"Session Expired\" at random moments, several times a day, for everybody.")
+                .why("Each Odoo server keeps sessions in its own folder. When a request lands on a server that never saw the login, the user is a stranger there. Either send each user to the same server (ip_hash) or share one sessions folder or store.")
+                .fix(FixOffer { title: "Route each client to one server (ip_hash; reloads nginx)".into(), choices: vec![], default: None })
+        } else {
+            fnd.summary = if several { "Several Odoo servers, with sticky routing or a shared store." } else { "One Odoo server behind the proxy." }.into();
+            fnd
+        }
+    })
+}
+
+/// Upstream blocks through which requests reach this Odoo's HTTP port.
+pub fn upstreams_to(fr: &Front) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for r in fr.config.routes_to(&fr.http) {
+        if let Some(u) = r.upstream {
+            if !names.contains(&u) {
+                names.push(u);
+            }
+        }
+    }
+    names
+}
