@@ -136,14 +136,21 @@ pub struct LaunchTimings {
     pub session: Duration,
 }
 
+/// Xvfb and tauri-driver: what a session needs. Field order is drop order: the driver before
+/// the display it draws on.
+struct Driver {
+    port: u16,
+    _driver: Managed,
+    _xvfb: Managed,
+}
+
 /// A running app in its own display, driven through WebDriver.
 pub struct Gui {
     pub client: Option<Client>,
     pub launched_at: Instant,
     pub timings: LaunchTimings,
-    // Drop order: the session first (see Drop), then tauri-driver, then the display.
-    _driver: Managed,
-    _xvfb: Managed,
+    /// Always `Some` outside `relaunch`.
+    driver: Option<Driver>,
 }
 
 impl Gui {
@@ -167,18 +174,30 @@ impl Gui {
         };
         let driver = Managed::spawn("tauri-driver", &mut cmd, &logs.join(format!("tauri-driver-{port}.log")));
         wait_until("tauri-driver to listen", Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok());
+        Gui::session(Driver { port, _driver: driver, _xvfb: xvfb }).await
+    }
 
+    /// A new WebDriver session: tauri-driver starts the app.
+    async fn session(driver: Driver) -> Gui {
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("wry"));
         caps.insert("tauri:options".into(), json!({ "application": APP }));
         let launched_at = Instant::now();
         let client = ClientBuilder::native()
             .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
             .await
-            .unwrap_or_else(|e| panic!("WebDriver session did not start (logs in {}): {e}", logs.display()));
+            .unwrap_or_else(|e| panic!("WebDriver session did not start (logs in {}): {e}", artifacts("e2e").display()));
         let timings = LaunchTimings { session: launched_at.elapsed() };
-        Gui { client: Some(client), launched_at, timings, _driver: driver, _xvfb: xvfb }
+        Gui { client: Some(client), launched_at, timings, driver: Some(driver) }
+    }
+
+    /// Closes the app and starts it again on the same display and driver (for timing samples).
+    pub async fn relaunch(mut self) -> Gui {
+        if let Some(client) = self.client.take() {
+            let _ = client.close().await;
+        }
+        Gui::session(self.driver.take().expect("a driver")).await
     }
 
     pub fn client(&self) -> &Client {

@@ -36,8 +36,7 @@ mod servers_screen {
     use super::*;
 
     /// The window opens on the Servers screen and, in demo mode, lists the demo lab with its
-    /// address and host key. Also measures how long the window takes to open (printed and kept in
-    /// artifacts/bench/window-open.txt; not asserted: timing belongs to a benchmark, not a test).
+    /// address and host key.
     #[tokio::test(flavor = "current_thread")]
     async fn shows_the_demo_lab_server() {
         let _guard = one_at_a_time();
@@ -45,7 +44,6 @@ mod servers_screen {
         let gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())) }).await;
 
         let card = gui.wait_for("[data-screen=servers] [data-testid=server]").await;
-        let first_screen = gui.launched_at.elapsed();
 
         assert_eq!(gui.client().title().await.unwrap(), "Odoo Session Doctor");
         assert_eq!(gui.text("#servers-title").await, "Servers");
@@ -61,13 +59,7 @@ mod servers_screen {
         assert!(w >= 1024 && h >= 700, "window is {w}x{h}");
 
         let shot = gui.screenshot("01-servers-demo-lab").await;
-        let report = format!(
-            "window-open: webdriver session up {} ms, first screen with the demo server {} ms after launch\n",
-            gui.timings.session.as_millis(),
-            first_screen.as_millis()
-        );
-        print!("{report}screenshot: {}\n", shot.display());
-        std::fs::write(artifacts("bench").join("window-open.txt"), report).unwrap();
+        println!("screenshot: {}", shot.display());
         gui.close().await;
     }
 
@@ -144,5 +136,64 @@ mod ui_with_mock_api {
         let status = gui.wait_for("[data-testid=server] .status--ok").await.text().await.unwrap();
         assert!(status.starts_with("Connected to odoo-lab."), "{status}");
         gui.close().await;
+    }
+}
+
+/// "The window opens in under 2 seconds from launch": measured, printed and kept in
+/// artifacts/bench/window-open.txt, not asserted (a loaded CI machine must not fail the suite on
+/// timing). One sample = WebDriver "new session" (tauri-driver spawns the app) until the Servers
+/// screen shows the demo server; WebDriver's own overhead is included, so this is an upper bound.
+mod window_open_time {
+    use super::*;
+
+    const SAMPLES: usize = 5;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn measure() {
+        let _guard = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        let mut gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())) }).await;
+        let mut samples = Vec::new();
+        for i in 0..SAMPLES {
+            if i > 0 {
+                gui = gui.relaunch().await;
+            }
+            gui.wait_for("[data-screen=servers] [data-testid=server]").await;
+            let first_screen = gui.launched_at.elapsed();
+            // Inside the page: when the document was ready, counted from the web view's navigation start.
+            let dom_ready = gui
+                .client()
+                .execute("return Math.round(performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd)", vec![])
+                .await
+                .unwrap();
+            samples.push((gui.timings.session, first_screen, dom_ready));
+        }
+        gui.close().await;
+
+        let ms = |d: Duration| d.as_millis();
+        let mut first: Vec<u128> = samples.iter().map(|s| ms(s.1)).collect();
+        first.sort();
+        let mut report = String::new();
+        for (i, (session, screen, dom_ready)) in samples.iter().enumerate() {
+            report += &format!(
+                "launch {}: session up {} ms, first screen {} ms (page: DOM ready {dom_ready} ms after its navigation start)\n",
+                i + 1,
+                ms(*session),
+                ms(*screen)
+            );
+        }
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        report += &format!(
+            "machine load average (1/5/15 min): {}\n",
+            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        );
+        report += &format!(
+            "window-open (launch -> first screen), {SAMPLES} launches: min {} ms, median {} ms, max {} ms (target: under 2000 ms)\n",
+            first[0],
+            first[SAMPLES / 2],
+            first[SAMPLES - 1]
+        );
+        print!("{report}");
+        std::fs::write(artifacts("bench").join("window-open.txt"), &report).unwrap();
     }
 }
