@@ -42,12 +42,17 @@ pub enum ServerKind {
     Saved,
 }
 
-/// The part of lab.json the shell reads.
+/// The part of lab.json the shell reads (the full contract: tests/lab/README.md and
+/// `osd_testlab::LabInfo`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct DemoLab {
     #[serde(default)]
     pub scenario: Option<String>,
     pub ssh: LabSsh,
+    #[serde(default)]
+    pub users: Option<LabUsers>,
+    #[serde(default)]
+    pub keys: Option<LabKeys>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,11 +62,26 @@ pub struct LabSsh {
     #[serde(default)]
     pub host_key_fingerprint: Option<String>,
     #[serde(default)]
-    pub known_hosts: Option<PathBuf>,
+    pub known_hosts_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabUsers {
+    pub root: LabUser,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabUser {
+    pub login: String,
+    /// `None` when the machine's root kept its own password: the lab's key logs in instead.
     #[serde(default)]
-    pub root_password: Option<String>,
-    #[serde(default)]
-    pub root_key: Option<PathBuf>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabKeys {
+    /// An unencrypted ed25519 key the lab authorises for every login.
+    pub ed25519: PathBuf,
 }
 
 impl DemoLab {
@@ -88,7 +108,7 @@ impl DemoLab {
             name: "Demo lab".into(),
             host: self.ssh.host.clone(),
             port: self.ssh.port,
-            user: "root".into(),
+            user: self.users.as_ref().map_or("root", |u| u.root.login.as_str()).into(),
             host_key_fingerprint: self.ssh.host_key_fingerprint.clone(),
             kind: ServerKind::Demo,
             scenario: self.scenario.clone(),
@@ -130,14 +150,16 @@ impl DemoLab {
     /// Root login with the lab's own credentials; host key checked against the lab's known_hosts
     /// only (a demo never touches the user's ~/.ssh or the app's own known_hosts).
     fn connect_options(&self) -> (osd_remote::Target, osd_remote::ConnectOptions) {
-        let target = osd_remote::Target::Ssh { user: Some("root".into()), host: self.ssh.host.clone(), port: Some(self.ssh.port) };
+        let root = self.users.as_ref().map(|u| &u.root);
+        let user = root.map_or("root", |r| r.login.as_str()).to_string();
+        let target = osd_remote::Target::Ssh { user: Some(user), host: self.ssh.host.clone(), port: Some(self.ssh.port) };
         let mut opts = osd_remote::ConnectOptions::bare();
-        if let Some(known_hosts) = &self.ssh.known_hosts {
+        if let Some(known_hosts) = &self.ssh.known_hosts_file {
             opts.known_hosts_files = vec![known_hosts.clone()];
             opts.app_known_hosts_file = known_hosts.clone();
         }
-        opts.identity_files = self.ssh.root_key.iter().cloned().collect();
-        opts.password = self.ssh.root_password.clone().map(osd_remote::Secret::new);
+        opts.identity_files = self.keys.iter().map(|k| k.ed25519.clone()).collect();
+        opts.password = root.and_then(|r| r.password.clone()).map(osd_remote::Secret::new);
         (target, opts)
     }
 }

@@ -97,6 +97,28 @@ mod servers_screen {
     }
 }
 
+/// Against a real lab (tests/lab/lab: sshd, PostgreSQL, supervisor, nginx on loopback): the app
+/// lists it as the demo server and connects to it over SSH, verifying its host key.
+mod with_a_lab {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn connects_to_the_demo_lab_over_ssh() {
+        let _guard = one_at_a_time();
+        let lab = osd_testlab::Lab::up("short-lifetime");
+        let gui = Gui::launch(Launch { demo_lab: Some(lab.dir().join("lab.json")) }).await;
+
+        let card = gui.wait_for("[data-testid=server]").await;
+        assert!(card.text().await.unwrap().contains(&format!("root@127.0.0.1:{}", lab.info.ssh.port)));
+        gui.wait_for("[data-testid=server] button").await.click().await.unwrap();
+        let status = gui.wait_for("[data-testid=server] .status--ok").await.text().await.unwrap();
+        assert!(status.starts_with("Connected to "), "{status}");
+        assert!(status.contains(&lab.info.ssh.host_key_fingerprint), "the verified host key is shown: {status}");
+        gui.screenshot("04-servers-connected-to-lab").await;
+        gui.close().await;
+    }
+}
+
 /// The UI against the mock api (ui/api-mock.js), in the real web view: each state of the Servers
 /// screen without a backend. One app launch, one page load per scenario.
 mod ui_with_mock_api {
