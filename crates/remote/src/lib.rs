@@ -10,6 +10,10 @@
 //!   against known_hosts files, and login by agent, key files or password ([`ConnectOptions`]);
 //!   secrets come from the options or from an [`Ask`] callback and never reach a message or log.
 
+// RemoteError carries the context a person needs (host, file, both fingerprints...); errors are
+// rare and never on a hot path, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 mod error;
 mod host;
 mod local;

@@ -144,15 +144,9 @@ impl SshConfig {
                         })?;
                         out.port = Some(port);
                     }
-                    "identityfile" => {
-                        if !identity_raw.contains(value) {
-                            identity_raw.push(value.clone());
-                        }
-                    }
-                    "proxyjump" | "proxycommand" => {
-                        if !value.eq_ignore_ascii_case("none") && !out.unsupported.iter().any(|u| u.eq_ignore_ascii_case(key)) {
-                            out.unsupported.push(canonical_key(key).to_string());
-                        }
+                    "identityfile" if !identity_raw.contains(value) => identity_raw.push(value.clone()),
+                    "proxyjump" | "proxycommand" if !value.eq_ignore_ascii_case("none") && !out.unsupported.iter().any(|u| u.eq_ignore_ascii_case(key)) => {
+                        out.unsupported.push(canonical_key(key).to_string());
                     }
                     _ => {}
                 },

@@ -33,7 +33,7 @@ impl Target {
             None => s,
         };
         let (user, hostport) = match rest.rsplit_once('@') {
-            Some((u, _)) if u.is_empty() => return Err(bad("the user name before @ is empty")),
+            Some(("", _)) => return Err(bad("the user name before @ is empty")),
             Some((u, h)) => (Some(u.to_string()), h),
             None => (None, rest),
         };

@@ -1,6 +1,8 @@
 //! Integration tests of osd-remote against a real sshd (see `support`) and the local machine.
 //! Each module is one topic; the tests read as a specification of the host layer.
 
+#![allow(clippy::result_large_err)]
+
 mod support;
 
 use std::path::Path;

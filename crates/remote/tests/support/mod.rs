@@ -6,7 +6,7 @@
 //!
 //! One per test binary, started on first use; a watchdog shell kills the servers and removes the
 //! directory when the test process exits (its stdin pipe closes). Needs root (useradd, sshd).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::zombie_processes)] // servers live as long as the test process
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
