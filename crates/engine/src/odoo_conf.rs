@@ -6,8 +6,9 @@
 //! line keeps its raw text and line ending, an entry knows the byte span of its value, an edit
 //! replaces only that span, and `parse(s).to_string() == s` for every input.
 //!
-//! Dialect (Python 3 `configparser.RawConfigParser` defaults, as Odoo 12–19 use it, checked
-//! against CPython 3.11):
+//! Dialect (Python 3 `configparser.RawConfigParser` defaults, as Odoo 12–19 use it; the
+//! ignored test `odoo_conf_vs_cpython` in tests/parsers.rs compares this parser with CPython on
+//! 20,000 generated files, 0 differences with CPython 3.11):
 //! - `key = value` or `key: value`; the key is the text before the *first* `=` or `:`,
 //!   lowercased; whitespace around key and value is stripped;
 //! - whole-line comments start with `#` or `;` (indented ones too); there are **no inline

@@ -1668,3 +1668,121 @@ mod nginx_fuzz {
         }
     }
 }
+
+/// Differential check against the real thing: CPython's `RawConfigParser` reading a file, the way
+/// Odoo does. Needs `python3`, so it is ignored by default:
+/// `cargo test -p osd-engine --test parsers -- --ignored`.
+mod odoo_conf_vs_cpython {
+    use super::*;
+    use osd_engine::odoo_conf::*;
+
+    const PY: &str = r#"
+import configparser, json, sys, tempfile, os
+out = []
+with tempfile.TemporaryDirectory() as d:
+    path = os.path.join(d, 'odoo.conf')
+    for doc in json.load(sys.stdin):
+        with open(path, 'w', encoding='utf-8', newline='') as fh:
+            fh.write(doc)
+        p = configparser.RawConfigParser()
+        try:
+            p.read([path])
+            out.append({s: dict(p.items(s)) for s in p.sections()})
+        except Exception:
+            out.append("ERROR")
+print(json.dumps(out))
+"#;
+
+    const PIECES: &[&str] = &[
+        "[options]",
+        "[queue_job]",
+        "[DEFAULT]",
+        "[]",
+        "[options",
+        "proxy_mode = True",
+        "workers=2",
+        "Workers : 4",
+        "A = 1",
+        "a = 2",
+        "  continued",
+        "\tindented = 1",
+        "    deep = 2",
+        "# comment",
+        "; comment",
+        "  # indented comment",
+        "",
+        "   ",
+        "junk line",
+        "= no key",
+        ":",
+        "a = b = c",
+        "x: y",
+        "db_password = p ; x",
+        "\u{a0}x = 1",
+        "\u{1c}x=1",
+        "[opt]ions]",
+        "[options] trailing",
+        "  [queue_job]",
+        "[ options ]",
+        "key = välue ✓",
+    ];
+
+    fn rust_view(doc: &OdooConf) -> serde_json::Value {
+        if doc.has_fatal_problems() {
+            return serde_json::Value::String("ERROR".into());
+        }
+        let mut m = serde_json::Map::new();
+        for sec in doc.sections().into_iter().filter(|s| *s != "DEFAULT") {
+            let mut kv = serde_json::Map::new();
+            for e in doc.entries("DEFAULT").iter().chain(doc.entries(sec).iter()) {
+                kv.insert(e.key.to_string(), doc.get(sec, e.key).unwrap().into());
+            }
+            m.insert(sec.to_string(), kv.into());
+        }
+        m.into()
+    }
+
+    #[test]
+    #[ignore = "needs python3"]
+    fn parses_like_cpython_on_generated_documents() {
+        let mut rng = Rng(0xC0FF_EE11_D00D_F00D);
+        let docs: Vec<String> = (0..20_000)
+            .map(|_| {
+                let mut s = if rng.next() % 20 == 0 {
+                    "\u{feff}".to_string()
+                } else {
+                    String::new()
+                };
+                for _ in 0..rng.next() % 10 {
+                    s.push_str(rng.pick(PIECES));
+                    s.push_str(rng.pick(&["\n", "\r\n", "\r", ""]));
+                }
+                s
+            })
+            .collect();
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", PY])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let input = serde_json::to_vec(&docs).unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        let python: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let mismatches: Vec<(&String, &serde_json::Value, serde_json::Value)> = docs
+            .iter()
+            .zip(&python)
+            .map(|(d, p)| (d, p, rust_view(&OdooConf::parse(d))))
+            .filter(|(_, p, r)| *p != r)
+            .collect();
+        assert!(
+            mismatches.is_empty(),
+            "{} mismatches, first: {:?}",
+            mismatches.len(),
+            mismatches.first()
+        );
+    }
+}
