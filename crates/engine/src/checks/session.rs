@@ -154,9 +154,6 @@ pub fn store(f: &Facts) -> Finding {
     if matches!(f.odoo.service, crate::facts::Service::Docker { .. }) && (fs == "overlayfs" || fs == "overlay") {
         fnd.worsen(Status::Fail, "Sessions live inside the container, not on a volume: recreating the container logs everybody out.");
     }
-    if store.path.starts_with("/tmp/") || store.path.starts_with("/var/tmp/") {
-        fnd.worsen(Status::Warn, format!("Sessions are kept under a temporary folder ({}), which system cleaners empty.", store.path));
-    }
     if store.writable_by_service_user == Some(false) {
         fnd.worsen(
             Status::Fail,

@@ -1,0 +1,106 @@
+//! Every lab scenario, diagnosed over real SSH: the exact checks that are not ok, and the
+//! healthy server all ok. A scenario seeds one broken thing (tests/lab/README.md); the checks
+//! listed beside it are the ones a person must see.
+
+mod support;
+
+use osd_engine::checks::Status;
+use osd_testlab::Lab;
+use support::*;
+
+fn expect(scenario: &str, ids: &[&str]) {
+    let lab = Lab::up(scenario);
+    let d = diagnose_lab(&lab);
+    assert_eq!(not_ok(&d), ids, "scenario {scenario}: {:#?}", d.checks.iter().filter(|c| c.status != Status::Ok).collect::<Vec<_>>());
+    assert_eq!(d.odoo.cost.executions, 2, "discovery must take exactly two command executions");
+}
+
+#[test]
+fn healthy_server_is_all_ok() {
+    let lab = Lab::up("healthy");
+    let d = diagnose_lab(&lab);
+    assert!(not_ok(&d).is_empty(), "{:#?}", d.checks);
+    assert_eq!(d.exit_code(), 0);
+    assert_eq!(d.odoo.odoo.version.map(|v| v.to_string()).as_deref(), Some("17.0"));
+    // Observed, not assumed: the version came from the running server.
+    assert!(matches!(d.odoo.odoo.version_source, Some(osd_engine::version::VersionSource::RunningServer)));
+}
+
+#[test]
+fn short_lifetime() {
+    expect("short-lifetime", &["session.lifetime"]);
+}
+
+#[test]
+fn proxy_mode_off() {
+    // Without proxy_mode the admin's login rewrote web.base.url to the upstream name: both show.
+    expect("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
+}
+
+#[test]
+fn missing_forwarded_headers() {
+    expect("missing-forwarded-headers", &["proxy.headers", "proxy.canonical-host"]);
+}
+
+#[test]
+fn websocket_drops_inherited_headers() {
+    let lab = Lab::up("websocket-drops-headers");
+    let d = diagnose_lab(&lab);
+    assert_eq!(not_ok(&d), ["proxy.headers"]);
+    let f = d.finding("proxy.headers").unwrap();
+    assert!(
+        f.evidence.iter().any(|e| e.excerpt.contains("/websocket") && e.excerpt.contains("drops the server's")),
+        "the evidence must name the inheritance trap: {:#?}",
+        f.evidence
+    );
+}
+
+#[test]
+fn http_only() {
+    expect("http-only", &["proxy.https-redirect"]);
+}
+
+#[test]
+fn no_canonical_host() {
+    expect("no-canonical-host", &["proxy.canonical-host"]);
+}
+
+#[test]
+fn cron_deletes_sessions() {
+    let lab = Lab::up("cron-deletes-sessions");
+    let d = diagnose_lab(&lab);
+    assert_eq!(not_ok(&d), ["session.external-cleanup"]);
+    let ev = &d.finding("session.external-cleanup").unwrap().evidence[0];
+    assert!(ev.source.starts_with("/etc/cron.d/"), "{ev:?}");
+    assert!(ev.excerpt.contains("-delete"), "{ev:?}");
+}
+
+#[test]
+fn folklore_conf_keys_are_explained() {
+    let lab = Lab::up("folklore-conf");
+    let d = diagnose_lab(&lab);
+    assert_eq!(not_ok(&d), ["conf.folklore"]);
+    let f = d.finding("conf.folklore").unwrap();
+    assert!(f.evidence.iter().any(|e| e.excerpt.contains("session_timeout") && e.excerpt.contains("no version of Odoo reads it")));
+    assert!(f.evidence.iter().any(|e| e.excerpt.contains("session_store_type")));
+}
+
+#[test]
+fn folklore_params() {
+    expect("folklore-params", &["conf.folklore"]);
+}
+
+#[test]
+fn two_upstreams_without_stickiness() {
+    expect("two-upstreams", &["proxy.sticky"]);
+}
+
+#[test]
+fn memory_recycling() {
+    expect("memory-recycling", &["workers.memory"]);
+}
+
+#[test]
+fn dbfilter_mismatch() {
+    expect("dbfilter-mismatch", &["db.filter"]);
+}
