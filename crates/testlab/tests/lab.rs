@@ -85,8 +85,14 @@ mod lab_script {
         lab.down();
         assert!(!dir.exists(), "lab dir removed");
         assert!(!cron.exists(), "cron file removed");
+        // a dead daemon may linger as a zombie when PID 1 does not reap: look at state and cmdline
+        let dir_str = dir.display().to_string();
         for pid in [pids.supervisord, pids.nginx, pids.sshd, pids.postgres].into_iter().flatten() {
-            assert!(!Path::new(&format!("/proc/{pid}")).exists(), "process {pid} still alive");
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let zombie = stat.rsplit(')').next().unwrap_or("").split_whitespace().next() == Some("Z");
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let ours = String::from_utf8_lossy(&cmdline).contains(&dir_str);
+            assert!(stat.is_empty() || zombie || !ours, "process {pid} of the lab still alive");
         }
         let again = Command::new(osd_testlab::lab_script_path()).arg("down").arg(&dir).status().unwrap();
         assert!(again.success(), "second down must not fail");
