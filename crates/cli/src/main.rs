@@ -3,6 +3,7 @@
 
 mod connect;
 mod render;
+mod report_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use connect::ConnArgs;
@@ -29,26 +30,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the per-server checklist report (HTML, Markdown or JSON).
+    Report(report_cmd::ReportArgs),
 }
 
 #[derive(Args, Clone, Default)]
 pub struct DiagArgs {
     /// The instance to diagnose when several run: its HTTP port or its config path.
     #[arg(long)]
-    instance: Option<String>,
+    pub instance: Option<String>,
     /// An Odoo login for the live probe; its password comes from the ODOO_PASSWORD environment variable.
     #[arg(long)]
-    odoo_login: Option<String>,
+    pub odoo_login: Option<String>,
     /// The public URL users type (when it cannot be derived from nginx or web.base.url).
     #[arg(long)]
-    odoo_url: Option<String>,
+    pub odoo_url: Option<String>,
     /// Reach NAME at ADDR:PORT for the probe (like curl --resolve NAME:PORT:ADDR), for names without DNS.
     #[arg(long, value_name = "NAME:PORT:ADDR")]
-    resolve: Vec<String>,
+    pub resolve: Vec<String>,
 }
 
 impl DiagArgs {
-    fn options(&self) -> Result<DiagnoseOptions, EngineError> {
+    pub fn options(&self) -> Result<DiagnoseOptions, EngineError> {
         let mut opts = DiagnoseOptions::default();
         opts.discover.instance = self.instance.clone();
         if let Some(login) = &self.odoo_login {
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Diagnose { conn, diag, json } => diagnose(&conn, &diag, json),
+        Command::Report(args) => report_cmd::run(&args),
     };
     ExitCode::from(code as u8)
 }
