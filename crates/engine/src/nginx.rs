@@ -53,7 +53,16 @@ impl NginxDump {
         let bytes = t_output.as_bytes();
         let finish = |files: &mut Vec<DumpFile>, path: String, start: usize, end: usize| {
             let mut body = &t_output[start..end];
-            body = body.strip_suffix('\n').unwrap_or(body);
+            // nginx's separator line feed; "\r\n" when the whole capture went through a CRLF
+            // conversion (then the marker line ends with "\r\n" too).
+            let crlf_capture = t_output[..start].ends_with(":\r\n");
+            body = if crlf_capture {
+                body.strip_suffix("\r\n")
+            } else {
+                None
+            }
+            .or_else(|| body.strip_suffix('\n'))
+            .unwrap_or(body);
             files.push(DumpFile {
                 path,
                 text: body.to_string(),

@@ -862,6 +862,8 @@ mod nginx_dump {
         assert_eq!(dump.files()[0].text, "events {}\nhttp {}");
         let t = "# configuration file /etc/nginx/nginx.conf:\nevents {}\n\n";
         assert_eq!(NginxDump::parse(t).files()[0].text, "events {}\n");
+        let t = "# configuration file /etc/nginx/nginx.conf:\r\nevents {}\r\n\r\n";
+        assert_eq!(NginxDump::parse(t).files()[0].text, "events {}\r\n");
         assert!(NginxDump::parse("nginx: [emerg] unknown directive \"x\"\n")
             .files()
             .is_empty());
