@@ -61,22 +61,22 @@ mod file_ops {
     pub fn keeps_owner_and_mode(host: &Host, dir: &str) {
         let path = format!("{dir}/odoo.conf");
         std::fs::write(&path, "[options]\n").unwrap();
-        let uid = uid_of("osdrt-nosudo");
+        let uid = uid_of(lab().nosudo());
         std::os::unix::fs::chown(&path, Some(uid), Some(uid)).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
 
         let stat = host.write_atomic(&path, b"[options]\nproxy_mode = True\n", &NewFileMode::default()).unwrap();
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (uid, uid, 0o640));
-        assert_eq!((stat.uid, stat.owner.as_str(), stat.mode), (uid, "osdrt-nosudo", 0o640));
+        assert_eq!((stat.uid, stat.owner.as_str(), stat.mode), (uid, lab().nosudo(), 0o640));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "[options]\nproxy_mode = True\n");
     }
 
     pub fn new_file_gets_given_mode(host: &Host, dir: &str) {
         let path = format!("{dir}/new.conf");
-        let stat = host.write_atomic(&path, b"x", &NewFileMode::new(Some("osdrt-nosudo"), None, 0o600)).unwrap();
+        let stat = host.write_atomic(&path, b"x", &NewFileMode::new(Some(lab().nosudo()), None, 0o600)).unwrap();
         let meta = std::fs::metadata(&path).unwrap();
-        assert_eq!((meta.uid(), meta.mode() & 0o7777), (uid_of("osdrt-nosudo"), 0o600));
+        assert_eq!((meta.uid(), meta.mode() & 0o7777), (uid_of(lab().nosudo()), 0o600));
         assert_eq!(stat.mode, 0o600);
     }
 
@@ -143,7 +143,7 @@ mod file_ops {
 
     #[test]
     fn over_ssh_through_sudo_without_password() {
-        let host = lab().connect("osdrt-nopw");
+        let host = lab().connect(lab().nopw());
         // The directory is root's: every write needs sudo and must still keep owners and modes.
         all(&host, &scratch("files-sudo"));
     }
@@ -169,7 +169,7 @@ mod file_ops {
 
     #[test]
     fn write_without_rights_leaves_original_and_no_temp_file() {
-        let host = Host::connect(&lab().target("osdrt-nosudo"), &lab().opts_with_key(&lab().keys.ed25519), &NoAsk).unwrap();
+        let host = Host::connect(&lab().target(lab().nosudo()), &lab().opts_with_key(lab().key_ed25519()), &NoAsk).unwrap();
         let dir = scratch("files-denied");
         let path = format!("{dir}/odoo.conf");
         std::fs::write(&path, "original\n").unwrap();
@@ -178,7 +178,7 @@ mod file_ops {
         match &err {
             RemoteError::PrivilegeMissing { command, hint, .. } => {
                 assert!(command.contains("odoo.conf"), "{command}");
-                assert!(hint.contains("osdrt-nosudo"), "{hint}");
+                assert!(hint.contains(lab().nosudo()), "{hint}");
             }
             other => panic!("expected PrivilegeMissing, got {other}"),
         }
@@ -341,9 +341,9 @@ mod privilege {
 
     #[test]
     fn sudo_without_password() {
-        let host = lab().connect("osdrt-nopw");
+        let host = lab().connect(lab().nopw());
         assert_eq!(host.privilege(), Privilege::Sudo { password_needed: false });
-        assert_eq!(host.run(&Cmd::new("id").arg("-u")).unwrap().stdout_str(), format!("{}\n", uid_of("osdrt-nopw")));
+        assert_eq!(host.run(&Cmd::new("id").arg("-u")).unwrap().stdout_str(), format!("{}\n", uid_of(lab().nopw())));
         assert_eq!(host.run(&Cmd::new("id").arg("-u").privileged()).unwrap().stdout_str(), "0\n");
         // stdin reaches the privileged command.
         assert_eq!(host.run(&Cmd::new("cat").privileged().stdin(b"through sudo".to_vec())).unwrap().stdout_str(), "through sudo");
@@ -354,11 +354,11 @@ mod privilege {
     #[test]
     fn sudo_with_password_asked_once() {
         let l = lab();
-        let ask = Script { sudo_password: Some(l.sudo_passwd.password.clone()), ..Default::default() };
-        let host = Host::connect(&l.target(l.sudo_passwd.login), &l.opts_with_key(&l.keys.ed25519), &ask).unwrap();
+        let ask = Script { sudo_password: Some(l.password_of(l.pw())), ..Default::default() };
+        let host = Host::connect(&l.target(l.pw()), &l.opts_with_key(l.key_ed25519()), &ask).unwrap();
         assert_eq!(host.privilege(), Privilege::Sudo { password_needed: true });
         assert_eq!(ask.asked().len(), 1);
-        assert!(matches!(&ask.asked()[0], osd_remote::Prompt::SudoPassword { user, .. } if user == "osdrt-pw"));
+        assert!(matches!(&ask.asked()[0], osd_remote::Prompt::SudoPassword { user, .. } if user == l.pw()));
         assert_eq!(host.run(&Cmd::new("id").arg("-u").privileged()).unwrap().stdout_str(), "0\n");
         // The password line is sudo's; the command gets exactly its own stdin.
         assert_eq!(host.run(&Cmd::new("cat").privileged().stdin(b"line1\nline2".to_vec())).unwrap().stdout_str(), "line1\nline2");
@@ -374,27 +374,27 @@ mod privilege {
     #[test]
     fn sudo_password_from_options_and_never_in_commands_or_errors() {
         let l = lab();
-        let mut opts = l.opts_with_key(&l.keys.ed25519);
-        opts.sudo_password = Some(l.sudo_passwd.password.clone().into());
-        let host = Host::connect(&l.target(l.sudo_passwd.login), &opts, &NoAsk).unwrap();
+        let mut opts = l.opts_with_key(l.key_ed25519());
+        opts.sudo_password = Some(l.password_of(l.pw()).into());
+        let host = Host::connect(&l.target(l.pw()), &opts, &NoAsk).unwrap();
         let err = host.run_checked(&Cmd::new("sh").arg("-c").arg("ps -o args= -u root | grep -c sudo; exit 4").privileged()).unwrap_err();
         let text = format!("{err} {err:?} {host:?} {opts:?}");
-        assert!(!text.contains(&l.sudo_passwd.password), "{text}");
+        assert!(!text.contains(&l.password_of(l.pw())), "{text}");
     }
 
     #[test]
     fn wrong_sudo_password_is_rejected() {
         let l = lab();
         let ask = Script { sudo_password: Some("not it".into()), ..Default::default() };
-        let err = Host::connect(&l.target(l.sudo_passwd.login), &l.opts_with_key(&l.keys.ed25519), &ask).unwrap_err();
-        assert!(matches!(&err, RemoteError::SudoPasswordRejected { user, .. } if user == "osdrt-pw"), "{err}");
+        let err = Host::connect(&l.target(l.pw()), &l.opts_with_key(l.key_ed25519()), &ask).unwrap_err();
+        assert!(matches!(&err, RemoteError::SudoPasswordRejected { user, .. } if user == l.pw()), "{err}");
         assert!(!err.to_string().contains("not it"));
     }
 
     #[test]
     fn sudo_password_not_given_means_no_privilege() {
         let l = lab();
-        let host = Host::connect(&l.target(l.sudo_passwd.login), &l.opts_with_key(&l.keys.ed25519), &NoAsk).unwrap();
+        let host = Host::connect(&l.target(l.pw()), &l.opts_with_key(l.key_ed25519()), &NoAsk).unwrap();
         assert_eq!(host.privilege(), Privilege::None);
         let err = host.run(&Cmd::new("nginx").arg("-t").privileged()).unwrap_err();
         assert!(err.to_string().contains("password"), "{err}");
@@ -403,7 +403,7 @@ mod privilege {
     #[test]
     fn no_sudo_names_the_command() {
         let l = lab();
-        let host = Host::connect(&l.target(l.nosudo.login), &l.opts_with_key(&l.keys.ed25519), &NoAsk).unwrap();
+        let host = Host::connect(&l.target(l.nosudo()), &l.opts_with_key(l.key_ed25519()), &NoAsk).unwrap();
         assert_eq!(host.privilege(), Privilege::None);
         let err = host.run(&Cmd::new("systemctl").arg("restart").arg("odoo").privileged()).unwrap_err();
         match &err {
@@ -411,7 +411,7 @@ mod privilege {
             other => panic!("{other}"),
         }
         let text = err.to_string();
-        assert!(text.contains("`systemctl restart odoo`") && text.contains("osdrt-nosudo"), "{text}");
+        assert!(text.contains("`systemctl restart odoo`") && text.contains(l.nosudo()), "{text}");
         // Reading a root-only file: the error names the read.
         let err = host.read_file("/etc/shadow").unwrap_err();
         assert!(matches!(&err, RemoteError::PrivilegeMissing { command, .. } if command == "cat -- /etc/shadow"), "{err}");
@@ -420,8 +420,8 @@ mod privilege {
     #[test]
     fn no_sudo_user_who_gives_a_password_still_has_none() {
         let l = lab();
-        let ask = Script { sudo_password: Some(l.nosudo.password.clone()), ..Default::default() };
-        let host = Host::connect(&l.target(l.nosudo.login), &l.opts_with_key(&l.keys.ed25519), &ask).unwrap();
+        let ask = Script { sudo_password: Some(l.password_of(l.nosudo())), ..Default::default() };
+        let host = Host::connect(&l.target(l.nosudo()), &l.opts_with_key(l.key_ed25519()), &ask).unwrap();
         assert_eq!(host.privilege(), Privilege::None);
     }
 }
@@ -439,7 +439,7 @@ mod host_keys {
     fn untrusting(name: &str) -> (ConnectOptions, Script) {
         let mut o = ConnectOptions::bare();
         o.app_known_hosts_file = app_file(name);
-        o.identity_files = vec![lab().keys.ed25519.clone()];
+        o.identity_files = vec![lab().key_ed25519().to_path_buf()];
         (o, Script { ssh_password: Some("x".into()), sudo_password: Some("y".into()), ..Default::default() })
     }
 
@@ -467,7 +467,7 @@ mod host_keys {
         let RemoteError::UnknownHostKey { host, port, key_type, key, .. } = err else { panic!("{err}") };
         osd_remote::accept_host_key(&opts.app_known_hosts_file, &host, port, &key_type, &key).unwrap();
         let stored = std::fs::read_to_string(&opts.app_known_hosts_file).unwrap();
-        assert_eq!(stored, format!("{}\n", lab().known_hosts_line));
+        assert_eq!(stored, format!("{}\n", lab().known_hosts_line()));
         let h = Host::connect(&lab().target("root"), &opts, &NoAsk).unwrap();
         assert_eq!(h.host_key().unwrap().fingerprint, lab().host_key_fingerprint());
     }
@@ -477,7 +477,7 @@ mod host_keys {
         let (mut opts, _) = untrusting("accept-new");
         opts.accept_new_host_key = true;
         Host::connect(&lab().target("root"), &opts, &NoAsk).unwrap();
-        assert!(std::fs::read_to_string(&opts.app_known_hosts_file).unwrap().contains(&lab().known_hosts_line));
+        assert!(std::fs::read_to_string(&opts.app_known_hosts_file).unwrap().contains(lab().known_hosts_line()));
         opts.accept_new_host_key = false;
         Host::connect(&lab().target("root"), &opts, &NoAsk).unwrap();
     }
@@ -515,10 +515,10 @@ mod host_keys {
     #[test]
     fn hashed_entries_match() {
         let kh = lab().dir.join("known_hosts_hashed");
-        std::fs::write(&kh, format!("{}\n", lab().known_hosts_line)).unwrap();
+        std::fs::write(&kh, format!("{}\n", lab().known_hosts_line())).unwrap();
         assert!(std::process::Command::new("ssh-keygen").arg("-H").arg("-f").arg(&kh).output().unwrap().status.success());
         assert!(std::fs::read_to_string(&kh).unwrap().starts_with("|1|"));
-        let mut opts = lab().opts_with_key(&lab().keys.ed25519);
+        let mut opts = lab().opts_with_key(lab().key_ed25519());
         opts.known_hosts_files = vec![kh];
         Host::connect(&lab().target("root"), &opts, &NoAsk).unwrap();
     }
@@ -553,25 +553,27 @@ mod auth {
     #[test]
     fn ed25519_ecdsa_and_rsa_keys() {
         let l = lab();
-        for key in [&l.keys.ed25519, &l.keys.ecdsa, &l.keys.rsa] {
-            let host = connect_with(&l.opts_with_key(key), &NoAsk, "osdrt-nosudo").unwrap_or_else(|e| panic!("{}: {e}", key.display()));
-            assert_eq!(host.run(&Cmd::new("whoami")).unwrap().stdout_str(), "osdrt-nosudo\n");
+        for key in [l.key_ed25519(), l.key_ecdsa(), l.key_rsa()] {
+            let host = connect_with(&l.opts_with_key(key), &NoAsk, l.nosudo()).unwrap_or_else(|e| panic!("{}: {e}", key.display()));
+            assert_eq!(host.run(&Cmd::new("whoami")).unwrap().stdout_str(), format!("{}\n", l.nosudo()));
         }
     }
 
     #[test]
     fn passphrase_key_asks_for_the_passphrase() {
         let l = lab();
-        let ask = Script { passphrase: Some(l.keys.passphrase.into()), ..Default::default() };
-        connect_with(&l.opts_with_key(&l.keys.ed25519_passphrase), &ask, "root").unwrap();
-        assert_eq!(ask.asked(), vec![osd_remote::Prompt::KeyPassphrase { path: l.keys.ed25519_passphrase.clone() }]);
+        let (key, passphrase) = l.key_with_passphrase();
+        let ask = Script { passphrase: Some(passphrase.into()), ..Default::default() };
+        connect_with(&l.opts_with_key(key), &ask, "root").unwrap();
+        assert_eq!(ask.asked(), vec![osd_remote::Prompt::KeyPassphrase { path: key.to_path_buf() }]);
     }
 
     #[test]
     fn passphrase_from_options() {
         let l = lab();
-        let mut opts = l.opts_with_key(&l.keys.ed25519_passphrase);
-        opts.key_passphrase = Some(l.keys.passphrase.into());
+        let (key, passphrase) = l.key_with_passphrase();
+        let mut opts = l.opts_with_key(key);
+        opts.key_passphrase = Some(passphrase.into());
         connect_with(&opts, &NoAsk, "root").unwrap();
     }
 
@@ -579,21 +581,22 @@ mod auth {
     fn wrong_passphrase_says_so() {
         let l = lab();
         let ask = Script { passphrase: Some("wrong".into()), ..Default::default() };
-        let err = connect_with(&l.opts_with_key(&l.keys.ed25519_passphrase), &ask, "osdrt-nosudo").unwrap_err();
-        assert!(matches!(&err, RemoteError::KeyPassphraseWrong { path } if path == &l.keys.ed25519_passphrase), "{err}");
+        let (key, _) = l.key_with_passphrase();
+        let err = connect_with(&l.opts_with_key(key), &ask, l.nosudo()).unwrap_err();
+        assert!(matches!(&err, RemoteError::KeyPassphraseWrong { path } if path == key), "{err}");
     }
 
     #[test]
     fn password_from_options_and_asked() {
         let l = lab();
         let mut opts = l.opts_bare();
-        opts.password = Some(l.nosudo.password.clone().into());
-        connect_with(&opts, &NoAsk, l.nosudo.login).unwrap();
-        let ask = Script { ssh_password: Some(l.nosudo.password.clone()), ..Default::default() };
-        connect_with(&l.opts_bare(), &ask, l.nosudo.login).unwrap();
+        opts.password = Some(l.password_of(l.nosudo()).into());
+        connect_with(&opts, &NoAsk, l.nosudo()).unwrap();
+        let ask = Script { ssh_password: Some(l.password_of(l.nosudo())), ..Default::default() };
+        connect_with(&l.opts_bare(), &ask, l.nosudo()).unwrap();
         // Then, as sudo wants a password from this user too, that is asked (and found useless).
         let port = l.port;
-        assert!(matches!(&ask.asked()[..], [osd_remote::Prompt::SshPassword { user, host }, osd_remote::Prompt::SudoPassword { .. }] if user == "osdrt-nosudo" && host == &format!("127.0.0.1:{port}")), "{:?}", ask.asked());
+        assert!(matches!(&ask.asked()[..], [osd_remote::Prompt::SshPassword { user, host }, osd_remote::Prompt::SudoPassword { .. }] if user == l.nosudo() && host == &format!("127.0.0.1:{port}")), "{:?}", ask.asked());
     }
 
     #[test]
@@ -602,10 +605,10 @@ mod auth {
         let mut opts = l.opts_bare();
         opts.password = Some("wrong password".into());
         opts.identity_files = vec![l.dir.join("no-such-key")];
-        let err = connect_with(&opts, &NoAsk, l.nosudo.login).unwrap_err();
+        let err = connect_with(&opts, &NoAsk, l.nosudo()).unwrap_err();
         match &err {
             RemoteError::AuthFailed { user, tried, .. } => {
-                assert_eq!(user, "osdrt-nosudo");
+                assert_eq!(user, l.nosudo());
                 assert!(tried.iter().any(|t| t == "password"), "{tried:?}");
                 assert!(tried.iter().any(|t| t.contains("no-such-key") && t.contains("no such file")), "{tried:?}");
             }
@@ -630,16 +633,16 @@ mod auth {
         // Its first line of output is printed once the socket is listening.
         let mut first = String::new();
         std::io::BufRead::read_line(&mut std::io::BufReader::new(agent.stdout.as_mut().unwrap()), &mut first).unwrap();
-        let added = std::process::Command::new("ssh-add").arg(&l.keys.ecdsa).env("SSH_AUTH_SOCK", &sock).output().unwrap();
+        let added = std::process::Command::new("ssh-add").arg(l.key_ecdsa()).env("SSH_AUTH_SOCK", &sock).output().unwrap();
         assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
         let mut opts = l.opts_bare();
         opts.use_agent = true;
         opts.agent_socket = Some(sock.clone());
-        let result = connect_with(&opts, &NoAsk, "osdrt-nopw");
+        let result = connect_with(&opts, &NoAsk, l.nopw());
         let _ = agent.kill();
         let _ = agent.wait();
         let host = result.unwrap();
-        assert_eq!(host.run(&Cmd::new("whoami")).unwrap().stdout_str(), "osdrt-nopw\n");
+        assert_eq!(host.run(&Cmd::new("whoami")).unwrap().stdout_str(), format!("{}\n", l.nopw()));
     }
 }
 
@@ -679,17 +682,17 @@ mod reachability {
         let cfg = l.dir.join("ssh_config_alias");
         std::fs::write(
             &cfg,
-            format!("Host odoo-lab\n  HostName {}\n  Port {}\n  User osdrt-nopw\n  IdentityFile {}\nHost *\n  User nobody\n", l.host, l.port, l.keys.ecdsa.display()),
+            format!("Host odoo-lab\n  HostName {}\n  Port {}\n  User {}\n  IdentityFile {}\nHost *\n  User nobody\n", l.host, l.port, l.nopw(), l.key_ecdsa().display()),
         )
         .unwrap();
         let mut opts = l.opts_bare();
         opts.ssh_config_file = Some(cfg);
         let target = Target::parse("odoo-lab").unwrap();
         let spec = osd_remote::resolve_target(&target, &opts).unwrap().unwrap();
-        assert_eq!((spec.host.as_str(), spec.port, spec.user.as_str()), ("127.0.0.1", l.port, "osdrt-nopw"));
+        assert_eq!((spec.host.as_str(), spec.port, spec.user.as_str()), ("127.0.0.1", l.port, l.nopw()));
         let host = Host::connect(&target, &opts, &NoAsk).unwrap();
-        assert_eq!(host.user(), "osdrt-nopw");
-        assert_eq!(host.name(), format!("osdrt-nopw@127.0.0.1:{}", l.port));
+        assert_eq!(host.user(), l.nopw());
+        assert_eq!(host.name(), format!("{}@127.0.0.1:{}", l.nopw(), l.port));
     }
 }
 
@@ -769,26 +772,35 @@ mod tunnels {
     #[test]
     fn postgres_reads_ir_config_parameter_through_the_tunnel() {
         let l = lab();
-        let pg = l.postgres();
+        let pg = l.info.postgres.clone();
         let host = l.root();
-        let tunnel = host.tunnel("127.0.0.1", pg.port).unwrap();
+        let tunnel = host.tunnel(&pg.host, pg.port).unwrap();
         let addr = tunnel.local_addr();
-        // The sync postgres client must not run inside a tokio runtime; a plain thread is fine.
-        let rows = std::thread::spawn(move || {
-            let mut client = postgres::Config::new()
-                .host(&addr.ip().to_string())
-                .port(addr.port())
-                .user(pg.user)
-                .password(pg.password)
-                .dbname(pg.db)
-                .connect(postgres::NoTls)
-                .unwrap();
-            let rows = client.query("SELECT key, value FROM ir_config_parameter WHERE key = ANY($1) ORDER BY key", &[&vec!["web.base.url", "sessions.max_inactivity_seconds"]]).unwrap();
-            rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).collect::<Vec<_>>()
+        let query = "SELECT key, value FROM ir_config_parameter ORDER BY key";
+        let read = move |host: String, port: u16| {
+            // The sync postgres client must not run inside a tokio runtime; a plain thread is fine.
+            let pg = pg.clone();
+            std::thread::spawn(move || {
+                let mut client = postgres::Config::new().host(&host).port(port).user(&pg.user).password(&pg.password).dbname(&pg.db).connect(postgres::NoTls).unwrap();
+                let rows = client.query(query, &[]).unwrap();
+                rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).collect::<Vec<_>>()
+            })
+            .join()
+            .unwrap()
+        };
+        let through_tunnel = read(addr.ip().to_string(), addr.port());
+        let direct = read(l.info.postgres.host.clone(), l.info.postgres.port);
+        assert_eq!(through_tunnel, direct);
+        assert!(through_tunnel.iter().any(|(k, _)| k == "web.base.url"), "{through_tunnel:?}");
+        // Parameters, not string-built SQL, also work through the tunnel.
+        let pg = l.info.postgres.clone();
+        let one = std::thread::spawn(move || {
+            let mut client = postgres::Config::new().host(&addr.ip().to_string()).port(addr.port()).user(&pg.user).password(&pg.password).dbname(&pg.db).connect(postgres::NoTls).unwrap();
+            client.query_opt("SELECT value FROM ir_config_parameter WHERE key = $1", &[&"web.base.url"]).unwrap().map(|r| r.get::<_, String>(0))
         })
         .join()
         .unwrap();
-        assert_eq!(rows, vec![("sessions.max_inactivity_seconds".to_string(), "604800".to_string()), ("web.base.url".to_string(), "http://localhost:8069".to_string())]);
+        assert_eq!(one.as_deref(), direct.iter().find(|(k, _)| k == "web.base.url").map(|(_, v)| v.as_str()));
         // And the session still runs commands afterwards.
         assert_eq!(host.run(&Cmd::new("echo").arg("ok")).unwrap().stdout_str(), "ok\n");
     }
