@@ -126,6 +126,8 @@ fn start_xvfb(logs: &Path) -> (Managed, String) {
 pub struct Launch {
     /// `OSD_DEMO_LAB`: the lab.json of a lab (or a fixture) to show as the demo server.
     pub demo_lab: Option<PathBuf>,
+    /// Extra environment for the app (e.g. `GTK_THEME=Adwaita:dark`).
+    pub env: Vec<(&'static str, String)>,
 }
 
 /// Timings of one launch, measured from the WebDriver "new session" request (which makes
@@ -172,6 +174,7 @@ impl Gui {
             Some(lab) => cmd.env("OSD_DEMO_LAB", lab),
             None => cmd.env_remove("OSD_DEMO_LAB"),
         };
+        cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));
         let driver = Managed::spawn("tauri-driver", &mut cmd, &logs.join(format!("tauri-driver-{port}.log")));
         wait_until("tauri-driver to listen", Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok());
         Gui::session(Driver { port, _driver: driver, _xvfb: xvfb }).await

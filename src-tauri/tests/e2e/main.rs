@@ -41,7 +41,7 @@ mod servers_screen {
     async fn shows_the_demo_lab_server() {
         let _guard = one_at_a_time();
         let dir = tempfile::tempdir().unwrap();
-        let gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())) }).await;
+        let gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())), ..Launch::default() }).await;
 
         let card = gui.wait_for("[data-screen=servers] [data-testid=server]").await;
 
@@ -80,7 +80,7 @@ mod servers_screen {
     async fn is_keyboard_navigable() {
         let _guard = one_at_a_time();
         let dir = tempfile::tempdir().unwrap();
-        let gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())) }).await;
+        let gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())), ..Launch::default() }).await;
         gui.wait_for("[data-testid=server] button").await;
         let c = gui.client();
         assert_eq!(c.active_element().await.unwrap().text().await.unwrap(), "Servers", "focus starts on the heading");
@@ -97,6 +97,30 @@ mod servers_screen {
     }
 }
 
+/// Light and dark themes follow the desktop's preference (prefers-color-scheme); WebKitGTK takes
+/// it from the GTK theme, so `GTK_THEME=Adwaita:dark` stands in for a dark desktop.
+mod themes {
+    use super::*;
+
+    async fn background(theme: Option<&str>, shot: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let env = theme.map(|t| vec![("GTK_THEME", t.to_string())]).unwrap_or_default();
+        let gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())), env }).await;
+        gui.wait_for("[data-testid=server]").await;
+        let bg = gui.client().execute("return getComputedStyle(document.body).backgroundColor", vec![]).await.unwrap();
+        gui.screenshot(shot).await;
+        gui.close().await;
+        bg.as_str().unwrap().to_string()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn light_and_dark() {
+        let _guard = one_at_a_time();
+        assert_eq!(background(Some("Adwaita"), "05-servers-light").await, "rgb(246, 247, 249)");
+        assert_eq!(background(Some("Adwaita:dark"), "06-servers-dark").await, "rgb(20, 24, 29)");
+    }
+}
+
 /// Against a real lab (tests/lab/lab: sshd, PostgreSQL, supervisor, nginx on loopback): the app
 /// lists it as the demo server and connects to it over SSH, verifying its host key.
 mod with_a_lab {
@@ -106,7 +130,7 @@ mod with_a_lab {
     async fn connects_to_the_demo_lab_over_ssh() {
         let _guard = one_at_a_time();
         let lab = osd_testlab::Lab::up("short-lifetime");
-        let gui = Gui::launch(Launch { demo_lab: Some(lab.dir().join("lab.json")) }).await;
+        let gui = Gui::launch(Launch { demo_lab: Some(lab.dir().join("lab.json")), ..Launch::default() }).await;
 
         let card = gui.wait_for("[data-testid=server]").await;
         assert!(card.text().await.unwrap().contains(&format!("root@127.0.0.1:{}", lab.info.ssh.port)));
@@ -174,7 +198,7 @@ mod window_open_time {
     async fn measure() {
         let _guard = one_at_a_time();
         let dir = tempfile::tempdir().unwrap();
-        let mut gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())) }).await;
+        let mut gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())), ..Launch::default() }).await;
         let mut samples = Vec::new();
         for i in 0..SAMPLES {
             if i > 0 {
