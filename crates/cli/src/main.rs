@@ -1,6 +1,7 @@
 //! `odoo-session-doctor`: the engine on the command line, for scripts, fleets and tests.
 //! Argument parsing and dispatch only; every decision is made in `osd-engine`.
 
+mod change_cmd;
 mod connect;
 mod render;
 mod report_cmd;
@@ -27,6 +28,55 @@ enum Command {
         #[command(flatten)]
         diag: DiagArgs,
         /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Preview the changes that fix the given checks (diffs, parameters old → new, restarts).
+    Plan {
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        diag: DiagArgs,
+        #[command(flatten)]
+        fix: change_cmd::FixArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply the fix safely: back up, write, validate, restart, verify; roll back on any failure. Exit 0 only when applied and verified.
+    Apply {
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        diag: DiagArgs,
+        #[command(flatten)]
+        fix: change_cmd::FixArgs,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Undo a recorded change set (the last one with --last), byte for byte, then verify.
+    Rollback {
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        diag: DiagArgs,
+        /// The change set id (see `history`).
+        id: Option<String>,
+        /// Roll back the last applied change set.
+        #[arg(long, conflicts_with = "id")]
+        last: bool,
+        /// Restore even files someone edited since the change set was applied.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the change sets recorded on the host.
+    History {
+        #[command(flatten)]
+        conn: ConnArgs,
         #[arg(long)]
         json: bool,
     },
@@ -82,6 +132,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Diagnose { conn, diag, json } => diagnose(&conn, &diag, json),
+        Command::Plan { conn, diag, fix, json } => change_cmd::plan_cmd(&conn, &diag, &fix, json),
+        Command::Apply { conn, diag, fix, yes, json } => change_cmd::apply_cmd(&conn, &diag, &fix, yes, json),
+        Command::Rollback { conn, diag, id, last, force, json } => {
+            if id.is_none() && !last {
+                eprintln!("error: name a change set id (see `history`) or pass --last");
+                return ExitCode::from(3);
+            }
+            change_cmd::rollback_cmd(&conn, &diag, id.as_deref(), force, json)
+        }
+        Command::History { conn, json } => change_cmd::history_cmd(&conn, json),
         Command::Report(args) => report_cmd::run(&args),
     };
     ExitCode::from(code as u8)

@@ -1,18 +1,331 @@
-//! nginx fixes (filled in with the nginx model).
+//! Fixes in the nginx configuration, planned on the effective config from `nginx -T` and written
+//! as minimal, format-preserving edits of the files that define it. Every edit goes where nginx's
+//! inheritance makes it take effect (facts §4): headers are added at the level whose
+//! `proxy_set_header` array a location really uses, never in a way that drops inherited ones.
+
 use super::plan::Workspace;
-use super::ServiceAction;
+use super::{FileKind, ParamChange, ServiceAction};
+use crate::checks::proxy::{self, Front, FORWARDED};
 use crate::error::EngineError;
 use crate::facts::{Facts, NginxFacts};
+use crate::nginx::{EditOp, Level, NewDirective, NginxDump, Selector};
 
-pub(crate) fn fix(ws: &mut Workspace, _facts: &Facts, id: &str, _value: Option<&str>) -> Result<(), EngineError> {
-    ws.note(id, "not implemented yet");
+/// The running configuration with this plan's edits so far applied.
+fn current(ws: &mut Workspace, facts: &Facts) -> Result<Front, EngineError> {
+    let n = facts.nginx.seen().ok_or_else(|| EngineError::Invalid("no nginx configuration was read".into()))?;
+    let mut dump = NginxDump::parse(&n.dump);
+    let paths: Vec<String> = dump.files().iter().map(|f| f.path.clone()).collect();
+    for p in paths {
+        if let Some(text) = ws.edited(&p) {
+            dump.replace_file(&p, text);
+        }
+    }
+    let config = dump.config().map_err(|e| EngineError::Invalid(format!("nginx configuration {}:{}: {}", e.file, e.line, e.message)))?;
+    Ok(Front { config, http: format!("127.0.0.1:{}", facts.odoo.http_port()), gevent: format!("127.0.0.1:{}", facts.odoo.gevent_port()) })
+}
+
+/// Applies one edit to the workspace, refusing when the file on disk is not what nginx runs.
+fn edit(ws: &mut Workspace, facts: &Facts, check: &str, sel: &Selector, op: &EditOp) -> Result<(), EngineError> {
+    let fr = current(ws, facts)?;
+    let edits = fr.config.edit(sel, op).map_err(|e| EngineError::Invalid(format!("cannot edit the nginx configuration: {e}")))?;
+    for e in edits {
+        let on_disk = ws.text(&e.path, FileKind::Nginx)?;
+        if on_disk != e.before {
+            return Err(EngineError::Invalid(format!(
+                "{} differs from the configuration nginx is running: it was edited without a reload. Reload nginx (or undo that edit) and plan again.",
+                e.path
+            )));
+        }
+        ws.put(&e.path, e.after, check);
+    }
     Ok(())
 }
 
+fn header(name: &str, value: &str) -> NewDirective {
+    NewDirective::new("proxy_set_header", [name, value])
+}
+
+/// The block that holds the `proxy_set_header` array a location uses.
+fn level_selector(level: &Level, server: usize) -> Selector {
+    match level {
+        Level::Location(key) => Selector::Location { server, location: key.clone() },
+        Level::Http => Selector::Http,
+        Level::Server | Level::Unset => Selector::Server(server),
+    }
+}
+
+pub(crate) fn fix(ws: &mut Workspace, facts: &Facts, id: &str, value: Option<&str>) -> Result<(), EngineError> {
+    match id {
+        "proxy.headers" => headers(ws, facts),
+        "proxy.websocket" => websocket(ws, facts),
+        "proxy.https-redirect" => https_redirect(ws, facts),
+        "proxy.canonical-host" => canonical_host(ws, facts, value),
+        "proxy.cookie-flags" => cookie_flags(ws, facts, value),
+        "proxy.sticky" => sticky(ws, facts),
+        _ => {
+            ws.note(id, "No automatic fix.");
+            Ok(())
+        }
+    }
+}
+
+/// The first (server, location level, missing header) among routes to Odoo, after edits so far.
+fn next_missing_header(fr: &Front) -> Option<(usize, Level, &'static str, &'static str)> {
+    let servers = fr.config.servers();
+    for addr in [&fr.http, &fr.gevent] {
+        for route in fr.config.routes_to(addr) {
+            let s = servers.iter().find(|s| s.index == route.server)?;
+            if Front::redirects_all(s) {
+                continue;
+            }
+            let Some(loc) = s.location(&route.location) else { continue };
+            let (_, level) = loc.proxy_set_headers();
+            if let Some((h, v)) = FORWARDED.iter().find(|(h, _)| loc.header(h).is_none()) {
+                return Some((route.server, level, h, v));
+            }
+        }
+    }
+    None
+}
+
+fn headers(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
+    let mut added = Vec::new();
+    // Each edit can change what the next location inherits: recompute after every one.
+    for _ in 0..64 {
+        let fr = current(ws, facts)?;
+        let Some((server, level, name, value)) = next_missing_header(&fr) else { break };
+        let sel = level_selector(&level, server);
+        edit(ws, facts, "proxy.headers", &sel, &EditOp::InsertAtEnd { directive: header(name, value) })?;
+        added.push(format!("{name} {value}"));
+    }
+    if !added.is_empty() {
+        ws.reason("proxy.headers", format!(
+            "Adds proxy_set_header {} where the locations to Odoo take their headers from, so every request tells Odoo the real host, scheme and client.",
+            added.join("; ")
+        ));
+    }
+    Ok(())
+}
+
+fn gevent_target(fr: &Front) -> String {
+    for u in fr.config.upstreams() {
+        if u.servers.iter().any(|s| s.address.ends_with(&format!(":{}", fr.gevent.rsplit(':').next().unwrap_or("")))) {
+            return format!("http://{}", u.name);
+        }
+    }
+    format!("http://{}", fr.gevent)
+}
+
+fn websocket(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
+    let path = facts.odoo.version.map(|v| v.realtime_path()).unwrap_or("/websocket").to_string();
+    let fr = current(ws, facts)?;
+    let connection = if fr.config.map_for("$connection_upgrade").is_some() { "$connection_upgrade" } else { "upgrade" };
+    let target = gevent_target(&fr);
+    let to_gevent = fr.config.routes_to(&fr.gevent);
+    let mut todo: Vec<(usize, Option<String>)> = Vec::new();
+    for s in fr.serving() {
+        match to_gevent.iter().find(|r| r.server == s.index && proxy::location_path(&r.location) == path) {
+            None => todo.push((s.index, None)),
+            Some(r) => todo.push((s.index, Some(r.location.clone()))),
+        }
+    }
+    drop(fr);
+    for (server, existing) in todo {
+        match existing {
+            None => {
+                let mut children = vec![NewDirective::new("proxy_pass", [target.as_str()])];
+                if path == "/websocket" {
+                    children.push(header("Upgrade", "$http_upgrade"));
+                    children.push(header("Connection", connection));
+                }
+                children.extend(FORWARDED.iter().map(|(h, v)| header(h, v)));
+                children.push(header("X-Real-IP", "$remote_addr"));
+                let block = NewDirective::block("location", [path.as_str()], children);
+                edit(ws, facts, "proxy.websocket", &Selector::Server(server), &EditOp::InsertAtEnd { directive: block })?;
+                ws.reason("proxy.websocket", format!("Adds location {path} that sends the live connection to Odoo's gevent port ({target}) with the upgrade and forwarded headers."));
+            }
+            Some(key) if path == "/websocket" => {
+                let fr = current(ws, facts)?;
+                let servers = fr.config.servers();
+                let Some(loc) = servers.iter().find(|s| s.index == server).and_then(|s| s.location(&key)) else { continue };
+                let (inherited, level) = loc.proxy_set_headers();
+                let own = level == Level::Location(key.clone());
+                let mut wanted: Vec<NewDirective> = Vec::new();
+                if !own {
+                    // Setting any header here drops the inherited ones: carry them over.
+                    wanted.extend(inherited.iter().map(|h| header(h.name, h.value)));
+                }
+                for (h, v) in [("Upgrade", "$http_upgrade"), ("Connection", connection)] {
+                    if loc.header(h).is_none() {
+                        wanted.push(header(h, v));
+                    }
+                }
+                for (h, v) in FORWARDED {
+                    if loc.header(h).is_none() && !wanted.iter().any(|d| d.args[0] == *h) {
+                        wanted.push(header(h, v));
+                    }
+                }
+                drop(servers);
+                drop(fr);
+                let sel = Selector::Location { server, location: key.clone() };
+                for d in wanted {
+                    edit(ws, facts, "proxy.websocket", &sel, &EditOp::InsertAtEnd { directive: d })?;
+                }
+                ws.reason("proxy.websocket", format!("Completes location {key} with the WebSocket upgrade headers (and the forwarded ones it would otherwise lose)."));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// `https://$host[:port]$request_uri` for the HTTPS port Odoo is served on.
+fn https_port_suffix(fr: &Front) -> String {
+    let port = fr
+        .odoo_servers()
+        .iter()
+        .filter(|s| s.is_ssl())
+        .flat_map(|s| s.listens())
+        .find(|l| l.ssl)
+        .and_then(|l| l.port)
+        .unwrap_or(443);
+    if port == 443 { String::new() } else { format!(":{port}") }
+}
+
+fn https_redirect(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
+    let fr = current(ws, facts)?;
+    if !fr.has_https() {
+        ws.note("proxy.https-redirect", "HTTPS is not set up: that needs a certificate (e.g. certbot --nginx), so it is not done automatically.");
+        return Ok(());
+    }
+    let suffix = https_port_suffix(&fr);
+    let plain: Vec<usize> = fr.plain_proxying().iter().map(|s| s.index).collect();
+    drop(fr);
+    for server in plain {
+        let ret = NewDirective::new("return", ["301".to_string(), format!("https://$host{suffix}$request_uri")]);
+        edit(ws, facts, "proxy.https-redirect", &Selector::Server(server), &EditOp::InsertAtStart { directive: ret })?;
+        ws.reason("proxy.https-redirect", "Makes plain HTTP answer with a permanent redirect to HTTPS, so everybody uses one scheme and one cookie.");
+    }
+    Ok(())
+}
+
+fn canonical_host(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<(), EngineError> {
+    let id = "proxy.canonical-host";
+    let fr = current(ws, facts)?;
+    let names = proxy::serving_names(&fr);
+    let (base, _) = proxy::base_url(facts);
+    let name = match value {
+        Some(v) => v.trim().to_string(),
+        None => base.as_deref().and_then(proxy::url_host).filter(|h| names.contains(h)).or_else(|| names.first().cloned()).ok_or_else(|| {
+            EngineError::Invalid("no host name is served; choose one with --set proxy.canonical-host=<name>".into())
+        })?,
+    };
+    if !names.contains(&name) {
+        return Err(EngineError::Invalid(format!("{name} is not a name nginx serves Odoo under ({}); add it to server_name first", names.join(", "))));
+    }
+    let https = fr.has_https();
+    let scheme = if https { "https" } else { "http" };
+    let todo: Vec<(usize, String)> = fr
+        .serving()
+        .iter()
+        .filter(|s| s.server_names().iter().any(|n| *n == name) && s.server_names().len() > 1 && !proxy::has_host_redirect(s))
+        .map(|s| {
+            let port = s.listens().iter().find(|l| l.ssl == https).and_then(|l| l.port).unwrap_or(if https { 443 } else { 80 });
+            let default = if https { 443 } else { 80 };
+            (s.index, if port == default { String::new() } else { format!(":{port}") })
+        })
+        .collect();
+    let port_suffix = todo.first().map(|(_, p)| p.clone()).unwrap_or_else(|| if https { https_port_suffix(&fr) } else { String::new() });
+    drop(fr);
+    for (server, suffix) in &todo {
+        let redirect = NewDirective::block(
+            "if",
+            [format!("($host"), "!=".to_string(), format!("{name})")],
+            vec![NewDirective::new("return", ["301".to_string(), format!("{scheme}://{name}{suffix}$request_uri")])],
+        );
+        edit(ws, facts, id, &Selector::Server(*server), &EditOp::InsertAtStart { directive: redirect })?;
+        ws.reason(id, format!("Redirects every other host name to {name}, so each user has one address and one session."));
+    }
+    let url = format!("{scheme}://{name}{port_suffix}");
+    if let Some(db) = facts.db.seen() {
+        for d in &db.databases {
+            for (key, new) in [("web.base.url", url.as_str()), ("web.base.url.freeze", "True")] {
+                let old = d.params.get(key).cloned();
+                if old.as_deref() != Some(new) {
+                    ws.params.push(ParamChange { db: d.name.clone(), key: key.into(), old, new: Some(new.into()), check: id.into() });
+                }
+            }
+        }
+        ws.reason(id, format!("Sets web.base.url = {url} and freezes it, so links and PDF printing use the address users use."));
+    }
+    Ok(())
+}
+
+fn cookie_flags(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<(), EngineError> {
+    let id = "proxy.cookie-flags";
+    let samesite = match value.unwrap_or("lax") {
+        "lax" | "Lax" => "lax",
+        "none" | "None" => "none",
+        "strict" | "Strict" => "strict",
+        other => return Err(EngineError::Invalid(format!("proxy.cookie-flags={other}: choose lax (recommended) or none (iframe embedding)"))),
+    };
+    let fr = current(ws, facts)?;
+    if !fr.has_https() {
+        ws.note(id, "Secure cookies need HTTPS first.");
+        return Ok(());
+    }
+    if !fr.plain_proxying().is_empty() {
+        ws.note(id, "Plain HTTP still serves Odoo: fix proxy.https-redirect first, or Secure cookies would log people out there.");
+        return Ok(());
+    }
+    let mut targets: Vec<Selector> = Vec::new();
+    let servers = fr.config.servers();
+    for route in fr.config.routes_to(&fr.http) {
+        let Some(s) = servers.iter().find(|s| s.index == route.server) else { continue };
+        if !s.is_ssl() || Front::redirects_all(s) {
+            continue;
+        }
+        let Some(loc) = s.location(&route.location) else { continue };
+        let flags = loc.effective_all("proxy_cookie_flags");
+        if flags.directives.iter().any(|d| d.arg(0) == Some("session_id")) {
+            continue;
+        }
+        let sel = level_selector(&flags.from, s.index);
+        if !targets.contains(&sel) {
+            targets.push(sel);
+        }
+    }
+    drop(servers);
+    drop(fr);
+    let directive = NewDirective::new("proxy_cookie_flags", ["session_id".to_string(), format!("samesite={samesite}"), "secure".to_string()]);
+    for sel in &targets {
+        edit(ws, facts, id, sel, &EditOp::InsertAtEnd { directive: directive.clone() })?;
+    }
+    if !targets.is_empty() {
+        ws.reason(id, format!("Marks the session cookie Secure and SameSite={samesite} at the proxy (Odoo cannot set these itself)."));
+    }
+    Ok(())
+}
+
+fn sticky(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
+    let fr = current(ws, facts)?;
+    let todo: Vec<String> = proxy::upstreams_to(&fr)
+        .into_iter()
+        .filter(|u| fr.config.upstream(u).is_some_and(|up| up.servers.len() > 1 && !up.is_sticky()))
+        .collect();
+    drop(fr);
+    for name in todo {
+        edit(ws, facts, "proxy.sticky", &Selector::Upstream(name.clone()), &EditOp::InsertAtStart { directive: NewDirective::new("ip_hash", Vec::<String>::new()) })?;
+        ws.reason("proxy.sticky", format!("ip_hash in upstream {name} sends each client to the same Odoo server, so its session is always found."));
+    }
+    Ok(())
+}
+
+/// `nginx -t` then `nginx -s reload`, with the binary and config the running master uses.
 pub fn reload_action(n: &NginxFacts) -> ServiceAction {
     let bin = n.dump_command.split_whitespace().next().unwrap_or("nginx").to_string();
     ServiceAction::ReloadNginx {
-        test: vec![bin.clone(), "-t".into(), "-c".into(), n.conf_path.clone()],
+        test: vec![bin.clone(), "-t".into(), "-q".into(), "-c".into(), n.conf_path.clone()],
         reload: vec![bin, "-s".into(), "reload".into(), "-c".into(), n.conf_path.clone()],
     }
 }

@@ -61,6 +61,11 @@ impl<'h> Workspace<'h> {
         Ok(text)
     }
 
+    /// The edited text of `path`, if this plan has read it.
+    pub fn edited(&self, path: &str) -> Option<String> {
+        self.files.get(path).map(|(_, _, after, _)| after.clone())
+    }
+
     pub fn put(&mut self, path: &str, text: String, check: &str) {
         if let Some(entry) = self.files.get_mut(path) {
             entry.2 = text;

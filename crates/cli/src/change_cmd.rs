@@ -1,0 +1,145 @@
+//! `plan`, `apply`, `rollback`, `history`: the change commands, thin over `osd_engine::change`.
+
+use crate::connect::ConnArgs;
+use crate::DiagArgs;
+use clap::Args;
+use osd_engine::change::apply::{self, ApplyOptions, Outcome, Progress};
+use osd_engine::change::plan::{plan, FixRequest};
+use osd_engine::change::record;
+use osd_engine::EngineError;
+use std::io::{BufRead, IsTerminal, Write};
+
+#[derive(Args, Clone)]
+pub struct FixArgs {
+    /// The checks to fix, comma-separated (e.g. session.lifetime,proxy.mode).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub fix: Vec<String>,
+    /// A check's choice, e.g. --set session.lifetime=86400 or --set proxy.canonical-host=odoo.example.com.
+    #[arg(long = "set", value_name = "CHECK=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl FixArgs {
+    fn request(&self) -> Result<FixRequest, EngineError> {
+        let mut req = FixRequest { checks: self.fix.iter().map(|s| s.trim().to_string()).collect(), ..Default::default() };
+        for s in &self.set {
+            let (k, v) = s
+                .split_once('=')
+                .ok_or_else(|| EngineError::Invalid(format!("--set {s}: expected CHECK=VALUE, e.g. session.lifetime=86400")))?;
+            req.values.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        Ok(req)
+    }
+}
+
+fn fail(e: &dyn std::fmt::Display) -> i32 {
+    eprintln!("error: {e}");
+    3
+}
+
+/// Prints progress lines on stderr (stdout stays clean for --json).
+fn progress(p: &Progress) {
+    match p {
+        Progress::Step { step, detail } => eprintln!("[{}] {detail}", serde_json::to_value(step).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+        Progress::Output { line } => eprintln!("    | {line}"),
+    }
+}
+
+pub fn plan_cmd(conn: &ConnArgs, diag: &DiagArgs, fix: &FixArgs, json: bool) -> i32 {
+    let run = || -> Result<i32, EngineError> {
+        let host = conn.connect()?;
+        let d = osd_engine::diagnose(&host, &diag.options()?)?;
+        let cs = plan(&host, &d, &fix.request()?)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&cs).expect("change set serializes"));
+        } else {
+            print!("{}", cs.preview());
+        }
+        Ok(0)
+    };
+    run().unwrap_or_else(|e| fail(&e))
+}
+
+fn confirm(preview: &str) -> bool {
+    print!("{preview}\nApply these changes? [y/N] ");
+    let _ = std::io::stdout().flush();
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    matches!(line.trim(), "y" | "Y" | "yes")
+}
+
+pub fn apply_cmd(conn: &ConnArgs, diag: &DiagArgs, fix: &FixArgs, yes: bool, json: bool) -> i32 {
+    let run = || -> Result<i32, EngineError> {
+        let host = conn.connect()?;
+        let opts = diag.options()?;
+        let d = osd_engine::diagnose(&host, &opts)?;
+        let cs = plan(&host, &d, &fix.request()?)?;
+        if !yes && !cs.is_empty() && !confirm(&cs.preview()) {
+            eprintln!("Nothing was changed (confirm at the prompt, or pass --yes).");
+            return Ok(3);
+        }
+        let aopts = ApplyOptions { probe: opts.probe.clone(), diagnose: opts, ..Default::default() };
+        let result = apply::apply(&host, &d, &cs, &aopts, &progress)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&result).expect("result serializes"));
+        } else {
+            match result.status {
+                Outcome::Applied if result.changeset.is_empty() => println!("Nothing to change: already right."),
+                Outcome::Applied => println!("Applied and verified: change set {}", result.changeset),
+                Outcome::RolledBack => println!("Rolled back: change set {} — {}", result.changeset, result.error.as_deref().unwrap_or("")),
+                Outcome::Failed => println!("FAILED: change set {} — {}", result.changeset, result.error.as_deref().unwrap_or("")),
+            }
+            for v in &result.verification {
+                println!(" {} {}: {}", if v.persisted { "✓" } else { "✗" }, v.check, v.detail);
+            }
+            if !result.changeset.is_empty() && result.status == Outcome::Applied {
+                println!("Undo with: odoo-session-doctor rollback {} {}", conn.target, result.changeset);
+            }
+        }
+        Ok(if result.status == Outcome::Applied { 0 } else { 2 })
+    };
+    run().unwrap_or_else(|e| fail(&e))
+}
+
+pub fn rollback_cmd(conn: &ConnArgs, diag: &DiagArgs, id: Option<&str>, force: bool, json: bool) -> i32 {
+    let run = || -> Result<i32, EngineError> {
+        let host = conn.connect()?;
+        let opts = diag.options()?;
+        let facts = osd_engine::discover::discover(&host, &opts.discover)?;
+        let aopts = ApplyOptions { diagnose: opts, ..Default::default() };
+        let r = apply::rollback(&host, &facts, id, force, &aopts, &progress)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&r).expect("result serializes"));
+        } else {
+            println!("Change set {} is {}.", r.changeset, serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
+        }
+        Ok(0)
+    };
+    run().unwrap_or_else(|e| fail(&e))
+}
+
+pub fn history_cmd(conn: &ConnArgs, json: bool) -> i32 {
+    let run = || -> Result<i32, EngineError> {
+        let host = conn.connect()?;
+        let records = record::history(&host)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&records).expect("records serialize"));
+            return Ok(0);
+        }
+        if records.is_empty() {
+            println!("No change set has been applied on {}.", host.name());
+        }
+        for r in &records {
+            let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            println!("{}  {}  {:<14} by {}  checks: {}", r.id, r.created_text, status, r.by, r.changeset.checks.join(","));
+            if let Some(e) = &r.error {
+                println!("    {e}");
+            }
+        }
+        Ok(0)
+    };
+    run().unwrap_or_else(|e| fail(&e))
+}
