@@ -16,6 +16,11 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+/// How long a launch may take before the test gives up (generous: CI machines are busy).
+const SESSION_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an element may take to appear.
+const ELEMENT_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// The app binary; cargo builds it before this test target (same package, `[[bin]]`).
 pub const APP: &str = env!("CARGO_BIN_EXE_odoo-session-doctor-app");
 
@@ -186,10 +191,13 @@ impl Gui {
         caps.insert("browserName".into(), json!("wry"));
         caps.insert("tauri:options".into(), json!({ "application": APP }));
         let launched_at = Instant::now();
-        let client = ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
+        let mut builder = ClientBuilder::native();
+        builder.capabilities(caps);
+        let url = format!("http://127.0.0.1:{}", driver.port);
+        let connect = builder.connect(&url);
+        let client = tokio::time::timeout(SESSION_TIMEOUT, connect)
             .await
+            .unwrap_or_else(|_| panic!("the app's window did not come up within {SESSION_TIMEOUT:?} (logs in {})", artifacts("e2e").display()))
             .unwrap_or_else(|e| panic!("WebDriver session did not start (logs in {}): {e}", artifacts("e2e").display()));
         let timings = LaunchTimings { session: launched_at.elapsed() };
         Gui { client: Some(client), launched_at, timings, driver: Some(driver) }
@@ -211,11 +219,11 @@ impl Gui {
     pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
         self.client()
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(ELEMENT_TIMEOUT)
             .every(Duration::from_millis(20))
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("`{css}` did not appear within 10 s: {e}"))
+            .unwrap_or_else(|e| panic!("`{css}` did not appear within {ELEMENT_TIMEOUT:?}: {e}"))
     }
 
     pub async fn text(&self, css: &str) -> String {
