@@ -81,7 +81,7 @@ pub fn apply_cmd(conn: &ConnArgs, diag: &DiagArgs, fix: &FixArgs, yes: bool, jso
             eprintln!("Nothing was changed (confirm at the prompt, or pass --yes).");
             return Ok(3);
         }
-        let aopts = ApplyOptions { probe: opts.probe.clone(), diagnose: opts, ..Default::default() };
+        let aopts = ApplyOptions { probe: opts.probe.clone(), diagnose: opts, state_dir: Some(diag.state_dir.clone()), ..Default::default() };
         let result = apply::apply(&host, &d, &cs, &aopts, &progress)?;
         if json {
             println!("{}", serde_json::to_string_pretty(&result).expect("result serializes"));
@@ -109,7 +109,7 @@ pub fn rollback_cmd(conn: &ConnArgs, diag: &DiagArgs, id: Option<&str>, force: b
         let host = conn.connect()?;
         let opts = diag.options()?;
         let facts = osd_engine::discover::discover(&host, &opts.discover)?;
-        let aopts = ApplyOptions { diagnose: opts, ..Default::default() };
+        let aopts = ApplyOptions { diagnose: opts, state_dir: Some(diag.state_dir.clone()), ..Default::default() };
         let r = apply::rollback(&host, &facts, id, force, &aopts, &progress)?;
         if json {
             println!("{}", serde_json::to_string_pretty(&r).expect("result serializes"));
@@ -121,10 +121,10 @@ pub fn rollback_cmd(conn: &ConnArgs, diag: &DiagArgs, id: Option<&str>, force: b
     run().unwrap_or_else(|e| fail(&e))
 }
 
-pub fn history_cmd(conn: &ConnArgs, json: bool) -> i32 {
+pub fn history_cmd(conn: &ConnArgs, state_dir: &str, json: bool) -> i32 {
     let run = || -> Result<i32, EngineError> {
         let host = conn.connect()?;
-        let records = record::history(&host)?;
+        let records = record::history(&host, state_dir)?;
         if json {
             println!("{}", serde_json::to_string_pretty(&records).expect("records serialize"));
             return Ok(0);

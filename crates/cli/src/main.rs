@@ -77,6 +77,9 @@ enum Command {
     History {
         #[command(flatten)]
         conn: ConnArgs,
+        /// Where the product keeps its change-set records on the host.
+        #[arg(long, value_name = "DIR", default_value = osd_engine::change::record::ROOT)]
+        state_dir: String,
         #[arg(long)]
         json: bool,
     },
@@ -98,6 +101,9 @@ pub struct DiagArgs {
     /// Reach NAME at ADDR:PORT for the probe (like curl --resolve NAME:PORT:ADDR), for names without DNS.
     #[arg(long, value_name = "NAME:PORT:ADDR")]
     pub resolve: Vec<String>,
+    /// Where the product keeps its change-set records and lock on the host.
+    #[arg(long, value_name = "DIR", default_value = osd_engine::change::record::ROOT)]
+    pub state_dir: String,
 }
 
 impl DiagArgs {
@@ -141,7 +147,7 @@ fn main() -> ExitCode {
             }
             change_cmd::rollback_cmd(&conn, &diag, id.as_deref(), force, json)
         }
-        Command::History { conn, json } => change_cmd::history_cmd(&conn, json),
+        Command::History { conn, state_dir, json } => change_cmd::history_cmd(&conn, &state_dir, json),
         Command::Report(args) => report_cmd::run(&args),
     };
     ExitCode::from(code as u8)

@@ -64,6 +64,14 @@ pub struct ApplyOptions {
     /// Set to cancel; honoured until the restart starts.
     pub cancel: Option<Arc<AtomicBool>>,
     pub diagnose: DiagnoseOptions,
+    /// The product's state directory on the host (records, lock); default [`record::ROOT`].
+    pub state_dir: Option<String>,
+}
+
+impl ApplyOptions {
+    pub fn root(&self) -> &str {
+        self.state_dir.as_deref().unwrap_or(record::ROOT)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,15 +108,16 @@ pub fn apply(host: &Host, before: &Diagnosis, cs: &ChangeSet, opts: &ApplyOption
         return Ok(ApplyResult { changeset: String::new(), status: Outcome::Applied, verification: vec![], error: None, after: None });
     }
     let facts = &before.odoo;
-    step(p, Step::Lock, format!("locking {}", record::ROOT));
-    let lock = record::lock(host, "apply")?;
+    let root = opts.root();
+    step(p, Step::Lock, format!("locking {root}"));
+    let lock = record::lock(host, root, "apply")?;
 
     step(p, Step::CheckUnchanged, "checking that nothing changed since the plan");
     check_unchanged(host, facts, cs)?;
 
     step(p, Step::Record, "saving before-images on the host");
-    let mut rec = record::create(host, cs)?;
-    host.write_atomic(&format!("{}/lock/owner", record::ROOT), format!("apply of change set {}\n", rec.id).as_bytes(), &NewFileMode::default())?;
+    let mut rec = record::create(host, root, cs)?;
+    lock.name_holder(&format!("apply of change set {}", rec.id))?;
 
     // A session made now must survive the restart (checked in verify).
     let session_before = opts.probe.as_ref().and_then(|po| probe_session(host, facts, po));
@@ -436,25 +445,26 @@ pub struct RollbackResult {
 pub fn rollback(host: &Host, facts: &Facts, id: Option<&str>, force: bool, opts: &ApplyOptions, p: Sink) -> Result<RollbackResult, EngineError> {
     let id = match id {
         Some(id) => id.to_string(),
-        None => record::history(host)?
+        None => record::history(host, opts.root())?
             .into_iter()
             .rev()
             .find(|r| matches!(r.status, RecordStatus::Applied | RecordStatus::Applying | RecordStatus::RollbackFailed))
             .map(|r| r.id)
             .ok_or_else(|| EngineError::Invalid(format!("there is no applied change set on {} to roll back", host.name())))?,
     };
-    let mut rec = record::load(host, &id)?;
+    let root = opts.root();
+    let mut rec = record::load(host, root, &id)?;
     if matches!(rec.status, RecordStatus::RolledBack | RecordStatus::Undone) {
         return Ok(RollbackResult { changeset: id, status: rec.status, error: None });
     }
     let interrupted = rec.status.unfinished();
-    step(p, Step::Lock, format!("locking {}", record::ROOT));
-    let lock = match record::lock(host, &format!("rollback of change set {id}")) {
+    step(p, Step::Lock, format!("locking {root}"));
+    let lock = match record::lock(host, root, &format!("rollback of change set {id}")) {
         Ok(l) => l,
         // The lock of the interrupted apply of this very change set: take it over.
         Err(EngineError::Locked { owner, .. }) if interrupted && owner.contains(&id) => {
-            record::break_lock(host)?;
-            record::lock(host, &format!("rollback of change set {id}"))?
+            record::break_lock(host, root)?;
+            record::lock(host, root, &format!("rollback of change set {id}"))?
         }
         Err(e) => return Err(e),
     };

@@ -17,6 +17,7 @@ use osd_remote::{quote, Cmd, Host, NewFileMode};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime};
 
+/// Where records live unless told otherwise.
 pub const ROOT: &str = "/var/lib/odoo-session-doctor";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,11 +65,14 @@ pub struct Record {
     pub error: Option<String>,
     /// What happened, in order, with times: the audit trail.
     pub log: Vec<String>,
+    /// The state directory this record lives in.
+    #[serde(skip)]
+    pub root: String,
 }
 
 impl Record {
     pub fn dir(&self) -> String {
-        format!("{ROOT}/changesets/{}", self.id)
+        format!("{}/changesets/{}", self.root, self.id)
     }
 }
 
@@ -88,7 +92,7 @@ fn now_text() -> String {
 }
 
 /// Creates the record on the host (before anything is touched) with the before- and after-images.
-pub fn create(host: &Host, cs: &ChangeSet) -> Result<Record, EngineError> {
+pub fn create(host: &Host, root: &str, cs: &ChangeSet) -> Result<Record, EngineError> {
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
     let machine = std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into());
     let rec = Record {
@@ -102,6 +106,7 @@ pub fn create(host: &Host, cs: &ChangeSet) -> Result<Record, EngineError> {
         verification: Vec::new(),
         error: None,
         log: vec![format!("{} recorded", now_text())],
+        root: root.to_string(),
     };
     let dir = rec.dir();
     host.mkdir_p(&format!("{dir}/before"), 0o700)?;
@@ -128,16 +133,17 @@ pub fn set_status(host: &Host, rec: &mut Record, status: RecordStatus, event: &s
 }
 
 /// Loads a record with its file images (`before`/`after` filled in).
-pub fn load(host: &Host, id: &str) -> Result<Record, EngineError> {
+pub fn load(host: &Host, root: &str, id: &str) -> Result<Record, EngineError> {
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(EngineError::Invalid(format!("'{id}' is not a change set id")));
     }
-    let dir = format!("{ROOT}/changesets/{id}");
+    let dir = format!("{root}/changesets/{id}");
     let json = host.read_file(&format!("{dir}/record.json")).map_err(|_| {
         EngineError::Invalid(format!("there is no change set {id} on {} (see `history`)", host.name()))
     })?;
     let mut rec: Record = serde_json::from_slice(&json)
         .map_err(|e| EngineError::Invalid(format!("the record of change set {id} on {} is damaged: {e}", host.name())))?;
+    rec.root = root.to_string();
     for (i, f) in rec.changeset.files.iter_mut().enumerate() {
         f.before = host.read_file(&format!("{dir}/before/{i}"))?;
         f.after = host.read_file(&format!("{dir}/after/{i}"))?;
@@ -146,10 +152,10 @@ pub fn load(host: &Host, id: &str) -> Result<Record, EngineError> {
 }
 
 /// Every record on the host, oldest first, in one command (without file images).
-pub fn history(host: &Host) -> Result<Vec<Record>, EngineError> {
+pub fn history(host: &Host, root: &str) -> Result<Vec<Record>, EngineError> {
     let script = format!(
         "for f in {root}/changesets/*/record.json; do [ -f \"$f\" ] || continue; cat \"$f\"; printf '\\n\\036\\n'; done",
-        root = quote(ROOT)
+        root = quote(root)
     );
     let out = host.run_script(&script, true, Duration::from_secs(30))?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -157,7 +163,11 @@ pub fn history(host: &Host) -> Result<Vec<Record>, EngineError> {
         .split('\u{1e}')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .filter_map(|s| serde_json::from_str(s).ok())
+        .filter_map(|s| serde_json::from_str::<Record>(s).ok())
+        .map(|mut r| {
+            r.root = root.to_string();
+            r
+        })
         .collect();
     records.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
     Ok(records)
@@ -166,19 +176,20 @@ pub fn history(host: &Host) -> Result<Vec<Record>, EngineError> {
 /// The host-wide lock: `mkdir` is atomic, so exactly one apply or rollback holds it.
 pub struct Lock<'h> {
     host: &'h Host,
+    dir: String,
     held: bool,
 }
 
-pub fn lock<'h>(host: &'h Host, holder: &str) -> Result<Lock<'h>, EngineError> {
-    host.mkdir_p(ROOT, 0o700)?;
-    let dir = format!("{ROOT}/lock");
+pub fn lock<'h>(host: &'h Host, root: &str, holder: &str) -> Result<Lock<'h>, EngineError> {
+    host.mkdir_p(root, 0o700)?;
+    let dir = format!("{root}/lock");
     let out = host.run(&Cmd::new("mkdir").arg("-m").arg("700").arg(&dir).privileged())?;
     if !out.ok() {
         let owner = host.read_file(&format!("{dir}/owner")).map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
         return Err(EngineError::Locked { host: host.name().to_string(), owner });
     }
     host.write_atomic(&format!("{dir}/owner"), format!("{holder} since {}\n", now_text()).as_bytes(), &NewFileMode::default())?;
-    Ok(Lock { host, held: true })
+    Ok(Lock { host, dir, held: true })
 }
 
 impl Lock<'_> {
@@ -186,7 +197,13 @@ impl Lock<'_> {
     /// the next connection finds the unfinished change set it names.
     pub fn release(mut self) -> Result<(), EngineError> {
         self.held = false;
-        self.host.run_checked(&Cmd::new("rm").arg("-rf").arg(format!("{ROOT}/lock")).privileged())?;
+        self.host.run_checked(&Cmd::new("rm").arg("-rf").arg(&self.dir).privileged())?;
+        Ok(())
+    }
+
+    /// Names the change set holding the lock, so an interrupted apply is found by its id.
+    pub fn name_holder(&self, holder: &str) -> Result<(), EngineError> {
+        self.host.write_atomic(&format!("{}/owner", self.dir), format!("{holder} since {}\n", now_text()).as_bytes(), &NewFileMode::default())?;
         Ok(())
     }
 }
@@ -195,19 +212,19 @@ impl Drop for Lock<'_> {
     fn drop(&mut self) {
         if self.held {
             // Best effort on error paths; a lost connection leaves the lock for recovery.
-            let _ = self.host.run(&Cmd::new("rm").arg("-rf").arg(format!("{ROOT}/lock")).privileged());
+            let _ = self.host.run(&Cmd::new("rm").arg("-rf").arg(&self.dir).privileged());
         }
     }
 }
 
 /// Change sets whose apply or rollback did not finish (a cut connection, a crash).
-pub fn unfinished(host: &Host) -> Result<Vec<Record>, EngineError> {
-    Ok(history(host)?.into_iter().filter(|r| r.status.unfinished()).collect())
+pub fn unfinished(host: &Host, root: &str) -> Result<Vec<Record>, EngineError> {
+    Ok(history(host, root)?.into_iter().filter(|r| r.status.unfinished()).collect())
 }
 
 /// Forces the lock open after its holder was recovered.
-pub fn break_lock(host: &Host) -> Result<(), EngineError> {
-    host.run_checked(&Cmd::new("rm").arg("-rf").arg(format!("{ROOT}/lock")).privileged())?;
+pub fn break_lock(host: &Host, root: &str) -> Result<(), EngineError> {
+    host.run_checked(&Cmd::new("rm").arg("-rf").arg(format!("{root}/lock")).privileged())?;
     Ok(())
 }
 
