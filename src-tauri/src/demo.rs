@@ -16,7 +16,9 @@ pub const DEMO_SERVER_ID: &str = "demo-lab";
 
 /// `$OSD_DEMO_LAB` when set and not empty.
 pub fn lab_path() -> Option<PathBuf> {
-    std::env::var_os(ENV_DEMO_LAB).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(ENV_DEMO_LAB)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// A server as the Servers screen shows it. No secrets.
@@ -89,14 +91,20 @@ impl DemoLab {
         let text = std::fs::read_to_string(path).map_err(|e| {
             AppError::new(
                 "demo_lab_unreadable",
-                format!("The demo lab file {} could not be read: {e}", path.display()),
+                format!(
+                    "The demo lab file {} could not be read: {e}",
+                    path.display()
+                ),
                 "Start the demo with scripts/demo, or unset OSD_DEMO_LAB.",
             )
         })?;
         serde_json::from_str(&text).map_err(|e| {
             AppError::new(
                 "demo_lab_invalid",
-                format!("The demo lab file {} is not what this app expects: {e}", path.display()),
+                format!(
+                    "The demo lab file {} is not what this app expects: {e}",
+                    path.display()
+                ),
                 "Restart the lab with tests/lab/lab up, then start the app again.",
             )
         })
@@ -108,7 +116,11 @@ impl DemoLab {
             name: "Demo lab".into(),
             host: self.ssh.host.clone(),
             port: self.ssh.port,
-            user: self.users.as_ref().map_or("root", |u| u.root.login.as_str()).into(),
+            user: self
+                .users
+                .as_ref()
+                .map_or("root", |u| u.root.login.as_str())
+                .into(),
             host_key_fingerprint: self.ssh.host_key_fingerprint.clone(),
             kind: ServerKind::Demo,
             scenario: self.scenario.clone(),
@@ -129,21 +141,48 @@ pub struct Connected {
 /// Connects to a server by id. Only the demo lab exists until saved servers arrive (issue 5).
 pub fn connect(server_id: &str, progress: &impl ProgressSink) -> AppResult<Connected> {
     if server_id != DEMO_SERVER_ID {
-        return Err(AppError::new("unknown_server", format!("There is no server \"{server_id}\"."), "Pick a server from the list."));
+        return Err(AppError::new(
+            "unknown_server",
+            format!("There is no server \"{server_id}\"."),
+            "Pick a server from the list.",
+        ));
     }
-    let path = lab_path().ok_or_else(|| AppError::new("no_demo_lab", "The app is not in demo mode.", "Start it with scripts/demo."))?;
+    let path = lab_path().ok_or_else(|| {
+        AppError::new(
+            "no_demo_lab",
+            "The app is not in demo mode.",
+            "Start it with scripts/demo.",
+        )
+    })?;
     let lab = DemoLab::load(&path)?;
     progress.report(ProgressEvent::Step {
         step: Step::Connecting,
-        message: format!("Connecting to {}:{} and checking its host key…", lab.ssh.host, lab.ssh.port),
+        message: format!(
+            "Connecting to {}:{} and checking its host key…",
+            lab.ssh.host, lab.ssh.port
+        ),
     });
     let (target, opts) = lab.connect_options();
     let host = osd_remote::Host::connect(&target, &opts, &osd_remote::NoAsk)?;
-    progress.report(ProgressEvent::Step { step: Step::Identifying, message: "Connected. Asking the server for its name…".into() });
-    let host_name = host.run_checked(&osd_remote::Cmd::new("hostname"))?.stdout_str().trim().to_string();
+    progress.report(ProgressEvent::Step {
+        step: Step::Identifying,
+        message: "Connected. Asking the server for its name…".into(),
+    });
+    let host_name = host
+        .run_checked(&osd_remote::Cmd::new("hostname"))?
+        .stdout_str()
+        .trim()
+        .to_string();
     progress.report(ProgressEvent::Finished);
-    let host_key_fingerprint = host.host_key().map(|key| key.fingerprint).unwrap_or_default();
-    Ok(Connected { server_id: server_id.into(), host_name, host_key_fingerprint })
+    let host_key_fingerprint = host
+        .host_key()
+        .map(|key| key.fingerprint)
+        .unwrap_or_default();
+    Ok(Connected {
+        server_id: server_id.into(),
+        host_name,
+        host_key_fingerprint,
+    })
 }
 
 impl DemoLab {
@@ -152,14 +191,20 @@ impl DemoLab {
     fn connect_options(&self) -> (osd_remote::Target, osd_remote::ConnectOptions) {
         let root = self.users.as_ref().map(|u| &u.root);
         let user = root.map_or("root", |r| r.login.as_str()).to_string();
-        let target = osd_remote::Target::Ssh { user: Some(user), host: self.ssh.host.clone(), port: Some(self.ssh.port) };
+        let target = osd_remote::Target::Ssh {
+            user: Some(user),
+            host: self.ssh.host.clone(),
+            port: Some(self.ssh.port),
+        };
         let mut opts = osd_remote::ConnectOptions::bare();
         if let Some(known_hosts) = &self.ssh.known_hosts_file {
             opts.known_hosts_files = vec![known_hosts.clone()];
             opts.app_known_hosts_file = known_hosts.clone();
         }
         opts.identity_files = self.keys.iter().map(|k| k.ed25519.clone()).collect();
-        opts.password = root.and_then(|r| r.password.clone()).map(osd_remote::Secret::new);
+        opts.password = root
+            .and_then(|r| r.password.clone())
+            .map(osd_remote::Secret::new);
         (target, opts)
     }
 }

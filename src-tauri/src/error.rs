@@ -14,7 +14,11 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(code: &'static str, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Self { code, message: message.into(), hint: hint.into() }
+        Self {
+            code,
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 
     /// A background task died (a panic in the engine): never leave the UI waiting.
@@ -86,7 +90,11 @@ mod tests {
 
     #[test]
     fn remote_errors_split_into_message_and_hint() {
-        let e = AppError::from(RemoteError::Unreachable { host: "10.0.0.5".into(), port: 22, reason: "connection refused".into() });
+        let e = AppError::from(RemoteError::Unreachable {
+            host: "10.0.0.5".into(),
+            port: 22,
+            reason: "connection refused".into(),
+        });
         assert_eq!(e.code, "unreachable");
         assert_eq!(e.message, "Cannot reach 10.0.0.5:22: connection refused.");
         assert_eq!(e.hint, "Is sshd running and the port right?");
@@ -94,7 +102,11 @@ mod tests {
 
     #[test]
     fn serialises_as_code_message_hint() {
-        let e = AppError::new("no_demo_lab", "Not in demo mode.", "Start it with scripts/demo.");
+        let e = AppError::new(
+            "no_demo_lab",
+            "Not in demo mode.",
+            "Start it with scripts/demo.",
+        );
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
             serde_json::json!({"code": "no_demo_lab", "message": "Not in demo mode.", "hint": "Start it with scripts/demo."})

@@ -9,7 +9,9 @@ fn no_crate_under_crates_depends_on_tauri() {
     let mut offenders = Vec::new();
     for entry in std::fs::read_dir(&crates).unwrap() {
         let manifest = entry.unwrap().path().join("Cargo.toml");
-        let Ok(text) = std::fs::read_to_string(&manifest) else { continue };
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
         for line in text.lines().map(str::trim) {
             let name = line.split(['=', '.', ' ']).next().unwrap_or("");
             if name.starts_with("tauri") || name == "odoo-session-doctor-app" || name == "wry" {
@@ -17,5 +19,9 @@ fn no_crate_under_crates_depends_on_tauri() {
             }
         }
     }
-    assert!(offenders.is_empty(), "engine crates must not depend on the GUI stack:\n{}", offenders.join("\n"));
+    assert!(
+        offenders.is_empty(),
+        "engine crates must not depend on the GUI stack:\n{}",
+        offenders.join("\n")
+    );
 }

@@ -26,7 +26,10 @@ pub const APP: &str = env!("CARGO_BIN_EXE_odoo-session-doctor-app");
 
 /// The workspace root (artifacts/ lives there).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn artifacts(sub: &str) -> PathBuf {
@@ -37,7 +40,9 @@ pub fn artifacts(sub: &str) -> PathBuf {
 
 /// Finds a tool on PATH (or in ~/.cargo/bin), or fails the test saying how to install it.
 fn require_tool(name: &str, install: &str) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(PathBuf::from(home).join(".cargo/bin"));
     }
@@ -75,7 +80,9 @@ impl Drop for Managed {
         if self.exited() {
             return;
         }
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if self.exited() {
@@ -83,20 +90,30 @@ impl Drop for Managed {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        eprintln!("{} did not stop on SIGTERM within 5 s: killing it", self.name);
+        eprintln!(
+            "{} did not stop on SIGTERM within 5 s: killing it",
+            self.name
+        );
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !ready() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
 }
@@ -105,12 +122,21 @@ fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
 fn start_xvfb(logs: &Path) -> (Managed, String) {
     let xvfb = require_tool("Xvfb", "apt-get install xvfb xauth");
     for n in 90..200 {
-        if Path::new(&format!("/tmp/.X{n}-lock")).exists() || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+        if Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+        {
             continue;
         }
         let mut proc = Managed::spawn(
             "Xvfb",
-            Command::new(&xvfb).args([format!(":{n}").as_str(), "-screen", "0", "1280x900x24", "-nolisten", "tcp"]),
+            Command::new(&xvfb).args([
+                format!(":{n}").as_str(),
+                "-screen",
+                "0",
+                "1280x900x24",
+                "-nolisten",
+                "tcp",
+            ]),
             &logs.join(format!("xvfb-{n}.log")),
         );
         let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
@@ -123,7 +149,10 @@ fn start_xvfb(logs: &Path) -> (Managed, String) {
         }
         // lost a race for this display number (or Xvfb failed): try the next one
     }
-    panic!("no free X display between :90 and :199 (see {})", logs.display());
+    panic!(
+        "no free X display between :90 and :199 (see {})",
+        logs.display()
+    );
 }
 
 /// How to start the app under test.
@@ -162,27 +191,46 @@ pub struct Gui {
 
 impl Gui {
     pub async fn launch(launch: Launch) -> Gui {
-        let driver_bin = require_tool("tauri-driver", "cargo install tauri-driver --locked --version 2.1.0");
+        let driver_bin = require_tool(
+            "tauri-driver",
+            "cargo install tauri-driver --locked --version 2.1.0",
+        );
         let native = require_tool("WebKitWebDriver", "apt-get install webkit2gtk-driver");
         let logs = artifacts("e2e");
         let (xvfb, display) = start_xvfb(&logs);
 
         let (port, native_port) = (free_port(), free_port());
         let mut cmd = Command::new(driver_bin);
-        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .arg("--native-driver")
-            .arg(&native)
-            .env("DISPLAY", &display)
-            .env("GSETTINGS_BACKEND", "memory") // no dconf warnings under Xvfb
-            .env("NO_AT_BRIDGE", "1"); // no accessibility bus to look for
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .arg("--native-driver")
+        .arg(&native)
+        .env("DISPLAY", &display)
+        .env("GSETTINGS_BACKEND", "memory") // no dconf warnings under Xvfb
+        .env("NO_AT_BRIDGE", "1"); // no accessibility bus to look for
         match &launch.demo_lab {
             Some(lab) => cmd.env("OSD_DEMO_LAB", lab),
             None => cmd.env_remove("OSD_DEMO_LAB"),
         };
         cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));
-        let driver = Managed::spawn("tauri-driver", &mut cmd, &logs.join(format!("tauri-driver-{port}.log")));
-        wait_until("tauri-driver to listen", Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok());
-        Gui::session(Driver { port, _driver: driver, _xvfb: xvfb }).await
+        let driver = Managed::spawn(
+            "tauri-driver",
+            &mut cmd,
+            &logs.join(format!("tauri-driver-{port}.log")),
+        );
+        wait_until("tauri-driver to listen", Duration::from_secs(10), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Gui::session(Driver {
+            port,
+            _driver: driver,
+            _xvfb: xvfb,
+        })
+        .await
     }
 
     /// A new WebDriver session: tauri-driver starts the app.
@@ -197,10 +245,27 @@ impl Gui {
         let connect = builder.connect(&url);
         let client = tokio::time::timeout(SESSION_TIMEOUT, connect)
             .await
-            .unwrap_or_else(|_| panic!("the app's window did not come up within {SESSION_TIMEOUT:?} (logs in {})", artifacts("e2e").display()))
-            .unwrap_or_else(|e| panic!("WebDriver session did not start (logs in {}): {e}", artifacts("e2e").display()));
-        let timings = LaunchTimings { session: launched_at.elapsed() };
-        Gui { client: Some(client), launched_at, timings, driver: Some(driver) }
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the app's window did not come up within {SESSION_TIMEOUT:?} (logs in {})",
+                    artifacts("e2e").display()
+                )
+            })
+            .unwrap_or_else(|e| {
+                panic!(
+                    "WebDriver session did not start (logs in {}): {e}",
+                    artifacts("e2e").display()
+                )
+            });
+        let timings = LaunchTimings {
+            session: launched_at.elapsed(),
+        };
+        Gui {
+            client: Some(client),
+            launched_at,
+            timings,
+            driver: Some(driver),
+        }
     }
 
     /// Closes the app and starts it again on the same display and driver (for timing samples).

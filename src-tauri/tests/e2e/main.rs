@@ -14,7 +14,9 @@ use harness::{artifacts, Gui, Launch};
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A lab.json as `tests/lab/lab up` writes it, reduced to what the shell reads.
@@ -41,18 +43,31 @@ mod servers_screen {
     async fn shows_the_demo_lab_server() {
         let _guard = one_at_a_time();
         let dir = tempfile::tempdir().unwrap();
-        let gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())), ..Launch::default() }).await;
+        let gui = Gui::launch(Launch {
+            demo_lab: Some(fixture_lab(dir.path())),
+            ..Launch::default()
+        })
+        .await;
 
-        let card = gui.wait_for("[data-screen=servers] [data-testid=server]").await;
+        let card = gui
+            .wait_for("[data-screen=servers] [data-testid=server]")
+            .await;
 
         assert_eq!(gui.client().title().await.unwrap(), "Odoo Session Doctor");
         assert_eq!(gui.text("#servers-title").await, "Servers");
         let text = card.text().await.unwrap();
         assert!(text.contains("Demo lab"), "card text: {text}");
         assert!(text.contains("root@127.0.0.1:40222"), "card text: {text}");
-        assert_eq!(gui.text("[data-testid=host-key]").await, "SHA256:Xy3mZp0f6mE1kq0p9t3WqS8jH2vX5bQh9aY7fK1sLc4");
+        assert_eq!(
+            gui.text("[data-testid=host-key]").await,
+            "SHA256:Xy3mZp0f6mE1kq0p9t3WqS8jH2vX5bQh9aY7fK1sLc4"
+        );
         // the real backend answered, not the mock
-        let api = gui.client().execute("return document.documentElement.dataset.api", vec![]).await.unwrap();
+        let api = gui
+            .client()
+            .execute("return document.documentElement.dataset.api", vec![])
+            .await
+            .unwrap();
         assert_eq!(api, "tauri");
         // the window respects the configured size (1100x760 in tauri.conf.json)
         let (w, h) = gui.client().get_window_size().await.unwrap();
@@ -68,7 +83,9 @@ mod servers_screen {
     async fn is_empty_without_a_demo_lab() {
         let _guard = one_at_a_time();
         let gui = Gui::launch(Launch::default()).await;
-        let empty = gui.text("[data-screen=servers] [data-testid=servers-empty]").await;
+        let empty = gui
+            .text("[data-screen=servers] [data-testid=servers-empty]")
+            .await;
         assert!(empty.contains("No servers yet"), "{empty}");
         gui.screenshot("02-servers-empty").await;
         gui.close().await;
@@ -80,15 +97,35 @@ mod servers_screen {
     async fn is_keyboard_navigable() {
         let _guard = one_at_a_time();
         let dir = tempfile::tempdir().unwrap();
-        let gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())), ..Launch::default() }).await;
+        let gui = Gui::launch(Launch {
+            demo_lab: Some(fixture_lab(dir.path())),
+            ..Launch::default()
+        })
+        .await;
         gui.wait_for("[data-testid=server] button").await;
         let c = gui.client();
-        assert_eq!(c.active_element().await.unwrap().text().await.unwrap(), "Servers", "focus starts on the heading");
-        c.active_element().await.unwrap().send_keys(&fantoccini::key::Key::Tab.to_string()).await.unwrap();
+        assert_eq!(
+            c.active_element().await.unwrap().text().await.unwrap(),
+            "Servers",
+            "focus starts on the heading"
+        );
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&fantoccini::key::Key::Tab.to_string())
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(c.active_element().await.unwrap().text().await.unwrap(), "Connect", "Tab reaches Connect");
+        assert_eq!(
+            c.active_element().await.unwrap().text().await.unwrap(),
+            "Connect",
+            "Tab reaches Connect"
+        );
         let outline = c
-            .execute("return getComputedStyle(document.activeElement).outlineStyle", vec![])
+            .execute(
+                "return getComputedStyle(document.activeElement).outlineStyle",
+                vec![],
+            )
             .await
             .unwrap();
         assert_eq!(outline, "solid", "the focused button shows a focus outline");
@@ -104,10 +141,23 @@ mod themes {
 
     async fn background(theme: Option<&str>, shot: &str) -> String {
         let dir = tempfile::tempdir().unwrap();
-        let env = theme.map(|t| vec![("GTK_THEME", t.to_string())]).unwrap_or_default();
-        let gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())), env }).await;
+        let env = theme
+            .map(|t| vec![("GTK_THEME", t.to_string())])
+            .unwrap_or_default();
+        let gui = Gui::launch(Launch {
+            demo_lab: Some(fixture_lab(dir.path())),
+            env,
+        })
+        .await;
         gui.wait_for("[data-testid=server]").await;
-        let bg = gui.client().execute("return getComputedStyle(document.body).backgroundColor", vec![]).await.unwrap();
+        let bg = gui
+            .client()
+            .execute(
+                "return getComputedStyle(document.body).backgroundColor",
+                vec![],
+            )
+            .await
+            .unwrap();
         gui.screenshot(shot).await;
         gui.close().await;
         bg.as_str().unwrap().to_string()
@@ -116,8 +166,14 @@ mod themes {
     #[tokio::test(flavor = "current_thread")]
     async fn light_and_dark() {
         let _guard = one_at_a_time();
-        assert_eq!(background(Some("Adwaita"), "05-servers-light").await, "rgb(246, 247, 249)");
-        assert_eq!(background(Some("Adwaita:dark"), "06-servers-dark").await, "rgb(20, 24, 29)");
+        assert_eq!(
+            background(Some("Adwaita"), "05-servers-light").await,
+            "rgb(246, 247, 249)"
+        );
+        assert_eq!(
+            background(Some("Adwaita:dark"), "06-servers-dark").await,
+            "rgb(20, 24, 29)"
+        );
     }
 }
 
@@ -130,14 +186,34 @@ mod with_a_lab {
     async fn connects_to_the_demo_lab_over_ssh() {
         let _guard = one_at_a_time();
         let lab = osd_testlab::Lab::up("short-lifetime");
-        let gui = Gui::launch(Launch { demo_lab: Some(lab.dir().join("lab.json")), ..Launch::default() }).await;
+        let gui = Gui::launch(Launch {
+            demo_lab: Some(lab.dir().join("lab.json")),
+            ..Launch::default()
+        })
+        .await;
 
         let card = gui.wait_for("[data-testid=server]").await;
-        assert!(card.text().await.unwrap().contains(&format!("root@127.0.0.1:{}", lab.info.ssh.port)));
-        gui.wait_for("[data-testid=server] button").await.click().await.unwrap();
-        let status = gui.wait_for("[data-testid=server] .status--ok").await.text().await.unwrap();
+        assert!(card
+            .text()
+            .await
+            .unwrap()
+            .contains(&format!("root@127.0.0.1:{}", lab.info.ssh.port)));
+        gui.wait_for("[data-testid=server] button")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let status = gui
+            .wait_for("[data-testid=server] .status--ok")
+            .await
+            .text()
+            .await
+            .unwrap();
         assert!(status.starts_with("Connected to "), "{status}");
-        assert!(status.contains(&lab.info.ssh.host_key_fingerprint), "the verified host key is shown: {status}");
+        assert!(
+            status.contains(&lab.info.ssh.host_key_fingerprint),
+            "the verified host key is shown: {status}"
+        );
         gui.screenshot("04-servers-connected-to-lab").await;
         gui.close().await;
     }
@@ -154,7 +230,11 @@ mod ui_with_mock_api {
         url.set_query(Some(&format!("mock={scenario}")));
         gui.client().goto(url.as_str()).await.unwrap();
         gui.wait_for("html[data-api]").await; // goto can return before the module script ran
-        let api = gui.client().execute("return document.documentElement.dataset.api", vec![]).await.unwrap();
+        let api = gui
+            .client()
+            .execute("return document.documentElement.dataset.api", vec![])
+            .await
+            .unwrap();
         assert_eq!(api, "mock", "?mock={scenario} selects the mock api");
     }
 
@@ -164,22 +244,49 @@ mod ui_with_mock_api {
         let gui = Gui::launch(Launch::default()).await;
 
         open(&gui, "empty").await;
-        assert!(gui.text("[data-testid=servers-empty]").await.contains("No servers yet"));
+        assert!(gui
+            .text("[data-testid=servers-empty]")
+            .await
+            .contains("No servers yet"));
 
         open(&gui, "load-fails").await;
         let alert = gui.text("[data-screen=servers] [role=alert]").await;
-        assert!(alert.contains("Your servers could not be loaded.") && alert.contains("scripts/demo"), "{alert}");
+        assert!(
+            alert.contains("Your servers could not be loaded.") && alert.contains("scripts/demo"),
+            "{alert}"
+        );
 
         open(&gui, "connect-fails").await;
-        gui.wait_for("[data-testid=server] button").await.click().await.unwrap();
-        let alert = gui.wait_for("[data-testid=server] [data-error-code=unreachable]").await.text().await.unwrap();
+        gui.wait_for("[data-testid=server] button")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let alert = gui
+            .wait_for("[data-testid=server] [data-error-code=unreachable]")
+            .await
+            .text()
+            .await
+            .unwrap();
         assert!(alert.starts_with("Could not connect."), "{alert}");
-        assert!(alert.contains("Check that the server is running"), "the hint is shown: {alert}");
+        assert!(
+            alert.contains("Check that the server is running"),
+            "the hint is shown: {alert}"
+        );
         gui.screenshot("10-mock-connect-fails").await;
 
         open(&gui, "demo").await;
-        gui.wait_for("[data-testid=server] button").await.click().await.unwrap();
-        let status = gui.wait_for("[data-testid=server] .status--ok").await.text().await.unwrap();
+        gui.wait_for("[data-testid=server] button")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let status = gui
+            .wait_for("[data-testid=server] .status--ok")
+            .await
+            .text()
+            .await
+            .unwrap();
         assert!(status.starts_with("Connected to odoo-lab."), "{status}");
         gui.close().await;
     }
@@ -198,13 +305,18 @@ mod window_open_time {
     async fn measure() {
         let _guard = one_at_a_time();
         let dir = tempfile::tempdir().unwrap();
-        let mut gui = Gui::launch(Launch { demo_lab: Some(fixture_lab(dir.path())), ..Launch::default() }).await;
+        let mut gui = Gui::launch(Launch {
+            demo_lab: Some(fixture_lab(dir.path())),
+            ..Launch::default()
+        })
+        .await;
         let mut samples = Vec::new();
         for i in 0..SAMPLES {
             if i > 0 {
                 gui = gui.relaunch().await;
             }
-            gui.wait_for("[data-screen=servers] [data-testid=server]").await;
+            gui.wait_for("[data-screen=servers] [data-testid=server]")
+                .await;
             let first_screen = gui.launched_at.elapsed();
             // Inside the page: when the document was ready, counted from the web view's navigation start.
             let dom_ready = gui
@@ -231,7 +343,10 @@ mod window_open_time {
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         report += &format!(
             "machine load average (1/5/15 min): {}\n",
-            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         report += &format!(
             "window-open (launch -> first screen), {SAMPLES} launches: min {} ms, median {} ms, max {} ms (target: under 2000 ms)\n",
