@@ -123,7 +123,8 @@ pub fn apply(host: &Host, before: &Diagnosis, cs: &ChangeSet, opts: &ApplyOption
     let session_before = opts.probe.as_ref().and_then(|po| probe_session(host, facts, po));
 
     record::set_status(host, &mut rec, RecordStatus::Applying, "applying")?;
-    let result = apply_steps(host, facts, cs, opts, p, &mut rec, session_before.as_deref());
+    let mut params_written = false;
+    let result = apply_steps(host, facts, cs, opts, p, &mut rec, session_before.as_deref(), &mut params_written);
     match result {
         Ok((verification, after)) => {
             rec.verification = verification.clone();
@@ -141,7 +142,7 @@ pub fn apply(host: &Host, before: &Diagnosis, cs: &ChangeSet, opts: &ApplyOption
             }
             step(p, Step::RollBack, format!("rolling back: {reason}"));
             rec.error = Some(reason.clone());
-            let restored = restore(host, facts, &rec, opts, p, false);
+            let restored = restore(host, facts, &rec, opts, p, false, params_written);
             let (status, outcome, error) = match restored {
                 Ok(()) => (RecordStatus::RolledBack, Outcome::RolledBack, format!("{reason} — everything was restored")),
                 Err(e) => (RecordStatus::RollbackFailed, Outcome::Failed, format!("{reason} — and the rollback failed too: {e}")),
@@ -167,7 +168,7 @@ fn check_unchanged(host: &Host, facts: &Facts, cs: &ChangeSet) -> Result<(), Eng
         }
     }
     for pc in &cs.params {
-        let now = crate::discover::db::read_param(host, &facts.odoo, &pc.db, &pc.key);
+        let now = crate::discover::db::try_read_param(host, &facts.odoo, &pc.db, &pc.key)?;
         if now != pc.old {
             return Err(EngineError::Conflict { host: host.name().into(), path: format!("system parameter {} in {}", pc.key, pc.db) });
         }
@@ -190,6 +191,7 @@ fn apply_steps(
     p: Sink,
     rec: &mut Record,
     session_before: Option<&str>,
+    params_written: &mut bool,
 ) -> Result<(Vec<Verification>, Diagnosis), EngineError> {
     for f in &cs.files {
         cancelled(opts)?;
@@ -220,6 +222,8 @@ fn apply_steps(
     if !cs.params.is_empty() {
         step(p, Step::WriteParams, format!("writing {} system parameter(s) in one transaction", cs.params.len()));
         write_params(host, facts, &cs.params, |c| c.new.as_deref())?;
+        *params_written = true;
+        rec.log.push("wrote system parameters".into());
     }
     cancelled(opts)?;
     run_services(host, facts, cs, opts, p)?;
@@ -389,7 +393,8 @@ fn session_valid(host: &Host, facts: &Facts, sid: &str) -> bool {
 }
 
 /// Restores files and parameters to the before-images, restarts, verifies the old state is back.
-fn restore(host: &Host, facts: &Facts, rec: &Record, opts: &ApplyOptions, p: Sink, force: bool) -> Result<(), EngineError> {
+/// Parameters are only restored when they may have been written (a failed transaction wrote none).
+fn restore(host: &Host, facts: &Facts, rec: &Record, opts: &ApplyOptions, p: Sink, force: bool, params_written: bool) -> Result<(), EngineError> {
     let cs = &rec.changeset;
     for f in cs.files.iter().rev() {
         let now = host.stat(&f.path)?.and_then(|s| s.sha256);
@@ -407,7 +412,7 @@ fn restore(host: &Host, facts: &Facts, rec: &Record, opts: &ApplyOptions, p: Sin
         step(p, Step::RollBack, format!("restoring {}", f.path));
         host.write_atomic(&f.path, &f.before, &NewFileMode::default())?;
     }
-    if !cs.params.is_empty() {
+    if params_written && !cs.params.is_empty() {
         step(p, Step::RollBack, "restoring system parameters");
         write_params(host, facts, &cs.params, |c| c.old.as_deref())?;
     }
@@ -418,8 +423,8 @@ fn restore(host: &Host, facts: &Facts, rec: &Record, opts: &ApplyOptions, p: Sin
             return Err(EngineError::Invalid(format!("{} is not byte-identical to its before-image after the rollback", f.path)));
         }
     }
-    for pc in &cs.params {
-        if crate::discover::db::read_param(host, &facts.odoo, &pc.db, &pc.key) != pc.old {
+    for pc in cs.params.iter().filter(|_| params_written) {
+        if crate::discover::db::try_read_param(host, &facts.odoo, &pc.db, &pc.key)? != pc.old {
             return Err(EngineError::Invalid(format!("system parameter {} in {} did not return to its old value", pc.key, pc.db)));
         }
     }
@@ -468,7 +473,7 @@ pub fn rollback(host: &Host, facts: &Facts, id: Option<&str>, force: bool, opts:
         }
         Err(e) => return Err(e),
     };
-    match restore(host, facts, &rec, opts, p, force) {
+    match restore(host, facts, &rec, opts, p, force, true) {
         Ok(()) => {
             record::set_status(host, &mut rec, RecordStatus::Undone, "rolled back on request")?;
             lock.release()?;

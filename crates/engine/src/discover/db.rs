@@ -172,8 +172,18 @@ pub(super) fn db_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observ
 
 /// Reads one system parameter afresh (the probe re-reads `web.base.url` after its logins).
 pub fn read_param(host: &Host, odoo: &OdooFacts, db: &str, key: &str) -> Option<String> {
+    try_read_param(host, odoo, db, key).ok().flatten()
+}
+
+/// Reads one system parameter; `Ok(None)` when the row does not exist, `Err` when the database
+/// cannot be asked (a different thing: nothing may be changed then).
+pub fn try_read_param(host: &Host, odoo: &OdooFacts, db: &str, key: &str) -> Result<Option<String>, crate::EngineError> {
     let target = db_target(odoo);
-    let (_t, mut client) = connect(host, &target, db).ok()?;
-    let rows = client.query("SELECT value FROM ir_config_parameter WHERE key = $1", &[&key]).ok()?;
-    rows.first().map(|r| r.get(0))
+    let conf = odoo.config.as_ref().map(|c| c.path.clone()).unwrap_or_default();
+    let err = |detail: String| crate::EngineError::Database { host: host.name().into(), db: db.into(), conf: conf.clone(), detail };
+    let (_t, mut client) = connect(host, &target, db).map_err(err)?;
+    let rows = client
+        .query("SELECT value FROM ir_config_parameter WHERE key = $1", &[&key])
+        .map_err(|e| err(describe_pg_error(&e)))?;
+    Ok(rows.first().map(|r| r.get(0)))
 }

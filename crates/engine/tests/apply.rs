@@ -1,0 +1,399 @@
+//! Fixing over real SSH (issue 4): every fixable scenario goes plan → apply → verify → rollback
+//! and ends byte-identical; faults at every step end in the old state or the new one, never
+//! between; nothing ever shows a secret.
+
+mod support;
+
+use osd_engine::change::apply::{self, ApplyOptions, Outcome, Progress, Step};
+use osd_engine::change::plan::{plan, FixRequest};
+use osd_engine::change::record::{self, RecordStatus};
+use osd_engine::change::ChangeSet;
+use osd_engine::{diagnose, Diagnosis, EngineError};
+use osd_remote::Host;
+use osd_testlab::Lab;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use support::*;
+
+/// What must come back byte for byte: the files we may edit (sha256, owner, mode) and every row
+/// of ir_config_parameter.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    files: Vec<(String, Option<(String, String, u32)>)>,
+    params: BTreeMap<String, String>,
+}
+
+fn snapshot(lab: &Lab, host: &Host) -> Snapshot {
+    let mut paths = vec![lab.info.odoo.conf.clone()];
+    paths.extend(lab.info.nginx.site_conf.clone());
+    paths.extend(lab.info.cron_file.clone());
+    let files = paths
+        .iter()
+        .map(|p| {
+            let p = p.to_string_lossy().into_owned();
+            let st = host.stat(&p).unwrap().map(|s| (s.sha256.unwrap_or_default(), s.owner, s.mode));
+            (p, st)
+        })
+        .collect();
+    let mut client = postgres::Client::connect(&lab.pg_conninfo(), postgres::NoTls).unwrap();
+    let params = client
+        .query("SELECT key, value FROM ir_config_parameter", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    Snapshot { files, params }
+}
+
+fn request(checks: &[&str], values: &[(&str, &str)]) -> FixRequest {
+    FixRequest {
+        checks: checks.iter().map(|s| s.to_string()).collect(),
+        values: values.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+fn options(lab: &Lab) -> ApplyOptions {
+    ApplyOptions {
+        diagnose: support::options(lab),
+        state_dir: Some(lab.dir().join("state").to_string_lossy().into_owned()),
+        ..Default::default()
+    }
+}
+
+fn quiet(_: &Progress) {}
+
+/// Secrets of this lab: odoo.conf's admin_passwd and db_password.
+fn secrets(lab: &Lab) -> Vec<String> {
+    let mut s = vec![lab.info.postgres.password.clone()];
+    s.extend(lab.info.odoo.master_password.clone());
+    s
+}
+
+fn assert_no_secret(lab: &Lab, what: &str, text: &str) {
+    for s in secrets(lab) {
+        assert!(!text.contains(&s), "{what} shows a secret");
+    }
+}
+
+/// The whole round trip for one scenario.
+fn round_trip(scenario: &str, checks: &[&str], values: &[(&str, &str)]) {
+    let lab = Lab::up(scenario);
+    let host = connect(&lab);
+    let opts = options(&lab);
+    let before = snapshot(&lab, &host);
+    let d0 = diagnose(&host, &opts.diagnose).unwrap();
+    for c in checks {
+        assert!(not_ok(&d0).contains(c), "{scenario}: {c} should fail before the fix");
+    }
+
+    let req = request(checks, values);
+    let cs = plan(&host, &d0, &req).unwrap();
+    assert!(!cs.is_empty(), "{scenario}: the plan changes something");
+    assert_eq!(plan(&host, &d0, &req).unwrap(), cs, "{scenario}: planning twice gives the same change set");
+    assert_no_secret(&lab, "the preview", &cs.preview());
+    assert_no_secret(&lab, "the change set JSON", &serde_json::to_string(&cs).unwrap());
+
+    let result = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
+    assert_eq!(result.status, Outcome::Applied, "{scenario}: {:?}", result.error);
+    assert!(result.verification.iter().all(|v| v.persisted), "{:#?}", result.verification);
+    let d1 = result.after.clone().expect("diagnosis after apply");
+    for c in checks {
+        assert!(!not_ok(&d1).contains(c), "{scenario}: {c} is still not ok after the fix: {:#?}", d1.finding(c));
+    }
+    let rec = record::load(&host, opts.root(), &result.changeset).unwrap();
+    assert_eq!(rec.status, RecordStatus::Applied);
+    let on_host = String::from_utf8(host.read_file(&format!("{}/record.json", rec.dir())).unwrap()).unwrap();
+    assert_no_secret(&lab, "the record on the host", &on_host);
+
+    // Idempotence: the same fix again plans nothing and applies as a no-op.
+    let again = plan(&host, &d1, &req).unwrap();
+    assert!(again.is_empty(), "{scenario}: planning after the apply must be empty: {}", again.preview());
+    let noop = apply::apply(&host, &d1, &again, &opts, &quiet).unwrap();
+    assert_eq!((noop.status, noop.changeset.as_str()), (Outcome::Applied, ""));
+
+    // Rollback from a fresh connection, as from a fresh start of the app.
+    let host2 = connect(&lab);
+    let facts = osd_engine::discover::discover(&host2, &opts.diagnose.discover).unwrap();
+    let rb = apply::rollback(&host2, &facts, None, false, &opts, &quiet).unwrap();
+    assert_eq!(rb.status, RecordStatus::Undone);
+    assert_eq!(snapshot(&lab, &host2), before, "{scenario}: not byte-identical after the rollback");
+    let d2 = diagnose(&host2, &opts.diagnose).unwrap();
+    assert_eq!(not_ok(&d2), not_ok(&d0), "{scenario}: the diagnosis is not as before");
+    let hist = record::history(&host2, opts.root()).unwrap();
+    assert_eq!(hist.iter().map(|r| r.status).collect::<Vec<_>>(), [RecordStatus::Undone]);
+}
+
+mod round_trips {
+    use super::round_trip;
+
+    #[test]
+    fn short_lifetime() {
+        round_trip("short-lifetime", &["session.lifetime"], &[("session.lifetime", "86400")]);
+    }
+    #[test]
+    fn proxy_mode_off() {
+        round_trip("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"], &[]);
+    }
+    #[test]
+    fn missing_forwarded_headers() {
+        round_trip("missing-forwarded-headers", &["proxy.headers", "proxy.canonical-host"], &[]);
+    }
+    #[test]
+    fn websocket_drops_headers() {
+        round_trip("websocket-drops-headers", &["proxy.headers"], &[]);
+    }
+    #[test]
+    fn no_canonical_host() {
+        round_trip("no-canonical-host", &["proxy.canonical-host"], &[("proxy.canonical-host", "odoo.lab.test")]);
+    }
+    #[test]
+    fn cron_deletes_sessions() {
+        round_trip("cron-deletes-sessions", &["session.external-cleanup"], &[]);
+    }
+    #[test]
+    fn folklore_conf() {
+        round_trip("folklore-conf", &["conf.folklore"], &[]);
+    }
+    #[test]
+    fn folklore_params() {
+        round_trip("folklore-params", &["conf.folklore"], &[]);
+    }
+    #[test]
+    fn two_upstreams() {
+        round_trip("two-upstreams", &["proxy.sticky"], &[]);
+    }
+    #[test]
+    fn memory_recycling() {
+        round_trip("memory-recycling", &["workers.memory"], &[]);
+    }
+}
+
+#[test]
+fn healthy_server_plans_nothing() {
+    let lab = Lab::up("healthy");
+    let host = connect(&lab);
+    let d = diagnose_lab(&lab);
+    let all: Vec<&str> = osd_engine::change::plan::FIXABLE.to_vec();
+    let cs = plan(&host, &d, &request(&all, &[])).unwrap();
+    assert!(cs.is_empty(), "{}", cs.preview());
+}
+
+#[test]
+fn unknown_check_and_bad_value_are_clear_errors() {
+    let lab = Lab::up("short-lifetime");
+    let host = connect(&lab);
+    let d = diagnose_lab(&lab);
+    let e = plan(&host, &d, &request(&["session.timeout"], &[])).unwrap_err().to_string();
+    assert!(e.contains("no check 'session.timeout'") && e.contains("session.lifetime"), "{e}");
+    let e = plan(&host, &d, &request(&["session.lifetime"], &[("session.lifetime", "a day")])).unwrap_err().to_string();
+    assert!(e.contains("in seconds"), "{e}");
+}
+
+// ----- faults: each ends in the old state (or the new one), never between ---------------------
+
+/// Plans `checks` on `scenario` and returns everything a fault test needs.
+fn setup(scenario: &str, checks: &[&str]) -> (Lab, Host, ApplyOptions, Snapshot, Diagnosis, ChangeSet) {
+    let lab = Lab::up(scenario);
+    let host = connect(&lab);
+    let opts = options(&lab);
+    let before = snapshot(&lab, &host);
+    let d0 = diagnose(&host, &opts.diagnose).unwrap();
+    let cs = plan(&host, &d0, &request(checks, &[])).unwrap();
+    assert!(!cs.is_empty());
+    (lab, host, opts, before, d0, cs)
+}
+
+#[test]
+fn nginx_rejecting_the_edit_rolls_everything_back() {
+    let (lab, host, opts, before, d0, mut cs) = setup("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
+    // The nginx edit is made invalid, as a bug in an edit would: `nginx -t` must catch it.
+    let f = cs.files.iter_mut().find(|f| f.kind == osd_engine::change::FileKind::Nginx).unwrap();
+    f.after.extend_from_slice(b"\nthis is not nginx;\n");
+    f.after_sha256 = osd_engine::change::sha256_hex(&f.after);
+    let r = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
+    assert_eq!(r.status, Outcome::RolledBack);
+    assert!(r.error.as_deref().unwrap().contains("rejected the edited configuration"), "{:?}", r.error);
+    assert_eq!(snapshot(&lab, &host), before);
+    assert_eq!(record::history(&host, opts.root()).unwrap()[0].status, RecordStatus::RolledBack);
+}
+
+#[test]
+fn odoo_not_coming_back_rolls_back() {
+    let (lab, host, mut opts, before, d0, cs) = setup("short-lifetime", &["session.lifetime"]);
+    opts.health_timeout = Some(std::time::Duration::from_secs(8));
+    lab.break_odoo();
+    let unbroken = Mutex::new(false);
+    // The breakage goes with the change: once the rollback starts, the old state can start again.
+    let sink = |p: &Progress| {
+        if let Progress::Step { step: Step::RollBack, .. } = p {
+            let mut u = unbroken.lock().unwrap();
+            if !*u {
+                lab.fix_odoo();
+                *u = true;
+            }
+        }
+    };
+    let r = apply::apply(&host, &d0, &cs, &opts, &sink).unwrap();
+    assert_eq!(r.status, Outcome::RolledBack, "{:?}", r.error);
+    let err = r.error.unwrap();
+    assert!(err.contains("did not come back") || err.contains("failed"), "{err}");
+    assert_eq!(snapshot(&lab, &host), before);
+    assert!(osd_engine::probe::healthy(&format!("http://127.0.0.1:{}", lab.info.odoo.http_port)));
+}
+
+#[test]
+fn failed_verification_rolls_back() {
+    // 10 minutes is written, but the running server's lifetime check still fails: rolled back.
+    let lab = Lab::up("short-lifetime");
+    let host = connect(&lab);
+    let opts = options(&lab);
+    let d0 = diagnose(&host, &opts.diagnose).unwrap();
+    let mut client = postgres::Client::connect(&lab.pg_conninfo(), postgres::NoTls).unwrap();
+    client.execute("UPDATE ir_config_parameter SET value = '300' WHERE key = 'sessions.max_inactivity_seconds'", &[]).unwrap();
+    let d0b = diagnose(&host, &opts.diagnose).unwrap();
+    let before = snapshot(&lab, &host);
+    let cs = plan(&host, &d0b, &request(&["session.lifetime"], &[("session.lifetime", "600")])).unwrap();
+    let r = apply::apply(&host, &d0b, &cs, &opts, &quiet).unwrap();
+    assert_eq!(r.status, Outcome::RolledBack);
+    assert!(r.error.unwrap().contains("verification failed for session.lifetime"));
+    assert!(r.verification.iter().any(|v| !v.persisted));
+    assert_eq!(snapshot(&lab, &host), before);
+    drop(d0);
+}
+
+/// Cuts the SSH connection when apply reaches `at`, then recovers from a new connection.
+fn cut_at(at: Step) {
+    let (lab, host, opts, before, d0, cs) = setup("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
+    let cut = Mutex::new(false);
+    let sink = |p: &Progress| {
+        if let Progress::Step { step, .. } = p {
+            let mut c = cut.lock().unwrap();
+            if *step == at && !*c {
+                assert!(lab.cut_ssh() > 0, "no SSH session to cut");
+                *c = true;
+            }
+        }
+    };
+    let outcome = apply::apply(&host, &d0, &cs, &opts, &sink);
+    assert!(*cut.lock().unwrap(), "apply never reached {at:?}");
+    let host2 = connect(&lab);
+    match outcome {
+        Err(EngineError::Interrupted { id, .. }) => {
+            // The next connection finds the unfinished change set and rolls it back.
+            let unfinished = record::unfinished(&host2, opts.root()).unwrap();
+            assert_eq!(unfinished.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+            let facts = osd_engine::discover::discover(&host2, &opts.diagnose.discover).unwrap();
+            apply::rollback(&host2, &facts, Some(&id), false, &opts, &quiet).unwrap();
+            assert_eq!(snapshot(&lab, &host2), before, "cut at {at:?}: not back to the old state");
+            assert!(record::unfinished(&host2, opts.root()).unwrap().is_empty());
+        }
+        // Cut before anything was touched: nothing changed, nothing recorded as applying.
+        Err(e) => {
+            assert_eq!(snapshot(&lab, &host2), before, "cut at {at:?} ({e}): the server changed");
+        }
+        Ok(r) => panic!("apply went on after the connection was cut at {at:?}: {:?}", r.status),
+    }
+    // Either way a new apply works afterwards (no stale lock).
+    let d = diagnose(&host2, &opts.diagnose).unwrap();
+    let cs2 = plan(&host2, &d, &request(&["proxy.mode"], &[])).unwrap();
+    assert_eq!(apply::apply(&host2, &d, &cs2, &opts, &quiet).unwrap().status, Outcome::Applied);
+}
+
+mod connection_cut {
+    use super::*;
+    #[test]
+    fn at_record() {
+        cut_at(Step::Record);
+    }
+    #[test]
+    fn while_writing_files() {
+        cut_at(Step::WriteFiles);
+    }
+    #[test]
+    fn at_validation() {
+        cut_at(Step::Validate);
+    }
+    #[test]
+    fn while_writing_parameters() {
+        cut_at(Step::WriteParams);
+    }
+    #[test]
+    fn at_the_restart() {
+        cut_at(Step::RestartOdoo);
+    }
+    #[test]
+    fn at_verification() {
+        cut_at(Step::Verify);
+    }
+}
+
+#[test]
+fn database_unreachable_changes_nothing() {
+    let (lab, host, opts, before, d0, cs) = setup("short-lifetime", &["session.lifetime"]);
+    let pid = lab.info.pids.as_ref().and_then(|p| p.postgres).expect("postgres pid");
+    std::process::Command::new("kill").arg("-INT").arg(pid.to_string()).status().unwrap();
+    let e = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap_err();
+    assert!(matches!(e, EngineError::Database { .. }), "{e}");
+    assert!(e.to_string().contains("could not be reached"), "{e}");
+    let sha = |p: &str| host.stat(p).unwrap().unwrap().sha256;
+    for (p, st) in &before.files {
+        assert_eq!(sha(p), st.as_ref().map(|s| s.0.clone()));
+    }
+    assert!(record::history(&host, opts.root()).unwrap().is_empty(), "nothing may be recorded as started");
+}
+
+#[test]
+fn a_refused_write_rolls_back_what_was_written() {
+    // odoo.conf is written first, then nginx; the nginx file cannot be replaced (immutable).
+    let (lab, host, opts, before, d0, cs) = setup("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
+    let site = lab.info.nginx.site_conf.clone().unwrap();
+    let chattr = |flag: &str| std::process::Command::new("chattr").arg(flag).arg(&site).status().unwrap().success();
+    assert!(chattr("+i"), "chattr +i needs a filesystem that supports it");
+    let r = apply::apply(&host, &d0, &cs, &opts, &quiet);
+    chattr("-i");
+    let r = r.unwrap();
+    assert_eq!(r.status, Outcome::RolledBack, "{:?}", r.error);
+    assert_eq!(snapshot(&lab, &host), before);
+}
+
+#[test]
+fn a_second_apply_while_one_runs_is_refused() {
+    let (lab, host, opts, before, d0, cs) = setup("short-lifetime", &["session.lifetime"]);
+    let other = connect(&lab);
+    let held = record::lock(&other, opts.root(), "apply of change set 20261122T000000Z-abcdef").unwrap();
+    let e = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap_err();
+    assert!(matches!(e, EngineError::Locked { .. }), "{e}");
+    assert!(e.to_string().contains("20261122T000000Z-abcdef"), "{e}");
+    assert_eq!(snapshot(&lab, &host), before);
+    held.release().unwrap();
+    assert_eq!(apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap().status, Outcome::Applied);
+}
+
+#[test]
+fn a_file_edited_between_plan_and_apply_is_not_overwritten() {
+    let (lab, host, opts, _before, d0, cs) = setup("proxy-mode-off", &["proxy.mode"]);
+    let conf = lab.info.odoo.conf.clone();
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("; a colleague's note\n");
+    std::fs::write(&conf, &text).unwrap();
+    let e = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap_err();
+    assert!(matches!(e, EngineError::Conflict { .. }), "{e}");
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text, "the colleague's edit must survive");
+}
+
+#[test]
+fn rollback_refuses_a_file_edited_since_unless_forced() {
+    let (lab, host, opts, before, d0, cs) = setup("proxy-mode-off", &["proxy.mode"]);
+    let r = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
+    assert_eq!(r.status, Outcome::Applied);
+    let conf = lab.info.odoo.conf.clone();
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("; edited after the fix\n");
+    std::fs::write(&conf, &text).unwrap();
+    let facts = osd_engine::discover::discover(&host, &opts.diagnose.discover).unwrap();
+    let e = apply::rollback(&host, &facts, Some(&r.changeset), false, &opts, &quiet).unwrap_err().to_string();
+    assert!(e.contains("edited by someone else") && e.contains("+; edited after the fix"), "{e}");
+    assert_no_secret(&lab, "the refusal", &e);
+    apply::rollback(&host, &facts, Some(&r.changeset), true, &opts, &quiet).unwrap();
+    assert_eq!(snapshot(&lab, &host), before);
+}
