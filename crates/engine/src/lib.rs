@@ -17,6 +17,7 @@ pub mod nginx;
 pub mod odoo_conf;
 pub mod odoo_options;
 pub mod probe;
+pub mod report;
 pub mod version;
 
 pub use diagnosis::{diagnose, DiagnoseOptions, Diagnosis};
