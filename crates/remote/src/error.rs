@@ -103,6 +103,30 @@ pub enum RemoteError {
 }
 
 impl RemoteError {
+    /// A stable short name for the UI to branch on (`"unknown_host_key"` → ask to accept).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RemoteError::BadTarget { .. } => "bad_target",
+            RemoteError::SshConfig { .. } => "ssh_config",
+            RemoteError::Unreachable { .. } => "unreachable",
+            RemoteError::Handshake { .. } => "handshake",
+            RemoteError::UnknownHostKey { .. } => "unknown_host_key",
+            RemoteError::HostKeyChanged { .. } => "host_key_changed",
+            RemoteError::KnownHosts { .. } => "known_hosts",
+            RemoteError::AuthFailed { .. } => "auth_failed",
+            RemoteError::KeyPassphraseWrong { .. } => "key_passphrase_wrong",
+            RemoteError::Timeout { .. } => "timeout",
+            RemoteError::CommandFailed { .. } => "command_failed",
+            RemoteError::PrivilegeMissing { .. } => "privilege_missing",
+            RemoteError::SudoPasswordRejected { .. } => "sudo_password_rejected",
+            RemoteError::NotFound { .. } => "not_found",
+            RemoteError::NotRegularFile { .. } => "not_regular_file",
+            RemoteError::UnexpectedOutput { .. } => "unexpected_output",
+            RemoteError::Ssh { .. } => "ssh",
+            RemoteError::Io { .. } => "io",
+        }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         RemoteError::Io { context: context.into(), source }
     }
@@ -117,4 +141,22 @@ fn stderr_summary(stderr: &str) -> String {
     let lines: Vec<&str> = trimmed.lines().collect();
     let tail = if lines.len() > 6 { &lines[lines.len() - 6..] } else { &lines[..] };
     tail.join(" / ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_sentences_with_host_and_advice() {
+        let e = RemoteError::Unreachable { host: "10.0.0.5".into(), port: 22, reason: "connection refused".into() };
+        assert_eq!(e.to_string(), "cannot reach 10.0.0.5:22: connection refused — is sshd running and the port right?");
+        assert_eq!(e.code(), "unreachable");
+        let e = RemoteError::CommandFailed { host: "root@h:22".into(), command: "nginx -t".into(), status: 1, stderr: "a\nb\n".into() };
+        assert_eq!(e.to_string(), "`nginx -t` failed on root@h:22 with exit status 1: a / b");
+        let e = RemoteError::AuthFailed { host: "h".into(), user: "u".into(), tried: vec!["ssh-agent (2 keys)".into(), "password".into()] };
+        assert!(e.to_string().starts_with("could not log in to h as u (tried: ssh-agent (2 keys), password)"), "{e}");
+        let e = RemoteError::Timeout { host: "h".into(), command: "sleep 9".into(), after: Duration::from_millis(1500) };
+        assert!(e.to_string().contains("within 1.5s"), "{e}");
+    }
 }

@@ -191,3 +191,28 @@ impl ssh2::KeyboardInteractivePrompt for PasswordPrompter<'_> {
         prompts.iter().map(|_| self.password.expose().to_string()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keygen(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+        let path = dir.join(name);
+        let ok = std::process::Command::new("ssh-keygen").args(["-q", "-C", "t", "-f"]).arg(&path).args(args).status().map(|s| s.success()).unwrap_or(false);
+        assert!(ok, "ssh-keygen {args:?}");
+        path
+    }
+
+    #[test]
+    fn detects_encrypted_keys_in_every_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert!(!key_is_encrypted(&keygen(d, "plain", &["-t", "ed25519", "-N", ""])).unwrap());
+        assert!(key_is_encrypted(&keygen(d, "locked", &["-t", "ed25519", "-N", "secret-pw"])).unwrap());
+        assert!(!key_is_encrypted(&keygen(d, "pem", &["-t", "rsa", "-b", "1024", "-m", "PEM", "-N", ""])).unwrap());
+        assert!(key_is_encrypted(&keygen(d, "pem-locked", &["-t", "rsa", "-b", "1024", "-m", "PEM", "-N", "secret-pw"])).unwrap());
+        assert!(key_is_encrypted(&keygen(d, "pkcs8-locked", &["-t", "ecdsa", "-m", "PKCS8", "-N", "secret-pw"])).unwrap());
+        assert!(key_is_encrypted(&d.join("plain.pub")).is_err(), "a public key is not a private key");
+        assert!(key_is_encrypted(&d.join("missing")).is_err());
+    }
+}

@@ -41,6 +41,18 @@ pub(crate) struct Shared {
     pub sess: Session,
     pub fd: RawFd,
     pub name: String,
+    /// libssh2 keeps the state of a channel being opened in the *session* (`open_state`,
+    /// `direct_state`), and while waiting for the reply to a channel request (exec) it takes
+    /// any CHANNEL_SUCCESS it reads for its own, so in non-blocking mode two threads opening or
+    /// starting channels at once would mix them up. Opening and starting are serialised with
+    /// this lock; the rest (read, write, EOF, close) has per-channel state and runs concurrently.
+    pub open_lock: std::sync::Mutex<()>,
+}
+
+impl Shared {
+    pub fn lock_open(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.open_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl Drop for Shared {
@@ -144,7 +156,7 @@ impl SshTransport {
         log::debug!("logged in to {name}");
 
         sess.set_blocking(false);
-        Ok(SshTransport { shared: Arc::new(Shared { sess, fd, name }), host_key })
+        Ok(SshTransport { shared: Arc::new(Shared { sess, fd, name, open_lock: std::sync::Mutex::new(()) }), host_key })
     }
 
     /// The server's host key (already verified).
@@ -186,16 +198,21 @@ impl Transport for SshTransport {
         let deadline = started + timeout;
         let timed_out = || RemoteError::Timeout { host: sh.name.clone(), command: command.to_string(), after: timeout };
 
-        let mut ch = match retry(sess, fd, deadline, || sess.channel_session()) {
-            Ok(ch) => ch,
-            Err(None) => return Err(timed_out()),
-            Err(e) => return Err(self.ssh_err(&format!("opening a channel for `{command}`"), e)),
+        // Open and start under the lock: see `Shared::open_lock`.
+        let mut ch = {
+            let _opening = sh.lock_open();
+            let mut ch = match retry(sess, fd, deadline, || sess.channel_session()) {
+                Ok(ch) => ch,
+                Err(None) => return Err(timed_out()),
+                Err(e) => return Err(self.ssh_err(&format!("opening a channel for `{command}`"), e)),
+            };
+            match retry(sess, fd, deadline, || ch.exec(command)) {
+                Ok(()) => {}
+                Err(None) => return Err(timed_out()),
+                Err(e) => return Err(self.ssh_err(&format!("starting `{command}`"), e)),
+            }
+            ch
         };
-        match retry(sess, fd, deadline, || ch.exec(command)) {
-            Ok(()) => {}
-            Err(None) => return Err(timed_out()),
-            Err(e) => return Err(self.ssh_err(&format!("starting `{command}`"), e)),
-        }
 
         let input = stdin.unwrap_or(&[]);
         let mut written = 0usize;

@@ -48,6 +48,7 @@ pub(crate) fn start(shared: Arc<Shared>, host: &str, port: u16) -> Result<Tunnel
 
 fn open_channel(shared: &Shared, host: &str, port: u16) -> Result<Channel, RemoteError> {
     let deadline = Instant::now() + OPEN_TIMEOUT;
+    let _opening = shared.lock_open();
     retry(&shared.sess, shared.fd, deadline, || shared.sess.channel_direct_tcpip(host, port, None)).map_err(|e| RemoteError::Unreachable {
         host: host.to_string(),
         port,
