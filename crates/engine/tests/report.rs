@@ -335,8 +335,29 @@ mod lab {
         out
     }
 
+    /// Session files of many ages (owned by the service user), so the age chart has something to
+    /// show: (age in seconds, how many).
+    fn seed_sessions(lab: &Lab) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let ages = [(600u64, 23), (5 * 3600, 61), (3 * 86_400, 17), (12 * 86_400, 5), (45 * 86_400, 2), (200 * 86_400, 1)];
+        let dir = lab.info.odoo.sessions_dir.join("9f");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (k, (age, n)) in ages.iter().enumerate() {
+            let files: Vec<PathBuf> = (0..*n).map(|i| dir.join(format!("seeded{k:02}{i:03}{:0>27}", 0))).collect();
+            for f in &files {
+                std::fs::write(f, b"{}").unwrap();
+            }
+            let ok = std::process::Command::new("touch").arg("-d").arg(format!("@{}", now - age)).args(&files).status().unwrap();
+            assert!(ok.success());
+        }
+        let user = &lab.info.odoo.service_user;
+        let ok = std::process::Command::new("chown").arg("-R").arg(format!("{user}:")).arg(&lab.info.odoo.sessions_dir).status().unwrap();
+        assert!(ok.success());
+    }
+
     /// Diagnoses, applies `fix`, diagnoses again and builds the report with the change set.
     fn fixed_report(lab: &Lab, fix: &str) -> ReportModel {
+        seed_sessions(lab);
         let host = connect(lab);
         let opts = options(lab);
         let before = osd_engine::diagnose(&host, &opts).expect("diagnose before");

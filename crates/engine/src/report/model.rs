@@ -664,7 +664,7 @@ fn next_steps(checks: &[CheckReport], target: &str) -> Vec<NextStep> {
             } else if c.status == CheckStatus::Unknown {
                 ("Make this check possible (see why it could not be made), then diagnose again.".to_string(), None)
             } else {
-                (format!("By hand: {}", if c.why.is_empty() { &c.summary } else { &c.why }), None)
+                ("By hand: the evidence of this check shows where to look; diagnose again afterwards to confirm.".to_string(), None)
             };
             NextStep { check: c.id.clone(), status: c.status, title: c.title.clone(), risk, action, command }
         })
