@@ -168,6 +168,24 @@ mod file_ops {
     }
 
     #[test]
+    fn large_content_through_sudo_after_the_unprivileged_attempt() {
+        // The first attempt exits before reading its multi-megabyte stdin; the session must
+        // come out of that clean for the sudo attempt and everything after it.
+        let host = lab().connect(lab().nopw());
+        let dir = scratch("files-large-sudo");
+        let content: Vec<u8> = (0..6_000_000u32).map(|i| (i % 241) as u8).collect();
+        let path = format!("{dir}/big.bin");
+        for _ in 0..2 {
+            let stat = host.write_atomic(&path, &content, &NewFileMode::default()).unwrap();
+            assert_eq!(stat.size, content.len() as u64);
+        }
+        assert!(std::fs::read(&path).unwrap() == content);
+        // A command that ignores a large stdin, then normal work.
+        assert_eq!(host.run(&Cmd::new("true").stdin(content.clone())).unwrap().status, 0);
+        assert_eq!(host.run(&Cmd::new("echo").arg("fine")).unwrap().stdout_str(), "fine\n");
+    }
+
+    #[test]
     fn write_without_rights_leaves_original_and_no_temp_file() {
         let host = Host::connect(&lab().target(lab().nosudo()), &lab().opts_with_key(lab().key_ed25519()), &NoAsk).unwrap();
         let dir = scratch("files-denied");

@@ -221,15 +221,17 @@ impl Transport for SshTransport {
         let mut stderr = Vec::new();
         let mut buf = vec![0u8; 32 * 1024];
         let mut err_stream = ch.stderr();
+        let mut write_blocked = false;
         loop {
             let mut progressed = false;
             if written < input.len() {
+                write_blocked = false;
                 match ch.write(&input[written..]) {
                     Ok(n) => {
                         written += n;
                         progressed |= n > 0;
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => write_blocked = true,
                     // The command closed its input (exited early): the rest is not wanted.
                     Err(_) => written = input.len(),
                 }
@@ -261,11 +263,19 @@ impl Transport for SshTransport {
                 }
             }
             if ch.eof() {
-                break; // unread input, if any, is not wanted by a command that has finished
+                // Unread input is not wanted by a command that has finished, but a packet
+                // libssh2 already began sending must be completed first.
+                if write_blocked {
+                    finish_pending_write(sess, fd, &mut ch, &input[written..]);
+                }
+                break;
             }
             if !progressed {
                 let now = Instant::now();
                 if now >= deadline {
+                    if write_blocked {
+                        finish_pending_write(sess, fd, &mut ch, &input[written..]);
+                    }
                     close_quietly(sess, fd, &mut ch);
                     return Err(timed_out());
                 }
@@ -290,6 +300,29 @@ impl Transport for SshTransport {
 
     fn tunnel(&self, host: &str, port: u16) -> Result<Tunnel, RemoteError> {
         tunnel::start(Arc::clone(&self.shared), host, port)
+    }
+}
+
+/// libssh2 sends a channel's data packet over several calls when the socket is full, and until
+/// that packet is complete every other send on the session gets EAGAIN. So a channel whose write
+/// was interrupted must be written again (same data) until the packet is out before it is
+/// abandoned, or the whole session wedges. A write blocked only by a zero window has no packet
+/// in flight and can be dropped.
+pub(crate) fn finish_pending_write(sess: &Session, fd: RawFd, ch: &mut ssh2::Channel, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match ch.write(data) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if ch.write_window().remaining == 0 || Instant::now() >= deadline {
+                    return;
+                }
+                wait_socket(sess, fd, &[], POLL_SLICE);
+            }
+            _ => return,
+        }
     }
 }
 

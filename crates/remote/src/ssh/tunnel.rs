@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use ssh2::Channel;
 
 use super::io::{is_eagain, retry, wait_socket, POLL_SLICE};
-use super::{close_quietly, Shared};
+use super::{close_quietly, finish_pending_write, Shared};
 use crate::transport::Tunnel;
 use crate::RemoteError;
 
@@ -196,6 +196,7 @@ impl Pump {
             while i < self.conns.len() {
                 if self.conns[i].done() {
                     let mut conn = self.conns.swap_remove(i);
+                    finish_pending_write(sess, fd, &mut conn.ch, &conn.to_remote);
                     close_quietly(sess, fd, &mut conn.ch);
                     let _ = conn.sock.shutdown(Shutdown::Both);
                     progressed = true;
@@ -222,6 +223,7 @@ impl Pump {
         }
         let (sess, fd) = (&self.shared.sess, self.shared.fd);
         for conn in &mut self.conns {
+            finish_pending_write(sess, fd, &mut conn.ch, &conn.to_remote);
             close_quietly(sess, fd, &mut conn.ch);
             let _ = conn.sock.shutdown(Shutdown::Both);
         }
