@@ -205,7 +205,7 @@ fn setup(scenario: &str, checks: &[&str]) -> (Lab, Host, ApplyOptions, Snapshot,
 
 #[test]
 fn nginx_rejecting_the_edit_rolls_everything_back() {
-    let (lab, host, opts, before, d0, mut cs) = setup("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
+    let (lab, host, opts, before, d0, mut cs) = setup("missing-forwarded-headers", &["proxy.headers", "proxy.canonical-host"]);
     // The nginx edit is made invalid, as a bug in an edit would: `nginx -t` must catch it.
     let f = cs.files.iter_mut().find(|f| f.kind == osd_engine::change::FileKind::Nginx).unwrap();
     f.after.extend_from_slice(b"\nthis is not nginx;\n");
@@ -263,7 +263,9 @@ fn failed_verification_rolls_back() {
 
 /// Cuts the SSH connection when apply reaches `at`, then recovers from a new connection.
 fn cut_at(at: Step) {
-    let (lab, host, opts, before, d0, cs) = setup("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
+    let (lab, host, mut opts, before, d0, cs) = setup("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
+    // The lock of an apply cut before its first write may be broken at once in this test.
+    opts.stale_lock_after = Some(std::time::Duration::ZERO);
     let cut = Mutex::new(false);
     let sink = |p: &Progress| {
         if let Progress::Step { step, .. } = p {
@@ -342,17 +344,68 @@ fn database_unreachable_changes_nothing() {
     assert!(record::history(&host, opts.root()).unwrap().is_empty(), "nothing may be recorded as started");
 }
 
+/// Runs `mount` (tests run as root), panicking with its message on failure.
+fn mount(args: &[&str]) {
+    let out = std::process::Command::new("mount").args(args).output().unwrap();
+    assert!(out.status.success(), "mount {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+struct Unmount(std::path::PathBuf);
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
 #[test]
 fn a_refused_write_rolls_back_what_was_written() {
-    // odoo.conf is written first, then nginx; the nginx file cannot be replaced (immutable).
-    let (lab, host, opts, before, d0, cs) = setup("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
-    let site = lab.info.nginx.site_conf.clone().unwrap();
-    let chattr = |flag: &str| std::process::Command::new("chattr").arg(flag).arg(&site).status().unwrap().success();
-    assert!(chattr("+i"), "chattr +i needs a filesystem that supports it");
-    let r = apply::apply(&host, &d0, &cs, &opts, &quiet);
-    chattr("-i");
-    let r = r.unwrap();
+    // Two files: the nginx site is written first, then odoo.conf — which cannot be replaced
+    // (a read-only bind mount, as in containers). The nginx edit must be undone.
+    let (lab, host, opts, before, d0, mut cs) = setup("missing-forwarded-headers", &["proxy.headers"]);
+    let conf = lab.info.odoo.conf.to_string_lossy().into_owned();
+    let st = host.stat(&conf).unwrap().unwrap();
+    let old = host.read_file(&conf).unwrap();
+    let mut new = old.clone();
+    new.extend_from_slice(b"; reviewed\n");
+    cs.files.push(osd_engine::change::FileChange {
+        path: conf.clone(),
+        kind: osd_engine::change::FileKind::OdooConf,
+        checks: vec!["conf.syntax".into()],
+        owner: st.owner,
+        group: st.group,
+        mode: st.mode,
+        before_sha256: osd_engine::change::sha256_hex(&old),
+        after_sha256: osd_engine::change::sha256_hex(&new),
+        diff: String::new(),
+        before: old,
+        after: new,
+    });
+    mount(&["--bind", &conf, &conf]);
+    let _guard = Unmount(conf.clone().into());
+    mount(&["-o", "remount,ro,bind", &conf]);
+    let r = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
     assert_eq!(r.status, Outcome::RolledBack, "{:?}", r.error);
+    assert!(r.error.as_deref().unwrap().contains(&conf), "the error names the file: {:?}", r.error);
+    drop(_guard);
+    assert_eq!(snapshot(&lab, &host), before);
+}
+
+#[test]
+fn a_full_disk_changes_nothing() {
+    let (lab, host, opts, before, d0, cs) = setup("missing-forwarded-headers", &["proxy.headers"]);
+    // Put the site's folder on a tiny filesystem holding the same file, then fill it up.
+    let site = lab.info.nginx.site_conf.clone().unwrap();
+    let dir = site.parent().unwrap().to_path_buf();
+    let text = std::fs::read(&site).unwrap();
+    mount(&["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir.to_str().unwrap()]);
+    let _guard = Unmount(dir.clone());
+    std::fs::write(&site, &text).unwrap();
+    let _ = std::fs::write(dir.join("filler"), vec![0u8; 128 * 1024]);
+    let r = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
+    assert_eq!(r.status, Outcome::RolledBack, "{:?}", r.error);
+    assert_eq!(std::fs::read(&site).unwrap(), text);
+    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with(".osd")), "no temp file left behind");
+    drop(_guard);
     assert_eq!(snapshot(&lab, &host), before);
 }
 

@@ -66,6 +66,9 @@ pub struct ApplyOptions {
     pub diagnose: DiagnoseOptions,
     /// The product's state directory on the host (records, lock); default [`record::ROOT`].
     pub state_dir: Option<String>,
+    /// A lock left by an apply whose connection was lost before it touched anything is broken
+    /// after this long (default 2 minutes).
+    pub stale_lock_after: Option<Duration>,
 }
 
 impl ApplyOptions {
@@ -95,6 +98,7 @@ pub struct ApplyResult {
 }
 
 const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
+const STALE_LOCK: Duration = Duration::from_secs(120);
 
 fn step(p: Sink, step: Step, detail: impl Into<String>) {
     p(&Progress::Step { step, detail: detail.into() });
@@ -109,15 +113,21 @@ pub fn apply(host: &Host, before: &Diagnosis, cs: &ChangeSet, opts: &ApplyOption
     }
     let facts = &before.odoo;
     let root = opts.root();
+    let id = record::new_id(cs);
     step(p, Step::Lock, format!("locking {root}"));
-    let lock = record::lock(host, root, "apply")?;
+    let holder = format!("apply of change set {id}");
+    let lock = match record::lock(host, root, &holder) {
+        Err(EngineError::Locked { .. }) if record::break_if_stale(host, root, opts.stale_lock_after.unwrap_or(STALE_LOCK))? => {
+            record::lock(host, root, &holder)?
+        }
+        other => other?,
+    };
 
     step(p, Step::CheckUnchanged, "checking that nothing changed since the plan");
     check_unchanged(host, facts, cs)?;
 
     step(p, Step::Record, "saving before-images on the host");
-    let mut rec = record::create(host, root, cs)?;
-    lock.name_holder(&format!("apply of change set {}", rec.id))?;
+    let mut rec = record::create(host, root, &id, cs)?;
 
     // A session made now must survive the restart (checked in verify).
     let session_before = opts.probe.as_ref().and_then(|po| probe_session(host, facts, po));

@@ -92,11 +92,11 @@ fn now_text() -> String {
 }
 
 /// Creates the record on the host (before anything is touched) with the before- and after-images.
-pub fn create(host: &Host, root: &str, cs: &ChangeSet) -> Result<Record, EngineError> {
+pub fn create(host: &Host, root: &str, id: &str, cs: &ChangeSet) -> Result<Record, EngineError> {
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
     let machine = std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into());
     let rec = Record {
-        id: new_id(cs),
+        id: id.to_string(),
         created: now,
         created_text: now_text(),
         by: format!("{} (from {machine})", host.user()),
@@ -200,12 +200,6 @@ impl Lock<'_> {
         self.host.run_checked(&Cmd::new("rm").arg("-rf").arg(&self.dir).privileged())?;
         Ok(())
     }
-
-    /// Names the change set holding the lock, so an interrupted apply is found by its id.
-    pub fn name_holder(&self, holder: &str) -> Result<(), EngineError> {
-        self.host.write_atomic(&format!("{}/owner", self.dir), format!("{holder} since {}\n", now_text()).as_bytes(), &NewFileMode::default())?;
-        Ok(())
-    }
 }
 
 impl Drop for Lock<'_> {
@@ -215,6 +209,40 @@ impl Drop for Lock<'_> {
             let _ = self.host.run(&Cmd::new("rm").arg("-rf").arg(&self.dir).privileged());
         }
     }
+}
+
+/// Breaks the lock when its holder is an apply that never touched anything (its record is
+/// missing or still `recorded`) and the lock is older than `max_age`: the connection that took
+/// it was lost before the first write. A lock naming a change set that started writing is never
+/// broken here — that one is recovered by rolling the change set back.
+pub fn break_if_stale(host: &Host, root: &str, max_age: Duration) -> Result<bool, EngineError> {
+    let dir = format!("{root}/lock");
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs() as i64;
+    let old_enough = |mtime: i64| now - mtime >= max_age.as_secs() as i64;
+    let Some(st) = host.stat(&format!("{dir}/owner"))? else {
+        // Cut between taking the lock and naming its owner: nothing can have been touched.
+        let lock_dir = host.stat(&dir)?;
+        let stale = lock_dir.is_some_and(|d| old_enough(d.mtime));
+        if stale {
+            break_lock(host, root)?;
+        }
+        return Ok(stale);
+    };
+    let owner = String::from_utf8_lossy(&host.read_file(&format!("{dir}/owner"))?).into_owned();
+    let Some(id) = owner.strip_prefix("apply of change set ").and_then(|r| r.split_whitespace().next()) else {
+        return Ok(false);
+    };
+    if !old_enough(st.mtime) {
+        return Ok(false);
+    }
+    let untouched = match load(host, root, id) {
+        Ok(rec) => rec.status == RecordStatus::Recorded,
+        Err(_) => host.stat(&format!("{root}/changesets/{id}/record.json"))?.is_none(),
+    };
+    if untouched {
+        break_lock(host, root)?;
+    }
+    Ok(untouched)
 }
 
 /// Change sets whose apply or rollback did not finish (a cut connection, a crash).

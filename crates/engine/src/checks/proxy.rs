@@ -43,9 +43,14 @@ impl Front {
         self.odoo_servers().iter().any(|s| s.is_ssl())
     }
 
-    /// Whether a server sends every request elsewhere (a server-level `return`/`rewrite`).
+    /// Whether a server sends every request elsewhere: an unconditional `return 3xx` or
+    /// redirecting `rewrite` directly in the server block (one inside `if` is conditional).
     pub fn redirects_all(s: &Server) -> bool {
-        s.redirects().iter().any(|r| r.location.is_none())
+        s.directive.children().iter().any(|d| match d.name.as_str() {
+            "return" => d.arg(0).is_some_and(|c| matches!(c, "301" | "302" | "303" | "307" | "308")),
+            "rewrite" => d.args.iter().skip(1).any(|a| a == "permanent" || a == "redirect" || a.starts_with("http://") || a.starts_with("https://")),
+            _ => false,
+        })
     }
 
     /// Servers that proxy to Odoo over plain HTTP instead of redirecting everything.
@@ -296,7 +301,7 @@ pub fn canonical_host(f: &Facts) -> Finding {
         let (base, frozen) = base_url(f);
         let base_host = base.as_deref().and_then(url_host);
         // A server serving several names without an `if ($host != …)` redirect serves them all.
-        let canonicalised = fr.serving().iter().all(|s| s.redirects().iter().any(|r| r.location.is_none()) || s.server_names().iter().filter(|n| usable_name(n)).count() <= 1 || has_host_redirect(s));
+        let canonicalised = fr.serving().iter().all(|s| s.server_names().iter().filter(|n| usable_name(n)).count() <= 1 || has_host_redirect(s));
         if serving.len() > 1 && !canonicalised {
             fnd = fnd.evidence("nginx server_name", serving.join(" "));
             fnd.worsen(Status::Fail, format!("Odoo answers under {} host names without redirecting to one.", serving.len()));

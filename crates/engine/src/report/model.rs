@@ -459,6 +459,17 @@ impl ReportModel {
         scrub(model, &secrets)
     }
 
+    /// This report with `before` (an earlier report of the same server, e.g. saved as JSON before
+    /// a fix) as its "before" side: each check's earlier status beside its current one.
+    pub fn compare_with(mut self, before: &ReportModel) -> ReportModel {
+        for c in &mut self.checks {
+            c.before = before.check(&c.id).map(|b| BeforeState { status: b.status, summary: b.summary.clone() });
+        }
+        self.before = Some(BeforeSummary { verdict: before.verdict.clone(), counts: before.counts });
+        self.overview = overview(&self.verdict, &self.counts, &self.checks, &self.changes, &self.next_steps, self.before.as_ref());
+        self
+    }
+
     /// The report without [`Meta`]: equal for two reports of the same server state.
     pub fn comparable(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).expect("the report serializes");
@@ -679,6 +690,7 @@ fn overview(
     steps: &[NextStep],
     before: Option<&BeforeSummary>,
 ) -> Overview {
+    let title = |id: &str| checks.iter().find(|c| c.id == id).map(|c| c.title.clone()).unwrap_or_else(|| id.to_string());
     let mut users_see: Vec<String> = Vec::new();
     for c in checks.iter().filter(|c| c.status == CheckStatus::Fail).chain(checks.iter().filter(|c| c.status == CheckStatus::Warn)) {
         if !c.users_see.is_empty() && !users_see.contains(&c.users_see) {
@@ -690,8 +702,9 @@ fn overview(
     }
     let mut done = Vec::new();
     for c in changes {
-        let what = if c.checks.is_empty() { String::new() } else { format!(" for {}", c.checks.join(", ")) };
-        done.push(format!("Change set {} ({}){what}: {}", c.id, c.recorded, c.status_text));
+        let what: Vec<String> = c.checks.iter().map(|id| title(id)).collect();
+        let what = if what.is_empty() { "a change".to_string() } else { what.join("; ") };
+        done.push(format!("{}: {what}. {} Change set {}.", c.recorded, c.status_text, c.id));
     }
     if let Some(b) = before {
         let fixed = checks
@@ -699,22 +712,21 @@ fn overview(
             .filter(|c| c.before.as_ref().is_some_and(|b| b.status.open()) && !c.status.open())
             .count();
         done.push(format!(
-            "Before: {} problem(s), {} to improve. Now: {} problem(s), {} to improve ({fixed} check(s) fixed).",
-            b.counts.fail, b.counts.warn, counts.fail, counts.warn
+            "Before: {}. Now: {}. {} fixed.",
+            text::tally(b.counts.fail, b.counts.warn, b.counts.unknown),
+            text::tally(counts.fail, counts.warn, counts.unknown),
+            text::count(fixed, "check", "checks")
         ));
     }
     if done.is_empty() {
-        done.push("Nothing has been changed on this server by Odoo Session Doctor.".to_string());
+        done.push(format!("Nothing has been changed on this server by {PRODUCT}."));
     }
-    let left = if steps.is_empty() {
-        vec!["Nothing left to do: every check passes.".to_string()]
-    } else {
-        let mut v = vec![format!(
-            "{} problem(s), {} improvement(s) and {} check(s) that could not be made remain.",
-            counts.fail, counts.warn, counts.unknown
-        )];
-        v.push(format!("Start with: {} — {}", steps[0].title, steps[0].action));
-        v
+    let left = match steps.first() {
+        None => vec!["Nothing left to do: every check passes.".to_string()],
+        Some(first) => vec![
+            format!("Left: {}.", text::tally(counts.fail, counts.warn, counts.unknown)),
+            format!("Start with: {}.", first.title),
+        ],
     };
     Overview { headline: verdict.line.clone(), users_see, done, left }
 }

@@ -78,6 +78,33 @@ pub fn age(secs: u64) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
+/// "1 check", "2 checks".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What is open, in words: "1 problem, 2 things to improve", "no problem".
+pub fn tally(fail: usize, warn: usize, unknown: usize) -> String {
+    let mut parts = Vec::new();
+    if fail > 0 {
+        parts.push(count(fail, "problem", "problems"));
+    }
+    if warn > 0 {
+        parts.push(count(warn, "thing to improve", "things to improve"));
+    }
+    if unknown > 0 {
+        parts.push(count(unknown, "check that could not be made", "checks that could not be made"));
+    }
+    match parts.len() {
+        0 => "no problem".to_string(),
+        1 => parts.remove(0),
+        _ => {
+            let last = parts.pop().unwrap();
+            format!("{} and {last}", parts.join(", "))
+        }
+    }
+}
+
 /// "3.8 GiB", "412 KiB", "17 bytes".
 pub fn bytes(n: u64) -> String {
     const UNITS: &[&str] = &["KiB", "MiB", "GiB", "TiB"];
@@ -166,6 +193,14 @@ mod tests {
         assert_eq!(span_short(0, Some(3600)), "<1h");
         assert_eq!(span_short(86_400, Some(604_800)), "1d–7d");
         assert_eq!(span_short(7_776_000, None), ">90d");
+    }
+
+    #[test]
+    fn tallies_read_like_words() {
+        assert_eq!(tally(0, 0, 0), "no problem");
+        assert_eq!(tally(1, 0, 0), "1 problem");
+        assert_eq!(tally(2, 1, 0), "2 problems and 1 thing to improve");
+        assert_eq!(tally(1, 2, 3), "1 problem, 2 things to improve and 3 checks that could not be made");
     }
 
     #[test]
