@@ -1,11 +1,130 @@
-//! `report`: the per-server checklist report (issue 6). Owned by the report work; stub until then.
+//! `report`: the per-server checklist report (issue 6) in HTML, Markdown or JSON, and the fleet
+//! summary across several saved reports. Every decision is in `osd_engine::report`; this file
+//! reads arguments, runs the diagnosis and writes the file.
+//!
+//! ```text
+//! odoo-session-doctor report root@odoo.example.com --out odoo.html
+//! odoo-session-doctor report root@odoo.example.com --format json --out before.json
+//! odoo-session-doctor report root@odoo.example.com --before before.json --out after.html
+//! odoo-session-doctor report --from saved.json --format md --out ticket.md
+//! odoo-session-doctor report --fleet a.json b.json c.json --out fleet.html
+//! ```
 
+use crate::connect::ConnArgs;
+use crate::DiagArgs;
 use clap::Args;
+use osd_engine::change::record;
+use osd_engine::report::{self, Format, Inputs, Meta, ReportModel};
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone)]
-pub struct ReportArgs {}
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub conn: Option<ConnArgs>,
+    #[command(flatten)]
+    pub diag: DiagArgs,
+    /// html, md or json (default: from the extension of --out, else html).
+    #[arg(long, value_parser = ["html", "md", "markdown", "json"])]
+    pub format: Option<String>,
+    /// The file to write (default: standard output).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Render a saved JSON report instead of diagnosing a target.
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    pub from: Option<PathBuf>,
+    /// A JSON report saved before the fix: each check is shown before and after, side by side.
+    #[arg(long, value_name = "FILE")]
+    pub before: Option<PathBuf>,
+    /// The fleet summary (status per check per server) of several saved JSON reports.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["target", "from", "before"])]
+    pub fleet: Vec<PathBuf>,
+}
 
-pub fn run(_args: &ReportArgs) -> i32 {
-    eprintln!("report: not implemented yet");
-    3
+fn read_report(path: &Path) -> Result<ReportModel, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    ReportModel::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Who makes the report: the local account and machine, and the SSH login when there is one.
+fn who(ssh_login: Option<&str>) -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let machine = std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into());
+    match ssh_login {
+        Some(login) if !login.is_empty() => format!("{user}@{machine} (ssh login {login})"),
+        _ => format!("{user}@{machine}"),
+    }
+}
+
+fn format_of(args: &ReportArgs) -> Result<Format, String> {
+    let name = match (&args.format, &args.out) {
+        (Some(f), _) => f.clone(),
+        (None, Some(out)) => match out.extension().and_then(|e| e.to_str()) {
+            Some(ext @ ("html" | "htm" | "md" | "markdown" | "json")) => ext.to_string(),
+            _ => "html".to_string(),
+        },
+        (None, None) => "html".to_string(),
+    };
+    name.parse().map_err(|e: report::ReportError| e.to_string())
+}
+
+/// Diagnoses the target and reads its change-set history.
+fn diagnose(conn: &ConnArgs, diag: &DiagArgs) -> Result<ReportModel, String> {
+    let opts = diag.options().map_err(|e| e.to_string())?;
+    let host = conn.connect().map_err(|e| e.to_string())?;
+    let d = osd_engine::diagnose(&host, &opts).map_err(|e| e.to_string())?;
+    let records = record::history(&host, &diag.state_dir).unwrap_or_else(|e| {
+        // A report without the history is still worth having; say what is missing.
+        eprintln!("warning: the change-set history of {} could not be read: {e}", host.name());
+        Vec::new()
+    });
+    let inputs = Inputs { diagnosis: &d, before: None, records: &records, target: Some(&conn.target) };
+    Ok(ReportModel::build(inputs, Meta::now(who(Some(host.user())))))
+}
+
+fn write(out: Option<&Path>, text: &str) -> Result<(), String> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+            Ok(())
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn run_inner(args: &ReportArgs) -> Result<(), String> {
+    let format = format_of(args)?;
+    if !args.fleet.is_empty() {
+        let models = args.fleet.iter().map(|p| read_report(p)).collect::<Result<Vec<_>, _>>()?;
+        let text = report::render_fleet(&models, format).map_err(|e| e.to_string())?;
+        return write(args.out.as_deref(), &text);
+    }
+    let mut model = match (&args.from, &args.conn) {
+        (Some(path), _) => read_report(path)?,
+        (None, Some(conn)) => diagnose(conn, &args.diag)?,
+        (None, None) => return Err("give a target to diagnose, --from a saved JSON report, or --fleet with saved reports".into()),
+    };
+    if let Some(path) = &args.before {
+        let before = read_report(path)?;
+        if before.server.name != model.server.name {
+            eprintln!("warning: --before is a report of {}, this one is of {}", before.server.name, model.server.name);
+        }
+        model = model.compare_with(&before);
+    }
+    let text = report::render(&model, format).map_err(|e| e.to_string())?;
+    write(args.out.as_deref(), &text)
+}
+
+/// Exit 0 when the report was written; 3 when it could not be (connection, diagnosis, files).
+pub fn run(args: &ReportArgs) -> i32 {
+    match run_inner(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            3
+        }
+    }
 }

@@ -140,6 +140,23 @@ mod model {
     }
 
     #[test]
+    fn comparing_with_a_saved_report_gives_the_same_before_and_after() {
+        // What `report --before before.json` does must equal what building with both diagnoses does.
+        let m = fixture("short-lifetime");
+        let mut earlier = m.clone();
+        for c in &mut earlier.checks {
+            let b = c.before.take().expect("the fixture compares");
+            (c.status, c.summary) = (b.status, b.summary);
+        }
+        let b = earlier.before.take().unwrap();
+        (earlier.verdict, earlier.counts) = (b.verdict, b.counts);
+        let mut plain = m.clone();
+        plain.before = None;
+        plain.checks.iter_mut().for_each(|c| c.before = None);
+        assert_eq!(plain.compare_with(&earlier), m);
+    }
+
+    #[test]
     fn other_schemas_are_refused() {
         let mut v: serde_json::Value = serde_json::from_str(&fixture("short-lifetime").to_json()).unwrap();
         v["schema"] = "odoo-session-doctor/report/v2".into();
