@@ -406,11 +406,13 @@ fn session_valid(host: &Host, facts: &Facts, sid: &str) -> bool {
 /// Parameters are only restored when they may have been written (a failed transaction wrote none).
 fn restore(host: &Host, facts: &Facts, rec: &Record, opts: &ApplyOptions, p: Sink, force: bool, params_written: bool) -> Result<(), EngineError> {
     let cs = &rec.changeset;
+    let mut restored = 0;
     for f in cs.files.iter().rev() {
         let now = host.stat(&f.path)?.and_then(|s| s.sha256);
         if now.as_deref() == Some(f.before_sha256.as_str()) {
             continue; // never written, or already restored
         }
+        restored += 1;
         if now.as_deref() != Some(f.after_sha256.as_str()) && !force {
             let current = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
             let diff = super::unified_diff(&f.path, &redact_if_conf(f.kind, &String::from_utf8_lossy(&f.after)), &redact_if_conf(f.kind, &current));
@@ -426,7 +428,10 @@ fn restore(host: &Host, facts: &Facts, rec: &Record, opts: &ApplyOptions, p: Sin
         step(p, Step::RollBack, "restoring system parameters");
         write_params(host, facts, &cs.params, |c| c.old.as_deref())?;
     }
-    run_services(host, facts, cs, opts, p)?;
+    // Nothing was written: the running services never saw a change, so they are left alone.
+    if restored > 0 || params_written {
+        run_services(host, facts, cs, opts, p)?;
+    }
     for f in &cs.files {
         let st = host.stat(&f.path)?.ok_or_else(|| EngineError::Invalid(format!("{} is missing after the rollback", f.path)))?;
         if st.sha256.as_deref() != Some(f.before_sha256.as_str()) || st.mode != f.mode || st.owner != f.owner {
