@@ -67,12 +67,35 @@ fn hostile() -> ReportModel {
     rolled.status_text = "Failed and rolled back automatically: nginx -t failed. The server is as it was before.".into();
     rolled.error = Some("nginx -t failed: <unexpected \"}\">".into());
     rolled.undo = None;
+    rolled.verification = vec![report::model::VerificationView {
+        check: "session.lifetime".into(),
+        persisted: false,
+        detail: "nginx -t failed, so everything was restored".into(),
+    }];
     m.changes.push(rolled);
     m
 }
 
+/// short-lifetime before its fix (a failing report), after it, folklore-conf after its fix, and
+/// the hand-made one.
 fn models() -> Vec<(&'static str, ReportModel)> {
-    vec![("short-lifetime", fixture("short-lifetime")), ("folklore-conf", fixture("folklore-conf")), ("hostile", hostile())]
+    vec![
+        ("short-lifetime-before", fixture("short-lifetime-before")),
+        ("short-lifetime", fixture("short-lifetime")),
+        ("folklore-conf", fixture("folklore-conf")),
+        ("hostile", hostile()),
+    ]
+}
+
+/// Three servers for the fleet summary: one failing, one to improve, one with markup in its name.
+fn fleet_models() -> Vec<ReportModel> {
+    let mut failing = fixture("short-lifetime-before");
+    failing.server.name = "odoo-prod-2.example.com".into();
+    failing.server.target = "root@odoo-prod-2.example.com".into();
+    let mut staging = fixture("folklore-conf");
+    staging.server.name = "odoo-staging.example.com".into();
+    staging.server.target = "odoo-staging".into();
+    vec![fixture("short-lifetime"), failing, staging, hostile()]
 }
 
 mod golden {
@@ -90,7 +113,7 @@ mod golden {
 
     #[test]
     fn the_fleet_summary_matches_its_golden_files() {
-        let fleet: Vec<ReportModel> = models().into_iter().map(|(_, m)| m).collect();
+        let fleet = fleet_models();
         for format in [Format::Html, Format::Markdown, Format::Json] {
             let out = report::render_fleet(&fleet, format).expect("render fleet");
             assert_golden(&format!("fleet.{}", format.extension()), &out);
@@ -141,19 +164,12 @@ mod model {
 
     #[test]
     fn comparing_with_a_saved_report_gives_the_same_before_and_after() {
-        // What `report --before before.json` does must equal what building with both diagnoses does.
+        // What `report --before before.json` does equals what building with both diagnoses did.
         let m = fixture("short-lifetime");
-        let mut earlier = m.clone();
-        for c in &mut earlier.checks {
-            let b = c.before.take().expect("the fixture compares");
-            (c.status, c.summary) = (b.status, b.summary);
-        }
-        let b = earlier.before.take().unwrap();
-        (earlier.verdict, earlier.counts) = (b.verdict, b.counts);
         let mut plain = m.clone();
         plain.before = None;
         plain.checks.iter_mut().for_each(|c| c.before = None);
-        assert_eq!(plain.compare_with(&earlier), m);
+        assert_eq!(plain.compare_with(&fixture("short-lifetime-before")), m);
     }
 
     #[test]
@@ -209,13 +225,13 @@ mod html {
             assert_eq!(doc.select(&sel("head > meta[name=viewport]")).count(), 1, "{name}: readable on a phone");
             assert_eq!(doc.select(&sel("h1")).count(), 1, "{name}");
         }
-        let fleet: Vec<ReportModel> = models().into_iter().map(|(_, m)| m).collect();
+        let fleet = fleet_models();
         parse(&report::render_fleet(&fleet, Format::Html).unwrap());
     }
 
     #[test]
     fn is_self_contained() {
-        let fleet: Vec<ReportModel> = models().into_iter().map(|(_, m)| m).collect();
+        let fleet = fleet_models();
         let mut pages: Vec<String> = models().iter().map(|(_, m)| report::render(m, Format::Html).unwrap()).collect();
         pages.push(report::render_fleet(&fleet, Format::Html).unwrap());
         for out in pages {
@@ -299,7 +315,7 @@ mod html {
     #[test]
     fn renders_in_headless_chromium() {
         let dir = artifacts_dir();
-        let fleet: Vec<ReportModel> = models().into_iter().map(|(_, m)| m).collect();
+        let fleet = fleet_models();
         let mut pages: Vec<(String, String)> =
             models().iter().map(|(n, m)| (n.to_string(), report::render(m, Format::Html).unwrap())).collect();
         pages.push(("fleet".into(), report::render_fleet(&fleet, Format::Html).unwrap()));
@@ -372,7 +388,8 @@ mod lab {
         assert!(ok.success());
     }
 
-    /// Diagnoses, applies `fix`, diagnoses again and builds the report with the change set.
+    /// Diagnoses, applies `fix`, diagnoses again and builds the report with the change set; also
+    /// the report of the state before (written to artifacts/report/lab-<scenario>-before.json).
     fn fixed_report(lab: &Lab, fix: &str) -> ReportModel {
         seed_sessions(lab);
         let host = connect(lab);
@@ -388,8 +405,14 @@ mod lab {
         let after = osd_engine::diagnose(&host, &opts).expect("diagnose after");
         let records = record::history(&host, &state_dir).expect("history");
         assert_eq!(records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [result.changeset.as_str()]);
-        let inputs = Inputs { diagnosis: &after, before: Some(&before), records: &records, target: Some("root@odoo.lab.test") };
-        ReportModel::build(inputs, Meta::now("report test"))
+        let target = Some("root@odoo.lab.test");
+        let earlier = ReportModel::build(Inputs { target, ..Inputs::new(&before) }, Meta::now("report test"));
+        assert_no_secret(lab, &earlier, "before the fix");
+        std::fs::write(artifacts_dir().join(format!("lab-{}-before.json", lab.info.scenario)), earlier.to_json()).unwrap();
+        let inputs = Inputs { diagnosis: &after, before: Some(&before), records: &records, target };
+        let m = ReportModel::build(inputs, Meta::now("report test"));
+        assert_eq!(m.clone().compare_with(&earlier), m, "report --before gives what building with both diagnoses gives");
+        m
     }
 
     fn assert_no_secret(lab: &Lab, m: &ReportModel, what: &str) {

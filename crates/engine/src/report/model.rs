@@ -667,8 +667,9 @@ fn next_steps(checks: &[CheckReport], target: &str) -> Vec<NextStep> {
                     .unwrap_or_default();
                 let target = text::shell_word(target);
                 (
-                    format!("{} — the app can do this: Fix, check the preview, Apply; it verifies after the restart and can roll back.", fix.title),
-                    Some(format!("{CLI} plan {target} --fix {}{set}   # then: {CLI} apply {target} --fix {}{set}", c.id, c.id)),
+                    format!("{}. The app does it for you: Fix, check the preview, Apply; it verifies the result after the restart and keeps a rollback.", fix.title),
+                    // `apply` shows the preview and asks before changing anything (`plan` only previews).
+                    Some(format!("{CLI} apply {target} --fix {}{set}", c.id)),
                 )
             } else if let Some(fix) = c.fixes.first() {
                 (format!("{} (by hand: the product does not change this itself).", fix.title), None)
