@@ -1,45 +1,164 @@
-//! The commands the UI calls (through `ui/api.js` only). Each is a few lines over the engine.
-use serde::Serialize;
+//! The commands the UI calls (through `ui/api.js` only). Each is a few lines: take the state,
+//! call the engine (through [`crate::session::App`], which remembers connections and plans),
+//! map the error. Long work runs on a blocking thread ([`blocking`]) so the window never freezes.
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State, WebviewWindow};
 
-use crate::demo::{self, ServerEntry};
 use crate::progress::ProgressEvent;
-use crate::{blocking, AppResult};
+use crate::servers::{ServerEntry, ServerInput, SshConfigHost};
+use crate::session::{App, ConnectSecrets, FixInput, ProbeInput};
+use crate::views::{AppInfo, ApplyView, Connected, DiagnosisView, ExportedReport, PlanView, ReportFormat, RollbackView};
+use crate::{blocking, demo, report, AppError, AppResult};
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppInfo {
-    pub name: &'static str,
-    pub version: &'static str,
-    /// True when the app was started by `scripts/demo` (or the e2e tests) with a lab to show.
-    pub demo: bool,
-}
+type AppState<'a> = State<'a, Arc<App>>;
 
 #[tauri::command]
-pub fn app_info() -> AppInfo {
+pub fn app_info(app: AppState) -> AppInfo {
     AppInfo {
-        name: "Odoo Session Doctor",
-        version: env!("CARGO_PKG_VERSION"),
+        name: "Odoo Session Doctor".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
         demo: demo::lab_path().is_some(),
+        servers_file: app.store.path().display().to_string(),
     }
 }
 
-/// The demo lab server (from `$OSD_DEMO_LAB`), or `null` when the app is not in demo mode.
 #[tauri::command]
-pub async fn demo_server() -> AppResult<Option<ServerEntry>> {
-    blocking(|| {
-        demo::lab_path()
-            .map(|path| demo::DemoLab::load(&path).map(|lab| lab.server_entry()))
-            .transpose()
-    })
-    .await
+pub async fn list_servers(app: AppState<'_>) -> AppResult<Vec<ServerEntry>> {
+    let app = app.inner().clone();
+    blocking(move || app.list_servers()).await
 }
 
-/// Opens an SSH connection to a server (host key verified first) and reports who answered.
 #[tauri::command]
-pub async fn connect(
-    server_id: String,
-    on_progress: Channel<ProgressEvent>,
-) -> AppResult<demo::Connected> {
-    blocking(move || demo::connect(&server_id, &on_progress)).await
+pub async fn save_server(app: AppState<'_>, server: ServerInput) -> AppResult<ServerEntry> {
+    let app = app.inner().clone();
+    blocking(move || app.save_server(&server)).await
+}
+
+#[tauri::command]
+pub async fn remove_server(app: AppState<'_>, server_id: String) -> AppResult<()> {
+    let app = app.inner().clone();
+    blocking(move || app.remove_server(&server_id)).await
+}
+
+#[tauri::command]
+pub async fn ssh_config_hosts(app: AppState<'_>) -> AppResult<Vec<SshConfigHost>> {
+    let app = app.inner().clone();
+    blocking(move || app.ssh_config_hosts()).await
+}
+
+#[tauri::command]
+pub async fn import_ssh_hosts(app: AppState<'_>, aliases: Vec<String>) -> AppResult<Vec<ServerEntry>> {
+    let app = app.inner().clone();
+    blocking(move || app.import_ssh_hosts(&aliases)).await
+}
+
+/// Opens an SSH connection (host key verified first); an unknown key comes back as the error
+/// `unknown_host_key` with its fingerprint, to be trusted with [`trust_host_key`].
+#[tauri::command]
+pub async fn connect(app: AppState<'_>, server_id: String, secrets: Option<ConnectSecrets>, on_progress: Channel<ProgressEvent>) -> AppResult<Connected> {
+    let app = app.inner().clone();
+    blocking(move || app.connect(&server_id, secrets.unwrap_or_default(), &on_progress)).await
+}
+
+#[tauri::command]
+pub async fn trust_host_key(app: AppState<'_>, server_id: String, fingerprint: String) -> AppResult<()> {
+    let app = app.inner().clone();
+    blocking(move || app.trust_host_key(&server_id, &fingerprint)).await
+}
+
+#[tauri::command]
+pub async fn choose_instance(app: AppState<'_>, server_id: String, instance: String) -> AppResult<()> {
+    let app = app.inner().clone();
+    blocking(move || app.choose_instance(&server_id, &instance)).await
+}
+
+#[tauri::command]
+pub async fn diagnose(app: AppState<'_>, server_id: String, probe: Option<ProbeInput>, on_progress: Channel<ProgressEvent>) -> AppResult<DiagnosisView> {
+    let app = app.inner().clone();
+    blocking(move || app.diagnose(&server_id, probe, &on_progress)).await
+}
+
+#[tauri::command]
+pub async fn plan_fix(app: AppState<'_>, server_id: String, fix: FixInput) -> AppResult<PlanView> {
+    let app = app.inner().clone();
+    blocking(move || app.plan_fix(&server_id, &fix)).await
+}
+
+/// Applies the previewed plan. If the person asked to close the window meanwhile, the window
+/// closes once the apply has ended (verified or rolled back), never half-way.
+#[tauri::command]
+pub async fn apply_fix(app: AppState<'_>, window: WebviewWindow, server_id: String, plan_id: u64, on_progress: Channel<ProgressEvent>) -> AppResult<ApplyView> {
+    let app = app.inner().clone();
+    let (view, close) = blocking(move || app.apply(&server_id, plan_id, Arc::new(on_progress))).await?;
+    close_if(close, &window);
+    Ok(view)
+}
+
+#[tauri::command]
+pub fn cancel_apply(app: AppState) -> bool {
+    app.cancel_apply()
+}
+
+/// "Stop safely and close" from the close dialog: true when the window may close now.
+#[tauri::command]
+pub fn close_when_idle(app: AppState, window: WebviewWindow) -> bool {
+    let now = app.close_when_idle();
+    close_if(now, &window);
+    now
+}
+
+#[tauri::command]
+pub async fn history(app: AppState<'_>, server_id: String) -> AppResult<Vec<osd_engine::change::record::Record>> {
+    let app = app.inner().clone();
+    blocking(move || app.history(&server_id)).await
+}
+
+#[tauri::command]
+pub async fn rollback(app: AppState<'_>, window: WebviewWindow, server_id: String, changeset_id: String, on_progress: Channel<ProgressEvent>) -> AppResult<RollbackView> {
+    let app = app.inner().clone();
+    let (view, close) = blocking(move || app.rollback(&server_id, &changeset_id, Arc::new(on_progress))).await?;
+    close_if(close, &window);
+    Ok(view)
+}
+
+/// Renders the report, asks where to save it (native dialog, on the main thread) and writes it.
+/// `None`: the person cancelled the dialog.
+#[tauri::command]
+pub async fn export_report(app: AppState<'_>, handle: AppHandle, server_id: String, format: ReportFormat) -> AppResult<Option<ExportedReport>> {
+    let app = app.inner().clone();
+    let (text, suggested) = blocking(move || {
+        let (last, before, records, target) = app.report_inputs(&server_id)?;
+        Ok((report::render(&last, before.as_ref(), &records, &target, format)?, report::suggested_name(&last.host, format)))
+    })
+    .await?;
+    let Some(path) = ask_save_path(&handle, suggested, format).await? else { return Ok(None) };
+    let bytes = report::write(&path, &text)?;
+    Ok(Some(ExportedReport { path: path.display().to_string(), format, bytes }))
+}
+
+#[tauri::command]
+pub fn open_report(path: String) -> AppResult<()> {
+    report::open(&PathBuf::from(path))
+}
+
+async fn ask_save_path(handle: &AppHandle, suggested: String, format: ReportFormat) -> AppResult<Option<PathBuf>> {
+    if let Some(path) = report::test_save_path() {
+        return Ok(Some(path));
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    handle
+        .run_on_main_thread(move || {
+            let _ = tx.send(report::save_dialog(&suggested, format));
+        })
+        .map_err(AppError::internal)?;
+    rx.await.map_err(AppError::internal)
+}
+
+fn close_if(close: bool, window: &WebviewWindow) {
+    if close {
+        window.app_handle().exit(0);
+    }
 }

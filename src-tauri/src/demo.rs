@@ -6,9 +6,9 @@
 //! [`ServerEntry`], which has no secret in it.
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::progress::{ProgressEvent, ProgressSink, Step};
+use crate::servers::{AuthMethod, ServerEntry, ServerKind};
 use crate::{AppError, AppResult};
 
 pub const ENV_DEMO_LAB: &str = "OSD_DEMO_LAB";
@@ -21,35 +21,18 @@ pub fn lab_path() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// A server as the Servers screen shows it. No secrets.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct ServerEntry {
-    pub id: String,
-    pub name: String,
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    /// `SHA256:...` as `ssh-keygen -lf` prints it, when known in advance (the lab knows its own).
-    pub host_key_fingerprint: Option<String>,
-    pub kind: ServerKind,
-    /// The lab scenario (demo only), e.g. `short-lifetime`.
-    pub scenario: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub enum ServerKind {
-    Demo,
-    Saved,
-}
-
 /// The part of lab.json the shell reads (the full contract: tests/lab/README.md and
 /// `osd_testlab::LabInfo`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct DemoLab {
+    /// The lab's directory: the app keeps its change records under `<dir>/state` there, so
+    /// several labs on one machine never share them.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
     #[serde(default)]
     pub scenario: Option<String>,
+    #[serde(default)]
+    pub odoo: Option<LabOdoo>,
     pub ssh: LabSsh,
     #[serde(default)]
     pub users: Option<LabUsers>,
@@ -65,6 +48,12 @@ pub struct LabSsh {
     pub host_key_fingerprint: Option<String>,
     #[serde(default)]
     pub known_hosts_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabOdoo {
+    /// The lab's odoo.conf: names the instance (several labs may run on one machine).
+    pub conf: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,6 +110,10 @@ impl DemoLab {
                 .as_ref()
                 .map_or("root", |u| u.root.login.as_str())
                 .into(),
+            auth: AuthMethod::Key,
+            key_file: self.keys.as_ref().map(|k| k.ed25519.display().to_string()),
+            instance: self.odoo.as_ref().map(|o| o.conf.display().to_string()),
+            state_dir: self.dir.as_ref().map(|d| d.join("state").display().to_string()),
             host_key_fingerprint: self.ssh.host_key_fingerprint.clone(),
             kind: ServerKind::Demo,
             scenario: self.scenario.clone(),
@@ -128,67 +121,10 @@ impl DemoLab {
     }
 }
 
-/// What the UI shows after a successful connection.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Connected {
-    pub server_id: String,
-    /// The name the server gives itself (`hostname`).
-    pub host_name: String,
-    pub host_key_fingerprint: String,
-}
-
-/// Connects to a server by id. Only the demo lab exists until saved servers arrive (issue 5).
-pub fn connect(server_id: &str, progress: &impl ProgressSink) -> AppResult<Connected> {
-    if server_id != DEMO_SERVER_ID {
-        return Err(AppError::new(
-            "unknown_server",
-            format!("There is no server \"{server_id}\"."),
-            "Pick a server from the list.",
-        ));
-    }
-    let path = lab_path().ok_or_else(|| {
-        AppError::new(
-            "no_demo_lab",
-            "The app is not in demo mode.",
-            "Start it with scripts/demo.",
-        )
-    })?;
-    let lab = DemoLab::load(&path)?;
-    progress.report(ProgressEvent::Step {
-        step: Step::Connecting,
-        message: format!(
-            "Connecting to {}:{} and checking its host key…",
-            lab.ssh.host, lab.ssh.port
-        ),
-    });
-    let (target, opts) = lab.connect_options();
-    let host = osd_remote::Host::connect(&target, &opts, &osd_remote::NoAsk)?;
-    progress.report(ProgressEvent::Step {
-        step: Step::Identifying,
-        message: "Connected. Asking the server for its name…".into(),
-    });
-    let host_name = host
-        .run_checked(&osd_remote::Cmd::new("hostname"))?
-        .stdout_str()
-        .trim()
-        .to_string();
-    progress.report(ProgressEvent::Finished);
-    let host_key_fingerprint = host
-        .host_key()
-        .map(|key| key.fingerprint)
-        .unwrap_or_default();
-    Ok(Connected {
-        server_id: server_id.into(),
-        host_name,
-        host_key_fingerprint,
-    })
-}
-
 impl DemoLab {
     /// Root login with the lab's own credentials; host key checked against the lab's known_hosts
     /// only (a demo never touches the user's ~/.ssh or the app's own known_hosts).
-    fn connect_options(&self) -> (osd_remote::Target, osd_remote::ConnectOptions) {
+    pub fn connect_options(&self) -> (osd_remote::Target, osd_remote::ConnectOptions) {
         let root = self.users.as_ref().map(|u| &u.root);
         let user = root.map_or("root", |r| r.login.as_str()).to_string();
         let target = osd_remote::Target::Ssh {

@@ -1,15 +1,82 @@
-//! The one error the UI sees: `{code, message, hint}`.
+//! The one error the UI sees: `{code, message, hint, details}`.
 //!
 //! `code` is a stable machine word the UI may branch on (add one only when the UI uses it);
-//! `message` says what happened in plain words; `hint` says what the person can do about it.
-//! Engine errors are mapped here, never stringified inside the engine.
+//! `message` says what happened in plain words; `hint` says what the person can do about it;
+//! `details` carries the structured facts a screen needs to show more than a sentence (both
+//! fingerprints of a changed host key, the command to compare an unknown one, the instances to
+//! choose from). Engine errors are mapped here, never stringified inside the engine.
 use serde::Serialize;
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct AppError {
+    #[ts(type = "string")]
     pub code: &'static str,
     pub message: String,
     pub hint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub details: Option<ErrorDetails>,
+}
+
+/// What some errors carry besides their words.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ErrorDetails {
+    /// A host key seen for the first time. Nothing was sent to the server yet.
+    #[serde(rename_all = "camelCase")]
+    UnknownHostKey {
+        host: String,
+        port: u16,
+        key_type: String,
+        /// `SHA256:...` exactly as `ssh-keygen -lf` prints it.
+        fingerprint: String,
+        /// What to run on the server to see its own fingerprint of that key.
+        compare_command: String,
+    },
+    /// The server sent a different key than the one recorded: always refused.
+    #[serde(rename_all = "camelCase")]
+    HostKeyChanged {
+        host: String,
+        port: u16,
+        key_type: String,
+        expected_fingerprint: String,
+        actual_fingerprint: String,
+        known_hosts_file: String,
+        line: usize,
+        compare_command: String,
+    },
+    /// Several Odoo servers run on the host: the person picks one (its config file or port).
+    #[serde(rename_all = "camelCase")]
+    SeveralInstances { instances: Vec<InstanceChoice> },
+    /// The server asked for a password or passphrase that was not given: ask and retry.
+    #[serde(rename_all = "camelCase")]
+    SecretNeeded {
+        secret: crate::session::SecretKind,
+        /// What it is, e.g. "SSH password for deploy@10.0.0.5".
+        prompt: String,
+    },
+}
+
+/// One Odoo server of several on a host.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
+pub struct InstanceChoice {
+    /// As the engine describes it: port, config file, service, pid.
+    pub label: String,
+    /// What to remember for the server: the config file, or the HTTP port when there is none.
+    pub value: String,
+}
+
+impl InstanceChoice {
+    /// Reads one line of the engine's list: `  - port 8069 config /etc/odoo.conf (service, pid 1)`.
+    fn parse(line: &str) -> Option<InstanceChoice> {
+        let label = line.trim().trim_start_matches("- ").trim().to_string();
+        let rest = label.strip_prefix("port ")?;
+        let (port, rest) = rest.split_once(' ')?;
+        let config = rest.strip_prefix("config ")?.split(" (").next()?.trim();
+        let value = if config.is_empty() || config == "<none>" { port } else { config };
+        Some(InstanceChoice { value: value.to_string(), label })
+    }
 }
 
 impl AppError {
@@ -18,7 +85,13 @@ impl AppError {
             code,
             message: message.into(),
             hint: hint.into(),
+            details: None,
         }
+    }
+
+    pub fn with_details(mut self, details: ErrorDetails) -> Self {
+        self.details = Some(details);
+        self
     }
 
     /// A background task died (a panic in the engine): never leave the UI waiting.
@@ -27,6 +100,15 @@ impl AppError {
             "internal",
             format!("Something went wrong inside the app: {what}"),
             "Please try again. If it keeps happening, report it with the app's log.",
+        )
+    }
+
+    /// The person asked for something that needs a connection first.
+    pub fn not_connected(server_id: &str) -> Self {
+        Self::new(
+            "not_connected",
+            format!("The app is not connected to \"{server_id}\"."),
+            "Go back to Servers and connect to it first.",
         )
     }
 }
@@ -41,36 +123,140 @@ impl std::error::Error for AppError {}
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// The command that prints the fingerprint of a host key on the server itself, as `ssh-keygen`
+/// shows it: the person compares it with what the app saw before trusting the key.
+pub fn compare_command(key_type: &str) -> String {
+    let file = match key_type {
+        "ssh-ed25519" => "ssh_host_ed25519_key.pub",
+        "ssh-rsa" | "rsa-sha2-256" | "rsa-sha2-512" => "ssh_host_rsa_key.pub",
+        t if t.starts_with("ecdsa-") => "ssh_host_ecdsa_key.pub",
+        _ => "ssh_host_ed25519_key.pub",
+    };
+    format!("ssh-keygen -lf /etc/ssh/{file}")
+}
+
 /// SSH and host errors, in the UI's words. The engine's message already names the host and says
 /// what to do after a " — "; that tail becomes the hint, so nothing is said twice.
 impl From<osd_remote::RemoteError> for AppError {
     fn from(error: osd_remote::RemoteError) -> Self {
         use osd_remote::RemoteError as E;
         let code = match &error {
-            E::BadTarget { .. } => "bad_target",
-            E::SshConfig { .. } => "ssh_config",
-            E::Unreachable { .. } => "unreachable",
-            E::Handshake { .. } => "handshake",
-            E::UnknownHostKey { .. } => "unknown_host_key",
-            E::HostKeyChanged { .. } => "host_key_changed",
-            E::KnownHosts { .. } => "known_hosts",
-            E::AuthFailed { .. } => "auth_failed",
-            E::KeyPassphraseWrong { .. } => "key_passphrase_wrong",
-            E::Timeout { .. } => "timeout",
-            E::PrivilegeMissing { .. } => "privilege_missing",
-            E::SudoPasswordRejected { .. } => "sudo_password_rejected",
-            _ => "host_error",
+            E::CommandFailed { .. } | E::NotFound { .. } | E::NotRegularFile { .. } => "host_error",
+            E::UnexpectedOutput { .. } | E::Ssh { .. } | E::Io { .. } => "host_error",
+            other => other.code(),
+        };
+        let details = match &error {
+            E::UnknownHostKey {
+                host,
+                port,
+                key_type,
+                fingerprint,
+                ..
+            } => Some(ErrorDetails::UnknownHostKey {
+                host: host.clone(),
+                port: *port,
+                key_type: key_type.clone(),
+                fingerprint: fingerprint.clone(),
+                compare_command: compare_command(key_type),
+            }),
+            E::HostKeyChanged {
+                host,
+                port,
+                key_type,
+                expected_fingerprint,
+                actual_fingerprint,
+                known_hosts_file,
+                line,
+            } => Some(ErrorDetails::HostKeyChanged {
+                host: host.clone(),
+                port: *port,
+                key_type: key_type.clone(),
+                expected_fingerprint: expected_fingerprint.clone(),
+                actual_fingerprint: actual_fingerprint.clone(),
+                known_hosts_file: known_hosts_file.display().to_string(),
+                line: *line,
+                compare_command: compare_command(key_type),
+            }),
+            _ => None,
         };
         let text = error.to_string();
-        match text.split_once(" — ") {
-            Some((message, hint)) => AppError::new(code, sentence(message), sentence(hint)),
-            None => AppError::new(code, sentence(&text), ""),
+        let mut app = match (&error, text.split_once(" — ")) {
+            (E::UnknownHostKey { host, port, .. }, _) => AppError::new(
+                code,
+                format!("This is the first connection to {host}:{port}, so the app does not know its host key yet."),
+                "Compare the fingerprint with the one the server shows, then trust it.",
+            ),
+            (E::HostKeyChanged { host, port, .. }, _) => AppError::new(
+                code,
+                format!("The host key of {host}:{port} has changed since the last connection."),
+                "Someone may be intercepting the connection. Do not go on unless you know the server was reinstalled.",
+            ),
+            (E::PrivilegeMissing { host, hint, .. }, _) => AppError::new(
+                code,
+                format!("This login on {host} cannot act as root, and the app needs root to read and fix Odoo's files."),
+                sentence(hint),
+            ),
+            (_, Some((message, hint))) => AppError::new(code, sentence(message), sentence(hint)),
+            (_, None) => AppError::new(code, sentence(&text), ""),
+        };
+        app.details = details;
+        app
+    }
+}
+
+/// Engine errors: each variant's words already say what to do; split them for the UI.
+impl From<osd_engine::EngineError> for AppError {
+    fn from(error: osd_engine::EngineError) -> Self {
+        use osd_engine::EngineError as E;
+        match error {
+            E::Remote(remote) => remote.into(),
+            E::NoOdoo { host } => AppError::new(
+                "no_odoo",
+                format!("No running Odoo server was found on {host}."),
+                "Start Odoo on the server, then diagnose again.",
+            ),
+            E::SeveralInstances { host, count, list } => AppError::new(
+                "several_instances",
+                format!("{count} Odoo servers run on {host}."),
+                "Choose the one to diagnose: its config file or its HTTP port.",
+            )
+            .with_details(ErrorDetails::SeveralInstances {
+                instances: list.lines().filter_map(InstanceChoice::parse).collect(),
+            }),
+            E::InstanceNotFound { host, wanted, list } => AppError::new(
+                "instance_not_found",
+                format!("No Odoo server on {host} matches \"{wanted}\"."),
+                format!("Edit the server and pick one of: {}", list.trim().replace('\n', "; ")),
+            ),
+            E::Locked { host, owner } => AppError::new(
+                "locked",
+                format!("Another change is being applied on {host} ({owner})."),
+                "Wait for it to finish. If it was interrupted, roll it back from History.",
+            ),
+            E::Conflict { host, path } => AppError::new(
+                "conflict",
+                format!("{path} on {host} was changed by someone else since the preview was made."),
+                "Diagnose again to see the current state; nothing was changed.",
+            ),
+            E::Interrupted { host, id, reason } => AppError::new(
+                "interrupted",
+                format!("The connection to {host} was lost while change set {id} was being applied ({reason})."),
+                "The server keeps its record and backups: reconnect and roll it back from History.",
+            ),
+            other @ (E::Discovery { .. } | E::Database { .. } | E::Invalid(_)) => {
+                let code = match &other {
+                    E::Database { .. } => "database",
+                    E::Discovery { .. } => "discovery",
+                    _ => "invalid",
+                };
+                AppError::new(code, sentence(&other.to_string()), "")
+            }
         }
     }
 }
 
 /// Capital first letter, full stop at the end: messages are shown as sentences.
-fn sentence(text: &str) -> String {
+pub fn sentence(text: &str) -> String {
     let text = text.trim();
     let mut chars = text.chars();
     let mut out: String = match chars.next() {
@@ -98,6 +284,7 @@ mod tests {
         assert_eq!(e.code, "unreachable");
         assert_eq!(e.message, "Cannot reach 10.0.0.5:22: connection refused.");
         assert_eq!(e.hint, "Is sshd running and the port right?");
+        assert_eq!(e.details, None);
     }
 
     #[test]
@@ -110,6 +297,70 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
             serde_json::json!({"code": "no_demo_lab", "message": "Not in demo mode.", "hint": "Start it with scripts/demo."})
+        );
+    }
+
+    #[test]
+    fn unknown_host_key_carries_the_fingerprint_and_the_command_to_compare_it() {
+        let e = AppError::from(RemoteError::UnknownHostKey {
+            host: "10.0.0.5".into(),
+            port: 22,
+            key_type: "ssh-ed25519".into(),
+            fingerprint: "SHA256:abc".into(),
+            key: "AAAA".into(),
+        });
+        assert_eq!(e.code, "unknown_host_key");
+        assert_eq!(
+            serde_json::to_value(&e).unwrap()["details"],
+            serde_json::json!({"kind": "unknownHostKey", "host": "10.0.0.5", "port": 22, "keyType": "ssh-ed25519",
+                "fingerprint": "SHA256:abc", "compareCommand": "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"})
+        );
+        assert!(!serde_json::to_string(&e).unwrap().contains("AAAA"), "the key blob stays in the backend");
+    }
+
+    #[test]
+    fn changed_host_key_shows_both_fingerprints() {
+        let e = AppError::from(RemoteError::HostKeyChanged {
+            host: "h".into(),
+            port: 2222,
+            key_type: "ecdsa-sha2-nistp256".into(),
+            expected_fingerprint: "SHA256:old".into(),
+            actual_fingerprint: "SHA256:new".into(),
+            known_hosts_file: "/root/.ssh/known_hosts".into(),
+            line: 7,
+        });
+        assert_eq!(e.code, "host_key_changed");
+        let Some(ErrorDetails::HostKeyChanged {
+            expected_fingerprint,
+            actual_fingerprint,
+            line,
+            compare_command,
+            ..
+        }) = e.details
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!((expected_fingerprint.as_str(), actual_fingerprint.as_str(), line), ("SHA256:old", "SHA256:new", 7));
+        assert_eq!(compare_command, "ssh-keygen -lf /etc/ssh/ssh_host_ecdsa_key.pub");
+    }
+
+    #[test]
+    fn several_instances_lists_them() {
+        let e = AppError::from(osd_engine::EngineError::SeveralInstances {
+            host: "h".into(),
+            count: 2,
+            list: "  - port 8069 config /etc/odoo/a.conf (supervisor program odoo, pid 10)\n  - port 8070 config <none> (started by hand, pid 11)".into(),
+        });
+        assert_eq!(e.code, "several_instances");
+        let choice = |label: &str, value: &str| InstanceChoice { label: label.into(), value: value.into() };
+        assert_eq!(
+            e.details,
+            Some(ErrorDetails::SeveralInstances {
+                instances: vec![
+                    choice("port 8069 config /etc/odoo/a.conf (supervisor program odoo, pid 10)", "/etc/odoo/a.conf"),
+                    choice("port 8070 config <none> (started by hand, pid 11)", "8070"),
+                ]
+            })
         );
     }
 }

@@ -1,0 +1,94 @@
+//! The TypeScript declarations of every type that crosses the bridge, generated with ts-rs into
+//! `ui/types/bindings.d.ts` and committed. The test `bindings_are_up_to_date` fails when the
+//! committed file differs from what the Rust types say; regenerate with
+//! `UPDATE_BINDINGS=1 cargo test -p odoo-session-doctor-app bindings`.
+use ts_rs::{Config, TS};
+
+use crate::{engine_types as e, error, progress, servers, session, views};
+
+pub const PATH: &str = "ui/types/bindings.d.ts";
+
+/// Every declaration, in a stable order (dependencies need not come first in TypeScript).
+pub fn typescript() -> String {
+    // Counts and sizes fit a JS number comfortably; `bigint` would not survive JSON.
+    let cfg = Config::new().with_large_int("number");
+    let decls = [
+        // the app's own types
+        views::AppInfo::decl(&cfg),
+        error::AppError::decl(&cfg),
+        error::ErrorDetails::decl(&cfg),
+        error::InstanceChoice::decl(&cfg),
+        session::SecretKind::decl(&cfg),
+        session::ConnectSecrets::decl(&cfg),
+        session::ProbeInput::decl(&cfg),
+        session::FixInput::decl(&cfg),
+        servers::AuthMethod::decl(&cfg),
+        servers::ServerKind::decl(&cfg),
+        servers::ServerEntry::decl(&cfg),
+        servers::ServerInput::decl(&cfg),
+        servers::SshConfigHost::decl(&cfg),
+        progress::ProgressEvent::decl(&cfg),
+        progress::Step::decl(&cfg),
+        views::Power::decl(&cfg),
+        views::Connected::decl(&cfg),
+        views::OdooSummary::decl(&cfg),
+        views::DiagnosisView::decl(&cfg),
+        views::PlanView::decl(&cfg),
+        views::ApplyView::decl(&cfg),
+        views::RollbackView::decl(&cfg),
+        views::ExportedReport::decl(&cfg),
+        views::ReportFormat::decl(&cfg),
+        // the engine's values, as the engine serializes them
+        e::Status::decl(&cfg),
+        e::Evidence::decl(&cfg),
+        e::Reference::decl(&cfg),
+        e::Choice::decl(&cfg),
+        e::FixOffer::decl(&cfg),
+        e::Finding::decl(&cfg),
+        e::Verdict::decl(&cfg),
+        e::FileKind::decl(&cfg),
+        e::FileChange::decl(&cfg),
+        e::ParamChange::decl(&cfg),
+        e::ServiceAction::decl(&cfg),
+        e::Reason::decl(&cfg),
+        e::ChangeSet::decl(&cfg),
+        e::Verification::decl(&cfg),
+        e::Outcome::decl(&cfg),
+        e::ApplyResult::decl(&cfg),
+        e::RecordStatus::decl(&cfg),
+        e::Record::decl(&cfg),
+        e::RollbackResult::decl(&cfg),
+    ];
+    let mut out = String::from(
+        "// GENERATED from the Rust types in src-tauri/src (ts-rs); do not edit by hand.\n\
+         // Regenerate: UPDATE_BINDINGS=1 cargo test -p odoo-session-doctor-app bindings\n\n",
+    );
+    for decl in decls {
+        out.push_str("export ");
+        out.push_str(decl.trim());
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bindings_are_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(PATH);
+        let fresh = typescript();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "{PATH} is stale: the Rust types changed. Regenerate it with `UPDATE_BINDINGS=1 cargo test -p odoo-session-doctor-app bindings` and commit it."
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! Report export: the engine renders the per-server report (`osd_engine::report`, the same files
+//! the CLI's `report` writes); the shell asks where to save it with a native dialog and opens it.
+//!
+//! The native dialog is `rfd` with its GTK3 backend, created on the main thread (GTK's rule).
+//! WebDriver cannot click a native dialog, so there is a seam: `$OSD_TEST_SAVE_PATH` names the
+//! file to save to without asking, and `$OSD_TEST_OPENER` names the program that "opens" it
+//! (instead of `xdg-open`). Only the e2e tests set them.
+use std::path::{Path, PathBuf};
+
+use osd_engine::report::{self, Format, Inputs, Meta, ReportModel};
+use osd_engine::Diagnosis;
+use osd_engine::change::record::Record;
+
+use crate::views::ReportFormat;
+use crate::{AppError, AppResult};
+
+pub const ENV_SAVE_PATH: &str = "OSD_TEST_SAVE_PATH";
+pub const ENV_OPENER: &str = "OSD_TEST_OPENER";
+
+impl From<ReportFormat> for Format {
+    fn from(f: ReportFormat) -> Format {
+        match f {
+            ReportFormat::Html => Format::Html,
+            ReportFormat::Markdown => Format::Markdown,
+            ReportFormat::Json => Format::Json,
+        }
+    }
+}
+
+/// The report's text, rendered by the engine from the connection's diagnoses and the host's records.
+pub fn render(last: &Diagnosis, before: Option<&Diagnosis>, records: &[Record], target: &str, format: ReportFormat) -> AppResult<String> {
+    let by = format!("{} (desktop app)", whoami());
+    let model = ReportModel::build(Inputs { diagnosis: last, before, records, target: Some(target) }, Meta::now(by));
+    report::render(&model, format.into()).map_err(|e| AppError::new("report", format!("The report could not be made: {e}"), "Please try again; if it keeps failing, report it with the app's log."))
+}
+
+fn whoami() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
+    let machine = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    if machine.is_empty() {
+        user
+    } else {
+        format!("{user}@{machine}")
+    }
+}
+
+/// `odoo-session-report-<host>.<ext>`, safe as a file name.
+pub fn suggested_name(host: &str, format: ReportFormat) -> String {
+    let host: String = host.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).collect();
+    format!("odoo-session-report-{host}.{}", Format::from(format).extension())
+}
+
+/// The test seam, if set.
+pub fn test_save_path() -> Option<PathBuf> {
+    std::env::var_os(ENV_SAVE_PATH).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// The native save dialog; `None` when the person cancelled. Must run on the main thread.
+pub fn save_dialog(suggested: &str, format: ReportFormat) -> Option<PathBuf> {
+    let (label, ext) = match format {
+        ReportFormat::Html => ("Web page (HTML)", "html"),
+        ReportFormat::Markdown => ("Markdown", "md"),
+        ReportFormat::Json => ("JSON", "json"),
+    };
+    rfd::FileDialog::new()
+        .set_title("Save the report")
+        .set_file_name(suggested)
+        .add_filter(label, &[ext])
+        .save_file()
+}
+
+pub fn write(path: &Path, text: &str) -> AppResult<usize> {
+    std::fs::write(path, text).map_err(|e| {
+        AppError::new("report_write", format!("The report could not be saved to {}: {e}", path.display()), "Choose another folder.")
+    })?;
+    Ok(text.len())
+}
+
+/// Opens a saved report with the desktop's default program.
+pub fn open(path: &Path) -> AppResult<()> {
+    let opener = std::env::var_os(ENV_OPENER).filter(|v| !v.is_empty()).unwrap_or_else(|| "xdg-open".into());
+    std::process::Command::new(&opener)
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| {
+            AppError::new(
+                "open_failed",
+                format!("The report was saved to {}, but it could not be opened: {e}", path.display()),
+                "Open the file from your file manager.",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_safe_file_names() {
+        assert_eq!(suggested_name("root@10.0.0.5:22", ReportFormat::Html), "odoo-session-report-root-10.0.0.5-22.html");
+        assert_eq!(suggested_name("odoo-lab", ReportFormat::Markdown), "odoo-session-report-odoo-lab.md");
+    }
+}

@@ -1,0 +1,610 @@
+//! The app's state between commands: saved servers, open connections, the last diagnosis and
+//! plan of each, the host key waiting for the person's OK, and the apply running now.
+//!
+//! Everything here is glue over the engine (which connection, which options, what to remember),
+//! free of Tauri so it is tested without a window; the commands in [`crate::commands`] are a few
+//! lines over it. All of it is synchronous and runs on a blocking thread (see [`crate::blocking`]).
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use osd_engine::change::apply::{self, ApplyOptions, Progress};
+use osd_engine::change::plan::{plan, FixRequest};
+use osd_engine::change::{record, ChangeSet};
+use osd_engine::discover::{discover, DiscoverOptions};
+use osd_engine::probe::{self, ProbeOptions};
+use osd_engine::{DiagnoseOptions, Diagnosis};
+use osd_remote::{Ask, ConnectOptions, Host, Privilege, Prompt, RemoteError, Secret, Target};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::demo::{self, DEMO_SERVER_ID};
+use crate::error::ErrorDetails;
+use crate::progress::{self, ProgressEvent, ProgressSink, Step};
+use crate::servers::{self, AuthMethod, ServerEntry, ServerInput, ServerStore, SshConfigHost};
+use crate::views::{ApplyView, Connected, DiagnosisView, PlanView, RollbackView};
+use crate::{AppError, AppResult};
+
+/// Where the app keeps its files and which of the user's SSH files it reads.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// `servers.toml` and the app's own `known_hosts` live here.
+    pub config_dir: PathBuf,
+    /// The SSH client config aliases resolve with (and import reads), if any.
+    pub ssh_config: Option<PathBuf>,
+    /// False in a sandbox: then none of `~/.ssh` (known_hosts, default keys) is read.
+    pub use_user_ssh: bool,
+}
+
+pub const ENV_CONFIG_DIR: &str = "OSD_CONFIG_DIR";
+pub const ENV_SSH_CONFIG: &str = "OSD_SSH_CONFIG";
+
+impl Paths {
+    /// `$OSD_CONFIG_DIR` (tests, demos) makes a sandbox that reads nothing of `~/.ssh` unless
+    /// `$OSD_SSH_CONFIG` names a config; otherwise the user's config dir and `~/.ssh/config`.
+    pub fn from_env() -> Paths {
+        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        match var(ENV_CONFIG_DIR) {
+            Some(config_dir) => Paths { config_dir, ssh_config: var(ENV_SSH_CONFIG), use_user_ssh: false },
+            None => Paths {
+                config_dir: dirs::config_dir().unwrap_or_else(|| PathBuf::from(".")).join("odoo-session-doctor"),
+                ssh_config: var(ENV_SSH_CONFIG).or_else(|| dirs::home_dir().map(|h| h.join(".ssh").join("config"))),
+                use_user_ssh: true,
+            },
+        }
+    }
+
+    pub fn servers_file(&self) -> PathBuf {
+        self.config_dir.join("servers.toml")
+    }
+
+    /// Where host keys the person trusted in the app are stored.
+    pub fn known_hosts(&self) -> PathBuf {
+        self.config_dir.join("known_hosts")
+    }
+}
+
+/// Secrets typed for one connection. Held as [`Secret`]s (never printed) and dropped with it.
+#[derive(Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectSecrets {
+    #[ts(optional)]
+    pub password: Option<String>,
+    #[ts(optional)]
+    pub key_passphrase: Option<String>,
+    #[ts(optional)]
+    pub sudo_password: Option<String>,
+}
+
+impl std::fmt::Debug for ConnectSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectSecrets(<redacted>)")
+    }
+}
+
+/// Which secret the server asked for that was not given.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum SecretKind {
+    Password,
+    KeyPassphrase,
+    SudoPassword,
+}
+
+/// Hands the engine the secrets the person typed, and remembers what it asked for and did not get.
+struct Asker {
+    password: Option<Secret>,
+    key_passphrase: Option<Secret>,
+    sudo_password: Option<Secret>,
+    unanswered: Mutex<Vec<Prompt>>,
+}
+
+impl Asker {
+    fn new(s: ConnectSecrets) -> Asker {
+        let secret = |v: Option<String>| v.filter(|v| !v.is_empty()).map(Secret::new);
+        Asker {
+            password: secret(s.password),
+            key_passphrase: secret(s.key_passphrase),
+            sudo_password: secret(s.sudo_password),
+            unanswered: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A failed login becomes "this secret is needed" when the server asked for one not given.
+    fn explain(&self, error: RemoteError) -> AppError {
+        let asked = self.unanswered.lock().unwrap().first().cloned();
+        let wanted = match (&error, asked) {
+            (RemoteError::AuthFailed { .. }, Some(p @ Prompt::SshPassword { .. })) => Some((SecretKind::Password, p)),
+            (RemoteError::AuthFailed { .. } | RemoteError::KeyPassphraseWrong { .. }, Some(p @ Prompt::KeyPassphrase { .. })) => {
+                Some((SecretKind::KeyPassphrase, p))
+            }
+            (RemoteError::PrivilegeMissing { .. }, Some(p @ Prompt::SudoPassword { .. })) => Some((SecretKind::SudoPassword, p)),
+            _ => None,
+        };
+        match wanted {
+            Some((secret, prompt)) => AppError::new("secret_needed", format!("The server asks for the {prompt}."), "Type it to go on; it is not stored.")
+                .with_details(ErrorDetails::SecretNeeded { secret, prompt: prompt.to_string() }),
+            None => error.into(),
+        }
+    }
+}
+
+impl Ask for Asker {
+    fn secret(&self, prompt: &Prompt) -> Option<Secret> {
+        let given = match prompt {
+            Prompt::SshPassword { .. } => self.password.clone(),
+            Prompt::KeyPassphrase { .. } => self.key_passphrase.clone(),
+            Prompt::SudoPassword { .. } => self.sudo_password.clone(),
+        };
+        if given.is_none() {
+            self.unanswered.lock().unwrap().push(prompt.clone());
+        }
+        given
+    }
+}
+
+/// An unknown host key seen at the last connect, waiting for Trust (the key never leaves the backend).
+#[derive(Debug, Clone)]
+struct PendingKey {
+    host: String,
+    port: u16,
+    key_type: String,
+    key: String,
+    fingerprint: String,
+}
+
+/// One open connection and what the wizard learned through it.
+pub struct Conn {
+    pub server: ServerEntry,
+    pub host: Host,
+    pub diagnose: DiagnoseOptions,
+    pub state_dir: Option<String>,
+    probe: Mutex<Option<ProbeOptions>>,
+    /// The first diagnosis of this connection: the "before" of the report.
+    first: Mutex<Option<Diagnosis>>,
+    last: Mutex<Option<Diagnosis>>,
+    plan: Mutex<Option<(u64, ChangeSet)>>,
+}
+
+impl Conn {
+    fn root(&self) -> &str {
+        self.state_dir.as_deref().unwrap_or(record::ROOT)
+    }
+
+    fn last(&self) -> AppResult<Diagnosis> {
+        self.last.lock().unwrap().clone().ok_or_else(|| {
+            AppError::new("not_diagnosed", "This server has not been diagnosed yet.", "Run the diagnosis first.")
+        })
+    }
+
+    fn apply_options(&self, cancel: Option<Arc<AtomicBool>>) -> ApplyOptions {
+        ApplyOptions {
+            health_timeout: None,
+            probe: self.probe.lock().unwrap().clone(),
+            cancel,
+            diagnose: DiagnoseOptions { discover: self.diagnose.discover.clone(), probe: self.probe.lock().unwrap().clone() },
+            state_dir: self.state_dir.clone(),
+            ..ApplyOptions::default()
+        }
+    }
+}
+
+/// The apply or rollback running now (one at a time in the whole app).
+struct Running {
+    cancel: Arc<AtomicBool>,
+    cancellable: Arc<AtomicBool>,
+    close_when_done: AtomicBool,
+}
+
+/// A test login for the live probe; nothing is stored.
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeInput {
+    pub login: String,
+    pub password: String,
+    /// The address users type (e.g. https://odoo.example.com); found from nginx when empty.
+    #[ts(optional)]
+    pub public_url: Option<String>,
+}
+
+impl std::fmt::Debug for ProbeInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProbeInput").field("login", &self.login).finish_non_exhaustive()
+    }
+}
+
+/// The fixes and the choices made on the Fix screen.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FixInput {
+    pub checks: Vec<String>,
+    /// A choice per check id, e.g. `{"session.lifetime": "604800"}`.
+    pub values: std::collections::BTreeMap<String, String>,
+}
+
+/// Everything the commands reach.
+pub struct App {
+    pub paths: Paths,
+    pub store: ServerStore,
+    conns: Mutex<HashMap<String, Arc<Conn>>>,
+    pending_keys: Mutex<HashMap<String, PendingKey>>,
+    running: Mutex<Option<Arc<Running>>>,
+    plans: AtomicU64,
+}
+
+impl App {
+    pub fn new(paths: Paths) -> App {
+        App {
+            store: ServerStore::new(paths.servers_file()),
+            paths,
+            conns: Mutex::new(HashMap::new()),
+            pending_keys: Mutex::new(HashMap::new()),
+            running: Mutex::new(None),
+            plans: AtomicU64::new(0),
+        }
+    }
+
+    // ----- servers ------------------------------------------------------------------------------
+
+    /// The demo lab first (when in demo mode), then the saved servers in the file's order.
+    pub fn list_servers(&self) -> AppResult<Vec<ServerEntry>> {
+        let mut list = Vec::new();
+        if let Some(path) = demo::lab_path() {
+            list.push(demo::DemoLab::load(&path)?.server_entry());
+        }
+        list.extend(self.store.list()?);
+        Ok(list)
+    }
+
+    pub fn server(&self, id: &str) -> AppResult<ServerEntry> {
+        if id == DEMO_SERVER_ID {
+            let path = demo::lab_path().ok_or_else(|| AppError::new("no_demo_lab", "The app is not in demo mode.", "Start it with scripts/demo."))?;
+            return Ok(demo::DemoLab::load(&path)?.server_entry());
+        }
+        self.store.get(id)
+    }
+
+    pub fn save_server(&self, input: &ServerInput) -> AppResult<ServerEntry> {
+        let saved = self.store.save(input)?;
+        // A changed address or login must not reuse the old connection.
+        self.conns.lock().unwrap().remove(&saved.id);
+        Ok(saved)
+    }
+
+    pub fn remove_server(&self, id: &str) -> AppResult<()> {
+        self.store.remove(id)?;
+        self.conns.lock().unwrap().remove(id);
+        Ok(())
+    }
+
+    pub fn ssh_config_hosts(&self) -> AppResult<Vec<SshConfigHost>> {
+        match &self.paths.ssh_config {
+            Some(path) => servers::ssh_config_hosts(path, &self.store.list()?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Saves the chosen aliases of ~/.ssh/config as servers.
+    pub fn import_ssh_hosts(&self, aliases: &[String]) -> AppResult<Vec<ServerEntry>> {
+        let hosts = self.ssh_config_hosts()?;
+        aliases
+            .iter()
+            .map(|alias| {
+                let h = hosts.iter().find(|h| &h.alias == alias).ok_or_else(|| {
+                    AppError::new("unknown_alias", format!("\"{alias}\" is not a Host in your SSH config."), "Open the import again to see the current list.")
+                })?;
+                self.store.save(&servers::input_from_ssh_host(h))
+            })
+            .collect()
+    }
+
+    // ----- connect ------------------------------------------------------------------------------
+
+    fn connect_options(&self, server: &ServerEntry) -> AppResult<(Target, ConnectOptions)> {
+        if server.id == DEMO_SERVER_ID {
+            let path = demo::lab_path().ok_or_else(|| AppError::new("no_demo_lab", "The app is not in demo mode.", "Start it with scripts/demo."))?;
+            return Ok(demo::DemoLab::load(&path)?.connect_options());
+        }
+        let target = Target::Ssh { user: Some(server.user.clone()), host: server.host.clone(), port: Some(server.port) };
+        let mut opts = if self.paths.use_user_ssh { ConnectOptions::default() } else { ConnectOptions::bare() };
+        opts.app_known_hosts_file = self.paths.known_hosts();
+        opts.ssh_config_file = self.paths.ssh_config.clone();
+        match server.auth {
+            AuthMethod::Agent => opts.use_agent = true,
+            AuthMethod::Key => {
+                let file = server.key_file.as_deref().unwrap_or_default();
+                opts.identity_files = vec![expand_home(file)];
+                opts.use_agent = false;
+                opts.default_identity_files.clear();
+            }
+            AuthMethod::Password => {
+                opts.use_agent = false;
+                opts.default_identity_files.clear();
+            }
+        }
+        Ok((target, opts))
+    }
+
+    /// Connects (host key verified first), checks the login can act as root, and looks for a
+    /// change set an earlier connection left unfinished.
+    pub fn connect(&self, server_id: &str, secrets: ConnectSecrets, progress: &dyn ProgressSink) -> AppResult<Connected> {
+        let server = self.server(server_id)?;
+        let (target, mut opts) = self.connect_options(&server)?;
+        let asker = Asker::new(secrets);
+        if let Some(p) = &asker.password {
+            opts.password = Some(p.clone());
+        }
+        if let Some(p) = &asker.key_passphrase {
+            opts.key_passphrase = Some(p.clone());
+        }
+        if let Some(p) = &asker.sudo_password {
+            opts.sudo_password = Some(p.clone());
+        }
+        progress.report(progress::step(Step::Connecting, format!("Connecting to {}:{} and checking its host key…", server.host, server.port)));
+        let host = match Host::connect(&target, &opts, &asker) {
+            Ok(host) => host,
+            Err(e) => {
+                if let RemoteError::UnknownHostKey { host, port, key_type, fingerprint, key } = &e {
+                    let pending = PendingKey { host: host.clone(), port: *port, key_type: key_type.clone(), key: key.clone(), fingerprint: fingerprint.clone() };
+                    self.pending_keys.lock().unwrap().insert(server_id.to_string(), pending);
+                }
+                progress.report(ProgressEvent::Finished);
+                return Err(asker.explain(e));
+            }
+        };
+        progress.report(progress::step(Step::Identifying, "Connected. Checking what this login may do…"));
+        let result = (|| -> AppResult<Connected> {
+            let host_name = host.run_checked(&osd_remote::Cmd::new("hostname"))?.stdout_str().trim().to_string();
+            let state_dir = server.state_dir.clone();
+            let root = state_dir.as_deref().unwrap_or(record::ROOT);
+            let unfinished = match host.privilege() {
+                Privilege::None => Vec::new(),
+                _ => record::unfinished(&host, root)?,
+            };
+            let connected = Connected::new(&server, &host, host_name, unfinished);
+            let conn = Conn {
+                diagnose: DiagnoseOptions { discover: DiscoverOptions { instance: server.instance.clone() }, probe: None },
+                state_dir,
+                server,
+                host,
+                probe: Mutex::new(None),
+                first: Mutex::new(None),
+                last: Mutex::new(None),
+                plan: Mutex::new(None),
+            };
+            self.conns.lock().unwrap().insert(server_id.to_string(), Arc::new(conn));
+            Ok(connected)
+        })();
+        progress.report(ProgressEvent::Finished);
+        result
+    }
+
+    /// Stores the host key the last connect saw in the app's known_hosts. The key is the one the
+    /// server itself sent (kept in the backend), never one the UI could make up.
+    pub fn trust_host_key(&self, server_id: &str, fingerprint: &str) -> AppResult<()> {
+        let pending = self.pending_keys.lock().unwrap().remove(server_id).ok_or_else(|| {
+            AppError::new("no_pending_key", "There is no new host key waiting to be trusted for this server.", "Connect again.")
+        })?;
+        if pending.fingerprint != fingerprint {
+            return Err(AppError::new("key_mismatch", "The host key shown is not the one the server sent.", "Connect again to see the current key."));
+        }
+        let file = match self.server(server_id)? {
+            s if s.id == DEMO_SERVER_ID => self.connect_options(&s)?.1.app_known_hosts_file,
+            _ => self.paths.known_hosts(),
+        };
+        osd_remote::accept_host_key(&file, &pending.host, pending.port, &pending.key_type, &pending.key)?;
+        Ok(())
+    }
+
+    fn conn(&self, server_id: &str) -> AppResult<Arc<Conn>> {
+        self.conns.lock().unwrap().get(server_id).cloned().ok_or_else(|| AppError::not_connected(server_id))
+    }
+
+    pub fn disconnect(&self, server_id: &str) {
+        self.conns.lock().unwrap().remove(server_id);
+    }
+
+    /// Remembers which Odoo instance of the host to diagnose (several run there).
+    pub fn choose_instance(&self, server_id: &str, instance: &str) -> AppResult<()> {
+        let conn = self.conn(server_id)?;
+        if conn.server.id != DEMO_SERVER_ID {
+            let s = &conn.server;
+            self.store.save(&ServerInput {
+                id: Some(s.id.clone()),
+                name: s.name.clone(),
+                host: s.host.clone(),
+                port: Some(s.port),
+                user: s.user.clone(),
+                auth: s.auth,
+                key_file: s.key_file.clone(),
+                instance: Some(instance.to_string()),
+                state_dir: s.state_dir.clone(),
+            })?;
+        }
+        let mut map = self.conns.lock().unwrap();
+        if let Some(old) = map.remove(server_id) {
+            if let Ok(mut conn) = Arc::try_unwrap(old) {
+                conn.diagnose.discover.instance = Some(instance.to_string());
+                conn.server.instance = Some(instance.to_string());
+                map.insert(server_id.to_string(), Arc::new(conn));
+            }
+        }
+        Ok(())
+    }
+
+    // ----- diagnose, plan, apply ----------------------------------------------------------------
+
+    pub fn diagnose(&self, server_id: &str, probe_input: Option<ProbeInput>, progress: &dyn ProgressSink) -> AppResult<DiagnosisView> {
+        let conn = self.conn(server_id)?;
+        progress.report(progress::step(Step::Discovering, "Reading Odoo's processes, its config file, nginx, the session store and the database…"));
+        let result = (|| {
+            let mut facts = discover(&conn.host, &conn.diagnose.discover)?;
+            if let Some(p) = probe_input {
+                let opts = ProbeOptions {
+                    login: p.login.trim().to_string(),
+                    password: Secret::new(p.password),
+                    public_url: p.public_url.filter(|u| !u.trim().is_empty()),
+                    resolve: Vec::new(),
+                };
+                progress.report(progress::step(Step::Probing, format!("Logging in to Odoo as {} to watch a real session…", opts.login)));
+                facts.probe = Some(probe::live_probe(&conn.host, &facts, &opts));
+                *conn.probe.lock().unwrap() = Some(opts);
+            }
+            let d = Diagnosis::from_facts(facts);
+            conn.first.lock().unwrap().get_or_insert_with(|| d.clone());
+            *conn.last.lock().unwrap() = Some(d.clone());
+            Ok::<_, AppError>(DiagnosisView::new(&d))
+        })();
+        progress.report(ProgressEvent::Finished);
+        result
+    }
+
+    /// Plans the given fixes against the last diagnosis. The plan is kept under its id: Apply
+    /// applies exactly what was previewed, never a plan made afresh.
+    pub fn plan_fix(&self, server_id: &str, input: &FixInput) -> AppResult<PlanView> {
+        let conn = self.conn(server_id)?;
+        let d = conn.last()?;
+        let request = FixRequest { checks: input.checks.clone(), values: input.values.clone() };
+        let changeset = plan(&conn.host, &d, &request)?;
+        let id = self.plans.fetch_add(1, Ordering::SeqCst) + 1;
+        *conn.plan.lock().unwrap() = Some((id, changeset.clone()));
+        Ok(PlanView { plan_id: id, changeset })
+    }
+
+    fn begin(&self, cancellable: bool) -> AppResult<Arc<Running>> {
+        let mut running = self.running.lock().unwrap();
+        if running.is_some() {
+            return Err(AppError::new("busy", "Another change is being applied or rolled back right now.", "Wait for it to finish."));
+        }
+        let r = Arc::new(Running {
+            cancel: Arc::new(AtomicBool::new(false)),
+            cancellable: Arc::new(AtomicBool::new(cancellable)),
+            close_when_done: AtomicBool::new(false),
+        });
+        *running = Some(r.clone());
+        Ok(r)
+    }
+
+    /// Ends the running apply; true when the window asked to close meanwhile.
+    fn end(&self) -> bool {
+        self.running.lock().unwrap().take().is_some_and(|r| r.close_when_done.load(Ordering::SeqCst))
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.running.lock().unwrap().is_some()
+    }
+
+    /// Applies the previewed plan `plan_id`, streaming progress; the result says per change
+    /// whether it persisted, or why everything was rolled back. The returned flag asks the
+    /// caller to close the window (the person asked to close while it ran).
+    pub fn apply(&self, server_id: &str, plan_id: u64, progress: Arc<dyn ProgressSink>) -> AppResult<(ApplyView, bool)> {
+        let conn = self.conn(server_id)?;
+        let before = conn.last()?;
+        let changeset = match conn.plan.lock().unwrap().clone() {
+            Some((id, cs)) if id == plan_id => cs,
+            _ => return Err(AppError::new("stale_plan", "The preview is out of date.", "Go back one step and look at the preview again.")),
+        };
+        let running = self.begin(true)?;
+        let opts = conn.apply_options(Some(running.cancel.clone()));
+        let cancellable = running.cancellable.clone();
+        let events = progress.clone();
+        let sink = move |p: &Progress| {
+            if let Progress::Step { step, .. } = p {
+                if Step::from(*step).ends_cancel() {
+                    cancellable.store(false, Ordering::SeqCst);
+                }
+            }
+            events.report(progress::from_engine(p, cancellable.load(Ordering::SeqCst)));
+        };
+        let result = apply::apply(&conn.host, &before, &changeset, &opts, &sink);
+        let close = self.end();
+        progress.report(ProgressEvent::Finished);
+        let result = result?;
+        if let Some(after) = &result.after {
+            *conn.last.lock().unwrap() = Some(after.clone());
+        }
+        *conn.plan.lock().unwrap() = None;
+        Ok((ApplyView::new(result, changeset), close))
+    }
+
+    /// Asks the running apply to stop. True when it still can (before the restart); false when
+    /// it is past that point (it then finishes, and verifies or rolls back by itself).
+    pub fn cancel_apply(&self) -> bool {
+        match &*self.running.lock().unwrap() {
+            Some(r) if r.cancellable.load(Ordering::SeqCst) => {
+                r.cancel.store(true, Ordering::SeqCst);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The window wants to close. With nothing running: close now (true). Otherwise the person
+    /// chose "stop safely and close": cancel if still possible, and close once the apply has
+    /// ended (rolled back or verified) — never in between.
+    pub fn close_when_idle(&self) -> bool {
+        let running = self.running.lock().unwrap();
+        match &*running {
+            None => true,
+            Some(r) => {
+                if r.cancellable.load(Ordering::SeqCst) {
+                    r.cancel.store(true, Ordering::SeqCst);
+                }
+                r.close_when_done.store(true, Ordering::SeqCst);
+                false
+            }
+        }
+    }
+
+    pub fn history(&self, server_id: &str) -> AppResult<Vec<record::Record>> {
+        let conn = self.conn(server_id)?;
+        let mut records = record::history(&conn.host, conn.root())?;
+        records.reverse();
+        Ok(records)
+    }
+
+    /// Rolls a recorded change set back, then diagnoses again so the person sees the state it
+    /// restored.
+    pub fn rollback(&self, server_id: &str, changeset_id: &str, progress: Arc<dyn ProgressSink>) -> AppResult<(RollbackView, bool)> {
+        let conn = self.conn(server_id)?;
+        let _running = self.begin(false)?;
+        let result = (|| {
+            progress.report(progress::step(Step::Discovering, "Reading the server's current setup…"));
+            let facts = discover(&conn.host, &conn.diagnose.discover)?;
+            let opts = conn.apply_options(None);
+            let sink = |p: &Progress| progress.report(progress::from_engine(p, false));
+            let result = apply::rollback(&conn.host, &facts, Some(changeset_id), false, &opts, &sink)?;
+            progress.report(progress::step(Step::Verify, "Diagnosing again to show the state now…"));
+            let after = osd_engine::diagnose(&conn.host, &opts.diagnose)?;
+            *conn.last.lock().unwrap() = Some(after.clone());
+            Ok::<_, AppError>(RollbackView { result, after: DiagnosisView::new(&after) })
+        })();
+        let close = self.end();
+        progress.report(ProgressEvent::Finished);
+        Ok((result?, close))
+    }
+
+    /// The connection's first and last diagnosis and the host's records: what a report is made of.
+    pub fn report_inputs(&self, server_id: &str) -> AppResult<(Diagnosis, Option<Diagnosis>, Vec<record::Record>, String)> {
+        let conn = self.conn(server_id)?;
+        let last = conn.last()?;
+        let first = conn.first.lock().unwrap().clone();
+        let before = first.filter(|f| !same_findings(f, &last));
+        let records = record::history(&conn.host, conn.root())?;
+        let target = format!("{}@{}:{}", conn.server.user, conn.server.host, conn.server.port);
+        Ok((last, before, records, target))
+    }
+}
+
+fn same_findings(a: &Diagnosis, b: &Diagnosis) -> bool {
+    a.checks.iter().map(|c| (c.id, c.status)).eq(b.checks.iter().map(|c| (c.id, c.status)))
+}
+
+/// `~/x` → `$HOME/x` (key files in the form and in servers.toml may use it).
+pub fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}

@@ -1,0 +1,213 @@
+//! What the commands return. Engine values travel as the engine serializes them (the same JSON
+//! as the CLI's `--json`); their TypeScript shapes come from [`crate::engine_types`] through
+//! `#[ts(as = ...)]`. The app's own wrappers add what a screen needs on top (the quick-fix
+//! order, the plan's id, a short summary of the Odoo found).
+use osd_engine::change::apply::{ApplyResult, RollbackResult};
+use osd_engine::change::plan::FIXABLE;
+use osd_engine::change::record::Record;
+use osd_engine::change::ChangeSet;
+use osd_engine::checks::{Finding, Status, Verdict};
+use osd_engine::Diagnosis;
+use osd_remote::{Host, Privilege};
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::engine_types as ts;
+use crate::servers::ServerEntry;
+
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    pub name: String,
+    pub version: String,
+    /// True when the app was started by `scripts/demo` (or the e2e tests) with a lab to show.
+    pub demo: bool,
+    /// The saved-servers file, shown on the Servers screen.
+    pub servers_file: String,
+}
+
+/// How much this login may do on the server.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum Power {
+    /// Logged in as root.
+    Root,
+    /// Through sudo.
+    Sudo,
+    /// Cannot become root: the app can diagnose a little and fix nothing.
+    None,
+}
+
+/// What the UI shows after a successful connection.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Connected {
+    pub server_id: String,
+    /// The name the server gives itself (`hostname`).
+    pub host_name: String,
+    pub host_key_fingerprint: String,
+    pub user: String,
+    pub power: Power,
+    /// Change sets an earlier connection left half-done (the connection was lost): offer a rollback.
+    #[ts(as = "Vec<ts::Record>")]
+    pub unfinished: Vec<Record>,
+}
+
+impl Connected {
+    pub fn new(server: &ServerEntry, host: &Host, host_name: String, unfinished: Vec<Record>) -> Connected {
+        Connected {
+            server_id: server.id.clone(),
+            host_name,
+            host_key_fingerprint: host.host_key().map(|k| k.fingerprint).unwrap_or_default(),
+            user: host.user().to_string(),
+            power: match host.privilege() {
+                Privilege::Root => Power::Root,
+                Privilege::Sudo { .. } => Power::Sudo,
+                Privilege::None => Power::None,
+            },
+            unfinished,
+        }
+    }
+}
+
+/// The Odoo that was diagnosed, in a few words.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OdooSummary {
+    pub version: Option<String>,
+    pub config: Option<String>,
+    /// How it runs, e.g. "systemd unit odoo".
+    pub service: String,
+    /// How many Odoo servers run on the host (this is one of them).
+    pub instances: usize,
+    /// A test login was used for this diagnosis.
+    pub probed: bool,
+}
+
+/// The checks of the well-known quick-fix checklist, in its order: lifetime, canonical URL,
+/// sticky/shared sessions, proxy_mode, worker memory, HTTPS redirect, external cleanup, proxy
+/// headers and cookies (then the leftovers). The Fix screen walks the failing ones in this order.
+pub const QUICK_FIX_ORDER: &[&str] = &[
+    "session.lifetime",
+    "proxy.canonical-host",
+    "proxy.sticky",
+    "session.store",
+    "proxy.mode",
+    "workers.memory",
+    "proxy.https-redirect",
+    "session.external-cleanup",
+    "session.cleanup-runs",
+    "proxy.headers",
+    "proxy.websocket",
+    "proxy.cookie-flags",
+    "conf.folklore",
+];
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnosisView {
+    pub host: String,
+    #[ts(as = "ts::Verdict")]
+    pub verdict: Verdict,
+    /// Every check, in the checklist's order.
+    #[ts(as = "Vec<ts::Finding>")]
+    pub checks: Vec<Finding>,
+    /// The ids of the failing checks the app can fix, in the quick-fix order.
+    pub fix_order: Vec<String>,
+    pub odoo: OdooSummary,
+}
+
+impl DiagnosisView {
+    pub fn new(d: &Diagnosis) -> DiagnosisView {
+        let fix_order = QUICK_FIX_ORDER
+            .iter()
+            .filter(|id| FIXABLE.contains(id))
+            .filter(|id| d.finding(id).is_some_and(|f| matches!(f.status, Status::Warn | Status::Fail)))
+            .map(|id| id.to_string())
+            .collect();
+        let o = &d.odoo.odoo;
+        DiagnosisView {
+            host: d.host.clone(),
+            verdict: d.verdict.clone(),
+            checks: d.checks.clone(),
+            fix_order,
+            odoo: OdooSummary {
+                version: o.version.map(|v| v.to_string()),
+                config: o.config.as_ref().map(|c| c.path.clone()),
+                service: o.service.describe(),
+                instances: d.odoo.instances.len(),
+                probed: d.odoo.probe.is_some(),
+            },
+        }
+    }
+}
+
+/// A previewed plan; Apply names it by `planId`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanView {
+    #[ts(type = "number")]
+    pub plan_id: u64,
+    #[ts(as = "ts::ChangeSet")]
+    pub changeset: ChangeSet,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyView {
+    #[ts(as = "ts::ApplyResult")]
+    pub result: ApplyResult,
+    /// What was applied (or rolled back), to show next to the verification.
+    #[ts(as = "ts::ChangeSet")]
+    pub changeset: ChangeSet,
+    /// The diagnosis after the apply (none when it was rolled back).
+    pub after: Option<DiagnosisView>,
+}
+
+impl ApplyView {
+    pub fn new(result: ApplyResult, changeset: ChangeSet) -> ApplyView {
+        let after = result.after.as_ref().map(DiagnosisView::new);
+        ApplyView { result, changeset, after }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackView {
+    #[ts(as = "ts::RollbackResult")]
+    pub result: RollbackResult,
+    /// The diagnosis once rolled back: the original state again.
+    pub after: DiagnosisView,
+}
+
+/// A report written to disk.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedReport {
+    pub path: String,
+    pub format: ReportFormat,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ReportFormat {
+    Html,
+    Markdown,
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quick_fix_order_covers_every_fixable_check() {
+        for id in FIXABLE {
+            assert!(QUICK_FIX_ORDER.contains(id), "{id} is fixable but missing from QUICK_FIX_ORDER: the Fix screen would never offer it");
+        }
+        for id in QUICK_FIX_ORDER {
+            assert!(osd_engine::checks::CHECK_IDS.contains(id), "{id} is not a check id");
+        }
+    }
+}

@@ -1,0 +1,236 @@
+// GENERATED from the Rust types in src-tauri/src (ts-rs); do not edit by hand.
+// Regenerate: UPDATE_BINDINGS=1 cargo test -p odoo-session-doctor-app bindings
+
+export type AppInfo = { name: string, version: string, 
+/**
+ * True when the app was started by `scripts/demo` (or the e2e tests) with a lab to show.
+ */
+demo: boolean, 
+/**
+ * The saved-servers file, shown on the Servers screen.
+ */
+serversFile: string, };
+
+export type AppError = { code: string, message: string, hint: string, details?: ErrorDetails, };
+
+export type ErrorDetails = { "kind": "unknownHostKey", host: string, port: number, keyType: string, 
+/**
+ * `SHA256:...` exactly as `ssh-keygen -lf` prints it.
+ */
+fingerprint: string, 
+/**
+ * What to run on the server to see its own fingerprint of that key.
+ */
+compareCommand: string, } | { "kind": "hostKeyChanged", host: string, port: number, keyType: string, expectedFingerprint: string, actualFingerprint: string, knownHostsFile: string, line: number, compareCommand: string, } | { "kind": "severalInstances", instances: Array<InstanceChoice>, } | { "kind": "secretNeeded", secret: SecretKind, 
+/**
+ * What it is, e.g. "SSH password for deploy@10.0.0.5".
+ */
+prompt: string, };
+
+export type InstanceChoice = { 
+/**
+ * As the engine describes it: port, config file, service, pid.
+ */
+label: string, 
+/**
+ * What to remember for the server: the config file, or the HTTP port when there is none.
+ */
+value: string, };
+
+export type SecretKind = "password" | "keyPassphrase" | "sudoPassword";
+
+export type ConnectSecrets = { password?: string, keyPassphrase?: string, sudoPassword?: string, };
+
+export type ProbeInput = { login: string, password: string, 
+/**
+ * The address users type (e.g. https://odoo.example.com); found from nginx when empty.
+ */
+publicUrl?: string, };
+
+export type FixInput = { checks: Array<string>, 
+/**
+ * A choice per check id, e.g. `{"session.lifetime": "604800"}`.
+ */
+values: { [key in string]: string }, };
+
+export type AuthMethod = "agent" | "key" | "password";
+
+export type ServerKind = "demo" | "saved";
+
+export type ServerEntry = { id: string, name: string, 
+/**
+ * A host name, an address or an alias from ~/.ssh/config.
+ */
+host: string, port: number, user: string, auth: AuthMethod, keyFile: string | null, 
+/**
+ * Which Odoo to diagnose when several run on the host: its config file or HTTP port.
+ */
+instance: string | null, 
+/**
+ * Where the app keeps its change records on the server (default /var/lib/odoo-session-doctor).
+ */
+stateDir: string | null, 
+/**
+ * `SHA256:...` as `ssh-keygen -lf` prints it, when known in advance (the lab knows its own).
+ */
+hostKeyFingerprint: string | null, kind: ServerKind, 
+/**
+ * The lab scenario (demo only), e.g. `short-lifetime`.
+ */
+scenario: string | null, };
+
+export type ServerInput = { id?: string, name: string, host: string, port?: number, user: string, auth: AuthMethod, keyFile?: string, instance?: string, stateDir?: string, };
+
+export type SshConfigHost = { alias: string, 
+/**
+ * Where the alias really goes (`HostName`), when the config says.
+ */
+hostName: string | null, user: string, port: number, keyFile: string | null, 
+/**
+ * A saved server already uses this alias.
+ */
+alreadySaved: boolean, };
+
+export type ProgressEvent = { "event": "step", "data": { step: Step, message: string, cancellable: boolean, } } | { "event": "output", "data": { line: string, } } | { "event": "finished" };
+
+export type Step = "connecting" | "identifying" | "discovering" | "probing" | "planning" | "lock" | "checkUnchanged" | "record" | "writeFiles" | "validate" | "writeParams" | "reloadNginx" | "restartOdoo" | "waitHealth" | "verify" | "rollBack" | "done";
+
+export type Power = "root" | "sudo" | "none";
+
+export type Connected = { serverId: string, 
+/**
+ * The name the server gives itself (`hostname`).
+ */
+hostName: string, hostKeyFingerprint: string, user: string, power: Power, 
+/**
+ * Change sets an earlier connection left half-done (the connection was lost): offer a rollback.
+ */
+unfinished: Array<ChangeRecord>, };
+
+export type OdooSummary = { version: string | null, config: string | null, 
+/**
+ * How it runs, e.g. "systemd unit odoo".
+ */
+service: string, 
+/**
+ * How many Odoo servers run on the host (this is one of them).
+ */
+instances: number, 
+/**
+ * A test login was used for this diagnosis.
+ */
+probed: boolean, };
+
+export type DiagnosisView = { host: string, verdict: Verdict, 
+/**
+ * Every check, in the checklist's order.
+ */
+checks: Array<Finding>, 
+/**
+ * The ids of the failing checks the app can fix, in the quick-fix order.
+ */
+fixOrder: Array<string>, odoo: OdooSummary, };
+
+export type PlanView = { planId: number, changeset: ChangeSet, };
+
+export type ApplyView = { result: ApplyResult, 
+/**
+ * What was applied (or rolled back), to show next to the verification.
+ */
+changeset: ChangeSet, 
+/**
+ * The diagnosis after the apply (none when it was rolled back).
+ */
+after: DiagnosisView | null, };
+
+export type RollbackView = { result: RollbackResult, 
+/**
+ * The diagnosis once rolled back: the original state again.
+ */
+after: DiagnosisView, };
+
+export type ExportedReport = { path: string, format: ReportFormat, bytes: number, };
+
+export type ReportFormat = "html" | "markdown" | "json";
+
+export type Status = "ok" | "skip" | "unknown" | "warn" | "fail";
+
+export type Evidence = { source: string, excerpt: string, };
+
+export type Reference = { label: string, url: string, };
+
+export type Choice = { value: string, label: string, 
+/**
+ * Set when this choice has a cost the person must know.
+ */
+warning: string | null, };
+
+export type FixOffer = { title: string, choices: Array<Choice>, 
+/**
+ * The value used when the person picks nothing.
+ */
+default: string | null, };
+
+export type Finding = { id: string, status: Status, title: string, 
+/**
+ * One line: what is the case here.
+ */
+summary: string, users_see: string, why: string, evidence: Array<Evidence>, version_note: string | null, references: Array<Reference>, fixes: Array<FixOffer>, };
+
+export type Verdict = { status: Status, line: string, };
+
+export type FileKind = "odoo_conf" | "nginx" | "cron";
+
+export type FileChange = { path: string, kind: FileKind, checks: Array<string>, owner: string, group: string, mode: number, before_sha256: string, after_sha256: string, 
+/**
+ * Unified diff, secrets shown as `********`.
+ */
+diff: string, };
+
+export type ParamChange = { db: string, key: string, old: string | null, new: string | null, check: string, };
+
+export type ServiceAction = { "action": "reload_nginx", test: Array<string>, reload: Array<string>, } | { "action": "restart_odoo", command: Array<string>, service: string, };
+
+export type Reason = { check: string, text: string, };
+
+export type ChangeSet = { checks: Array<string>, files: Array<FileChange>, params: Array<ParamChange>, services: Array<ServiceAction>, reasons: Array<Reason>, 
+/**
+ * What users will notice while it is applied.
+ */
+interruption: string, 
+/**
+ * Checks asked for that need no change or cannot be fixed automatically.
+ */
+notes: Array<Reason>, };
+
+export type Verification = { check: string, persisted: boolean, detail: string, };
+
+export type Outcome = "applied" | "rolled_back" | "failed";
+
+export type ApplyResult = { 
+/**
+ * The change set id (empty when there was nothing to change).
+ */
+changeset: string, status: Outcome, verification: Array<Verification>, 
+/**
+ * Why it was rolled back or failed.
+ */
+error: string | null, };
+
+export type RecordStatus = "recorded" | "applying" | "applied" | "rolled_back" | "undone" | "rollback_failed";
+
+export type ChangeRecord = { id: string, 
+/**
+ * Unix seconds.
+ */
+created: number, created_text: string, 
+/**
+ * Who applied it: the SSH user and the machine the app ran on.
+ */
+by: string, host: string, status: RecordStatus, changeset: ChangeSet, verification: Array<Verification>, error: string | null, 
+/**
+ * What happened, in order, with times.
+ */
+log: Array<string>, };
+
+export type RollbackResult = { changeset: string, status: RecordStatus, error: string | null, };
