@@ -102,6 +102,15 @@ fn environment() -> Environment<'static> {
     env.add_filter("md", |s: &str| text::md(s));
     env.add_filter("code", |s: &str| text::md_code(s));
     env.add_filter("block", |s: &str, info: Option<&str>| text::md_block(s, info.unwrap_or("")));
+    env.add_filter("short_host", |s: &str| -> String {
+        // "odoo-prod-1.example.com" → "odoo-prod-1"; addresses stay whole.
+        let host = s.rsplit('@').next().unwrap_or(s);
+        if host.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+            host.split(['.', ':']).next().unwrap_or(host).to_string()
+        } else {
+            host.to_string()
+        }
+    });
     env.add_filter("diff_lines", |s: &str| -> Vec<(String, String)> {
         s.lines()
             .map(|l| {
