@@ -197,6 +197,13 @@ mod html {
     /// Parses with html5ever's exact error reporting: any parse error (a stray end tag, an
     /// unescaped `<`, a duplicate attribute, a missing doctype) fails.
     fn parse(html: &str) -> Html {
+        let doc = parse_lenient(html);
+        assert!(doc.errors.is_empty(), "HTML5 parse errors: {:#?}", doc.errors);
+        assert_eq!(doc.quirks_mode, html5ever::tree_builder::QuirksMode::NoQuirks);
+        doc
+    }
+
+    fn parse_lenient(html: &str) -> Html {
         use html5ever::driver::{self, ParseOpts};
         use html5ever::tendril::TendrilSink;
         use html5ever::tokenizer::TokenizerOpts;
@@ -205,10 +212,21 @@ mod html {
             tokenizer: TokenizerOpts { exact_errors: true, ..Default::default() },
             tree_builder: TreeBuilderOpts { exact_errors: true, scripting_enabled: false, ..Default::default() },
         };
-        let doc = driver::parse_document(scraper::HtmlTreeSink::new(Html::new_document()), opts).one(html);
-        assert!(doc.errors.is_empty(), "HTML5 parse errors: {:#?}", doc.errors);
-        assert_eq!(doc.quirks_mode, html5ever::tree_builder::QuirksMode::NoQuirks);
-        doc
+        driver::parse_document(scraper::HtmlTreeSink::new(Html::new_document()), opts).one(html)
+    }
+
+    #[test]
+    fn the_parse_check_catches_what_is_not_html5() {
+        let ok = "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>t</title></head><body><p>x</p></body></html>";
+        assert!(parse_lenient(ok).errors.is_empty());
+        for bad in [
+            "<html><head><title>t</title></head><body></body></html>",                                  // no doctype
+            "<!DOCTYPE html><title>t</title><p>x</div>",                                                // stray end tag
+            "<!DOCTYPE html><title>t</title><p a=1 a=2>x</p>",                                          // duplicate attribute
+            "<!DOCTYPE html><title>t</title><table><tr><td>x</td></tr><p>y</p></table>",                // misnested
+        ] {
+            assert!(!parse_lenient(bad).errors.is_empty(), "not caught: {bad}");
+        }
     }
 
     fn sel(s: &str) -> Selector {

@@ -25,6 +25,7 @@ fn span(secs: u64) -> String {
 }
 
 /// "1h", "7d".
+#[allow(unknown_lints, clippy::manual_is_multiple_of)] // `is_multiple_of` is newer than the MSRV (1.80)
 fn span_abbrev(secs: u64) -> String {
     if secs >= 86_400 && secs % 86_400 == 0 {
         format!("{}d", secs / 86_400)
