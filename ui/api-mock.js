@@ -2,13 +2,28 @@
 /**
  * The mock backend: same shape as the real one (ui/types/api.d.ts), canned answers, small
  * delays so progress states are visible. Scenarios (`?mock=<name>`):
- *   demo         the demo lab server; connecting succeeds
- *   empty        no servers at all
- *   connect-fails  the demo lab server; connecting fails with a host-unreachable error
- *   load-fails   listing servers fails
+ *   demo               the demo lab (short-lifetime); every step succeeds
+ *   empty              no servers at all; the history of a connected server is empty
+ *   load-fails         listing servers fails
+ *   connect-fails      connecting fails: host unreachable
+ *   unknown-key        the first connection meets an unknown host key; Trust lets it through
+ *   changed-key        the host key changed since last time (always refused)
+ *   needs-password     the server asks for the SSH password first
+ *   no-root            the login cannot become root
+ *   several-instances  two Odoo servers run on the host; diagnosing asks which
+ *   every-status       the checklist shows every status: ok, warn, fail, skip, unknown
+ *   healthy            every check passes: nothing to fix
+ *   diagnose-fails     the diagnosis fails (no Odoo running)
+ *   apply-rolls-back   applying fails validation and everything is rolled back
  * @typedef {import('./types/api').Api} Api
  * @typedef {import('./types/api').ServerEntry} ServerEntry
+ * @typedef {import('./types/api').Finding} Finding
+ * @typedef {import('./types/api').DiagnosisView} DiagnosisView
+ * @typedef {import('./types/api').ChangeSet} ChangeSet
+ * @typedef {import('./types/api').ChangeRecord} ChangeRecord
+ * @typedef {import('./types/api').ProgressEvent} ProgressEvent
  */
+import { SHORT_LIFETIME_CHECKS } from "./mock-data.js";
 
 /** @type {ServerEntry} */
 const DEMO_SERVER = {
@@ -17,36 +32,319 @@ const DEMO_SERVER = {
   host: "127.0.0.1",
   port: 2222,
   user: "root",
+  auth: "key",
+  keyFile: "/tmp/osd-lab-mock/keys/id_ed25519",
+  instance: "/tmp/osd-lab-mock/etc/odoo.conf",
+  stateDir: "/tmp/osd-lab-mock/state",
   hostKeyFingerprint: "SHA256:mockmockmockmockmockmockmockmockmockmockmoc",
   kind: "demo",
   scenario: "short-lifetime",
 };
 
+const FINGERPRINT = "SHA256:Xy3mZp0f6mE1kq0p9t3WqS8jH2vX5bQh9aY7fK1sLc4";
+
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+/** @template T @param {T} v @returns {T} */
+const clone = (v) => JSON.parse(JSON.stringify(v));
+
+/** @param {string} code @param {string} message @param {string} hint @param {any} [details] */
+const fail = (code, message, hint, details) => ({ code, message, hint, ...(details ? { details } : {}) });
+
+/** @param {(e: ProgressEvent) => void} on @param {import('./types/api').Step} step @param {string} message @param {boolean} [cancellable] */
+const step = (on, step, message, cancellable = false) => on({ event: "step", data: { step, message, cancellable } });
+
+/** The checklist for a scenario. @param {string} scenario @param {boolean} fixed @returns {Finding[]} */
+function checksFor(scenario, fixed) {
+  const checks = clone(SHORT_LIFETIME_CHECKS);
+  /** @param {string} id @param {any} patch */
+  const set = (id, patch) => Object.assign(/** @type {Finding} */ (checks.find((c) => c.id === id)), patch);
+  if (fixed || scenario === "healthy") {
+    set("session.lifetime", { status: "ok", summary: "Idle sessions live 1 day.", fixes: [] });
+    set("session.cleanup-runs", { status: "ok", summary: "Odoo's cleanup runs.", evidence: [] });
+  }
+  if (scenario === "every-status") {
+    set("proxy.sticky", { status: "skip", summary: "Only one Odoo server: nothing to share." });
+    set("db.filter", { status: "unknown", summary: "The database filter could not be read: the database did not answer." });
+    set("proxy.canonical-host", {
+      status: "warn",
+      summary: "Odoo answers on 3 names; web.base.url is not frozen.",
+      users_see: "Logging in on one address and opening a link to another asks to log in again.",
+      why: "A session cookie belongs to one host name.",
+      fixes: [{ title: "Redirect every name to one address", choices: [{ value: "odoo.lab.test", label: "odoo.lab.test", warning: null }], default: "odoo.lab.test" }],
+    });
+  }
+  return checks;
+}
+
+/** @param {Finding[]} checks @returns {DiagnosisView} */
+function diagnosisOf(checks) {
+  const order = ["session.lifetime", "proxy.canonical-host", "proxy.sticky", "session.store", "proxy.mode", "workers.memory", "proxy.https-redirect", "session.external-cleanup", "session.cleanup-runs", "proxy.headers", "proxy.websocket", "proxy.cookie-flags", "conf.folklore"];
+  const fixable = new Set(["session.lifetime", "proxy.canonical-host", "proxy.mode", "session.external-cleanup"]);
+  const bad = checks.filter((c) => c.status === "fail" || c.status === "warn");
+  const fails = checks.filter((c) => c.status === "fail").length;
+  const verdict = fails
+    ? { status: /** @type {const} */ ("fail"), line: `${fails} problem(s) log users out or will (${bad.length - fails} more to improve). Start with: ${bad[0].title}.` }
+    : bad.length
+      ? { status: /** @type {const} */ ("warn"), line: `Nothing logs users out now; ${bad.length} thing(s) to improve.` }
+      : { status: /** @type {const} */ ("ok"), line: "Nothing here logs users out: every check passed." };
+  return {
+    host: "odoo-lab",
+    verdict,
+    checks,
+    fixOrder: order.filter((id) => fixable.has(id) && bad.some((c) => c.id === id)),
+    odoo: { version: "17.0", config: "/etc/odoo.conf", service: "supervisor program odoo", instances: 1, probed: false },
+  };
+}
+
+/** @param {string[]} ids @param {Record<string, string>} values @returns {ChangeSet} */
+function changesetFor(ids, values) {
+  /** @type {ChangeSet} */
+  const cs = { checks: ids, files: [], params: [], services: [], reasons: [], interruption: "", notes: [] };
+  if (ids.includes("session.lifetime")) {
+    const v = values["session.lifetime"] ?? "604800";
+    cs.params.push({ db: "odoo", key: "sessions.max_inactivity_seconds", old: "600", new: v, check: "session.lifetime" });
+    cs.reasons.push({ check: "session.lifetime", text: `sessions.max_inactivity_seconds = ${v}: Odoo deletes sessions idle longer than this. Odoo reads it at start, so it is restarted.` });
+  }
+  if (ids.includes("proxy.canonical-host")) {
+    cs.files.push({
+      path: "/etc/nginx/sites-enabled/odoo.conf", kind: "nginx", checks: ["proxy.canonical-host"], owner: "root", group: "root", mode: 0o644,
+      before_sha256: "a", after_sha256: "b",
+      diff: "--- a/etc/nginx/sites-enabled/odoo.conf\n+++ b/etc/nginx/sites-enabled/odoo.conf\n@@ -1,4 +1,8 @@\n server {\n-    server_name odoo.lab.test www.odoo.lab.test erp.lab.test;\n+    server_name odoo.lab.test;\n+}\n+server {\n+    server_name www.odoo.lab.test erp.lab.test;\n+    return 301 https://odoo.lab.test$request_uri;\n }\n",
+    });
+    cs.services.push({ action: "reload_nginx", test: ["nginx", "-t"], reload: ["nginx", "-s", "reload"] });
+    cs.reasons.push({ check: "proxy.canonical-host", text: "Every other name redirects to odoo.lab.test, so the session cookie always belongs to one address." });
+  }
+  if (ids.includes("session.lifetime")) {
+    cs.services.push({ action: "restart_odoo", command: ["supervisorctl", "restart", "odoo"], service: "supervisor program odoo" });
+    cs.interruption = "Odoo restarts: for a few seconds pages do not load and the live connection reconnects. Nobody is logged out.";
+  } else if (cs.files.length) {
+    cs.interruption = "nginx reloads: nobody notices.";
+  }
+  return cs;
+}
 
 /** @param {string} scenario @returns {Api} */
 export function createMockApi(scenario) {
+  /** @type {ServerEntry[]} */
+  let servers = scenario === "empty" ? [] : [clone(DEMO_SERVER)];
+  let keyTrusted = false;
+  let instanceChosen = false;
+  let fixed = false;
+  /** @type {ChangeRecord[]} */
+  let records = [];
+  /** @type {ChangeSet | null} */
+  let planned = null;
+  let planId = 0;
+  let cancelled = false;
+
+  /** @param {ChangeSet} cs @param {import('./types/api').RecordStatus} status @returns {ChangeRecord} */
+  const record = (cs, status) => ({
+    id: `20260522T101500Z-${String(records.length + 1).padStart(6, "0")}`,
+    created: 1779444900,
+    created_text: "2026-05-22 10:15",
+    by: "root (from this computer)",
+    host: "odoo-lab",
+    status,
+    changeset: cs,
+    verification: [],
+    error: null,
+    log: ["recorded", "applying", status],
+  });
+
   return {
     kind: "mock",
-    appInfo: async () => ({ name: "Odoo Session Doctor", version: "0.0.0-mock", demo: scenario !== "empty" }),
+    appInfo: async () => ({ name: "Odoo Session Doctor", version: "0.0.0-mock", demo: scenario !== "empty", serversFile: "~/.config/odoo-session-doctor/servers.toml" }),
+
     listServers: async () => {
       await sleep(50);
       if (scenario === "load-fails") {
-        throw { code: "demo_lab_unreadable", message: "The demo lab file could not be read.", hint: "Start the demo with scripts/demo." };
+        throw fail("servers_file", "The saved-servers file ~/.config/odoo-session-doctor/servers.toml could not be used: expected `]` at line 3.", "Fix the file by hand (it is plain TOML), or move it away to start with an empty list.");
       }
-      return scenario === "empty" ? [] : [DEMO_SERVER];
+      return clone(servers);
     },
-    connect: async (serverId, onProgress) => {
-      onProgress({ event: "step", data: { step: "connecting", message: `Connecting to ${DEMO_SERVER.host}:${DEMO_SERVER.port}…` } });
+
+    saveServer: async (input) => {
+      await sleep(50);
+      if (!input.name.trim()) throw fail("invalid_server", "The server needs a name.", "Any name you will recognise, e.g. \"Production\".");
+      if (!input.host.trim() || /[ /@]/.test(input.host)) {
+        throw fail("invalid_server", "The address is not a host name, an IP address or an SSH alias.", "Write only the host, e.g. odoo.example.com or 10.0.0.5; the user and port have their own fields.");
+      }
+      /** @type {ServerEntry} */
+      const entry = {
+        id: input.id ?? input.name.toLowerCase().replace(/[^a-z0-9]+/g, "-"),
+        name: input.name, host: input.host, port: input.port ?? 22, user: input.user, auth: input.auth,
+        keyFile: input.keyFile ?? null, instance: input.instance ?? null, stateDir: input.stateDir ?? null,
+        hostKeyFingerprint: null, kind: "saved", scenario: null,
+      };
+      const i = servers.findIndex((s) => s.id === entry.id);
+      if (i >= 0) servers[i] = entry; else servers.push(entry);
+      return clone(entry);
+    },
+
+    removeServer: async (id) => { servers = servers.filter((s) => s.id !== id); },
+
+    sshConfigHosts: async () => [
+      { alias: "prod", hostName: "10.0.0.5", user: "deploy", port: 22, keyFile: "~/.ssh/prod", alreadySaved: false },
+      { alias: "staging", hostName: null, user: "root", port: 2222, keyFile: null, alreadySaved: servers.some((s) => s.host === "staging") },
+    ],
+
+    importSshHosts: async (aliases) => {
+      /** @type {ServerEntry[]} */
+      const added = aliases.map((alias) => ({
+        id: alias, name: alias, host: alias, port: 22, user: "deploy", auth: /** @type {const} */ ("agent"), keyFile: null,
+        instance: null, stateDir: null, hostKeyFingerprint: null, kind: /** @type {const} */ ("saved"), scenario: null,
+      }));
+      servers.push(...added);
+      return clone(added);
+    },
+
+    connect: async (serverId, secrets, onProgress) => {
+      const server = servers.find((s) => s.id === serverId) ?? DEMO_SERVER;
+      step(onProgress, "connecting", `Connecting to ${server.host}:${server.port} and checking its host key…`);
       await sleep(300);
+      const done = () => onProgress({ event: "finished" });
       if (scenario === "connect-fails") {
-        onProgress({ event: "finished" });
-        throw { code: "unreachable", message: "The server did not answer on port 2222.", hint: "Check that the server is running and the address is right." };
+        done();
+        throw fail("unreachable", `Cannot reach ${server.host}:${server.port}: connection refused.`, "Is sshd running and the port right?");
       }
-      onProgress({ event: "step", data: { step: "identifying", message: "Connected. Asking the server for its name…" } });
+      if (scenario === "unknown-key" && !keyTrusted) {
+        done();
+        throw fail("unknown_host_key", `This is the first connection to ${server.host}:${server.port}, so the app does not know its host key yet.`, "Compare the fingerprint with the one the server shows, then trust it.",
+          { kind: "unknownHostKey", host: server.host, port: server.port, keyType: "ssh-ed25519", fingerprint: FINGERPRINT, compareCommand: "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" });
+      }
+      if (scenario === "changed-key") {
+        done();
+        throw fail("host_key_changed", `The host key of ${server.host}:${server.port} has changed since the last connection.`, "Someone may be intercepting the connection. Do not go on unless you know the server was reinstalled.",
+          { kind: "hostKeyChanged", host: server.host, port: server.port, keyType: "ssh-ed25519", expectedFingerprint: FINGERPRINT, actualFingerprint: "SHA256:n3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3y", knownHostsFile: "/home/admin/.ssh/known_hosts", line: 12, compareCommand: "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" });
+      }
+      if (scenario === "needs-password" && !secrets?.password) {
+        done();
+        throw fail("secret_needed", `The server asks for the SSH password for ${server.user}@${server.host}.`, "Type it to go on; it is not stored.", { kind: "secretNeeded", secret: "password", prompt: `SSH password for ${server.user}@${server.host}` });
+      }
+      step(onProgress, "identifying", "Connected. Checking what this login may do…");
       await sleep(300);
-      onProgress({ event: "finished" });
-      return { serverId, hostName: "odoo-lab", hostKeyFingerprint: DEMO_SERVER.hostKeyFingerprint ?? "" };
+      done();
+      return { serverId, hostName: "odoo-lab", hostKeyFingerprint: FINGERPRINT, user: server.user, power: scenario === "no-root" ? "none" : "root", unfinished: [] };
     },
+
+    trustHostKey: async (_id, fingerprint) => {
+      if (fingerprint !== FINGERPRINT) throw fail("key_mismatch", "The host key shown is not the one the server sent.", "Connect again.");
+      keyTrusted = true;
+    },
+
+    chooseInstance: async () => { instanceChosen = true; },
+
+    diagnose: async (_id, probe, onProgress) => {
+      step(onProgress, "discovering", "Reading Odoo's processes, its config file, nginx, the session store and the database…");
+      await sleep(400);
+      if (probe) {
+        step(onProgress, "probing", `Logging in to Odoo as ${probe.login} to watch a real session…`);
+        await sleep(300);
+      }
+      onProgress({ event: "finished" });
+      if (scenario === "diagnose-fails") throw fail("no_odoo", "No running Odoo server was found on odoo-lab.", "Start Odoo on the server, then diagnose again.");
+      if (scenario === "several-instances" && !instanceChosen) {
+        throw fail("several_instances", "2 Odoo servers run on odoo-lab.", "Choose the one to diagnose: its config file or its HTTP port.", {
+          kind: "severalInstances",
+          instances: [
+            { label: "port 8069 config /etc/odoo/odoo.conf (systemd unit odoo, pid 812)", value: "/etc/odoo/odoo.conf" },
+            { label: "port 8070 config /etc/odoo/staging.conf (systemd unit odoo-staging, pid 901)", value: "/etc/odoo/staging.conf" },
+          ],
+        });
+      }
+      const d = diagnosisOf(checksFor(scenario, fixed));
+      d.odoo.probed = Boolean(probe);
+      return d;
+    },
+
+    planFix: async (_id, fix) => {
+      await sleep(150);
+      planned = changesetFor(fix.checks, fix.values);
+      planId += 1;
+      return { planId, changeset: clone(planned) };
+    },
+
+    applyFix: async (_id, id, on) => {
+      if (!planned || id !== planId) throw fail("stale_plan", "The preview is out of date.", "Go back one step and look at the preview again.");
+      const cs = planned;
+      cancelled = false;
+      const steps = /** @type {const} */ ([
+        ["lock", "Making sure no one else is changing this server: locking /var/lib/odoo-session-doctor", true],
+        ["checkUnchanged", "Checking nothing changed since the preview", true],
+        ["record", "Backing up the files and settings: saving before-images on the host", true],
+        ["writeParams", "Writing Odoo's settings: 1 system parameter in one transaction", true],
+      ]);
+      for (const [s, m, c] of steps) {
+        step(on, s, m, c);
+        await sleep(250);
+        if (cancelled) {
+          step(on, "rollBack", "Putting everything back: cancelled before the restart");
+          await sleep(200);
+          on({ event: "finished" });
+          const rec = record(cs, "rolled_back");
+          rec.error = "cancelled before the restart — everything was restored";
+          records.push(rec);
+          return { result: { changeset: rec.id, status: "rolled_back", verification: [], error: rec.error }, changeset: cs, after: null };
+        }
+      }
+      if (scenario === "apply-rolls-back") {
+        step(on, "validate", "Validating the new configuration");
+        await sleep(200);
+        step(on, "rollBack", "Putting everything back: `nginx -t` rejected the edited configuration");
+        await sleep(200);
+        on({ event: "finished" });
+        const rec = record(cs, "rolled_back");
+        rec.error = "`nginx -t` rejected the edited configuration: unknown directive \"proxy_cookie_flags\" — everything was restored";
+        records.push(rec);
+        return { result: { changeset: rec.id, status: "rolled_back", verification: [], error: rec.error }, changeset: cs, after: null };
+      }
+      step(on, "restartOdoo", "Restarting Odoo: supervisorctl restart odoo");
+      for (const line of ["odoo: stopped", "odoo: started"]) {
+        await sleep(200);
+        on({ event: "output", data: { line } });
+      }
+      step(on, "waitHealth", "Waiting for Odoo to answer again");
+      await sleep(300);
+      step(on, "verify", "Verifying the fix: after the restart");
+      await sleep(300);
+      fixed = true;
+      const verification = cs.checks.map((check) => ({ check, persisted: true, detail: `after the restart: ok — ${check === "session.lifetime" ? "Idle sessions live 1 day." : "fixed"}` }));
+      const rec = record(cs, "applied");
+      rec.verification = verification;
+      records.push(rec);
+      step(on, "done", `Done: change set ${rec.id} applied and verified`);
+      on({ event: "finished" });
+      planned = null;
+      return { result: { changeset: rec.id, status: "applied", verification, error: null }, changeset: cs, after: diagnosisOf(checksFor(scenario, true)) };
+    },
+
+    cancelApply: async () => { cancelled = true; return true; },
+    closeWhenIdle: async () => true,
+
+    history: async () => { await sleep(100); return clone(records).reverse(); },
+
+    rollback: async (_id, changesetId, on) => {
+      step(on, "discovering", "Reading the server's current setup…");
+      await sleep(250);
+      step(on, "rollBack", `Putting everything back: change set ${changesetId}`);
+      await sleep(250);
+      step(on, "restartOdoo", "Restarting Odoo: supervisorctl restart odoo");
+      await sleep(250);
+      step(on, "verify", "Diagnosing again to show the state now…");
+      await sleep(250);
+      on({ event: "finished" });
+      const rec = records.find((r) => r.id === changesetId);
+      if (rec) rec.status = "undone";
+      fixed = false;
+      return { result: { changeset: changesetId, status: "undone", error: null }, after: diagnosisOf(checksFor(scenario, false)) };
+    },
+
+    exportReport: async (_id, format) => {
+      await sleep(100);
+      const ext = format === "markdown" ? "md" : format;
+      return { path: `/home/admin/odoo-session-report-odoo-lab.${ext}`, format, bytes: 18432 };
+    },
+    openReport: async () => {},
+    onCloseRequested: () => {},
   };
 }

@@ -1,14 +1,15 @@
 // @ts-check
 /**
  * The ONE place the UI talks to the backend. Screens import `api` from here and nothing else:
- * no screen calls `invoke` itself. Two implementations share the `Api` shape (ui/types/api.d.ts):
+ * no screen calls `invoke` itself. Two implementations share the `Api` shape (ui/types/api.d.ts,
+ * over the declarations generated from Rust in ui/types/bindings.d.ts):
  *
  * - `tauri`: the real backend, through `window.__TAURI__.core` (app.withGlobalTauri).
  * - `mock`: ui/api-mock.js, canned data for UI-only tests and for opening ui/index.html in a
  *   browser. Chosen with `?mock` or `?mock=<scenario>` in the page URL, or automatically when
  *   the page runs outside Tauri.
  *
- * Every rejection is an `AppError` `{code, message, hint}`, whichever implementation answered.
+ * Every rejection is an `AppError` `{code, message, hint, details?}`, whichever implementation answered.
  *
  * @typedef {import('./types/api').Api} Api
  * @typedef {import('./types/api').AppError} AppError
@@ -20,29 +21,44 @@ import { createMockApi } from "./api-mock.js";
 export function toAppError(error) {
   if (error && typeof error === "object" && "code" in error && "message" in error) {
     const e = /** @type {any} */ (error);
-    return { code: String(e.code), message: String(e.message), hint: String(e.hint ?? "") };
+    return { code: String(e.code), message: String(e.message), hint: String(e.hint ?? ""), details: e.details ?? undefined };
   }
   return { code: "internal", message: String(error), hint: "Please try again." };
 }
 
 /** @returns {Api} */
 function createTauriApi() {
-  const { invoke, Channel } = /** @type {any} */ (window).__TAURI__.core;
+  const tauri = /** @type {any} */ (window).__TAURI__;
+  const { invoke, Channel } = tauri.core;
   /** @param {string} cmd @param {Record<string, unknown>} [args] */
-  const call = (cmd, args) => invoke(cmd, args).catch((e) => { throw toAppError(e); });
+  const call = (cmd, args) => invoke(cmd, args).catch((/** @type {unknown} */ e) => { throw toAppError(e); });
+  /** @param {(event: ProgressEvent) => void} onProgress */
+  const channel = (onProgress) => {
+    const c = new Channel();
+    c.onmessage = onProgress;
+    return c;
+  };
   return {
     kind: "tauri",
     appInfo: () => call("app_info"),
-    // Saved servers (issue 5) will come from their own command; today only the demo lab exists.
-    listServers: async () => {
-      const demo = await call("demo_server");
-      return demo ? [demo] : [];
-    },
-    connect: (serverId, onProgress) => {
-      const onProgressChannel = new Channel();
-      onProgressChannel.onmessage = onProgress;
-      return call("connect", { serverId, onProgress: onProgressChannel });
-    },
+    listServers: () => call("list_servers"),
+    saveServer: (server) => call("save_server", { server }),
+    removeServer: (serverId) => call("remove_server", { serverId }),
+    sshConfigHosts: () => call("ssh_config_hosts"),
+    importSshHosts: (aliases) => call("import_ssh_hosts", { aliases }),
+    connect: (serverId, secrets, onProgress) => call("connect", { serverId, secrets, onProgress: channel(onProgress) }),
+    trustHostKey: (serverId, fingerprint) => call("trust_host_key", { serverId, fingerprint }),
+    chooseInstance: (serverId, instance) => call("choose_instance", { serverId, instance }),
+    diagnose: (serverId, probe, onProgress) => call("diagnose", { serverId, probe, onProgress: channel(onProgress) }),
+    planFix: (serverId, fix) => call("plan_fix", { serverId, fix }),
+    applyFix: (serverId, planId, onProgress) => call("apply_fix", { serverId, planId, onProgress: channel(onProgress) }),
+    cancelApply: () => call("cancel_apply"),
+    closeWhenIdle: () => call("close_when_idle"),
+    history: (serverId) => call("history", { serverId }),
+    rollback: (serverId, changesetId, onProgress) => call("rollback", { serverId, changesetId, onProgress: channel(onProgress) }),
+    exportReport: (serverId, format) => call("export_report", { serverId, format }),
+    openReport: (path) => call("open_report", { path }),
+    onCloseRequested: (handler) => { tauri.event.listen("close-requested", () => handler()); },
   };
 }
 

@@ -1,52 +1,38 @@
-// Types crossing the bridge between the Rust shell (src-tauri) and the UI.
-// Hand-written for the first screen, mirroring src-tauri/src/{commands,demo,error,progress}.rs.
-// The wizard (issue 5) replaces this file with declarations generated from Rust (ts-rs) and
-// committed; keep names identical so the JSDoc in ui/*.js keeps pointing at the right types.
+// The UI's view of the backend: the `Api` every screen calls (ui/api.js), over the types
+// generated from Rust in ./bindings.d.ts (never edit those by hand; see src-tauri/src/bindings.rs).
+import type {
+  AppError, AppInfo, ApplyView, ChangeRecord, Connected, ConnectSecrets, DiagnosisView,
+  ExportedReport, FixInput, PlanView, ProbeInput, ProgressEvent, ReportFormat, RollbackView,
+  ServerEntry, ServerInput, SshConfigHost,
+} from "./bindings";
 
-export interface AppInfo {
-  name: string;
-  version: string;
-  /** True when started by scripts/demo (or the e2e tests) with a lab to show. */
-  demo: boolean;
-}
-
-export type ServerKind = "demo" | "saved";
-
-export interface ServerEntry {
-  id: string;
-  name: string;
-  host: string;
-  port: number;
-  user: string;
-  /** `SHA256:...` as `ssh-keygen -lf` prints it, when known in advance. */
-  hostKeyFingerprint: string | null;
-  kind: ServerKind;
-  scenario: string | null;
-}
-
-export interface Connected {
-  serverId: string;
-  hostName: string;
-  hostKeyFingerprint: string;
-}
-
-/** The one error shape every command rejects with. */
-export interface AppError {
-  code: string;
-  message: string;
-  hint: string;
-}
-
-export type Step = "connecting" | "identifying";
-
-/** Progress over a Channel; unknown `event`s must be ignored. */
-export type ProgressEvent =
-  | { event: "step"; data: { step: Step; message: string } }
-  | { event: "finished" };
+export * from "./bindings";
 
 export interface Api {
   readonly kind: "tauri" | "mock";
   appInfo(): Promise<AppInfo>;
   listServers(): Promise<ServerEntry[]>;
-  connect(serverId: string, onProgress: (event: ProgressEvent) => void): Promise<Connected>;
+  saveServer(server: ServerInput): Promise<ServerEntry>;
+  removeServer(serverId: string): Promise<void>;
+  sshConfigHosts(): Promise<SshConfigHost[]>;
+  importSshHosts(aliases: string[]): Promise<ServerEntry[]>;
+  connect(serverId: string, secrets: ConnectSecrets | null, onProgress: (event: ProgressEvent) => void): Promise<Connected>;
+  trustHostKey(serverId: string, fingerprint: string): Promise<void>;
+  chooseInstance(serverId: string, instance: string): Promise<void>;
+  diagnose(serverId: string, probe: ProbeInput | null, onProgress: (event: ProgressEvent) => void): Promise<DiagnosisView>;
+  planFix(serverId: string, fix: FixInput): Promise<PlanView>;
+  applyFix(serverId: string, planId: number, onProgress: (event: ProgressEvent) => void): Promise<ApplyView>;
+  /** True when the apply can still stop (before the restart). */
+  cancelApply(): Promise<boolean>;
+  /** "Stop safely and close": true when the window closes now. */
+  closeWhenIdle(): Promise<boolean>;
+  history(serverId: string): Promise<ChangeRecord[]>;
+  rollback(serverId: string, changesetId: string, onProgress: (event: ProgressEvent) => void): Promise<RollbackView>;
+  /** `null` when the person cancelled the save dialog. */
+  exportReport(serverId: string, format: ReportFormat): Promise<ExportedReport | null>;
+  openReport(path: string): Promise<void>;
+  /** The window was asked to close while a change is being applied. */
+  onCloseRequested(handler: () => void): void;
 }
+
+export type { AppError };

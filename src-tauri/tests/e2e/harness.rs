@@ -160,6 +160,9 @@ fn start_xvfb(logs: &Path) -> (Managed, String) {
 pub struct Launch {
     /// `OSD_DEMO_LAB`: the lab.json of a lab (or a fixture) to show as the demo server.
     pub demo_lab: Option<PathBuf>,
+    /// `OSD_CONFIG_DIR`: the app's config directory (saved servers, trusted host keys). A fresh
+    /// empty one when `None`: a test never reads or writes the real user's files.
+    pub config_dir: Option<PathBuf>,
     /// Extra environment for the app (e.g. `GTK_THEME=Adwaita:dark`).
     pub env: Vec<(&'static str, String)>,
 }
@@ -187,6 +190,8 @@ pub struct Gui {
     pub timings: LaunchTimings,
     /// Always `Some` outside `relaunch`.
     driver: Option<Driver>,
+    /// The default config directory's parent, removed with the Gui.
+    scratch: Option<tempfile::TempDir>,
 }
 
 impl Gui {
@@ -216,6 +221,15 @@ impl Gui {
             Some(lab) => cmd.env("OSD_DEMO_LAB", lab),
             None => cmd.env_remove("OSD_DEMO_LAB"),
         };
+        let scratch = tempfile::tempdir().unwrap();
+        let config_dir = launch
+            .config_dir
+            .clone()
+            .unwrap_or_else(|| scratch.path().join("config"));
+        cmd.env("OSD_CONFIG_DIR", &config_dir)
+            .env_remove("OSD_SSH_CONFIG")
+            .env_remove("OSD_TEST_SAVE_PATH")
+            .env("OSD_TEST_OPENER", "true"); // "opening" a report must not start a browser
         cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));
         let driver = Managed::spawn(
             "tauri-driver",
@@ -225,12 +239,14 @@ impl Gui {
         wait_until("tauri-driver to listen", Duration::from_secs(10), || {
             TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
-        Gui::session(Driver {
+        let mut gui = Gui::session(Driver {
             port,
             _driver: driver,
             _xvfb: xvfb,
         })
-        .await
+        .await;
+        gui.scratch = Some(scratch);
+        gui
     }
 
     /// A new WebDriver session: tauri-driver starts the app.
@@ -265,6 +281,7 @@ impl Gui {
             launched_at,
             timings,
             driver: Some(driver),
+            scratch: None,
         }
     }
 
@@ -273,7 +290,10 @@ impl Gui {
         if let Some(client) = self.client.take() {
             let _ = client.close().await;
         }
-        Gui::session(self.driver.take().expect("a driver")).await
+        let scratch = self.scratch.take();
+        let mut gui = Gui::session(self.driver.take().expect("a driver")).await;
+        gui.scratch = scratch;
+        gui
     }
 
     pub fn client(&self) -> &Client {
@@ -293,6 +313,73 @@ impl Gui {
 
     pub async fn text(&self, css: &str) -> String {
         self.wait_for(css).await.text().await.unwrap()
+    }
+
+    /// Waits for `css` to hold text containing `needle`; returns the whole text.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        self.wait_text_for(css, needle, ELEMENT_TIMEOUT).await
+    }
+
+    /// Like [`Gui::wait_text`], with its own timeout (an apply waits for a restart).
+    pub async fn wait_text_for(&self, css: &str, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut last = String::new();
+        loop {
+            if let Ok(el) = self.client().find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if t.contains(needle) {
+                        return t;
+                    }
+                    last = t;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{css}` did not come to contain {needle:?} within {timeout:?}; it reads: {last:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for an element with a longer timeout (an apply waits for a restart).
+    pub async fn wait_for_long(&self, css: &str, timeout: Duration) -> fantoccini::elements::Element {
+        self.client()
+            .wait()
+            .at_most(timeout)
+            .every(Duration::from_millis(50))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("`{css}` did not appear within {timeout:?}: {e}"))
+    }
+
+    pub async fn click(&self, css: &str) {
+        let el = self.wait_for(css).await;
+        el.click().await.unwrap_or_else(|e| panic!("could not click `{css}`: {e}"));
+    }
+
+    /// Clears an input and types `text` into it.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let el = self.wait_for(css).await;
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    /// Every element matching `css`, as text.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for el in self.client().find_all(Locator::Css(css)).await.unwrap() {
+            out.push(el.text().await.unwrap_or_default());
+        }
+        out
+    }
+
+    /// An attribute of every element matching `css`.
+    pub async fn attrs(&self, css: &str, attr: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for el in self.client().find_all(Locator::Css(css)).await.unwrap() {
+            out.push(el.attr(attr).await.unwrap().unwrap_or_default());
+        }
+        out
     }
 
     /// Saves a PNG of the window to artifacts/screenshots/<name>.png and returns its path.

@@ -92,7 +92,8 @@ mod servers_screen {
     }
 
     /// Keyboard: a new screen puts focus on its heading (where a screen reader starts reading);
-    /// one Tab reaches the server's Connect button, and the focus is visible (an outline is drawn).
+    /// Tab goes through "Add a server", "Import from SSH config", then the server's Connect
+    /// button, and the focus is visible (an outline is drawn).
     #[tokio::test(flavor = "current_thread")]
     async fn is_keyboard_navigable() {
         let _guard = one_at_a_time();
@@ -109,17 +110,21 @@ mod servers_screen {
             "Servers",
             "focus starts on the heading"
         );
-        c.active_element()
-            .await
-            .unwrap()
-            .send_keys(&fantoccini::key::Key::Tab.to_string())
-            .await
-            .unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            c.active_element()
+                .await
+                .unwrap()
+                .send_keys(&fantoccini::key::Key::Tab.to_string())
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            seen.push(c.active_element().await.unwrap().text().await.unwrap());
+        }
         assert_eq!(
-            c.active_element().await.unwrap().text().await.unwrap(),
-            "Connect",
-            "Tab reaches Connect"
+            seen,
+            ["Add a server", "Import from SSH config", "Connect"],
+            "Tab order"
         );
         let outline = c
             .execute(
@@ -147,6 +152,7 @@ mod themes {
         let gui = Gui::launch(Launch {
             demo_lab: Some(fixture_lab(dir.path())),
             env,
+            ..Launch::default()
         })
         .await;
         gui.wait_for("[data-testid=server]").await;
@@ -177,54 +183,13 @@ mod themes {
     }
 }
 
-/// Against a real lab (tests/lab/lab: sshd, PostgreSQL, supervisor, nginx on loopback): the app
-/// lists it as the demo server and connects to it over SSH, verifying its host key.
-mod with_a_lab {
-    use super::*;
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn connects_to_the_demo_lab_over_ssh() {
-        let _guard = one_at_a_time();
-        let lab = osd_testlab::Lab::up("short-lifetime");
-        let gui = Gui::launch(Launch {
-            demo_lab: Some(lab.dir().join("lab.json")),
-            ..Launch::default()
-        })
-        .await;
-
-        let card = gui.wait_for("[data-testid=server]").await;
-        assert!(card
-            .text()
-            .await
-            .unwrap()
-            .contains(&format!("root@127.0.0.1:{}", lab.info.ssh.port)));
-        gui.wait_for("[data-testid=server] button")
-            .await
-            .click()
-            .await
-            .unwrap();
-        let status = gui
-            .wait_for("[data-testid=server] .status--ok")
-            .await
-            .text()
-            .await
-            .unwrap();
-        assert!(status.starts_with("Connected to "), "{status}");
-        assert!(
-            status.contains(&lab.info.ssh.host_key_fingerprint),
-            "the verified host key is shown: {status}"
-        );
-        gui.screenshot("04-servers-connected-to-lab").await;
-        gui.close().await;
-    }
-}
-
-/// The UI against the mock api (ui/api-mock.js), in the real web view: each state of the Servers
-/// screen without a backend. One app launch, one page load per scenario.
+/// The UI against the mock api (ui/api-mock.js), in the real web view: every state of every
+/// screen without a backend (empty lists, each kind of error, every check status, the whole
+/// fix → apply → history → rollback path). One app launch per module, one page load per scenario.
 mod ui_with_mock_api {
     use super::*;
 
-    async fn open(gui: &Gui, scenario: &str) {
+    pub async fn open(gui: &Gui, scenario: &str) {
         let url = gui.client().current_url().await.unwrap();
         let mut url = url.join("/index.html").unwrap();
         url.set_query(Some(&format!("mock={scenario}")));
@@ -236,10 +201,21 @@ mod ui_with_mock_api {
             .await
             .unwrap();
         assert_eq!(api, "mock", "?mock={scenario} selects the mock api");
+        gui.wait_for("[data-screen=servers]").await;
+    }
+
+    /// Opens `scenario` and gets to the diagnosis (connect + diagnose with the mock).
+    pub async fn to_diagnosis(gui: &Gui, scenario: &str) {
+        open(gui, scenario).await;
+        gui.click("[data-testid=server] [data-testid=connect]").await;
+        gui.click("[data-testid=connected] ~ .actions [data-testid=diagnose]")
+            .await;
+        gui.wait_for("[data-screen=diagnosis] [data-testid=verdict]")
+            .await;
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn every_servers_screen_state() {
+    async fn servers_screen_states() {
         let _guard = one_at_a_time();
         let gui = Gui::launch(Launch::default()).await;
 
@@ -250,44 +226,393 @@ mod ui_with_mock_api {
             .contains("No servers yet"));
 
         open(&gui, "load-fails").await;
-        let alert = gui.text("[data-screen=servers] [role=alert]").await;
-        assert!(
-            alert.contains("Your servers could not be loaded.") && alert.contains("scripts/demo"),
-            "{alert}"
-        );
+        let alert = gui
+            .wait_text("[data-screen=servers] [role=alert]", "could not be loaded")
+            .await;
+        assert!(alert.contains("servers.toml") && alert.contains("plain TOML"), "{alert}");
+
+        // Add: the backend's words for a bad address, then a good save.
+        open(&gui, "empty").await;
+        gui.click("[data-testid=add-server]").await;
+        gui.fill("#server-name", "Production").await;
+        gui.fill("#server-host", "root@odoo.example.com").await;
+        gui.click("[data-testid=save-server]").await;
+        let msg = gui
+            .wait_text("[data-testid=server-form] [role=alert]", "Not saved.")
+            .await;
+        assert!(msg.contains("the user and port have their own fields"), "{msg}");
+        gui.screenshot("20-mock-add-server-error").await;
+        gui.fill("#server-host", "odoo.example.com").await;
+        gui.click("[data-testid=save-server]").await;
+        let card = gui
+            .wait_text("[data-testid=server]", "Production")
+            .await;
+        assert!(card.contains("root@odoo.example.com:22"), "{card}");
+
+        // Edit, then remove (with its confirmation).
+        gui.click("[data-testid=server] [data-testid=edit]").await;
+        gui.fill("#server-port", "2222").await;
+        gui.click("[data-testid=save-server]").await;
+        gui.wait_text("[data-testid=server]", "root@odoo.example.com:2222")
+            .await;
+        gui.click("[data-testid=server] [data-testid=remove]").await;
+        gui.click("dialog button[data-value=remove]").await;
+        gui.wait_for("[data-testid=servers-empty]").await;
+
+        // Import from ~/.ssh/config: already-saved aliases cannot be ticked twice.
+        gui.click("[data-testid=import-ssh]").await;
+        gui.wait_for("[data-testid=import-form]").await;
+        gui.screenshot("21-mock-import-ssh-config").await;
+        gui.click("[data-testid=import-form] input[value=prod]").await;
+        gui.click("[data-testid=import-form] button[type=submit]").await;
+        gui.wait_text("[data-testid=server]", "prod").await;
+        gui.close().await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn connect_screen_states() {
+        let _guard = one_at_a_time();
+        let gui = Gui::launch(Launch::default()).await;
 
         open(&gui, "connect-fails").await;
-        gui.wait_for("[data-testid=server] button")
-            .await
-            .click()
-            .await
-            .unwrap();
+        gui.click("[data-testid=server] [data-testid=connect]").await;
         let alert = gui
-            .wait_for("[data-testid=server] [data-error-code=unreachable]")
-            .await
-            .text()
-            .await
-            .unwrap();
-        assert!(alert.starts_with("Could not connect."), "{alert}");
-        assert!(
-            alert.contains("Check that the server is running"),
-            "the hint is shown: {alert}"
-        );
-        gui.screenshot("10-mock-connect-fails").await;
+            .wait_text("[data-screen=connect] [data-error-code=unreachable]", "Could not connect.")
+            .await;
+        assert!(alert.contains("Is sshd running and the port right?"), "the hint is shown: {alert}");
+        gui.screenshot("22-mock-connect-fails").await;
 
-        open(&gui, "demo").await;
-        gui.wait_for("[data-testid=server] button")
-            .await
-            .click()
-            .await
-            .unwrap();
-        let status = gui
-            .wait_for("[data-testid=server] .status--ok")
-            .await
+        // Unknown key: the dialog shows the fingerprint and the command; Cancel sends nothing.
+        open(&gui, "unknown-key").await;
+        gui.click("[data-testid=server] [data-testid=connect]").await;
+        let fp = gui.text("[data-testid=host-key-dialog] [data-testid=fingerprint]").await;
+        assert_eq!(fp, "SHA256:Xy3mZp0f6mE1kq0p9t3WqS8jH2vX5bQh9aY7fK1sLc4");
+        assert_eq!(
+            gui.text("[data-testid=compare-command]").await,
+            "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"
+        );
+        let focused = gui.client().active_element().await.unwrap().text().await.unwrap();
+        assert_eq!(focused, "Cancel", "the safe choice has the focus");
+        gui.click("[data-testid=host-key-dialog] button[data-value=cancel]").await;
+        gui.wait_text("[data-screen=connect]", "Nothing was sent to the server").await;
+        // Try again, and trust it this time.
+        gui.click("[data-screen=connect] .actions .button").await;
+        gui.click("[data-testid=host-key-dialog] button[data-value=trust]").await;
+        gui.wait_text("[data-testid=connected]", "Connected to odoo-lab").await;
+
+        // Changed key: a warning screen with both fingerprints and no way to accept.
+        open(&gui, "changed-key").await;
+        gui.click("[data-testid=server] [data-testid=connect]").await;
+        let warning = gui.text("[data-testid=host-key-changed]").await;
+        assert_eq!(
+            gui.text("[data-testid=expected-fingerprint]").await,
+            "SHA256:Xy3mZp0f6mE1kq0p9t3WqS8jH2vX5bQh9aY7fK1sLc4"
+        );
+        assert_eq!(
+            gui.text("[data-testid=actual-fingerprint]").await,
+            "SHA256:n3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3y"
+        );
+        assert!(warning.contains("remove line 12 of /home/admin/.ssh/known_hosts"), "{warning}");
+        let buttons = gui.texts("[data-testid=host-key-changed] button").await;
+        assert_eq!(buttons, ["Back to servers"], "no button accepts a changed key");
+        gui.screenshot("23-mock-host-key-changed").await;
+
+        // A password the server asks for: asked, then connected.
+        open(&gui, "needs-password").await;
+        gui.click("[data-testid=server] [data-testid=connect]").await;
+        gui.wait_text("[data-testid=secret-form]", "SSH password for root@127.0.0.1").await;
+        gui.fill("[data-testid=secret]", "not-stored").await;
+        gui.click("[data-testid=secret-form] button[type=submit]").await;
+        gui.wait_text("[data-testid=connected]", "Connected").await;
+
+        // A login without root: said plainly.
+        open(&gui, "no-root").await;
+        gui.click("[data-testid=server] [data-testid=connect]").await;
+        gui.wait_text("[data-testid=no-root]", "cannot act as root").await;
+        gui.close().await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn diagnosis_screen_states() {
+        let _guard = one_at_a_time();
+        let gui = Gui::launch(Launch::default()).await;
+
+        // Every status has its mark and word.
+        to_diagnosis(&gui, "every-status").await;
+        let statuses = gui.attrs("[data-testid=check]", "data-status").await;
+        for status in ["ok", "warn", "fail", "skip", "unknown"] {
+            assert!(statuses.iter().any(|s| s == status), "{status} is shown: {statuses:?}");
+        }
+        let marks: Vec<String> = gui.texts("[data-testid=check] .check__summary .mark").await;
+        for mark in ["✓", "!", "✗", "–", "?"] {
+            assert!(marks.iter().any(|m| m.contains(mark)), "{mark} is shown: {marks:?}");
+        }
+        // A failing item is open with what users see, why, evidence, version note and links.
+        let lifetime = gui
+            .text("[data-check-id='session.lifetime'] .check__body")
+            .await;
+        for part in ["What users see", "Why", "Evidence", "Version note", "Fixes on offer", "Learn more", "sessions.max_inactivity_seconds = 600"] {
+            assert!(lifetime.contains(part), "{part} in: {lifetime}");
+        }
+        gui.screenshot("24-mock-every-status").await;
+        assert!(gui.text("[data-testid=start-fix]").await.contains("2 items"));
+
+        // Healthy: nothing to fix, said calmly.
+        to_diagnosis(&gui, "healthy").await;
+        gui.wait_text("[data-testid=nothing-to-fix]", "Nothing to fix").await;
+        assert!(gui.texts("[data-testid=start-fix]").await.is_empty());
+
+        // Several Odoo servers: pick one, then the diagnosis runs.
+        open(&gui, "several-instances").await;
+        gui.click("[data-testid=server] [data-testid=connect]").await;
+        gui.click("[data-testid=diagnose]").await;
+        gui.wait_text("[data-testid=choose-instance]", "2 Odoo servers run on odoo-lab").await;
+        gui.screenshot("25-mock-choose-instance").await;
+        gui.click("[data-testid=choose-instance] button[data-value='/etc/odoo/odoo.conf']").await;
+        gui.wait_for("[data-testid=verdict]").await;
+
+        // A diagnosis error: plain words and a retry.
+        open(&gui, "diagnose-fails").await;
+        gui.click("[data-testid=server] [data-testid=connect]").await;
+        gui.click("[data-testid=diagnose]").await;
+        let alert = gui.wait_text("[data-error-code=no_odoo]", "could not finish").await;
+        assert!(alert.contains("Start Odoo on the server"), "{alert}");
+        gui.close().await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn fix_apply_history_rollback_and_report() {
+        let _guard = one_at_a_time();
+        let gui = Gui::launch(Launch::default()).await;
+        to_diagnosis(&gui, "every-status").await;
+
+        // Items come in the quick-fix order: lifetime first, then the canonical address.
+        gui.click("[data-testid=start-fix]").await;
+        assert_eq!(gui.text("[data-testid=stepper]").await, "Item 1 of 2");
+        assert_eq!(
+            gui.attrs("[data-testid=fix-item]", "data-check-id").await,
+            ["session.lifetime"]
+        );
+        gui.wait_text("[data-testid=item-preview]", "sessions.max_inactivity_seconds").await;
+        // A choice changes the preview.
+        gui.click("[data-testid=choices] input[value='86400']").await;
+        gui.wait_text("[data-testid=item-preview]", "86400").await;
+        gui.click("[data-testid=apply-this]").await;
+        assert_eq!(gui.text("[data-testid=stepper]").await, "Item 2 of 2");
+        gui.wait_text("[data-testid=item-preview]", "return 301").await;
+        // Back returns to the first item; Skip the second.
+        gui.click("[data-testid=back]").await;
+        gui.wait_text("[data-testid=stepper]", "Item 1 of 2").await;
+        gui.click("[data-testid=apply-this]").await;
+        gui.wait_text("[data-testid=stepper]", "Item 2 of 2").await;
+        gui.click("[data-testid=skip]").await;
+        let combined = gui.wait_text("[data-testid=combined-preview]", "Odoo restarts").await;
+        assert!(combined.contains("86400") && !combined.contains("return 301"), "only the chosen item: {combined}");
+
+        gui.click("[data-testid=apply-all]").await;
+        gui.wait_text("[data-testid=output]", "odoo: started").await;
+        let result = gui.wait_text("[data-testid=apply-result]", "Fixed and verified").await;
+        assert!(result.contains("How long an idle session lives"), "{result}");
+        assert_eq!(gui.attrs("[data-testid=verification] li", "data-persisted").await, ["true"]);
+
+        // The report: format, save, open.
+        gui.click("#nav-report").await;
+        gui.click("[data-testid=report-dialog] input[value=markdown]").await;
+        gui.click("[data-testid=report-dialog] button[data-value=save]").await;
+        assert_eq!(
+            gui.text("[data-testid=report-path]").await,
+            "/home/admin/odoo-session-report-odoo-lab.md"
+        );
+        gui.click("[data-testid=open-report]").await;
+
+        gui.click("[data-testid=open-history]").await;
+        gui.wait_text("[data-testid=record]", "Applied and verified").await;
+        gui.click("[data-testid=record] [data-testid=rollback]").await;
+        let dialog = gui.text("[data-testid=rollback-dialog]").await;
+        assert!(dialog.contains("sessions.max_inactivity_seconds back to 600"), "{dialog}");
+        gui.click("[data-testid=rollback-dialog] button[data-value=rollback]").await;
+        let done = gui.wait_text("[data-testid=rollback-result]", "Rolled back and checked").await;
+        assert!(done.contains("1 problem(s) log users out"), "the original state: {done}");
+        gui.click("[data-testid=see-checklist]").await;
+        gui.wait_for("[data-check-id='session.lifetime'][data-status=fail]").await;
+        gui.close().await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn apply_can_be_cancelled_and_rolls_back_with_its_reason() {
+        let _guard = one_at_a_time();
+        let gui = Gui::launch(Launch::default()).await;
+
+        to_diagnosis(&gui, "apply-rolls-back").await;
+        gui.click("[data-testid=start-fix]").await;
+        gui.click("[data-testid=apply-this]").await;
+        gui.click("[data-testid=apply-all]").await;
+        let result = gui.wait_text("[data-testid=apply-result]", "Nothing changed").await;
+        assert!(result.contains("nginx -t") && result.contains("everything was restored"), "{result}");
+        gui.screenshot("26-mock-apply-rolled-back").await;
+
+        to_diagnosis(&gui, "demo").await;
+        gui.click("[data-testid=start-fix]").await;
+        gui.click("[data-testid=apply-this]").await;
+        gui.click("[data-testid=apply-all]").await;
+        gui.click("[data-testid=cancel]").await;
+        let result = gui.wait_text("[data-testid=apply-result]", "Nothing changed").await;
+        assert!(result.contains("cancelled before the restart"), "{result}");
+
+        // Empty history in a fresh mock.
+        to_diagnosis(&gui, "demo").await;
+        gui.click("#nav-history").await;
+        gui.wait_text("[data-testid=history-empty]", "No changes yet").await;
+        gui.close().await;
+    }
+}
+
+/// Against a real lab (tests/lab/lab: sshd, PostgreSQL, supervisor, nginx on loopback) over SSH.
+mod with_a_lab {
+    use super::*;
+
+    const APPLY_TIMEOUT: Duration = Duration::from_secs(180);
+
+    /// The demo lab (OSD_DEMO_LAB) is listed and connects with its own known_hosts.
+    #[tokio::test(flavor = "current_thread")]
+    async fn connects_to_the_demo_lab_over_ssh() {
+        let _guard = one_at_a_time();
+        let lab = osd_testlab::Lab::up("short-lifetime");
+        let gui = Gui::launch(Launch {
+            demo_lab: Some(lab.dir().join("lab.json")),
+            ..Launch::default()
+        })
+        .await;
+        let card = gui.wait_for("[data-testid=server]").await;
+        assert!(card
             .text()
             .await
-            .unwrap();
-        assert!(status.starts_with("Connected to odoo-lab."), "{status}");
+            .unwrap()
+            .contains(&format!("root@127.0.0.1:{}", lab.info.ssh.port)));
+        gui.click("[data-testid=server] [data-testid=connect]").await;
+        assert_eq!(
+            gui.text("[data-testid=connected-fingerprint]").await,
+            lab.info.ssh.host_key_fingerprint
+        );
+        gui.close().await;
+    }
+
+    /// The proof: add a server, trust its key, diagnose (the scenario's failing item is
+    /// shown), fix it through the preview, apply, see it verified, export the report, roll it
+    /// back from History, see the original state. A screenshot of every screen on the way.
+    #[tokio::test(flavor = "current_thread")]
+    async fn add_trust_diagnose_fix_apply_verify_report_rollback() {
+        let _guard = one_at_a_time();
+        let lab = osd_testlab::Lab::up("short-lifetime");
+        let out = tempfile::tempdir().unwrap();
+        let report = out.path().join("report.html");
+        let gui = Gui::launch(Launch {
+            env: vec![("OSD_TEST_SAVE_PATH", report.display().to_string())],
+            ..Launch::default()
+        })
+        .await;
+
+        // Add the server.
+        gui.wait_for("[data-testid=servers-empty]").await;
+        gui.click("[data-testid=add-server]").await;
+        gui.fill("#server-name", "Lab server").await;
+        gui.fill("#server-host", "127.0.0.1").await;
+        gui.fill("#server-port", &lab.info.ssh.port.to_string()).await;
+        gui.fill("#server-user", "root").await;
+        gui.click("[data-testid=server-form] input[value=key]").await;
+        gui.fill("#server-key", &lab.info.keys.ed25519.display().to_string()).await;
+        gui.click("[data-testid=server-form] .advanced summary").await;
+        gui.fill("#server-instance", &lab.info.odoo.conf.display().to_string()).await;
+        gui.fill("#server-state-dir", &lab.dir().join("state").display().to_string()).await;
+        gui.screenshot("30-lab-add-server").await;
+        gui.click("[data-testid=save-server]").await;
+        gui.wait_text("[data-testid=server]", "Lab server").await;
+        gui.screenshot("31-lab-servers").await;
+
+        // Trust its key: the fingerprint is the lab's own, with the command to compare it.
+        gui.click("[data-testid=server] [data-testid=connect]").await;
+        assert_eq!(
+            gui.text("[data-testid=host-key-dialog] [data-testid=fingerprint]").await,
+            lab.info.ssh.host_key_fingerprint
+        );
+        assert_eq!(
+            gui.text("[data-testid=compare-command]").await,
+            "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"
+        );
+        gui.screenshot("32-lab-trust-host-key").await;
+        gui.click("[data-testid=host-key-dialog] button[data-value=trust]").await;
+        gui.wait_text("[data-testid=connected]", "Connected to").await;
+        gui.screenshot("33-lab-connected").await;
+
+        // Diagnose: the scenario's failing check is shown failing.
+        gui.click("[data-testid=connected] ~ .actions [data-testid=diagnose]").await;
+        gui.wait_for_long("[data-testid=verdict]", APPLY_TIMEOUT).await;
+        gui.wait_for("[data-check-id='session.lifetime'][data-status=fail]").await;
+        let before = gui.text("[data-testid=verdict]").await;
+        gui.screenshot("34-lab-diagnosis").await;
+
+        // Fix the lifetime through its preview; skip anything else.
+        gui.click("[data-testid=start-fix]").await;
+        assert_eq!(
+            gui.attrs("[data-testid=fix-item]", "data-check-id").await,
+            ["session.lifetime"],
+            "lifetime comes first in the quick-fix order"
+        );
+        gui.click("[data-testid=choices] input[value='86400']").await;
+        gui.wait_text("[data-testid=item-preview]", "86400").await;
+        gui.screenshot("35-lab-fix-item").await;
+        gui.click("[data-testid=apply-this]").await;
+        while gui.texts("[data-testid=summary-title]").await.is_empty() {
+            if !gui.texts("[data-testid=skip]").await.is_empty() {
+                gui.click("[data-testid=skip]").await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let combined = gui.wait_text("[data-testid=combined-preview]", "Odoo restarts").await;
+        assert!(combined.contains("sessions.max_inactivity_seconds"), "{combined}");
+        gui.screenshot("36-lab-combined-preview").await;
+
+        // Apply: live progress, the restart's output, verified.
+        gui.click("[data-testid=apply-all]").await;
+        gui.wait_for_long("[data-testid=live-steps] li[data-step=restartOdoo]", APPLY_TIMEOUT).await;
+        gui.screenshot("37-lab-applying").await;
+        let result = gui
+            .wait_text_for("[data-testid=apply-result]", "verified", APPLY_TIMEOUT)
+            .await;
+        assert_eq!(
+            gui.attrs("[data-testid=apply-result]", "data-status").await,
+            ["applied"],
+            "{result}"
+        );
+        let persisted = gui.attrs("[data-testid=verification] li", "data-persisted").await;
+        assert!(!persisted.is_empty() && persisted.iter().all(|p| p == "true"), "{result}");
+        gui.screenshot("38-lab-verified").await;
+
+        // The report, through the save seam.
+        gui.click("#nav-report").await;
+        gui.click("[data-testid=report-dialog] button[data-value=save]").await;
+        assert_eq!(gui.text("[data-testid=report-path]").await, report.display().to_string());
+        let html = std::fs::read_to_string(&report).unwrap();
+        assert!(html.contains("<html") && html.contains("sessions.max_inactivity_seconds"), "report: {}", &html[..html.len().min(400)]);
+        gui.click("[data-testid=open-report]").await;
+
+        // Roll it back from History: its own preview, then the original state.
+        gui.click("[data-testid=open-history]").await;
+        gui.wait_text("[data-testid=record]", "Applied and verified").await;
+        gui.screenshot("39-lab-history").await;
+        gui.click("[data-testid=record] [data-testid=rollback]").await;
+        let preview = gui.text("[data-testid=rollback-dialog]").await;
+        assert!(preview.contains("back to 600"), "{preview}");
+        gui.screenshot("40-lab-rollback-preview").await;
+        gui.click("[data-testid=rollback-dialog] button[data-value=rollback]").await;
+        gui.wait_text_for("[data-testid=rollback-result]", "Rolled back and checked", APPLY_TIMEOUT)
+            .await;
+        gui.screenshot("41-lab-rolled-back").await;
+        gui.click("[data-testid=see-checklist]").await;
+        gui.wait_for("[data-check-id='session.lifetime'][data-status=fail]").await;
+        assert_eq!(gui.text("[data-testid=verdict]").await, before, "the original state is back");
+        gui.click("#nav-history").await;
+        gui.wait_text("[data-testid=record-status]", "Rolled back on request").await;
         gui.close().await;
     }
 }

@@ -1,0 +1,397 @@
+// @ts-check
+// Canned engine data for the mock api: the checklist of the lab scenario `short-lifetime` as the
+// engine produced it (taken from crates/engine/tests/golden/short-lifetime-before.input.json,
+// normalized host names). ui/api-mock.js derives the other scenarios from it.
+/** @type {import('./types/api').Finding[]} */
+export const SHORT_LIFETIME_CHECKS = [
+ {
+  "id": "service.found",
+  "status": "ok",
+  "title": "Odoo found and understood",
+  "summary": "Odoo 17.0 (from the running server), run by supervisor program odoo, config /etc/odoo.conf.",
+  "users_see": "",
+  "why": "",
+  "evidence": [
+   {
+    "source": "pid 17160 (user odoo)",
+    "excerpt": "/usr/bin/python3 /opt/odoo17/odoo-bin -c /etc/odoo.conf"
+   },
+   {
+    "source": "config file in effect",
+    "excerpt": "/etc/odoo.conf"
+   },
+   {
+    "source": "supervisor program odoo",
+    "excerpt": "restart: supervisorctl -c /etc/supervisor/supervisord.conf restart odoo"
+   },
+   {
+    "source": "other Odoo instances on this host",
+    "excerpt": "8 instances in all; diagnosing the one on port 17548"
+   }
+  ],
+  "version_note": null,
+  "references": [],
+  "fixes": []
+ },
+ {
+  "id": "session.lifetime",
+  "status": "fail",
+  "title": "How long an idle session lives",
+  "summary": "Idle sessions are deleted after 10 minutes: too short for Odoo 17.0.",
+  "users_see": "People are sent to the login page with \"Session Expired\" — even while they are working — and lose what they were typing.",
+  "why": "Odoo deletes every session that has not been recorded as active for 10 minutes. Odoo 17.0 records activity only when a page is loaded or the live connection reconnects, not on every click, so a lifetime this short also removes the sessions of people who are busy.",
+  "evidence": [
+   {
+    "source": "ir_config_parameter in database odoo",
+    "excerpt": "sessions.max_inactivity_seconds = 600 (10 minutes)"
+   }
+  ],
+  "version_note": "Odoo 17.0: the cookie's Max-Age is 7 days on older builds and follows sessions.max_inactivity_seconds on recent ones; the server deletes sessions idle longer than the parameter.",
+  "references": [
+   {
+    "label": "odoo/odoo#29906",
+    "url": "https://github.com/odoo/odoo/issues/29906"
+   },
+   {
+    "label": "odoo/odoo PR #122888",
+    "url": "https://github.com/odoo/odoo/pull/122888"
+   },
+   {
+    "label": "odoo/odoo PR #154051",
+    "url": "https://github.com/odoo/odoo/pull/154051"
+   }
+  ],
+  "fixes": [
+   {
+    "title": "Set sessions.max_inactivity_seconds (then restart Odoo so it takes effect)",
+    "choices": [
+     {
+      "value": "28800",
+      "label": "8 hours (a working day)",
+      "warning": "8 hours is shorter than 1 day — on this version people who are actively working can be logged out at the next daily cleanup, because Odoo only records activity on some requests."
+     },
+     {
+      "value": "86400",
+      "label": "1 day",
+      "warning": null
+     },
+     {
+      "value": "604800",
+      "label": "7 days (Odoo's default)",
+      "warning": null
+     }
+    ],
+    "default": "86400"
+   }
+  ]
+ },
+ {
+  "id": "session.store",
+  "status": "ok",
+  "title": "Where sessions are kept",
+  "summary": "Sessions are kept on disk in /var/lib/odoo/sessions, writable by odoo.",
+  "users_see": "",
+  "why": "",
+  "evidence": [
+   {
+    "source": "data_dir (/etc/odoo.conf:17)",
+    "excerpt": "/var/lib/odoo"
+   },
+   {
+    "source": "stat /var/lib/odoo/sessions",
+    "excerpt": "owner odoo group odoo mode 700, filesystem ext2/ext3, 109 files, 218 bytes"
+   }
+  ],
+  "version_note": null,
+  "references": [
+   {
+    "label": "odoo/docker#506",
+    "url": "https://github.com/odoo/docker/issues/506"
+   }
+  ],
+  "fixes": []
+ },
+ {
+  "id": "session.external-cleanup",
+  "status": "ok",
+  "title": "Nothing but Odoo deletes session files",
+  "summary": "No cron job, timer, tmpfiles rule or tmpreaper setting deletes files in the sessions folder.",
+  "users_see": "",
+  "why": "",
+  "evidence": [],
+  "version_note": null,
+  "references": [
+   {
+    "label": "coopdevs/odoo-role#110",
+    "url": "https://github.com/coopdevs/odoo-role/issues/110"
+   }
+  ],
+  "fixes": []
+ },
+ {
+  "id": "session.cleanup-runs",
+  "status": "warn",
+  "title": "Odoo's own cleanup of old sessions runs",
+  "summary": "Session files older than the lifetime are still there: the cleanup does not seem to run.",
+  "users_see": "",
+  "why": "",
+  "evidence": [
+   {
+    "source": "/etc/odoo.conf:29",
+    "excerpt": "max_cron_threads = 1"
+   },
+   {
+    "source": "find /var/lib/odoo/sessions",
+    "excerpt": "109 files, the oldest untouched for 200 days"
+   }
+  ],
+  "version_note": null,
+  "references": [],
+  "fixes": []
+ },
+ {
+  "id": "conf.folklore",
+  "status": "ok",
+  "title": "Settings that do nothing (folklore)",
+  "summary": "No folklore settings found.",
+  "users_see": "",
+  "why": "",
+  "evidence": [],
+  "version_note": null,
+  "references": [],
+  "fixes": []
+ },
+ {
+  "id": "conf.syntax",
+  "status": "ok",
+  "title": "odoo.conf says what it means",
+  "summary": "/etc/odoo.conf parses the way Odoo reads it.",
+  "users_see": "",
+  "why": "",
+  "evidence": [],
+  "version_note": null,
+  "references": [],
+  "fixes": []
+ },
+ {
+  "id": "proxy.mode",
+  "status": "ok",
+  "title": "proxy_mode matches the proxy in front",
+  "summary": "nginx is in front and proxy_mode is on.",
+  "users_see": "",
+  "why": "",
+  "evidence": [
+   {
+    "source": "nginx",
+    "excerpt": "1 server block(s) proxy to Odoo on odoo-prod-1.example.com"
+   },
+   {
+    "source": "/etc/odoo.conf:25",
+    "excerpt": "proxy_mode = True"
+   }
+  ],
+  "version_note": null,
+  "references": [
+   {
+    "label": "odoo/odoo#63276",
+    "url": "https://github.com/odoo/odoo/issues/63276"
+   },
+   {
+    "label": "Odoo docs: deploying, https and proxy",
+    "url": "https://www.odoo.com/documentation/17.0/administration/on_premise/deploy.html"
+   }
+  ],
+  "fixes": []
+ },
+ {
+  "id": "proxy.headers",
+  "status": "ok",
+  "title": "The proxy tells Odoo the real address",
+  "summary": "Every location to Odoo sends X-Forwarded-Host, -Proto and -For.",
+  "users_see": "",
+  "why": "",
+  "evidence": [],
+  "version_note": null,
+  "references": [
+   {
+    "label": "odoo/odoo#63276",
+    "url": "https://github.com/odoo/odoo/issues/63276"
+   },
+   {
+    "label": "odoo/odoo#42359",
+    "url": "https://github.com/odoo/odoo/issues/42359"
+   },
+   {
+    "label": "Tecnativa/doodba#283",
+    "url": "https://github.com/Tecnativa/doodba/issues/283"
+   },
+   {
+    "label": "Odoo docs: deploying, https and proxy",
+    "url": "https://www.odoo.com/documentation/17.0/administration/on_premise/deploy.html"
+   }
+  ],
+  "fixes": []
+ },
+ {
+  "id": "proxy.websocket",
+  "status": "ok",
+  "title": "The live connection reaches Odoo",
+  "summary": "/websocket goes to the gevent port with upgrade headers.",
+  "users_see": "",
+  "why": "",
+  "evidence": [],
+  "version_note": null,
+  "references": [
+   {
+    "label": "odoo/odoo#106339",
+    "url": "https://github.com/odoo/odoo/issues/106339"
+   },
+   {
+    "label": "odoo/odoo#152199",
+    "url": "https://github.com/odoo/odoo/issues/152199"
+   },
+   {
+    "label": "Odoo docs: deploying, https and proxy",
+    "url": "https://www.odoo.com/documentation/17.0/administration/on_premise/deploy.html"
+   }
+  ],
+  "fixes": []
+ },
+ {
+  "id": "proxy.https-redirect",
+  "status": "ok",
+  "title": "HTTP redirects to HTTPS",
+  "summary": "Plain HTTP redirects to HTTPS.",
+  "users_see": "",
+  "why": "",
+  "evidence": [],
+  "version_note": null,
+  "references": [
+   {
+    "label": "Odoo docs: deploying, https and proxy",
+    "url": "https://www.odoo.com/documentation/17.0/administration/on_premise/deploy.html"
+   }
+  ],
+  "fixes": []
+ },
+ {
+  "id": "proxy.canonical-host",
+  "status": "ok",
+  "title": "One address for Odoo",
+  "summary": "Odoo is served as odoo.lab.test and web.base.url matches, frozen.",
+  "users_see": "",
+  "why": "",
+  "evidence": [
+   {
+    "source": "web.base.url",
+    "excerpt": "https://odoo.lab.test:29428 (frozen)"
+   }
+  ],
+  "version_note": null,
+  "references": [
+   {
+    "label": "odoo/odoo#92043",
+    "url": "https://github.com/odoo/odoo/issues/92043"
+   },
+   {
+    "label": "Odoo docs: deploying, https and proxy",
+    "url": "https://www.odoo.com/documentation/17.0/administration/on_premise/deploy.html"
+   }
+  ],
+  "fixes": []
+ },
+ {
+  "id": "proxy.cookie-flags",
+  "status": "ok",
+  "title": "Session cookie flags",
+  "summary": "The session cookie gets Secure and SameSite at the proxy.",
+  "users_see": "",
+  "why": "",
+  "evidence": [
+   {
+    "source": "/etc/nginx/sites-enabled/odoo.conf:72",
+    "excerpt": "proxy_cookie_flags session_id samesite=lax secure"
+   }
+  ],
+  "version_note": null,
+  "references": [
+   {
+    "label": "odoo/odoo#107160",
+    "url": "https://github.com/odoo/odoo/issues/107160"
+   },
+   {
+    "label": "odoo/odoo#63226",
+    "url": "https://github.com/odoo/odoo/issues/63226"
+   },
+   {
+    "label": "Odoo docs: deploying, https and proxy",
+    "url": "https://www.odoo.com/documentation/17.0/administration/on_premise/deploy.html"
+   }
+  ],
+  "fixes": []
+ },
+ {
+  "id": "proxy.sticky",
+  "status": "ok",
+  "title": "Several Odoo servers share sessions",
+  "summary": "One Odoo server behind the proxy.",
+  "users_see": "",
+  "why": "",
+  "evidence": [],
+  "version_note": null,
+  "references": [
+   {
+    "label": "odoo/docker#506",
+    "url": "https://github.com/odoo/docker/issues/506"
+   }
+  ],
+  "fixes": []
+ },
+ {
+  "id": "workers.memory",
+  "status": "ok",
+  "title": "Worker memory limits fit the server",
+  "summary": "2 workers with 2048 MiB soft / 2560 MiB hard limits fit 24105 MiB of RAM.",
+  "users_see": "",
+  "why": "",
+  "evidence": [
+   {
+    "source": "/etc/odoo.conf:28",
+    "excerpt": "workers = 2, limit_memory_soft = 2048 MiB, limit_memory_hard = 2560 MiB, RAM 24105 MiB, 2 CPU(s)"
+   }
+  ],
+  "version_note": null,
+  "references": [],
+  "fixes": []
+ },
+ {
+  "id": "db.filter",
+  "status": "ok",
+  "title": "The database filter lets users in",
+  "summary": "dbfilter ^odoo$ matches a database for every host name served.",
+  "users_see": "",
+  "why": "",
+  "evidence": [
+   {
+    "source": "/etc/odoo.conf:12",
+    "excerpt": "dbfilter = ^odoo$"
+   }
+  ],
+  "version_note": null,
+  "references": [
+   {
+    "label": "odoo/odoo#11740",
+    "url": "https://github.com/odoo/odoo/issues/11740"
+   },
+   {
+    "label": "odoo/odoo#15102",
+    "url": "https://github.com/odoo/odoo/issues/15102"
+   },
+   {
+    "label": "odoo/odoo#92043",
+    "url": "https://github.com/odoo/odoo/issues/92043"
+   }
+  ],
+  "fixes": []
+ }
+];
