@@ -56,6 +56,8 @@ pub struct Cost {
     pub executions: u64,
     pub db_round_trips: u64,
     pub http_requests: u64,
+    /// Wall time of each stage in milliseconds, in order (for the benchmark).
+    pub stages_ms: Vec<(String, u64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]

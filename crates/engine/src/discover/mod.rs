@@ -27,7 +27,9 @@ pub struct DiscoverOptions {
 /// Runs discovery on a connected host.
 pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineError> {
     let execs_before = host.exec_count();
+    let mut clock = Clock::start();
     let out = host.run_script(scripts::INVENTORY, true, SCRIPT_TIMEOUT)?;
+    clock.lap("inventory script");
     let sections = Sections::parse(&String::from_utf8_lossy(&out.stdout));
     if !sections.complete() {
         return Err(EngineError::Discovery {
@@ -61,6 +63,7 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
         program = quote(odoo.program.as_deref().unwrap_or("")),
     );
     let out2 = host.run_script(&format!("{prelude}{}", scripts::DETAILS), true, SCRIPT_TIMEOUT)?;
+    clock.lap("details script");
     let details = Sections::parse(&String::from_utf8_lossy(&out2.stdout));
     let sessions = parse_sessions(&details, &sessions_path);
     let log = parse_log(&details, logfile.as_deref());
@@ -73,15 +76,28 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
     let executions = host.exec_count() - execs_before;
 
     let mut cost = Cost { executions, ..Default::default() };
-    let server = server_facts(host, &odoo, &mut cost);
+    // The HTTP question and the database queries use their own tunnels: ask both at once.
+    let (server, db) = std::thread::scope(|s| {
+        let http = s.spawn(|| {
+            let mut c = Cost::default();
+            (server_facts(host, &odoo, &mut c), c)
+        });
+        let mut c = Cost::default();
+        let db = db::db_facts(host, &odoo, &mut c);
+        let (server, hc) = http.join().expect("http thread");
+        cost.http_requests += hc.http_requests;
+        cost.db_round_trips += c.db_round_trips;
+        (server, db)
+    });
+    clock.lap("http + database");
     if let Observed::Seen(ServerFacts { server_version: Some(v), .. }) = &server {
         if let Some(parsed) = OdooVersion::parse(v) {
             odoo.version = Some(parsed);
             odoo.version_source = Some(VersionSource::RunningServer);
         }
     }
-    let db = db::db_facts(host, &odoo, &mut cost);
     let nginx = nginx_facts(&inv, &odoo);
+    cost.stages_ms = clock.laps;
 
     Ok(Facts {
         host: HostFacts {
@@ -105,6 +121,23 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
     })
 }
 
+/// Stage timings for the benchmark.
+struct Clock {
+    last: std::time::Instant,
+    laps: Vec<(String, u64)>,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        Clock { last: std::time::Instant::now(), laps: Vec::new() }
+    }
+    fn lap(&mut self, name: &str) {
+        let now = std::time::Instant::now();
+        self.laps.push((name.to_string(), (now - self.last).as_millis() as u64));
+        self.last = now;
+    }
+}
+
 fn quote(s: &str) -> String {
     shell_escape::unix::escape(s.into()).into_owned()
 }
@@ -112,7 +145,13 @@ fn quote(s: &str) -> String {
 /// Groups Odoo processes into instances: a process whose parent is an Odoo process is a worker
 /// (or the gevent process) of its parent's instance.
 pub fn instances_of(inv: &Inventory) -> Vec<(InstanceSummary, OdooFacts)> {
-    let is_odoo = |pid: u32| inv.procs.get(&pid).is_some_and(|d| odoo_program(&d.argv).is_some());
+    // Root processes come with details; workers only with their `ps` line.
+    let ps_argv: BTreeMap<u32, Vec<String>> =
+        inv.ps.iter().map(|p| (p.pid, p.args.split_whitespace().map(String::from).collect())).collect();
+    let is_odoo = |pid: u32| match inv.procs.get(&pid) {
+        Some(d) => odoo_program(&d.argv).is_some(),
+        None => ps_argv.get(&pid).is_some_and(|a| odoo_program(a).is_some()),
+    };
     let ppid_of: BTreeMap<u32, u32> = inv.ps.iter().map(|p| (p.pid, p.ppid)).collect();
     let user_of: BTreeMap<u32, &str> = inv.ps.iter().map(|p| (p.pid, p.user.as_str())).collect();
     let root_of = |mut pid: u32| {
@@ -125,7 +164,7 @@ pub fn instances_of(inv: &Inventory) -> Vec<(InstanceSummary, OdooFacts)> {
         pid
     };
     let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
-    for &pid in inv.procs.keys().filter(|&&p| is_odoo(p)) {
+    for pid in inv.ps.iter().map(|p| p.pid).filter(|&p| is_odoo(p)) {
         *counts.entry(root_of(pid)).or_default() += 1;
     }
     counts

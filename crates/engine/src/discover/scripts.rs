@@ -12,25 +12,27 @@ sec os; cat /etc/os-release 2>/dev/null
 sec uname; uname -srm
 sec cpus; nproc 2>/dev/null || getconf _NPROCESSORS_ONLN
 sec meminfo; grep -E '^(MemTotal|MemAvailable):' /proc/meminfo
-sec ps; ps -eo pid=,ppid=,user:32=,args= 2>/dev/null | grep -E 'odoo|openerp|nginx|supervisord|docker|containerd' | grep -v -E ' grep |==> '
-cands=$(ps -eo pid=,args= | awk '/odoo|openerp/ && !/awk|grep|nginx|postgres|supervisord|sshd|tail /{print $1}')
-for pid in $cands; do
+psout=$(ps -eo pid=,ppid=,user:32=,args= 2>/dev/null)
+sec ps; printf '%s\n' "$psout" | grep -E 'odoo|openerp|nginx|supervisord|docker|containerd' | grep -v -E ' grep |==> '
+# Root Odoo processes: candidates whose parent is not a candidate (workers are grouped from `ps`).
+roots=$(printf '%s\n' "$psout" | awk '$0 ~ /odoo|openerp/ && $0 !~ /awk|grep|nginx|postgres|supervisord|sshd|tail / {pp[$1]=$2} END {for (p in pp) if (!(pp[p] in pp)) print p}')
+for pid in $roots; do
   [ -r "/proc/$pid/cmdline" ] || continue
   sec "proc $pid cmdline"; tr '\0' '\n' < "/proc/$pid/cmdline"; echo
+  env=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null)
   sec "proc $pid environ"
-  tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -E '^(HOME|USER|XDG_DATA_HOME|ODOO_RC|ODOO_SKIP_GC_SESSIONS|ODOO_DISABLE_SESSION_GC|SUPERVISOR_PROCESS_NAME|SUPERVISOR_GROUP_NAME|SUPERVISOR_SERVER_URL|INVOCATION_ID)='
-  tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -q '^SESSION_DB_URI=' && echo 'SESSION_DB_URI=<set>'
+  printf '%s\n' "$env" | grep -E '^(HOME|USER|XDG_DATA_HOME|ODOO_RC|ODOO_SKIP_GC_SESSIONS|ODOO_DISABLE_SESSION_GC|SUPERVISOR_PROCESS_NAME|SUPERVISOR_GROUP_NAME|SUPERVISOR_SERVER_URL|INVOCATION_ID)='
+  printf '%s\n' "$env" | grep -q '^SESSION_DB_URI=' && echo 'SESSION_DB_URI=<set>'
   sec "proc $pid cgroup"; cat "/proc/$pid/cgroup" 2>/dev/null
-  sec "proc $pid cwd"; readlink "/proc/$pid/cwd"
-  ppid=$(ps -o ppid= -p "$pid" | tr -d ' ')
-  case " $(echo $cands) " in *" $ppid "*) continue ;; esac
-  # A root Odoo process: print every config file it may read (facts §1, §6).
-  root="/proc/$pid/root"; cwd=$(readlink "/proc/$pid/cwd")
+  cwd=$(readlink "/proc/$pid/cwd")
+  sec "proc $pid cwd"; echo "$cwd"
+  # Every config file it may read (facts §1, §6), through its root (containers included).
+  root="/proc/$pid/root"
   conf=$(tr '\0' '\n' < "/proc/$pid/cmdline" | awk 'p{print; exit} /^(-c|--config)$/{p=1; next} /^--config=/{sub(/^--config=/,""); print; exit} /^-c./{print substr($0,3); exit}')
-  home=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^HOME=//p')
-  user=$(ps -o user= -p "$pid" | tr -d ' ')
+  home=$(printf '%s\n' "$env" | sed -n 's/^HOME=//p')
+  rc=$(printf '%s\n' "$env" | sed -n 's/^ODOO_RC=//p')
+  user=$(stat -c %U "/proc/$pid")
   pwhome=$(getent passwd "$user" | cut -d: -f6)
-  rc=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^ODOO_RC=//p')
   for f in "$conf" "$rc" "$home/.odoorc" "$home/.openerp_serverrc" "$pwhome/.odoorc" "$pwhome/.openerp_serverrc"; do
     [ -n "$f" ] || continue
     case "$f" in /*) ;; *) f="$cwd/$f" ;; esac
@@ -43,10 +45,11 @@ for pid in $cands; do
   if [ -n "$unit" ] && command -v systemctl >/dev/null 2>&1; then
     sec "proc $pid unit $unit"; systemctl cat "$unit" 2>/dev/null | grep -E '^(ExecStart|User|Environment|EnvironmentFile|WorkingDirectory)='
   fi
-  sec "proc $pid parent"; ps -o args= -p "$ppid"
+  ppid=$(printf '%s\n' "$psout" | awk -v p="$pid" '$1 == p {print $2; exit}')
+  sec "proc $pid parent"; tr '\0' ' ' < "/proc/$ppid/cmdline" 2>/dev/null; echo
 done
 for pid in $(ps -eo pid=,args= | awk '/nginx: master process/ && !/awk/{print $1}'); do
-  exe=$(readlink "/proc/$pid/exe"); args=$(ps -o args= -p "$pid")
+  exe=$(readlink "/proc/$pid/exe"); args=$(tr '\0' ' ' < "/proc/$pid/cmdline")
   c=$(echo "$args" | awk '{for(i=1;i<NF;i++) if($i=="-c") print $(i+1)}')
   p=$(echo "$args" | awk '{for(i=1;i<NF;i++) if($i=="-p") print $(i+1)}')
   set -- -T; [ -n "$c" ] && set -- "$@" -c "$c"; [ -n "$p" ] && set -- "$@" -p "$p"
