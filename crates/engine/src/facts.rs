@@ -335,5 +335,7 @@ impl DbFacts {
 pub struct ServerFacts {
     pub url: String,
     pub server_version: Option<String>,
-    pub health: Option<String>,
+    /// The `session_id` cookie the running server hands a new visitor of `/web/login`: its
+    /// `Max-Age` is the lifetime the server really uses (it caches the parameter, facts §2).
+    pub login_page_cookie: Option<crate::probe::CookieAttrs>,
 }

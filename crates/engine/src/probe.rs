@@ -328,3 +328,13 @@ pub fn session_alive(base: &str, sid: &str) -> bool {
         .map(|v| v.get("uid").is_some_and(|u| !u.is_null()))
         .unwrap_or(false)
 }
+
+/// The session cookie a new visitor gets on `/web/login` (no credentials involved).
+pub fn login_page_cookie(base: &str) -> Option<CookieAttrs> {
+    let resp = match agent(&[]).get(&format!("{base}/web/login")).call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(_) => return None,
+    };
+    resp.all("Set-Cookie").into_iter().find_map(CookieAttrs::parse)
+}

@@ -451,3 +451,27 @@ fn rollback_refuses_a_file_edited_since_unless_forced() {
     apply::rollback(&host, &facts, Some(&r.changeset), true, &opts, &quiet).unwrap();
     assert_eq!(snapshot(&lab, &host), before);
 }
+
+#[test]
+fn a_lifetime_written_by_sql_is_seen_as_not_in_force_and_fixed_by_a_restart() {
+    // Facts §2: the running server caches the parameter; the cookie it sends shows its own value.
+    let lab = Lab::up("short-lifetime");
+    let host = connect(&lab);
+    let opts = options(&lab);
+    let mut client = postgres::Client::connect(&lab.pg_conninfo(), postgres::NoTls).unwrap();
+    client.execute("UPDATE ir_config_parameter SET value = '86400' WHERE key = 'sessions.max_inactivity_seconds'", &[]).unwrap();
+    let d = diagnose(&host, &opts.diagnose).unwrap();
+    let f = d.finding("session.lifetime").unwrap();
+    assert_eq!(f.status, osd_engine::checks::Status::Fail, "{f:#?}");
+    assert!(f.summary.contains("not restarted") && f.summary.contains("10 minutes"), "{}", f.summary);
+    assert!(f.evidence.iter().any(|e| e.excerpt.contains("Max-Age=600")), "{:#?}", f.evidence);
+
+    let cs = plan(&host, &d, &request(&["session.lifetime"], &[("session.lifetime", "86400")])).unwrap();
+    assert!(cs.files.is_empty() && cs.params.is_empty(), "only a restart is needed: {}", cs.preview());
+    assert!(matches!(cs.services.as_slice(), [osd_engine::change::ServiceAction::RestartOdoo { .. }]));
+    let r = apply::apply(&host, &d, &cs, &opts, &quiet).unwrap();
+    assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
+    let after = r.after.unwrap();
+    assert_eq!(after.finding("session.lifetime").unwrap().status, osd_engine::checks::Status::Ok);
+    assert!(plan(&host, &after, &request(&["session.lifetime"], &[("session.lifetime", "86400")])).unwrap().is_empty());
+}

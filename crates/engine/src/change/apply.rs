@@ -384,9 +384,7 @@ fn observe_cookie(host: &Host, facts: &Facts, opts: &ApplyOptions) -> Option<Opt
         let obs = probe::login_once(&agent, &base, &db, po);
         return Some(obs.cookie.and_then(|c| c.max_age));
     }
-    let resp = ureq::AgentBuilder::new().redirects(0).build().get(&format!("{base}/web/login")).call().ok()?;
-    let cookie = resp.all("Set-Cookie").into_iter().find_map(probe::CookieAttrs::parse)?;
-    Some(cookie.max_age)
+    Some(probe::login_page_cookie(&base)?.max_age)
 }
 
 /// Logs in with the test account and returns the session id (kept in memory only).

@@ -86,8 +86,9 @@ pub struct ChangeSet {
 }
 
 impl ChangeSet {
+    /// Nothing to write and nothing to restart.
     pub fn is_empty(&self) -> bool {
-        self.files.is_empty() && self.params.is_empty()
+        self.files.is_empty() && self.params.is_empty() && self.services.is_empty()
     }
 
     /// The preview as text: diffs, parameters old → new, services, interruption, reasons.

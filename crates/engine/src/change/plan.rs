@@ -45,6 +45,8 @@ pub(crate) struct Workspace<'h> {
     pub params: Vec<ParamChange>,
     pub reasons: Vec<Reason>,
     pub notes: Vec<Reason>,
+    /// Odoo must restart even though no file or parameter changes (a value not yet in force).
+    pub restart: bool,
 }
 
 impl<'h> Workspace<'h> {
@@ -107,7 +109,7 @@ impl<'h> Workspace<'h> {
 
 pub fn plan(host: &Host, d: &Diagnosis, req: &FixRequest) -> Result<ChangeSet, EngineError> {
     let facts = &d.odoo;
-    let mut ws = Workspace { host, files: BTreeMap::new(), params: Vec::new(), reasons: Vec::new(), notes: Vec::new() };
+    let mut ws = Workspace { host, files: BTreeMap::new(), params: Vec::new(), reasons: Vec::new(), notes: Vec::new(), restart: false };
     let mut checks: Vec<String> = Vec::new();
     // In checklist order, whatever order they were asked in: the change set is the same.
     for id in crate::checks::CHECK_IDS.iter().filter(|id| req.checks.iter().any(|c| c == *id)) {
@@ -225,6 +227,13 @@ fn lifetime(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<()
     let Some(db) = facts.db.seen() else {
         return Err(EngineError::Invalid(format!("the database could not be read: {}", facts.db.why_unknown().unwrap_or(""))));
     };
+    if let Some(running) = crate::checks::session::running_lifetime_mismatch(facts) {
+        if db.databases.iter().all(|d| d.params.get(LIFETIME_KEY).map(String::as_str) == Some(wanted.to_string().as_str())) {
+            ws.restart = true;
+            ws.reason(id, format!("The database already holds {wanted}, but the running server still uses {running}: a restart puts it in force."));
+            return Ok(());
+        }
+    }
     for d in &db.databases {
         let old = d.params.get(LIFETIME_KEY).cloned();
         if old.as_deref() != Some(wanted.to_string().as_str()) {
@@ -295,6 +304,7 @@ fn cleanup_fix(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
 
 fn finish(ws: Workspace, facts: &Facts, checks: Vec<String>) -> Result<ChangeSet, EngineError> {
     let mut cs = ChangeSet { checks, params: ws.params, reasons: ws.reasons, notes: ws.notes, ..Default::default() };
+    let restart = ws.restart;
     for (path, (kind, before, after, fchecks)) in ws.files {
         if before == after {
             continue;
@@ -322,7 +332,7 @@ fn finish(ws: Workspace, facts: &Facts, checks: Vec<String>) -> Result<ChangeSet
         });
     }
     let nginx_changed = cs.files.iter().any(|f| f.kind == FileKind::Nginx);
-    let odoo_changed = cs.files.iter().any(|f| f.kind == FileKind::OdooConf) || !cs.params.is_empty();
+    let odoo_changed = cs.files.iter().any(|f| f.kind == FileKind::OdooConf) || !cs.params.is_empty() || restart;
     if nginx_changed {
         if let Some(n) = facts.nginx.seen() {
             cs.services.push(crate::change::nginx_fix::reload_action(n));

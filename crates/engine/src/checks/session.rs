@@ -49,6 +49,17 @@ pub fn lifetime_warning(chosen: Duration, safe: Duration) -> Option<String> {
     })
 }
 
+/// The lifetime the running server uses when it demonstrably differs from the database's value
+/// (written without a restart). 16.0 and older 17 builds send a fixed 7-day `Max-Age` whatever
+/// the parameter, so a 7-day cookie proves nothing; any other value is the server's own.
+pub fn running_lifetime_mismatch(f: &Facts) -> Option<u64> {
+    let observed = f.server.seen()?.login_page_cookie.as_ref()?.max_age.filter(|m| *m > 0)? as u64;
+    let lts = lifetimes(f);
+    let [(_, db_value, _)] = lts.as_slice() else { return None };
+    let proves = observed != DEFAULT_LIFETIME.as_secs() || *db_value == DEFAULT_LIFETIME.as_secs();
+    (proves && observed != *db_value && f.odoo.version.is_some_and(|v| v.has_lifetime_parameter())).then_some(observed)
+}
+
 pub fn lifetime(f: &Facts) -> Finding {
     let base = Finding::new("session.lifetime", "How long an idle session lives")
         .refs(&[
@@ -96,7 +107,34 @@ pub fn lifetime(f: &Facts) -> Finding {
         choices: lifetime_choices(Some(version)),
         default: Some(if min_secs < safe.as_secs() { safe.as_secs().max(86_400) } else { min_secs }.to_string()),
     });
+    // What the running server really uses beats what the database says (it caches the value).
+    let observed = f
+        .server
+        .seen()
+        .and_then(|s| s.login_page_cookie.as_ref())
+        .and_then(|c| c.max_age)
+        .filter(|m| *m > 0)
+        .map(|m| m as u64);
+    if let Some(m) = observed {
+        fnd = fnd.evidence(
+            "the running server (GET /web/login on Odoo's port)",
+            format!("Set-Cookie: session_id=…; Max-Age={m}"),
+        );
+    }
     let lt = Duration::from_secs(min_secs);
+    if let Some(m) = running_lifetime_mismatch(f) {
+        return fnd
+            .status(
+                Status::Fail,
+                format!(
+                    "The database says {} but the running server still uses {}: Odoo was not restarted after the value was written.",
+                    human_duration(lt),
+                    human_duration(Duration::from_secs(m))
+                ),
+            )
+            .users_see("Sessions still end as before: the new setting is not in force.")
+            .why("Odoo reads sessions.max_inactivity_seconds once, when it starts, and keeps it in memory. A value written straight into the database (SQL, a script) only takes effect after a restart; set through Odoo's own settings it applies at once.");
+    }
     let shared = if lts.len() > 1 {
         format!(" Several databases share one sessions folder, so the shortest value (database {min_db}) applies to everybody.")
     } else {

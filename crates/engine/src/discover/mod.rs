@@ -416,12 +416,12 @@ fn server_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observed<Serv
         Err(e) => return Observed::Unknown(format!("no tunnel to Odoo's port {}: {e}", odoo.http_port())),
     };
     let base = format!("http://{}", tunnel.local_addr());
-    cost.http_requests += 1;
+    cost.http_requests += 2;
     match crate::probe::version_info(&base) {
         Ok(v) => Observed::Seen(ServerFacts {
             url: format!("http://{interface}:{}", odoo.http_port()),
             server_version: Some(v),
-            health: None,
+            login_page_cookie: crate::probe::login_page_cookie(&base),
         }),
         Err(e) => Observed::Unknown(format!("Odoo did not answer on {interface}:{}: {e}", odoo.http_port())),
     }
