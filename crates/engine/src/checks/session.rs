@@ -227,9 +227,18 @@ pub fn store(f: &Facts) -> Finding {
 
 /// Whether a file-deleting line (cron, timer, tmpfiles, tmpreaper) reaches into `sessions`.
 pub fn deletes_sessions(kind: &CleanerKind, text: &str, sessions: &str) -> bool {
+    // A path reaches the sessions when it is the folder, an ancestor of it, or inside it
+    // (`…/sessions/*`); a glob counts from the folder it starts in.
     let covers = |p: &str| {
-        let p = p.trim_end_matches('/').trim_matches(|c| c == '"' || c == '\'');
-        p.len() > 1 && p.starts_with('/') && (sessions == p || sessions.starts_with(&format!("{p}/")))
+        let p = p.trim_matches(|c| c == '"' || c == '\'');
+        let p = match p.find(['*', '?', '[']) {
+            Some(i) => p[..i].rsplit_once('/').map(|(dir, _)| dir).unwrap_or(""),
+            None => p,
+        };
+        let p = p.trim_end_matches('/');
+        p.len() > 1
+            && p.starts_with('/')
+            && (sessions == p || sessions.starts_with(&format!("{p}/")) || p.starts_with(&format!("{sessions}/")))
     };
     match kind {
         CleanerKind::Tmpfiles => {
@@ -248,7 +257,18 @@ pub fn deletes_sessions(kind: &CleanerKind, text: &str, sessions: &str) -> bool 
                 || text.contains("tmpreaper")
                 || text.contains("tmpwatch")
                 || text.contains("unlink");
-            deletes && text.split(|c: char| c.is_whitespace() || c == ';' || c == '|').any(covers)
+            let words: Vec<&str> = text.split(|c: char| c.is_whitespace() || c == ';' || c == '|').collect();
+            // `find … -name '*.log' -delete` only deletes what the pattern matches: session files
+            // are named by their id (16+) or werkzeug_<id>.sess (12–15).
+            let spares_sessions = words.windows(2).any(|w| {
+                matches!(w[0], "-name" | "-iname") && {
+                    let pat = w[1].trim_matches(|c| c == '"' || c == '\'');
+                    !["0d6f1c8a9b2e4f3a5c7d9e1f0a2b4c6d8e0f1a2b", "werkzeug_0d6f1c8a9b2e4f3a.sess"]
+                        .iter()
+                        .any(|name| crate::nginx::glob_match(pat, name))
+                }
+            });
+            deletes && !spares_sessions && words.iter().any(|w| covers(w))
         }
     }
 }
