@@ -235,7 +235,7 @@ pub fn deletes_sessions(kind: &CleanerKind, text: &str, sessions: &str) -> bool 
             Some(i) => p[..i].rsplit_once('/').map(|(dir, _)| dir).unwrap_or(""),
             None => p,
         };
-        let p = p.trim_end_matches('/');
+        let p = p.trim_end_matches("/.").trim_end_matches('/');
         p.len() > 1
             && p.starts_with('/')
             && (sessions == p || sessions.starts_with(&format!("{p}/")) || p.starts_with(&format!("{sessions}/")))
