@@ -75,6 +75,8 @@ impl CookieAttrs {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LoginObservation {
     pub url: String,
+    /// Where the redirects ended (the origin the login was made on).
+    pub final_url: Option<String>,
     /// "301 http://a/web/login → https://b/web/login", in order.
     pub redirects: Vec<String>,
     pub cookie: Option<CookieAttrs>,
@@ -86,7 +88,10 @@ pub struct LoginObservation {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ProbeFacts {
-    pub direct: LoginObservation,
+    /// A login on Odoo's own port through the SSH tunnel; skipped (with why) when it would
+    /// rewrite `web.base.url` to the tunnel's address.
+    pub direct: Option<LoginObservation>,
+    pub direct_skipped: Option<String>,
     pub public: Option<LoginObservation>,
     /// `web.base.url` as Odoo holds it after the logins (an admin login rewrites it unless frozen).
     pub base_url_after_login: Option<String>,
@@ -197,6 +202,7 @@ fn absolute(base: &str, loc: &str) -> String {
 pub fn login_once(agent: &ureq::Agent, start_url: &str, db: &str, opts: &ProbeOptions) -> LoginObservation {
     let mut obs = LoginObservation {
         url: start_url.to_string(),
+        final_url: None,
         redirects: Vec::new(),
         cookie: None,
         session_holds: false,
@@ -204,7 +210,10 @@ pub fn login_once(agent: &ureq::Agent, start_url: &str, db: &str, opts: &ProbeOp
         error: None,
     };
     let base = match follow(agent, &format!("{}/web/login", start_url.trim_end_matches('/')), &mut obs.redirects) {
-        Ok(b) => b,
+        Ok(b) => {
+            obs.final_url = Some(b.clone());
+            b
+        }
         Err(e) => {
             obs.error = Some(e);
             return obs;
@@ -254,7 +263,10 @@ pub fn login_once(agent: &ureq::Agent, start_url: &str, db: &str, opts: &ProbeOp
     obs
 }
 
-/// The live probe: a login on Odoo's own port (through the tunnel) and one through the public URL.
+/// The live probe: a login through the public URL, then one on Odoo's own port (through the
+/// tunnel) when that cannot change anything. An administrator's login rewrites `web.base.url`
+/// to the address it came through unless it is frozen (facts §4): through the public URL that is
+/// what every admin login does anyway; through our tunnel it would be wrong, so it is skipped.
 pub fn live_probe(host: &Host, facts: &Facts, opts: &ProbeOptions) -> ProbeFacts {
     let db = facts
         .db
@@ -263,25 +275,20 @@ pub fn live_probe(host: &Host, facts: &Facts, opts: &ProbeOptions) -> ProbeFacts
         .or_else(|| facts.odoo.option("db_name"))
         .unwrap_or_default();
     let agent = agent(&opts.resolve);
-    let direct = match host.tunnel("127.0.0.1", facts.odoo.http_port()) {
-        Ok(t) => {
-            let obs = login_once(&agent, &format!("http://{}", t.local_addr()), &db, opts);
-            drop(t);
-            obs
-        }
-        Err(e) => LoginObservation {
-            url: format!("http://127.0.0.1:{}", facts.odoo.http_port()),
-            redirects: vec![],
-            cookie: None,
-            session_holds: false,
-            checks_made: 0,
-            error: Some(e.to_string()),
-        },
-    };
     let public_url = opts.public_url.clone().or_else(|| public_url_guess(facts));
     let public = public_url.map(|u| login_once(&agent, &u, &db, opts));
     let base_url_after_login = crate::discover::db::read_param(host, &facts.odoo, &db, "web.base.url");
-    ProbeFacts { direct, public, base_url_after_login }
+    let frozen = crate::discover::db::read_param(host, &facts.odoo, &db, "web.base.url.freeze")
+        .is_some_and(|v| !v.trim().is_empty() && v.trim() != "False");
+    let (direct, direct_skipped) = if !frozen {
+        (None, Some("web.base.url is not frozen: a login on Odoo's own port would rewrite it to the tunnel's address".to_string()))
+    } else {
+        match host.tunnel("127.0.0.1", facts.odoo.http_port()) {
+            Ok(t) => (Some(login_once(&agent, &format!("http://{}", t.local_addr()), &db, opts)), None),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    };
+    ProbeFacts { direct, direct_skipped, public, base_url_after_login }
 }
 
 /// The URL users most likely type: web.base.url when it is frozen, else the first nginx server name.

@@ -321,6 +321,15 @@ pub fn canonical_host(f: &Facts) -> Finding {
             }
             _ => fnd.worsen(Status::Warn, "web.base.url is not set."),
         }
+        if let Some(p) = &f.probe {
+            if let (Some(after), Some(public)) = (&p.base_url_after_login, p.public.as_ref()) {
+                let used = public.final_url.as_deref().unwrap_or(&public.url);
+                fnd = fnd.evidence("web.base.url after a test login", format!("{after} (address used: {used})"));
+                if url_host(after) != url_host(used) || after.starts_with("http://") != used.starts_with("http://") {
+                    fnd.worsen(Status::Fail, format!("After logging in, Odoo believes its address is {after}, but users reach it as {used}."));
+                }
+            }
+        }
         let default = base_host.filter(|h| serving.contains(h)).or_else(|| serving.first().cloned());
         if fnd.status == Status::Ok {
             fnd.summary = format!("Odoo is served as {} and web.base.url matches, frozen.", default.as_deref().unwrap_or("-"));
@@ -373,6 +382,16 @@ pub fn cookie_flags(f: &Facts) -> Finding {
                 }
             }
         }
+        // Observed through the public URL with a test login: beats the configuration.
+        if let Some(c) = f.probe.as_ref().and_then(|p| p.public.as_ref()).and_then(|o| o.cookie.as_ref().map(|c| (o.url.clone(), c.clone()))) {
+            let (url, cookie) = c;
+            fnd = fnd.evidence(format!("login through {url}"), format!("Set-Cookie: {}", cookie.header));
+            if url.starts_with("https://") && !cookie.secure {
+                without += 1;
+            } else if cookie.secure && without > 0 {
+                without = 0; // the proxy does add the flags (e.g. from an include we could not read)
+            }
+        }
         if without > 0 {
             fnd.worsen(Status::Warn, "The session cookie is sent without Secure and SameSite.");
             fnd = fnd
@@ -414,6 +433,16 @@ pub fn sticky(f: &Facts) -> Finding {
             } else {
                 fnd = fnd.evidence(place, format!("upstream {name}: {} — round robin, no shared session store", list.join(", ")));
                 fnd.worsen(Status::Fail, format!("nginx spreads requests over {} Odoo servers that do not share sessions.", up.servers.len()));
+            }
+        }
+        if let Some(public) = f.probe.as_ref().and_then(|p| p.public.as_ref()).filter(|o| o.error.is_none()) {
+            let direct_ok = f.probe.as_ref().and_then(|p| p.direct.as_ref()).map_or(true, |d| d.session_holds);
+            fnd = fnd.evidence(
+                format!("test login through {}", public.url),
+                format!("the session {} over {} follow-up requests", if public.session_holds { "held" } else { "was lost" }, public.checks_made),
+            );
+            if !public.session_holds && direct_ok {
+                fnd.worsen(Status::Fail, "A test login through the proxy lost its session within a few requests.");
             }
         }
         if fnd.status == Status::Fail {
