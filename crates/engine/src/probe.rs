@@ -84,6 +84,9 @@ pub struct LoginObservation {
     pub session_holds: bool,
     pub checks_made: u32,
     pub error: Option<String>,
+    /// The session made by the login, kept in memory only (prints as `<redacted>`).
+    #[serde(skip)]
+    pub session_id: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -208,6 +211,7 @@ pub fn login_once(agent: &ureq::Agent, start_url: &str, db: &str, opts: &ProbeOp
         session_holds: false,
         checks_made: 0,
         error: None,
+        session_id: None,
     };
     let base = match follow(agent, &format!("{}/web/login", start_url.trim_end_matches('/')), &mut obs.redirects) {
         Ok(b) => {
@@ -260,6 +264,7 @@ pub fn login_once(agent: &ureq::Agent, start_url: &str, db: &str, opts: &ProbeOp
         holds &= ok;
     }
     obs.session_holds = holds;
+    obs.session_id = Some(Secret::new(sid));
     obs
 }
 
@@ -291,6 +296,16 @@ pub fn live_probe(host: &Host, facts: &Facts, opts: &ProbeOptions) -> ProbeFacts
     ProbeFacts { direct, direct_skipped, public, base_url_after_login }
 }
 
+/// A login for the continuity check of an apply, made where it changes nothing: through the
+/// public URL (as users log in), or directly only when `web.base.url` is frozen.
+pub fn continuity_login(facts: &Facts, opts: &ProbeOptions) -> Option<(String, Secret)> {
+    let db = facts.db.seen()?.databases.first()?.name.clone();
+    let agent = agent(&opts.resolve);
+    let url = opts.public_url.clone().or_else(|| public_url_guess(facts))?;
+    let obs = login_once(&agent, &url, &db, opts);
+    Some((obs.final_url?, obs.session_id?))
+}
+
 /// The URL users most likely type: web.base.url when it is frozen, else the first nginx server name.
 pub fn public_url_guess(facts: &Facts) -> Option<String> {
     let db = facts.db.seen()?;
@@ -308,24 +323,10 @@ pub fn public_url_guess(facts: &Facts) -> Option<String> {
     base
 }
 
-/// Logs in and returns the session id, for a continuity check across a restart.
-pub fn login_session(base: &str, db: &str, opts: &ProbeOptions) -> Option<String> {
-    let resp = agent(&[])
-        .post(&format!("{base}/web/session/authenticate"))
-        .set("Content-Type", "application/json")
-        .send_string(&rpc_body(json!({"db": db, "login": opts.login, "password": opts.password.expose()})))
-        .ok()?;
-    let sid = resp
-        .all("Set-Cookie")
-        .into_iter()
-        .find_map(|h| h.split(';').next()?.strip_prefix("session_id=").map(String::from))?;
-    rpc_result(resp).ok()?;
-    Some(sid)
-}
-
-/// Whether Odoo still knows the session `sid` (get_session_info answers with a uid).
-pub fn session_alive(base: &str, sid: &str) -> bool {
-    agent(&[])
+/// Whether Odoo still knows the session `sid` at `base` (get_session_info answers with a uid).
+pub fn session_alive(opts: &ProbeOptions, base: &str, sid: &Secret) -> bool {
+    let sid = sid.expose();
+    agent(&opts.resolve)
         .post(&format!("{base}/web/session/get_session_info"))
         .set("Content-Type", "application/json")
         .set("Cookie", &format!("session_id={sid}"))

@@ -475,3 +475,24 @@ fn a_lifetime_written_by_sql_is_seen_as_not_in_force_and_fixed_by_a_restart() {
     assert_eq!(after.finding("session.lifetime").unwrap().status, osd_engine::checks::Status::Ok);
     assert!(plan(&host, &after, &request(&["session.lifetime"], &[("session.lifetime", "86400")])).unwrap().is_empty());
 }
+
+#[test]
+fn a_session_made_before_the_restart_is_still_valid_after_it() {
+    let lab = Lab::up("short-lifetime");
+    let host = connect(&lab);
+    let mut opts = options(&lab);
+    let http = lab.info.nginx.http_port;
+    opts.probe = Some(osd_engine::probe::ProbeOptions {
+        login: lab.info.odoo.admin_login.clone(),
+        password: osd_remote::Secret::new(lab.info.odoo.admin_password.clone()),
+        public_url: Some(format!("http://odoo.lab.test:{http}")),
+        resolve: vec![("odoo.lab.test".into(), format!("127.0.0.1:{http}").parse().unwrap())],
+    });
+    opts.diagnose.probe = opts.probe.clone();
+    let d = diagnose(&host, &opts.diagnose).unwrap();
+    let cs = plan(&host, &d, &request(&["session.lifetime"], &[])).unwrap();
+    let r = apply::apply(&host, &d, &cs, &opts, &quiet).unwrap();
+    assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
+    let v = r.verification.iter().find(|v| v.check == "session.continuity").expect("continuity verified");
+    assert!(v.persisted, "{v:?}");
+}

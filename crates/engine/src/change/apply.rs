@@ -130,11 +130,11 @@ pub fn apply(host: &Host, before: &Diagnosis, cs: &ChangeSet, opts: &ApplyOption
     let mut rec = record::create(host, root, &id, cs)?;
 
     // A session made now must survive the restart (checked in verify).
-    let session_before = opts.probe.as_ref().and_then(|po| probe_session(host, facts, po));
+    let session_before = opts.probe.as_ref().and_then(|po| probe::continuity_login(facts, po));
 
     record::set_status(host, &mut rec, RecordStatus::Applying, "applying")?;
     let mut params_written = false;
-    let result = apply_steps(host, facts, cs, opts, p, &mut rec, session_before.as_deref(), &mut params_written);
+    let result = apply_steps(host, facts, cs, opts, p, &mut rec, session_before.as_ref(), &mut params_written);
     match result {
         Ok((verification, after)) => {
             rec.verification = verification.clone();
@@ -200,7 +200,7 @@ fn apply_steps(
     opts: &ApplyOptions,
     p: Sink,
     rec: &mut Record,
-    session_before: Option<&str>,
+    session_before: Option<&(String, osd_remote::Secret)>,
     params_written: &mut bool,
 ) -> Result<(Vec<Verification>, Diagnosis), EngineError> {
     for f in &cs.files {
@@ -263,7 +263,7 @@ fn apply_steps(
         }
     }
     if let Some(lt) = cs.params.iter().find(|pc| pc.key == crate::checks::session::LIFETIME_KEY) {
-        if let Some(obs) = observe_cookie(host, facts, opts) {
+        if let Some(obs) = observe_cookie(host, facts) {
             let ok = obs.map(|m| m.to_string()) == lt.new;
             verification.push(Verification {
                 check: lt.check.clone(),
@@ -272,8 +272,8 @@ fn apply_steps(
             });
         }
     }
-    if let (Some(sid), Some(_)) = (session_before, &opts.probe) {
-        let ok = session_valid(host, facts, sid);
+    if let (Some((base, sid)), Some(po)) = (session_before, &opts.probe) {
+        let ok = probe::session_alive(po, base, sid);
         verification.push(Verification { check: "session.continuity".into(), persisted: ok, detail: format!("a session made before the restart is {} after it", if ok { "still valid" } else { "gone" }) });
     }
     rec.verification = verification.clone();
@@ -374,30 +374,10 @@ fn wait_healthy(host: &Host, facts: &Facts, opts: &ApplyOptions, p: Sink) -> Res
     }
 }
 
-/// The Max-Age of the cookie a fresh session gets (`/web/login` makes one), if the server sets it.
-fn observe_cookie(host: &Host, facts: &Facts, opts: &ApplyOptions) -> Option<Option<i64>> {
+/// The Max-Age of the cookie a fresh visitor gets on `/web/login`, if the server sets one.
+fn observe_cookie(host: &Host, facts: &Facts) -> Option<Option<i64>> {
     let t = host.tunnel("127.0.0.1", facts.odoo.http_port()).ok()?;
-    let base = format!("http://{}", t.local_addr());
-    if let Some(po) = &opts.probe {
-        let db = facts.db.seen()?.databases.first()?.name.clone();
-        let agent = ureq::AgentBuilder::new().redirects(0).timeout(Duration::from_secs(15)).build();
-        let obs = probe::login_once(&agent, &base, &db, po);
-        return Some(obs.cookie.and_then(|c| c.max_age));
-    }
-    Some(probe::login_page_cookie(&base)?.max_age)
-}
-
-/// Logs in with the test account and returns the session id (kept in memory only).
-fn probe_session(host: &Host, facts: &Facts, po: &ProbeOptions) -> Option<String> {
-    let t = host.tunnel("127.0.0.1", facts.odoo.http_port()).ok()?;
-    let db = facts.db.seen()?.databases.first()?.name.clone();
-    probe::login_session(&format!("http://{}", t.local_addr()), &db, po)
-}
-
-fn session_valid(host: &Host, facts: &Facts, sid: &str) -> bool {
-    host.tunnel("127.0.0.1", facts.odoo.http_port())
-        .map(|t| probe::session_alive(&format!("http://{}", t.local_addr()), sid))
-        .unwrap_or(false)
+    Some(probe::login_page_cookie(&format!("http://{}", t.local_addr()))?.max_age)
 }
 
 /// Restores files and parameters to the before-images, restarts, verifies the old state is back.
