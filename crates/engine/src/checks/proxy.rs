@@ -130,7 +130,9 @@ pub fn public_urls(n: &NginxFacts, http_port: u16) -> Vec<String> {
 }
 
 pub fn mode(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.mode", "proxy_mode matches the proxy in front").refs(&[gh("odoo/odoo", 63276), deploy_docs()]);
+    let fnd = Finding::new("proxy.mode", "proxy_mode matches the proxy in front")
+        .refs(&[gh("odoo/odoo", 63276), deploy_docs()])
+        .note("All versions: with proxy_mode on, Odoo applies X-Forwarded-Proto/-For only when the request also carries X-Forwarded-Host. In 12–18 any non-empty value other than False/false turns proxy_mode on (even 0); 19 accepts only true/false words.");
     let on = f.odoo.option("proxy_mode").is_some_and(|v| crate::odoo_conf::parse_bool(&v));
     let source = f.odoo.option_source("proxy_mode").unwrap_or_else(|| "odoo.conf".into());
     match front(f) {
@@ -203,6 +205,11 @@ pub fn websocket(f: &Facts) -> Finding {
         return fnd.status(Status::Skip, "workers = 0: Odoo serves the live connection on its main port.");
     }
     let path = f.odoo.version.map(|v| v.realtime_path()).unwrap_or("/websocket");
+    let fnd = match f.odoo.version {
+        Some(v) if v.major >= 16 => fnd.note(format!("Odoo {v}: the live connection is a WebSocket at /websocket on gevent_port (the old name longpolling_port is {}).", if v.major >= 18 { "ignored from 18" } else { "a deprecated alias in 16–17" })),
+        Some(v) => fnd.note(format!("Odoo {v}: the live connection is long polling at /longpolling on longpolling_port.")),
+        None => fnd,
+    };
     with_front(f, fnd, |mut fnd, fr| {
         let to_gevent = fr.config.routes_to(&fr.gevent);
         for s in fr.serving() {
@@ -353,7 +360,9 @@ pub fn has_host_redirect(s: &Server) -> bool {
 }
 
 pub fn cookie_flags(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.cookie-flags", "Session cookie flags").refs(&[gh("odoo/odoo", 107160), gh("odoo/odoo", 63226), deploy_docs()]);
+    let fnd = Finding::new("proxy.cookie-flags", "Session cookie flags")
+        .refs(&[gh("odoo/odoo", 107160), gh("odoo/odoo", 63226), deploy_docs()])
+        .note("Odoo 12–19 all set session_id with HttpOnly and Path=/ only: Secure and SameSite can only come from the proxy (nginx 1.19.8 or later: proxy_cookie_flags).");
     with_front(f, fnd, |mut fnd, fr| {
         if !fr.has_https() {
             return fnd.status(Status::Skip, "Secure/SameSite need HTTPS first (see proxy.https-redirect).");

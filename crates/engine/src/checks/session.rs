@@ -159,6 +159,12 @@ pub fn lifetime(f: &Facts) -> Finding {
 pub fn store(f: &Facts) -> Finding {
     let fnd = Finding::new("session.store", "Where sessions are kept")
         .refs(&[gh("odoo/docker", 506)])
+        .note(match f.odoo.version.map(|v| v.major) {
+            Some(0..=15) => "Odoo 12–15: one file per session, sessions/werkzeug_<id>.sess (pickle).",
+            Some(16 | 17) => "Odoo 16–17: sessions/<first 2 chars>/<id> (pickle); old flat files are moved on first read.",
+            Some(_) => "Odoo 18+: sessions/<first 2 chars>/<84-char id> (JSON). Upgrading to 18 logs everybody out once.",
+            None => "Sessions are files in <data_dir>/sessions in every version 12–19; core has no database or Redis store.",
+        })
         .evidence(format!("data_dir ({})", f.odoo.data_dir_source), f.odoo.data_dir.clone());
     let store = match &f.sessions {
         Observed::Seen(s) => s,
@@ -304,7 +310,10 @@ pub fn external_cleanup(f: &Facts) -> Finding {
 }
 
 pub fn cleanup_runs(f: &Facts) -> Finding {
-    let mut fnd = Finding::new("session.cleanup-runs", "Odoo's own cleanup of old sessions runs");
+    let mut fnd = Finding::new("session.cleanup-runs", "Odoo's own cleanup of old sessions runs").note(match f.odoo.version.map(|v| v.major) {
+        Some(0..=15) => "Odoo 12–15: sessions idle 7 days are removed (ODOO_DISABLE_SESSION_GC=1 turns the random cleanup off in 14–15).",
+        _ => "Odoo 16+: the daily \"Base: Auto-vacuum internal data\" job removes sessions idle longer than the lifetime; it needs max_cron_threads > 0 (ODOO_SKIP_GC_SESSIONS skips it).",
+    });
     let version = f.odoo.version;
     if let Some(v) = f.odoo.option("max_cron_threads") {
         fnd = fnd.evidence(f.odoo.option_source("max_cron_threads").unwrap_or_default(), format!("max_cron_threads = {v}"));
