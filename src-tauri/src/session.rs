@@ -179,11 +179,14 @@ impl Conn {
     }
 
     fn apply_options(&self, cancel: Option<Arc<AtomicBool>>) -> ApplyOptions {
+        // One lock, read into a local: a guard in a struct literal lives to the end of the
+        // statement, so a second `lock()` in the same literal would deadlock.
+        let probe = self.probe.lock().unwrap().clone();
         ApplyOptions {
             health_timeout: None,
-            probe: self.probe.lock().unwrap().clone(),
+            probe: probe.clone(),
             cancel,
-            diagnose: DiagnoseOptions { discover: self.diagnose.discover.clone(), probe: self.probe.lock().unwrap().clone() },
+            diagnose: DiagnoseOptions { discover: self.diagnose.discover.clone(), probe },
             state_dir: self.state_dir.clone(),
             ..ApplyOptions::default()
         }
