@@ -51,7 +51,10 @@ const clone = (v) => JSON.parse(JSON.stringify(v));
 const fail = (code, message, hint, details) => ({ code, message, hint, ...(details ? { details } : {}) });
 
 /** @param {(e: ProgressEvent) => void} on @param {import('./types/api').Step} step @param {string} message @param {boolean} [cancellable] */
-const step = (on, step, message, cancellable = false) => on({ event: "step", data: { step, message, cancellable } });
+const step = (on, step, message, cancellable = false) => {
+  const [words, detail] = message.split(/: (.*)/s);
+  on({ event: "step", data: { step, message: detail ? `${words}…` : message, detail: detail ?? "", cancellable } });
+};
 
 /** The checklist for a scenario. @param {string} scenario @param {boolean} fixed @returns {Finding[]} */
 function checksFor(scenario, fixed) {
@@ -136,6 +139,7 @@ export function createMockApi(scenario) {
   let planned = null;
   let planId = 0;
   let cancelled = false;
+  let applying = false;
 
   /** @param {ChangeSet} cs @param {import('./types/api').RecordStatus} status @returns {ChangeRecord} */
   const record = (cs, status) => ({
@@ -268,6 +272,7 @@ export function createMockApi(scenario) {
       if (!planned || id !== planId) throw fail("stale_plan", "The preview is out of date.", "Go back one step and look at the preview again.");
       const cs = planned;
       cancelled = false;
+      applying = true;
       const steps = /** @type {const} */ ([
         ["lock", "Making sure no one else is changing this server: locking /var/lib/odoo-session-doctor", true],
         ["checkUnchanged", "Checking nothing changed since the preview", true],
@@ -278,6 +283,7 @@ export function createMockApi(scenario) {
         step(on, s, m, c);
         await sleep(250);
         if (cancelled) {
+          applying = false;
           step(on, "rollBack", "Putting everything back: cancelled before the restart");
           await sleep(200);
           on({ event: "finished" });
@@ -287,6 +293,7 @@ export function createMockApi(scenario) {
           return { result: { changeset: rec.id, status: "rolled_back", verification: [], error: rec.error }, changeset: cs, after: null };
         }
       }
+      applying = false;
       if (scenario === "apply-rolls-back") {
         step(on, "validate", "Validating the new configuration");
         await sleep(200);
@@ -319,7 +326,12 @@ export function createMockApi(scenario) {
     },
 
     cancelApply: async () => { cancelled = true; return true; },
-    closeWhenIdle: async () => true,
+    // The window asked to close during an apply: cancel (still possible here) and report "not yet".
+    closeWhenIdle: async () => {
+      if (!applying) return true;
+      cancelled = true;
+      return false;
+    },
 
     history: async () => { await sleep(100); return clone(records).reverse(); },
 
@@ -345,6 +357,7 @@ export function createMockApi(scenario) {
       return { path: `/home/admin/odoo-session-report-odoo-lab.${ext}`, format, bytes: 18432 };
     },
     openReport: async () => {},
-    onCloseRequested: () => {},
+    // Tests raise the close request with window.__osdMockCloseRequested().
+    onCloseRequested: (handler) => { /** @type {any} */ (window).__osdMockCloseRequested = handler; },
   };
 }

@@ -30,6 +30,12 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/** Replaces `el`'s children, skipping the `false`/`null` of conditional parts (which
+ * `replaceChildren` would print as text). @param {Element} el @param {...(Node | string | null | undefined | false)} children */
+export function fill(el, ...children) {
+  el.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false).map((c) => /** @type {Node | string} */ (c)));
+}
+
 /** What each status looks like: a mark (never colour alone) and a word. */
 export const STATUS = /** @type {Record<Status, {mark: string, word: string}>} */ ({
   ok: { mark: "✓", word: "OK" },

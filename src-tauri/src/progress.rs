@@ -12,13 +12,15 @@ use ts_rs::TS;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 #[serde(tag = "event", content = "data", rename_all = "camelCase")]
 pub enum ProgressEvent {
-    /// A step began; `message` is the words to show next to the progress indicator.
+    /// A step began; `message` is the words to show next to the progress indicator, `detail`
+    /// what exactly happens (the engine's words: a path, a command), possibly empty.
     /// `cancellable` is false from the moment cancelling would no longer stop the change
     /// (the reload or restart has started).
     #[serde(rename_all = "camelCase")]
     Step {
         step: Step,
         message: String,
+        detail: String,
         cancellable: bool,
     },
     /// A line a service command printed (the restart's output), streamed as it comes.
@@ -113,19 +115,14 @@ pub fn from_engine(progress: &Progress, cancellable: bool) -> ProgressEvent {
     match progress {
         Progress::Step { step, detail } => {
             let step = Step::from(*step);
-            let message = if detail.is_empty() {
-                format!("{}…", step.words())
-            } else {
-                format!("{}: {detail}", step.words())
-            };
-            ProgressEvent::Step { step, message, cancellable }
+            ProgressEvent::Step { step, message: format!("{}…", step.words()), detail: detail.clone(), cancellable }
         }
         Progress::Output { line } => ProgressEvent::Output { line: line.clone() },
     }
 }
 
 pub fn step(step: Step, message: impl Into<String>) -> ProgressEvent {
-    ProgressEvent::Step { step, message: message.into(), cancellable: false }
+    ProgressEvent::Step { step, message: message.into(), detail: String::new(), cancellable: false }
 }
 
 /// Where a command reports progress: the UI's channel in the app, a vector in tests.
@@ -159,7 +156,7 @@ mod tests {
         let e = from_engine(&Progress::Step { step: EngineStep::RestartOdoo, detail: "supervisorctl restart odoo".into() }, false);
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
-            serde_json::json!({"event": "step", "data": {"step": "restartOdoo", "message": "Restarting Odoo: supervisorctl restart odoo", "cancellable": false}})
+            serde_json::json!({"event": "step", "data": {"step": "restartOdoo", "message": "Restarting Odoo…", "detail": "supervisorctl restart odoo", "cancellable": false}})
         );
         let e = from_engine(&Progress::Output { line: "odoo: started".into() }, true);
         assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::json!({"event": "output", "data": {"line": "odoo: started"}}));

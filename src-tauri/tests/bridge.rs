@@ -111,6 +111,41 @@ fn add_trust_diagnose_apply_history_rollback() {
     assert!(!html.contains(&lab.info.postgres.password), "no secret in the report");
 }
 
+/// Closing the window while an apply runs: the app cancels (it is before the restart), the
+/// engine rolls everything back, and only then does the apply return "close now".
+#[test]
+fn closing_during_an_apply_rolls_back_first_then_closes() {
+    struct CloseOnLock(Arc<App>, Mutex<bool>);
+    impl ProgressSink for CloseOnLock {
+        fn report(&self, event: ProgressEvent) {
+            if let ProgressEvent::Step { step: Step::Lock, .. } = event {
+                *self.1.lock().unwrap() = self.0.close_when_idle();
+            }
+        }
+    }
+    let lab = Lab::up("short-lifetime");
+    let config = tempfile::tempdir().unwrap();
+    let app = Arc::new(app(config.path()));
+    let server = app.save_server(&lab_server(&lab)).unwrap();
+    app.connect(&server.id, ConnectSecrets::default(), &()).unwrap_err();
+    app.trust_host_key(&server.id, &lab.info.ssh.host_key_fingerprint).unwrap();
+    app.connect(&server.id, ConnectSecrets::default(), &()).unwrap();
+    let before = app.diagnose(&server.id, None, &()).unwrap();
+    let fix = FixInput { checks: vec!["session.lifetime".into()], values: Default::default() };
+    let plan = app.plan_fix(&server.id, &fix).unwrap();
+    assert!(app.close_when_idle(), "nothing runs yet: the window may close at once");
+    let sink = Arc::new(CloseOnLock(app.clone(), Mutex::new(true)));
+    let (view, close) = app.apply(&server.id, plan.plan_id, sink.clone()).unwrap();
+    assert!(!*sink.1.lock().unwrap(), "the window did not close while the apply ran");
+    assert!(close, "the window closes once the apply has ended");
+    let status = serde_json::to_value(&view.result).unwrap()["status"].clone();
+    assert_eq!(status, "rolled_back", "{:?}", view.result);
+    assert!(view.result.error.as_deref().unwrap_or("").contains("cancelled"), "{:?}", view.result.error);
+    let again = app.diagnose(&server.id, None, &()).unwrap();
+    assert_eq!(again.verdict.line, before.verdict.line, "nothing was left half-applied");
+    assert!(!app.is_busy());
+}
+
 #[test]
 fn a_wrong_key_file_and_an_unreachable_port_are_plain_errors() {
     let lab = Lab::up("healthy");

@@ -48,7 +48,8 @@ export function render(ctx) {
         li.removeAttribute("data-current");
         li.setAttribute("data-done", "");
       }
-      steps.append(h("li", { "data-current": "", "data-step": event.data.step }, event.data.message));
+      steps.append(h("li", { "data-current": "", "data-step": event.data.step },
+        event.data.message, event.data.detail && h("span", { class: "step__detail" }, ` ${event.data.detail}`)));
       /** @type {HTMLElement} */ (live.querySelector(".progress__text")).textContent = event.data.message;
       if (cancellable && !event.data.cancellable) setCancellable(false);
     } else if (event.event === "output") {

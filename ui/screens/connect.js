@@ -8,7 +8,7 @@
  * @typedef {import('../types/api').Connected} Connected
  * @typedef {import('../app.js').ScreenContext} ScreenContext
  */
-import { errorNotice, h, modal, progressLine } from "../dom.js";
+import { errorNotice, fill, h, modal, progressLine } from "../dom.js";
 
 /** @param {ScreenContext} ctx */
 export function render(ctx) {
@@ -146,7 +146,7 @@ function showConnected(ctx, body, c) {
   next.addEventListener("click", () => ctx.go("diagnosis"));
   const history = h("button", { class: "button button--quiet", type: "button" }, "Open History");
   history.addEventListener("click", () => ctx.go("history"));
-  body.replaceChildren(
+  fill(body,
     h("div", { class: "notice notice--ok", role: "status", "data-testid": "connected" },
       h("p", { class: "notice__title" }, `Connected to ${c.hostName} as ${c.user}.`),
       h("p", { class: "notice__hint" }, "Host key ", h("span", { class: "mono", "data-testid": "connected-fingerprint" }, c.hostKeyFingerprint), " — checked.")),

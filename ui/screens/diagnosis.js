@@ -11,7 +11,7 @@
  * @typedef {import('../app.js').ScreenContext} ScreenContext
  */
 import { exportReport } from "../report.js";
-import { STATUS, errorNotice, h, progressLine, statusMark } from "../dom.js";
+import { STATUS, errorNotice, fill, h, progressLine, statusMark } from "../dom.js";
 
 /** @param {ScreenContext} ctx */
 export function render(ctx) {
@@ -83,7 +83,7 @@ function show(ctx, body, d) {
   const report = h("button", { class: "button button--quiet", type: "button", "data-testid": "export-report" }, "Export a report");
   report.addEventListener("click", () => exportReport(ctx.api, /** @type {any} */ (ctx.state.server).id));
 
-  body.replaceChildren(
+  fill(body,
     h("div", { class: `verdict verdict--${d.verdict.status}`, "data-testid": "verdict", "data-status": d.verdict.status },
       statusMark(d.verdict.status),
       h("p", { class: "verdict__line" }, d.verdict.line)),

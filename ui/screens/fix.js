@@ -132,7 +132,7 @@ async function showSummary(ctx, body, items, decisions, back) {
     body.replaceChildren(
       h("h2", { "data-testid": "summary-title" }, "Before applying: everything that will change"),
       h("p", { class: "lead" }, "Check it once more. The app backs up every file and setting first, validates the new configuration before using it, and puts everything back by itself if anything goes wrong."),
-      h("ul", { class: "chosen" }, ...chosen.map((id) => h("li", null, titleOf(d.checks, id)))),
+      h("p", null, h("strong", null, chosen.length === 1 ? "The fix: " : "The fixes: "), chosen.map((id) => titleOf(d.checks, id)).join("; "), "."),
       h("div", { "data-testid": "combined-preview" }, changesetView(plan.changeset, d.checks)),
       h("div", { class: "actions" }, go, backButton));
     go.focus();
@@ -149,18 +149,21 @@ export function changesetView(cs, checks) {
   const empty = cs.files.length === 0 && cs.params.length === 0;
   return h("div", { class: "changeset" },
     empty && h("p", { class: "notice", "data-testid": "no-change" }, "Nothing to change here: it is already right, or it needs a hand fix (see the note)."),
+    cs.files.length > 0 && h("h4", null, cs.files.length === 1 ? "The file" : "The files"),
     ...cs.files.map((f) => h("div", { class: "changeset__file" },
-      h("p", null, h("span", { class: "mono" }, f.path), h("span", { class: "muted" }, ` — owner ${f.owner}:${f.group}, mode ${f.mode.toString(8)}, kept as is`)),
+      h("p", null, h("span", { class: "mono" }, f.path), h("span", { class: "muted" }, ` — owner ${f.owner}:${f.group}, mode ${f.mode.toString(8)}, kept as they are`)),
       diffView(f.diff))),
+    cs.params.length > 0 && h("h4", null, "Odoo settings (system parameters in the database)"),
     cs.params.length > 0 && h("table", { class: "params" },
-      h("caption", null, "Odoo settings (system parameters in the database)"),
       h("thead", null, h("tr", null, h("th", { scope: "col" }, "Setting"), h("th", { scope: "col" }, "Now"), h("th", { scope: "col" }, "After"))),
       h("tbody", null, ...cs.params.map((p) => h("tr", null,
         h("td", { class: "mono" }, p.key),
         h("td", { class: "mono" }, p.old ?? "(not set)"),
         h("td", { class: "mono" }, p.new ?? "(removed)"))))),
-    restarts.length > 0 && h("div", { class: "services", "data-testid": "services" }, h("h4", null, "Then"), h("ul", null, ...restarts)),
+    restarts.length > 0 && h("div", { class: "services", "data-testid": "services" }, h("h4", null, "Services that restart or reload"), h("ul", null, ...restarts)),
     cs.interruption && h("p", { class: "interruption" }, h("strong", null, "What users notice: "), cs.interruption),
+    cs.reasons.length > 0 && h("h4", null, "Why"),
     cs.reasons.length > 0 && h("ul", { class: "reasons" }, ...cs.reasons.map((r) => h("li", null, h("strong", null, `${titleOf(checks, r.check)}: `), r.text))),
-    cs.notes.length > 0 && h("ul", { class: "notes" }, ...cs.notes.map((r) => h("li", null, h("strong", null, "Note — "), r.text))));
+    cs.notes.length > 0 && h("h4", null, "Notes"),
+    cs.notes.length > 0 && h("ul", { class: "notes" }, ...cs.notes.map((r) => h("li", null, r.text))));
 }

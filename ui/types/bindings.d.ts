@@ -91,7 +91,7 @@ hostName: string | null, user: string, port: number, keyFile: string | null,
  */
 alreadySaved: boolean, };
 
-export type ProgressEvent = { "event": "step", "data": { step: Step, message: string, cancellable: boolean, } } | { "event": "output", "data": { line: string, } } | { "event": "finished" };
+export type ProgressEvent = { "event": "step", "data": { step: Step, message: string, detail: string, cancellable: boolean, } } | { "event": "output", "data": { line: string, } } | { "event": "finished" };
 
 export type Step = "connecting" | "identifying" | "discovering" | "probing" | "planning" | "lock" | "checkUnchanged" | "record" | "writeFiles" | "validate" | "writeParams" | "reloadNginx" | "restartOdoo" | "waitHealth" | "verify" | "rollBack" | "done";
 

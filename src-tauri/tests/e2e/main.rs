@@ -465,6 +465,24 @@ mod ui_with_mock_api {
         let result = gui.wait_text("[data-testid=apply-result]", "Nothing changed").await;
         assert!(result.contains("cancelled before the restart"), "{result}");
 
+        // Closing the window during the apply asks first; "stop safely" cancels and rolls back.
+        to_diagnosis(&gui, "demo").await;
+        gui.click("[data-testid=start-fix]").await;
+        apply_this(&gui).await;
+        gui.click("[data-testid=apply-all]").await;
+        gui.wait_for("[data-testid=live-steps] li").await;
+        gui.client()
+            .execute("window.__osdMockCloseRequested()", vec![])
+            .await
+            .unwrap();
+        let dialog = gui.text("[data-testid=close-dialog]").await;
+        assert!(dialog.contains("never just stops"), "{dialog}");
+        let focused = gui.client().active_element().await.unwrap().text().await.unwrap();
+        assert_eq!(focused, "Keep the window open", "the safe choice has the focus");
+        gui.screenshot("27-mock-close-during-apply").await;
+        gui.click("[data-testid=close-dialog] button[data-value=close]").await;
+        gui.wait_text("[data-testid=apply-result]", "Nothing changed").await;
+
         // Empty history in a fresh mock.
         to_diagnosis(&gui, "demo").await;
         gui.click("#nav-history").await;
