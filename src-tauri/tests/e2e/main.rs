@@ -491,6 +491,71 @@ mod ui_with_mock_api {
     }
 }
 
+/// The smallest window the app supports (1024×700, tauri.conf.json's minimum) in both themes:
+/// every wizard screen fits its width (no sideways scrolling), and text keeps its contrast.
+mod small_window_and_dark_theme {
+    use super::*;
+
+    async fn no_sideways_scroll(gui: &Gui, what: &str) {
+        let overflow = gui
+            .client()
+            .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
+            .await
+            .unwrap();
+        assert_eq!(overflow.as_i64(), Some(0), "{what} scrolls sideways at 1024x700");
+    }
+
+    /// WCAG contrast ratio of the element's text colour on the page background.
+    async fn contrast(gui: &Gui, css: &str) -> f64 {
+        let js = r#"
+            const lum = (c) => { const [r, g, b] = c.match(/\d+/g).slice(0, 3).map(Number).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+            const el = document.querySelector(arguments[0]);
+            const fg = lum(getComputedStyle(el).color), bg = lum(getComputedStyle(document.body).backgroundColor);
+            return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);"#;
+        gui.client().execute(js, vec![serde_json::json!(css)]).await.unwrap().as_f64().unwrap()
+    }
+
+    async fn walk(theme: &str, prefix: &str) {
+        let gui = Gui::launch(Launch { env: vec![("GTK_THEME", theme.to_string())], ..Launch::default() }).await;
+        gui.client().set_window_size(1024, 700).await.unwrap();
+        ui_with_mock_api::to_diagnosis(&gui, "every-status").await;
+        no_sideways_scroll(&gui, "the diagnosis").await;
+        for css in [".lead, .muted", "h1", ".check__line"] {
+            let ratio = contrast(&gui, css).await;
+            assert!(ratio >= 4.5, "{theme}: `{css}` has contrast {ratio:.2}:1 (needs 4.5:1)");
+        }
+        gui.screenshot(&format!("{prefix}-diagnosis-1024x700")).await;
+        gui.click("[data-testid=start-fix]").await;
+        gui.wait_text("[data-testid=item-preview]", "sessions.max_inactivity_seconds").await;
+        no_sideways_scroll(&gui, "a fix item").await;
+        gui.screenshot(&format!("{prefix}-fix-item-1024x700")).await;
+        apply_this(&gui).await;
+        gui.click("[data-testid=skip]").await;
+        gui.wait_for("[data-testid=combined-preview]").await;
+        no_sideways_scroll(&gui, "the combined preview").await;
+        gui.click("[data-testid=apply-all]").await;
+        gui.wait_text("[data-testid=apply-result]", "Fixed and verified").await;
+        no_sideways_scroll(&gui, "the apply result").await;
+        gui.screenshot(&format!("{prefix}-verified-1024x700")).await;
+        gui.click("[data-testid=open-history]").await;
+        gui.wait_for("[data-testid=record]").await;
+        no_sideways_scroll(&gui, "the history").await;
+        gui.close().await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn light() {
+        let _guard = one_at_a_time();
+        walk("Adwaita", "50-light").await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn dark() {
+        let _guard = one_at_a_time();
+        walk("Adwaita:dark", "51-dark").await;
+    }
+}
+
 /// Against a real lab (tests/lab/lab: sshd, PostgreSQL, supervisor, nginx on loopback) over SSH.
 mod with_a_lab {
     use super::*;
