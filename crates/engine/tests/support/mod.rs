@@ -1,4 +1,5 @@
 //! Shared test support: connect to a lab over real SSH and diagnose its Odoo.
+#![allow(dead_code)] // each test binary uses a different part of the shared support
 
 use osd_engine::discover::DiscoverOptions;
 use osd_engine::{diagnose, DiagnoseOptions, Diagnosis};
