@@ -357,6 +357,7 @@ export function createMockApi(scenario) {
       return { path: `/home/admin/odoo-session-report-odoo-lab.${ext}`, format, bytes: 18432 };
     },
     openReport: async () => {},
+    openLink: async (url) => { /** @type {any} */ (window).__osdMockOpened = url; },
     // Tests raise the close request with window.__osdMockCloseRequested().
     onCloseRequested: (handler) => { /** @type {any} */ (window).__osdMockCloseRequested = handler; },
   };

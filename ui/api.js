@@ -58,6 +58,7 @@ function createTauriApi() {
     rollback: (serverId, changesetId, onProgress) => call("rollback", { serverId, changesetId, onProgress: channel(onProgress) }),
     exportReport: (serverId, format) => call("export_report", { serverId, format }),
     openReport: (path) => call("open_report", { path }),
+    openLink: (url) => call("open_link", { url }),
     onCloseRequested: (handler) => { tauri.event.listen("close-requested", () => handler()); },
   };
 }

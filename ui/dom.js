@@ -117,7 +117,9 @@ export function diffView(diff) {
       : line.startsWith("-") ? "del" : "ctx";
     return h("span", { class: `diff__line diff__line--${kind}` }, line || " ");
   });
-  return h("pre", { class: "diff", tabindex: "0", "aria-label": "Changes to the file: lines starting with + are added, - are removed" }, ...lines);
+  return h("div", null,
+    h("p", { class: "diff__legend" }, "Lines starting with ", h("span", { class: "diff__line--del diff__sign" }, "−"), " are removed, lines with ", h("span", { class: "diff__line--add diff__sign" }, "+"), " are added; the others are shown for context."),
+    h("pre", { class: "diff", tabindex: "0", "aria-label": "Changes to the file: lines starting with + are added, - are removed" }, ...lines));
 }
 
 /** A small explained term: the word, and its one-line meaning on hover and for screen readers. */

@@ -144,6 +144,12 @@ pub fn open_report(path: String) -> AppResult<()> {
     report::open(&PathBuf::from(path))
 }
 
+/// Opens a finding's reference in the browser (https only).
+#[tauri::command]
+pub fn open_link(url: String) -> AppResult<()> {
+    report::open_link(&url)
+}
+
 async fn ask_save_path(handle: &AppHandle, suggested: String, format: ReportFormat) -> AppResult<Option<PathBuf>> {
     if let Some(path) = report::test_save_path() {
         return Ok(Some(path));

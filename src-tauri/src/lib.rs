@@ -79,6 +79,7 @@ pub fn run() {
             commands::rollback,
             commands::export_report,
             commands::open_report,
+            commands::open_link,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("the app failed to start (see the message above)");

@@ -76,6 +76,15 @@ pub fn write(path: &Path, text: &str) -> AppResult<usize> {
     Ok(text.len())
 }
 
+/// Opens a reference (an Odoo issue, the docs) in the desktop's browser: https only, so a
+/// finding's text can never make the app run something else.
+pub fn open_link(url: &str) -> AppResult<()> {
+    if !url.starts_with("https://") || url.contains(char::is_whitespace) {
+        return Err(AppError::new("bad_link", format!("{url} is not a web address the app opens."), "Copy it into your browser instead."));
+    }
+    open(Path::new(url))
+}
+
 /// Opens a saved report with the desktop's default program.
 pub fn open(path: &Path) -> AppResult<()> {
     let opener = std::env::var_os(ENV_OPENER).filter(|v| !v.is_empty()).unwrap_or_else(|| "xdg-open".into());
@@ -98,6 +107,12 @@ pub fn open(path: &Path) -> AppResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_https_links_are_opened() {
+        assert_eq!(open_link("file:///etc/passwd").unwrap_err().code, "bad_link");
+        assert_eq!(open_link("https://x.y/a b").unwrap_err().code, "bad_link");
+    }
 
     #[test]
     fn names_are_safe_file_names() {

@@ -98,12 +98,12 @@ function show(ctx, body, d) {
       h("p", { class: "notice__title" }, d.verdict.status === "ok" ? "Nothing to fix: every check passed." : "Nothing the app can fix by itself."),
       d.verdict.status !== "ok" && h("p", { class: "notice__hint" }, "Open the items marked ! or ✗ below: each says what to do by hand.")),
     h("h2", { class: "section-title" }, "The checklist"),
-    h("ul", { class: "checklist", "aria-label": "Checks" }, ...d.checks.map((f) => checkItem(f, d.fixOrder.includes(f.id)))),
+    h("ul", { class: "checklist", "aria-label": "Checks" }, ...d.checks.map((f) => checkItem(f, d.fixOrder.includes(f.id), (url) => { ctx.api.openLink(url).catch(() => {}); }))),
     probeForm(ctx, body));
 }
 
-/** One checklist item; problems start open. @param {Finding} f @param {boolean} fixable */
-export function checkItem(f, fixable) {
+/** One checklist item; problems start open. @param {Finding} f @param {boolean} fixable @param {(url: string) => void} openLink */
+export function checkItem(f, fixable, openLink) {
   const open = f.status === "fail";
   /** @param {string} title @param {Node | string | null | false} content */
   const part = (title, content) => content ? h("div", { class: "check__part" }, h("h4", null, title), typeof content === "string" ? h("p", null, content) : content) : null;
@@ -123,7 +123,8 @@ export function checkItem(f, fixable) {
         part("Fixes on offer", f.fixes.length > 0 && h("ul", null, ...f.fixes.map((x) =>
           h("li", null, x.title, x.choices.length > 0 && h("span", { class: "muted" }, ` — choices: ${x.choices.map((c) => c.label).join("; ")}`))))),
         part("Learn more", f.references.length > 0 && h("ul", { class: "links" }, ...f.references.map((r) =>
-          h("li", null, r.label, ": ", h("span", { class: "mono selectable" }, r.url))))),
+          h("li", null, h("a", { href: r.url, class: "link", onclick: (/** @type {Event} */ e) => { e.preventDefault(); openLink(r.url); } }, r.label),
+            h("span", { class: "muted" }, " — opens in your browser"))))),
         !f.users_see && !f.why && !f.evidence.length && h("p", { class: "muted" }, "Nothing more to say about this one."))));
 }
 

@@ -31,6 +31,8 @@ export interface Api {
   /** `null` when the person cancelled the save dialog. */
   exportReport(serverId: string, format: ReportFormat): Promise<ExportedReport | null>;
   openReport(path: string): Promise<void>;
+  /** Opens an https reference in the browser. */
+  openLink(url: string): Promise<void>;
   /** The window was asked to close while a change is being applied. */
   onCloseRequested(handler: () => void): void;
 }

@@ -361,6 +361,11 @@ mod ui_with_mock_api {
             assert!(lifetime.contains(&part.to_lowercase()), "{part} in: {lifetime}");
         }
         gui.screenshot("24-mock-every-status").await;
+        // A reference opens in the browser (through the backend), not inside the app's window.
+        gui.click("[data-check-id='session.lifetime'] .links a").await;
+        let opened = gui.client().execute("return window.__osdMockOpened", vec![]).await.unwrap();
+        assert_eq!(opened, "https://github.com/odoo/odoo/issues/29906");
+        assert!(gui.client().current_url().await.unwrap().as_str().contains("mock=every-status"), "the window stayed on the app");
         assert!(gui.text("[data-testid=start-fix]").await.contains("2 items"));
 
         // Healthy: nothing to fix, said calmly.
@@ -487,6 +492,61 @@ mod ui_with_mock_api {
         to_diagnosis(&gui, "demo").await;
         gui.click("#nav-history").await;
         gui.wait_text("[data-testid=history-empty]", "No changes yet").await;
+        gui.close().await;
+    }
+}
+
+/// The wizard by keyboard alone (mock api): Tab and Enter from the server list to a fix item,
+/// each new screen starting at its heading, Escape closing a dialog.
+mod keyboard_only {
+    use super::*;
+    use fantoccini::key::Key;
+
+    async fn press(gui: &Gui, key: Key) {
+        gui.client()
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(&key.to_string())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+
+    async fn focused(gui: &Gui) -> String {
+        gui.client().active_element().await.unwrap().text().await.unwrap()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn from_the_server_list_to_a_fix() {
+        let _guard = one_at_a_time();
+        let gui = Gui::launch(Launch::default()).await;
+        ui_with_mock_api::open(&gui, "unknown-key").await;
+        gui.wait_for("[data-testid=server] [data-testid=connect]").await;
+        for _ in 0..3 {
+            press(&gui, Key::Tab).await;
+        }
+        assert_eq!(focused(&gui).await, "Connect");
+        press(&gui, Key::Enter).await;
+        // The host-key dialog: Escape is "no", like Cancel.
+        gui.wait_for("[data-testid=host-key-dialog]").await;
+        press(&gui, Key::Escape).await;
+        gui.wait_text("[data-screen=connect]", "Nothing was sent to the server").await;
+        gui.wait_for("[data-screen=connect] .actions .button").await.click().await.unwrap();
+        gui.wait_for("[data-testid=host-key-dialog]").await;
+        press(&gui, Key::Tab).await;
+        assert_eq!(focused(&gui).await, "Trust and connect");
+        press(&gui, Key::Enter).await;
+        gui.wait_for("[data-testid=connected]").await;
+        assert_eq!(focused(&gui).await, "Diagnose this server", "focus moves to the next step");
+        press(&gui, Key::Enter).await;
+        gui.wait_for("[data-testid=verdict]").await;
+        assert!(focused(&gui).await.starts_with("Diagnosis of"), "a new screen starts at its heading");
+        press(&gui, Key::Tab).await;
+        assert!(focused(&gui).await.starts_with("Fix step by step"));
+        press(&gui, Key::Enter).await;
+        gui.wait_for("[data-testid=fix-item]").await;
+        assert_eq!(focused(&gui).await, "Fix step by step");
         gui.close().await;
     }
 }
