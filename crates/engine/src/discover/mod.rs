@@ -62,8 +62,24 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
         log = quote(logfile.as_deref().unwrap_or("")),
         program = quote(odoo.program.as_deref().unwrap_or("")),
     );
-    let out2 = host.run_script(&format!("{prelude}{}", scripts::DETAILS), true, SCRIPT_TIMEOUT)?;
-    clock.lap("details script");
+    // The HTTP question and the database queries need only the inventory and use their own
+    // tunnels: they run while the second script does.
+    let script2 = format!("{prelude}{}", scripts::DETAILS);
+    let (out2, server, db, http_requests, db_round_trips) = std::thread::scope(|s| {
+        let http = s.spawn(|| {
+            let mut c = Cost::default();
+            (server_facts(host, &odoo, &mut c), c.http_requests)
+        });
+        let database = s.spawn(|| {
+            let mut c = Cost::default();
+            (db::db_facts(host, &odoo, &mut c), c.db_round_trips)
+        });
+        let out2 = host.run_script(&script2, true, SCRIPT_TIMEOUT);
+        let (server, h) = http.join().expect("http thread");
+        let (db, d) = database.join().expect("database thread");
+        (out2, server, db, h, d)
+    });
+    let out2 = out2?;
     let details = Sections::parse(&String::from_utf8_lossy(&out2.stdout));
     let sessions = parse_sessions(&details, &sessions_path);
     let log = parse_log(&details, logfile.as_deref());
@@ -74,22 +90,8 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
         }
     }
     let executions = host.exec_count() - execs_before;
-
-    let mut cost = Cost { executions, ..Default::default() };
-    // The HTTP question and the database queries use their own tunnels: ask both at once.
-    let (server, db) = std::thread::scope(|s| {
-        let http = s.spawn(|| {
-            let mut c = Cost::default();
-            (server_facts(host, &odoo, &mut c), c)
-        });
-        let mut c = Cost::default();
-        let db = db::db_facts(host, &odoo, &mut c);
-        let (server, hc) = http.join().expect("http thread");
-        cost.http_requests += hc.http_requests;
-        cost.db_round_trips += c.db_round_trips;
-        (server, db)
-    });
-    clock.lap("http + database");
+    let mut cost = Cost { executions, http_requests, db_round_trips, ..Default::default() };
+    clock.lap("details script, http and database in parallel");
     if let Observed::Seen(ServerFacts { server_version: Some(v), .. }) = &server {
         if let Some(parsed) = OdooVersion::parse(v) {
             odoo.version = Some(parsed);
