@@ -10,7 +10,10 @@ use tauri::{AppHandle, Manager, State, WebviewWindow};
 use crate::progress::ProgressEvent;
 use crate::servers::{ServerEntry, ServerInput, SshConfigHost};
 use crate::session::{App, ConnectSecrets, FixInput, ProbeInput};
-use crate::views::{AppInfo, ApplyView, Connected, DiagnosisView, ExportedReport, PlanView, ReportFormat, RollbackView};
+use crate::views::{
+    AppInfo, ApplyView, Connected, DiagnosisView, ExportedReport, PlanView, ReportFormat,
+    RollbackView,
+};
 use crate::{blocking, demo, report, AppError, AppResult};
 
 type AppState<'a> = State<'a, Arc<App>>;
@@ -50,7 +53,10 @@ pub async fn ssh_config_hosts(app: AppState<'_>) -> AppResult<Vec<SshConfigHost>
 }
 
 #[tauri::command]
-pub async fn import_ssh_hosts(app: AppState<'_>, aliases: Vec<String>) -> AppResult<Vec<ServerEntry>> {
+pub async fn import_ssh_hosts(
+    app: AppState<'_>,
+    aliases: Vec<String>,
+) -> AppResult<Vec<ServerEntry>> {
     let app = app.inner().clone();
     blocking(move || app.import_ssh_hosts(&aliases)).await
 }
@@ -58,25 +64,43 @@ pub async fn import_ssh_hosts(app: AppState<'_>, aliases: Vec<String>) -> AppRes
 /// Opens an SSH connection (host key verified first); an unknown key comes back as the error
 /// `unknown_host_key` with its fingerprint, to be trusted with [`trust_host_key`].
 #[tauri::command]
-pub async fn connect(app: AppState<'_>, server_id: String, secrets: Option<ConnectSecrets>, on_progress: Channel<ProgressEvent>) -> AppResult<Connected> {
+pub async fn connect(
+    app: AppState<'_>,
+    server_id: String,
+    secrets: Option<ConnectSecrets>,
+    on_progress: Channel<ProgressEvent>,
+) -> AppResult<Connected> {
     let app = app.inner().clone();
     blocking(move || app.connect(&server_id, secrets.unwrap_or_default(), &on_progress)).await
 }
 
 #[tauri::command]
-pub async fn trust_host_key(app: AppState<'_>, server_id: String, fingerprint: String) -> AppResult<()> {
+pub async fn trust_host_key(
+    app: AppState<'_>,
+    server_id: String,
+    fingerprint: String,
+) -> AppResult<()> {
     let app = app.inner().clone();
     blocking(move || app.trust_host_key(&server_id, &fingerprint)).await
 }
 
 #[tauri::command]
-pub async fn choose_instance(app: AppState<'_>, server_id: String, instance: String) -> AppResult<()> {
+pub async fn choose_instance(
+    app: AppState<'_>,
+    server_id: String,
+    instance: String,
+) -> AppResult<()> {
     let app = app.inner().clone();
     blocking(move || app.choose_instance(&server_id, &instance)).await
 }
 
 #[tauri::command]
-pub async fn diagnose(app: AppState<'_>, server_id: String, probe: Option<ProbeInput>, on_progress: Channel<ProgressEvent>) -> AppResult<DiagnosisView> {
+pub async fn diagnose(
+    app: AppState<'_>,
+    server_id: String,
+    probe: Option<ProbeInput>,
+    on_progress: Channel<ProgressEvent>,
+) -> AppResult<DiagnosisView> {
     let app = app.inner().clone();
     blocking(move || app.diagnose(&server_id, probe, &on_progress)).await
 }
@@ -90,9 +114,16 @@ pub async fn plan_fix(app: AppState<'_>, server_id: String, fix: FixInput) -> Ap
 /// Applies the previewed plan. If the person asked to close the window meanwhile, the window
 /// closes once the apply has ended (verified or rolled back), never half-way.
 #[tauri::command]
-pub async fn apply_fix(app: AppState<'_>, window: WebviewWindow, server_id: String, plan_id: u64, on_progress: Channel<ProgressEvent>) -> AppResult<ApplyView> {
+pub async fn apply_fix(
+    app: AppState<'_>,
+    window: WebviewWindow,
+    server_id: String,
+    plan_id: u64,
+    on_progress: Channel<ProgressEvent>,
+) -> AppResult<ApplyView> {
     let app = app.inner().clone();
-    let (view, close) = blocking(move || app.apply(&server_id, plan_id, Arc::new(on_progress))).await?;
+    let (view, close) =
+        blocking(move || app.apply(&server_id, plan_id, Arc::new(on_progress))).await?;
     close_if(close, &window);
     Ok(view)
 }
@@ -111,15 +142,25 @@ pub fn close_when_idle(app: AppState, window: WebviewWindow) -> bool {
 }
 
 #[tauri::command]
-pub async fn history(app: AppState<'_>, server_id: String) -> AppResult<Vec<osd_engine::change::record::Record>> {
+pub async fn history(
+    app: AppState<'_>,
+    server_id: String,
+) -> AppResult<Vec<osd_engine::change::record::Record>> {
     let app = app.inner().clone();
     blocking(move || app.history(&server_id)).await
 }
 
 #[tauri::command]
-pub async fn rollback(app: AppState<'_>, window: WebviewWindow, server_id: String, changeset_id: String, on_progress: Channel<ProgressEvent>) -> AppResult<RollbackView> {
+pub async fn rollback(
+    app: AppState<'_>,
+    window: WebviewWindow,
+    server_id: String,
+    changeset_id: String,
+    on_progress: Channel<ProgressEvent>,
+) -> AppResult<RollbackView> {
     let app = app.inner().clone();
-    let (view, close) = blocking(move || app.rollback(&server_id, &changeset_id, Arc::new(on_progress))).await?;
+    let (view, close) =
+        blocking(move || app.rollback(&server_id, &changeset_id, Arc::new(on_progress))).await?;
     close_if(close, &window);
     Ok(view)
 }
@@ -127,16 +168,30 @@ pub async fn rollback(app: AppState<'_>, window: WebviewWindow, server_id: Strin
 /// Renders the report, asks where to save it (native dialog, on the main thread) and writes it.
 /// `None`: the person cancelled the dialog.
 #[tauri::command]
-pub async fn export_report(app: AppState<'_>, handle: AppHandle, server_id: String, format: ReportFormat) -> AppResult<Option<ExportedReport>> {
+pub async fn export_report(
+    app: AppState<'_>,
+    handle: AppHandle,
+    server_id: String,
+    format: ReportFormat,
+) -> AppResult<Option<ExportedReport>> {
     let app = app.inner().clone();
     let (text, suggested) = blocking(move || {
         let (last, before, records, target) = app.report_inputs(&server_id)?;
-        Ok((report::render(&last, before.as_ref(), &records, &target, format)?, report::suggested_name(&last.host, format)))
+        Ok((
+            report::render(&last, before.as_ref(), &records, &target, format)?,
+            report::suggested_name(&last.host, format),
+        ))
     })
     .await?;
-    let Some(path) = ask_save_path(&handle, suggested, format).await? else { return Ok(None) };
+    let Some(path) = ask_save_path(&handle, suggested, format).await? else {
+        return Ok(None);
+    };
     let bytes = report::write(&path, &text)?;
-    Ok(Some(ExportedReport { path: path.display().to_string(), format, bytes }))
+    Ok(Some(ExportedReport {
+        path: path.display().to_string(),
+        format,
+        bytes,
+    }))
 }
 
 #[tauri::command]
@@ -150,7 +205,11 @@ pub fn open_link(url: String) -> AppResult<()> {
     report::open_link(&url)
 }
 
-async fn ask_save_path(handle: &AppHandle, suggested: String, format: ReportFormat) -> AppResult<Option<PathBuf>> {
+async fn ask_save_path(
+    handle: &AppHandle,
+    suggested: String,
+    format: ReportFormat,
+) -> AppResult<Option<PathBuf>> {
     if let Some(path) = report::test_save_path() {
         return Ok(Some(path));
     }

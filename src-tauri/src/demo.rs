@@ -113,7 +113,10 @@ impl DemoLab {
             auth: AuthMethod::Key,
             key_file: self.keys.as_ref().map(|k| k.ed25519.display().to_string()),
             instance: self.odoo.as_ref().map(|o| o.conf.display().to_string()),
-            state_dir: self.dir.as_ref().map(|d| d.join("state").display().to_string()),
+            state_dir: self
+                .dir
+                .as_ref()
+                .map(|d| d.join("state").display().to_string()),
             host_key_fingerprint: self.ssh.host_key_fingerprint.clone(),
             kind: ServerKind::Demo,
             scenario: self.scenario.clone(),

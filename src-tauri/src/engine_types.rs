@@ -122,9 +122,15 @@ pub struct ParamChange {
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServiceAction {
     /// `nginx -t`, then a reload (no connection is dropped).
-    ReloadNginx { test: Vec<String>, reload: Vec<String> },
+    ReloadNginx {
+        test: Vec<String>,
+        reload: Vec<String>,
+    },
     /// A restart: requests in flight fail, sessions survive.
-    RestartOdoo { command: Vec<String>, service: String },
+    RestartOdoo {
+        command: Vec<String>,
+        service: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -248,18 +254,31 @@ mod tests {
             .status(status, "Sessions end after 1 hour of inactivity.")
             .users_see("Logged out after lunch.")
             .why("sessions.max_inactivity_seconds is 3600.")
-            .evidence("ir_config_parameter", "sessions.max_inactivity_seconds = 3600")
+            .evidence(
+                "ir_config_parameter",
+                "sessions.max_inactivity_seconds = 3600",
+            )
             .note("Odoo 17.0+ reads this parameter.")
             .fix(ck::FixOffer {
                 title: "Set the lifetime".into(),
-                choices: vec![ck::Choice { value: "86400".into(), label: "1 day".into(), warning: None }],
+                choices: vec![ck::Choice {
+                    value: "86400".into(),
+                    label: "1 day".into(),
+                    warning: None,
+                }],
                 default: Some("604800".into()),
             })
     }
 
     #[test]
     fn findings_and_verdicts_of_every_status() {
-        for status in [ck::Status::Ok, ck::Status::Warn, ck::Status::Fail, ck::Status::Skip, ck::Status::Unknown] {
+        for status in [
+            ck::Status::Ok,
+            ck::Status::Warn,
+            ck::Status::Fail,
+            ck::Status::Skip,
+            ck::Status::Unknown,
+        ] {
             assert_mirrors::<Finding>(&finding(status));
         }
         let findings = vec![finding(ck::Status::Fail), finding(ck::Status::Ok)];
@@ -290,10 +309,19 @@ mod tests {
                 check: "session.lifetime".into(),
             }],
             services: vec![
-                ch::ServiceAction::ReloadNginx { test: vec!["nginx".into(), "-t".into()], reload: vec!["nginx".into(), "-s".into(), "reload".into()] },
-                ch::ServiceAction::RestartOdoo { command: vec!["systemctl".into(), "restart".into(), "odoo".into()], service: "odoo".into() },
+                ch::ServiceAction::ReloadNginx {
+                    test: vec!["nginx".into(), "-t".into()],
+                    reload: vec!["nginx".into(), "-s".into(), "reload".into()],
+                },
+                ch::ServiceAction::RestartOdoo {
+                    command: vec!["systemctl".into(), "restart".into(), "odoo".into()],
+                    service: "odoo".into(),
+                },
             ],
-            reasons: vec![ch::Reason { check: "proxy.mode".into(), text: "behind nginx".into() }],
+            reasons: vec![ch::Reason {
+                check: "proxy.mode".into(),
+                text: "behind nginx".into(),
+            }],
             interruption: "Odoo restarts (about 10 s).".into(),
             notes: vec![],
         }
@@ -302,8 +330,16 @@ mod tests {
     #[test]
     fn change_sets_results_and_records() {
         assert_mirrors::<ChangeSet>(&changeset());
-        let verification = vec![ch::record::Verification { check: "proxy.mode".into(), persisted: true, detail: "set".into() }];
-        for status in [ch::apply::Outcome::Applied, ch::apply::Outcome::RolledBack, ch::apply::Outcome::Failed] {
+        let verification = vec![ch::record::Verification {
+            check: "proxy.mode".into(),
+            persisted: true,
+            detail: "set".into(),
+        }];
+        for status in [
+            ch::apply::Outcome::Applied,
+            ch::apply::Outcome::RolledBack,
+            ch::apply::Outcome::Failed,
+        ] {
             assert_mirrors::<ApplyResult>(&ch::apply::ApplyResult {
                 changeset: "20260101-proxy".into(),
                 status,
@@ -313,7 +349,14 @@ mod tests {
             });
         }
         use ch::record::RecordStatus as R;
-        for status in [R::Recorded, R::Applying, R::Applied, R::RolledBack, R::Undone, R::RollbackFailed] {
+        for status in [
+            R::Recorded,
+            R::Applying,
+            R::Applied,
+            R::RolledBack,
+            R::Undone,
+            R::RollbackFailed,
+        ] {
             assert_mirrors::<Record>(&ch::record::Record {
                 id: "x".into(),
                 created: 1_780_000_000,
@@ -327,7 +370,11 @@ mod tests {
                 log: vec!["recorded".into()],
                 root: "/var/lib/odoo-session-doctor".into(),
             });
-            assert_mirrors::<RollbackResult>(&ch::apply::RollbackResult { changeset: "x".into(), status, error: None });
+            assert_mirrors::<RollbackResult>(&ch::apply::RollbackResult {
+                changeset: "x".into(),
+                status,
+                error: None,
+            });
         }
     }
 }

@@ -74,8 +74,15 @@ impl InstanceChoice {
         let rest = label.strip_prefix("port ")?;
         let (port, rest) = rest.split_once(' ')?;
         let config = rest.strip_prefix("config ")?.split(" (").next()?.trim();
-        let value = if config.is_empty() || config == "<none>" { port } else { config };
-        Some(InstanceChoice { value: value.to_string(), label })
+        let value = if config.is_empty() || config == "<none>" {
+            port
+        } else {
+            config
+        };
+        Some(InstanceChoice {
+            value: value.to_string(),
+            label,
+        })
     }
 }
 
@@ -315,7 +322,10 @@ mod tests {
             serde_json::json!({"kind": "unknownHostKey", "host": "10.0.0.5", "port": 22, "keyType": "ssh-ed25519",
                 "fingerprint": "SHA256:abc", "compareCommand": "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"})
         );
-        assert!(!serde_json::to_string(&e).unwrap().contains("AAAA"), "the key blob stays in the backend");
+        assert!(
+            !serde_json::to_string(&e).unwrap().contains("AAAA"),
+            "the key blob stays in the backend"
+        );
     }
 
     #[test]
@@ -340,8 +350,18 @@ mod tests {
         else {
             panic!("{e:?}")
         };
-        assert_eq!((expected_fingerprint.as_str(), actual_fingerprint.as_str(), line), ("SHA256:old", "SHA256:new", 7));
-        assert_eq!(compare_command, "ssh-keygen -lf /etc/ssh/ssh_host_ecdsa_key.pub");
+        assert_eq!(
+            (
+                expected_fingerprint.as_str(),
+                actual_fingerprint.as_str(),
+                line
+            ),
+            ("SHA256:old", "SHA256:new", 7)
+        );
+        assert_eq!(
+            compare_command,
+            "ssh-keygen -lf /etc/ssh/ssh_host_ecdsa_key.pub"
+        );
     }
 
     #[test]
@@ -352,12 +372,18 @@ mod tests {
             list: "  - port 8069 config /etc/odoo/a.conf (supervisor program odoo, pid 10)\n  - port 8070 config <none> (started by hand, pid 11)".into(),
         });
         assert_eq!(e.code, "several_instances");
-        let choice = |label: &str, value: &str| InstanceChoice { label: label.into(), value: value.into() };
+        let choice = |label: &str, value: &str| InstanceChoice {
+            label: label.into(),
+            value: value.into(),
+        };
         assert_eq!(
             e.details,
             Some(ErrorDetails::SeveralInstances {
                 instances: vec![
-                    choice("port 8069 config /etc/odoo/a.conf (supervisor program odoo, pid 10)", "/etc/odoo/a.conf"),
+                    choice(
+                        "port 8069 config /etc/odoo/a.conf (supervisor program odoo, pid 10)",
+                        "/etc/odoo/a.conf"
+                    ),
                     choice("port 8070 config <none> (started by hand, pid 11)", "8070"),
                 ]
             })

@@ -105,7 +105,15 @@ impl Step {
     /// Cancelling still stops the change before this step, and no longer from it on: the
     /// engine honours its cancel flag until the restart starts.
     pub fn ends_cancel(self) -> bool {
-        matches!(self, Step::ReloadNginx | Step::RestartOdoo | Step::WaitHealth | Step::Verify | Step::RollBack | Step::Done)
+        matches!(
+            self,
+            Step::ReloadNginx
+                | Step::RestartOdoo
+                | Step::WaitHealth
+                | Step::Verify
+                | Step::RollBack
+                | Step::Done
+        )
     }
 }
 
@@ -115,14 +123,24 @@ pub fn from_engine(progress: &Progress, cancellable: bool) -> ProgressEvent {
     match progress {
         Progress::Step { step, detail } => {
             let step = Step::from(*step);
-            ProgressEvent::Step { step, message: format!("{}…", step.words()), detail: detail.clone(), cancellable }
+            ProgressEvent::Step {
+                step,
+                message: format!("{}…", step.words()),
+                detail: detail.clone(),
+                cancellable,
+            }
         }
         Progress::Output { line } => ProgressEvent::Output { line: line.clone() },
     }
 }
 
 pub fn step(step: Step, message: impl Into<String>) -> ProgressEvent {
-    ProgressEvent::Step { step, message: message.into(), detail: String::new(), cancellable: false }
+    ProgressEvent::Step {
+        step,
+        message: message.into(),
+        detail: String::new(),
+        cancellable: false,
+    }
 }
 
 /// Where a command reports progress: the UI's channel in the app, a vector in tests.
@@ -153,14 +171,31 @@ mod tests {
 
     #[test]
     fn engine_steps_become_typed_events_with_words() {
-        let e = from_engine(&Progress::Step { step: EngineStep::RestartOdoo, detail: "supervisorctl restart odoo".into() }, false);
+        let e = from_engine(
+            &Progress::Step {
+                step: EngineStep::RestartOdoo,
+                detail: "supervisorctl restart odoo".into(),
+            },
+            false,
+        );
         assert_eq!(
             serde_json::to_value(&e).unwrap(),
             serde_json::json!({"event": "step", "data": {"step": "restartOdoo", "message": "Restarting Odoo…", "detail": "supervisorctl restart odoo", "cancellable": false}})
         );
-        let e = from_engine(&Progress::Output { line: "odoo: started".into() }, true);
-        assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::json!({"event": "output", "data": {"line": "odoo: started"}}));
-        assert_eq!(serde_json::to_value(ProgressEvent::Finished).unwrap(), serde_json::json!({"event": "finished"}));
+        let e = from_engine(
+            &Progress::Output {
+                line: "odoo: started".into(),
+            },
+            true,
+        );
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"event": "output", "data": {"line": "odoo: started"}})
+        );
+        assert_eq!(
+            serde_json::to_value(ProgressEvent::Finished).unwrap(),
+            serde_json::json!({"event": "finished"})
+        );
     }
 
     #[test]

@@ -7,9 +7,9 @@
 //! (instead of `xdg-open`). Only the e2e tests set them.
 use std::path::{Path, PathBuf};
 
+use osd_engine::change::record::Record;
 use osd_engine::report::{self, Format, Inputs, Meta, ReportModel};
 use osd_engine::Diagnosis;
-use osd_engine::change::record::Record;
 
 use crate::views::ReportFormat;
 use crate::{AppError, AppResult};
@@ -28,15 +28,37 @@ impl From<ReportFormat> for Format {
 }
 
 /// The report's text, rendered by the engine from the connection's diagnoses and the host's records.
-pub fn render(last: &Diagnosis, before: Option<&Diagnosis>, records: &[Record], target: &str, format: ReportFormat) -> AppResult<String> {
+pub fn render(
+    last: &Diagnosis,
+    before: Option<&Diagnosis>,
+    records: &[Record],
+    target: &str,
+    format: ReportFormat,
+) -> AppResult<String> {
     let by = format!("{} (desktop app)", whoami());
-    let model = ReportModel::build(Inputs { diagnosis: last, before, records, target: Some(target) }, Meta::now(by));
-    report::render(&model, format.into()).map_err(|e| AppError::new("report", format!("The report could not be made: {e}"), "Please try again; if it keeps failing, report it with the app's log."))
+    let model = ReportModel::build(
+        Inputs {
+            diagnosis: last,
+            before,
+            records,
+            target: Some(target),
+        },
+        Meta::now(by),
+    );
+    report::render(&model, format.into()).map_err(|e| {
+        AppError::new(
+            "report",
+            format!("The report could not be made: {e}"),
+            "Please try again; if it keeps failing, report it with the app's log.",
+        )
+    })
 }
 
 fn whoami() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
-    let machine = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let machine = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
     if machine.is_empty() {
         user
     } else {
@@ -46,13 +68,27 @@ fn whoami() -> String {
 
 /// `odoo-session-report-<host>.<ext>`, safe as a file name.
 pub fn suggested_name(host: &str, format: ReportFormat) -> String {
-    let host: String = host.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).collect();
-    format!("odoo-session-report-{host}.{}", Format::from(format).extension())
+    let host: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!(
+        "odoo-session-report-{host}.{}",
+        Format::from(format).extension()
+    )
 }
 
 /// The test seam, if set.
 pub fn test_save_path() -> Option<PathBuf> {
-    std::env::var_os(ENV_SAVE_PATH).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(ENV_SAVE_PATH)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// The native save dialog; `None` when the person cancelled. Must run on the main thread.
@@ -71,7 +107,11 @@ pub fn save_dialog(suggested: &str, format: ReportFormat) -> Option<PathBuf> {
 
 pub fn write(path: &Path, text: &str) -> AppResult<usize> {
     std::fs::write(path, text).map_err(|e| {
-        AppError::new("report_write", format!("The report could not be saved to {}: {e}", path.display()), "Choose another folder.")
+        AppError::new(
+            "report_write",
+            format!("The report could not be saved to {}: {e}", path.display()),
+            "Choose another folder.",
+        )
     })?;
     Ok(text.len())
 }
@@ -80,14 +120,20 @@ pub fn write(path: &Path, text: &str) -> AppResult<usize> {
 /// finding's text can never make the app run something else.
 pub fn open_link(url: &str) -> AppResult<()> {
     if !url.starts_with("https://") || url.contains(char::is_whitespace) {
-        return Err(AppError::new("bad_link", format!("{url} is not a web address the app opens."), "Copy it into your browser instead."));
+        return Err(AppError::new(
+            "bad_link",
+            format!("{url} is not a web address the app opens."),
+            "Copy it into your browser instead.",
+        ));
     }
     open(Path::new(url))
 }
 
 /// Opens a saved report with the desktop's default program.
 pub fn open(path: &Path) -> AppResult<()> {
-    let opener = std::env::var_os(ENV_OPENER).filter(|v| !v.is_empty()).unwrap_or_else(|| "xdg-open".into());
+    let opener = std::env::var_os(ENV_OPENER)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "xdg-open".into());
     std::process::Command::new(&opener)
         .arg(path)
         .stdin(std::process::Stdio::null())
@@ -98,7 +144,10 @@ pub fn open(path: &Path) -> AppResult<()> {
         .map_err(|e| {
             AppError::new(
                 "open_failed",
-                format!("The report was saved to {}, but it could not be opened: {e}", path.display()),
+                format!(
+                    "The report was saved to {}, but it could not be opened: {e}",
+                    path.display()
+                ),
                 "Open the file from your file manager.",
             )
         })
@@ -110,13 +159,22 @@ mod tests {
 
     #[test]
     fn only_https_links_are_opened() {
-        assert_eq!(open_link("file:///etc/passwd").unwrap_err().code, "bad_link");
+        assert_eq!(
+            open_link("file:///etc/passwd").unwrap_err().code,
+            "bad_link"
+        );
         assert_eq!(open_link("https://x.y/a b").unwrap_err().code, "bad_link");
     }
 
     #[test]
     fn names_are_safe_file_names() {
-        assert_eq!(suggested_name("root@10.0.0.5:22", ReportFormat::Html), "odoo-session-report-root-10.0.0.5-22.html");
-        assert_eq!(suggested_name("odoo-lab", ReportFormat::Markdown), "odoo-session-report-odoo-lab.md");
+        assert_eq!(
+            suggested_name("root@10.0.0.5:22", ReportFormat::Html),
+            "odoo-session-report-root-10.0.0.5-22.html"
+        );
+        assert_eq!(
+            suggested_name("odoo-lab", ReportFormat::Markdown),
+            "odoo-session-report-odoo-lab.md"
+        );
     }
 }

@@ -135,7 +135,10 @@ pub struct ServerStore {
 fn file_error(path: &Path, what: impl std::fmt::Display) -> AppError {
     AppError::new(
         "servers_file",
-        format!("The saved-servers file {} could not be used: {what}", path.display()),
+        format!(
+            "The saved-servers file {} could not be used: {what}",
+            path.display()
+        ),
         "Fix the file by hand (it is plain TOML), or move it away to start with an empty list.",
     )
 }
@@ -190,19 +193,23 @@ impl ServerStore {
                 let table = item.as_table_like().ok_or_else(|| {
                     file_error(&self.path, format!("servers.{id} is not a table"))
                 })?;
-                entry(id, table).map_err(|what| file_error(&self.path, format!("servers.{id}: {what}")))
+                entry(id, table)
+                    .map_err(|what| file_error(&self.path, format!("servers.{id}: {what}")))
             })
             .collect()
     }
 
     pub fn get(&self, id: &str) -> AppResult<ServerEntry> {
-        self.list()?.into_iter().find(|s| s.id == id).ok_or_else(|| {
-            AppError::new(
-                "unknown_server",
-                format!("There is no saved server \"{id}\"."),
-                "Pick a server from the list.",
-            )
-        })
+        self.list()?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| {
+                AppError::new(
+                    "unknown_server",
+                    format!("There is no saved server \"{id}\"."),
+                    "Pick a server from the list.",
+                )
+            })
     }
 
     /// Adds (no id) or updates (id) a server; returns it as saved.
@@ -239,9 +246,14 @@ impl ServerStore {
                 let mut table = Table::new();
                 if servers.is_empty() {
                     // A file of comments only: they stay above the first entry, not below it.
-                    table.decor_mut().set_prefix(leading_comments(doc.trailing().as_str().unwrap_or("")));
+                    table
+                        .decor_mut()
+                        .set_prefix(leading_comments(doc.trailing().as_str().unwrap_or("")));
                 }
-                doc["servers"].as_table_mut().expect("checked above").insert(&id, Item::Table(table));
+                doc["servers"]
+                    .as_table_mut()
+                    .expect("checked above")
+                    .insert(&id, Item::Table(table));
                 if doc["servers"].as_table().is_some_and(|t| t.len() == 1) {
                     doc.set_trailing("");
                 }
@@ -256,7 +268,11 @@ impl ServerStore {
             .ok_or_else(|| file_error(&self.path, format!("servers.{id} is not a table")))?;
         set(table, "name", Value::from(input.name.as_str()));
         set(table, "host", Value::from(input.host.as_str()));
-        set(table, "port", Value::from(i64::from(input.port.unwrap_or(22))));
+        set(
+            table,
+            "port",
+            Value::from(i64::from(input.port.unwrap_or(22))),
+        );
         set(table, "user", Value::from(input.user.as_str()));
         set(table, "auth", Value::from(input.auth.as_str()));
         set_opt(table, "key_file", input.key_file.as_deref());
@@ -277,7 +293,10 @@ impl ServerStore {
                 "It may have been removed already.",
             )
         };
-        let servers = doc.get_mut("servers").and_then(Item::as_table_mut).ok_or_else(gone)?;
+        let servers = doc
+            .get_mut("servers")
+            .and_then(Item::as_table_mut)
+            .ok_or_else(gone)?;
         let keys: Vec<String> = servers.iter().map(|(k, _)| k.to_string()).collect();
         let index = keys.iter().position(|k| k == id).ok_or_else(gone)?;
         let removed = servers.remove(id).ok_or_else(gone)?;
@@ -289,9 +308,18 @@ impl ServerStore {
             .to_string();
         let (kept, _attached) = split_prefix(&prefix);
         if !kept.is_empty() {
-            match keys.get(index + 1).and_then(|next| servers.get_mut(next)).and_then(Item::as_table_mut) {
+            match keys
+                .get(index + 1)
+                .and_then(|next| servers.get_mut(next))
+                .and_then(Item::as_table_mut)
+            {
                 Some(next) => {
-                    let old = next.decor().prefix().and_then(|p| p.as_str()).unwrap_or("").to_string();
+                    let old = next
+                        .decor()
+                        .prefix()
+                        .and_then(|p| p.as_str())
+                        .unwrap_or("")
+                        .to_string();
                     next.decor_mut().set_prefix(format!("{kept}{old}"));
                 }
                 None => {
@@ -365,7 +393,9 @@ fn entry(id: &str, t: &dyn toml_edit::TableLike) -> Result<ServerEntry, String> 
                 .ok_or_else(|| format!("`{key}` must be text in quotes")),
         }
     };
-    let host = text("host")?.filter(|h| !h.trim().is_empty()).ok_or("`host` is missing")?;
+    let host = text("host")?
+        .filter(|h| !h.trim().is_empty())
+        .ok_or("`host` is missing")?;
     let port = match t.get("port") {
         None => 22,
         Some(item) => item
@@ -376,7 +406,9 @@ fn entry(id: &str, t: &dyn toml_edit::TableLike) -> Result<ServerEntry, String> 
     };
     let auth = match text("auth")? {
         None => AuthMethod::Agent,
-        Some(a) => AuthMethod::parse(&a).ok_or(format!("`auth = \"{a}\"` must be \"agent\", \"key\" or \"password\""))?,
+        Some(a) => AuthMethod::parse(&a).ok_or(format!(
+            "`auth = \"{a}\"` must be \"agent\", \"key\" or \"password\""
+        ))?,
     };
     Ok(ServerEntry {
         id: id.to_string(),
@@ -396,7 +428,11 @@ fn entry(id: &str, t: &dyn toml_edit::TableLike) -> Result<ServerEntry, String> 
 
 /// Trims every field; empty optional fields become `None`; says in words what is wrong.
 fn validate(input: &ServerInput) -> AppResult<ServerInput> {
-    let opt = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let opt = |v: &Option<String>| {
+        v.as_ref()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
     let out = ServerInput {
         id: opt(&input.id),
         name: input.name.trim().to_string(),
@@ -409,7 +445,10 @@ fn validate(input: &ServerInput) -> AppResult<ServerInput> {
         state_dir: opt(&input.state_dir),
     };
     if out.name.is_empty() {
-        return Err(invalid("The server needs a name.", "Any name you will recognise, e.g. \"Production\"."));
+        return Err(invalid(
+            "The server needs a name.",
+            "Any name you will recognise, e.g. \"Production\".",
+        ));
     }
     if out.host.is_empty() || out.host.contains([' ', '/', '@']) {
         return Err(invalid(
@@ -418,17 +457,29 @@ fn validate(input: &ServerInput) -> AppResult<ServerInput> {
         ));
     }
     if out.port == Some(0) {
-        return Err(invalid("The port must be a number from 1 to 65535.", "SSH usually listens on 22."));
+        return Err(invalid(
+            "The port must be a number from 1 to 65535.",
+            "SSH usually listens on 22.",
+        ));
     }
     if out.user.is_empty() || out.user.contains([' ', ':', '@', '/']) {
-        return Err(invalid("The user name is missing or has a space, ':', '@' or '/'.", "The login you use with ssh, e.g. root or deploy."));
+        return Err(invalid(
+            "The user name is missing or has a space, ':', '@' or '/'.",
+            "The login you use with ssh, e.g. root or deploy.",
+        ));
     }
     if out.auth == AuthMethod::Key && out.key_file.is_none() {
-        return Err(invalid("Logging in with a key file needs the key file's path.", "For example ~/.ssh/id_ed25519."));
+        return Err(invalid(
+            "Logging in with a key file needs the key file's path.",
+            "For example ~/.ssh/id_ed25519.",
+        ));
     }
     if let Some(dir) = &out.state_dir {
         if !dir.starts_with('/') {
-            return Err(invalid("The record directory must be an absolute path on the server.", "Leave it empty for /var/lib/odoo-session-doctor."));
+            return Err(invalid(
+                "The record directory must be an absolute path on the server.",
+                "Leave it empty for /var/lib/odoo-session-doctor.",
+            ));
         }
     }
     Ok(out)
@@ -472,7 +523,9 @@ pub fn ssh_config_hosts(config: &Path, saved: &[ServerEntry]) -> AppResult<Vec<S
     let mut aliases: Vec<String> = Vec::new();
     for line in text.lines() {
         let line = line.trim();
-        let (key, rest) = line.split_once(|c: char| c.is_whitespace() || c == '=').unwrap_or((line, ""));
+        let (key, rest) = line
+            .split_once(|c: char| c.is_whitespace() || c == '=')
+            .unwrap_or((line, ""));
         if !key.eq_ignore_ascii_case("host") {
             continue;
         }
@@ -509,7 +562,11 @@ pub fn input_from_ssh_host(h: &SshConfigHost) -> ServerInput {
         host: h.alias.clone(),
         port: Some(h.port),
         user: h.user.clone(),
-        auth: if h.key_file.is_some() { AuthMethod::Key } else { AuthMethod::Agent },
+        auth: if h.key_file.is_some() {
+            AuthMethod::Key
+        } else {
+            AuthMethod::Agent
+        },
         key_file: h.key_file.clone(),
         instance: None,
         state_dir: None,
@@ -564,23 +621,43 @@ host = "10.0.0.7"
     fn an_empty_store_lists_nothing_and_the_first_save_writes_a_header() {
         let (_dir, store) = store(None);
         assert_eq!(store.list().unwrap(), vec![]);
-        let saved = store.save(&input("Production EU", "odoo.example.com")).unwrap();
+        let saved = store
+            .save(&input("Production EU", "odoo.example.com"))
+            .unwrap();
         assert_eq!(saved.id, "production-eu");
-        assert_eq!((saved.port, saved.auth, saved.kind), (22, AuthMethod::Agent, ServerKind::Saved));
+        assert_eq!(
+            (saved.port, saved.auth, saved.kind),
+            (22, AuthMethod::Agent, ServerKind::Saved)
+        );
         let text = std::fs::read_to_string(store.path()).unwrap();
-        assert!(text.starts_with("# Odoo Session Doctor: your saved servers."), "{text}");
-        assert!(text.contains("[servers.production-eu]\nname = \"Production EU\"\n"), "{text}");
-        assert!(!text.contains("[servers]\n"), "no empty parent table: {text}");
+        assert!(
+            text.starts_with("# Odoo Session Doctor: your saved servers."),
+            "{text}"
+        );
+        assert!(
+            text.contains("[servers.production-eu]\nname = \"Production EU\"\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("[servers]\n"),
+            "no empty parent table: {text}"
+        );
     }
 
     #[test]
     fn reads_a_hand_written_file_in_its_order() {
         let (_dir, store) = store(Some(HAND_WRITTEN));
         let list = store.list().unwrap();
-        assert_eq!(list.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["prod", "staging"]);
+        assert_eq!(
+            list.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["prod", "staging"]
+        );
         assert_eq!(list[0].port, 2222);
         assert_eq!(list[0].key_file.as_deref(), Some("~/.ssh/prod"));
-        assert_eq!((list[1].port, list[1].user.as_str(), list[1].auth), (22, "root", AuthMethod::Agent));
+        assert_eq!(
+            (list[1].port, list[1].user.as_str(), list[1].auth),
+            (22, "root", AuthMethod::Agent)
+        );
     }
 
     #[test]
@@ -616,9 +693,15 @@ host = "10.0.0.7"
         store.save(&edit).unwrap();
         let text = std::fs::read_to_string(store.path()).unwrap();
         let expected = HAND_WRITTEN
-            .replace("host = \"odoo.example.com\"", "host = \"odoo2.example.com\"")
+            .replace(
+                "host = \"odoo.example.com\"",
+                "host = \"odoo2.example.com\"",
+            )
             .replace("port = 2222 # non-standard", "port = 22 # non-standard")
-            .replace("key_file = \"~/.ssh/prod\"\n", "key_file = \"~/.ssh/prod\"\ninstance = \"/etc/odoo/odoo.conf\"\n");
+            .replace(
+                "key_file = \"~/.ssh/prod\"\n",
+                "key_file = \"~/.ssh/prod\"\ninstance = \"/etc/odoo/odoo.conf\"\n",
+            );
         assert_eq!(text, expected);
     }
 
@@ -628,8 +711,14 @@ host = "10.0.0.7"
         store.remove("prod").unwrap();
         let text = std::fs::read_to_string(store.path()).unwrap();
         assert!(text.starts_with("# my servers, hand-written\n"), "{text}");
-        assert!(text.contains("[servers.staging]\n# staging comes second\n"), "{text}");
-        assert!(!text.contains("Production") && !text.contains("the big one"), "the entry goes with its own comment: {text}");
+        assert!(
+            text.contains("[servers.staging]\n# staging comes second\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("Production") && !text.contains("the big one"),
+            "the entry goes with its own comment: {text}"
+        );
         assert_eq!(store.remove("prod").unwrap_err().code, "unknown_server");
     }
 
@@ -646,12 +735,24 @@ host = "10.0.0.7"
     fn bad_input_is_refused_in_plain_words() {
         let (_dir, store) = store(None);
         let mut bad = input("", "h");
-        assert!(store.save(&bad).unwrap_err().message.contains("needs a name"));
+        assert!(store
+            .save(&bad)
+            .unwrap_err()
+            .message
+            .contains("needs a name"));
         bad = input("x", "root@h");
-        assert!(store.save(&bad).unwrap_err().hint.contains("the user and port have their own fields"));
+        assert!(store
+            .save(&bad)
+            .unwrap_err()
+            .hint
+            .contains("the user and port have their own fields"));
         bad = input("x", "h");
         bad.auth = AuthMethod::Key;
-        assert!(store.save(&bad).unwrap_err().message.contains("key file's path"));
+        assert!(store
+            .save(&bad)
+            .unwrap_err()
+            .message
+            .contains("key file's path"));
         bad = input("x", "h");
         bad.state_dir = Some("var/lib".into());
         assert_eq!(store.save(&bad).unwrap_err().code, "invalid_server");
@@ -665,7 +766,11 @@ host = "10.0.0.7"
         assert_eq!(e.code, "servers_file");
         assert!(e.message.contains("servers.toml"), "{e}");
         let (_dir, store) = store_with("[servers.prod]\nhost = \"h\"\nport = 70000\n");
-        assert!(store.list().unwrap_err().message.contains("servers.prod: `port` must be a number"));
+        assert!(store
+            .list()
+            .unwrap_err()
+            .message
+            .contains("servers.prod: `port` must be a number"));
     }
 
     fn store_with(text: &str) -> (tempfile::TempDir, ServerStore) {
@@ -679,7 +784,10 @@ host = "10.0.0.7"
         i.auth = AuthMethod::Password;
         store.save(&i).unwrap();
         let text = std::fs::read_to_string(store.path()).unwrap();
-        assert!(text.contains("auth = \"password\"") && !text.contains("password ="), "{text}");
+        assert!(
+            text.contains("auth = \"password\"") && !text.contains("password ="),
+            "{text}"
+        );
     }
 
     #[test]
@@ -710,9 +818,22 @@ host = "10.0.0.7"
                 already_saved: false
             }
         );
-        assert_eq!((hosts[1].alias.as_str(), hosts[1].user.as_str(), hosts[1].already_saved), ("staging", "root", true));
+        assert_eq!(
+            (
+                hosts[1].alias.as_str(),
+                hosts[1].user.as_str(),
+                hosts[1].already_saved
+            ),
+            ("staging", "root", true)
+        );
         let input = input_from_ssh_host(&hosts[0]);
-        assert_eq!((input.host.as_str(), input.auth, input.port), ("prod", AuthMethod::Key, Some(2200)));
-        assert_eq!(ssh_config_hosts(&dir.path().join("missing"), &[]).unwrap(), vec![]);
+        assert_eq!(
+            (input.host.as_str(), input.auth, input.port),
+            ("prod", AuthMethod::Key, Some(2200))
+        );
+        assert_eq!(
+            ssh_config_hosts(&dir.path().join("missing"), &[]).unwrap(),
+            vec![]
+        );
     }
 }

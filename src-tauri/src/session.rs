@@ -44,12 +44,23 @@ impl Paths {
     /// `$OSD_CONFIG_DIR` (tests, demos) makes a sandbox that reads nothing of `~/.ssh` unless
     /// `$OSD_SSH_CONFIG` names a config; otherwise the user's config dir and `~/.ssh/config`.
     pub fn from_env() -> Paths {
-        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let var = |name| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         match var(ENV_CONFIG_DIR) {
-            Some(config_dir) => Paths { config_dir, ssh_config: var(ENV_SSH_CONFIG), use_user_ssh: false },
+            Some(config_dir) => Paths {
+                config_dir,
+                ssh_config: var(ENV_SSH_CONFIG),
+                use_user_ssh: false,
+            },
             None => Paths {
-                config_dir: dirs::config_dir().unwrap_or_else(|| PathBuf::from(".")).join("odoo-session-doctor"),
-                ssh_config: var(ENV_SSH_CONFIG).or_else(|| dirs::home_dir().map(|h| h.join(".ssh").join("config"))),
+                config_dir: dirs::config_dir()
+                    .unwrap_or_else(|| PathBuf::from("."))
+                    .join("odoo-session-doctor"),
+                ssh_config: var(ENV_SSH_CONFIG)
+                    .or_else(|| dirs::home_dir().map(|h| h.join(".ssh").join("config"))),
                 use_user_ssh: true,
             },
         }
@@ -115,16 +126,28 @@ impl Asker {
     fn explain(&self, error: RemoteError) -> AppError {
         let asked = self.unanswered.lock().unwrap().first().cloned();
         let wanted = match (&error, asked) {
-            (RemoteError::AuthFailed { .. }, Some(p @ Prompt::SshPassword { .. })) => Some((SecretKind::Password, p)),
-            (RemoteError::AuthFailed { .. } | RemoteError::KeyPassphraseWrong { .. }, Some(p @ Prompt::KeyPassphrase { .. })) => {
-                Some((SecretKind::KeyPassphrase, p))
+            (RemoteError::AuthFailed { .. }, Some(p @ Prompt::SshPassword { .. })) => {
+                Some((SecretKind::Password, p))
             }
-            (RemoteError::PrivilegeMissing { .. }, Some(p @ Prompt::SudoPassword { .. })) => Some((SecretKind::SudoPassword, p)),
+            (
+                RemoteError::AuthFailed { .. } | RemoteError::KeyPassphraseWrong { .. },
+                Some(p @ Prompt::KeyPassphrase { .. }),
+            ) => Some((SecretKind::KeyPassphrase, p)),
+            (RemoteError::PrivilegeMissing { .. }, Some(p @ Prompt::SudoPassword { .. })) => {
+                Some((SecretKind::SudoPassword, p))
+            }
             _ => None,
         };
         match wanted {
-            Some((secret, prompt)) => AppError::new("secret_needed", format!("The server asks for the {prompt}."), "Type it to go on; it is not stored.")
-                .with_details(ErrorDetails::SecretNeeded { secret, prompt: prompt.to_string() }),
+            Some((secret, prompt)) => AppError::new(
+                "secret_needed",
+                format!("The server asks for the {prompt}."),
+                "Type it to go on; it is not stored.",
+            )
+            .with_details(ErrorDetails::SecretNeeded {
+                secret,
+                prompt: prompt.to_string(),
+            }),
             None => error.into(),
         }
     }
@@ -174,7 +197,11 @@ impl Conn {
 
     fn last(&self) -> AppResult<Diagnosis> {
         self.last.lock().unwrap().clone().ok_or_else(|| {
-            AppError::new("not_diagnosed", "This server has not been diagnosed yet.", "Run the diagnosis first.")
+            AppError::new(
+                "not_diagnosed",
+                "This server has not been diagnosed yet.",
+                "Run the diagnosis first.",
+            )
         })
     }
 
@@ -186,7 +213,10 @@ impl Conn {
             health_timeout: None,
             probe: probe.clone(),
             cancel,
-            diagnose: DiagnoseOptions { discover: self.diagnose.discover.clone(), probe },
+            diagnose: DiagnoseOptions {
+                discover: self.diagnose.discover.clone(),
+                probe,
+            },
             state_dir: self.state_dir.clone(),
             ..ApplyOptions::default()
         }
@@ -213,7 +243,9 @@ pub struct ProbeInput {
 
 impl std::fmt::Debug for ProbeInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProbeInput").field("login", &self.login).finish_non_exhaustive()
+        f.debug_struct("ProbeInput")
+            .field("login", &self.login)
+            .finish_non_exhaustive()
     }
 }
 
@@ -262,7 +294,13 @@ impl App {
 
     pub fn server(&self, id: &str) -> AppResult<ServerEntry> {
         if id == DEMO_SERVER_ID {
-            let path = demo::lab_path().ok_or_else(|| AppError::new("no_demo_lab", "The app is not in demo mode.", "Start it with scripts/demo."))?;
+            let path = demo::lab_path().ok_or_else(|| {
+                AppError::new(
+                    "no_demo_lab",
+                    "The app is not in demo mode.",
+                    "Start it with scripts/demo.",
+                )
+            })?;
             return Ok(demo::DemoLab::load(&path)?.server_entry());
         }
         self.store.get(id)
@@ -295,7 +333,11 @@ impl App {
             .iter()
             .map(|alias| {
                 let h = hosts.iter().find(|h| &h.alias == alias).ok_or_else(|| {
-                    AppError::new("unknown_alias", format!("\"{alias}\" is not a Host in your SSH config."), "Open the import again to see the current list.")
+                    AppError::new(
+                        "unknown_alias",
+                        format!("\"{alias}\" is not a Host in your SSH config."),
+                        "Open the import again to see the current list.",
+                    )
                 })?;
                 self.store.save(&servers::input_from_ssh_host(h))
             })
@@ -306,11 +348,25 @@ impl App {
 
     fn connect_options(&self, server: &ServerEntry) -> AppResult<(Target, ConnectOptions)> {
         if server.id == DEMO_SERVER_ID {
-            let path = demo::lab_path().ok_or_else(|| AppError::new("no_demo_lab", "The app is not in demo mode.", "Start it with scripts/demo."))?;
+            let path = demo::lab_path().ok_or_else(|| {
+                AppError::new(
+                    "no_demo_lab",
+                    "The app is not in demo mode.",
+                    "Start it with scripts/demo.",
+                )
+            })?;
             return Ok(demo::DemoLab::load(&path)?.connect_options());
         }
-        let target = Target::Ssh { user: Some(server.user.clone()), host: server.host.clone(), port: Some(server.port) };
-        let mut opts = if self.paths.use_user_ssh { ConnectOptions::default() } else { ConnectOptions::bare() };
+        let target = Target::Ssh {
+            user: Some(server.user.clone()),
+            host: server.host.clone(),
+            port: Some(server.port),
+        };
+        let mut opts = if self.paths.use_user_ssh {
+            ConnectOptions::default()
+        } else {
+            ConnectOptions::bare()
+        };
         opts.app_known_hosts_file = self.paths.known_hosts();
         opts.ssh_config_file = self.paths.ssh_config.clone();
         match server.auth {
@@ -331,7 +387,12 @@ impl App {
 
     /// Connects (host key verified first), checks the login can act as root, and looks for a
     /// change set an earlier connection left unfinished.
-    pub fn connect(&self, server_id: &str, secrets: ConnectSecrets, progress: &dyn ProgressSink) -> AppResult<Connected> {
+    pub fn connect(
+        &self,
+        server_id: &str,
+        secrets: ConnectSecrets,
+        progress: &dyn ProgressSink,
+    ) -> AppResult<Connected> {
         let server = self.server(server_id)?;
         let (target, mut opts) = self.connect_options(&server)?;
         let asker = Asker::new(secrets);
@@ -344,21 +405,50 @@ impl App {
         if let Some(p) = &asker.sudo_password {
             opts.sudo_password = Some(p.clone());
         }
-        progress.report(progress::step(Step::Connecting, format!("Connecting to {}:{} and checking its host key…", server.host, server.port)));
+        progress.report(progress::step(
+            Step::Connecting,
+            format!(
+                "Connecting to {}:{} and checking its host key…",
+                server.host, server.port
+            ),
+        ));
         let host = match Host::connect(&target, &opts, &asker) {
             Ok(host) => host,
             Err(e) => {
-                if let RemoteError::UnknownHostKey { host, port, key_type, fingerprint, key } = &e {
-                    let pending = PendingKey { host: host.clone(), port: *port, key_type: key_type.clone(), key: key.clone(), fingerprint: fingerprint.clone() };
-                    self.pending_keys.lock().unwrap().insert(server_id.to_string(), pending);
+                if let RemoteError::UnknownHostKey {
+                    host,
+                    port,
+                    key_type,
+                    fingerprint,
+                    key,
+                } = &e
+                {
+                    let pending = PendingKey {
+                        host: host.clone(),
+                        port: *port,
+                        key_type: key_type.clone(),
+                        key: key.clone(),
+                        fingerprint: fingerprint.clone(),
+                    };
+                    self.pending_keys
+                        .lock()
+                        .unwrap()
+                        .insert(server_id.to_string(), pending);
                 }
                 progress.report(ProgressEvent::Finished);
                 return Err(asker.explain(e));
             }
         };
-        progress.report(progress::step(Step::Identifying, "Connected. Checking what this login may do…"));
+        progress.report(progress::step(
+            Step::Identifying,
+            "Connected. Checking what this login may do…",
+        ));
         let result = (|| -> AppResult<Connected> {
-            let host_name = host.run_checked(&osd_remote::Cmd::new("hostname"))?.stdout_str().trim().to_string();
+            let host_name = host
+                .run_checked(&osd_remote::Cmd::new("hostname"))?
+                .stdout_str()
+                .trim()
+                .to_string();
             let state_dir = server.state_dir.clone();
             let root = state_dir.as_deref().unwrap_or(record::ROOT);
             let unfinished = match host.privilege() {
@@ -367,7 +457,12 @@ impl App {
             };
             let connected = Connected::new(&server, &host, host_name, unfinished);
             let conn = Conn {
-                diagnose: DiagnoseOptions { discover: DiscoverOptions { instance: server.instance.clone() }, probe: None },
+                diagnose: DiagnoseOptions {
+                    discover: DiscoverOptions {
+                        instance: server.instance.clone(),
+                    },
+                    probe: None,
+                },
                 state_dir,
                 server,
                 host,
@@ -376,7 +471,10 @@ impl App {
                 last: Mutex::new(None),
                 plan: Mutex::new(None),
             };
-            self.conns.lock().unwrap().insert(server_id.to_string(), Arc::new(conn));
+            self.conns
+                .lock()
+                .unwrap()
+                .insert(server_id.to_string(), Arc::new(conn));
             Ok(connected)
         })();
         progress.report(ProgressEvent::Finished);
@@ -386,22 +484,46 @@ impl App {
     /// Stores the host key the last connect saw in the app's known_hosts. The key is the one the
     /// server itself sent (kept in the backend), never one the UI could make up.
     pub fn trust_host_key(&self, server_id: &str, fingerprint: &str) -> AppResult<()> {
-        let pending = self.pending_keys.lock().unwrap().remove(server_id).ok_or_else(|| {
-            AppError::new("no_pending_key", "There is no new host key waiting to be trusted for this server.", "Connect again.")
-        })?;
+        let pending = self
+            .pending_keys
+            .lock()
+            .unwrap()
+            .remove(server_id)
+            .ok_or_else(|| {
+                AppError::new(
+                    "no_pending_key",
+                    "There is no new host key waiting to be trusted for this server.",
+                    "Connect again.",
+                )
+            })?;
         if pending.fingerprint != fingerprint {
-            return Err(AppError::new("key_mismatch", "The host key shown is not the one the server sent.", "Connect again to see the current key."));
+            return Err(AppError::new(
+                "key_mismatch",
+                "The host key shown is not the one the server sent.",
+                "Connect again to see the current key.",
+            ));
         }
         let file = match self.server(server_id)? {
             s if s.id == DEMO_SERVER_ID => self.connect_options(&s)?.1.app_known_hosts_file,
             _ => self.paths.known_hosts(),
         };
-        osd_remote::accept_host_key(&file, &pending.host, pending.port, &pending.key_type, &pending.key)?;
+        osd_remote::accept_host_key(
+            &file,
+            &pending.host,
+            pending.port,
+            &pending.key_type,
+            &pending.key,
+        )?;
         Ok(())
     }
 
     fn conn(&self, server_id: &str) -> AppResult<Arc<Conn>> {
-        self.conns.lock().unwrap().get(server_id).cloned().ok_or_else(|| AppError::not_connected(server_id))
+        self.conns
+            .lock()
+            .unwrap()
+            .get(server_id)
+            .cloned()
+            .ok_or_else(|| AppError::not_connected(server_id))
     }
 
     pub fn disconnect(&self, server_id: &str) {
@@ -438,9 +560,17 @@ impl App {
 
     // ----- diagnose, plan, apply ----------------------------------------------------------------
 
-    pub fn diagnose(&self, server_id: &str, probe_input: Option<ProbeInput>, progress: &dyn ProgressSink) -> AppResult<DiagnosisView> {
+    pub fn diagnose(
+        &self,
+        server_id: &str,
+        probe_input: Option<ProbeInput>,
+        progress: &dyn ProgressSink,
+    ) -> AppResult<DiagnosisView> {
         let conn = self.conn(server_id)?;
-        progress.report(progress::step(Step::Discovering, "Reading Odoo's processes, its config file, nginx, the session store and the database…"));
+        progress.report(progress::step(
+            Step::Discovering,
+            "Reading Odoo's processes, its config file, nginx, the session store and the database…",
+        ));
         let result = (|| {
             let mut facts = discover(&conn.host, &conn.diagnose.discover)?;
             if let Some(p) = probe_input {
@@ -450,7 +580,13 @@ impl App {
                     public_url: p.public_url.filter(|u| !u.trim().is_empty()),
                     resolve: Vec::new(),
                 };
-                progress.report(progress::step(Step::Probing, format!("Logging in to Odoo as {} to watch a real session…", opts.login)));
+                progress.report(progress::step(
+                    Step::Probing,
+                    format!(
+                        "Logging in to Odoo as {} to watch a real session…",
+                        opts.login
+                    ),
+                ));
                 facts.probe = Some(probe::live_probe(&conn.host, &facts, &opts));
                 *conn.probe.lock().unwrap() = Some(opts);
             }
@@ -468,17 +604,27 @@ impl App {
     pub fn plan_fix(&self, server_id: &str, input: &FixInput) -> AppResult<PlanView> {
         let conn = self.conn(server_id)?;
         let d = conn.last()?;
-        let request = FixRequest { checks: input.checks.clone(), values: input.values.clone() };
+        let request = FixRequest {
+            checks: input.checks.clone(),
+            values: input.values.clone(),
+        };
         let changeset = plan(&conn.host, &d, &request)?;
         let id = self.plans.fetch_add(1, Ordering::SeqCst) + 1;
         *conn.plan.lock().unwrap() = Some((id, changeset.clone()));
-        Ok(PlanView { plan_id: id, changeset })
+        Ok(PlanView {
+            plan_id: id,
+            changeset,
+        })
     }
 
     fn begin(&self, cancellable: bool) -> AppResult<Arc<Running>> {
         let mut running = self.running.lock().unwrap();
         if running.is_some() {
-            return Err(AppError::new("busy", "Another change is being applied or rolled back right now.", "Wait for it to finish."));
+            return Err(AppError::new(
+                "busy",
+                "Another change is being applied or rolled back right now.",
+                "Wait for it to finish.",
+            ));
         }
         let r = Arc::new(Running {
             cancel: Arc::new(AtomicBool::new(false)),
@@ -491,7 +637,11 @@ impl App {
 
     /// Ends the running apply; true when the window asked to close meanwhile.
     fn end(&self) -> bool {
-        self.running.lock().unwrap().take().is_some_and(|r| r.close_when_done.load(Ordering::SeqCst))
+        self.running
+            .lock()
+            .unwrap()
+            .take()
+            .is_some_and(|r| r.close_when_done.load(Ordering::SeqCst))
     }
 
     pub fn is_busy(&self) -> bool {
@@ -501,12 +651,23 @@ impl App {
     /// Applies the previewed plan `plan_id`, streaming progress; the result says per change
     /// whether it persisted, or why everything was rolled back. The returned flag asks the
     /// caller to close the window (the person asked to close while it ran).
-    pub fn apply(&self, server_id: &str, plan_id: u64, progress: Arc<dyn ProgressSink>) -> AppResult<(ApplyView, bool)> {
+    pub fn apply(
+        &self,
+        server_id: &str,
+        plan_id: u64,
+        progress: Arc<dyn ProgressSink>,
+    ) -> AppResult<(ApplyView, bool)> {
         let conn = self.conn(server_id)?;
         let before = conn.last()?;
         let changeset = match conn.plan.lock().unwrap().clone() {
             Some((id, cs)) if id == plan_id => cs,
-            _ => return Err(AppError::new("stale_plan", "The preview is out of date.", "Go back one step and look at the preview again.")),
+            _ => {
+                return Err(AppError::new(
+                    "stale_plan",
+                    "The preview is out of date.",
+                    "Go back one step and look at the preview again.",
+                ))
+            }
         };
         let running = self.begin(true)?;
         let opts = conn.apply_options(Some(running.cancel.clone()));
@@ -569,19 +730,34 @@ impl App {
 
     /// Rolls a recorded change set back, then diagnoses again so the person sees the state it
     /// restored.
-    pub fn rollback(&self, server_id: &str, changeset_id: &str, progress: Arc<dyn ProgressSink>) -> AppResult<(RollbackView, bool)> {
+    pub fn rollback(
+        &self,
+        server_id: &str,
+        changeset_id: &str,
+        progress: Arc<dyn ProgressSink>,
+    ) -> AppResult<(RollbackView, bool)> {
         let conn = self.conn(server_id)?;
         let _running = self.begin(false)?;
         let result = (|| {
-            progress.report(progress::step(Step::Discovering, "Reading the server's current setup…"));
+            progress.report(progress::step(
+                Step::Discovering,
+                "Reading the server's current setup…",
+            ));
             let facts = discover(&conn.host, &conn.diagnose.discover)?;
             let opts = conn.apply_options(None);
             let sink = |p: &Progress| progress.report(progress::from_engine(p, false));
-            let result = apply::rollback(&conn.host, &facts, Some(changeset_id), false, &opts, &sink)?;
-            progress.report(progress::step(Step::Verify, "Diagnosing again to show the state now…"));
+            let result =
+                apply::rollback(&conn.host, &facts, Some(changeset_id), false, &opts, &sink)?;
+            progress.report(progress::step(
+                Step::Verify,
+                "Diagnosing again to show the state now…",
+            ));
             let after = osd_engine::diagnose(&conn.host, &opts.diagnose)?;
             *conn.last.lock().unwrap() = Some(after.clone());
-            Ok::<_, AppError>(RollbackView { result, after: DiagnosisView::new(&after) })
+            Ok::<_, AppError>(RollbackView {
+                result,
+                after: DiagnosisView::new(&after),
+            })
         })();
         let close = self.end();
         progress.report(ProgressEvent::Finished);
@@ -589,19 +765,28 @@ impl App {
     }
 
     /// The connection's first and last diagnosis and the host's records: what a report is made of.
-    pub fn report_inputs(&self, server_id: &str) -> AppResult<(Diagnosis, Option<Diagnosis>, Vec<record::Record>, String)> {
+    pub fn report_inputs(
+        &self,
+        server_id: &str,
+    ) -> AppResult<(Diagnosis, Option<Diagnosis>, Vec<record::Record>, String)> {
         let conn = self.conn(server_id)?;
         let last = conn.last()?;
         let first = conn.first.lock().unwrap().clone();
         let before = first.filter(|f| !same_findings(f, &last));
         let records = record::history(&conn.host, conn.root())?;
-        let target = format!("{}@{}:{}", conn.server.user, conn.server.host, conn.server.port);
+        let target = format!(
+            "{}@{}:{}",
+            conn.server.user, conn.server.host, conn.server.port
+        );
         Ok((last, before, records, target))
     }
 }
 
 fn same_findings(a: &Diagnosis, b: &Diagnosis) -> bool {
-    a.checks.iter().map(|c| (c.id, c.status)).eq(b.checks.iter().map(|c| (c.id, c.status)))
+    a.checks
+        .iter()
+        .map(|c| (c.id, c.status))
+        .eq(b.checks.iter().map(|c| (c.id, c.status)))
 }
 
 /// `~/x` → `$HOME/x` (key files in the form and in servers.toml may use it).

@@ -54,7 +54,12 @@ pub struct Connected {
 }
 
 impl Connected {
-    pub fn new(server: &ServerEntry, host: &Host, host_name: String, unfinished: Vec<Record>) -> Connected {
+    pub fn new(
+        server: &ServerEntry,
+        host: &Host,
+        host_name: String,
+        unfinished: Vec<Record>,
+    ) -> Connected {
         Connected {
             server_id: server.id.clone(),
             host_name,
@@ -122,7 +127,10 @@ impl DiagnosisView {
         let fix_order = QUICK_FIX_ORDER
             .iter()
             .filter(|id| FIXABLE.contains(id))
-            .filter(|id| d.finding(id).is_some_and(|f| matches!(f.status, Status::Warn | Status::Fail)))
+            .filter(|id| {
+                d.finding(id)
+                    .is_some_and(|f| matches!(f.status, Status::Warn | Status::Fail))
+            })
             .map(|id| id.to_string())
             .collect();
         let o = &d.odoo.odoo;
@@ -167,7 +175,11 @@ pub struct ApplyView {
 impl ApplyView {
     pub fn new(result: ApplyResult, changeset: ChangeSet) -> ApplyView {
         let after = result.after.as_ref().map(DiagnosisView::new);
-        ApplyView { result, changeset, after }
+        ApplyView {
+            result,
+            changeset,
+            after,
+        }
     }
 }
 
@@ -207,7 +219,10 @@ mod tests {
             assert!(QUICK_FIX_ORDER.contains(id), "{id} is fixable but missing from QUICK_FIX_ORDER: the Fix screen would never offer it");
         }
         for id in QUICK_FIX_ORDER {
-            assert!(osd_engine::checks::CHECK_IDS.contains(id), "{id} is not a check id");
+            assert!(
+                osd_engine::checks::CHECK_IDS.contains(id),
+                "{id} is not a check id"
+            );
         }
     }
 }

@@ -11,7 +11,11 @@ use odoo_session_doctor_app::session::{App, ConnectSecrets, FixInput, Paths};
 use osd_testlab::Lab;
 
 fn app(dir: &std::path::Path) -> App {
-    App::new(Paths { config_dir: dir.to_path_buf(), ssh_config: None, use_user_ssh: false })
+    App::new(Paths {
+        config_dir: dir.to_path_buf(),
+        ssh_config: None,
+        use_user_ssh: false,
+    })
 }
 
 fn lab_server(lab: &Lab) -> ServerInput {
@@ -38,7 +42,9 @@ fn steps(events: &Mutex<Vec<ProgressEvent>>) -> Vec<(Step, bool)> {
         .unwrap()
         .iter()
         .filter_map(|e| match e {
-            ProgressEvent::Step { step, cancellable, .. } => Some((*step, *cancellable)),
+            ProgressEvent::Step {
+                step, cancellable, ..
+            } => Some((*step, *cancellable)),
             _ => None,
         })
         .collect()
@@ -52,22 +58,45 @@ fn add_trust_diagnose_apply_history_rollback() {
     let server = app.save_server(&lab_server(&lab)).unwrap();
 
     // First connection: the key is unknown; nothing is trusted without the person.
-    let e = app.connect(&server.id, ConnectSecrets::default(), &()).unwrap_err();
+    let e = app
+        .connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
     assert_eq!(e.code, "unknown_host_key", "{e}");
-    assert_eq!(app.trust_host_key(&server.id, "SHA256:not-the-one").unwrap_err().code, "key_mismatch");
-    let e = app.connect(&server.id, ConnectSecrets::default(), &()).unwrap_err();
+    assert_eq!(
+        app.trust_host_key(&server.id, "SHA256:not-the-one")
+            .unwrap_err()
+            .code,
+        "key_mismatch"
+    );
+    let e = app
+        .connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
     assert_eq!(e.code, "unknown_host_key");
-    app.trust_host_key(&server.id, &lab.info.ssh.host_key_fingerprint).unwrap();
-    let connected = app.connect(&server.id, ConnectSecrets::default(), &()).unwrap();
-    assert_eq!(connected.host_key_fingerprint, lab.info.ssh.host_key_fingerprint);
+    app.trust_host_key(&server.id, &lab.info.ssh.host_key_fingerprint)
+        .unwrap();
+    let connected = app
+        .connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap();
+    assert_eq!(
+        connected.host_key_fingerprint,
+        lab.info.ssh.host_key_fingerprint
+    );
     assert!(connected.unfinished.is_empty());
     let known = std::fs::read_to_string(config.path().join("known_hosts")).unwrap();
-    assert!(known.contains(&format!("[127.0.0.1]:{}", lab.info.ssh.port)), "{known}");
+    assert!(
+        known.contains(&format!("[127.0.0.1]:{}", lab.info.ssh.port)),
+        "{known}"
+    );
 
     // Diagnose: the scenario's failing check, first in the quick-fix order.
     let progress = events();
     let d = app.diagnose(&server.id, None, progress.as_ref()).unwrap();
-    assert_eq!(d.fix_order.first().map(String::as_str), Some("session.lifetime"), "{:?}", d.fix_order);
+    assert_eq!(
+        d.fix_order.first().map(String::as_str),
+        Some("session.lifetime"),
+        "{:?}",
+        d.fix_order
+    );
     assert_eq!(steps(&progress).first(), Some(&(Step::Discovering, false)));
     for f in &d.checks {
         assert_mirrors::<ts::Finding>(f);
@@ -75,40 +104,78 @@ fn add_trust_diagnose_apply_history_rollback() {
     assert_mirrors::<ts::Verdict>(&d.verdict);
 
     // Plan and apply exactly the previewed plan.
-    let fix = FixInput { checks: vec!["session.lifetime".into()], values: [("session.lifetime".to_string(), "86400".to_string())].into() };
+    let fix = FixInput {
+        checks: vec!["session.lifetime".into()],
+        values: [("session.lifetime".to_string(), "86400".to_string())].into(),
+    };
     let plan = app.plan_fix(&server.id, &fix).unwrap();
     assert_mirrors::<ts::ChangeSet>(&plan.changeset);
-    assert_eq!(app.apply(&server.id, plan.plan_id + 1, Arc::new(())).unwrap_err().code, "stale_plan");
+    assert_eq!(
+        app.apply(&server.id, plan.plan_id + 1, Arc::new(()))
+            .unwrap_err()
+            .code,
+        "stale_plan"
+    );
     let progress = events();
     let sink: Arc<dyn ProgressSink> = progress.clone();
     let (view, close) = app.apply(&server.id, plan.plan_id, sink).unwrap();
     assert!(!close);
     assert_mirrors::<ts::ApplyResult>(&view.result);
-    assert_eq!(serde_json::to_value(&view.result).unwrap()["status"], "applied", "{:?}", view.result);
-    assert!(view.result.verification.iter().all(|v| v.persisted), "{:?}", view.result.verification);
+    assert_eq!(
+        serde_json::to_value(&view.result).unwrap()["status"],
+        "applied",
+        "{:?}",
+        view.result
+    );
+    assert!(
+        view.result.verification.iter().all(|v| v.persisted),
+        "{:?}",
+        view.result.verification
+    );
     let after = view.after.expect("a diagnosis after the apply");
     assert!(!after.fix_order.contains(&"session.lifetime".to_string()));
     // Cancel is offered until the restart, and not from it on.
     let s = steps(&progress);
-    let restart = s.iter().position(|(step, _)| *step == Step::RestartOdoo).expect("a restart step");
+    let restart = s
+        .iter()
+        .position(|(step, _)| *step == Step::RestartOdoo)
+        .expect("a restart step");
     assert!(s[..restart].iter().all(|(_, c)| *c), "{s:?}");
     assert!(s[restart..].iter().all(|(_, c)| !*c), "{s:?}");
-    assert!(matches!(progress.lock().unwrap().last(), Some(ProgressEvent::Finished)));
+    assert!(matches!(
+        progress.lock().unwrap().last(),
+        Some(ProgressEvent::Finished)
+    ));
 
     // History, newest first, then the rollback with a fresh diagnosis.
     let history = app.history(&server.id).unwrap();
     assert_eq!(history.len(), 1);
     assert_mirrors::<ts::Record>(&history[0]);
-    let (rb, _) = app.rollback(&server.id, &history[0].id, Arc::new(())).unwrap();
+    let (rb, _) = app
+        .rollback(&server.id, &history[0].id, Arc::new(()))
+        .unwrap();
     assert_mirrors::<ts::RollbackResult>(&rb.result);
-    assert_eq!(rb.after.verdict.line, d.verdict.line, "the original state is back");
+    assert_eq!(
+        rb.after.verdict.line, d.verdict.line,
+        "the original state is back"
+    );
     assert_eq!(rb.after.fix_order, d.fix_order);
 
     // The report renders from the connection's diagnoses and records.
     let (last, before, records, target) = app.report_inputs(&server.id).unwrap();
-    let html = odoo_session_doctor_app::report::render(&last, before.as_ref(), &records, &target, odoo_session_doctor_app::views::ReportFormat::Html).unwrap();
+    let html = odoo_session_doctor_app::report::render(
+        &last,
+        before.as_ref(),
+        &records,
+        &target,
+        odoo_session_doctor_app::views::ReportFormat::Html,
+    )
+    .unwrap();
     assert!(html.contains("sessions.max_inactivity_seconds"));
-    assert!(!html.contains(&lab.info.postgres.password), "no secret in the report");
+    assert!(
+        !html.contains(&lab.info.postgres.password),
+        "no secret in the report"
+    );
 }
 
 /// Closing the window while an apply runs: the app cancels (it is before the restart), the
@@ -118,7 +185,10 @@ fn closing_during_an_apply_rolls_back_first_then_closes() {
     struct CloseOnLock(Arc<App>, Mutex<bool>);
     impl ProgressSink for CloseOnLock {
         fn report(&self, event: ProgressEvent) {
-            if let ProgressEvent::Step { step: Step::Lock, .. } = event {
+            if let ProgressEvent::Step {
+                step: Step::Lock, ..
+            } = event
+            {
                 *self.1.lock().unwrap() = self.0.close_when_idle();
             }
         }
@@ -127,22 +197,45 @@ fn closing_during_an_apply_rolls_back_first_then_closes() {
     let config = tempfile::tempdir().unwrap();
     let app = Arc::new(app(config.path()));
     let server = app.save_server(&lab_server(&lab)).unwrap();
-    app.connect(&server.id, ConnectSecrets::default(), &()).unwrap_err();
-    app.trust_host_key(&server.id, &lab.info.ssh.host_key_fingerprint).unwrap();
-    app.connect(&server.id, ConnectSecrets::default(), &()).unwrap();
+    app.connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
+    app.trust_host_key(&server.id, &lab.info.ssh.host_key_fingerprint)
+        .unwrap();
+    app.connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap();
     let before = app.diagnose(&server.id, None, &()).unwrap();
-    let fix = FixInput { checks: vec!["session.lifetime".into()], values: Default::default() };
+    let fix = FixInput {
+        checks: vec!["session.lifetime".into()],
+        values: Default::default(),
+    };
     let plan = app.plan_fix(&server.id, &fix).unwrap();
-    assert!(app.close_when_idle(), "nothing runs yet: the window may close at once");
+    assert!(
+        app.close_when_idle(),
+        "nothing runs yet: the window may close at once"
+    );
     let sink = Arc::new(CloseOnLock(app.clone(), Mutex::new(true)));
     let (view, close) = app.apply(&server.id, plan.plan_id, sink.clone()).unwrap();
-    assert!(!*sink.1.lock().unwrap(), "the window did not close while the apply ran");
+    assert!(
+        !*sink.1.lock().unwrap(),
+        "the window did not close while the apply ran"
+    );
     assert!(close, "the window closes once the apply has ended");
     let status = serde_json::to_value(&view.result).unwrap()["status"].clone();
     assert_eq!(status, "rolled_back", "{:?}", view.result);
-    assert!(view.result.error.as_deref().unwrap_or("").contains("cancelled"), "{:?}", view.result.error);
+    assert!(
+        view.result
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("cancelled"),
+        "{:?}",
+        view.result.error
+    );
     let again = app.diagnose(&server.id, None, &()).unwrap();
-    assert_eq!(again.verdict.line, before.verdict.line, "nothing was left half-applied");
+    assert_eq!(
+        again.verdict.line, before.verdict.line,
+        "nothing was left half-applied"
+    );
     assert!(!app.is_busy());
 }
 
@@ -155,21 +248,36 @@ fn a_wrong_key_file_and_an_unreachable_port_are_plain_errors() {
     input.auth = AuthMethod::Password;
     input.key_file = None;
     let server = app.save_server(&input).unwrap();
-    app.connect(&server.id, ConnectSecrets::default(), &()).unwrap_err();
-    app.trust_host_key(&server.id, &lab.info.ssh.host_key_fingerprint).unwrap();
+    app.connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
+    app.trust_host_key(&server.id, &lab.info.ssh.host_key_fingerprint)
+        .unwrap();
     // Password login without a password: the app asks for it.
-    let e = app.connect(&server.id, ConnectSecrets::default(), &()).unwrap_err();
+    let e = app
+        .connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
     assert_eq!(e.code, "secret_needed", "{e}");
     let root_password = lab.info.users.root.password.clone();
     if let Some(pw) = root_password {
-        let ok = app.connect(&server.id, ConnectSecrets { password: Some(pw), ..Default::default() }, &()).unwrap();
+        let ok = app
+            .connect(
+                &server.id,
+                ConnectSecrets {
+                    password: Some(pw),
+                    ..Default::default()
+                },
+                &(),
+            )
+            .unwrap();
         assert_eq!(ok.user, "root");
     }
     // Nothing listens on this port.
     input.port = Some(1);
     input.id = Some(server.id.clone());
     app.save_server(&input).unwrap();
-    let e = app.connect(&server.id, ConnectSecrets::default(), &()).unwrap_err();
+    let e = app
+        .connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
     assert_eq!(e.code, "unreachable", "{e}");
     assert!(!e.hint.is_empty());
 }

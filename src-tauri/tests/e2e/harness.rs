@@ -342,7 +342,11 @@ impl Gui {
     }
 
     /// Waits for an element with a longer timeout (an apply waits for a restart).
-    pub async fn wait_for_long(&self, css: &str, timeout: Duration) -> fantoccini::elements::Element {
+    pub async fn wait_for_long(
+        &self,
+        css: &str,
+        timeout: Duration,
+    ) -> fantoccini::elements::Element {
         self.client()
             .wait()
             .at_most(timeout)
@@ -354,7 +358,9 @@ impl Gui {
 
     pub async fn click(&self, css: &str) {
         let el = self.wait_for(css).await;
-        el.click().await.unwrap_or_else(|e| panic!("could not click `{css}`: {e}"));
+        el.click()
+            .await
+            .unwrap_or_else(|e| panic!("could not click `{css}`: {e}"));
     }
 
     /// Clears an input and types `text` into it.

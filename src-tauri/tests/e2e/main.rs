@@ -4,6 +4,10 @@
 //!
 //! GUI tests run one at a time (a lock below): each starts its own display, driver and app, and
 //! two WebKit processes at once on a 2-core machine only make timings noisy.
+// The lock below is held across awaits on purpose: each test runs on its own current-thread
+// runtime, and the std Mutex only serialises whole tests (no task of the same runtime waits on it).
+#![allow(clippy::await_holding_lock)]
+
 mod harness;
 
 use std::sync::Mutex;
@@ -212,7 +216,8 @@ mod ui_with_mock_api {
     /// Opens `scenario` and gets to the diagnosis (connect + diagnose with the mock).
     pub async fn to_diagnosis(gui: &Gui, scenario: &str) {
         open(gui, scenario).await;
-        gui.click("[data-testid=server] [data-testid=connect]").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
         gui.click("[data-testid=connected] ~ .actions [data-testid=diagnose]")
             .await;
         gui.wait_for("[data-screen=diagnosis] [data-testid=verdict]")
@@ -234,7 +239,10 @@ mod ui_with_mock_api {
         let alert = gui
             .wait_text("[data-screen=servers] [role=alert]", "could not be loaded")
             .await;
-        assert!(alert.contains("servers.toml") && alert.contains("plain TOML"), "{alert}");
+        assert!(
+            alert.contains("servers.toml") && alert.contains("plain TOML"),
+            "{alert}"
+        );
 
         // Add: the backend's words for a bad address, then a good save.
         open(&gui, "empty").await;
@@ -245,13 +253,14 @@ mod ui_with_mock_api {
         let msg = gui
             .wait_text("[data-testid=server-form] [role=alert]", "Not saved.")
             .await;
-        assert!(msg.contains("the user and port have their own fields"), "{msg}");
+        assert!(
+            msg.contains("the user and port have their own fields"),
+            "{msg}"
+        );
         gui.screenshot("20-mock-add-server-error").await;
         gui.fill("#server-host", "odoo.example.com").await;
         gui.click("[data-testid=save-server]").await;
-        let card = gui
-            .wait_text("[data-testid=server]", "Production")
-            .await;
+        let card = gui.wait_text("[data-testid=server]", "Production").await;
         assert!(card.contains("root@odoo.example.com:22"), "{card}");
 
         // Edit, then remove (with its confirmation).
@@ -268,8 +277,10 @@ mod ui_with_mock_api {
         gui.click("[data-testid=import-ssh]").await;
         gui.wait_for("[data-testid=import-form]").await;
         gui.screenshot("21-mock-import-ssh-config").await;
-        gui.click("[data-testid=import-form] input[value=prod]").await;
-        gui.click("[data-testid=import-form] button[type=submit]").await;
+        gui.click("[data-testid=import-form] input[value=prod]")
+            .await;
+        gui.click("[data-testid=import-form] button[type=submit]")
+            .await;
         gui.wait_text("[data-testid=server]", "prod").await;
         gui.close().await;
     }
@@ -280,34 +291,56 @@ mod ui_with_mock_api {
         let gui = Gui::launch(Launch::default()).await;
 
         open(&gui, "connect-fails").await;
-        gui.click("[data-testid=server] [data-testid=connect]").await;
-        let alert = gui
-            .wait_text("[data-screen=connect] [data-error-code=unreachable]", "Could not connect.")
+        gui.click("[data-testid=server] [data-testid=connect]")
             .await;
-        assert!(alert.contains("Is sshd running and the port right?"), "the hint is shown: {alert}");
+        let alert = gui
+            .wait_text(
+                "[data-screen=connect] [data-error-code=unreachable]",
+                "Could not connect.",
+            )
+            .await;
+        assert!(
+            alert.contains("Is sshd running and the port right?"),
+            "the hint is shown: {alert}"
+        );
         gui.screenshot("22-mock-connect-fails").await;
 
         // Unknown key: the dialog shows the fingerprint and the command; Cancel sends nothing.
         open(&gui, "unknown-key").await;
-        gui.click("[data-testid=server] [data-testid=connect]").await;
-        let fp = gui.text("[data-testid=host-key-dialog] [data-testid=fingerprint]").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        let fp = gui
+            .text("[data-testid=host-key-dialog] [data-testid=fingerprint]")
+            .await;
         assert_eq!(fp, "SHA256:Xy3mZp0f6mE1kq0p9t3WqS8jH2vX5bQh9aY7fK1sLc4");
         assert_eq!(
             gui.text("[data-testid=compare-command]").await,
             "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"
         );
-        let focused = gui.client().active_element().await.unwrap().text().await.unwrap();
+        let focused = gui
+            .client()
+            .active_element()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_eq!(focused, "Cancel", "the safe choice has the focus");
-        gui.click("[data-testid=host-key-dialog] button[data-value=cancel]").await;
-        gui.wait_text("[data-screen=connect]", "Nothing was sent to the server").await;
+        gui.click("[data-testid=host-key-dialog] button[data-value=cancel]")
+            .await;
+        gui.wait_text("[data-screen=connect]", "Nothing was sent to the server")
+            .await;
         // Try again, and trust it this time.
         gui.click("[data-screen=connect] .actions .button").await;
-        gui.click("[data-testid=host-key-dialog] button[data-value=trust]").await;
-        gui.wait_text("[data-testid=connected]", "Connected to odoo-lab").await;
+        gui.click("[data-testid=host-key-dialog] button[data-value=trust]")
+            .await;
+        gui.wait_text("[data-testid=connected]", "Connected to odoo-lab")
+            .await;
 
         // Changed key: a warning screen with both fingerprints and no way to accept.
         open(&gui, "changed-key").await;
-        gui.click("[data-testid=server] [data-testid=connect]").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
         let warning = gui.text("[data-testid=host-key-changed]").await;
         assert_eq!(
             gui.text("[data-testid=expected-fingerprint]").await,
@@ -317,23 +350,38 @@ mod ui_with_mock_api {
             gui.text("[data-testid=actual-fingerprint]").await,
             "SHA256:n3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3y"
         );
-        assert!(warning.contains("remove line 12 of /home/admin/.ssh/known_hosts"), "{warning}");
+        assert!(
+            warning.contains("remove line 12 of /home/admin/.ssh/known_hosts"),
+            "{warning}"
+        );
         let buttons = gui.texts("[data-testid=host-key-changed] button").await;
-        assert_eq!(buttons, ["Back to servers"], "no button accepts a changed key");
+        assert_eq!(
+            buttons,
+            ["Back to servers"],
+            "no button accepts a changed key"
+        );
         gui.screenshot("23-mock-host-key-changed").await;
 
         // A password the server asks for: asked, then connected.
         open(&gui, "needs-password").await;
-        gui.click("[data-testid=server] [data-testid=connect]").await;
-        gui.wait_text("[data-testid=secret-form]", "SSH password for root@127.0.0.1").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        gui.wait_text(
+            "[data-testid=secret-form]",
+            "SSH password for root@127.0.0.1",
+        )
+        .await;
         gui.fill("[data-testid=secret]", "not-stored").await;
-        gui.click("[data-testid=secret-form] button[type=submit]").await;
+        gui.click("[data-testid=secret-form] button[type=submit]")
+            .await;
         gui.wait_text("[data-testid=connected]", "Connected").await;
 
         // A login without root: said plainly.
         open(&gui, "no-root").await;
-        gui.click("[data-testid=server] [data-testid=connect]").await;
-        gui.wait_text("[data-testid=no-root]", "cannot act as root").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        gui.wait_text("[data-testid=no-root]", "cannot act as root")
+            .await;
         gui.close().await;
     }
 
@@ -346,47 +394,90 @@ mod ui_with_mock_api {
         to_diagnosis(&gui, "every-status").await;
         let statuses = gui.attrs("[data-testid=check]", "data-status").await;
         for status in ["ok", "warn", "fail", "skip", "unknown"] {
-            assert!(statuses.iter().any(|s| s == status), "{status} is shown: {statuses:?}");
+            assert!(
+                statuses.iter().any(|s| s == status),
+                "{status} is shown: {statuses:?}"
+            );
         }
         let marks: Vec<String> = gui.texts("[data-testid=check] .check__summary .mark").await;
         for mark in ["✓", "!", "✗", "–", "?"] {
-            assert!(marks.iter().any(|m| m.contains(mark)), "{mark} is shown: {marks:?}");
+            assert!(
+                marks.iter().any(|m| m.contains(mark)),
+                "{mark} is shown: {marks:?}"
+            );
         }
         // A failing item is open with what users see, why, evidence, version note and links.
         let lifetime = gui
             .text("[data-check-id='session.lifetime'] .check__body")
             .await
             .to_lowercase(); // headings are styled in capitals
-        for part in ["What users see", "Why", "Evidence", "Version note", "Fixes on offer", "Learn more", "sessions.max_inactivity_seconds = 600"] {
-            assert!(lifetime.contains(&part.to_lowercase()), "{part} in: {lifetime}");
+        for part in [
+            "What users see",
+            "Why",
+            "Evidence",
+            "Version note",
+            "Fixes on offer",
+            "Learn more",
+            "sessions.max_inactivity_seconds = 600",
+        ] {
+            assert!(
+                lifetime.contains(&part.to_lowercase()),
+                "{part} in: {lifetime}"
+            );
         }
         gui.screenshot("24-mock-every-status").await;
         // A reference opens in the browser (through the backend), not inside the app's window.
-        gui.click("[data-check-id='session.lifetime'] .links a").await;
-        let opened = gui.client().execute("return window.__osdMockOpened", vec![]).await.unwrap();
+        gui.click("[data-check-id='session.lifetime'] .links a")
+            .await;
+        let opened = gui
+            .client()
+            .execute("return window.__osdMockOpened", vec![])
+            .await
+            .unwrap();
         assert_eq!(opened, "https://github.com/odoo/odoo/issues/29906");
-        assert!(gui.client().current_url().await.unwrap().as_str().contains("mock=every-status"), "the window stayed on the app");
-        assert!(gui.text("[data-testid=start-fix]").await.contains("2 items"));
+        assert!(
+            gui.client()
+                .current_url()
+                .await
+                .unwrap()
+                .as_str()
+                .contains("mock=every-status"),
+            "the window stayed on the app"
+        );
+        assert!(gui
+            .text("[data-testid=start-fix]")
+            .await
+            .contains("2 items"));
 
         // Healthy: nothing to fix, said calmly.
         to_diagnosis(&gui, "healthy").await;
-        gui.wait_text("[data-testid=nothing-to-fix]", "Nothing to fix").await;
+        gui.wait_text("[data-testid=nothing-to-fix]", "Nothing to fix")
+            .await;
         assert!(gui.texts("[data-testid=start-fix]").await.is_empty());
 
         // Several Odoo servers: pick one, then the diagnosis runs.
         open(&gui, "several-instances").await;
-        gui.click("[data-testid=server] [data-testid=connect]").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
         gui.click("[data-testid=diagnose]").await;
-        gui.wait_text("[data-testid=choose-instance]", "2 Odoo servers run on odoo-lab").await;
+        gui.wait_text(
+            "[data-testid=choose-instance]",
+            "2 Odoo servers run on odoo-lab",
+        )
+        .await;
         gui.screenshot("25-mock-choose-instance").await;
-        gui.click("[data-testid=choose-instance] button[data-value='/etc/odoo/odoo.conf']").await;
+        gui.click("[data-testid=choose-instance] button[data-value='/etc/odoo/odoo.conf']")
+            .await;
         gui.wait_for("[data-testid=verdict]").await;
 
         // A diagnosis error: plain words and a retry.
         open(&gui, "diagnose-fails").await;
-        gui.click("[data-testid=server] [data-testid=connect]").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
         gui.click("[data-testid=diagnose]").await;
-        let alert = gui.wait_text("[data-error-code=no_odoo]", "could not finish").await;
+        let alert = gui
+            .wait_text("[data-error-code=no_odoo]", "could not finish")
+            .await;
         assert!(alert.contains("Start Odoo on the server"), "{alert}");
         gui.close().await;
     }
@@ -404,32 +495,54 @@ mod ui_with_mock_api {
             gui.attrs("[data-testid=fix-item]", "data-check-id").await,
             ["session.lifetime"]
         );
-        gui.wait_text("[data-testid=item-preview]", "sessions.max_inactivity_seconds").await;
+        gui.wait_text(
+            "[data-testid=item-preview]",
+            "sessions.max_inactivity_seconds",
+        )
+        .await;
         // A choice changes the preview.
-        gui.click("[data-testid=choices] input[value='86400']").await;
+        gui.click("[data-testid=choices] input[value='86400']")
+            .await;
         gui.wait_text("[data-testid=item-preview]", "86400").await;
         apply_this(&gui).await;
         assert_eq!(gui.text("[data-testid=stepper]").await, "Item 2 of 2");
-        gui.wait_text("[data-testid=item-preview]", "return 301").await;
+        gui.wait_text("[data-testid=item-preview]", "return 301")
+            .await;
         // Back returns to the first item; Skip the second.
         gui.click("[data-testid=back]").await;
         gui.wait_text("[data-testid=stepper]", "Item 1 of 2").await;
         apply_this(&gui).await;
         gui.wait_text("[data-testid=stepper]", "Item 2 of 2").await;
         gui.click("[data-testid=skip]").await;
-        let combined = gui.wait_text("[data-testid=combined-preview]", "Odoo restarts").await;
-        assert!(combined.contains("86400") && !combined.contains("return 301"), "only the chosen item: {combined}");
+        let combined = gui
+            .wait_text("[data-testid=combined-preview]", "Odoo restarts")
+            .await;
+        assert!(
+            combined.contains("86400") && !combined.contains("return 301"),
+            "only the chosen item: {combined}"
+        );
 
         gui.click("[data-testid=apply-all]").await;
         gui.wait_text("[data-testid=output]", "odoo: started").await;
-        let result = gui.wait_text("[data-testid=apply-result]", "Fixed and verified").await;
-        assert!(result.contains("How long an idle session lives"), "{result}");
-        assert_eq!(gui.attrs("[data-testid=verification] li", "data-persisted").await, ["true"]);
+        let result = gui
+            .wait_text("[data-testid=apply-result]", "Fixed and verified")
+            .await;
+        assert!(
+            result.contains("How long an idle session lives"),
+            "{result}"
+        );
+        assert_eq!(
+            gui.attrs("[data-testid=verification] li", "data-persisted")
+                .await,
+            ["true"]
+        );
 
         // The report: format, save, open.
         gui.click("#nav-report").await;
-        gui.click("[data-testid=report-dialog] input[value=markdown]").await;
-        gui.click("[data-testid=report-dialog] button[data-value=save]").await;
+        gui.click("[data-testid=report-dialog] input[value=markdown]")
+            .await;
+        gui.click("[data-testid=report-dialog] button[data-value=save]")
+            .await;
         assert_eq!(
             gui.text("[data-testid=report-path]").await,
             "/home/admin/odoo-session-report-odoo-lab.md"
@@ -437,15 +550,27 @@ mod ui_with_mock_api {
         gui.click("[data-testid=open-report]").await;
 
         gui.click("[data-testid=open-history]").await;
-        gui.wait_text("[data-testid=record]", "Applied and verified").await;
-        gui.click("[data-testid=record] [data-testid=rollback]").await;
+        gui.wait_text("[data-testid=record]", "Applied and verified")
+            .await;
+        gui.click("[data-testid=record] [data-testid=rollback]")
+            .await;
         let dialog = gui.text("[data-testid=rollback-dialog]").await;
-        assert!(dialog.contains("sessions.max_inactivity_seconds back to 600"), "{dialog}");
-        gui.click("[data-testid=rollback-dialog] button[data-value=rollback]").await;
-        let done = gui.wait_text("[data-testid=rollback-result]", "Rolled back and checked").await;
-        assert!(done.contains("1 problem(s) log users out"), "the original state: {done}");
+        assert!(
+            dialog.contains("sessions.max_inactivity_seconds back to 600"),
+            "{dialog}"
+        );
+        gui.click("[data-testid=rollback-dialog] button[data-value=rollback]")
+            .await;
+        let done = gui
+            .wait_text("[data-testid=rollback-result]", "Rolled back and checked")
+            .await;
+        assert!(
+            done.contains("1 problem(s) log users out"),
+            "the original state: {done}"
+        );
         gui.click("[data-testid=see-checklist]").await;
-        gui.wait_for("[data-check-id='session.lifetime'][data-status=fail]").await;
+        gui.wait_for("[data-check-id='session.lifetime'][data-status=fail]")
+            .await;
         gui.close().await;
     }
 
@@ -458,8 +583,13 @@ mod ui_with_mock_api {
         gui.click("[data-testid=start-fix]").await;
         apply_this(&gui).await;
         gui.click("[data-testid=apply-all]").await;
-        let result = gui.wait_text("[data-testid=apply-result]", "Nothing changed").await;
-        assert!(result.contains("nginx -t") && result.contains("everything was restored"), "{result}");
+        let result = gui
+            .wait_text("[data-testid=apply-result]", "Nothing changed")
+            .await;
+        assert!(
+            result.contains("nginx -t") && result.contains("everything was restored"),
+            "{result}"
+        );
         gui.screenshot("26-mock-apply-rolled-back").await;
 
         to_diagnosis(&gui, "demo").await;
@@ -467,7 +597,9 @@ mod ui_with_mock_api {
         apply_this(&gui).await;
         gui.click("[data-testid=apply-all]").await;
         gui.click("[data-testid=cancel]").await;
-        let result = gui.wait_text("[data-testid=apply-result]", "Nothing changed").await;
+        let result = gui
+            .wait_text("[data-testid=apply-result]", "Nothing changed")
+            .await;
         assert!(result.contains("cancelled before the restart"), "{result}");
 
         // Closing the window during the apply asks first; "stop safely" cancels and rolls back.
@@ -482,16 +614,29 @@ mod ui_with_mock_api {
             .unwrap();
         let dialog = gui.text("[data-testid=close-dialog]").await;
         assert!(dialog.contains("never just stops"), "{dialog}");
-        let focused = gui.client().active_element().await.unwrap().text().await.unwrap();
-        assert_eq!(focused, "Keep the window open", "the safe choice has the focus");
+        let focused = gui
+            .client()
+            .active_element()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            focused, "Keep the window open",
+            "the safe choice has the focus"
+        );
         gui.screenshot("27-mock-close-during-apply").await;
-        gui.click("[data-testid=close-dialog] button[data-value=close]").await;
-        gui.wait_text("[data-testid=apply-result]", "Nothing changed").await;
+        gui.click("[data-testid=close-dialog] button[data-value=close]")
+            .await;
+        gui.wait_text("[data-testid=apply-result]", "Nothing changed")
+            .await;
 
         // Empty history in a fresh mock.
         to_diagnosis(&gui, "demo").await;
         gui.click("#nav-history").await;
-        gui.wait_text("[data-testid=history-empty]", "No changes yet").await;
+        gui.wait_text("[data-testid=history-empty]", "No changes yet")
+            .await;
         gui.close().await;
     }
 }
@@ -514,7 +659,13 @@ mod keyboard_only {
     }
 
     async fn focused(gui: &Gui) -> String {
-        gui.client().active_element().await.unwrap().text().await.unwrap()
+        gui.client()
+            .active_element()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -522,7 +673,8 @@ mod keyboard_only {
         let _guard = one_at_a_time();
         let gui = Gui::launch(Launch::default()).await;
         ui_with_mock_api::open(&gui, "unknown-key").await;
-        gui.wait_for("[data-testid=server] [data-testid=connect]").await;
+        gui.wait_for("[data-testid=server] [data-testid=connect]")
+            .await;
         for _ in 0..3 {
             press(&gui, Key::Tab).await;
         }
@@ -531,17 +683,29 @@ mod keyboard_only {
         // The host-key dialog: Escape is "no", like Cancel.
         gui.wait_for("[data-testid=host-key-dialog]").await;
         press(&gui, Key::Escape).await;
-        gui.wait_text("[data-screen=connect]", "Nothing was sent to the server").await;
-        gui.wait_for("[data-screen=connect] .actions .button").await.click().await.unwrap();
+        gui.wait_text("[data-screen=connect]", "Nothing was sent to the server")
+            .await;
+        gui.wait_for("[data-screen=connect] .actions .button")
+            .await
+            .click()
+            .await
+            .unwrap();
         gui.wait_for("[data-testid=host-key-dialog]").await;
         press(&gui, Key::Tab).await;
         assert_eq!(focused(&gui).await, "Trust and connect");
         press(&gui, Key::Enter).await;
         gui.wait_for("[data-testid=connected]").await;
-        assert_eq!(focused(&gui).await, "Diagnose this server", "focus moves to the next step");
+        assert_eq!(
+            focused(&gui).await,
+            "Diagnose this server",
+            "focus moves to the next step"
+        );
         press(&gui, Key::Enter).await;
         gui.wait_for("[data-testid=verdict]").await;
-        assert!(focused(&gui).await.starts_with("Diagnosis of"), "a new screen starts at its heading");
+        assert!(
+            focused(&gui).await.starts_with("Diagnosis of"),
+            "a new screen starts at its heading"
+        );
         press(&gui, Key::Tab).await;
         assert!(focused(&gui).await.starts_with("Fix step by step"));
         press(&gui, Key::Enter).await;
@@ -562,7 +726,11 @@ mod small_window_and_dark_theme {
             .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
             .await
             .unwrap();
-        assert_eq!(overflow.as_i64(), Some(0), "{what} scrolls sideways at 1024x700");
+        assert_eq!(
+            overflow.as_i64(),
+            Some(0),
+            "{what} scrolls sideways at 1024x700"
+        );
     }
 
     /// WCAG contrast ratio of the element's text colour on the page background.
@@ -572,21 +740,38 @@ mod small_window_and_dark_theme {
             const el = document.querySelector(arguments[0]);
             const fg = lum(getComputedStyle(el).color), bg = lum(getComputedStyle(document.body).backgroundColor);
             return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);"#;
-        gui.client().execute(js, vec![serde_json::json!(css)]).await.unwrap().as_f64().unwrap()
+        gui.client()
+            .execute(js, vec![serde_json::json!(css)])
+            .await
+            .unwrap()
+            .as_f64()
+            .unwrap()
     }
 
     async fn walk(theme: &str, prefix: &str) {
-        let gui = Gui::launch(Launch { env: vec![("GTK_THEME", theme.to_string())], ..Launch::default() }).await;
+        let gui = Gui::launch(Launch {
+            env: vec![("GTK_THEME", theme.to_string())],
+            ..Launch::default()
+        })
+        .await;
         gui.client().set_window_size(1024, 700).await.unwrap();
         ui_with_mock_api::to_diagnosis(&gui, "every-status").await;
         no_sideways_scroll(&gui, "the diagnosis").await;
         for css in [".lead, .muted", "h1", ".check__line"] {
             let ratio = contrast(&gui, css).await;
-            assert!(ratio >= 4.5, "{theme}: `{css}` has contrast {ratio:.2}:1 (needs 4.5:1)");
+            assert!(
+                ratio >= 4.5,
+                "{theme}: `{css}` has contrast {ratio:.2}:1 (needs 4.5:1)"
+            );
         }
-        gui.screenshot(&format!("{prefix}-diagnosis-1024x700")).await;
+        gui.screenshot(&format!("{prefix}-diagnosis-1024x700"))
+            .await;
         gui.click("[data-testid=start-fix]").await;
-        gui.wait_text("[data-testid=item-preview]", "sessions.max_inactivity_seconds").await;
+        gui.wait_text(
+            "[data-testid=item-preview]",
+            "sessions.max_inactivity_seconds",
+        )
+        .await;
         no_sideways_scroll(&gui, "a fix item").await;
         gui.screenshot(&format!("{prefix}-fix-item-1024x700")).await;
         apply_this(&gui).await;
@@ -594,7 +779,8 @@ mod small_window_and_dark_theme {
         gui.wait_for("[data-testid=combined-preview]").await;
         no_sideways_scroll(&gui, "the combined preview").await;
         gui.click("[data-testid=apply-all]").await;
-        gui.wait_text("[data-testid=apply-result]", "Fixed and verified").await;
+        gui.wait_text("[data-testid=apply-result]", "Fixed and verified")
+            .await;
         no_sideways_scroll(&gui, "the apply result").await;
         gui.screenshot(&format!("{prefix}-verified-1024x700")).await;
         gui.click("[data-testid=open-history]").await;
@@ -638,7 +824,8 @@ mod with_a_lab {
             .await
             .unwrap()
             .contains(&format!("root@127.0.0.1:{}", lab.info.ssh.port)));
-        gui.click("[data-testid=server] [data-testid=connect]").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
         assert_eq!(
             gui.text("[data-testid=connected-fingerprint]").await,
             lab.info.ssh.host_key_fingerprint
@@ -666,22 +853,36 @@ mod with_a_lab {
         gui.click("[data-testid=add-server]").await;
         gui.fill("#server-name", "Lab server").await;
         gui.fill("#server-host", "127.0.0.1").await;
-        gui.fill("#server-port", &lab.info.ssh.port.to_string()).await;
+        gui.fill("#server-port", &lab.info.ssh.port.to_string())
+            .await;
         gui.fill("#server-user", "root").await;
-        gui.click("[data-testid=server-form] input[value=key]").await;
-        gui.fill("#server-key", &lab.info.keys.ed25519.display().to_string()).await;
-        gui.click("[data-testid=server-form] .advanced summary").await;
-        gui.fill("#server-instance", &lab.info.odoo.conf.display().to_string()).await;
-        gui.fill("#server-state-dir", &lab.dir().join("state").display().to_string()).await;
+        gui.click("[data-testid=server-form] input[value=key]")
+            .await;
+        gui.fill("#server-key", &lab.info.keys.ed25519.display().to_string())
+            .await;
+        gui.click("[data-testid=server-form] .advanced summary")
+            .await;
+        gui.fill(
+            "#server-instance",
+            &lab.info.odoo.conf.display().to_string(),
+        )
+        .await;
+        gui.fill(
+            "#server-state-dir",
+            &lab.dir().join("state").display().to_string(),
+        )
+        .await;
         gui.screenshot("30-lab-add-server").await;
         gui.click("[data-testid=save-server]").await;
         gui.wait_text("[data-testid=server]", "Lab server").await;
         gui.screenshot("31-lab-servers").await;
 
         // Trust its key: the fingerprint is the lab's own, with the command to compare it.
-        gui.click("[data-testid=server] [data-testid=connect]").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
         assert_eq!(
-            gui.text("[data-testid=host-key-dialog] [data-testid=fingerprint]").await,
+            gui.text("[data-testid=host-key-dialog] [data-testid=fingerprint]")
+                .await,
             lab.info.ssh.host_key_fingerprint
         );
         assert_eq!(
@@ -689,14 +890,19 @@ mod with_a_lab {
             "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"
         );
         gui.screenshot("32-lab-trust-host-key").await;
-        gui.click("[data-testid=host-key-dialog] button[data-value=trust]").await;
-        gui.wait_text("[data-testid=connected]", "Connected to").await;
+        gui.click("[data-testid=host-key-dialog] button[data-value=trust]")
+            .await;
+        gui.wait_text("[data-testid=connected]", "Connected to")
+            .await;
         gui.screenshot("33-lab-connected").await;
 
         // Diagnose: the scenario's failing check is shown failing.
-        gui.click("[data-testid=connected] ~ .actions [data-testid=diagnose]").await;
-        gui.wait_for_long("[data-testid=verdict]", APPLY_TIMEOUT).await;
-        gui.wait_for("[data-check-id='session.lifetime'][data-status=fail]").await;
+        gui.click("[data-testid=connected] ~ .actions [data-testid=diagnose]")
+            .await;
+        gui.wait_for_long("[data-testid=verdict]", APPLY_TIMEOUT)
+            .await;
+        gui.wait_for("[data-check-id='session.lifetime'][data-status=fail]")
+            .await;
         let before = gui.text("[data-testid=verdict]").await;
         gui.screenshot("34-lab-diagnosis").await;
 
@@ -707,7 +913,8 @@ mod with_a_lab {
             ["session.lifetime"],
             "lifetime comes first in the quick-fix order"
         );
-        gui.click("[data-testid=choices] input[value='86400']").await;
+        gui.click("[data-testid=choices] input[value='86400']")
+            .await;
         gui.wait_text("[data-testid=item-preview]", "86400").await;
         gui.screenshot("35-lab-fix-item").await;
         apply_this(&gui).await;
@@ -717,13 +924,22 @@ mod with_a_lab {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let combined = gui.wait_text("[data-testid=combined-preview]", "Odoo restarts").await;
-        assert!(combined.contains("sessions.max_inactivity_seconds"), "{combined}");
+        let combined = gui
+            .wait_text("[data-testid=combined-preview]", "Odoo restarts")
+            .await;
+        assert!(
+            combined.contains("sessions.max_inactivity_seconds"),
+            "{combined}"
+        );
         gui.screenshot("36-lab-combined-preview").await;
 
         // Apply: live progress, the restart's output, verified.
         gui.click("[data-testid=apply-all]").await;
-        gui.wait_for_long("[data-testid=live-steps] li[data-step=restartOdoo]", APPLY_TIMEOUT).await;
+        gui.wait_for_long(
+            "[data-testid=live-steps] li[data-step=restartOdoo]",
+            APPLY_TIMEOUT,
+        )
+        .await;
         gui.screenshot("37-lab-applying").await;
         let result = gui
             .wait_text_for("[data-testid=apply-result]", "verified", APPLY_TIMEOUT)
@@ -733,35 +949,61 @@ mod with_a_lab {
             ["applied"],
             "{result}"
         );
-        let persisted = gui.attrs("[data-testid=verification] li", "data-persisted").await;
-        assert!(!persisted.is_empty() && persisted.iter().all(|p| p == "true"), "{result}");
+        let persisted = gui
+            .attrs("[data-testid=verification] li", "data-persisted")
+            .await;
+        assert!(
+            !persisted.is_empty() && persisted.iter().all(|p| p == "true"),
+            "{result}"
+        );
         gui.screenshot("38-lab-verified").await;
 
         // The report, through the save seam.
         gui.click("#nav-report").await;
-        gui.click("[data-testid=report-dialog] button[data-value=save]").await;
-        assert_eq!(gui.text("[data-testid=report-path]").await, report.display().to_string());
+        gui.click("[data-testid=report-dialog] button[data-value=save]")
+            .await;
+        assert_eq!(
+            gui.text("[data-testid=report-path]").await,
+            report.display().to_string()
+        );
         let html = std::fs::read_to_string(&report).unwrap();
-        assert!(html.contains("<html") && html.contains("sessions.max_inactivity_seconds"), "report: {}", &html[..html.len().min(400)]);
+        assert!(
+            html.contains("<html") && html.contains("sessions.max_inactivity_seconds"),
+            "report: {}",
+            &html[..html.len().min(400)]
+        );
         gui.click("[data-testid=open-report]").await;
 
         // Roll it back from History: its own preview, then the original state.
         gui.click("[data-testid=open-history]").await;
-        gui.wait_text("[data-testid=record]", "Applied and verified").await;
+        gui.wait_text("[data-testid=record]", "Applied and verified")
+            .await;
         gui.screenshot("39-lab-history").await;
-        gui.click("[data-testid=record] [data-testid=rollback]").await;
+        gui.click("[data-testid=record] [data-testid=rollback]")
+            .await;
         let preview = gui.text("[data-testid=rollback-dialog]").await;
         assert!(preview.contains("back to 600"), "{preview}");
         gui.screenshot("40-lab-rollback-preview").await;
-        gui.click("[data-testid=rollback-dialog] button[data-value=rollback]").await;
-        gui.wait_text_for("[data-testid=rollback-result]", "Rolled back and checked", APPLY_TIMEOUT)
+        gui.click("[data-testid=rollback-dialog] button[data-value=rollback]")
             .await;
+        gui.wait_text_for(
+            "[data-testid=rollback-result]",
+            "Rolled back and checked",
+            APPLY_TIMEOUT,
+        )
+        .await;
         gui.screenshot("41-lab-rolled-back").await;
         gui.click("[data-testid=see-checklist]").await;
-        gui.wait_for("[data-check-id='session.lifetime'][data-status=fail]").await;
-        assert_eq!(gui.text("[data-testid=verdict]").await, before, "the original state is back");
+        gui.wait_for("[data-check-id='session.lifetime'][data-status=fail]")
+            .await;
+        assert_eq!(
+            gui.text("[data-testid=verdict]").await,
+            before,
+            "the original state is back"
+        );
         gui.click("#nav-history").await;
-        gui.wait_text("[data-testid=record-status]", "Rolled back on request").await;
+        gui.wait_text("[data-testid=record-status]", "Rolled back on request")
+            .await;
         gui.close().await;
     }
 }
