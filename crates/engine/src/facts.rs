@@ -56,6 +56,8 @@ pub struct Cost {
     pub executions: u64,
     pub db_round_trips: u64,
     pub http_requests: u64,
+    /// Database statements that ran as psql on the host (each one command execution).
+    pub psql_runs: u64,
     /// Wall time of each stage in milliseconds, in order (for the benchmark).
     pub stages_ms: Vec<(String, u64)>,
 }
@@ -323,6 +325,8 @@ pub struct DbParams {
     /// Session-related modules and their state.
     pub modules: BTreeMap<String, String>,
     pub autovacuum_cron_active: Option<bool>,
+    /// Read with psql on the host (local socket), not over TCP.
+    pub via_psql: bool,
 }
 
 impl DbFacts {

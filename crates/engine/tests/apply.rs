@@ -496,3 +496,22 @@ fn a_session_made_before_the_restart_is_still_valid_after_it() {
     let v = r.verification.iter().find(|v| v.check == "session.continuity").expect("continuity verified");
     assert!(v.persisted, "{v:?}");
 }
+
+#[test]
+fn a_database_on_the_local_socket_is_changed_and_restored_through_psql() {
+    // The Debian package's shape (db_host = False): parameters travel in one psql transaction.
+    let lab = Lab::up("socket-db");
+    let host = connect(&lab);
+    let opts = options(&lab);
+    let before = snapshot(&lab, &host);
+    let d = diagnose(&host, &opts.diagnose).unwrap();
+    assert!(d.odoo.db.seen().unwrap().databases[0].via_psql);
+    let cs = plan(&host, &d, &request(&["session.lifetime"], &[("session.lifetime", "172800")])).unwrap();
+    assert_eq!(cs.params.len(), 1);
+    let r = apply::apply(&host, &d, &cs, &opts, &quiet).unwrap();
+    assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
+    assert!(r.verification.iter().any(|v| v.detail.contains("Max-Age=172800") && v.persisted), "{:#?}", r.verification);
+    let facts = osd_engine::discover::discover(&host, &opts.diagnose.discover).unwrap();
+    apply::rollback(&host, &facts, None, false, &opts, &quiet).unwrap();
+    assert_eq!(snapshot(&lab, &host), before);
+}

@@ -104,3 +104,15 @@ fn memory_recycling() {
 fn dbfilter_mismatch() {
     expect("dbfilter-mismatch", &["db.filter"]);
 }
+
+#[test]
+fn database_on_the_local_socket_only_is_read_with_psql_on_the_host() {
+    // The Debian package's odoo.conf: db_host = False, no password (peer authentication).
+    let lab = Lab::up("socket-db");
+    let d = diagnose_lab(&lab);
+    assert!(not_ok(&d).is_empty(), "{:#?}", d.checks.iter().filter(|c| c.status != Status::Ok).collect::<Vec<_>>());
+    let db = d.odoo.db.seen().expect("database facts");
+    assert!(db.databases[0].via_psql);
+    assert_eq!(db.databases[0].params.get("sessions.max_inactivity_seconds").map(String::as_str), Some("604800"));
+    assert_eq!((d.odoo.cost.executions, d.odoo.cost.psql_runs), (2, 1), "two discovery scripts, one psql run");
+}

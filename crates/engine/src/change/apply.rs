@@ -15,7 +15,7 @@
 use super::record::{self, Record, RecordStatus, Verification};
 use super::{ChangeSet, FileKind, ParamChange, ServiceAction};
 use crate::checks::Status;
-use crate::discover::db::{connect, db_target};
+use crate::discover::db::Db;
 use crate::error::EngineError;
 use crate::facts::Facts;
 use crate::odoo_conf::OdooConf;
@@ -294,33 +294,32 @@ fn cs_notes_only(cs: &ChangeSet, id: &str) -> bool {
     !cs.files.iter().any(|f| f.checks.iter().any(|c| c == id)) && !cs.params.iter().any(|p| p.check == id)
 }
 
-/// Writes parameter values (`value_of` picks new or old) in one transaction.
+/// Writes parameter values (`value_of` picks new or old) in one transaction per database.
 fn write_params(host: &Host, facts: &Facts, params: &[ParamChange], value_of: impl Fn(&ParamChange) -> Option<&str>) -> Result<(), EngineError> {
-    let target = db_target(&facts.odoo);
     let mut dbs: Vec<&str> = params.iter().map(|p| p.db.as_str()).collect();
     dbs.dedup();
     for db in dbs {
-        let (_tunnel, mut client) = connect(host, &target, db).map_err(|detail| EngineError::Database {
+        let err = |detail: String| EngineError::Database {
             host: host.name().into(),
             db: db.into(),
             conf: facts.odoo.config.as_ref().map(|c| c.path.clone()).unwrap_or_default(),
             detail,
-        })?;
-        let pg = |e: postgres::Error| EngineError::Database { host: host.name().into(), db: db.into(), conf: String::new(), detail: crate::discover::db::describe_pg_error(&e) };
-        let mut tx = client.transaction().map_err(pg)?;
-        for pc in params.iter().filter(|p| p.db == db) {
-            match value_of(pc) {
-                Some(v) => tx.execute(
+        };
+        let mut conn = Db::open(host, &facts.odoo, db).map_err(err)?;
+        let stmts: Vec<(&str, Vec<String>)> = params
+            .iter()
+            .filter(|p| p.db == db)
+            .map(|pc| match value_of(pc) {
+                Some(v) => (
                     "INSERT INTO ir_config_parameter (key, value, create_uid, create_date, write_uid, write_date) \
                      VALUES ($1, $2, 1, now() at time zone 'UTC', 1, now() at time zone 'UTC') \
                      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_uid = 1, write_date = now() at time zone 'UTC'",
-                    &[&pc.key, &v],
+                    vec![pc.key.clone(), v.to_string()],
                 ),
-                None => tx.execute("DELETE FROM ir_config_parameter WHERE key = $1", &[&pc.key]),
-            }
-            .map_err(pg)?;
-        }
-        tx.commit().map_err(pg)?;
+                None => ("DELETE FROM ir_config_parameter WHERE key = $1", vec![pc.key.clone()]),
+            })
+            .collect();
+        conn.transaction(&stmts).map_err(err)?;
     }
     Ok(())
 }

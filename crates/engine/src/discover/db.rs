@@ -1,8 +1,12 @@
-//! Database facts, read through an SSH tunnel with the credentials from odoo.conf. Only the
-//! session-related parameters are read; `database.secret` is checked for presence, never read.
+//! Odoo's database, reached the way Odoo reaches it: over TCP through an SSH tunnel with the
+//! credentials from odoo.conf, or — when odoo.conf sets no `db_host` (the Debian package's
+//! default: the local socket with peer authentication) and TCP refuses us — with `psql` run on the
+//! host as the Odoo user. Values always travel as parameters (`$1` over TCP, psql variables
+//! quoted by psql itself), never spliced into SQL. Only session-related parameters are read;
+//! `database.secret` is checked for presence, never read.
 
 use crate::facts::{Cost, DbFacts, DbParams, Observed, OdooFacts};
-use osd_remote::Host;
+use osd_remote::{Cmd, Host, Tunnel};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -59,7 +63,140 @@ pub fn db_target(odoo: &OdooFacts) -> DbTarget {
     }
 }
 
-/// Opens a connection to `db` through a tunnel on `host`. The caller keeps the tunnel alive.
+/// An open connection to one Odoo database.
+pub struct Db<'h> {
+    name: String,
+    via: Via<'h>,
+    /// psql runs made (each is one command execution on the host).
+    pub psql_runs: u64,
+}
+
+enum Via<'h> {
+    Tcp { _tunnel: Tunnel, client: postgres::Client },
+    /// `tcp` is why TCP was refused, for the message when psql fails too.
+    Psql { host: &'h Host, user: String, port: u16, tcp: String },
+}
+
+/// Row fields and rows in psql's unaligned output (bytes that never occur in our values).
+const FIELD: char = '\u{1f}';
+const RECORD: char = '\u{1e}';
+
+impl<'h> Db<'h> {
+    /// Opens `db` over TCP; when odoo.conf names no host and TCP is refused, through psql.
+    pub fn open(host: &'h Host, odoo: &OdooFacts, db: &str) -> Result<Db<'h>, String> {
+        let target = db_target(odoo);
+        match connect(host, &target, db) {
+            Ok((tunnel, client)) => Ok(Db { name: db.into(), via: Via::Tcp { _tunnel: tunnel, client }, psql_runs: 0 }),
+            Err(tcp) if target.via_socket => {
+                let user = target.user.clone().unwrap_or_else(|| odoo.user.clone());
+                Ok(Db { name: db.into(), via: Via::Psql { host, user, port: target.port, tcp }, psql_runs: 0 })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn via_psql(&self) -> bool {
+        matches!(self.via, Via::Psql { .. })
+    }
+
+    /// Runs `sql` whose placeholders are `$1`, `$2`…, returning every row as text (NULL as None).
+    pub fn query(&mut self, sql: &str, args: &[&str]) -> Result<Vec<Vec<Option<String>>>, String> {
+        match &mut self.via {
+            Via::Tcp { client, .. } => {
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args.iter().map(|a| a as &(dyn postgres::types::ToSql + Sync)).collect();
+                let rows = client.query(sql, &params).map_err(|e| describe_pg_error(&e))?;
+                Ok(rows
+                    .iter()
+                    .map(|r| (0..r.len()).map(|i| r.get::<_, Option<String>>(i)).collect())
+                    .collect())
+            }
+            Via::Psql { host, user, port, tcp } => {
+                self.psql_runs += 1;
+                psql(host, user, *port, &self.name, &[(sql.to_string(), args.iter().map(|a| a.to_string()).collect())])
+                    .map_err(|e| socket_error(tcp, &e))
+            }
+        }
+    }
+
+    /// Runs statements in one transaction: all or nothing.
+    pub fn transaction(&mut self, stmts: &[(&str, Vec<String>)]) -> Result<(), String> {
+        match &mut self.via {
+            Via::Tcp { client, .. } => {
+                let mut tx = client.transaction().map_err(|e| describe_pg_error(&e))?;
+                for (sql, args) in stmts {
+                    let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args.iter().map(|a| a as &(dyn postgres::types::ToSql + Sync)).collect();
+                    tx.execute(*sql, &params).map_err(|e| describe_pg_error(&e))?;
+                }
+                tx.commit().map_err(|e| describe_pg_error(&e))
+            }
+            Via::Psql { host, user, port, tcp } => {
+                self.psql_runs += 1;
+                let mut all: Vec<(String, Vec<String>)> = vec![("BEGIN".into(), vec![])];
+                all.extend(stmts.iter().map(|(s, a)| (s.to_string(), a.clone())));
+                all.push(("COMMIT".into(), vec![]));
+                psql(host, user, *port, &self.name, &all).map(|_| ()).map_err(|e| socket_error(tcp, &e))
+            }
+        }
+    }
+
+    pub fn read_param(&mut self, key: &str) -> Result<Option<String>, String> {
+        let rows = self.query("SELECT value FROM ir_config_parameter WHERE key = $1", &[key])?;
+        Ok(rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()))
+    }
+}
+
+fn socket_error(tcp: &str, psql: &str) -> String {
+    format!("odoo.conf sets no db_host, so Odoo uses the local socket; over TCP: {tcp}; with psql on the host: {psql}")
+}
+
+/// One psql run on the host as `user` (peer authentication on the local socket), statements
+/// separated, each statement's `$n` turned into a psql variable that psql quotes as a literal.
+fn psql(host: &Host, user: &str, port: u16, db: &str, stmts: &[(String, Vec<String>)]) -> Result<Vec<Vec<Option<String>>>, String> {
+    let mut cmd = Cmd::new("runuser")
+        .args(["-u", user, "--", "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+        .arg("-P")
+        .arg("null=\u{1a}")
+        .arg("-F")
+        .arg(FIELD.to_string())
+        .arg("-R")
+        .arg(RECORD.to_string())
+        .arg("-p")
+        .arg(port.to_string())
+        .arg("-d")
+        .arg(db)
+        .privileged()
+        .timeout(Duration::from_secs(30));
+    let mut script = String::new();
+    for (i, (sql, args)) in stmts.iter().enumerate() {
+        let mut sql = sql.clone();
+        // Highest first, so $1 does not eat the start of $10.
+        for (j, a) in args.iter().enumerate().rev() {
+            if a.contains('\0') {
+                return Err("a value contains a NUL byte".into());
+            }
+            let var = format!("v{i}_{}", j + 1);
+            cmd = cmd.arg("-v").arg(format!("{var}={a}"));
+            sql = sql.replace(&format!("${}", j + 1), &format!(":'{var}'"));
+        }
+        script.push_str(&sql);
+        script.push_str(";\n");
+    }
+    let out = host.run(&cmd.stdin(script.into_bytes())).map_err(|e| e.to_string())?;
+    if !out.ok() {
+        return Err(format!("psql as {user}: {}", out.stderr_str().trim()));
+    }
+    // psql ends its output with one newline after the last record (only one statement returns
+    // rows here; values may themselves contain newlines, so nothing else is trimmed).
+    let text = out.stdout_str();
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    Ok(text
+        .split(RECORD)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.split(FIELD).map(|f| (f != "\u{1a}").then(|| f.to_string())).collect())
+        .collect())
+}
+
+/// Opens a TCP connection to `db` through a tunnel on `host`. The caller keeps the tunnel alive.
 pub fn connect(
     host: &Host,
     target: &DbTarget,
@@ -95,77 +232,66 @@ pub fn describe_pg_error(e: &postgres::Error) -> String {
 
 pub(super) fn db_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observed<DbFacts> {
     let target = db_target(odoo);
-    let socket_note = if target.via_socket {
-        " (odoo.conf sets no db_host, so Odoo uses the local socket; 127.0.0.1 was tried instead)"
-    } else {
-        ""
-    };
     let mut names = target.names.clone();
     if names.is_empty() {
-        let listed = connect(host, &target, "postgres").and_then(|(_t, mut c)| {
+        let listed = Db::open(host, odoo, "postgres").and_then(|mut d| {
             cost.db_round_trips += 1;
-            c.query(
+            let rows = d.query(
                 "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres' \
                  AND has_database_privilege(datname, 'CONNECT') ORDER BY datname",
                 &[],
-            )
-            .map(|rows| rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>())
-            .map_err(|e| describe_pg_error(&e))
+            );
+            cost.psql_runs += d.psql_runs;
+            rows
         });
         match listed {
-            Ok(n) => names = n,
-            Err(e) => return Observed::Unknown(format!("cannot reach PostgreSQL at {}:{}{socket_note}: {e}", target.host, target.port)),
+            Ok(rows) => names = rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect(),
+            Err(e) => return Observed::Unknown(format!("cannot reach PostgreSQL at {}:{}: {e}", target.host, target.port)),
         }
     }
     let mut databases = Vec::new();
     for name in names {
-        let (_tunnel, mut client) = match connect(host, &target, &name) {
-            Ok(c) => c,
-            Err(e) => {
-                return Observed::Unknown(format!(
-                    "cannot open database '{name}' at {}:{}{socket_note}: {e}",
-                    target.host, target.port
-                ))
-            }
+        let mut d = match Db::open(host, odoo, &name) {
+            Ok(d) => d,
+            Err(e) => return Observed::Unknown(format!("cannot open database '{name}' at {}:{}: {e}", target.host, target.port)),
         };
-        let keys: Vec<String> = SESSION_PARAMS.iter().map(|s| s.to_string()).collect();
+        // One statement, so it is one round trip whichever way the database is reached.
+        let keys = SESSION_PARAMS.join(",");
+        let mods = SESSION_MODULES.join(",");
         cost.db_round_trips += 1;
-        let rows = match client.query(
-            "SELECT key, CASE WHEN key = 'database.secret' THEN '' ELSE value END \
-             FROM ir_config_parameter WHERE key = ANY($1)",
-            &[&keys],
-        ) {
+        let rows = d.query(
+            "SELECT 'p', key, CASE WHEN key = 'database.secret' THEN '' ELSE value END \
+               FROM ir_config_parameter WHERE key = ANY(string_to_array($1, ',')) \
+             UNION ALL SELECT 'm', name, state FROM ir_module_module WHERE name = ANY(string_to_array($2, ',')) \
+             UNION ALL SELECT 'c', (SELECT bool_or(active)::text FROM ir_cron c WHERE to_jsonb(c)::text ILIKE '%auto-vacuum%'), ''",
+            &[&keys, &mods],
+        );
+        cost.psql_runs += d.psql_runs;
+        let rows = match rows {
             Ok(r) => r,
-            // Not an Odoo database (no such table): skip it, as Odoo's database list would.
-            Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => continue,
-            Err(e) => return Observed::Unknown(format!("reading ir_config_parameter in '{name}': {}", describe_pg_error(&e))),
+            // Not an Odoo database (no such table): skipped, as Odoo's database list would.
+            Err(e) if e.contains("42P01") || e.contains("does not exist") => continue,
+            Err(e) => return Observed::Unknown(format!("reading ir_config_parameter in '{name}': {e}")),
         };
         let mut params = BTreeMap::new();
+        let mut modules = BTreeMap::new();
         let mut secret = false;
+        let mut autovacuum_cron_active = None;
         for r in rows {
-            let k: String = r.get(0);
-            if k == "database.secret" {
-                secret = true;
-            } else {
-                params.insert(k, r.get::<_, String>(1));
+            let f = |i: usize| r.get(i).cloned().flatten();
+            match (f(0).as_deref(), f(1), f(2)) {
+                (Some("p"), Some(k), _) if k == "database.secret" => secret = true,
+                (Some("p"), Some(k), Some(v)) => {
+                    params.insert(k, v);
+                }
+                (Some("m"), Some(m), Some(st)) => {
+                    modules.insert(m, st);
+                }
+                (Some("c"), v, _) => autovacuum_cron_active = v.map(|v| v == "true"),
+                _ => {}
             }
         }
-        let mods: Vec<String> = SESSION_MODULES.iter().map(|s| s.to_string()).collect();
-        cost.db_round_trips += 1;
-        let modules = client
-            .query("SELECT name, state FROM ir_module_module WHERE name = ANY($1)", &[&mods])
-            .map(|rows| rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).collect())
-            .unwrap_or_default();
-        // Matched on the whole row so it works whatever the name column is called in this version.
-        cost.db_round_trips += 1;
-        let autovacuum_cron_active = client
-            .query(
-                "SELECT bool_or(active) FROM ir_cron c WHERE to_jsonb(c)::text ILIKE '%auto-vacuum%'",
-                &[],
-            )
-            .ok()
-            .and_then(|rows| rows.first().and_then(|r| r.get::<_, Option<bool>>(0)));
-        databases.push(DbParams { name, params, database_secret_present: secret, modules, autovacuum_cron_active });
+        databases.push(DbParams { name, params, database_secret_present: secret, modules, autovacuum_cron_active, via_psql: d.via_psql() });
     }
     Observed::Seen(DbFacts { databases })
 }
@@ -178,12 +304,7 @@ pub fn read_param(host: &Host, odoo: &OdooFacts, db: &str, key: &str) -> Option<
 /// Reads one system parameter; `Ok(None)` when the row does not exist, `Err` when the database
 /// cannot be asked (a different thing: nothing may be changed then).
 pub fn try_read_param(host: &Host, odoo: &OdooFacts, db: &str, key: &str) -> Result<Option<String>, crate::EngineError> {
-    let target = db_target(odoo);
     let conf = odoo.config.as_ref().map(|c| c.path.clone()).unwrap_or_default();
     let err = |detail: String| crate::EngineError::Database { host: host.name().into(), db: db.into(), conf: conf.clone(), detail };
-    let (_t, mut client) = connect(host, &target, db).map_err(err)?;
-    let rows = client
-        .query("SELECT value FROM ir_config_parameter WHERE key = $1", &[&key])
-        .map_err(|e| err(describe_pg_error(&e)))?;
-    Ok(rows.first().map(|r| r.get(0)))
+    Db::open(host, odoo, db).map_err(err)?.read_param(key).map_err(err)
 }

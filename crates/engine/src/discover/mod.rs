@@ -65,14 +65,15 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
     // The HTTP question and the database queries need only the inventory and use their own
     // tunnels: they run while the second script does.
     let script2 = format!("{prelude}{}", scripts::DETAILS);
-    let (out2, server, db, http_requests, db_round_trips) = std::thread::scope(|s| {
+    let (out2, server, db, http_requests, db_cost) = std::thread::scope(|s| {
         let http = s.spawn(|| {
             let mut c = Cost::default();
             (server_facts(host, &odoo, &mut c), c.http_requests)
         });
         let database = s.spawn(|| {
             let mut c = Cost::default();
-            (db::db_facts(host, &odoo, &mut c), c.db_round_trips)
+            let db = db::db_facts(host, &odoo, &mut c);
+            (db, c)
         });
         let out2 = host.run_script(&script2, true, SCRIPT_TIMEOUT);
         let (server, h) = http.join().expect("http thread");
@@ -89,8 +90,15 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
             odoo.version_source = Some(VersionSource::ReleaseFile);
         }
     }
-    let executions = host.exec_count() - execs_before;
-    let mut cost = Cost { executions, http_requests, db_round_trips, ..Default::default() };
+    // psql runs (a database on the local socket only) are database round trips, not discovery.
+    let executions = host.exec_count() - execs_before - db_cost.psql_runs;
+    let mut cost = Cost {
+        executions,
+        http_requests,
+        db_round_trips: db_cost.db_round_trips,
+        psql_runs: db_cost.psql_runs,
+        ..Default::default()
+    };
     clock.lap("details script, http and database in parallel");
     if let Observed::Seen(ServerFacts { server_version: Some(v), .. }) = &server {
         if let Some(parsed) = OdooVersion::parse(v) {
