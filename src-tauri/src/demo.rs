@@ -33,6 +33,8 @@ pub struct DemoLab {
     pub scenario: Option<String>,
     #[serde(default)]
     pub odoo: Option<LabOdoo>,
+    #[serde(default)]
+    pub nginx: Option<LabNginx>,
     pub ssh: LabSsh,
     #[serde(default)]
     pub users: Option<LabUsers>,
@@ -54,6 +56,14 @@ pub struct LabSsh {
 pub struct LabOdoo {
     /// The lab's odoo.conf: names the instance (several labs may run on one machine).
     pub conf: PathBuf,
+}
+
+/// The lab's nginx: its server names have no DNS, so the live probe reaches them on loopback.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabNginx {
+    #[serde(default)]
+    pub server_names: Vec<String>,
+    pub http_port: u16,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,6 +135,18 @@ impl DemoLab {
 }
 
 impl DemoLab {
+    /// For the live probe: the address users would type, and where the lab's names resolve
+    /// (like curl's --resolve), since nothing outside the lab knows them.
+    pub fn probe_routes(&self) -> Option<(String, Vec<(String, std::net::SocketAddr)>)> {
+        let nginx = self.nginx.as_ref()?;
+        let first = nginx.server_names.first()?;
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{}", nginx.http_port).parse().ok()?;
+        Some((
+            format!("http://{first}:{}", nginx.http_port),
+            nginx.server_names.iter().map(|n| (n.clone(), addr)).collect(),
+        ))
+    }
+
     /// Root login with the lab's own credentials; host key checked against the lab's known_hosts
     /// only (a demo never touches the user's ~/.ssh or the app's own known_hosts).
     pub fn connect_options(&self) -> (osd_remote::Target, osd_remote::ConnectOptions) {

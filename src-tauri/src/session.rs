@@ -574,12 +574,19 @@ impl App {
         let result = (|| {
             let mut facts = discover(&conn.host, &conn.diagnose.discover)?;
             if let Some(p) = probe_input {
-                let opts = ProbeOptions {
+                let mut opts = ProbeOptions {
                     login: p.login.trim().to_string(),
                     password: Secret::new(p.password),
                     public_url: p.public_url.filter(|u| !u.trim().is_empty()),
                     resolve: Vec::new(),
                 };
+                if conn.server.id == DEMO_SERVER_ID {
+                    let routes = demo::lab_path().and_then(|path| demo::DemoLab::load(&path).ok()?.probe_routes());
+                    if let Some((url, resolve)) = routes {
+                        opts.public_url.get_or_insert(url);
+                        opts.resolve = resolve;
+                    }
+                }
                 progress.report(progress::step(
                     Step::Probing,
                     format!(

@@ -82,6 +82,8 @@ function show(ctx, body, d) {
   if (fixButton) fixButton.addEventListener("click", () => ctx.go("fix"));
   const report = h("button", { class: "button button--quiet", type: "button", "data-testid": "export-report" }, "Export a report");
   report.addEventListener("click", () => exportReport(ctx.api, /** @type {any} */ (ctx.state.server).id));
+  const again = h("button", { class: "button button--quiet", type: "button", "data-testid": "diagnose-again" }, "Diagnose again");
+  again.addEventListener("click", () => run(ctx, body, null));
 
   fill(body,
     h("div", { class: `verdict verdict--${d.verdict.status}`, "data-testid": "verdict", "data-status": d.verdict.status },
@@ -93,7 +95,7 @@ function show(ctx, body, d) {
       d.odoo.probed ? " Checked with a real test login." : ""),
     h("p", { class: "counts" }, ...["fail", "warn", "ok", "skip", "unknown"].filter((s) => counts[s]).map((s) =>
       h("span", { class: "count" }, statusMark(/** @type {any} */ (s)), ` ${counts[s]} ${STATUS[/** @type {import('../types/api').Status} */ (s)].word.toLowerCase()}`))),
-    h("div", { class: "actions" }, fixButton, report),
+    h("div", { class: "actions" }, fixButton, report, again),
     d.fixOrder.length === 0 && h("div", { class: "notice notice--ok", role: "status", "data-testid": "nothing-to-fix" },
       h("p", { class: "notice__title" }, d.verdict.status === "ok" ? "Nothing to fix: every check passed." : "Nothing the app can fix by itself."),
       d.verdict.status !== "ok" && h("p", { class: "notice__hint" }, "Open the items marked ! or ✗ below: each says what to do by hand.")),

@@ -830,6 +830,23 @@ mod with_a_lab {
             gui.text("[data-testid=connected-fingerprint]").await,
             lab.info.ssh.host_key_fingerprint
         );
+        // The optional test login: the live probe watches a real session of the lab's Odoo.
+        gui.click("[data-testid=connected] ~ .actions [data-testid=diagnose]")
+            .await;
+        gui.wait_for_long("[data-testid=verdict]", Duration::from_secs(120))
+            .await;
+        gui.click(".probe summary").await;
+        gui.fill("#probe-login", &lab.info.odoo.admin_login).await;
+        gui.fill("#probe-password", &lab.info.odoo.admin_password)
+            .await;
+        gui.click(".probe button[type=submit]").await;
+        gui.wait_text_for(
+            "[data-testid=odoo-summary]",
+            "Checked with a real test login",
+            Duration::from_secs(120),
+        )
+        .await;
+        gui.screenshot("42-lab-demo-probed").await;
         gui.close().await;
     }
 
