@@ -15,6 +15,7 @@
  *   healthy            every check passes: nothing to fix
  *   diagnose-fails     the diagnosis fails (no Odoo running)
  *   apply-rolls-back   applying fails validation and everything is rolled back
+ *   unfinished         an earlier apply was cut off half-way: connecting says so; History rolls it back
  * @typedef {import('./types/api').Api} Api
  * @typedef {import('./types/api').ServerEntry} ServerEntry
  * @typedef {import('./types/api').Finding} Finding
@@ -135,11 +136,19 @@ export function createMockApi(scenario) {
   let fixed = false;
   /** @type {ChangeRecord[]} */
   let records = [];
+
   /** @type {ChangeSet | null} */
   let planned = null;
   let planId = 0;
   let cancelled = false;
   let applying = false;
+  if (scenario === "unfinished") {
+    records = [{
+      id: "20260521T170200Z-000001", created: 1779382920, created_text: "2026-05-21 17:02", by: "root (from admin-laptop)", host: "odoo-lab",
+      status: "applying", changeset: changesetFor(["session.lifetime"], { "session.lifetime": "86400" }), verification: [],
+      error: "the connection to root@127.0.0.1:2222 was lost while writing system parameters", log: ["recorded", "applying"],
+    }];
+  }
 
   /** @param {ChangeSet} cs @param {import('./types/api').RecordStatus} status @returns {ChangeRecord} */
   const record = (cs, status) => ({
@@ -228,7 +237,8 @@ export function createMockApi(scenario) {
       step(onProgress, "identifying", "Connected. Checking what this login may do…");
       await sleep(300);
       done();
-      return { serverId, hostName: "odoo-lab", hostKeyFingerprint: FINGERPRINT, user: server.user, power: scenario === "no-root" ? "none" : "root", unfinished: [] };
+      const unfinished = records.filter((r) => ["recorded", "applying", "rollback_failed"].includes(r.status));
+      return { serverId, hostName: "odoo-lab", hostKeyFingerprint: FINGERPRINT, user: server.user, power: scenario === "no-root" ? "none" : "root", unfinished: clone(unfinished) };
     },
 
     trustHostKey: async (_id, fingerprint) => {

@@ -376,6 +376,20 @@ mod ui_with_mock_api {
             .await;
         gui.wait_text("[data-testid=connected]", "Connected").await;
 
+        // A change set an earlier connection left half-applied: said at once, rolled back from History.
+        open(&gui, "unfinished").await;
+        gui.click("[data-testid=server] [data-testid=connect]").await;
+        let notice = gui.wait_text("[data-testid=unfinished]", "half-applied").await;
+        assert!(notice.contains("20260521T170200Z-000001"), "{notice}");
+        let focused = gui.client().active_element().await.unwrap().text().await.unwrap();
+        assert_eq!(focused, "Open History", "the rollback comes first");
+        gui.screenshot("28-mock-unfinished-change-set").await;
+        gui.click("[data-testid=unfinished] button").await;
+        gui.wait_text("[data-testid=record-status]", "Half-applied").await;
+        gui.click("[data-testid=record] [data-testid=rollback]").await;
+        gui.click("[data-testid=rollback-dialog] button[data-value=rollback]").await;
+        gui.wait_text("[data-testid=rollback-result]", "Rolled back and checked").await;
+
         // A login without root: said plainly.
         open(&gui, "no-root").await;
         gui.click("[data-testid=server] [data-testid=connect]")
