@@ -31,6 +31,7 @@ pub const SCENARIOS: &[&str] = &[
     "two-upstreams",
     "memory-recycling",
     "dbfilter-mismatch",
+    "socket-db",
 ];
 
 /// `lab.json`, as written by `tests/lab/lab up`.
