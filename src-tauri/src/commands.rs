@@ -175,23 +175,11 @@ pub async fn export_report(
     format: ReportFormat,
 ) -> AppResult<Option<ExportedReport>> {
     let app = app.inner().clone();
-    let (text, suggested) = blocking(move || {
-        let (last, before, records, target) = app.report_inputs(&server_id)?;
-        Ok((
-            report::render(&last, before.as_ref(), &records, &target, format)?,
-            report::suggested_name(&last.host, format),
-        ))
-    })
-    .await?;
+    let (text, suggested) = blocking(move || app.render_report(&server_id, format)).await?;
     let Some(path) = ask_save_path(&handle, suggested, format).await? else {
         return Ok(None);
     };
-    let bytes = report::write(&path, &text)?;
-    Ok(Some(ExportedReport {
-        path: path.display().to_string(),
-        format,
-        bytes,
-    }))
+    Ok(Some(report::save(&path, &text, format)?))
 }
 
 #[tauri::command]

@@ -143,7 +143,11 @@ impl DemoLab {
         let addr: std::net::SocketAddr = format!("127.0.0.1:{}", nginx.http_port).parse().ok()?;
         Some((
             format!("http://{first}:{}", nginx.http_port),
-            nginx.server_names.iter().map(|n| (n.clone(), addr)).collect(),
+            nginx
+                .server_names
+                .iter()
+                .map(|n| (n.clone(), addr))
+                .collect(),
         ))
     }
 

@@ -11,7 +11,7 @@ use osd_engine::change::record::Record;
 use osd_engine::report::{self, Format, Inputs, Meta, ReportModel};
 use osd_engine::Diagnosis;
 
-use crate::views::ReportFormat;
+use crate::views::{ExportedReport, ReportFormat};
 use crate::{AppError, AppResult};
 
 pub const ENV_SAVE_PATH: &str = "OSD_TEST_SAVE_PATH";
@@ -105,7 +105,8 @@ pub fn save_dialog(suggested: &str, format: ReportFormat) -> Option<PathBuf> {
         .save_file()
 }
 
-pub fn write(path: &Path, text: &str) -> AppResult<usize> {
+/// Writes the report where the person chose.
+pub fn save(path: &Path, text: &str, format: ReportFormat) -> AppResult<ExportedReport> {
     std::fs::write(path, text).map_err(|e| {
         AppError::new(
             "report_write",
@@ -113,7 +114,11 @@ pub fn write(path: &Path, text: &str) -> AppResult<usize> {
             "Choose another folder.",
         )
     })?;
-    Ok(text.len())
+    Ok(ExportedReport {
+        path: path.display().to_string(),
+        format,
+        bytes: text.len(),
+    })
 }
 
 /// Opens a reference (an Odoo issue, the docs) in the desktop's browser: https only, so a

@@ -581,7 +581,8 @@ impl App {
                     resolve: Vec::new(),
                 };
                 if conn.server.id == DEMO_SERVER_ID {
-                    let routes = demo::lab_path().and_then(|path| demo::DemoLab::load(&path).ok()?.probe_routes());
+                    let routes = demo::lab_path()
+                        .and_then(|path| demo::DemoLab::load(&path).ok()?.probe_routes());
                     if let Some((url, resolve)) = routes {
                         opts.public_url.get_or_insert(url);
                         opts.resolve = resolve;
@@ -769,6 +770,17 @@ impl App {
         let close = self.end();
         progress.report(ProgressEvent::Finished);
         Ok((result?, close))
+    }
+
+    /// The report's text (rendered by the engine) and a file name to suggest.
+    pub fn render_report(
+        &self,
+        server_id: &str,
+        format: crate::views::ReportFormat,
+    ) -> AppResult<(String, String)> {
+        let (last, before, records, target) = self.report_inputs(server_id)?;
+        let text = crate::report::render(&last, before.as_ref(), &records, &target, format)?;
+        Ok((text, crate::report::suggested_name(&last.host, format)))
     }
 
     /// The connection's first and last diagnosis and the host's records: what a report is made of.
