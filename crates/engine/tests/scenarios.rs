@@ -116,3 +116,15 @@ fn database_on_the_local_socket_only_is_read_with_psql_on_the_host() {
     assert_eq!(db.databases[0].params.get("sessions.max_inactivity_seconds").map(String::as_str), Some("604800"));
     assert_eq!((d.odoo.cost.executions, d.odoo.cost.psql_runs), (2, 1), "two discovery scripts, one psql run");
 }
+
+#[test]
+fn a_sudo_login_sees_what_root_sees_and_a_login_without_sudo_is_told_why_not() {
+    let lab = Lab::up("short-lifetime");
+    let as_root = diagnose_lab(&lab);
+    let sudo_host = connect_as(&lab, &lab.info.users.sudo_nopasswd.login);
+    let as_sudo = osd_engine::diagnose(&sudo_host, &options(&lab)).unwrap();
+    assert_eq!(not_ok(&as_sudo), not_ok(&as_root));
+    let plain = connect_as(&lab, &lab.info.users.nosudo.login);
+    let e = osd_engine::diagnose(&plain, &options(&lab)).unwrap_err().to_string();
+    assert!(e.contains("needs root") && e.contains("osdlab-nosudo"), "{e}");
+}
