@@ -86,6 +86,9 @@ pub struct ConnectSecrets {
     pub key_passphrase: Option<String>,
     #[ts(optional)]
     pub sudo_password: Option<String>,
+    /// The person said this login has no sudo: go on without root instead of asking.
+    #[ts(optional)]
+    pub skip_sudo: Option<bool>,
 }
 
 impl std::fmt::Debug for ConnectSecrets {
@@ -108,6 +111,7 @@ struct Asker {
     password: Option<Secret>,
     key_passphrase: Option<Secret>,
     sudo_password: Option<Secret>,
+    skip_sudo: bool,
     unanswered: Mutex<Vec<Prompt>>,
 }
 
@@ -118,11 +122,27 @@ impl Asker {
             password: secret(s.password),
             key_passphrase: secret(s.key_passphrase),
             sudo_password: secret(s.sudo_password),
+            skip_sudo: s.skip_sudo.unwrap_or(false),
             unanswered: Mutex::new(Vec::new()),
         }
     }
 
     /// A failed login becomes "this secret is needed" when the server asked for one not given.
+    /// A sudo that wants a password nobody gave: ask for it rather than go on without root.
+    fn sudo_needed(&self, host: &Host) -> Option<AppError> {
+        if host.privilege() != Privilege::None || self.skip_sudo {
+            return None;
+        }
+        let asked = self
+            .unanswered
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|p| matches!(p, Prompt::SudoPassword { .. }))
+            .cloned()?;
+        Some(secret_needed(SecretKind::SudoPassword, &asked))
+    }
+
     fn explain(&self, error: RemoteError) -> AppError {
         let asked = self.unanswered.lock().unwrap().first().cloned();
         let wanted = match (&error, asked) {
@@ -139,18 +159,22 @@ impl Asker {
             _ => None,
         };
         match wanted {
-            Some((secret, prompt)) => AppError::new(
-                "secret_needed",
-                format!("The server asks for the {prompt}."),
-                "Type it to go on; it is not stored.",
-            )
-            .with_details(ErrorDetails::SecretNeeded {
-                secret,
-                prompt: prompt.to_string(),
-            }),
+            Some((secret, prompt)) => secret_needed(secret, &prompt),
             None => error.into(),
         }
     }
+}
+
+fn secret_needed(secret: SecretKind, prompt: &Prompt) -> AppError {
+    AppError::new(
+        "secret_needed",
+        format!("The server asks for the {prompt}."),
+        "Type it to go on; it is not stored.",
+    )
+    .with_details(ErrorDetails::SecretNeeded {
+        secret,
+        prompt: prompt.to_string(),
+    })
 }
 
 impl Ask for Asker {
@@ -439,6 +463,10 @@ impl App {
                 return Err(asker.explain(e));
             }
         };
+        if let Some(error) = asker.sudo_needed(&host) {
+            progress.report(ProgressEvent::Finished);
+            return Err(error);
+        }
         progress.report(progress::step(
             Step::Identifying,
             "Connected. Checking what this login may do…",

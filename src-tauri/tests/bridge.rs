@@ -281,3 +281,58 @@ fn a_wrong_key_file_and_an_unreachable_port_are_plain_errors() {
     assert_eq!(e.code, "unreachable", "{e}");
     assert!(!e.hint.is_empty());
 }
+
+/// Logins that are not root: without sudo the app says it cannot act as root; with a sudo that
+/// wants a password, the app asks for it (and a wrong one is refused in words).
+#[test]
+fn sudo_and_no_sudo_logins() {
+    let lab = Lab::up("healthy");
+    let config = tempfile::tempdir().unwrap();
+    let app = app(config.path());
+    let mut input = lab_server(&lab);
+    input.user = lab.info.users.nosudo.login.clone();
+    let nosudo = app.save_server(&input).unwrap();
+    app.connect(&nosudo.id, ConnectSecrets::default(), &())
+        .unwrap_err();
+    app.trust_host_key(&nosudo.id, &lab.info.ssh.host_key_fingerprint)
+        .unwrap();
+    // sudo cannot tell "no sudo" from "sudo wants a password" before one is tried: ask first...
+    let e = app
+        .connect(&nosudo.id, ConnectSecrets::default(), &())
+        .unwrap_err();
+    assert_eq!(e.code, "secret_needed", "{e}");
+    // ...and go on without root when the person says this login has none.
+    let skip = ConnectSecrets {
+        skip_sudo: Some(true),
+        ..Default::default()
+    };
+    let c = app.connect(&nosudo.id, skip, &()).unwrap();
+    assert_eq!(serde_json::to_value(c.power).unwrap(), "none");
+    let e = app.diagnose(&nosudo.id, None, &()).map(|_| ()).unwrap_err();
+    assert_eq!(e.code, "privilege_missing", "{e}");
+
+    input.user = lab.info.users.sudo_passwd.login.clone();
+    input.name = "with sudo".into();
+    let sudo = app.save_server(&input).unwrap();
+    let outcome = app.connect(&sudo.id, ConnectSecrets::default(), &());
+    match outcome {
+        Err(e) => {
+            assert_eq!(e.code, "secret_needed", "{e}");
+            let details = serde_json::to_value(&e.details).unwrap();
+            assert_eq!(details["secret"], "sudoPassword", "{details}");
+        }
+        Ok(c) => panic!("connected without the sudo password: {:?}", c.power),
+    }
+    let wrong = ConnectSecrets {
+        sudo_password: Some("wrong".into()),
+        ..Default::default()
+    };
+    let e = app.connect(&sudo.id, wrong, &()).unwrap_err();
+    assert_eq!(e.code, "sudo_password_rejected", "{e}");
+    let right = ConnectSecrets {
+        sudo_password: lab.info.users.sudo_passwd.password.clone(),
+        ..Default::default()
+    };
+    let c = app.connect(&sudo.id, right, &()).unwrap();
+    assert_eq!(serde_json::to_value(c.power).unwrap(), "sudo");
+}

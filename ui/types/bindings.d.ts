@@ -39,7 +39,11 @@ value: string, };
 
 export type SecretKind = "password" | "keyPassphrase" | "sudoPassword";
 
-export type ConnectSecrets = { password?: string, keyPassphrase?: string, sudoPassword?: string, };
+export type ConnectSecrets = { password?: string, keyPassphrase?: string, sudoPassword?: string, 
+/**
+ * The person said this login has no sudo: go on without root instead of asking.
+ */
+skipSudo?: boolean, };
 
 export type ProbeInput = { login: string, password: string, 
 /**
