@@ -38,7 +38,7 @@ export async function exportReport(api, serverId) {
 
 /** @param {Api} api @param {string} serverId @param {import('./types/api').ReportFormat} wanted */
 async function saveAndOffer(api, serverId, wanted) {
-  const status = h("p", { class: "progress", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Writing the report…");
+  const status = h("p", { class: "progress", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Preparing the report; then choose where to save it…");
   const toast = h("div", { class: "toast", "data-testid": "report-status" }, status);
   document.body.append(toast);
   try {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Manager, State, WebviewWindow};
+use tauri::{Manager, State, WebviewWindow};
 
 use crate::progress::ProgressEvent;
 use crate::servers::{ServerEntry, ServerInput, SshConfigHost};
@@ -14,7 +14,7 @@ use crate::views::{
     AppInfo, ApplyView, Connected, DiagnosisView, ExportedReport, PlanView, ReportFormat,
     RollbackView,
 };
-use crate::{blocking, demo, report, AppError, AppResult};
+use crate::{blocking, demo, report, AppResult};
 
 type AppState<'a> = State<'a, Arc<App>>;
 
@@ -165,18 +165,18 @@ pub async fn rollback(
     Ok(view)
 }
 
-/// Renders the report, asks where to save it (native dialog, on the main thread) and writes it.
+/// Renders the report, asks where to save it (the native dialog, see [`report::save_dialog`])
+/// and writes it.
 /// `None`: the person cancelled the dialog.
 #[tauri::command]
 pub async fn export_report(
     app: AppState<'_>,
-    handle: AppHandle,
     server_id: String,
     format: ReportFormat,
 ) -> AppResult<Option<ExportedReport>> {
     let app = app.inner().clone();
     let (text, suggested) = blocking(move || app.render_report(&server_id, format)).await?;
-    let Some(path) = ask_save_path(&handle, suggested, format).await? else {
+    let Some(path) = ask_save_path(suggested, format).await else {
         return Ok(None);
     };
     Ok(Some(report::save(&path, &text, format)?))
@@ -193,21 +193,11 @@ pub fn open_link(url: String) -> AppResult<()> {
     report::open_link(&url)
 }
 
-async fn ask_save_path(
-    handle: &AppHandle,
-    suggested: String,
-    format: ReportFormat,
-) -> AppResult<Option<PathBuf>> {
-    if let Some(path) = report::test_save_path() {
-        return Ok(Some(path));
+async fn ask_save_path(suggested: String, format: ReportFormat) -> Option<PathBuf> {
+    match report::test_save_path() {
+        Some(path) => Some(path),
+        None => report::save_dialog(suggested, format).await,
     }
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    handle
-        .run_on_main_thread(move || {
-            let _ = tx.send(report::save_dialog(&suggested, format));
-        })
-        .map_err(AppError::internal)?;
-    rx.await.map_err(AppError::internal)
 }
 
 fn close_if(close: bool, window: &WebviewWindow) {

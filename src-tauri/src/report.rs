@@ -91,18 +91,25 @@ pub fn test_save_path() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// The native save dialog; `None` when the person cancelled. Must run on the main thread.
-pub fn save_dialog(suggested: &str, format: ReportFormat) -> Option<PathBuf> {
+/// The native save dialog (GTK through rfd); `None` when the person cancelled.
+///
+/// The async dialog is the one to use inside Tauri: rfd hands its GTK work to GLib's default
+/// main context as an idle callback, and Tauri's main thread runs that context, so the dialog
+/// lives on the main thread (GTK's rule) while this future waits off it. The blocking variant
+/// would wait for that same main thread and, called from it, never return.
+pub async fn save_dialog(suggested: String, format: ReportFormat) -> Option<PathBuf> {
     let (label, ext) = match format {
         ReportFormat::Html => ("Web page (HTML)", "html"),
         ReportFormat::Markdown => ("Markdown", "md"),
         ReportFormat::Json => ("JSON", "json"),
     };
-    rfd::FileDialog::new()
+    rfd::AsyncFileDialog::new()
         .set_title("Save the report")
         .set_file_name(suggested)
         .add_filter(label, &[ext])
         .save_file()
+        .await
+        .map(|file| file.path().to_path_buf())
 }
 
 /// Writes the report where the person chose.

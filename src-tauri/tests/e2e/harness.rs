@@ -192,6 +192,8 @@ pub struct Gui {
     driver: Option<Driver>,
     /// The default config directory's parent, removed with the Gui.
     scratch: Option<tempfile::TempDir>,
+    /// The X display the app draws on (e.g. `:93`).
+    pub display: String,
 }
 
 impl Gui {
@@ -246,6 +248,7 @@ impl Gui {
         })
         .await;
         gui.scratch = Some(scratch);
+        gui.display = display;
         gui
     }
 
@@ -282,6 +285,7 @@ impl Gui {
             timings,
             driver: Some(driver),
             scratch: None,
+            display: String::new(),
         }
     }
 
@@ -291,8 +295,10 @@ impl Gui {
             let _ = client.close().await;
         }
         let scratch = self.scratch.take();
+        let display = std::mem::take(&mut self.display);
         let mut gui = Gui::session(self.driver.take().expect("a driver")).await;
         gui.scratch = scratch;
+        gui.display = display;
         gui
     }
 

@@ -378,17 +378,31 @@ mod ui_with_mock_api {
 
         // A change set an earlier connection left half-applied: said at once, rolled back from History.
         open(&gui, "unfinished").await;
-        gui.click("[data-testid=server] [data-testid=connect]").await;
-        let notice = gui.wait_text("[data-testid=unfinished]", "half-applied").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        let notice = gui
+            .wait_text("[data-testid=unfinished]", "half-applied")
+            .await;
         assert!(notice.contains("20260521T170200Z-000001"), "{notice}");
-        let focused = gui.client().active_element().await.unwrap().text().await.unwrap();
+        let focused = gui
+            .client()
+            .active_element()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_eq!(focused, "Open History", "the rollback comes first");
         gui.screenshot("28-mock-unfinished-change-set").await;
         gui.click("[data-testid=unfinished] button").await;
-        gui.wait_text("[data-testid=record-status]", "Half-applied").await;
-        gui.click("[data-testid=record] [data-testid=rollback]").await;
-        gui.click("[data-testid=rollback-dialog] button[data-value=rollback]").await;
-        gui.wait_text("[data-testid=rollback-result]", "Rolled back and checked").await;
+        gui.wait_text("[data-testid=record-status]", "Half-applied")
+            .await;
+        gui.click("[data-testid=record] [data-testid=rollback]")
+            .await;
+        gui.click("[data-testid=rollback-dialog] button[data-value=rollback]")
+            .await;
+        gui.wait_text("[data-testid=rollback-result]", "Rolled back and checked")
+            .await;
 
         // A login without root: said plainly.
         open(&gui, "no-root").await;
@@ -861,6 +875,38 @@ mod with_a_lab {
         )
         .await;
         gui.screenshot("42-lab-demo-probed").await;
+
+        // Export without the test seam: the real GTK save dialog opens (a window of its own
+        // on the display) and the app's window stays responsive while it is open.
+        gui.click("#nav-report").await;
+        gui.click("[data-testid=report-dialog] button[data-value=save]")
+            .await;
+        gui.wait_text("[data-testid=report-status]", "choose where to save it")
+            .await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut windows = String::new();
+        while std::time::Instant::now() < deadline && !windows.contains("Save the report") {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let out = std::process::Command::new("xwininfo")
+                .args(["-root", "-tree", "-display", &gui.display])
+                .output()
+                // x11-utils: installed with chromium (scripts/apt-packages.txt) on every machine.
+                .expect("xwininfo (package x11-utils) lists the display's windows");
+            windows = String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        assert!(
+            windows.contains("Save the report"),
+            "the native save dialog did not open:\n{windows}"
+        );
+        let alive = tokio::time::timeout(
+            Duration::from_secs(5),
+            gui.client().execute("return 40 + 2", vec![]),
+        )
+        .await
+        .expect("the window answers while the dialog is open")
+        .unwrap();
+        assert_eq!(alive, 42);
+        gui.screenshot("43-lab-native-save-dialog").await;
         gui.close().await;
     }
 
