@@ -131,3 +131,8 @@ export function term(/** @type {string} */ word, /** @type {string} */ meaning) 
 export function titleOf(/** @type {{id: string, title: string}[]} */ checks, /** @type {string} */ id) {
   return checks.find((c) => c.id === id)?.title ?? id;
 }
+
+/** A finished step in a list: its words without the "…" of a step in progress. @param {{message: string}} step */
+export function stepWords(step) {
+  return step.message.replace(/…$/, "");
+}

@@ -9,7 +9,7 @@
  * @typedef {import('../app.js').ScreenContext} ScreenContext
  */
 import { exportReport } from "../report.js";
-import { errorNotice, h, statusMark, titleOf } from "../dom.js";
+import { errorNotice, h, stepWords, statusMark, titleOf } from "../dom.js";
 
 /** @param {ScreenContext} ctx */
 export function render(ctx) {
@@ -49,7 +49,7 @@ export function render(ctx) {
         li.setAttribute("data-done", "");
       }
       steps.append(h("li", { "data-current": "", "data-step": event.data.step },
-        event.data.message, event.data.detail && h("span", { class: "step__detail" }, ` ${event.data.detail}`)));
+        stepWords(event.data), event.data.detail && h("span", { class: "step__detail" }, ` — ${event.data.detail}`)));
       /** @type {HTMLElement} */ (live.querySelector(".progress__text")).textContent = event.data.message;
       if (cancellable && !event.data.cancellable) setCancellable(false);
     } else if (event.event === "output") {

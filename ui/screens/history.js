@@ -8,7 +8,7 @@
  * @typedef {import('../app.js').ScreenContext} ScreenContext
  */
 import { changesetView } from "./fix.js";
-import { errorNotice, h, modal, progressLine, statusMark, titleOf } from "../dom.js";
+import { errorNotice, h, stepWords, modal, progressLine, statusMark, titleOf } from "../dom.js";
 
 const STATUS_WORDS = {
   recorded: { text: "Recorded, not applied (interrupted)", mark: "warn" },
@@ -96,7 +96,7 @@ async function confirmRollback(ctx, body, r) {
   try {
     const view = await ctx.api.rollback(/** @type {any} */ (ctx.state.server).id, r.id, (event) => {
       p.onEvent(event);
-      if (event.event === "step") steps.append(h("li", { "data-done": "" }, event.data.message, event.data.detail && h("span", { class: "step__detail" }, ` ${event.data.detail}`)));
+      if (event.event === "step") steps.append(h("li", { "data-done": "" }, stepWords(event.data), event.data.detail && h("span", { class: "step__detail" }, ` — ${event.data.detail}`)));
     });
     ctx.state.diagnosis = view.after;
     const see = h("button", { class: "button", type: "button", "data-testid": "see-checklist" }, "See the checklist now");
