@@ -87,9 +87,9 @@ function diagnosisOf(checks) {
   const bad = checks.filter((c) => c.status === "fail" || c.status === "warn");
   const fails = checks.filter((c) => c.status === "fail").length;
   const verdict = fails
-    ? { status: /** @type {const} */ ("fail"), line: `${fails} problem(s) log users out or will (${bad.length - fails} more to improve). Start with: ${bad[0].title}.` }
+    ? { status: /** @type {const} */ ("fail"), line: `${fails === 1 ? "1 problem logs" : `${fails} problems log`} users out or will${bad.length > fails ? ` (${bad.length - fails} more to improve)` : ""}. Start with: ${bad[0].title}.` }
     : bad.length
-      ? { status: /** @type {const} */ ("warn"), line: `Nothing logs users out now; ${bad.length} thing(s) to improve.` }
+      ? { status: /** @type {const} */ ("warn"), line: `No cause of lost sessions found; ${bad.length === 1 ? "1 thing" : `${bad.length} things`} to improve.` }
       : { status: /** @type {const} */ ("ok"), line: "Nothing here logs users out: every check passed." };
   return {
     host: "odoo-lab",

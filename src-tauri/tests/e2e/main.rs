@@ -593,7 +593,7 @@ mod ui_with_mock_api {
             .wait_text("[data-testid=rollback-result]", "Rolled back and checked")
             .await;
         assert!(
-            done.contains("1 problem(s) log users out"),
+            done.contains("1 problem logs users out"),
             "the original state: {done}"
         );
         gui.click("[data-testid=see-checklist]").await;

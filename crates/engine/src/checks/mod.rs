@@ -219,13 +219,16 @@ pub fn verdict(findings: &[Finding]) -> Verdict {
     let count = |s| findings.iter().filter(|f| f.status == s).count();
     let (fail, warn, unknown) = (count(Status::Fail), count(Status::Warn), count(Status::Unknown));
     let status = if fail > 0 { Status::Fail } else if warn > 0 { Status::Warn } else { Status::Ok };
+    let plural = |n: usize, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
     let line = match (fail, warn) {
         (0, 0) if unknown == 0 => "Healthy: nothing here logs users out.".to_string(),
-        (0, 0) => format!("No problem found, but {unknown} check(s) could not be made."),
-        (0, w) => format!("No cause of lost sessions found; {w} thing(s) to improve."),
+        (0, 0) => format!("No problem found, but {} could not be made.", plural(unknown, "check", "checks")),
+        (0, w) => format!("No cause of lost sessions found; {} to improve.", plural(w, "thing", "things")),
         (f, w) => {
             let first = findings.iter().find(|x| x.status == Status::Fail).map(|x| x.title.as_str()).unwrap_or("");
-            format!("{f} problem(s) log users out or will ({w} more to improve). Start with: {first}.")
+            let more = if w > 0 { format!(" ({} more to improve)", plural(w, "thing", "things")) } else { String::new() };
+            let verb = if f == 1 { "logs users out or will" } else { "log users out or will" };
+            format!("{} {verb}{more}. Start with: {first}.", plural(f, "problem", "problems"))
         }
     };
     Verdict { status, line }
