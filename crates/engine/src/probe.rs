@@ -251,17 +251,7 @@ pub fn login_once(agent: &ureq::Agent, start_url: &str, db: &str, opts: &ProbeOp
     let mut holds = true;
     for _ in 0..3 {
         obs.checks_made += 1;
-        let r = agent
-            .post(&format!("{base}/web/session/get_session_info"))
-            .set("Content-Type", "application/json")
-            .set("Cookie", &format!("session_id={sid}"))
-            .send_string(&rpc_body(json!({})));
-        let ok = r
-            .map_err(|e| e.to_string())
-            .and_then(rpc_result)
-            .map(|v| v.get("uid").is_some_and(|u| !u.is_null()))
-            .unwrap_or(false);
-        holds &= ok;
+        holds &= session_has_uid(agent, &base, &sid);
     }
     obs.session_holds = holds;
     obs.session_id = Some(Secret::new(sid));
@@ -325,8 +315,13 @@ pub fn public_url_guess(facts: &Facts) -> Option<String> {
 
 /// Whether Odoo still knows the session `sid` at `base` (get_session_info answers with a uid).
 pub fn session_alive(opts: &ProbeOptions, base: &str, sid: &Secret) -> bool {
-    let sid = sid.expose();
-    agent(&opts.resolve)
+    session_has_uid(&agent(&opts.resolve), base, sid.expose())
+}
+
+/// `/web/session/get_session_info` with the cookie: a live session answers with a uid; a dead
+/// one with code 100 "Odoo Session Expired" (facts §7).
+fn session_has_uid(agent: &ureq::Agent, base: &str, sid: &str) -> bool {
+    agent
         .post(&format!("{base}/web/session/get_session_info"))
         .set("Content-Type", "application/json")
         .set("Cookie", &format!("session_id={sid}"))
