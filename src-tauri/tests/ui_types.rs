@@ -15,7 +15,9 @@ fn the_ui_type_checks_against_the_generated_bindings() {
         .arg("-p")
         .arg(&ui)
         .output()
-        .unwrap_or_else(|e| panic!("could not run `{tsc}` ({e}): install TypeScript 5 or set $TSC"));
+        .unwrap_or_else(|e| {
+            panic!("could not run `{tsc}` ({e}): install TypeScript 5 or set $TSC")
+        });
     assert!(
         out.status.success(),
         "tsc found type errors in ui/:\n{}{}",

@@ -21,12 +21,18 @@ pub struct FixArgs {
 
 impl FixArgs {
     fn request(&self) -> Result<FixRequest, EngineError> {
-        let mut req = FixRequest { checks: self.fix.iter().map(|s| s.trim().to_string()).collect(), ..Default::default() };
+        let mut req = FixRequest {
+            checks: self.fix.iter().map(|s| s.trim().to_string()).collect(),
+            ..Default::default()
+        };
         for s in &self.set {
-            let (k, v) = s
-                .split_once('=')
-                .ok_or_else(|| EngineError::Invalid(format!("--set {s}: expected CHECK=VALUE, e.g. session.lifetime=86400")))?;
-            req.values.insert(k.trim().to_string(), v.trim().to_string());
+            let (k, v) = s.split_once('=').ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "--set {s}: expected CHECK=VALUE, e.g. session.lifetime=86400"
+                ))
+            })?;
+            req.values
+                .insert(k.trim().to_string(), v.trim().to_string());
         }
         Ok(req)
     }
@@ -40,7 +46,13 @@ fn fail(e: &dyn std::fmt::Display) -> i32 {
 /// Prints progress lines on stderr (stdout stays clean for --json).
 fn progress(p: &Progress) {
     match p {
-        Progress::Step { step, detail } => eprintln!("[{}] {detail}", serde_json::to_value(step).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+        Progress::Step { step, detail } => eprintln!(
+            "[{}] {detail}",
+            serde_json::to_value(step)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+        ),
         Progress::Output { line } => eprintln!("    | {line}"),
     }
 }
@@ -51,7 +63,10 @@ pub fn plan_cmd(conn: &ConnArgs, diag: &DiagArgs, fix: &FixArgs, json: bool) -> 
         let d = osd_engine::diagnose(&host, &diag.options()?)?;
         let cs = plan(&host, &d, &fix.request()?)?;
         if json {
-            println!("{}", serde_json::to_string_pretty(&cs).expect("change set serializes"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&cs).expect("change set serializes")
+            );
         } else {
             print!("{}", cs.preview());
         }
@@ -81,40 +96,92 @@ pub fn apply_cmd(conn: &ConnArgs, diag: &DiagArgs, fix: &FixArgs, yes: bool, jso
             eprintln!("Nothing was changed (confirm at the prompt, or pass --yes).");
             return Ok(3);
         }
-        let aopts = ApplyOptions { probe: opts.probe.clone(), diagnose: opts, state_dir: Some(diag.state_dir.clone()), ..Default::default() };
+        let aopts = ApplyOptions {
+            probe: opts.probe.clone(),
+            diagnose: opts,
+            state_dir: Some(diag.state_dir.clone()),
+            ..Default::default()
+        };
         let result = apply::apply(&host, &d, &cs, &aopts, &progress)?;
         if json {
-            println!("{}", serde_json::to_string_pretty(&result).expect("result serializes"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&result).expect("result serializes")
+            );
         } else {
             match result.status {
-                Outcome::Applied if result.changeset.is_empty() => println!("Nothing to change: already right."),
-                Outcome::Applied => println!("Applied and verified: change set {}", result.changeset),
-                Outcome::RolledBack => println!("Rolled back: change set {} — {}", result.changeset, result.error.as_deref().unwrap_or("")),
-                Outcome::Failed => println!("FAILED: change set {} — {}", result.changeset, result.error.as_deref().unwrap_or("")),
+                Outcome::Applied if result.changeset.is_empty() => {
+                    println!("Nothing to change: already right.")
+                }
+                Outcome::Applied => {
+                    println!("Applied and verified: change set {}", result.changeset)
+                }
+                Outcome::RolledBack => println!(
+                    "Rolled back: change set {} — {}",
+                    result.changeset,
+                    result.error.as_deref().unwrap_or("")
+                ),
+                Outcome::Failed => println!(
+                    "FAILED: change set {} — {}",
+                    result.changeset,
+                    result.error.as_deref().unwrap_or("")
+                ),
             }
             for v in &result.verification {
-                println!(" {} {}: {}", if v.persisted { "✓" } else { "✗" }, v.check, v.detail);
+                println!(
+                    " {} {}: {}",
+                    if v.persisted { "✓" } else { "✗" },
+                    v.check,
+                    v.detail
+                );
             }
             if !result.changeset.is_empty() && result.status == Outcome::Applied {
-                println!("Undo with: odoo-session-doctor rollback {} {}", conn.target, result.changeset);
+                println!(
+                    "Undo with: odoo-session-doctor rollback {} {}",
+                    conn.target, result.changeset
+                );
             }
         }
-        Ok(if result.status == Outcome::Applied { 0 } else { 2 })
+        Ok(if result.status == Outcome::Applied {
+            0
+        } else {
+            2
+        })
     };
     run().unwrap_or_else(|e| fail(&e))
 }
 
-pub fn rollback_cmd(conn: &ConnArgs, diag: &DiagArgs, id: Option<&str>, force: bool, json: bool) -> i32 {
+pub fn rollback_cmd(
+    conn: &ConnArgs,
+    diag: &DiagArgs,
+    id: Option<&str>,
+    force: bool,
+    json: bool,
+) -> i32 {
     let run = || -> Result<i32, EngineError> {
         let host = conn.connect()?;
         let opts = diag.options()?;
         let facts = osd_engine::discover::discover(&host, &opts.discover)?;
-        let aopts = ApplyOptions { diagnose: opts, state_dir: Some(diag.state_dir.clone()), ..Default::default() };
+        let aopts = ApplyOptions {
+            diagnose: opts,
+            state_dir: Some(diag.state_dir.clone()),
+            ..Default::default()
+        };
         let r = apply::rollback(&host, &facts, id, force, &aopts, &progress)?;
         if json {
-            println!("{}", serde_json::to_string_pretty(&r).expect("result serializes"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&r).expect("result serializes")
+            );
         } else {
-            println!("Change set {} is {}.", r.changeset, serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
+            println!(
+                "Change set {} is {}.",
+                r.changeset,
+                serde_json::to_value(r.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            );
         }
         Ok(0)
     };
@@ -126,15 +193,28 @@ pub fn history_cmd(conn: &ConnArgs, state_dir: &str, json: bool) -> i32 {
         let host = conn.connect()?;
         let records = record::history(&host, state_dir)?;
         if json {
-            println!("{}", serde_json::to_string_pretty(&records).expect("records serialize"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&records).expect("records serialize")
+            );
             return Ok(0);
         }
         if records.is_empty() {
             println!("No change set has been applied on {}.", host.name());
         }
         for r in &records {
-            let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-            println!("{}  {}  {:<14} by {}  checks: {}", r.id, r.created_text, status, r.by, r.changeset.checks.join(","));
+            let status = serde_json::to_value(r.status)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            println!(
+                "{}  {}  {:<14} by {}  checks: {}",
+                r.id,
+                r.created_text,
+                status,
+                r.by,
+                r.changeset.checks.join(",")
+            );
             if let Some(e) = &r.error {
                 println!("    {e}");
             }

@@ -36,7 +36,9 @@ fn ask(prompt: &Prompt) -> Option<Secret> {
         return Some(Secret::new(v));
     }
     if std::io::stdin().is_terminal() {
-        return rpassword::prompt_password(format!("{prompt}: ")).ok().map(Secret::new);
+        return rpassword::prompt_password(format!("{prompt}: "))
+            .ok()
+            .map(Secret::new);
     }
     None
 }
@@ -53,7 +55,12 @@ impl ConnArgs {
         let host = Host::connect(&target, &opts, &ask)?;
         if self.accept_new_host_key {
             if let Some(k) = host.host_key() {
-                eprintln!("host key of {}: {} {}", host.name(), k.key_type, k.fingerprint);
+                eprintln!(
+                    "host key of {}: {} {}",
+                    host.name(),
+                    k.key_type,
+                    k.fingerprint
+                );
             }
         }
         Ok(host)

@@ -13,7 +13,11 @@ use osd_engine::{DiagnoseOptions, EngineError};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "odoo-session-doctor", version, about = "Finds and fixes why Odoo users get \"Session Expired\".")]
+#[command(
+    name = "odoo-session-doctor",
+    version,
+    about = "Finds and fixes why Odoo users get \"Session Expired\"."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -112,13 +116,19 @@ impl DiagArgs {
         opts.discover.instance = self.instance.clone();
         if let Some(login) = &self.odoo_login {
             let password = std::env::var("ODOO_PASSWORD").map_err(|_| {
-                EngineError::Invalid("--odoo-login needs the password in the ODOO_PASSWORD environment variable".into())
+                EngineError::Invalid(
+                    "--odoo-login needs the password in the ODOO_PASSWORD environment variable"
+                        .into(),
+                )
             })?;
             let mut resolve = Vec::new();
             for r in &self.resolve {
                 let parts: Vec<&str> = r.splitn(3, ':').collect();
                 let parsed = match parts.as_slice() {
-                    [name, port, addr] => format!("{addr}:{port}").parse().ok().map(|a| (name.to_string(), a)),
+                    [name, port, addr] => format!("{addr}:{port}")
+                        .parse()
+                        .ok()
+                        .map(|a| (name.to_string(), a)),
                     _ => None,
                 };
                 resolve.push(parsed.ok_or_else(|| EngineError::Invalid(format!("--resolve {r}: expected NAME:PORT:ADDR, e.g. odoo.example.com:443:127.0.0.1")))?);
@@ -138,16 +148,38 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Diagnose { conn, diag, json } => diagnose(&conn, &diag, json),
-        Command::Plan { conn, diag, fix, json } => change_cmd::plan_cmd(&conn, &diag, &fix, json),
-        Command::Apply { conn, diag, fix, yes, json } => change_cmd::apply_cmd(&conn, &diag, &fix, yes, json),
-        Command::Rollback { conn, diag, id, last, force, json } => {
+        Command::Plan {
+            conn,
+            diag,
+            fix,
+            json,
+        } => change_cmd::plan_cmd(&conn, &diag, &fix, json),
+        Command::Apply {
+            conn,
+            diag,
+            fix,
+            yes,
+            json,
+        } => change_cmd::apply_cmd(&conn, &diag, &fix, yes, json),
+        Command::Rollback {
+            conn,
+            diag,
+            id,
+            last,
+            force,
+            json,
+        } => {
             if id.is_none() && !last {
                 eprintln!("error: name a change set id (see `history`) or pass --last");
                 return ExitCode::from(3);
             }
             change_cmd::rollback_cmd(&conn, &diag, id.as_deref(), force, json)
         }
-        Command::History { conn, state_dir, json } => change_cmd::history_cmd(&conn, &state_dir, json),
+        Command::History {
+            conn,
+            state_dir,
+            json,
+        } => change_cmd::history_cmd(&conn, &state_dir, json),
         Command::Report(args) => report_cmd::run(&args),
     };
     ExitCode::from(code as u8)
@@ -171,7 +203,10 @@ fn diagnose(conn: &ConnArgs, diag: &DiagArgs, json: bool) -> i32 {
     match osd_engine::diagnose(&host, &opts) {
         Ok(d) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&d).expect("diagnosis serializes"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&d).expect("diagnosis serializes")
+                );
             } else {
                 print!("{}", render::diagnosis(&d));
             }

@@ -7,14 +7,23 @@ use std::fmt::Write;
 
 pub fn diagnosis(d: &Diagnosis) -> String {
     let mut out = String::new();
-    let version = d.odoo.odoo.version.map(|v| format!("Odoo {v}")).unwrap_or_else(|| "Odoo (version unknown)".into());
+    let version = d
+        .odoo
+        .odoo
+        .version
+        .map(|v| format!("Odoo {v}"))
+        .unwrap_or_else(|| "Odoo (version unknown)".into());
     let _ = writeln!(out, "{} — {} on {}", d.verdict.line, version, d.host);
     let _ = writeln!(out);
     let width = d.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
     for c in &d.checks {
         let _ = writeln!(out, " {} {:width$}  {}", c.status.mark(), c.id, c.summary);
     }
-    for c in d.checks.iter().filter(|c| matches!(c.status, Status::Fail | Status::Warn | Status::Unknown)) {
+    for c in d
+        .checks
+        .iter()
+        .filter(|c| matches!(c.status, Status::Fail | Status::Warn | Status::Unknown))
+    {
         let _ = writeln!(out, "\n{} {} — {}", c.status.mark(), c.id, c.title);
         if !c.users_see.is_empty() {
             let _ = writeln!(out, "  What users see: {}", c.users_see);
@@ -31,8 +40,17 @@ pub fn diagnosis(d: &Diagnosis) -> String {
         for f in &c.fixes {
             let _ = write!(out, "  Fix: {}", f.title);
             if !f.choices.is_empty() {
-                let list: Vec<String> = f.choices.iter().map(|ch| format!("{} = {}", ch.label, ch.value)).collect();
-                let _ = write!(out, " — choices: {} (--set {}=<value>)", list.join(", "), c.id);
+                let list: Vec<String> = f
+                    .choices
+                    .iter()
+                    .map(|ch| format!("{} = {}", ch.label, ch.value))
+                    .collect();
+                let _ = write!(
+                    out,
+                    " — choices: {} (--set {}=<value>)",
+                    list.join(", "),
+                    c.id
+                );
             }
             let _ = writeln!(out);
         }

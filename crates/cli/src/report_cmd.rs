@@ -47,8 +47,12 @@ fn read_report(path: &Path) -> Result<ReportModel, String> {
 
 /// Who makes the report: the local account and machine, and the SSH login when there is one.
 fn who(ssh_login: Option<&str>) -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
-    let machine = std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let machine = std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
     match ssh_login {
         Some(login) if !login.is_empty() => format!("{user}@{machine} (ssh login {login})"),
         _ => format!("{user}@{machine}"),
@@ -74,11 +78,22 @@ fn diagnose(conn: &ConnArgs, diag: &DiagArgs) -> Result<ReportModel, String> {
     let d = osd_engine::diagnose(&host, &opts).map_err(|e| e.to_string())?;
     let records = record::history(&host, &diag.state_dir).unwrap_or_else(|e| {
         // A report without the history is still worth having; say what is missing.
-        eprintln!("warning: the change-set history of {} could not be read: {e}", host.name());
+        eprintln!(
+            "warning: the change-set history of {} could not be read: {e}",
+            host.name()
+        );
         Vec::new()
     });
-    let inputs = Inputs { diagnosis: &d, before: None, records: &records, target: Some(&conn.target) };
-    Ok(ReportModel::build(inputs, Meta::now(who(Some(host.user())))))
+    let inputs = Inputs {
+        diagnosis: &d,
+        before: None,
+        records: &records,
+        target: Some(&conn.target),
+    };
+    Ok(ReportModel::build(
+        inputs,
+        Meta::now(who(Some(host.user()))),
+    ))
 }
 
 fn write(out: Option<&Path>, text: &str) -> Result<(), String> {
@@ -98,19 +113,29 @@ fn write(out: Option<&Path>, text: &str) -> Result<(), String> {
 fn run_inner(args: &ReportArgs) -> Result<(), String> {
     let format = format_of(args)?;
     if !args.fleet.is_empty() {
-        let models = args.fleet.iter().map(|p| read_report(p)).collect::<Result<Vec<_>, _>>()?;
+        let models = args
+            .fleet
+            .iter()
+            .map(|p| read_report(p))
+            .collect::<Result<Vec<_>, _>>()?;
         let text = report::render_fleet(&models, format).map_err(|e| e.to_string())?;
         return write(args.out.as_deref(), &text);
     }
     let mut model = match (&args.from, &args.conn) {
         (Some(path), _) => read_report(path)?,
         (None, Some(conn)) => diagnose(conn, &args.diag)?,
-        (None, None) => return Err("give a target to diagnose, --from a saved JSON report, or --fleet with saved reports".into()),
+        (None, None) => return Err(
+            "give a target to diagnose, --from a saved JSON report, or --fleet with saved reports"
+                .into(),
+        ),
     };
     if let Some(path) = &args.before {
         let before = read_report(path)?;
         if before.server.name != model.server.name {
-            eprintln!("warning: --before is a report of {}, this one is of {}", before.server.name, model.server.name);
+            eprintln!(
+                "warning: --before is a report of {}, this one is of {}",
+                before.server.name, model.server.name
+            );
         }
         model = model.compare_with(&before);
     }

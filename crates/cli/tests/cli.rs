@@ -6,7 +6,11 @@ use serde_json::Value;
 use std::process::{Command, Output};
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_odoo-session-doctor")).args(args).env_remove("SSH_AUTH_SOCK").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_odoo-session-doctor"))
+        .args(args)
+        .env_remove("SSH_AUTH_SOCK")
+        .output()
+        .unwrap()
 }
 
 /// Target and connection options for a lab (its own known_hosts, its key, its instance).
@@ -22,8 +26,14 @@ fn conn(lab: &Lab) -> Vec<String> {
 
 fn with_instance(lab: &Lab, extra: &[&str]) -> Vec<String> {
     let mut v = conn(lab);
-    v.extend(["--instance".into(), lab.info.odoo.conf.to_string_lossy().into_owned()]);
-    v.extend(["--state-dir".into(), lab.dir().join("state").to_string_lossy().into_owned()]);
+    v.extend([
+        "--instance".into(),
+        lab.info.odoo.conf.to_string_lossy().into_owned(),
+    ]);
+    v.extend([
+        "--state-dir".into(),
+        lab.dir().join("state").to_string_lossy().into_owned(),
+    ]);
     v.extend(extra.iter().map(|s| s.to_string()));
     v
 }
@@ -38,9 +48,20 @@ fn cmd(sub: &str, args: Vec<String>) -> Output {
 fn diagnose_prints_the_verdict_first_and_exits_by_severity() {
     let lab = Lab::up("healthy");
     let out = cmd("diagnose", with_instance(&lab, &[]));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.lines().next().unwrap().starts_with("Healthy: nothing here logs users out."), "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .starts_with("Healthy: nothing here logs users out."),
+        "{text}"
+    );
     assert!(text.contains(" ✓ session.lifetime"));
 
     let broken = Lab::up("short-lifetime");
@@ -50,7 +71,12 @@ fn diagnose_prints_the_verdict_first_and_exits_by_severity() {
     for key in ["host", "odoo", "checks", "verdict"] {
         assert!(v.get(key).is_some(), "JSON has {key}");
     }
-    let lifetime = v["checks"].as_array().unwrap().iter().find(|c| c["id"] == "session.lifetime").unwrap();
+    let lifetime = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "session.lifetime")
+        .unwrap();
     assert_eq!(lifetime["status"], "fail");
     for key in ["id", "status", "title", "summary", "evidence", "fixes"] {
         assert!(lifetime.get(key).is_some(), "a check has {key}");
@@ -66,7 +92,10 @@ fn several_instances_without_instance_exit_3_and_list_them() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--instance"), "{err}");
     for lab in [&a, &b] {
-        assert!(err.contains(&*lab.info.odoo.conf.to_string_lossy()), "{err}");
+        assert!(
+            err.contains(&*lab.info.odoo.conf.to_string_lossy()),
+            "{err}"
+        );
     }
 }
 
@@ -89,7 +118,10 @@ fn an_unknown_host_key_is_refused_with_its_fingerprint() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&lab.info.ssh.host_key_fingerprint) && err.contains("not known"), "{err}");
+    assert!(
+        err.contains(&lab.info.ssh.host_key_fingerprint) && err.contains("not known"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -103,11 +135,19 @@ fn a_dead_host_is_a_clear_error() {
 #[test]
 fn plan_apply_history_rollback() {
     let lab = Lab::up("short-lifetime");
-    let fix = ["--fix", "session.lifetime", "--set", "session.lifetime=86400"];
+    let fix = [
+        "--fix",
+        "session.lifetime",
+        "--set",
+        "session.lifetime=86400",
+    ];
     let out = cmd("plan", with_instance(&lab, &fix));
     assert_eq!(out.status.code(), Some(0));
     let preview = String::from_utf8(out.stdout).unwrap();
-    assert!(preview.contains("sessions.max_inactivity_seconds in database odoo: 600 → 86400"), "{preview}");
+    assert!(
+        preview.contains("sessions.max_inactivity_seconds in database odoo: 600 → 86400"),
+        "{preview}"
+    );
 
     // Without --yes and without a terminal nothing is applied.
     let out = cmd("apply", with_instance(&lab, &fix));
@@ -116,20 +156,41 @@ fn plan_apply_history_rollback() {
     let mut yes = fix.to_vec();
     yes.extend(["--yes", "--json"]);
     let out = cmd("apply", with_instance(&lab, &yes));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "applied");
     assert!(v["error"].is_null());
-    assert!(v["verification"].as_array().unwrap().iter().all(|x| x["persisted"] == true && x.get("check").is_some() && x.get("detail").is_some()));
+    assert!(v["verification"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["persisted"] == true && x.get("check").is_some() && x.get("detail").is_some()));
     let id = v["changeset"].as_str().unwrap().to_string();
 
     let mut hist = conn(&lab);
-    hist.extend(["--state-dir".into(), lab.dir().join("state").to_string_lossy().into_owned()]);
+    hist.extend([
+        "--state-dir".into(),
+        lab.dir().join("state").to_string_lossy().into_owned(),
+    ]);
     let out = cmd("history", hist.clone());
     assert!(String::from_utf8_lossy(&out.stdout).contains(&id));
 
     let out = cmd("rollback", with_instance(&lab, &["--last"]));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = cmd("diagnose", with_instance(&lab, &[]));
-    assert_eq!(out.status.code(), Some(2), "the lifetime is short again after the rollback");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the lifetime is short again after the rollback"
+    );
 }

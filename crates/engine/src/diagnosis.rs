@@ -21,7 +21,12 @@ impl Diagnosis {
     pub fn from_facts(facts: Facts) -> Diagnosis {
         let findings = checks::run_all(&facts);
         let verdict = checks::verdict(&findings);
-        Diagnosis { host: facts.host.name.clone(), odoo: facts, checks: findings, verdict }
+        Diagnosis {
+            host: facts.host.name.clone(),
+            odoo: facts,
+            checks: findings,
+            verdict,
+        }
     }
 
     pub fn exit_code(&self) -> i32 {

@@ -7,20 +7,35 @@ pub enum EngineError {
     #[error(transparent)]
     Remote(#[from] RemoteError),
 
-    #[error("no Odoo server process was found on {host}. Is Odoo running? Start it and try again.")]
+    #[error(
+        "no Odoo server process was found on {host}. Is Odoo running? Start it and try again."
+    )]
     NoOdoo { host: String },
 
     #[error("{count} Odoo instances run on {host}; choose one with --instance <http port | config path>:\n{list}")]
-    SeveralInstances { host: String, count: usize, list: String },
+    SeveralInstances {
+        host: String,
+        count: usize,
+        list: String,
+    },
 
     #[error("no Odoo instance on {host} matches '{wanted}'. Instances found:\n{list}")]
-    InstanceNotFound { host: String, wanted: String, list: String },
+    InstanceNotFound {
+        host: String,
+        wanted: String,
+        list: String,
+    },
 
     #[error("the discovery script's output from {host} could not be read: {detail}")]
     Discovery { host: String, detail: String },
 
     #[error("the database '{db}' on {host} could not be reached ({detail}). Check db_host/db_port/db_user in {conf} and that PostgreSQL is running.")]
-    Database { host: String, db: String, conf: String, detail: String },
+    Database {
+        host: String,
+        db: String,
+        conf: String,
+        detail: String,
+    },
 
     #[error("another change is being applied on {host} ({owner}). Wait for it; if it was interrupted, roll it back with `rollback` (see `history`).")]
     Locked { host: String, owner: String },
@@ -29,7 +44,11 @@ pub enum EngineError {
     Conflict { host: String, path: String },
 
     #[error("the connection to {host} was lost while change set {id} was being applied ({reason}). The host keeps its record and before-images: reconnect and roll it back with `rollback {id}`.")]
-    Interrupted { host: String, id: String, reason: String },
+    Interrupted {
+        host: String,
+        id: String,
+        reason: String,
+    },
 
     #[error("{0}")]
     Invalid(String),

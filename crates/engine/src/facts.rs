@@ -75,9 +75,16 @@ pub struct HostFacts {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Service {
-    Systemd { unit: String },
-    Supervisor { conf: Option<String>, program: String },
-    Docker { container: String },
+    Systemd {
+        unit: String,
+    },
+    Supervisor {
+        conf: Option<String>,
+        program: String,
+    },
+    Docker {
+        container: String,
+    },
     /// Started by hand (a shell, screen, nohup): nothing restarts it.
     Manual,
 }
@@ -86,7 +93,9 @@ impl Service {
     /// The command that restarts this service, as the admin would type it.
     pub fn restart_command(&self) -> Option<Vec<String>> {
         match self {
-            Service::Systemd { unit } => Some(vec!["systemctl".into(), "restart".into(), unit.clone()]),
+            Service::Systemd { unit } => {
+                Some(vec!["systemctl".into(), "restart".into(), unit.clone()])
+            }
             Service::Supervisor { conf, program } => {
                 let mut cmd = vec!["supervisorctl".to_string()];
                 if let Some(c) = conf {
@@ -95,7 +104,9 @@ impl Service {
                 cmd.extend(["restart".to_string(), program.clone()]);
                 Some(cmd)
             }
-            Service::Docker { container } => Some(vec!["docker".into(), "restart".into(), container.clone()]),
+            Service::Docker { container } => {
+                Some(vec!["docker".into(), "restart".into(), container.clone()])
+            }
             Service::Manual => None,
         }
     }
@@ -171,7 +182,9 @@ impl OdooFacts {
         if let Some(v) = cli_option(&self.args, key) {
             return Some(v);
         }
-        self.config.as_ref().and_then(|c| c.doc.get("options", key).map(|v| v.to_string()))
+        self.config
+            .as_ref()
+            .and_then(|c| c.doc.get("options", key).map(|v| v.to_string()))
     }
 
     /// Where an option's effective value comes from, for evidence.
@@ -185,7 +198,9 @@ impl OdooFacts {
     }
 
     pub fn option_bool(&self, key: &str) -> bool {
-        self.option(key).map(|v| crate::odoo_conf::parse_bool(&v)).unwrap_or(false)
+        self.option(key)
+            .map(|v| crate::odoo_conf::parse_bool(&v))
+            .unwrap_or(false)
     }
 
     pub fn option_u64(&self, key: &str) -> Option<u64> {
@@ -230,12 +245,20 @@ pub fn cli_option(args: &[String], key: &str) -> Option<String> {
     let mut found = None;
     let mut it = args.iter().skip(1).peekable();
     while let Some(a) = it.next() {
-        for name in [Some(dashed.as_str()), Some(underscored.as_str()), short].into_iter().flatten() {
+        for name in [Some(dashed.as_str()), Some(underscored.as_str()), short]
+            .into_iter()
+            .flatten()
+        {
             if a == name {
-                found = if is_flag { Some("True".to_string()) } else { it.peek().map(|v| v.to_string()) };
+                found = if is_flag {
+                    Some("True".to_string())
+                } else {
+                    it.peek().map(|v| v.to_string())
+                };
             } else if let Some(v) = a.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
                 found = Some(v.to_string());
-            } else if name.len() == 2 && a.starts_with(name) && a.len() > 2 && !a.starts_with("--") {
+            } else if name.len() == 2 && a.starts_with(name) && a.len() > 2 && !a.starts_with("--")
+            {
                 found = Some(a[2..].to_string());
             }
         }
@@ -331,7 +354,12 @@ pub struct DbParams {
 
 impl DbFacts {
     pub fn param(&self, db: &str, key: &str) -> Option<&str> {
-        self.databases.iter().find(|d| d.name == db)?.params.get(key).map(|s| s.as_str())
+        self.databases
+            .iter()
+            .find(|d| d.name == db)?
+            .params
+            .get(key)
+            .map(|s| s.as_str())
     }
 }
 

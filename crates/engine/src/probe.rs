@@ -54,7 +54,10 @@ impl CookieAttrs {
         let mut shown = vec!["session_id=<hidden>".to_string()];
         for p in parts {
             shown.push(p.to_string());
-            let (k, v) = p.split_once('=').map(|(k, v)| (k.trim(), Some(v.trim()))).unwrap_or((p, None));
+            let (k, v) = p
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), Some(v.trim())))
+                .unwrap_or((p, None));
             match k.to_ascii_lowercase().as_str() {
                 "max-age" => c.max_age = v.and_then(|v| v.parse().ok()),
                 "expires" => c.has_expires = true,
@@ -115,7 +118,10 @@ fn agent(resolve: &[(String, SocketAddr)]) -> ureq::Agent {
         .resolver(move |netloc: &str| -> std::io::Result<Vec<SocketAddr>> {
             let host = netloc.rsplit_once(':').map(|(h, _)| h).unwrap_or(netloc);
             if let Some((_, addr)) = table.iter().find(|(name, _)| name == host) {
-                let port = netloc.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(addr.port());
+                let port = netloc
+                    .rsplit_once(':')
+                    .and_then(|(_, p)| p.parse().ok())
+                    .unwrap_or(addr.port());
                 return Ok(vec![SocketAddr::new(addr.ip(), port)]);
             }
             netloc.to_socket_addrs().map(|a| a.collect())
@@ -141,7 +147,11 @@ fn rpc_result(resp: ureq::Response) -> Result<Value, String> {
     let v: Value = resp.into_json().map_err(|e| format!("not JSON: {e}"))?;
     match (v.get("result"), v.get("error")) {
         (Some(r), _) => Ok(r.clone()),
-        (None, Some(e)) => Err(e.get("message").and_then(Value::as_str).unwrap_or("error").to_string()),
+        (None, Some(e)) => Err(e
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("error")
+            .to_string()),
         _ => Err("no result".into()),
     }
 }
@@ -202,7 +212,12 @@ fn absolute(base: &str, loc: &str) -> String {
 }
 
 /// Logs in at `base`, then checks the session holds over a few requests.
-pub fn login_once(agent: &ureq::Agent, start_url: &str, db: &str, opts: &ProbeOptions) -> LoginObservation {
+pub fn login_once(
+    agent: &ureq::Agent,
+    start_url: &str,
+    db: &str,
+    opts: &ProbeOptions,
+) -> LoginObservation {
     let mut obs = LoginObservation {
         url: start_url.to_string(),
         final_url: None,
@@ -213,7 +228,11 @@ pub fn login_once(agent: &ureq::Agent, start_url: &str, db: &str, opts: &ProbeOp
         error: None,
         session_id: None,
     };
-    let base = match follow(agent, &format!("{}/web/login", start_url.trim_end_matches('/')), &mut obs.redirects) {
+    let base = match follow(
+        agent,
+        &format!("{}/web/login", start_url.trim_end_matches('/')),
+        &mut obs.redirects,
+    ) {
         Ok(b) => {
             obs.final_url = Some(b.clone());
             b
@@ -226,7 +245,9 @@ pub fn login_once(agent: &ureq::Agent, start_url: &str, db: &str, opts: &ProbeOp
     let resp = agent
         .post(&format!("{base}/web/session/authenticate"))
         .set("Content-Type", "application/json")
-        .send_string(&rpc_body(json!({"db": db, "login": opts.login, "password": opts.password.expose()})));
+        .send_string(&rpc_body(
+            json!({"db": db, "login": opts.login, "password": opts.password.expose()}),
+        ));
     let resp = match resp {
         Ok(r) => r,
         Err(e) => {
@@ -234,11 +255,18 @@ pub fn login_once(agent: &ureq::Agent, start_url: &str, db: &str, opts: &ProbeOp
             return obs;
         }
     };
-    let set_cookies: Vec<String> = resp.all("Set-Cookie").into_iter().map(String::from).collect();
+    let set_cookies: Vec<String> = resp
+        .all("Set-Cookie")
+        .into_iter()
+        .map(String::from)
+        .collect();
     obs.cookie = set_cookies.iter().find_map(|h| CookieAttrs::parse(h));
-    let sid = set_cookies
-        .iter()
-        .find_map(|h| h.split(';').next()?.strip_prefix("session_id=").map(String::from));
+    let sid = set_cookies.iter().find_map(|h| {
+        h.split(';')
+            .next()?
+            .strip_prefix("session_id=")
+            .map(String::from)
+    });
     if let Err(e) = rpc_result(resp) {
         // Odoo's message for a wrong login names no secret.
         obs.error = Some(format!("login refused: {e}"));
@@ -272,18 +300,32 @@ pub fn live_probe(host: &Host, facts: &Facts, opts: &ProbeOptions) -> ProbeFacts
     let agent = agent(&opts.resolve);
     let public_url = opts.public_url.clone().or_else(|| public_url_guess(facts));
     let public = public_url.map(|u| login_once(&agent, &u, &db, opts));
-    let base_url_after_login = crate::discover::db::read_param(host, &facts.odoo, &db, "web.base.url");
+    let base_url_after_login =
+        crate::discover::db::read_param(host, &facts.odoo, &db, "web.base.url");
     let frozen = crate::discover::db::read_param(host, &facts.odoo, &db, "web.base.url.freeze")
         .is_some_and(|v| !v.trim().is_empty() && v.trim() != "False");
     let (direct, direct_skipped) = if !frozen {
         (None, Some("web.base.url is not frozen: a login on Odoo's own port would rewrite it to the tunnel's address".to_string()))
     } else {
         match host.tunnel("127.0.0.1", facts.odoo.http_port()) {
-            Ok(t) => (Some(login_once(&agent, &format!("http://{}", t.local_addr()), &db, opts)), None),
+            Ok(t) => (
+                Some(login_once(
+                    &agent,
+                    &format!("http://{}", t.local_addr()),
+                    &db,
+                    opts,
+                )),
+                None,
+            ),
             Err(e) => (None, Some(e.to_string())),
         }
     };
-    ProbeFacts { direct, direct_skipped, public, base_url_after_login }
+    ProbeFacts {
+        direct,
+        direct_skipped,
+        public,
+        base_url_after_login,
+    }
 }
 
 /// A login for the continuity check of an apply, made where it changes nothing: through the
@@ -291,7 +333,10 @@ pub fn live_probe(host: &Host, facts: &Facts, opts: &ProbeOptions) -> ProbeFacts
 pub fn continuity_login(facts: &Facts, opts: &ProbeOptions) -> Option<(String, Secret)> {
     let db = facts.db.seen()?.databases.first()?.name.clone();
     let agent = agent(&opts.resolve);
-    let url = opts.public_url.clone().or_else(|| public_url_guess(facts))?;
+    let url = opts
+        .public_url
+        .clone()
+        .or_else(|| public_url_guess(facts))?;
     let obs = login_once(&agent, &url, &db, opts);
     Some((obs.final_url?, obs.session_id?))
 }
@@ -300,13 +345,19 @@ pub fn continuity_login(facts: &Facts, opts: &ProbeOptions) -> Option<(String, S
 pub fn public_url_guess(facts: &Facts) -> Option<String> {
     let db = facts.db.seen()?;
     let first = db.databases.first()?;
-    let frozen = first.params.get("web.base.url.freeze").is_some_and(|v| !v.is_empty() && v != "False");
+    let frozen = first
+        .params
+        .get("web.base.url.freeze")
+        .is_some_and(|v| !v.is_empty() && v != "False");
     let base = first.params.get("web.base.url").cloned();
     if frozen {
         return base;
     }
     if let Observed::Seen(n) = &facts.nginx {
-        if let Some(u) = crate::checks::proxy::public_urls(n, facts.odoo.http_port()).into_iter().next() {
+        if let Some(u) = crate::checks::proxy::public_urls(n, facts.odoo.http_port())
+            .into_iter()
+            .next()
+        {
             return Some(u);
         }
     }
@@ -339,5 +390,7 @@ pub fn login_page_cookie(base: &str) -> Option<CookieAttrs> {
         Err(ureq::Error::Status(_, r)) => r,
         Err(_) => return None,
     };
-    resp.all("Set-Cookie").into_iter().find_map(CookieAttrs::parse)
+    resp.all("Set-Cookie")
+        .into_iter()
+        .find_map(CookieAttrs::parse)
 }

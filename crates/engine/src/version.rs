@@ -42,7 +42,9 @@ impl OdooVersion {
             .filter_map(|s| s.parse().ok())
             .collect();
         match digits.as_slice() {
-            [major, minor, ..] if (8..=30).contains(major) => Some(OdooVersion::new(*major, *minor)),
+            [major, minor, ..] if (8..=30).contains(major) => {
+                Some(OdooVersion::new(*major, *minor))
+            }
             [major] if (8..=30).contains(major) => Some(OdooVersion::new(*major, 0)),
             _ => None,
         }
@@ -119,7 +121,10 @@ mod tests {
     #[test]
     fn parses_the_shapes_versions_come_in() {
         assert_eq!(OdooVersion::parse("17.0"), Some(OdooVersion::new(17, 0)));
-        assert_eq!(OdooVersion::parse("saas~17.2"), Some(OdooVersion::new(17, 2)));
+        assert_eq!(
+            OdooVersion::parse("saas~17.2"),
+            Some(OdooVersion::new(17, 2))
+        );
         assert_eq!(OdooVersion::parse("16.0+e"), Some(OdooVersion::new(16, 0)));
         assert_eq!(
             OdooVersion::parse("version_info = (12, 0, 0, FINAL, 0, '')"),
@@ -130,8 +135,14 @@ mod tests {
 
     #[test]
     fn safe_lifetimes_follow_the_facts() {
-        assert_eq!(OdooVersion::new(17, 0).shortest_safe_lifetime().as_secs(), 86_400);
-        assert_eq!(OdooVersion::new(18, 0).shortest_safe_lifetime().as_secs(), 3600);
+        assert_eq!(
+            OdooVersion::new(17, 0).shortest_safe_lifetime().as_secs(),
+            86_400
+        );
+        assert_eq!(
+            OdooVersion::new(18, 0).shortest_safe_lifetime().as_secs(),
+            3600
+        );
         assert!(!OdooVersion::new(15, 0).has_lifetime_parameter());
         assert_eq!(OdooVersion::new(15, 0).realtime_path(), "/longpolling");
     }

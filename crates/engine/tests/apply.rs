@@ -31,7 +31,10 @@ fn snapshot(lab: &Lab, host: &Host) -> Snapshot {
         .iter()
         .map(|p| {
             let p = p.to_string_lossy().into_owned();
-            let st = host.stat(&p).unwrap().map(|s| (s.sha256.unwrap_or_default(), s.owner, s.mode));
+            let st = host
+                .stat(&p)
+                .unwrap()
+                .map(|s| (s.sha256.unwrap_or_default(), s.owner, s.mode));
             (p, st)
         })
         .collect();
@@ -48,7 +51,10 @@ fn snapshot(lab: &Lab, host: &Host) -> Snapshot {
 fn request(checks: &[&str], values: &[(&str, &str)]) -> FixRequest {
     FixRequest {
         checks: checks.iter().map(|s| s.to_string()).collect(),
-        values: values.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        values: values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     }
 }
 
@@ -83,44 +89,90 @@ fn round_trip(scenario: &str, checks: &[&str], values: &[(&str, &str)]) {
     let before = snapshot(&lab, &host);
     let d0 = diagnose(&host, &opts.diagnose).unwrap();
     for c in checks {
-        assert!(not_ok(&d0).contains(c), "{scenario}: {c} should fail before the fix");
+        assert!(
+            not_ok(&d0).contains(c),
+            "{scenario}: {c} should fail before the fix"
+        );
     }
 
     let req = request(checks, values);
     let cs = plan(&host, &d0, &req).unwrap();
     assert!(!cs.is_empty(), "{scenario}: the plan changes something");
-    assert_eq!(plan(&host, &d0, &req).unwrap(), cs, "{scenario}: planning twice gives the same change set");
+    assert_eq!(
+        plan(&host, &d0, &req).unwrap(),
+        cs,
+        "{scenario}: planning twice gives the same change set"
+    );
     assert_no_secret(&lab, "the preview", &cs.preview());
-    assert_no_secret(&lab, "the change set JSON", &serde_json::to_string(&cs).unwrap());
+    assert_no_secret(
+        &lab,
+        "the change set JSON",
+        &serde_json::to_string(&cs).unwrap(),
+    );
 
     let result = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
-    assert_eq!(result.status, Outcome::Applied, "{scenario}: {:?}", result.error);
-    assert!(result.verification.iter().all(|v| v.persisted), "{:#?}", result.verification);
+    assert_eq!(
+        result.status,
+        Outcome::Applied,
+        "{scenario}: {:?}",
+        result.error
+    );
+    assert!(
+        result.verification.iter().all(|v| v.persisted),
+        "{:#?}",
+        result.verification
+    );
     let d1 = result.after.clone().expect("diagnosis after apply");
     for c in checks {
-        assert!(!not_ok(&d1).contains(c), "{scenario}: {c} is still not ok after the fix: {:#?}", d1.finding(c));
+        assert!(
+            !not_ok(&d1).contains(c),
+            "{scenario}: {c} is still not ok after the fix: {:#?}",
+            d1.finding(c)
+        );
     }
     let rec = record::load(&host, opts.root(), &result.changeset).unwrap();
     assert_eq!(rec.status, RecordStatus::Applied);
-    let on_host = String::from_utf8(host.read_file(&format!("{}/record.json", rec.dir())).unwrap()).unwrap();
+    let on_host = String::from_utf8(
+        host.read_file(&format!("{}/record.json", rec.dir()))
+            .unwrap(),
+    )
+    .unwrap();
     assert_no_secret(&lab, "the record on the host", &on_host);
 
     // Idempotence: the same fix again plans nothing and applies as a no-op.
     let again = plan(&host, &d1, &req).unwrap();
-    assert!(again.is_empty(), "{scenario}: planning after the apply must be empty: {}", again.preview());
+    assert!(
+        again.is_empty(),
+        "{scenario}: planning after the apply must be empty: {}",
+        again.preview()
+    );
     let noop = apply::apply(&host, &d1, &again, &opts, &quiet).unwrap();
-    assert_eq!((noop.status, noop.changeset.as_str()), (Outcome::Applied, ""));
+    assert_eq!(
+        (noop.status, noop.changeset.as_str()),
+        (Outcome::Applied, "")
+    );
 
     // Rollback from a fresh connection, as from a fresh start of the app.
     let host2 = connect(&lab);
     let facts = osd_engine::discover::discover(&host2, &opts.diagnose.discover).unwrap();
     let rb = apply::rollback(&host2, &facts, None, false, &opts, &quiet).unwrap();
     assert_eq!(rb.status, RecordStatus::Undone);
-    assert_eq!(snapshot(&lab, &host2), before, "{scenario}: not byte-identical after the rollback");
+    assert_eq!(
+        snapshot(&lab, &host2),
+        before,
+        "{scenario}: not byte-identical after the rollback"
+    );
     let d2 = diagnose(&host2, &opts.diagnose).unwrap();
-    assert_eq!(not_ok(&d2), not_ok(&d0), "{scenario}: the diagnosis is not as before");
+    assert_eq!(
+        not_ok(&d2),
+        not_ok(&d0),
+        "{scenario}: the diagnosis is not as before"
+    );
     let hist = record::history(&host2, opts.root()).unwrap();
-    assert_eq!(hist.iter().map(|r| r.status).collect::<Vec<_>>(), [RecordStatus::Undone]);
+    assert_eq!(
+        hist.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [RecordStatus::Undone]
+    );
 }
 
 mod round_trips {
@@ -128,15 +180,27 @@ mod round_trips {
 
     #[test]
     fn short_lifetime() {
-        round_trip("short-lifetime", &["session.lifetime"], &[("session.lifetime", "86400")]);
+        round_trip(
+            "short-lifetime",
+            &["session.lifetime"],
+            &[("session.lifetime", "86400")],
+        );
     }
     #[test]
     fn proxy_mode_off() {
-        round_trip("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"], &[]);
+        round_trip(
+            "proxy-mode-off",
+            &["proxy.mode", "proxy.canonical-host"],
+            &[],
+        );
     }
     #[test]
     fn missing_forwarded_headers() {
-        round_trip("missing-forwarded-headers", &["proxy.headers", "proxy.canonical-host"], &[]);
+        round_trip(
+            "missing-forwarded-headers",
+            &["proxy.headers", "proxy.canonical-host"],
+            &[],
+        );
     }
     #[test]
     fn websocket_drops_headers() {
@@ -144,7 +208,11 @@ mod round_trips {
     }
     #[test]
     fn no_canonical_host() {
-        round_trip("no-canonical-host", &["proxy.canonical-host"], &[("proxy.canonical-host", "odoo.lab.test")]);
+        round_trip(
+            "no-canonical-host",
+            &["proxy.canonical-host"],
+            &[("proxy.canonical-host", "odoo.lab.test")],
+        );
     }
     #[test]
     fn cron_deletes_sessions() {
@@ -183,16 +251,30 @@ fn unknown_check_and_bad_value_are_clear_errors() {
     let lab = Lab::up("short-lifetime");
     let host = connect(&lab);
     let d = diagnose_lab(&lab);
-    let e = plan(&host, &d, &request(&["session.timeout"], &[])).unwrap_err().to_string();
-    assert!(e.contains("no check 'session.timeout'") && e.contains("session.lifetime"), "{e}");
-    let e = plan(&host, &d, &request(&["session.lifetime"], &[("session.lifetime", "a day")])).unwrap_err().to_string();
+    let e = plan(&host, &d, &request(&["session.timeout"], &[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no check 'session.timeout'") && e.contains("session.lifetime"),
+        "{e}"
+    );
+    let e = plan(
+        &host,
+        &d,
+        &request(&["session.lifetime"], &[("session.lifetime", "a day")]),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("in seconds"), "{e}");
 }
 
 // ----- faults: each ends in the old state (or the new one), never between ---------------------
 
 /// Plans `checks` on `scenario` and returns everything a fault test needs.
-fn setup(scenario: &str, checks: &[&str]) -> (Lab, Host, ApplyOptions, Snapshot, Diagnosis, ChangeSet) {
+fn setup(
+    scenario: &str,
+    checks: &[&str],
+) -> (Lab, Host, ApplyOptions, Snapshot, Diagnosis, ChangeSet) {
     let lab = Lab::up(scenario);
     let host = connect(&lab);
     let opts = options(&lab);
@@ -205,16 +287,33 @@ fn setup(scenario: &str, checks: &[&str]) -> (Lab, Host, ApplyOptions, Snapshot,
 
 #[test]
 fn nginx_rejecting_the_edit_rolls_everything_back() {
-    let (lab, host, opts, before, d0, mut cs) = setup("missing-forwarded-headers", &["proxy.headers", "proxy.canonical-host"]);
+    let (lab, host, opts, before, d0, mut cs) = setup(
+        "missing-forwarded-headers",
+        &["proxy.headers", "proxy.canonical-host"],
+    );
     // The nginx edit is made invalid, as a bug in an edit would: `nginx -t` must catch it.
-    let f = cs.files.iter_mut().find(|f| f.kind == osd_engine::change::FileKind::Nginx).unwrap();
+    let f = cs
+        .files
+        .iter_mut()
+        .find(|f| f.kind == osd_engine::change::FileKind::Nginx)
+        .unwrap();
     f.after.extend_from_slice(b"\nthis is not nginx;\n");
     f.after_sha256 = osd_engine::change::sha256_hex(&f.after);
     let r = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
     assert_eq!(r.status, Outcome::RolledBack);
-    assert!(r.error.as_deref().unwrap().contains("rejected the edited configuration"), "{:?}", r.error);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("rejected the edited configuration"),
+        "{:?}",
+        r.error
+    );
     assert_eq!(snapshot(&lab, &host), before);
-    assert_eq!(record::history(&host, opts.root()).unwrap()[0].status, RecordStatus::RolledBack);
+    assert_eq!(
+        record::history(&host, opts.root()).unwrap()[0].status,
+        RecordStatus::RolledBack
+    );
 }
 
 #[test]
@@ -225,7 +324,11 @@ fn odoo_not_coming_back_rolls_back() {
     let unbroken = Mutex::new(false);
     // The breakage goes with the change: once the rollback starts, the old state can start again.
     let sink = |p: &Progress| {
-        if let Progress::Step { step: Step::RollBack, .. } = p {
+        if let Progress::Step {
+            step: Step::RollBack,
+            ..
+        } = p
+        {
             let mut u = unbroken.lock().unwrap();
             if !*u {
                 lab.fix_odoo();
@@ -236,9 +339,15 @@ fn odoo_not_coming_back_rolls_back() {
     let r = apply::apply(&host, &d0, &cs, &opts, &sink).unwrap();
     assert_eq!(r.status, Outcome::RolledBack, "{:?}", r.error);
     let err = r.error.unwrap();
-    assert!(err.contains("did not come back") || err.contains("failed"), "{err}");
+    assert!(
+        err.contains("did not come back") || err.contains("failed"),
+        "{err}"
+    );
     assert_eq!(snapshot(&lab, &host), before);
-    assert!(osd_engine::probe::healthy(&format!("http://127.0.0.1:{}", lab.info.odoo.http_port)));
+    assert!(osd_engine::probe::healthy(&format!(
+        "http://127.0.0.1:{}",
+        lab.info.odoo.http_port
+    )));
 }
 
 #[test]
@@ -252,10 +361,18 @@ fn failed_verification_rolls_back() {
     client.execute("UPDATE ir_config_parameter SET value = '300' WHERE key = 'sessions.max_inactivity_seconds'", &[]).unwrap();
     let d0b = diagnose(&host, &opts.diagnose).unwrap();
     let before = snapshot(&lab, &host);
-    let cs = plan(&host, &d0b, &request(&["session.lifetime"], &[("session.lifetime", "600")])).unwrap();
+    let cs = plan(
+        &host,
+        &d0b,
+        &request(&["session.lifetime"], &[("session.lifetime", "600")]),
+    )
+    .unwrap();
     let r = apply::apply(&host, &d0b, &cs, &opts, &quiet).unwrap();
     assert_eq!(r.status, Outcome::RolledBack);
-    assert!(r.error.unwrap().contains("verification failed for session.lifetime"));
+    assert!(r
+        .error
+        .unwrap()
+        .contains("verification failed for session.lifetime"));
     assert!(r.verification.iter().any(|v| !v.persisted));
     assert_eq!(snapshot(&lab, &host), before);
     drop(d0);
@@ -263,7 +380,8 @@ fn failed_verification_rolls_back() {
 
 /// Cuts the SSH connection when apply reaches `at`, then recovers from a new connection.
 fn cut_at(at: Step) {
-    let (lab, host, mut opts, before, d0, cs) = setup("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
+    let (lab, host, mut opts, before, d0, cs) =
+        setup("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
     // The lock of an apply cut before its first write may be broken at once in this test.
     opts.stale_lock_after = Some(std::time::Duration::ZERO);
     let cut = Mutex::new(false);
@@ -283,22 +401,41 @@ fn cut_at(at: Step) {
         Err(EngineError::Interrupted { id, .. }) => {
             // The next connection finds the unfinished change set and rolls it back.
             let unfinished = record::unfinished(&host2, opts.root()).unwrap();
-            assert_eq!(unfinished.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+            assert_eq!(
+                unfinished.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+                [id.as_str()]
+            );
             let facts = osd_engine::discover::discover(&host2, &opts.diagnose.discover).unwrap();
             apply::rollback(&host2, &facts, Some(&id), false, &opts, &quiet).unwrap();
-            assert_eq!(snapshot(&lab, &host2), before, "cut at {at:?}: not back to the old state");
+            assert_eq!(
+                snapshot(&lab, &host2),
+                before,
+                "cut at {at:?}: not back to the old state"
+            );
             assert!(record::unfinished(&host2, opts.root()).unwrap().is_empty());
         }
         // Cut before anything was touched: nothing changed, nothing recorded as applying.
         Err(e) => {
-            assert_eq!(snapshot(&lab, &host2), before, "cut at {at:?} ({e}): the server changed");
+            assert_eq!(
+                snapshot(&lab, &host2),
+                before,
+                "cut at {at:?} ({e}): the server changed"
+            );
         }
-        Ok(r) => panic!("apply went on after the connection was cut at {at:?}: {:?}", r.status),
+        Ok(r) => panic!(
+            "apply went on after the connection was cut at {at:?}: {:?}",
+            r.status
+        ),
     }
     // Either way a new apply works afterwards (no stale lock).
     let d = diagnose(&host2, &opts.diagnose).unwrap();
     let cs2 = plan(&host2, &d, &request(&["proxy.mode"], &[])).unwrap();
-    assert_eq!(apply::apply(&host2, &d, &cs2, &opts, &quiet).unwrap().status, Outcome::Applied);
+    assert_eq!(
+        apply::apply(&host2, &d, &cs2, &opts, &quiet)
+            .unwrap()
+            .status,
+        Outcome::Applied
+    );
 }
 
 mod connection_cut {
@@ -332,8 +469,17 @@ mod connection_cut {
 #[test]
 fn database_unreachable_changes_nothing() {
     let (lab, host, opts, before, d0, cs) = setup("short-lifetime", &["session.lifetime"]);
-    let pid = lab.info.pids.as_ref().and_then(|p| p.postgres).expect("postgres pid");
-    std::process::Command::new("kill").arg("-INT").arg(pid.to_string()).status().unwrap();
+    let pid = lab
+        .info
+        .pids
+        .as_ref()
+        .and_then(|p| p.postgres)
+        .expect("postgres pid");
+    std::process::Command::new("kill")
+        .arg("-INT")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
     let e = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap_err();
     assert!(matches!(e, EngineError::Database { .. }), "{e}");
     assert!(e.to_string().contains("could not be reached"), "{e}");
@@ -341,13 +487,23 @@ fn database_unreachable_changes_nothing() {
     for (p, st) in &before.files {
         assert_eq!(sha(p), st.as_ref().map(|s| s.0.clone()));
     }
-    assert!(record::history(&host, opts.root()).unwrap().is_empty(), "nothing may be recorded as started");
+    assert!(
+        record::history(&host, opts.root()).unwrap().is_empty(),
+        "nothing may be recorded as started"
+    );
 }
 
 /// Runs `mount` (tests run as root), panicking with its message on failure.
 fn mount(args: &[&str]) {
-    let out = std::process::Command::new("mount").args(args).output().unwrap();
-    assert!(out.status.success(), "mount {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("mount")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mount {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 struct Unmount(std::path::PathBuf);
@@ -361,7 +517,8 @@ impl Drop for Unmount {
 fn a_refused_write_rolls_back_what_was_written() {
     // Two files: the nginx site is written first, then odoo.conf — which cannot be replaced
     // (a read-only bind mount, as in containers). The nginx edit must be undone.
-    let (lab, host, opts, before, d0, mut cs) = setup("missing-forwarded-headers", &["proxy.headers"]);
+    let (lab, host, opts, before, d0, mut cs) =
+        setup("missing-forwarded-headers", &["proxy.headers"]);
     let conf = lab.info.odoo.conf.to_string_lossy().into_owned();
     let st = host.stat(&conf).unwrap().unwrap();
     let old = host.read_file(&conf).unwrap();
@@ -385,7 +542,11 @@ fn a_refused_write_rolls_back_what_was_written() {
     mount(&["-o", "remount,ro,bind", &conf]);
     let r = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
     assert_eq!(r.status, Outcome::RolledBack, "{:?}", r.error);
-    assert!(r.error.as_deref().unwrap().contains(&conf), "the error names the file: {:?}", r.error);
+    assert!(
+        r.error.as_deref().unwrap().contains(&conf),
+        "the error names the file: {:?}",
+        r.error
+    );
     drop(_guard);
     assert_eq!(snapshot(&lab, &host), before);
 }
@@ -397,7 +558,14 @@ fn a_full_disk_changes_nothing() {
     let site = lab.info.nginx.site_conf.clone().unwrap();
     let dir = site.parent().unwrap().to_path_buf();
     let text = std::fs::read(&site).unwrap();
-    mount(&["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir.to_str().unwrap()]);
+    mount(&[
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=64k",
+        "tmpfs",
+        dir.to_str().unwrap(),
+    ]);
     let _guard = Unmount(dir.clone());
     std::fs::write(&site, &text).unwrap();
     // nginx includes everything in this folder: fill it with comments, which it accepts.
@@ -405,7 +573,14 @@ fn a_full_disk_changes_nothing() {
     let r = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
     assert_eq!(r.status, Outcome::RolledBack, "{:?}", r.error);
     assert_eq!(std::fs::read(&site).unwrap(), text);
-    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with(".osd")), "no temp file left behind");
+    assert!(
+        std::fs::read_dir(&dir).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".osd")),
+        "no temp file left behind"
+    );
     drop(_guard);
     assert_eq!(snapshot(&lab, &host), before);
 }
@@ -414,13 +589,21 @@ fn a_full_disk_changes_nothing() {
 fn a_second_apply_while_one_runs_is_refused() {
     let (lab, host, opts, before, d0, cs) = setup("short-lifetime", &["session.lifetime"]);
     let other = connect(&lab);
-    let held = record::lock(&other, opts.root(), "apply of change set 20261122T000000Z-abcdef").unwrap();
+    let held = record::lock(
+        &other,
+        opts.root(),
+        "apply of change set 20261122T000000Z-abcdef",
+    )
+    .unwrap();
     let e = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap_err();
     assert!(matches!(e, EngineError::Locked { .. }), "{e}");
     assert!(e.to_string().contains("20261122T000000Z-abcdef"), "{e}");
     assert_eq!(snapshot(&lab, &host), before);
     held.release().unwrap();
-    assert_eq!(apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap().status, Outcome::Applied);
+    assert_eq!(
+        apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap().status,
+        Outcome::Applied
+    );
 }
 
 #[test]
@@ -432,7 +615,11 @@ fn a_file_edited_between_plan_and_apply_is_not_overwritten() {
     std::fs::write(&conf, &text).unwrap();
     let e = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap_err();
     assert!(matches!(e, EngineError::Conflict { .. }), "{e}");
-    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text, "the colleague's edit must survive");
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        text,
+        "the colleague's edit must survive"
+    );
 }
 
 #[test]
@@ -445,8 +632,13 @@ fn rollback_refuses_a_file_edited_since_unless_forced() {
     text.push_str("; edited after the fix\n");
     std::fs::write(&conf, &text).unwrap();
     let facts = osd_engine::discover::discover(&host, &opts.diagnose.discover).unwrap();
-    let e = apply::rollback(&host, &facts, Some(&r.changeset), false, &opts, &quiet).unwrap_err().to_string();
-    assert!(e.contains("edited by someone else") && e.contains("+; edited after the fix"), "{e}");
+    let e = apply::rollback(&host, &facts, Some(&r.changeset), false, &opts, &quiet)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("edited by someone else") && e.contains("+; edited after the fix"),
+        "{e}"
+    );
     assert_no_secret(&lab, "the refusal", &e);
     apply::rollback(&host, &facts, Some(&r.changeset), true, &opts, &quiet).unwrap();
     assert_eq!(snapshot(&lab, &host), before);
@@ -463,17 +655,46 @@ fn a_lifetime_written_by_sql_is_seen_as_not_in_force_and_fixed_by_a_restart() {
     let d = diagnose(&host, &opts.diagnose).unwrap();
     let f = d.finding("session.lifetime").unwrap();
     assert_eq!(f.status, osd_engine::checks::Status::Fail, "{f:#?}");
-    assert!(f.summary.contains("not restarted") && f.summary.contains("10 minutes"), "{}", f.summary);
-    assert!(f.evidence.iter().any(|e| e.excerpt.contains("Max-Age=600")), "{:#?}", f.evidence);
+    assert!(
+        f.summary.contains("not restarted") && f.summary.contains("10 minutes"),
+        "{}",
+        f.summary
+    );
+    assert!(
+        f.evidence.iter().any(|e| e.excerpt.contains("Max-Age=600")),
+        "{:#?}",
+        f.evidence
+    );
 
-    let cs = plan(&host, &d, &request(&["session.lifetime"], &[("session.lifetime", "86400")])).unwrap();
-    assert!(cs.files.is_empty() && cs.params.is_empty(), "only a restart is needed: {}", cs.preview());
-    assert!(matches!(cs.services.as_slice(), [osd_engine::change::ServiceAction::RestartOdoo { .. }]));
+    let cs = plan(
+        &host,
+        &d,
+        &request(&["session.lifetime"], &[("session.lifetime", "86400")]),
+    )
+    .unwrap();
+    assert!(
+        cs.files.is_empty() && cs.params.is_empty(),
+        "only a restart is needed: {}",
+        cs.preview()
+    );
+    assert!(matches!(
+        cs.services.as_slice(),
+        [osd_engine::change::ServiceAction::RestartOdoo { .. }]
+    ));
     let r = apply::apply(&host, &d, &cs, &opts, &quiet).unwrap();
     assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
     let after = r.after.unwrap();
-    assert_eq!(after.finding("session.lifetime").unwrap().status, osd_engine::checks::Status::Ok);
-    assert!(plan(&host, &after, &request(&["session.lifetime"], &[("session.lifetime", "86400")])).unwrap().is_empty());
+    assert_eq!(
+        after.finding("session.lifetime").unwrap().status,
+        osd_engine::checks::Status::Ok
+    );
+    assert!(plan(
+        &host,
+        &after,
+        &request(&["session.lifetime"], &[("session.lifetime", "86400")])
+    )
+    .unwrap()
+    .is_empty());
 }
 
 #[test]
@@ -486,14 +707,21 @@ fn a_session_made_before_the_restart_is_still_valid_after_it() {
         login: lab.info.odoo.admin_login.clone(),
         password: osd_remote::Secret::new(lab.info.odoo.admin_password.clone()),
         public_url: Some(format!("http://odoo.lab.test:{http}")),
-        resolve: vec![("odoo.lab.test".into(), format!("127.0.0.1:{http}").parse().unwrap())],
+        resolve: vec![(
+            "odoo.lab.test".into(),
+            format!("127.0.0.1:{http}").parse().unwrap(),
+        )],
     });
     opts.diagnose.probe = opts.probe.clone();
     let d = diagnose(&host, &opts.diagnose).unwrap();
     let cs = plan(&host, &d, &request(&["session.lifetime"], &[])).unwrap();
     let r = apply::apply(&host, &d, &cs, &opts, &quiet).unwrap();
     assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
-    let v = r.verification.iter().find(|v| v.check == "session.continuity").expect("continuity verified");
+    let v = r
+        .verification
+        .iter()
+        .find(|v| v.check == "session.continuity")
+        .expect("continuity verified");
     assert!(v.persisted, "{v:?}");
 }
 
@@ -506,11 +734,22 @@ fn a_database_on_the_local_socket_is_changed_and_restored_through_psql() {
     let before = snapshot(&lab, &host);
     let d = diagnose(&host, &opts.diagnose).unwrap();
     assert!(d.odoo.db.seen().unwrap().databases[0].via_psql);
-    let cs = plan(&host, &d, &request(&["session.lifetime"], &[("session.lifetime", "172800")])).unwrap();
+    let cs = plan(
+        &host,
+        &d,
+        &request(&["session.lifetime"], &[("session.lifetime", "172800")]),
+    )
+    .unwrap();
     assert_eq!(cs.params.len(), 1);
     let r = apply::apply(&host, &d, &cs, &opts, &quiet).unwrap();
     assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
-    assert!(r.verification.iter().any(|v| v.detail.contains("Max-Age=172800") && v.persisted), "{:#?}", r.verification);
+    assert!(
+        r.verification
+            .iter()
+            .any(|v| v.detail.contains("Max-Age=172800") && v.persisted),
+        "{:#?}",
+        r.verification
+    );
     let facts = osd_engine::discover::discover(&host, &opts.diagnose.discover).unwrap();
     apply::rollback(&host, &facts, None, false, &opts, &quiet).unwrap();
     assert_eq!(snapshot(&lab, &host), before);

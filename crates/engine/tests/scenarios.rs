@@ -11,8 +11,19 @@ use support::*;
 fn expect(scenario: &str, ids: &[&str]) {
     let lab = Lab::up(scenario);
     let d = diagnose_lab(&lab);
-    assert_eq!(not_ok(&d), ids, "scenario {scenario}: {:#?}", d.checks.iter().filter(|c| c.status != Status::Ok).collect::<Vec<_>>());
-    assert_eq!(d.odoo.cost.executions, 2, "discovery must take exactly two command executions");
+    assert_eq!(
+        not_ok(&d),
+        ids,
+        "scenario {scenario}: {:#?}",
+        d.checks
+            .iter()
+            .filter(|c| c.status != Status::Ok)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        d.odoo.cost.executions, 2,
+        "discovery must take exactly two command executions"
+    );
 }
 
 #[test]
@@ -21,9 +32,15 @@ fn healthy_server_is_all_ok() {
     let d = diagnose_lab(&lab);
     assert!(not_ok(&d).is_empty(), "{:#?}", d.checks);
     assert_eq!(d.exit_code(), 0);
-    assert_eq!(d.odoo.odoo.version.map(|v| v.to_string()).as_deref(), Some("17.0"));
+    assert_eq!(
+        d.odoo.odoo.version.map(|v| v.to_string()).as_deref(),
+        Some("17.0")
+    );
     // Observed, not assumed: the version came from the running server.
-    assert!(matches!(d.odoo.odoo.version_source, Some(osd_engine::version::VersionSource::RunningServer)));
+    assert!(matches!(
+        d.odoo.odoo.version_source,
+        Some(osd_engine::version::VersionSource::RunningServer)
+    ));
 }
 
 #[test]
@@ -39,7 +56,10 @@ fn proxy_mode_off() {
 
 #[test]
 fn missing_forwarded_headers() {
-    expect("missing-forwarded-headers", &["proxy.headers", "proxy.canonical-host"]);
+    expect(
+        "missing-forwarded-headers",
+        &["proxy.headers", "proxy.canonical-host"],
+    );
 }
 
 #[test]
@@ -49,7 +69,9 @@ fn websocket_drops_inherited_headers() {
     assert_eq!(not_ok(&d), ["proxy.headers"]);
     let f = d.finding("proxy.headers").unwrap();
     assert!(
-        f.evidence.iter().any(|e| e.excerpt.contains("/websocket") && e.excerpt.contains("drops the server's")),
+        f.evidence
+            .iter()
+            .any(|e| e.excerpt.contains("/websocket") && e.excerpt.contains("drops the server's")),
         "the evidence must name the inheritance trap: {:#?}",
         f.evidence
     );
@@ -81,8 +103,15 @@ fn folklore_conf_keys_are_explained() {
     let d = diagnose_lab(&lab);
     assert_eq!(not_ok(&d), ["conf.folklore"]);
     let f = d.finding("conf.folklore").unwrap();
-    assert!(f.evidence.iter().any(|e| e.excerpt.contains("session_timeout") && e.excerpt.contains("no version of Odoo reads it")));
-    assert!(f.evidence.iter().any(|e| e.excerpt.contains("session_store_type")));
+    assert!(f
+        .evidence
+        .iter()
+        .any(|e| e.excerpt.contains("session_timeout")
+            && e.excerpt.contains("no version of Odoo reads it")));
+    assert!(f
+        .evidence
+        .iter()
+        .any(|e| e.excerpt.contains("session_store_type")));
 }
 
 #[test]
@@ -110,11 +139,28 @@ fn database_on_the_local_socket_only_is_read_with_psql_on_the_host() {
     // The Debian package's odoo.conf: db_host = False, no password (peer authentication).
     let lab = Lab::up("socket-db");
     let d = diagnose_lab(&lab);
-    assert!(not_ok(&d).is_empty(), "{:#?}", d.checks.iter().filter(|c| c.status != Status::Ok).collect::<Vec<_>>());
+    assert!(
+        not_ok(&d).is_empty(),
+        "{:#?}",
+        d.checks
+            .iter()
+            .filter(|c| c.status != Status::Ok)
+            .collect::<Vec<_>>()
+    );
     let db = d.odoo.db.seen().expect("database facts");
     assert!(db.databases[0].via_psql);
-    assert_eq!(db.databases[0].params.get("sessions.max_inactivity_seconds").map(String::as_str), Some("604800"));
-    assert_eq!((d.odoo.cost.executions, d.odoo.cost.psql_runs), (2, 1), "two discovery scripts, one psql run");
+    assert_eq!(
+        db.databases[0]
+            .params
+            .get("sessions.max_inactivity_seconds")
+            .map(String::as_str),
+        Some("604800")
+    );
+    assert_eq!(
+        (d.odoo.cost.executions, d.odoo.cost.psql_runs),
+        (2, 1),
+        "two discovery scripts, one psql run"
+    );
 }
 
 #[test]
@@ -125,6 +171,11 @@ fn a_sudo_login_sees_what_root_sees_and_a_login_without_sudo_is_told_why_not() {
     let as_sudo = osd_engine::diagnose(&sudo_host, &options(&lab)).unwrap();
     assert_eq!(not_ok(&as_sudo), not_ok(&as_root));
     let plain = connect_as(&lab, &lab.info.users.nosudo.login);
-    let e = osd_engine::diagnose(&plain, &options(&lab)).unwrap_err().to_string();
-    assert!(e.contains("needs root") && e.contains("osdlab-nosudo"), "{e}");
+    let e = osd_engine::diagnose(&plain, &options(&lab))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("needs root") && e.contains("osdlab-nosudo"),
+        "{e}"
+    );
 }

@@ -14,15 +14,27 @@ pub enum RemoteError {
 
     /// `~/.ssh/config` (or a file it includes) could not be read or has a value we cannot use.
     #[error("cannot use the SSH config {path} (line {line}): {reason}")]
-    SshConfig { path: PathBuf, line: usize, reason: String },
+    SshConfig {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
 
     /// No TCP connection could be made.
     #[error("cannot reach {host}:{port}: {reason} — is sshd running and the port right?")]
-    Unreachable { host: String, port: u16, reason: String },
+    Unreachable {
+        host: String,
+        port: u16,
+        reason: String,
+    },
 
     /// The SSH handshake (key exchange) failed.
     #[error("the SSH handshake with {host}:{port} failed: {reason} — is this an SSH server, and does it accept a modern client?")]
-    Handshake { host: String, port: u16, reason: String },
+    Handshake {
+        host: String,
+        port: u16,
+        reason: String,
+    },
 
     /// The server's host key is in none of the known-hosts files. Nothing was sent to it.
     #[error("the {key_type} host key of {host}:{port} is not known yet (fingerprint {fingerprint}); compare it with `ssh-keygen -lf` of the server's key and accept it to continue")]
@@ -55,7 +67,11 @@ pub enum RemoteError {
 
     /// Every authentication method was tried and refused.
     #[error("could not log in to {host} as {user} (tried: {}) — check the user name, load your key into ssh-agent, name a key file, or give the password", tried.join(", "))]
-    AuthFailed { host: String, user: String, tried: Vec<String> },
+    AuthFailed {
+        host: String,
+        user: String,
+        tried: Vec<String>,
+    },
 
     /// The passphrase given for a private key did not decrypt it.
     #[error("the passphrase for the key {path} is wrong — give it again")]
@@ -63,18 +79,36 @@ pub enum RemoteError {
 
     /// A command (or connection step) did not finish in time.
     #[error("`{command}` on {host} did not finish within {}s and was abandoned — the host may be overloaded, or the command waits for input", after.as_secs_f64())]
-    Timeout { host: String, command: String, after: Duration },
+    Timeout {
+        host: String,
+        command: String,
+        after: Duration,
+    },
 
     /// A command exited non-zero (from [`crate::Host::run_checked`]).
-    #[error("`{command}` failed on {host} with exit status {status}: {}", stderr_summary(stderr))]
-    CommandFailed { host: String, command: String, status: i32, stderr: String },
+    #[error(
+        "`{command}` failed on {host} with exit status {status}: {}",
+        stderr_summary(stderr)
+    )]
+    CommandFailed {
+        host: String,
+        command: String,
+        status: i32,
+        stderr: String,
+    },
 
     /// A command needs root and this login has no way to get it.
     #[error("`{command}` needs root on {host}, and this login cannot get it: {hint}")]
-    PrivilegeMissing { host: String, command: String, hint: String },
+    PrivilegeMissing {
+        host: String,
+        command: String,
+        hint: String,
+    },
 
     /// sudo refused the password given for it.
-    #[error("sudo on {host} refused the password given for {user} — give {user}'s own login password")]
+    #[error(
+        "sudo on {host} refused the password given for {user} — give {user}'s own login password"
+    )]
     SudoPasswordRejected { host: String, user: String },
 
     /// A file or directory does not exist.
@@ -87,11 +121,21 @@ pub enum RemoteError {
 
     /// A command's output could not be understood (a bug or a very unusual host).
     #[error("unexpected output from `{command}` on {host}: {detail}")]
-    UnexpectedOutput { host: String, command: String, detail: String },
+    UnexpectedOutput {
+        host: String,
+        command: String,
+        detail: String,
+    },
 
     /// The SSH connection failed in the middle of something.
-    #[error("the SSH connection to {host} failed while {action}: {reason} — reconnect and try again")]
-    Ssh { host: String, action: String, reason: String },
+    #[error(
+        "the SSH connection to {host} failed while {action}: {reason} — reconnect and try again"
+    )]
+    Ssh {
+        host: String,
+        action: String,
+        reason: String,
+    },
 
     /// A local I/O error (local transport, tunnel listener, key files, ...).
     #[error("{context}: {source}")]
@@ -128,7 +172,10 @@ impl RemoteError {
     }
 
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        RemoteError::Io { context: context.into(), source }
+        RemoteError::Io {
+            context: context.into(),
+            source,
+        }
     }
 }
 
@@ -139,7 +186,11 @@ fn stderr_summary(stderr: &str) -> String {
         return "(no error output)".to_string();
     }
     let lines: Vec<&str> = trimmed.lines().collect();
-    let tail = if lines.len() > 6 { &lines[lines.len() - 6..] } else { &lines[..] };
+    let tail = if lines.len() > 6 {
+        &lines[lines.len() - 6..]
+    } else {
+        &lines[..]
+    };
     tail.join(" / ")
 }
 
@@ -149,14 +200,41 @@ mod tests {
 
     #[test]
     fn messages_are_sentences_with_host_and_advice() {
-        let e = RemoteError::Unreachable { host: "10.0.0.5".into(), port: 22, reason: "connection refused".into() };
-        assert_eq!(e.to_string(), "cannot reach 10.0.0.5:22: connection refused — is sshd running and the port right?");
+        let e = RemoteError::Unreachable {
+            host: "10.0.0.5".into(),
+            port: 22,
+            reason: "connection refused".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot reach 10.0.0.5:22: connection refused — is sshd running and the port right?"
+        );
         assert_eq!(e.code(), "unreachable");
-        let e = RemoteError::CommandFailed { host: "root@h:22".into(), command: "nginx -t".into(), status: 1, stderr: "a\nb\n".into() };
-        assert_eq!(e.to_string(), "`nginx -t` failed on root@h:22 with exit status 1: a / b");
-        let e = RemoteError::AuthFailed { host: "h".into(), user: "u".into(), tried: vec!["ssh-agent (2 keys)".into(), "password".into()] };
-        assert!(e.to_string().starts_with("could not log in to h as u (tried: ssh-agent (2 keys), password)"), "{e}");
-        let e = RemoteError::Timeout { host: "h".into(), command: "sleep 9".into(), after: Duration::from_millis(1500) };
+        let e = RemoteError::CommandFailed {
+            host: "root@h:22".into(),
+            command: "nginx -t".into(),
+            status: 1,
+            stderr: "a\nb\n".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`nginx -t` failed on root@h:22 with exit status 1: a / b"
+        );
+        let e = RemoteError::AuthFailed {
+            host: "h".into(),
+            user: "u".into(),
+            tried: vec!["ssh-agent (2 keys)".into(), "password".into()],
+        };
+        assert!(
+            e.to_string()
+                .starts_with("could not log in to h as u (tried: ssh-agent (2 keys), password)"),
+            "{e}"
+        );
+        let e = RemoteError::Timeout {
+            host: "h".into(),
+            command: "sleep 9".into(),
+            after: Duration::from_millis(1500),
+        };
         assert!(e.to_string().contains("within 1.5s"), "{e}");
     }
 }

@@ -70,13 +70,23 @@ pub struct Cmd {
 impl Cmd {
     /// `program` with arguments added by [`Cmd::arg`]; everything is shell-quoted.
     pub fn new(program: impl Into<String>) -> Self {
-        Cmd { program: program.into(), args: Vec::new(), raw: false, privileged: false, stdin: None, timeout: DEFAULT_TIMEOUT }
+        Cmd {
+            program: program.into(),
+            args: Vec::new(),
+            raw: false,
+            privileged: false,
+            stdin: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
     }
 
     /// A `/bin/sh` snippet used verbatim (pipes, redirections). Quote any value you put in it
     /// with [`quote`].
     pub fn shell(script: impl Into<String>) -> Self {
-        Cmd { raw: true, ..Cmd::new(script) }
+        Cmd {
+            raw: true,
+            ..Cmd::new(script)
+        }
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
@@ -172,7 +182,11 @@ impl fmt::Debug for Output {
 
 impl From<ExecOutput> for Output {
     fn from(o: ExecOutput) -> Self {
-        Output { status: o.status, stdout: o.stdout, stderr: o.stderr }
+        Output {
+            status: o.status,
+            stdout: o.stdout,
+            stderr: o.stderr,
+        }
     }
 }
 
@@ -218,13 +232,21 @@ pub struct NewFileMode {
 
 impl Default for NewFileMode {
     fn default() -> Self {
-        NewFileMode { owner: None, group: None, mode: 0o644 }
+        NewFileMode {
+            owner: None,
+            group: None,
+            mode: 0o644,
+        }
     }
 }
 
 impl NewFileMode {
     pub fn new(owner: Option<&str>, group: Option<&str>, mode: u32) -> Self {
-        NewFileMode { owner: owner.map(Into::into), group: group.map(Into::into), mode }
+        NewFileMode {
+            owner: owner.map(Into::into),
+            group: group.map(Into::into),
+            mode,
+        }
     }
 }
 
@@ -241,13 +263,21 @@ pub struct Host {
 
 impl fmt::Debug for Host {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Host").field("name", &self.name).field("user", &self.user).field("privilege", &self.privilege).finish()
+        f.debug_struct("Host")
+            .field("name", &self.name)
+            .field("user", &self.user)
+            .field("privilege", &self.privilege)
+            .finish()
     }
 }
 
 impl Host {
     /// Connects to `target` (SSH or local) and detects its privilege.
-    pub fn connect(target: &crate::Target, opts: &ConnectOptions, ask: &dyn Ask) -> Result<Host, RemoteError> {
+    pub fn connect(
+        target: &crate::Target,
+        opts: &ConnectOptions,
+        ask: &dyn Ask,
+    ) -> Result<Host, RemoteError> {
         match crate::resolve_target(target, opts)? {
             None => Host::from_transport(Box::new(crate::LocalTransport::new()), None, opts, ask),
             Some(spec) => {
@@ -261,41 +291,94 @@ impl Host {
     /// This machine, as the current user; sudo only if it needs no password.
     pub fn local() -> Host {
         let opts = ConnectOptions::bare();
-        match Host::from_transport(Box::new(crate::LocalTransport::new()), None, &opts, &crate::NoAsk) {
+        match Host::from_transport(
+            Box::new(crate::LocalTransport::new()),
+            None,
+            &opts,
+            &crate::NoAsk,
+        ) {
             Ok(host) => host,
             Err(e) => {
                 log::warn!("cannot detect privileges on this machine: {e}");
-                Host::assemble(Box::new(crate::LocalTransport::new()), None, crate::target::local_user(), SudoMode::Missing { hint: format!("privilege detection failed: {e}") })
+                Host::assemble(
+                    Box::new(crate::LocalTransport::new()),
+                    None,
+                    crate::target::local_user(),
+                    SudoMode::Missing {
+                        hint: format!("privilege detection failed: {e}"),
+                    },
+                )
             }
         }
     }
 
     /// Wraps any transport (also a test double) and detects the privilege of its login.
-    pub fn from_transport(transport: Box<dyn Transport>, host_key: Option<HostKeyInfo>, opts: &ConnectOptions, ask: &dyn Ask) -> Result<Host, RemoteError> {
-        let mut host = Host::assemble(transport, host_key, String::new(), SudoMode::Missing { hint: String::new() });
+    pub fn from_transport(
+        transport: Box<dyn Transport>,
+        host_key: Option<HostKeyInfo>,
+        opts: &ConnectOptions,
+        ask: &dyn Ask,
+    ) -> Result<Host, RemoteError> {
+        let mut host = Host::assemble(
+            transport,
+            host_key,
+            String::new(),
+            SudoMode::Missing {
+                hint: String::new(),
+            },
+        );
         host.detect_privilege(opts, ask)?;
         Ok(host)
     }
 
-    fn assemble(transport: Box<dyn Transport>, host_key: Option<HostKeyInfo>, user: String, sudo: SudoMode) -> Host {
+    fn assemble(
+        transport: Box<dyn Transport>,
+        host_key: Option<HostKeyInfo>,
+        user: String,
+        sudo: SudoMode,
+    ) -> Host {
         let name = transport.describe().to_string();
         let privilege = privilege_of(&sudo);
-        Host { transport, name, user, privilege, sudo, host_key, execs: AtomicU64::new(0) }
+        Host {
+            transport,
+            name,
+            user,
+            privilege,
+            sudo,
+            host_key,
+            execs: AtomicU64::new(0),
+        }
     }
 
-    fn detect_privilege(&mut self, opts: &ConnectOptions, ask: &dyn Ask) -> Result<(), RemoteError> {
+    fn detect_privilege(
+        &mut self,
+        opts: &ConnectOptions,
+        ask: &dyn Ask,
+    ) -> Result<(), RemoteError> {
         const PROBE: &str = r#"u=$(id -u); echo "uid=$u"; echo "user=$(id -un)"
 if [ "$u" = 0 ]; then exit 0; fi
 if ! command -v sudo >/dev/null 2>&1; then echo "sudo=absent"; exit 0; fi
 if out=$(sudo -n true 2>&1 </dev/null); then echo "sudo=nopasswd"; else echo "sudo=failed"; printf '%s\n' "$out" | head -n 3 | sed 's/^/msg=/'; fi"#;
         let out = self.exec(PROBE, None, DEFAULT_TIMEOUT)?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let field = |k: &str| text.lines().find_map(|l| l.strip_prefix(k)).map(str::to_string);
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(str::to_string)
+        };
         let (Some(uid), Some(user)) = (field("uid="), field("user=")) else {
-            return Err(RemoteError::UnexpectedOutput { host: self.name.clone(), command: "id -u; id -un; sudo -n true".into(), detail: format!("{text}{}", String::from_utf8_lossy(&out.stderr)) });
+            return Err(RemoteError::UnexpectedOutput {
+                host: self.name.clone(),
+                command: "id -u; id -un; sudo -n true".into(),
+                detail: format!("{text}{}", String::from_utf8_lossy(&out.stderr)),
+            });
         };
         self.user = user.clone();
-        let messages: Vec<String> = text.lines().filter_map(|l| l.strip_prefix("msg=")).map(str::to_string).collect();
+        let messages: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("msg="))
+            .map(str::to_string)
+            .collect();
         self.sudo = if uid.trim() == "0" {
             SudoMode::AsIs
         } else {
@@ -311,9 +394,19 @@ if out=$(sudo -n true 2>&1 </dev/null); then echo "sudo=nopasswd"; else echo "su
     }
 
     /// sudo wants a password: get it (options, then the user), check it once.
-    fn sudo_with_password(&self, user: &str, opts: &ConnectOptions, ask: &dyn Ask) -> Result<SudoMode, RemoteError> {
+    fn sudo_with_password(
+        &self,
+        user: &str,
+        opts: &ConnectOptions,
+        ask: &dyn Ask,
+    ) -> Result<SudoMode, RemoteError> {
         let host_label = self.host_label();
-        let Some(password) = opts.sudo_password.clone().or_else(|| ask.secret(&Prompt::SudoPassword { user: user.to_string(), host: host_label.clone() })) else {
+        let Some(password) = opts.sudo_password.clone().or_else(|| {
+            ask.secret(&Prompt::SudoPassword {
+                user: user.to_string(),
+                host: host_label.clone(),
+            })
+        }) else {
             return Ok(SudoMode::Missing {
                 hint: format!("sudo on {host_label} wants {user}'s password and none was given; connect again and give it, connect as root, or give {user} passwordless sudo"),
             });
@@ -327,10 +420,20 @@ if out=$(sudo -n true 2>&1 </dev/null); then echo "sudo=nopasswd"; else echo "su
             return Ok(SudoMode::Password(password));
         }
         let err = String::from_utf8_lossy(&out.stderr);
-        if err.contains("not in the sudoers") || err.contains("is not allowed") || err.contains("may not run sudo") {
-            return Ok(SudoMode::Missing { hint: format!("{user} is not allowed to use sudo; connect as root or give {user} sudo rights") });
+        if err.contains("not in the sudoers")
+            || err.contains("is not allowed")
+            || err.contains("may not run sudo")
+        {
+            return Ok(SudoMode::Missing {
+                hint: format!(
+                    "{user} is not allowed to use sudo; connect as root or give {user} sudo rights"
+                ),
+            });
         }
-        Err(RemoteError::SudoPasswordRejected { host: host_label, user: user.to_string() })
+        Err(RemoteError::SudoPasswordRejected {
+            host: host_label,
+            user: user.to_string(),
+        })
     }
 
     /// The server as prompts name it: `host`, or `host:port` off the standard port.
@@ -366,7 +469,12 @@ if out=$(sudo -n true 2>&1 </dev/null); then echo "sudo=nopasswd"; else echo "su
         self.execs.load(Ordering::Relaxed)
     }
 
-    fn exec(&self, command: &str, stdin: Option<&[u8]>, timeout: Duration) -> Result<ExecOutput, RemoteError> {
+    fn exec(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<ExecOutput, RemoteError> {
         self.execs.fetch_add(1, Ordering::Relaxed);
         log::debug!("{}: {}", self.name, command);
         self.transport.exec(command, stdin, timeout)
@@ -374,21 +482,40 @@ if out=$(sudo -n true 2>&1 </dev/null); then echo "sudo=nopasswd"; else echo "su
 
     /// Runs `command` (a `/bin/sh` string) as root via this host's privilege. `shown` names it
     /// in errors.
-    fn exec_privileged(&self, command: &str, stdin: Option<&[u8]>, timeout: Duration, shown: &str) -> Result<ExecOutput, RemoteError> {
+    fn exec_privileged(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+        shown: &str,
+    ) -> Result<ExecOutput, RemoteError> {
         match &self.sudo {
             SudoMode::AsIs => self.exec(command, stdin, timeout),
-            SudoMode::NoPassword => self.exec(&format!("sudo -n -- sh -c {}", quote(command)), stdin, timeout),
+            SudoMode::NoPassword => self.exec(
+                &format!("sudo -n -- sh -c {}", quote(command)),
+                stdin,
+                timeout,
+            ),
             SudoMode::Password(password) => {
                 // The password is the first line of stdin, read by sudo itself; never in the command.
-                let mut input = Vec::with_capacity(password.expose().len() + 1 + stdin.map_or(0, <[u8]>::len));
+                let mut input =
+                    Vec::with_capacity(password.expose().len() + 1 + stdin.map_or(0, <[u8]>::len));
                 input.extend_from_slice(password.expose().as_bytes());
                 input.push(b'\n');
                 input.extend_from_slice(stdin.unwrap_or(&[]));
-                let out = self.exec(&format!("sudo -k -S -p '' -- sh -c {}", quote(command)), Some(&input), timeout);
+                let out = self.exec(
+                    &format!("sudo -k -S -p '' -- sh -c {}", quote(command)),
+                    Some(&input),
+                    timeout,
+                );
                 input.iter_mut().for_each(|b| *b = 0);
                 out
             }
-            SudoMode::Missing { hint } => Err(RemoteError::PrivilegeMissing { host: self.name.clone(), command: shown.to_string(), hint: hint.clone() }),
+            SudoMode::Missing { hint } => Err(RemoteError::PrivilegeMissing {
+                host: self.name.clone(),
+                command: shown.to_string(),
+                hint: hint.clone(),
+            }),
         }
     }
 
@@ -413,14 +540,29 @@ if out=$(sudo -n true 2>&1 </dev/null); then echo "sudo=nopasswd"; else echo "su
         if out.ok() {
             Ok(out)
         } else {
-            Err(RemoteError::CommandFailed { host: self.name.clone(), command: cmd.command_line(), status: out.status, stderr: out.stderr_str().into_owned() })
+            Err(RemoteError::CommandFailed {
+                host: self.name.clone(),
+                command: cmd.command_line(),
+                status: out.status,
+                stderr: out.stderr_str().into_owned(),
+            })
         }
     }
 
     /// Sends `script` on stdin to `sh -s`: any amount of shell in one round trip.
-    pub fn run_script(&self, script: &str, privileged: bool, timeout: Duration) -> Result<Output, RemoteError> {
+    pub fn run_script(
+        &self,
+        script: &str,
+        privileged: bool,
+        timeout: Duration,
+    ) -> Result<Output, RemoteError> {
         let out = if privileged {
-            self.exec_privileged("sh -s", Some(script.as_bytes()), timeout, "sh -s (a script on stdin)")?
+            self.exec_privileged(
+                "sh -s",
+                Some(script.as_bytes()),
+                timeout,
+                "sh -s (a script on stdin)",
+            )?
         } else {
             self.exec("sh -s", Some(script.as_bytes()), timeout)?
         };
@@ -429,7 +571,12 @@ if out=$(sudo -n true 2>&1 </dev/null); then echo "sudo=nopasswd"; else echo "su
 
     /// Runs a file-operation script as the login user; if it reports "needs root" (before
     /// changing anything), again with privilege.
-    fn file_op(&self, script: &str, stdin: Option<&[u8]>, shown: &str) -> Result<ExecOutput, RemoteError> {
+    fn file_op(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        shown: &str,
+    ) -> Result<ExecOutput, RemoteError> {
         let out = self.exec(script, stdin, DEFAULT_TIMEOUT)?;
         if out.status != EXIT_NEEDS_ROOT || matches!(self.sudo, SudoMode::AsIs) {
             return Ok(out);
@@ -439,13 +586,22 @@ if out=$(sudo -n true 2>&1 </dev/null); then echo "sudo=nopasswd"; else echo "su
                 SudoMode::Missing { hint } => hint.clone(),
                 _ => String::new(),
             };
-            return Err(RemoteError::PrivilegeMissing { host: self.name.clone(), command: shown.to_string(), hint });
+            return Err(RemoteError::PrivilegeMissing {
+                host: self.name.clone(),
+                command: shown.to_string(),
+                hint,
+            });
         }
         self.exec_privileged(script, stdin, DEFAULT_TIMEOUT, shown)
     }
 
     fn failed(&self, shown: &str, out: &ExecOutput) -> RemoteError {
-        RemoteError::CommandFailed { host: self.name.clone(), command: shown.to_string(), status: out.status, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+        RemoteError::CommandFailed {
+            host: self.name.clone(),
+            command: shown.to_string(),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 
     /// The content of a file (read through sudo when the login user cannot).
@@ -462,8 +618,14 @@ exec cat -- "$p""#
         let out = self.file_op(&script, None, &shown)?;
         match out.status {
             0 => Ok(out.stdout),
-            EXIT_ABSENT => Err(RemoteError::NotFound { host: self.name.clone(), path: path.to_string() }),
-            EXIT_NOT_REGULAR => Err(RemoteError::NotRegularFile { host: self.name.clone(), path: path.to_string() }),
+            EXIT_ABSENT => Err(RemoteError::NotFound {
+                host: self.name.clone(),
+                path: path.to_string(),
+            }),
+            EXIT_NOT_REGULAR => Err(RemoteError::NotRegularFile {
+                host: self.name.clone(),
+                path: path.to_string(),
+            }),
             _ => Err(self.failed(&shown, &out)),
         }
     }
@@ -480,7 +642,13 @@ if [ -f "$p" ] && [ ! -r "$p" ]; then exit {EXIT_NEEDS_ROOT}; fi
         let shown = format!("stat -L -- {q}");
         let out = self.file_op(&script, None, &shown)?;
         match out.status {
-            0 => parse_stat(path, &out.stdout).map(Some).map_err(|detail| RemoteError::UnexpectedOutput { host: self.name.clone(), command: shown, detail }),
+            0 => parse_stat(path, &out.stdout).map(Some).map_err(|detail| {
+                RemoteError::UnexpectedOutput {
+                    host: self.name.clone(),
+                    command: shown,
+                    detail,
+                }
+            }),
             EXIT_ABSENT => Ok(None),
             _ => Err(self.failed(&shown, &out)),
         }
@@ -491,7 +659,12 @@ if [ -f "$p" ] && [ ! -r "$p" ]; then exit {EXIT_NEEDS_ROOT}; fi
     /// fsynced and renamed over the target. A symbolic link is followed: the file it points to
     /// is replaced and the link stays. On any failure the original is untouched and the temp
     /// file removed. One exec, content on stdin.
-    pub fn write_atomic(&self, path: &str, content: &[u8], new_file: &NewFileMode) -> Result<FileStat, RemoteError> {
+    pub fn write_atomic(
+        &self,
+        path: &str,
+        content: &[u8],
+        new_file: &NewFileMode,
+    ) -> Result<FileStat, RemoteError> {
         let q = quote(path);
         let new_owner = quote(new_file.owner.as_deref().unwrap_or(""));
         let new_group = quote(new_file.group.as_deref().unwrap_or(""));
@@ -528,19 +701,39 @@ trap - EXIT
 sync -- "$d" 2>/dev/null || :
 {STAT_LINES}"#
         );
-        let shown = format!("replace {q} atomically (mktemp, chown, chmod, fsync, mv in its directory)");
+        let shown =
+            format!("replace {q} atomically (mktemp, chown, chmod, fsync, mv in its directory)");
         let out = self.file_op(&script, Some(content), &shown)?;
         match out.status {
             0 => {
-                let stat = parse_stat(path, &out.stdout).map_err(|detail| RemoteError::UnexpectedOutput { host: self.name.clone(), command: shown.clone(), detail })?;
+                let stat = parse_stat(path, &out.stdout).map_err(|detail| {
+                    RemoteError::UnexpectedOutput {
+                        host: self.name.clone(),
+                        command: shown.clone(),
+                        detail,
+                    }
+                })?;
                 let expected = hex(&Sha256::digest(content));
                 if stat.sha256.as_deref() != Some(expected.as_str()) {
-                    return Err(RemoteError::UnexpectedOutput { host: self.name.clone(), command: shown, detail: format!("the file's SHA-256 after writing is {:?}, expected {expected}", stat.sha256) });
+                    return Err(RemoteError::UnexpectedOutput {
+                        host: self.name.clone(),
+                        command: shown,
+                        detail: format!(
+                            "the file's SHA-256 after writing is {:?}, expected {expected}",
+                            stat.sha256
+                        ),
+                    });
                 }
                 Ok(stat)
             }
-            EXIT_NO_DIR => Err(RemoteError::NotFound { host: self.name.clone(), path: parent_of(path) }),
-            EXIT_NOT_REGULAR => Err(RemoteError::NotRegularFile { host: self.name.clone(), path: path.to_string() }),
+            EXIT_NO_DIR => Err(RemoteError::NotFound {
+                host: self.name.clone(),
+                path: parent_of(path),
+            }),
+            EXIT_NOT_REGULAR => Err(RemoteError::NotRegularFile {
+                host: self.name.clone(),
+                path: path.to_string(),
+            }),
             _ => Err(self.failed(&shown, &out)),
         }
     }
@@ -560,7 +753,10 @@ rm -f -- "$p""#
         let out = self.file_op(&script, None, &shown)?;
         match out.status {
             0 => Ok(()),
-            EXIT_NOT_REGULAR => Err(RemoteError::NotRegularFile { host: self.name.clone(), path: path.to_string() }),
+            EXIT_NOT_REGULAR => Err(RemoteError::NotRegularFile {
+                host: self.name.clone(),
+                path: path.to_string(),
+            }),
             _ => Err(self.failed(&shown, &out)),
         }
     }
@@ -595,8 +791,12 @@ mkdir -p -m {m} -- "$p""#
 fn privilege_of(sudo: &SudoMode) -> Privilege {
     match sudo {
         SudoMode::AsIs => Privilege::Root,
-        SudoMode::NoPassword => Privilege::Sudo { password_needed: false },
-        SudoMode::Password(_) => Privilege::Sudo { password_needed: true },
+        SudoMode::NoPassword => Privilege::Sudo {
+            password_needed: false,
+        },
+        SudoMode::Password(_) => Privilege::Sudo {
+            password_needed: true,
+        },
         SudoMode::Missing { .. } => Privilege::None,
     }
 }
@@ -635,8 +835,14 @@ fn parse_stat(path: &str, stdout: &[u8]) -> Result<FileStat, String> {
         group: f[3].to_string(),
         mode: u32::from_str_radix(f[4], 8).map_err(|_| format!("bad mode {:?}", f[4]))?,
         size: num(f[5], "size")?,
-        mtime: f[6].parse::<i64>().map_err(|_| format!("bad mtime {:?}", f[6]))?,
-        sha256: if sha == "-" || sha.is_empty() { None } else { Some(sha.to_string()) },
+        mtime: f[6]
+            .parse::<i64>()
+            .map_err(|_| format!("bad mtime {:?}", f[6]))?,
+        sha256: if sha == "-" || sha.is_empty() {
+            None
+        } else {
+            Some(sha.to_string())
+        },
     })
 }
 
@@ -661,7 +867,13 @@ mod tests {
         assert_eq!(quote(""), "''");
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote("it's"), "'it'\\''s'");
-        assert_eq!(Cmd::new("nginx").arg("-t").arg("/etc/my conf").command_line(), "nginx -t '/etc/my conf'");
+        assert_eq!(
+            Cmd::new("nginx")
+                .arg("-t")
+                .arg("/etc/my conf")
+                .command_line(),
+            "nginx -t '/etc/my conf'"
+        );
         assert_eq!(Cmd::shell("a | b").arg("ignored?").command_line(), "a | b");
     }
 
@@ -675,14 +887,33 @@ mod tests {
 
     #[test]
     fn stat_output_parses() {
-        let s = parse_stat("/etc/x", b"0|104|root|odoo|640|12|1700000000|regular file\nabc\n/etc/real x\n").unwrap();
-        assert_eq!((s.uid, s.gid, s.owner.as_str(), s.group.as_str(), s.mode, s.size, s.mtime), (0, 104, "root", "odoo", 0o640, 12, 1700000000));
+        let s = parse_stat(
+            "/etc/x",
+            b"0|104|root|odoo|640|12|1700000000|regular file\nabc\n/etc/real x\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                s.uid,
+                s.gid,
+                s.owner.as_str(),
+                s.group.as_str(),
+                s.mode,
+                s.size,
+                s.mtime
+            ),
+            (0, 104, "root", "odoo", 0o640, 12, 1700000000)
+        );
         assert_eq!(s.kind, FileKind::File);
         assert_eq!(s.sha256.as_deref(), Some("abc"));
         assert_eq!(s.real_path, "/etc/real x");
         let d = parse_stat("/etc", b"0|0|root|root|755|4096|1|directory\n-\n/etc\n").unwrap();
         assert_eq!((d.kind, d.sha256), (FileKind::Dir, None));
-        let e = parse_stat("/e", b"0|0|root|root|644|0|1|regular empty file\ne3b0\n/e\n").unwrap();
+        let e = parse_stat(
+            "/e",
+            b"0|0|root|root|644|0|1|regular empty file\ne3b0\n/e\n",
+        )
+        .unwrap();
         assert_eq!(e.kind, FileKind::File);
         assert!(parse_stat("/x", b"garbage").is_err());
     }

@@ -27,7 +27,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::RemoteError;
-pub use host::{quote, Cmd, FileKind, FileStat, Host, NewFileMode, Output, Privilege, DEFAULT_TIMEOUT};
+pub use host::{
+    quote, Cmd, FileKind, FileStat, Host, NewFileMode, Output, Privilege, DEFAULT_TIMEOUT,
+};
 pub use local::LocalTransport;
 pub use secret::{Ask, NoAsk, Prompt, Secret};
 pub use ssh::hostkey::{accept_host_key, fingerprint, known_hosts_name, HostKeyInfo};
@@ -71,7 +73,11 @@ impl Default for ConnectOptions {
         let ssh = home.join(".ssh");
         ConnectOptions {
             identity_files: Vec::new(),
-            default_identity_files: vec![ssh.join("id_ed25519"), ssh.join("id_ecdsa"), ssh.join("id_rsa")],
+            default_identity_files: vec![
+                ssh.join("id_ed25519"),
+                ssh.join("id_ecdsa"),
+                ssh.join("id_rsa"),
+            ],
             known_hosts_files: vec![ssh.join("known_hosts")],
             app_known_hosts_file: default_app_known_hosts_file(),
             ssh_config_file: Some(ssh.join("config")),
@@ -110,13 +116,21 @@ impl ConnectOptions {
 
 /// `<config dir>/odoo-session-doctor/known_hosts` (e.g. `~/.config/odoo-session-doctor/known_hosts`).
 pub fn default_app_known_hosts_file() -> PathBuf {
-    dirs::config_dir().unwrap_or_else(|| PathBuf::from(".")).join("odoo-session-doctor").join("known_hosts")
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("odoo-session-doctor")
+        .join("known_hosts")
 }
 
 /// Where an SSH target really goes after `~/.ssh/config` (`None` for the local target): the
 /// GUI can show "prod → deploy@10.0.0.5:2222" before connecting.
-pub fn resolve_target(target: &Target, opts: &ConnectOptions) -> Result<Option<SshSpec>, RemoteError> {
-    let Target::Ssh { user, host, port } = target else { return Ok(None) };
+pub fn resolve_target(
+    target: &Target,
+    opts: &ConnectOptions,
+) -> Result<Option<SshSpec>, RemoteError> {
+    let Target::Ssh { user, host, port } = target else {
+        return Ok(None);
+    };
     let ctx = sshconfig::Context::from_env();
     let cfg = match &opts.ssh_config_file {
         Some(path) => sshconfig::SshConfig::load(path, &ctx)?.resolve(host, &ctx)?,
@@ -128,7 +142,10 @@ pub fn resolve_target(target: &Target, opts: &ConnectOptions) -> Result<Option<S
     Ok(Some(SshSpec {
         host: cfg.hostname.clone().unwrap_or_else(|| host.clone()),
         port: port.or(cfg.port).unwrap_or(22),
-        user: user.clone().or(cfg.user.clone()).unwrap_or_else(target::local_user),
+        user: user
+            .clone()
+            .or(cfg.user.clone())
+            .unwrap_or_else(target::local_user),
         config_identity_files: cfg.identity_files,
     }))
 }

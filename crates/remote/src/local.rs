@@ -29,7 +29,12 @@ impl Transport for LocalTransport {
         "local"
     }
 
-    fn exec(&self, command: &str, stdin: Option<&[u8]>, timeout: Duration) -> Result<ExecOutput, RemoteError> {
+    fn exec(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<ExecOutput, RemoteError> {
         let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg(command)
@@ -81,7 +86,11 @@ impl Transport for LocalTransport {
             let _ = writer.join();
             let _ = out_reader.join();
             let _ = err_reader.join();
-            return Err(RemoteError::Timeout { host: "local".into(), command: command.to_string(), after: timeout });
+            return Err(RemoteError::Timeout {
+                host: "local".into(),
+                command: command.to_string(),
+                after: timeout,
+            });
         }
         let status = status.map_err(|e| RemoteError::io(format!("waiting for `{command}`"), e))?;
         // The shell has exited; a background process it left may still hold the pipes open.
@@ -95,7 +104,11 @@ impl Transport for LocalTransport {
             (None, Some(sig)) => 128 + sig,
             (None, None) => -1,
         };
-        Ok(ExecOutput { status, stdout, stderr })
+        Ok(ExecOutput {
+            status,
+            stdout,
+            stderr,
+        })
     }
 
     fn tunnel(&self, host: &str, port: u16) -> Result<Tunnel, RemoteError> {

@@ -66,7 +66,9 @@ impl fmt::Display for Prompt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Prompt::SshPassword { user, host } => write!(f, "SSH password for {user}@{host}"),
-            Prompt::KeyPassphrase { path } => write!(f, "passphrase for the key {}", path.display()),
+            Prompt::KeyPassphrase { path } => {
+                write!(f, "passphrase for the key {}", path.display())
+            }
             Prompt::SudoPassword { user, host } => write!(f, "sudo password for {user} on {host}"),
         }
     }
@@ -103,7 +105,10 @@ mod tests {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s}"), "<redacted>");
         assert_eq!(format!("{s:?}"), "<redacted>");
-        assert_eq!(format!("{:#?}", Some(s.clone())), "Some(\n    <redacted>,\n)");
+        assert_eq!(
+            format!("{:#?}", Some(s.clone())),
+            "Some(\n    <redacted>,\n)"
+        );
         assert_eq!(s.expose(), "hunter2");
     }
 
@@ -114,7 +119,12 @@ mod tests {
         struct Options {
             password: Option<Secret>,
         }
-        let text = format!("{:?}", Options { password: Some("p@ss".into()) });
+        let text = format!(
+            "{:?}",
+            Options {
+                password: Some("p@ss".into())
+            }
+        );
         assert!(!text.contains("p@ss"), "{text}");
         assert!(text.contains("<redacted>"));
     }
@@ -125,8 +135,20 @@ mod tests {
             Prompt::SudoPassword { .. } => Some(Secret::new("x")),
             _ => None,
         };
-        assert!(ask.secret(&Prompt::SudoPassword { user: "u".into(), host: "h".into() }).is_some());
-        assert!(ask.secret(&Prompt::KeyPassphrase { path: "/k".into() }).is_none());
-        assert!(NoAsk.secret(&Prompt::SshPassword { user: "u".into(), host: "h".into() }).is_none());
+        assert!(ask
+            .secret(&Prompt::SudoPassword {
+                user: "u".into(),
+                host: "h".into()
+            })
+            .is_some());
+        assert!(ask
+            .secret(&Prompt::KeyPassphrase { path: "/k".into() })
+            .is_none());
+        assert!(NoAsk
+            .secret(&Prompt::SshPassword {
+                user: "u".into(),
+                host: "h".into()
+            })
+            .is_none());
     }
 }

@@ -39,7 +39,12 @@ pub struct SshConfig {
 enum Directive {
     Host(Vec<String>),
     Match,
-    Set { key: String, value: String, path: PathBuf, line: usize },
+    Set {
+        key: String,
+        value: String,
+        path: PathBuf,
+        line: usize,
+    },
 }
 
 /// Where `~` and relative `Include`s point.
@@ -76,7 +81,13 @@ impl SshConfig {
         Ok(config)
     }
 
-    fn read_file(&mut self, path: &Path, ctx: &Context, depth: usize, missing_ok_silently: bool) -> Result<(), RemoteError> {
+    fn read_file(
+        &mut self,
+        path: &Path,
+        ctx: &Context,
+        depth: usize,
+        missing_ok_silently: bool,
+    ) -> Result<(), RemoteError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -84,17 +95,33 @@ impl SshConfig {
                 return Ok(());
             }
             Err(e) => {
-                return Err(RemoteError::SshConfig { path: path.to_path_buf(), line: 0, reason: e.to_string() })
+                return Err(RemoteError::SshConfig {
+                    path: path.to_path_buf(),
+                    line: 0,
+                    reason: e.to_string(),
+                })
             }
         };
         self.read_text(&text, path, ctx, depth)
     }
 
-    fn read_text(&mut self, text: &str, path: &Path, ctx: &Context, depth: usize) -> Result<(), RemoteError> {
+    fn read_text(
+        &mut self,
+        text: &str,
+        path: &Path,
+        ctx: &Context,
+        depth: usize,
+    ) -> Result<(), RemoteError> {
         for (index, raw) in text.lines().enumerate() {
             let line_no = index + 1;
-            let Some((key, args)) = split_line(raw) else { continue };
-            let bad = |reason: String| RemoteError::SshConfig { path: path.to_path_buf(), line: line_no, reason };
+            let Some((key, args)) = split_line(raw) else {
+                continue;
+            };
+            let bad = |reason: String| RemoteError::SshConfig {
+                path: path.to_path_buf(),
+                line: line_no,
+                reason,
+            };
             match key.as_str() {
                 "host" => {
                     if args.is_empty() {
@@ -117,7 +144,12 @@ impl SshConfig {
                     let Some(value) = args.into_iter().next() else {
                         return Err(bad(format!("`{key}` has no value")));
                     };
-                    self.lines.push(Directive::Set { key, value, path: path.to_path_buf(), line: line_no });
+                    self.lines.push(Directive::Set {
+                        key,
+                        value,
+                        path: path.to_path_buf(),
+                        line: line_no,
+                    });
                 }
             }
         }
@@ -133,19 +165,34 @@ impl SshConfig {
             match directive {
                 Directive::Host(patterns) => active = host_matches(host, patterns),
                 Directive::Match => active = false,
-                Directive::Set { key, value, path, line } if active => match key.as_str() {
+                Directive::Set {
+                    key,
+                    value,
+                    path,
+                    line,
+                } if active => match key.as_str() {
                     "hostname" if out.hostname.is_none() => out.hostname = Some(value.clone()),
                     "user" if out.user.is_none() => out.user = Some(value.clone()),
                     "port" if out.port.is_none() => {
-                        let port = value.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| RemoteError::SshConfig {
-                            path: path.clone(),
-                            line: *line,
-                            reason: format!("`Port {value}` is not a port number"),
-                        })?;
+                        let port =
+                            value
+                                .parse::<u16>()
+                                .ok()
+                                .filter(|p| *p != 0)
+                                .ok_or_else(|| RemoteError::SshConfig {
+                                    path: path.clone(),
+                                    line: *line,
+                                    reason: format!("`Port {value}` is not a port number"),
+                                })?;
                         out.port = Some(port);
                     }
-                    "identityfile" if !identity_raw.contains(value) => identity_raw.push(value.clone()),
-                    "proxyjump" | "proxycommand" if !value.eq_ignore_ascii_case("none") && !out.unsupported.iter().any(|u| u.eq_ignore_ascii_case(key)) => {
+                    "identityfile" if !identity_raw.contains(value) => {
+                        identity_raw.push(value.clone())
+                    }
+                    "proxyjump" | "proxycommand"
+                        if !value.eq_ignore_ascii_case("none")
+                            && !out.unsupported.iter().any(|u| u.eq_ignore_ascii_case(key)) =>
+                    {
                         out.unsupported.push(canonical_key(key).to_string());
                     }
                     _ => {}
@@ -160,7 +207,12 @@ impl SshConfig {
         out.identity_files = identity_raw
             .iter()
             .filter(|v| !v.eq_ignore_ascii_case("none"))
-            .map(|v| PathBuf::from(expand_tilde(&expand_tokens(v, host, Some(&remote_user), ctx), ctx)))
+            .map(|v| {
+                PathBuf::from(expand_tilde(
+                    &expand_tokens(v, host, Some(&remote_user), ctx),
+                    ctx,
+                ))
+            })
             .collect();
         Ok(out)
     }
@@ -181,7 +233,9 @@ fn split_line(raw: &str) -> Option<(String, Vec<String>)> {
     if line.is_empty() || line.starts_with('#') {
         return None;
     }
-    let key_end = line.find(|c: char| c.is_whitespace() || c == '=').unwrap_or(line.len());
+    let key_end = line
+        .find(|c: char| c.is_whitespace() || c == '=')
+        .unwrap_or(line.len());
     let key = line[..key_end].to_ascii_lowercase();
     let mut rest = line[key_end..].trim_start();
     if let Some(r) = rest.strip_prefix('=') {
@@ -306,7 +360,10 @@ fn expand_include(arg: &str, ctx: &Context) -> Vec<PathBuf> {
     } else {
         ctx.home.join(".ssh").join(expanded)
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if !name.contains(['*', '?']) {
         return vec![path];
     }
@@ -349,11 +406,17 @@ mod tests {
     use super::*;
 
     fn ctx() -> Context {
-        Context { home: PathBuf::from("/home/ana"), local_user: "ana".into() }
+        Context {
+            home: PathBuf::from("/home/ana"),
+            local_user: "ana".into(),
+        }
     }
 
     fn resolve(text: &str, host: &str) -> HostConfig {
-        SshConfig::parse(text, Path::new("fixture"), &ctx()).unwrap().resolve(host, &ctx()).unwrap()
+        SshConfig::parse(text, Path::new("fixture"), &ctx())
+            .unwrap()
+            .resolve(host, &ctx())
+            .unwrap()
     }
 
     const FIXTURE: &str = r#"
@@ -389,9 +452,15 @@ Host *
         assert_eq!(c.port, Some(2222));
         assert_eq!(
             c.identity_files,
-            vec![PathBuf::from("/home/ana/.ssh/prod_ed25519"), PathBuf::from("/home/ana/.ssh/id_ed25519")]
+            vec![
+                PathBuf::from("/home/ana/.ssh/prod_ed25519"),
+                PathBuf::from("/home/ana/.ssh/id_ed25519")
+            ]
         );
-        assert_eq!(resolve(FIXTURE, "odoo-prod").hostname.as_deref(), Some("10.0.0.5"));
+        assert_eq!(
+            resolve(FIXTURE, "odoo-prod").hostname.as_deref(),
+            Some("10.0.0.5")
+        );
     }
 
     #[test]
@@ -400,7 +469,10 @@ Host *
         assert_eq!(c.hostname.as_deref(), Some("staging.example.com"));
         assert_eq!(c.user.as_deref(), Some("fallback"));
         assert_eq!(c.port, None);
-        assert_eq!(c.identity_files[0], PathBuf::from("/home/ana/.ssh/key with space"));
+        assert_eq!(
+            c.identity_files[0],
+            PathBuf::from("/home/ana/.ssh/key with space")
+        );
     }
 
     #[test]
@@ -409,7 +481,10 @@ Host *
         assert_eq!((c.user.as_deref(), c.port), (Some("ops"), Some(2200)));
         let b = resolve(FIXTURE, "bastion.internal");
         assert_eq!((b.user.as_deref(), b.port), (Some("fallback"), None));
-        assert_eq!(resolve(FIXTURE, "web-01").hostname.as_deref(), Some("web-01.example.com"));
+        assert_eq!(
+            resolve(FIXTURE, "web-01").hostname.as_deref(),
+            Some("web-01.example.com")
+        );
         assert_eq!(resolve(FIXTURE, "web-001").hostname, None);
     }
 
@@ -422,7 +497,10 @@ Host *
 
     #[test]
     fn first_value_wins_and_keywords_are_case_insensitive() {
-        let c = resolve("HOST a\n  user one\n  USER two\nhost *\n  User three\n", "A");
+        let c = resolve(
+            "HOST a\n  user one\n  USER two\nhost *\n  User three\n",
+            "A",
+        );
         assert_eq!(c.user.as_deref(), Some("one"));
     }
 
@@ -442,21 +520,31 @@ Host *
     fn proxy_jump_is_reported() {
         let c = resolve("Host x\n ProxyJump bastion\n", "x");
         assert_eq!(c.unsupported, vec!["ProxyJump".to_string()]);
-        assert!(resolve("Host x\n ProxyCommand none\n", "x").unsupported.is_empty());
+        assert!(resolve("Host x\n ProxyCommand none\n", "x")
+            .unsupported
+            .is_empty());
     }
 
     #[test]
     fn tokens_expand_in_identity_file() {
         let c = resolve("Host x\n User bob\n IdentityFile %d/keys/%r@%h\n", "x");
-        assert_eq!(c.identity_files, vec![PathBuf::from("/home/ana/keys/bob@x")]);
-        assert!(resolve("Host x\n IdentityFile none\n", "x").identity_files.is_empty());
+        assert_eq!(
+            c.identity_files,
+            vec![PathBuf::from("/home/ana/keys/bob@x")]
+        );
+        assert!(resolve("Host x\n IdentityFile none\n", "x")
+            .identity_files
+            .is_empty());
     }
 
     #[test]
     fn bad_port_is_an_error_with_line() {
         let cfg = SshConfig::parse("Host x\n  Port nope\n", Path::new("cfg"), &ctx()).unwrap();
         let err = cfg.resolve("x", &ctx()).unwrap_err();
-        assert!(matches!(err, RemoteError::SshConfig { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, RemoteError::SshConfig { line: 2, .. }),
+            "{err}"
+        );
         // Not evaluated for other hosts.
         assert!(cfg.resolve("y", &ctx()).is_ok());
     }
@@ -466,16 +554,34 @@ Host *
         let dir = tempfile::tempdir().unwrap();
         let ssh = dir.path().join(".ssh");
         std::fs::create_dir_all(ssh.join("config.d")).unwrap();
-        std::fs::write(ssh.join("config.d/10-a.conf"), "Host a\n  HostName a.example\n").unwrap();
-        std::fs::write(ssh.join("config.d/20-b.conf"), "Host b\n  HostName b.example\n").unwrap();
+        std::fs::write(
+            ssh.join("config.d/10-a.conf"),
+            "Host a\n  HostName a.example\n",
+        )
+        .unwrap();
+        std::fs::write(
+            ssh.join("config.d/20-b.conf"),
+            "Host b\n  HostName b.example\n",
+        )
+        .unwrap();
         std::fs::write(ssh.join("config.d/.hidden"), "Host a\n  HostName wrong\n").unwrap();
-        std::fs::write(ssh.join("config"), "Include config.d/*\nHost *\n  User star\n").unwrap();
-        let ctx = Context { home: dir.path().to_path_buf(), local_user: "ana".into() };
+        std::fs::write(
+            ssh.join("config"),
+            "Include config.d/*\nHost *\n  User star\n",
+        )
+        .unwrap();
+        let ctx = Context {
+            home: dir.path().to_path_buf(),
+            local_user: "ana".into(),
+        };
         let cfg = SshConfig::load(&ssh.join("config"), &ctx).unwrap();
         let a = cfg.resolve("a", &ctx).unwrap();
         assert_eq!(a.hostname.as_deref(), Some("a.example"));
         assert_eq!(a.user.as_deref(), Some("star"));
-        assert_eq!(cfg.resolve("b", &ctx).unwrap().hostname.as_deref(), Some("b.example"));
+        assert_eq!(
+            cfg.resolve("b", &ctx).unwrap().hostname.as_deref(),
+            Some("b.example")
+        );
     }
 
     #[test]

@@ -19,7 +19,12 @@ pub trait Transport: Send + Sync {
     /// Runs `command` with `/bin/sh` on the host, feeding `stdin` (then end-of-file) and
     /// collecting both outputs. A non-zero exit is not an error here. After `timeout` the command
     /// is abandoned (killed where the transport can) and [`RemoteError::Timeout`] returned.
-    fn exec(&self, command: &str, stdin: Option<&[u8]>, timeout: Duration) -> Result<ExecOutput, RemoteError>;
+    fn exec(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<ExecOutput, RemoteError>;
 
     /// A local TCP address that reaches `host:port` as seen from the host.
     fn tunnel(&self, host: &str, port: u16) -> Result<Tunnel, RemoteError>;
@@ -47,12 +52,18 @@ pub struct Tunnel {
 impl Tunnel {
     /// A "tunnel" that is just the address (local transport).
     pub fn direct(addr: SocketAddr) -> Self {
-        Tunnel { addr, stop: std::sync::Mutex::new(None) }
+        Tunnel {
+            addr,
+            stop: std::sync::Mutex::new(None),
+        }
     }
 
     /// A tunnel served by something that `stop` shuts down.
     pub fn served(addr: SocketAddr, stop: Box<dyn FnOnce() + Send>) -> Self {
-        Tunnel { addr, stop: std::sync::Mutex::new(Some(stop)) }
+        Tunnel {
+            addr,
+            stop: std::sync::Mutex::new(Some(stop)),
+        }
     }
 
     /// Where to connect (e.g. give `host()`/`port()` of this to the `postgres` crate).
@@ -63,7 +74,13 @@ impl Tunnel {
 
 impl std::fmt::Debug for Tunnel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tunnel").field("addr", &self.addr).field("served", &self.stop.lock().map(|s| s.is_some()).unwrap_or(false)).finish()
+        f.debug_struct("Tunnel")
+            .field("addr", &self.addr)
+            .field(
+                "served",
+                &self.stop.lock().map(|s| s.is_some()).unwrap_or(false),
+            )
+            .finish()
     }
 }
 

@@ -8,12 +8,17 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use osd_remote::{Cmd, ConnectOptions, FileKind, Host, NewFileMode, NoAsk, Privilege, RemoteError, Target};
+use osd_remote::{
+    Cmd, ConnectOptions, FileKind, Host, NewFileMode, NoAsk, Privilege, RemoteError, Target,
+};
 use support::{lab, Script};
 
 /// A fresh directory on the host (the lab runs on this machine, so the test can look directly).
 fn scratch(name: &str) -> String {
-    let dir = lab().dir.join("scratch").join(format!("{name}-{}", std::process::id()));
+    let dir = lab()
+        .dir
+        .join("scratch")
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::os::unix::fs::chown(dir.parent().unwrap(), Some(0), Some(0)).unwrap();
@@ -29,7 +34,10 @@ fn leftovers(dir: &str) -> Vec<String> {
 }
 
 fn uid_of(login: &str) -> u32 {
-    let out = std::process::Command::new("id").args(["-u", login]).output().unwrap();
+    let out = std::process::Command::new("id")
+        .args(["-u", login])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
@@ -45,11 +53,16 @@ mod file_ops {
         std::fs::write(&path, "old\n").unwrap();
         assert_eq!(host.read_file(&path).unwrap(), b"old\n");
 
-        let stat = host.write_atomic(&path, b"new content\n", &NewFileMode::default()).unwrap();
+        let stat = host
+            .write_atomic(&path, b"new content\n", &NewFileMode::default())
+            .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new content\n");
         assert_eq!(stat.size, 12);
         assert_eq!(stat.kind, FileKind::File);
-        let expected: String = sha2::Sha256::digest(b"new content\n").iter().map(|b| format!("{b:02x}")).collect();
+        let expected: String = sha2::Sha256::digest(b"new content\n")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(stat.sha256.as_deref(), Some(expected.as_str()));
         assert_eq!(stat.path, path);
         let again = host.stat(&path).unwrap().unwrap();
@@ -65,25 +78,55 @@ mod file_ops {
         std::os::unix::fs::chown(&path, Some(uid), Some(uid)).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
 
-        let stat = host.write_atomic(&path, b"[options]\nproxy_mode = True\n", &NewFileMode::default()).unwrap();
+        let stat = host
+            .write_atomic(
+                &path,
+                b"[options]\nproxy_mode = True\n",
+                &NewFileMode::default(),
+            )
+            .unwrap();
         let meta = std::fs::metadata(&path).unwrap();
-        assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (uid, uid, 0o640));
-        assert_eq!((stat.uid, stat.owner.as_str(), stat.mode), (uid, lab().nosudo(), 0o640));
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[options]\nproxy_mode = True\n");
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+            (uid, uid, 0o640)
+        );
+        assert_eq!(
+            (stat.uid, stat.owner.as_str(), stat.mode),
+            (uid, lab().nosudo(), 0o640)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[options]\nproxy_mode = True\n"
+        );
     }
 
     pub fn new_file_gets_given_mode(host: &Host, dir: &str) {
         let path = format!("{dir}/new.conf");
-        let stat = host.write_atomic(&path, b"x", &NewFileMode::new(Some(lab().nosudo()), None, 0o600)).unwrap();
+        let stat = host
+            .write_atomic(
+                &path,
+                b"x",
+                &NewFileMode::new(Some(lab().nosudo()), None, 0o600),
+            )
+            .unwrap();
         let meta = std::fs::metadata(&path).unwrap();
-        assert_eq!((meta.uid(), meta.mode() & 0o7777), (uid_of(lab().nosudo()), 0o600));
+        assert_eq!(
+            (meta.uid(), meta.mode() & 0o7777),
+            (uid_of(lab().nosudo()), 0o600)
+        );
         assert_eq!(stat.mode, 0o600);
     }
 
     pub fn failure_after_temp_file_leaves_original(host: &Host, dir: &str) {
         // A new file for an owner that does not exist: chown fails after the temp file exists.
         let path = format!("{dir}/never.conf");
-        let err = host.write_atomic(&path, b"x", &NewFileMode::new(Some("no-such-user-osd"), None, 0o644)).unwrap_err();
+        let err = host
+            .write_atomic(
+                &path,
+                b"x",
+                &NewFileMode::new(Some("no-such-user-osd"), None, 0o644),
+            )
+            .unwrap_err();
         assert!(matches!(err, RemoteError::CommandFailed { .. }), "{err}");
         assert!(!Path::new(&path).exists());
         assert!(leftovers(dir).is_empty(), "{:?}", leftovers(dir));
@@ -94,19 +137,44 @@ mod file_ops {
         let link = format!("{dir}/sites-enabled-x");
         std::fs::write(&real, "server {}\n").unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        host.write_atomic(&link, b"server { listen 80; }\n", &NewFileMode::default()).unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
-        assert_eq!(std::fs::read_to_string(&real).unwrap(), "server { listen 80; }\n");
+        host.write_atomic(&link, b"server { listen 80; }\n", &NewFileMode::default())
+            .unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink(),
+            "the link stays a link"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&real).unwrap(),
+            "server { listen 80; }\n"
+        );
         assert_eq!(host.stat(&link).unwrap().unwrap().real_path, real);
     }
 
     pub fn absent_things(host: &Host, dir: &str) {
         let missing = format!("{dir}/nope");
         assert!(host.stat(&missing).unwrap().is_none());
-        assert!(matches!(host.read_file(&missing), Err(RemoteError::NotFound { .. })));
-        let err = host.write_atomic(&format!("{dir}/no/such/dir/f"), b"x", &NewFileMode::default()).unwrap_err();
-        assert!(matches!(&err, RemoteError::NotFound { path, .. } if path.ends_with("no/such/dir")), "{err}");
-        assert!(matches!(host.read_file(dir), Err(RemoteError::NotRegularFile { .. })));
+        assert!(matches!(
+            host.read_file(&missing),
+            Err(RemoteError::NotFound { .. })
+        ));
+        let err = host
+            .write_atomic(
+                &format!("{dir}/no/such/dir/f"),
+                b"x",
+                &NewFileMode::default(),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, RemoteError::NotFound { path, .. } if path.ends_with("no/such/dir")),
+            "{err}"
+        );
+        assert!(matches!(
+            host.read_file(dir),
+            Err(RemoteError::NotRegularFile { .. })
+        ));
         let d = host.stat(dir).unwrap().unwrap();
         assert_eq!((d.kind, d.sha256), (FileKind::Dir, None));
     }
@@ -118,11 +186,15 @@ mod file_ops {
         assert_eq!(std::fs::metadata(&deep).unwrap().mode() & 0o777, 0o700);
         host.mkdir_p(&deep, 0o700).unwrap(); // again: fine
         let f = format!("{deep}/before.txt");
-        host.write_atomic(&f, b"before", &NewFileMode::default()).unwrap();
+        host.write_atomic(&f, b"before", &NewFileMode::default())
+            .unwrap();
         host.remove_file(&f).unwrap();
         assert!(!Path::new(&f).exists());
         host.remove_file(&f).unwrap(); // absent: fine
-        assert!(matches!(host.remove_file(&deep), Err(RemoteError::NotRegularFile { .. })));
+        assert!(matches!(
+            host.remove_file(&deep),
+            Err(RemoteError::NotRegularFile { .. })
+        ));
     }
 
     pub fn all(host: &Host, dir: &str) {
@@ -162,7 +234,9 @@ mod file_ops {
         let dir = scratch("files-large");
         let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
         let path = format!("{dir}/big.bin");
-        let stat = host.write_atomic(&path, &content, &NewFileMode::default()).unwrap();
+        let stat = host
+            .write_atomic(&path, &content, &NewFileMode::default())
+            .unwrap();
         assert_eq!(stat.size, content.len() as u64);
         assert_eq!(host.read_file(&path).unwrap(), content);
     }
@@ -176,23 +250,42 @@ mod file_ops {
         let content: Vec<u8> = (0..6_000_000u32).map(|i| (i % 241) as u8).collect();
         let path = format!("{dir}/big.bin");
         for _ in 0..2 {
-            let stat = host.write_atomic(&path, &content, &NewFileMode::default()).unwrap();
+            let stat = host
+                .write_atomic(&path, &content, &NewFileMode::default())
+                .unwrap();
             assert_eq!(stat.size, content.len() as u64);
         }
         assert!(std::fs::read(&path).unwrap() == content);
         // A command that ignores a large stdin, then normal work.
-        assert_eq!(host.run(&Cmd::new("true").stdin(content.clone())).unwrap().status, 0);
-        assert_eq!(host.run(&Cmd::new("echo").arg("fine")).unwrap().stdout_str(), "fine\n");
+        assert_eq!(
+            host.run(&Cmd::new("true").stdin(content.clone()))
+                .unwrap()
+                .status,
+            0
+        );
+        assert_eq!(
+            host.run(&Cmd::new("echo").arg("fine"))
+                .unwrap()
+                .stdout_str(),
+            "fine\n"
+        );
     }
 
     #[test]
     fn write_without_rights_leaves_original_and_no_temp_file() {
-        let host = Host::connect(&lab().target(lab().nosudo()), &lab().opts_with_key(lab().key_ed25519()), &NoAsk).unwrap();
+        let host = Host::connect(
+            &lab().target(lab().nosudo()),
+            &lab().opts_with_key(lab().key_ed25519()),
+            &NoAsk,
+        )
+        .unwrap();
         let dir = scratch("files-denied");
         let path = format!("{dir}/odoo.conf");
         std::fs::write(&path, "original\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = host.write_atomic(&path, b"changed\n", &NewFileMode::default()).unwrap_err();
+        let err = host
+            .write_atomic(&path, b"changed\n", &NewFileMode::default())
+            .unwrap_err();
         match &err {
             RemoteError::PrivilegeMissing { command, hint, .. } => {
                 assert!(command.contains("odoo.conf"), "{command}");
@@ -216,7 +309,9 @@ mod file_ops {
         std::fs::write(format!("{ro}/odoo.conf"), "original\n").unwrap();
         let mounted = std::process::Command::new("sh")
             .arg("-c")
-            .arg(format!("mount --bind '{ro}' '{ro}' && mount -o remount,bind,ro '{ro}'"))
+            .arg(format!(
+                "mount --bind '{ro}' '{ro}' && mount -o remount,bind,ro '{ro}'"
+            ))
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
@@ -225,12 +320,19 @@ mod file_ops {
             eprintln!("SKIPPED: cannot make a read-only bind mount here (no CAP_SYS_ADMIN)");
             return;
         }
-        let result = host.write_atomic(&format!("{ro}/odoo.conf"), b"changed\n", &NewFileMode::default());
+        let result = host.write_atomic(
+            &format!("{ro}/odoo.conf"),
+            b"changed\n",
+            &NewFileMode::default(),
+        );
         let _ = std::process::Command::new("umount").arg(&ro).status();
         let err = result.unwrap_err();
         assert!(matches!(err, RemoteError::CommandFailed { .. }), "{err}");
         assert!(err.to_string().contains("Read-only file system"), "{err}");
-        assert_eq!(std::fs::read_to_string(format!("{ro}/odoo.conf")).unwrap(), "original\n");
+        assert_eq!(
+            std::fs::read_to_string(format!("{ro}/odoo.conf")).unwrap(),
+            "original\n"
+        );
         assert!(leftovers(&ro).is_empty());
     }
 }
@@ -241,19 +343,49 @@ mod commands {
     #[test]
     fn status_output_and_stdin() {
         let host = lab().root();
-        let out = host.run(&Cmd::new("sh").arg("-c").arg("cat; echo err >&2; exit 3").stdin(b"hello".to_vec())).unwrap();
-        assert_eq!((out.status, out.stdout_str().as_ref(), out.stderr_str().as_ref()), (3, "hello", "err\n"));
+        let out = host
+            .run(
+                &Cmd::new("sh")
+                    .arg("-c")
+                    .arg("cat; echo err >&2; exit 3")
+                    .stdin(b"hello".to_vec()),
+            )
+            .unwrap();
+        assert_eq!(
+            (
+                out.status,
+                out.stdout_str().as_ref(),
+                out.stderr_str().as_ref()
+            ),
+            (3, "hello", "err\n")
+        );
         assert!(!out.ok());
-        let out = host.run(&Cmd::new("printf").arg("%s|").arg("a b").arg("it's").arg("$HOME").arg("")).unwrap();
+        let out = host
+            .run(
+                &Cmd::new("printf")
+                    .arg("%s|")
+                    .arg("a b")
+                    .arg("it's")
+                    .arg("$HOME")
+                    .arg(""),
+            )
+            .unwrap();
         assert_eq!(out.stdout_str(), "a b|it's|$HOME||");
     }
 
     #[test]
     fn run_checked_reports_command_and_stderr() {
         let host = lab().root();
-        let err = host.run_checked(&Cmd::new("ls").arg("/definitely/not here")).unwrap_err();
+        let err = host
+            .run_checked(&Cmd::new("ls").arg("/definitely/not here"))
+            .unwrap_err();
         match &err {
-            RemoteError::CommandFailed { command, status, stderr, host: h } => {
+            RemoteError::CommandFailed {
+                command,
+                status,
+                stderr,
+                host: h,
+            } => {
                 assert_eq!(command, "ls '/definitely/not here'");
                 assert_eq!(*status, 2);
                 assert!(stderr.contains("No such file"), "{stderr}");
@@ -261,7 +393,10 @@ mod commands {
             }
             other => panic!("{other}"),
         }
-        assert!(err.to_string().contains("ls '/definitely/not here'"), "{err}");
+        assert!(
+            err.to_string().contains("ls '/definitely/not here'"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -277,7 +412,13 @@ mod commands {
     fn script_is_one_round_trip() {
         let host = lab().root();
         let before = host.exec_count();
-        let out = host.run_script("echo '==> a <=='\nid -u\necho '==> b <=='\nhostname >/dev/null && echo ok\n", false, Duration::from_secs(10)).unwrap();
+        let out = host
+            .run_script(
+                "echo '==> a <=='\nid -u\necho '==> b <=='\nhostname >/dev/null && echo ok\n",
+                false,
+                Duration::from_secs(10),
+            )
+            .unwrap();
         assert_eq!(host.exec_count() - before, 1);
         assert_eq!(out.stdout_str(), "==> a <==\n0\n==> b <==\nok\n");
     }
@@ -286,8 +427,18 @@ mod commands {
     fn timeout_abandons_the_command_and_the_session_still_works() {
         let host = lab().root();
         let started = Instant::now();
-        let err = host.run(&Cmd::new("sleep").arg("30").timeout(Duration::from_millis(700))).unwrap_err();
-        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        let err = host
+            .run(
+                &Cmd::new("sleep")
+                    .arg("30")
+                    .timeout(Duration::from_millis(700)),
+            )
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
         match &err {
             RemoteError::Timeout { command, after, .. } => {
                 assert_eq!(command, "sleep 30");
@@ -295,13 +446,20 @@ mod commands {
             }
             other => panic!("{other}"),
         }
-        assert_eq!(host.run(&Cmd::new("echo").arg("still here")).unwrap().stdout_str(), "still here\n");
+        assert_eq!(
+            host.run(&Cmd::new("echo").arg("still here"))
+                .unwrap()
+                .stdout_str(),
+            "still here\n"
+        );
     }
 
     #[test]
     fn local_timeout_kills_the_pipeline() {
         let host = Host::local();
-        let err = host.run(&Cmd::shell("sleep 30 | cat").timeout(Duration::from_millis(300))).unwrap_err();
+        let err = host
+            .run(&Cmd::shell("sleep 30 | cat").timeout(Duration::from_millis(300)))
+            .unwrap_err();
         assert!(matches!(err, RemoteError::Timeout { .. }), "{err}");
     }
 
@@ -310,7 +468,8 @@ mod commands {
         let host = lab().root();
         // Kill the sshd process serving this very connection.
         let started = Instant::now();
-        let result = host.run(&Cmd::shell("kill -9 $PPID; sleep 5").timeout(Duration::from_secs(30)));
+        let result =
+            host.run(&Cmd::shell("kill -9 $PPID; sleep 5").timeout(Duration::from_secs(30)));
         assert!(started.elapsed() < Duration::from_secs(20));
         let err = match result {
             Err(e) => e,
@@ -354,37 +513,89 @@ mod privilege {
         let host = lab().root();
         assert_eq!(host.privilege(), Privilege::Root);
         assert_eq!(host.user(), "root");
-        assert_eq!(host.run(&Cmd::new("id").arg("-u").privileged()).unwrap().stdout_str(), "0\n");
+        assert_eq!(
+            host.run(&Cmd::new("id").arg("-u").privileged())
+                .unwrap()
+                .stdout_str(),
+            "0\n"
+        );
     }
 
     #[test]
     fn sudo_without_password() {
         let host = lab().connect(lab().nopw());
-        assert_eq!(host.privilege(), Privilege::Sudo { password_needed: false });
-        assert_eq!(host.run(&Cmd::new("id").arg("-u")).unwrap().stdout_str(), format!("{}\n", uid_of(lab().nopw())));
-        assert_eq!(host.run(&Cmd::new("id").arg("-u").privileged()).unwrap().stdout_str(), "0\n");
+        assert_eq!(
+            host.privilege(),
+            Privilege::Sudo {
+                password_needed: false
+            }
+        );
+        assert_eq!(
+            host.run(&Cmd::new("id").arg("-u")).unwrap().stdout_str(),
+            format!("{}\n", uid_of(lab().nopw()))
+        );
+        assert_eq!(
+            host.run(&Cmd::new("id").arg("-u").privileged())
+                .unwrap()
+                .stdout_str(),
+            "0\n"
+        );
         // stdin reaches the privileged command.
-        assert_eq!(host.run(&Cmd::new("cat").privileged().stdin(b"through sudo".to_vec())).unwrap().stdout_str(), "through sudo");
+        assert_eq!(
+            host.run(&Cmd::new("cat").privileged().stdin(b"through sudo".to_vec()))
+                .unwrap()
+                .stdout_str(),
+            "through sudo"
+        );
         // A root-only file is read through sudo on its own.
-        assert!(String::from_utf8(host.read_file("/etc/shadow").unwrap()).unwrap().contains("root:"));
+        assert!(String::from_utf8(host.read_file("/etc/shadow").unwrap())
+            .unwrap()
+            .contains("root:"));
     }
 
     #[test]
     fn sudo_with_password_asked_once() {
         let l = lab();
-        let ask = Script { sudo_password: Some(l.password_of(l.pw())), ..Default::default() };
-        let host = Host::connect(&l.target(l.pw()), &l.opts_with_key(l.key_ed25519()), &ask).unwrap();
-        assert_eq!(host.privilege(), Privilege::Sudo { password_needed: true });
+        let ask = Script {
+            sudo_password: Some(l.password_of(l.pw())),
+            ..Default::default()
+        };
+        let host =
+            Host::connect(&l.target(l.pw()), &l.opts_with_key(l.key_ed25519()), &ask).unwrap();
+        assert_eq!(
+            host.privilege(),
+            Privilege::Sudo {
+                password_needed: true
+            }
+        );
         assert_eq!(ask.asked().len(), 1);
-        assert!(matches!(&ask.asked()[0], osd_remote::Prompt::SudoPassword { user, .. } if user == l.pw()));
-        assert_eq!(host.run(&Cmd::new("id").arg("-u").privileged()).unwrap().stdout_str(), "0\n");
+        assert!(
+            matches!(&ask.asked()[0], osd_remote::Prompt::SudoPassword { user, .. } if user == l.pw())
+        );
+        assert_eq!(
+            host.run(&Cmd::new("id").arg("-u").privileged())
+                .unwrap()
+                .stdout_str(),
+            "0\n"
+        );
         // The password line is sudo's; the command gets exactly its own stdin.
-        assert_eq!(host.run(&Cmd::new("cat").privileged().stdin(b"line1\nline2".to_vec())).unwrap().stdout_str(), "line1\nline2");
-        assert_eq!(host.run_script("id -u\n", true, Duration::from_secs(10)).unwrap().stdout_str(), "0\n");
+        assert_eq!(
+            host.run(&Cmd::new("cat").privileged().stdin(b"line1\nline2".to_vec()))
+                .unwrap()
+                .stdout_str(),
+            "line1\nline2"
+        );
+        assert_eq!(
+            host.run_script("id -u\n", true, Duration::from_secs(10))
+                .unwrap()
+                .stdout_str(),
+            "0\n"
+        );
         let dir = scratch("sudo-pw");
         let path = format!("{dir}/root-owned.conf");
         std::fs::write(&path, "a\n").unwrap();
-        host.write_atomic(&path, b"b\n", &NewFileMode::default()).unwrap();
+        host.write_atomic(&path, b"b\n", &NewFileMode::default())
+            .unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "b\n");
         assert_eq!(ask.asked().len(), 1, "asked once, at connect");
     }
@@ -395,7 +606,14 @@ mod privilege {
         let mut opts = l.opts_with_key(l.key_ed25519());
         opts.sudo_password = Some(l.password_of(l.pw()).into());
         let host = Host::connect(&l.target(l.pw()), &opts, &NoAsk).unwrap();
-        let err = host.run_checked(&Cmd::new("sh").arg("-c").arg("ps -o args= -u root | grep -c sudo; exit 4").privileged()).unwrap_err();
+        let err = host
+            .run_checked(
+                &Cmd::new("sh")
+                    .arg("-c")
+                    .arg("ps -o args= -u root | grep -c sudo; exit 4")
+                    .privileged(),
+            )
+            .unwrap_err();
         let text = format!("{err} {err:?} {host:?} {opts:?}");
         assert!(!text.contains(&l.password_of(l.pw())), "{text}");
     }
@@ -403,43 +621,81 @@ mod privilege {
     #[test]
     fn wrong_sudo_password_is_rejected() {
         let l = lab();
-        let ask = Script { sudo_password: Some("not it".into()), ..Default::default() };
-        let err = Host::connect(&l.target(l.pw()), &l.opts_with_key(l.key_ed25519()), &ask).unwrap_err();
-        assert!(matches!(&err, RemoteError::SudoPasswordRejected { user, .. } if user == l.pw()), "{err}");
+        let ask = Script {
+            sudo_password: Some("not it".into()),
+            ..Default::default()
+        };
+        let err =
+            Host::connect(&l.target(l.pw()), &l.opts_with_key(l.key_ed25519()), &ask).unwrap_err();
+        assert!(
+            matches!(&err, RemoteError::SudoPasswordRejected { user, .. } if user == l.pw()),
+            "{err}"
+        );
         assert!(!err.to_string().contains("not it"));
     }
 
     #[test]
     fn sudo_password_not_given_means_no_privilege() {
         let l = lab();
-        let host = Host::connect(&l.target(l.pw()), &l.opts_with_key(l.key_ed25519()), &NoAsk).unwrap();
+        let host =
+            Host::connect(&l.target(l.pw()), &l.opts_with_key(l.key_ed25519()), &NoAsk).unwrap();
         assert_eq!(host.privilege(), Privilege::None);
-        let err = host.run(&Cmd::new("nginx").arg("-t").privileged()).unwrap_err();
+        let err = host
+            .run(&Cmd::new("nginx").arg("-t").privileged())
+            .unwrap_err();
         assert!(err.to_string().contains("password"), "{err}");
     }
 
     #[test]
     fn no_sudo_names_the_command() {
         let l = lab();
-        let host = Host::connect(&l.target(l.nosudo()), &l.opts_with_key(l.key_ed25519()), &NoAsk).unwrap();
+        let host = Host::connect(
+            &l.target(l.nosudo()),
+            &l.opts_with_key(l.key_ed25519()),
+            &NoAsk,
+        )
+        .unwrap();
         assert_eq!(host.privilege(), Privilege::None);
-        let err = host.run(&Cmd::new("systemctl").arg("restart").arg("odoo").privileged()).unwrap_err();
+        let err = host
+            .run(
+                &Cmd::new("systemctl")
+                    .arg("restart")
+                    .arg("odoo")
+                    .privileged(),
+            )
+            .unwrap_err();
         match &err {
-            RemoteError::PrivilegeMissing { command, .. } => assert_eq!(command, "systemctl restart odoo"),
+            RemoteError::PrivilegeMissing { command, .. } => {
+                assert_eq!(command, "systemctl restart odoo")
+            }
             other => panic!("{other}"),
         }
         let text = err.to_string();
-        assert!(text.contains("`systemctl restart odoo`") && text.contains(l.nosudo()), "{text}");
+        assert!(
+            text.contains("`systemctl restart odoo`") && text.contains(l.nosudo()),
+            "{text}"
+        );
         // Reading a root-only file: the error names the read.
         let err = host.read_file("/etc/shadow").unwrap_err();
-        assert!(matches!(&err, RemoteError::PrivilegeMissing { command, .. } if command == "cat -- /etc/shadow"), "{err}");
+        assert!(
+            matches!(&err, RemoteError::PrivilegeMissing { command, .. } if command == "cat -- /etc/shadow"),
+            "{err}"
+        );
     }
 
     #[test]
     fn no_sudo_user_who_gives_a_password_still_has_none() {
         let l = lab();
-        let ask = Script { sudo_password: Some(l.password_of(l.nosudo())), ..Default::default() };
-        let host = Host::connect(&l.target(l.nosudo()), &l.opts_with_key(l.key_ed25519()), &ask).unwrap();
+        let ask = Script {
+            sudo_password: Some(l.password_of(l.nosudo())),
+            ..Default::default()
+        };
+        let host = Host::connect(
+            &l.target(l.nosudo()),
+            &l.opts_with_key(l.key_ed25519()),
+            &ask,
+        )
+        .unwrap();
         assert_eq!(host.privilege(), Privilege::None);
     }
 }
@@ -458,7 +714,14 @@ mod host_keys {
         let mut o = ConnectOptions::bare();
         o.app_known_hosts_file = app_file(name);
         o.identity_files = vec![lab().key_ed25519().to_path_buf()];
-        (o, Script { ssh_password: Some("x".into()), sudo_password: Some("y".into()), ..Default::default() })
+        (
+            o,
+            Script {
+                ssh_password: Some("x".into()),
+                sudo_password: Some("y".into()),
+                ..Default::default()
+            },
+        )
     }
 
     #[test]
@@ -466,7 +729,13 @@ mod host_keys {
         let (opts, ask) = untrusting("unknown");
         let err = Host::connect(&lab().target("root"), &opts, &ask).unwrap_err();
         match &err {
-            RemoteError::UnknownHostKey { host, port, key_type, fingerprint, .. } => {
+            RemoteError::UnknownHostKey {
+                host,
+                port,
+                key_type,
+                fingerprint,
+                ..
+            } => {
                 assert_eq!((host.as_str(), *port), ("127.0.0.1", lab().port));
                 assert_eq!(key_type, "ssh-ed25519");
                 assert_eq!(fingerprint, &lab().host_key_fingerprint());
@@ -474,7 +743,10 @@ mod host_keys {
             other => panic!("{other}"),
         }
         assert!(err.to_string().contains(&lab().host_key_fingerprint()));
-        assert!(ask.asked().is_empty(), "nothing asked (or sent) before the key is accepted");
+        assert!(
+            ask.asked().is_empty(),
+            "nothing asked (or sent) before the key is accepted"
+        );
         assert!(!opts.app_known_hosts_file.exists());
     }
 
@@ -482,12 +754,25 @@ mod host_keys {
     fn accepting_stores_the_key_and_the_next_connect_passes() {
         let (opts, _) = untrusting("accept");
         let err = Host::connect(&lab().target("root"), &opts, &NoAsk).unwrap_err();
-        let RemoteError::UnknownHostKey { host, port, key_type, key, .. } = err else { panic!("{err}") };
-        osd_remote::accept_host_key(&opts.app_known_hosts_file, &host, port, &key_type, &key).unwrap();
+        let RemoteError::UnknownHostKey {
+            host,
+            port,
+            key_type,
+            key,
+            ..
+        } = err
+        else {
+            panic!("{err}")
+        };
+        osd_remote::accept_host_key(&opts.app_known_hosts_file, &host, port, &key_type, &key)
+            .unwrap();
         let stored = std::fs::read_to_string(&opts.app_known_hosts_file).unwrap();
         assert_eq!(stored, format!("{}\n", lab().known_hosts_line()));
         let h = Host::connect(&lab().target("root"), &opts, &NoAsk).unwrap();
-        assert_eq!(h.host_key().unwrap().fingerprint, lab().host_key_fingerprint());
+        assert_eq!(
+            h.host_key().unwrap().fingerprint,
+            lab().host_key_fingerprint()
+        );
     }
 
     #[test]
@@ -495,7 +780,9 @@ mod host_keys {
         let (mut opts, _) = untrusting("accept-new");
         opts.accept_new_host_key = true;
         Host::connect(&lab().target("root"), &opts, &NoAsk).unwrap();
-        assert!(std::fs::read_to_string(&opts.app_known_hosts_file).unwrap().contains(lab().known_hosts_line()));
+        assert!(std::fs::read_to_string(&opts.app_known_hosts_file)
+            .unwrap()
+            .contains(lab().known_hosts_line()));
         opts.accept_new_host_key = false;
         Host::connect(&lab().target("root"), &opts, &NoAsk).unwrap();
     }
@@ -505,19 +792,34 @@ mod host_keys {
         let (mut opts, ask) = untrusting("changed");
         let other = lab().dir.join("other_host_key");
         if !other.exists() {
-            assert!(std::process::Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&other).status().unwrap().success());
+            assert!(std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(&other)
+                .status()
+                .unwrap()
+                .success());
         }
         let other_pub = std::fs::read_to_string(other.with_extension("pub")).unwrap();
         let mut f = other_pub.split_whitespace();
         let (t, k) = (f.next().unwrap(), f.next().unwrap());
         let kh = lab().dir.join("known_hosts_changed");
-        std::fs::write(&kh, format!("# comment\n[127.0.0.1]:{} {t} {k}\n", lab().port)).unwrap();
+        std::fs::write(
+            &kh,
+            format!("# comment\n[127.0.0.1]:{} {t} {k}\n", lab().port),
+        )
+        .unwrap();
         opts.known_hosts_files = vec![kh.clone()];
         opts.accept_new_host_key = true; // never applies to a changed key
         let err = Host::connect(&lab().target("root"), &opts, &ask).unwrap_err();
         let expected = osd_remote::fingerprint(&base64_decode(k));
         match &err {
-            RemoteError::HostKeyChanged { expected_fingerprint, actual_fingerprint, known_hosts_file, line, .. } => {
+            RemoteError::HostKeyChanged {
+                expected_fingerprint,
+                actual_fingerprint,
+                known_hosts_file,
+                line,
+                ..
+            } => {
                 assert_eq!(expected_fingerprint, &expected);
                 assert_eq!(actual_fingerprint, &lab().host_key_fingerprint());
                 assert_eq!((known_hosts_file, *line), (&kh, 2));
@@ -525,7 +827,10 @@ mod host_keys {
             other => panic!("{other}"),
         }
         let text = err.to_string();
-        assert!(text.contains(&expected) && text.contains(&lab().host_key_fingerprint()), "{text}");
+        assert!(
+            text.contains(&expected) && text.contains(&lab().host_key_fingerprint()),
+            "{text}"
+        );
         assert!(ask.asked().is_empty());
         assert!(!opts.app_known_hosts_file.exists());
     }
@@ -534,7 +839,14 @@ mod host_keys {
     fn hashed_entries_match() {
         let kh = lab().dir.join("known_hosts_hashed");
         std::fs::write(&kh, format!("{}\n", lab().known_hosts_line())).unwrap();
-        assert!(std::process::Command::new("ssh-keygen").arg("-H").arg("-f").arg(&kh).output().unwrap().status.success());
+        assert!(std::process::Command::new("ssh-keygen")
+            .arg("-H")
+            .arg("-f")
+            .arg(&kh)
+            .output()
+            .unwrap()
+            .status
+            .success());
         assert!(std::fs::read_to_string(&kh).unwrap().starts_with("|1|"));
         let mut opts = lab().opts_with_key(lab().key_ed25519());
         opts.known_hosts_files = vec![kh];
@@ -553,7 +865,12 @@ mod host_keys {
     }
 
     fn base64_decode(s: &str) -> Vec<u8> {
-        let out = std::process::Command::new("base64").arg("-d").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let out = std::process::Command::new("base64")
+            .arg("-d")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         use std::io::Write;
         let mut out = out;
         out.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
@@ -564,7 +881,11 @@ mod host_keys {
 mod auth {
     use super::*;
 
-    fn connect_with(opts: &ConnectOptions, ask: &dyn osd_remote::Ask, user: &str) -> Result<Host, RemoteError> {
+    fn connect_with(
+        opts: &ConnectOptions,
+        ask: &dyn osd_remote::Ask,
+        user: &str,
+    ) -> Result<Host, RemoteError> {
         Host::connect(&lab().target(user), opts, ask)
     }
 
@@ -572,8 +893,12 @@ mod auth {
     fn ed25519_ecdsa_and_rsa_keys() {
         let l = lab();
         for key in [l.key_ed25519(), l.key_ecdsa(), l.key_rsa()] {
-            let host = connect_with(&l.opts_with_key(key), &NoAsk, l.nosudo()).unwrap_or_else(|e| panic!("{}: {e}", key.display()));
-            assert_eq!(host.run(&Cmd::new("whoami")).unwrap().stdout_str(), format!("{}\n", l.nosudo()));
+            let host = connect_with(&l.opts_with_key(key), &NoAsk, l.nosudo())
+                .unwrap_or_else(|e| panic!("{}: {e}", key.display()));
+            assert_eq!(
+                host.run(&Cmd::new("whoami")).unwrap().stdout_str(),
+                format!("{}\n", l.nosudo())
+            );
         }
     }
 
@@ -581,9 +906,17 @@ mod auth {
     fn passphrase_key_asks_for_the_passphrase() {
         let l = lab();
         let (key, passphrase) = l.key_with_passphrase();
-        let ask = Script { passphrase: Some(passphrase.into()), ..Default::default() };
+        let ask = Script {
+            passphrase: Some(passphrase.into()),
+            ..Default::default()
+        };
         connect_with(&l.opts_with_key(key), &ask, "root").unwrap();
-        assert_eq!(ask.asked(), vec![osd_remote::Prompt::KeyPassphrase { path: key.to_path_buf() }]);
+        assert_eq!(
+            ask.asked(),
+            vec![osd_remote::Prompt::KeyPassphrase {
+                path: key.to_path_buf()
+            }]
+        );
     }
 
     #[test]
@@ -598,10 +931,16 @@ mod auth {
     #[test]
     fn wrong_passphrase_says_so() {
         let l = lab();
-        let ask = Script { passphrase: Some("wrong".into()), ..Default::default() };
+        let ask = Script {
+            passphrase: Some("wrong".into()),
+            ..Default::default()
+        };
         let (key, _) = l.key_with_passphrase();
         let err = connect_with(&l.opts_with_key(key), &ask, l.nosudo()).unwrap_err();
-        assert!(matches!(&err, RemoteError::KeyPassphraseWrong { path } if path == key), "{err}");
+        assert!(
+            matches!(&err, RemoteError::KeyPassphraseWrong { path } if path == key),
+            "{err}"
+        );
     }
 
     #[test]
@@ -610,11 +949,18 @@ mod auth {
         let mut opts = l.opts_bare();
         opts.password = Some(l.password_of(l.nosudo()).into());
         connect_with(&opts, &NoAsk, l.nosudo()).unwrap();
-        let ask = Script { ssh_password: Some(l.password_of(l.nosudo())), ..Default::default() };
+        let ask = Script {
+            ssh_password: Some(l.password_of(l.nosudo())),
+            ..Default::default()
+        };
         connect_with(&l.opts_bare(), &ask, l.nosudo()).unwrap();
         // Then, as sudo wants a password from this user too, that is asked (and found useless).
         let port = l.port;
-        assert!(matches!(&ask.asked()[..], [osd_remote::Prompt::SshPassword { user, host }, osd_remote::Prompt::SudoPassword { .. }] if user == l.nosudo() && host == &format!("127.0.0.1:{port}")), "{:?}", ask.asked());
+        assert!(
+            matches!(&ask.asked()[..], [osd_remote::Prompt::SshPassword { user, host }, osd_remote::Prompt::SudoPassword { .. }] if user == l.nosudo() && host == &format!("127.0.0.1:{port}")),
+            "{:?}",
+            ask.asked()
+        );
     }
 
     #[test]
@@ -628,7 +974,12 @@ mod auth {
             RemoteError::AuthFailed { user, tried, .. } => {
                 assert_eq!(user, l.nosudo());
                 assert!(tried.iter().any(|t| t == "password"), "{tried:?}");
-                assert!(tried.iter().any(|t| t.contains("no-such-key") && t.contains("no such file")), "{tried:?}");
+                assert!(
+                    tried
+                        .iter()
+                        .any(|t| t.contains("no-such-key") && t.contains("no such file")),
+                    "{tried:?}"
+                );
             }
             other => panic!("{other}"),
         }
@@ -638,7 +989,10 @@ mod auth {
     #[test]
     fn nothing_to_offer_is_auth_failed() {
         let err = connect_with(&lab().opts_bare(), &NoAsk, "root").unwrap_err();
-        assert!(matches!(&err, RemoteError::AuthFailed { tried, .. } if tried == &vec!["password (not given)".to_string()]), "{err}");
+        assert!(
+            matches!(&err, RemoteError::AuthFailed { tried, .. } if tried == &vec!["password (not given)".to_string()]),
+            "{err}"
+        );
     }
 
     #[test]
@@ -647,12 +1001,30 @@ mod auth {
         let sock = l.dir.join(format!("agent-{}.sock", std::process::id()));
         let _ = std::fs::remove_file(&sock);
         // -D: foreground; it dies with the watchdog below when the test process ends.
-        let mut agent = std::process::Command::new("ssh-agent").arg("-D").arg("-a").arg(&sock).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let mut agent = std::process::Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&sock)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         // Its first line of output is printed once the socket is listening.
         let mut first = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(agent.stdout.as_mut().unwrap()), &mut first).unwrap();
-        let added = std::process::Command::new("ssh-add").arg(l.key_ecdsa()).env("SSH_AUTH_SOCK", &sock).output().unwrap();
-        assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(agent.stdout.as_mut().unwrap()),
+            &mut first,
+        )
+        .unwrap();
+        let added = std::process::Command::new("ssh-add")
+            .arg(l.key_ecdsa())
+            .env("SSH_AUTH_SOCK", &sock)
+            .output()
+            .unwrap();
+        assert!(
+            added.status.success(),
+            "{}",
+            String::from_utf8_lossy(&added.stderr)
+        );
         let mut opts = l.opts_bare();
         opts.use_agent = true;
         opts.agent_socket = Some(sock.clone());
@@ -660,7 +1032,10 @@ mod auth {
         let _ = agent.kill();
         let _ = agent.wait();
         let host = result.unwrap();
-        assert_eq!(host.run(&Cmd::new("whoami")).unwrap().stdout_str(), format!("{}\n", l.nopw()));
+        assert_eq!(
+            host.run(&Cmd::new("whoami")).unwrap().stdout_str(),
+            format!("{}\n", l.nopw())
+        );
     }
 }
 
@@ -670,9 +1045,18 @@ mod reachability {
     #[test]
     fn closed_port_is_unreachable() {
         let port = support::free_port();
-        let err = Host::connect(&Target::parse(&format!("root@127.0.0.1:{port}")).unwrap(), &ConnectOptions::bare(), &NoAsk).unwrap_err();
+        let err = Host::connect(
+            &Target::parse(&format!("root@127.0.0.1:{port}")).unwrap(),
+            &ConnectOptions::bare(),
+            &NoAsk,
+        )
+        .unwrap_err();
         match &err {
-            RemoteError::Unreachable { host, port: p, reason } => {
+            RemoteError::Unreachable {
+                host,
+                port: p,
+                reason,
+            } => {
                 assert_eq!((host.as_str(), *p), ("127.0.0.1", port));
                 assert_eq!(reason, "connection refused");
             }
@@ -688,7 +1072,12 @@ mod reachability {
         let mut opts = ConnectOptions::bare();
         opts.connect_timeout = Duration::from_millis(500);
         let started = Instant::now();
-        let err = Host::connect(&Target::parse(&format!("root@127.0.0.1:{port}")).unwrap(), &opts, &NoAsk).unwrap_err();
+        let err = Host::connect(
+            &Target::parse(&format!("root@127.0.0.1:{port}")).unwrap(),
+            &opts,
+            &NoAsk,
+        )
+        .unwrap_err();
         assert!(matches!(err, RemoteError::Handshake { .. }), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5));
         drop(listener);
@@ -707,7 +1096,10 @@ mod reachability {
         opts.ssh_config_file = Some(cfg);
         let target = Target::parse("odoo-lab").unwrap();
         let spec = osd_remote::resolve_target(&target, &opts).unwrap().unwrap();
-        assert_eq!((spec.host.as_str(), spec.port, spec.user.as_str()), ("127.0.0.1", l.port, l.nopw()));
+        assert_eq!(
+            (spec.host.as_str(), spec.port, spec.user.as_str()),
+            ("127.0.0.1", l.port, l.nopw())
+        );
         let host = Host::connect(&target, &opts, &NoAsk).unwrap();
         assert_eq!(host.user(), l.nopw());
         assert_eq!(host.name(), format!("{}@127.0.0.1:{}", l.nopw(), l.port));
@@ -766,10 +1158,16 @@ mod tunnels {
             }
         });
         // Commands still work while the tunnel exists.
-        assert_eq!(host.run(&Cmd::new("echo").arg("ok")).unwrap().stdout_str(), "ok\n");
+        assert_eq!(
+            host.run(&Cmd::new("echo").arg("ok")).unwrap().stdout_str(),
+            "ok\n"
+        );
         let addr = tunnel.local_addr();
         drop(tunnel);
-        assert!(std::net::TcpStream::connect(addr).is_err(), "the listener is gone after drop");
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "the listener is gone after drop"
+        );
     }
 
     #[test]
@@ -777,7 +1175,10 @@ mod tunnels {
         let host = lab().root();
         let port = support::free_port();
         let err = host.tunnel("127.0.0.1", port).unwrap_err();
-        assert!(matches!(&err, RemoteError::Unreachable { port: p, .. } if *p == port), "{err}");
+        assert!(
+            matches!(&err, RemoteError::Unreachable { port: p, .. } if *p == port),
+            "{err}"
+        );
     }
 
     #[test]
@@ -799,9 +1200,18 @@ mod tunnels {
             // The sync postgres client must not run inside a tokio runtime; a plain thread is fine.
             let pg = pg.clone();
             std::thread::spawn(move || {
-                let mut client = postgres::Config::new().host(&host).port(port).user(&pg.user).password(&pg.password).dbname(&pg.db).connect(postgres::NoTls).unwrap();
+                let mut client = postgres::Config::new()
+                    .host(&host)
+                    .port(port)
+                    .user(&pg.user)
+                    .password(&pg.password)
+                    .dbname(&pg.db)
+                    .connect(postgres::NoTls)
+                    .unwrap();
                 let rows = client.query(query, &[]).unwrap();
-                rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).collect::<Vec<_>>()
+                rows.iter()
+                    .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+                    .collect::<Vec<_>>()
             })
             .join()
             .unwrap()
@@ -809,17 +1219,42 @@ mod tunnels {
         let through_tunnel = read(addr.ip().to_string(), addr.port());
         let direct = read(l.info.postgres.host.clone(), l.info.postgres.port);
         assert_eq!(through_tunnel, direct);
-        assert!(through_tunnel.iter().any(|(k, _)| k == "web.base.url"), "{through_tunnel:?}");
+        assert!(
+            through_tunnel.iter().any(|(k, _)| k == "web.base.url"),
+            "{through_tunnel:?}"
+        );
         // Parameters, not string-built SQL, also work through the tunnel.
         let pg = l.info.postgres.clone();
         let one = std::thread::spawn(move || {
-            let mut client = postgres::Config::new().host(&addr.ip().to_string()).port(addr.port()).user(&pg.user).password(&pg.password).dbname(&pg.db).connect(postgres::NoTls).unwrap();
-            client.query_opt("SELECT value FROM ir_config_parameter WHERE key = $1", &[&"web.base.url"]).unwrap().map(|r| r.get::<_, String>(0))
+            let mut client = postgres::Config::new()
+                .host(&addr.ip().to_string())
+                .port(addr.port())
+                .user(&pg.user)
+                .password(&pg.password)
+                .dbname(&pg.db)
+                .connect(postgres::NoTls)
+                .unwrap();
+            client
+                .query_opt(
+                    "SELECT value FROM ir_config_parameter WHERE key = $1",
+                    &[&"web.base.url"],
+                )
+                .unwrap()
+                .map(|r| r.get::<_, String>(0))
         })
         .join()
         .unwrap();
-        assert_eq!(one.as_deref(), direct.iter().find(|(k, _)| k == "web.base.url").map(|(_, v)| v.as_str()));
+        assert_eq!(
+            one.as_deref(),
+            direct
+                .iter()
+                .find(|(k, _)| k == "web.base.url")
+                .map(|(_, v)| v.as_str())
+        );
         // And the session still runs commands afterwards.
-        assert_eq!(host.run(&Cmd::new("echo").arg("ok")).unwrap().stdout_str(), "ok\n");
+        assert_eq!(
+            host.run(&Cmd::new("echo").arg("ok")).unwrap().stdout_str(),
+            "ok\n"
+        );
     }
 }

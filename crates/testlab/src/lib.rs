@@ -242,7 +242,11 @@ impl Lab {
 
     /// Like [`Lab::up`], returning the failure (the script's stderr) instead of panicking.
     pub fn try_up(scenario: &str, base: Option<&Path>) -> Result<Lab, String> {
-        let mut args = vec!["up".to_string(), "--scenario".to_string(), scenario.to_string()];
+        let mut args = vec![
+            "up".to_string(),
+            "--scenario".to_string(),
+            scenario.to_string(),
+        ];
         if let Some(base) = base {
             args.push("--base".into());
             args.push(base.display().to_string());
@@ -256,15 +260,21 @@ impl Lab {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        let info: LabInfo = serde_json::from_slice(&out.stdout)
-            .map_err(|e| format!("lab up printed no valid lab.json ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))?;
+        let info: LabInfo = serde_json::from_slice(&out.stdout).map_err(|e| {
+            format!(
+                "lab up printed no valid lab.json ({e}):\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })?;
         Ok(Lab { info, keep: false })
     }
 
     /// Reads an already running lab from its `lab.json` (it will be torn down on drop).
     pub fn attach(dir: &Path) -> Result<Lab, String> {
-        let text = std::fs::read_to_string(dir.join("lab.json")).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let info: LabInfo = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let text = std::fs::read_to_string(dir.join("lab.json"))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        let info: LabInfo =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", dir.display()))?;
         Ok(Lab { info, keep: false })
     }
 
@@ -324,9 +334,16 @@ impl Lab {
                 String::from_utf8_lossy(&out.stderr)
             );
             probe::wait_for(std::time::Duration::from_secs(30), || {
-                probe::get(node.http_port, "/web/health", &[]).map(|r| r.status == 200).unwrap_or(false)
+                probe::get(node.http_port, "/web/health", &[])
+                    .map(|r| r.status == 200)
+                    .unwrap_or(false)
             })
-            .unwrap_or_else(|| panic!("Odoo ({}) did not come back after restart", node.supervisor_program));
+            .unwrap_or_else(|| {
+                panic!(
+                    "Odoo ({}) did not come back after restart",
+                    node.supervisor_program
+                )
+            });
         }
     }
 
@@ -342,7 +359,10 @@ impl Lab {
     /// A `postgres` connection string for the Odoo role over TCP (as odoo.conf has it).
     pub fn pg_conninfo(&self) -> String {
         let p = &self.info.postgres;
-        format!("host={} port={} user={} password={} dbname={}", p.host, p.port, p.user, p.password, p.db)
+        format!(
+            "host={} port={} user={} password={} dbname={}",
+            p.host, p.port, p.user, p.password, p.db
+        )
     }
 
     /// Keep the lab running after this value is dropped (prints nothing; `lab down DIR` later).
@@ -369,12 +389,19 @@ impl Drop for Lab {
         }
         let out = run_lab(&["down", &self.dir_str()]);
         if !out.status.success() {
-            eprintln!("lab down {} failed: {}", self.dir_str(), String::from_utf8_lossy(&out.stderr));
+            eprintln!(
+                "lab down {} failed: {}",
+                self.dir_str(),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 }
 
 /// Scenario names as the script lists them.
 pub fn scenarios() -> Vec<String> {
-    expect_ok("scenarios", run_lab(&["scenarios"])).lines().map(str::to_string).collect()
+    expect_ok("scenarios", run_lab(&["scenarios"]))
+        .lines()
+        .map(str::to_string)
+        .collect()
 }

@@ -18,12 +18,19 @@ pub struct Response {
 impl Response {
     /// First header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every header with this name (case-insensitive), e.g. all `Set-Cookie` lines.
     pub fn headers_named(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     pub fn text(&self) -> String {
@@ -31,12 +38,16 @@ impl Response {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
     /// The `session_id` Set-Cookie line, if any.
     pub fn session_cookie(&self) -> Option<SetCookie> {
-        self.headers_named("Set-Cookie").into_iter().filter_map(SetCookie::parse).find(|c| c.name == "session_id")
+        self.headers_named("Set-Cookie")
+            .into_iter()
+            .filter_map(SetCookie::parse)
+            .find(|c| c.name == "session_id")
     }
 }
 
@@ -63,11 +74,19 @@ impl SetCookie {
                 }
             })
             .collect();
-        Some(SetCookie { name: name.to_string(), value: value.to_string(), attributes, raw: raw.to_string() })
+        Some(SetCookie {
+            name: name.to_string(),
+            value: value.to_string(),
+            attributes,
+            raw: raw.to_string(),
+        })
     }
 
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.attributes
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -80,7 +99,13 @@ impl SetCookie {
 }
 
 /// Sends one request to `127.0.0.1:port`. `headers` may override `Host`.
-pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> std::io::Result<Response> {
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     stream.set_write_timeout(Some(Duration::from_secs(20)))?;
@@ -103,12 +128,18 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
     stream.write_all(&bytes)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
-    parse_response(&raw).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad HTTP response"))
+    parse_response(&raw)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad HTTP response"))
 }
 
 /// Reads only the status line and headers (for responses that keep the connection open, such as
 /// a websocket upgrade), then drops the connection.
-pub fn request_head(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
+pub fn request_head(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\n");
@@ -129,7 +160,8 @@ pub fn request_head(port: u16, method: &str, path: &str, headers: &[(&str, &str)
         }
         raw.extend_from_slice(&buf[..n]);
     }
-    parse_response(&raw).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad HTTP response"))
+    parse_response(&raw)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad HTTP response"))
 }
 
 fn parse_response(raw: &[u8]) -> Option<Response> {
@@ -138,9 +170,16 @@ fn parse_response(raw: &[u8]) -> Option<Response> {
     let mut lines = head.split("\r\n");
     let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
     let headers = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
         .collect();
-    Some(Response { status, headers, body: raw[split + 4..].to_vec() })
+    Some(Response {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
 }
 
 /// `GET path`.
@@ -157,7 +196,8 @@ pub fn json_rpc(
     session_id: Option<&str>,
     headers: &[(&str, &str)],
 ) -> std::io::Result<Response> {
-    let body = serde_json::json!({"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}).to_string();
+    let body = serde_json::json!({"jsonrpc": "2.0", "method": "call", "params": params, "id": 1})
+        .to_string();
     let cookie = session_id.map(|s| format!("session_id={s}"));
     let mut h: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
     if let Some(c) = &cookie {
@@ -168,8 +208,20 @@ pub fn json_rpc(
 }
 
 /// Logs in through `/web/session/authenticate`; returns the response (cookie in it).
-pub fn authenticate(port: u16, db: &str, login: &str, password: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
-    json_rpc(port, "/web/session/authenticate", serde_json::json!({"db": db, "login": login, "password": password}), None, headers)
+pub fn authenticate(
+    port: u16,
+    db: &str,
+    login: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
+    json_rpc(
+        port,
+        "/web/session/authenticate",
+        serde_json::json!({"db": db, "login": login, "password": password}),
+        None,
+        headers,
+    )
 }
 
 /// Polls `f` until it returns true or `timeout` passes; `Some(elapsed)` on success.

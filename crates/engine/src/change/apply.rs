@@ -48,9 +48,14 @@ pub enum Step {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum Progress {
-    Step { step: Step, detail: String },
+    Step {
+        step: Step,
+        detail: String,
+    },
     /// A line printed by a service command (the restart's output).
-    Output { line: String },
+    Output {
+        line: String,
+    },
 }
 
 pub type Sink<'a> = &'a (dyn Fn(&Progress) + Sync);
@@ -101,15 +106,30 @@ const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
 const STALE_LOCK: Duration = Duration::from_secs(120);
 
 fn step(p: Sink, step: Step, detail: impl Into<String>) {
-    p(&Progress::Step { step, detail: detail.into() });
+    p(&Progress::Step {
+        step,
+        detail: detail.into(),
+    });
 }
 
 /// Applies `cs` (planned from `before`). Returns `Err` only when nothing was changed (locked,
 /// conflict) or when the connection was lost and the host keeps an unfinished record.
-pub fn apply(host: &Host, before: &Diagnosis, cs: &ChangeSet, opts: &ApplyOptions, p: Sink) -> Result<ApplyResult, EngineError> {
+pub fn apply(
+    host: &Host,
+    before: &Diagnosis,
+    cs: &ChangeSet,
+    opts: &ApplyOptions,
+    p: Sink,
+) -> Result<ApplyResult, EngineError> {
     if cs.is_empty() {
         step(p, Step::Done, "nothing to change");
-        return Ok(ApplyResult { changeset: String::new(), status: Outcome::Applied, verification: vec![], error: None, after: None });
+        return Ok(ApplyResult {
+            changeset: String::new(),
+            status: Outcome::Applied,
+            verification: vec![],
+            error: None,
+            after: None,
+        });
     }
     let facts = &before.odoo;
     let root = opts.root();
@@ -117,45 +137,90 @@ pub fn apply(host: &Host, before: &Diagnosis, cs: &ChangeSet, opts: &ApplyOption
     step(p, Step::Lock, format!("locking {root}"));
     let holder = format!("apply of change set {id}");
     let lock = match record::lock(host, root, &holder) {
-        Err(EngineError::Locked { .. }) if record::break_if_stale(host, root, opts.stale_lock_after.unwrap_or(STALE_LOCK))? => {
+        Err(EngineError::Locked { .. })
+            if record::break_if_stale(host, root, opts.stale_lock_after.unwrap_or(STALE_LOCK))? =>
+        {
             record::lock(host, root, &holder)?
         }
         other => other?,
     };
 
-    step(p, Step::CheckUnchanged, "checking that nothing changed since the plan");
+    step(
+        p,
+        Step::CheckUnchanged,
+        "checking that nothing changed since the plan",
+    );
     check_unchanged(host, facts, cs)?;
 
     step(p, Step::Record, "saving before-images on the host");
     let mut rec = record::create(host, root, &id, cs)?;
 
     // A session made now must survive the restart (checked in verify).
-    let session_before = opts.probe.as_ref().and_then(|po| probe::continuity_login(facts, po));
+    let session_before = opts
+        .probe
+        .as_ref()
+        .and_then(|po| probe::continuity_login(facts, po));
 
     record::set_status(host, &mut rec, RecordStatus::Applying, "applying")?;
     let mut params_written = false;
-    let result = apply_steps(host, facts, cs, opts, p, &mut rec, session_before.as_ref(), &mut params_written);
+    let result = apply_steps(
+        host,
+        facts,
+        cs,
+        opts,
+        p,
+        &mut rec,
+        session_before.as_ref(),
+        &mut params_written,
+    );
     match result {
         Ok((verification, after)) => {
             rec.verification = verification.clone();
-            record::set_status(host, &mut rec, RecordStatus::Applied, "applied and verified")?;
+            record::set_status(
+                host,
+                &mut rec,
+                RecordStatus::Applied,
+                "applied and verified",
+            )?;
             lock.release()?;
-            step(p, Step::Done, format!("change set {} applied and verified", rec.id));
-            Ok(ApplyResult { changeset: rec.id, status: Outcome::Applied, verification, error: None, after: Some(after) })
+            step(
+                p,
+                Step::Done,
+                format!("change set {} applied and verified", rec.id),
+            );
+            Ok(ApplyResult {
+                changeset: rec.id,
+                status: Outcome::Applied,
+                verification,
+                error: None,
+                after: Some(after),
+            })
         }
         Err(failure) => {
             let reason = failure.to_string();
             if connection_lost(&failure) {
                 // Nothing more can be done from here: the record and the lock stay for recovery.
                 std::mem::forget(lock);
-                return Err(EngineError::Interrupted { host: host.name().into(), id: rec.id.clone(), reason });
+                return Err(EngineError::Interrupted {
+                    host: host.name().into(),
+                    id: rec.id.clone(),
+                    reason,
+                });
             }
             step(p, Step::RollBack, format!("rolling back: {reason}"));
             rec.error = Some(reason.clone());
             let restored = restore(host, facts, &rec, opts, p, false, params_written);
             let (status, outcome, error) = match restored {
-                Ok(()) => (RecordStatus::RolledBack, Outcome::RolledBack, format!("{reason} — everything was restored")),
-                Err(e) => (RecordStatus::RollbackFailed, Outcome::Failed, format!("{reason} — and the rollback failed too: {e}")),
+                Ok(()) => (
+                    RecordStatus::RolledBack,
+                    Outcome::RolledBack,
+                    format!("{reason} — everything was restored"),
+                ),
+                Err(e) => (
+                    RecordStatus::RollbackFailed,
+                    Outcome::Failed,
+                    format!("{reason} — and the rollback failed too: {e}"),
+                ),
             };
             rec.error = Some(error.clone());
             let _ = record::set_status(host, &mut rec, status, &error);
@@ -165,7 +230,13 @@ pub fn apply(host: &Host, before: &Diagnosis, cs: &ChangeSet, opts: &ApplyOption
                 std::mem::forget(lock);
             }
             step(p, Step::Done, error.clone());
-            Ok(ApplyResult { changeset: rec.id, status: outcome, verification: rec.verification, error: Some(error), after: None })
+            Ok(ApplyResult {
+                changeset: rec.id,
+                status: outcome,
+                verification: rec.verification,
+                error: Some(error),
+                after: None,
+            })
         }
     }
 }
@@ -174,13 +245,19 @@ fn check_unchanged(host: &Host, facts: &Facts, cs: &ChangeSet) -> Result<(), Eng
     for f in &cs.files {
         let now = host.stat(&f.path)?.and_then(|s| s.sha256);
         if now.as_deref() != Some(f.before_sha256.as_str()) {
-            return Err(EngineError::Conflict { host: host.name().into(), path: f.path.clone() });
+            return Err(EngineError::Conflict {
+                host: host.name().into(),
+                path: f.path.clone(),
+            });
         }
     }
     for pc in &cs.params {
         let now = crate::discover::db::try_read_param(host, &facts.odoo, &pc.db, &pc.key)?;
         if now != pc.old {
-            return Err(EngineError::Conflict { host: host.name().into(), path: format!("system parameter {} in {}", pc.key, pc.db) });
+            return Err(EngineError::Conflict {
+                host: host.name().into(),
+                path: format!("system parameter {} in {}", pc.key, pc.db),
+            });
         }
     }
     Ok(())
@@ -188,7 +265,9 @@ fn check_unchanged(host: &Host, facts: &Facts, cs: &ChangeSet) -> Result<(), Eng
 
 fn cancelled(opts: &ApplyOptions) -> Result<(), EngineError> {
     match &opts.cancel {
-        Some(c) if c.load(Ordering::SeqCst) => Err(EngineError::Invalid("cancelled before the restart".into())),
+        Some(c) if c.load(Ordering::SeqCst) => {
+            Err(EngineError::Invalid("cancelled before the restart".into()))
+        }
         _ => Ok(()),
     }
 }
@@ -208,7 +287,10 @@ fn apply_steps(
         step(p, Step::WriteFiles, format!("writing {}", f.path));
         let st = host.write_atomic(&f.path, &f.after, &NewFileMode::default())?;
         if st.sha256.as_deref() != Some(f.after_sha256.as_str()) {
-            return Err(EngineError::Invalid(format!("{} did not read back as written", f.path)));
+            return Err(EngineError::Invalid(format!(
+                "{} did not read back as written",
+                f.path
+            )));
         }
         rec.log.push(format!("wrote {}", f.path));
     }
@@ -216,21 +298,39 @@ fn apply_steps(
     for f in cs.files.iter().filter(|f| f.kind == FileKind::OdooConf) {
         let text = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
         let doc = OdooConf::parse(&text);
-        if let Some(pb) = doc.problems().iter().find(|pb| pb.severity == crate::odoo_conf::Severity::Fatal) {
-            return Err(EngineError::Invalid(format!("{}:{}: {} — Odoo would not start", f.path, pb.line, pb.message)));
+        if let Some(pb) = doc
+            .problems()
+            .iter()
+            .find(|pb| pb.severity == crate::odoo_conf::Severity::Fatal)
+        {
+            return Err(EngineError::Invalid(format!(
+                "{}:{}: {} — Odoo would not start",
+                f.path, pb.line, pb.message
+            )));
         }
     }
     for s in &cs.services {
         if let ServiceAction::ReloadNginx { test, .. } = s {
             let out = host.run(&Cmd::new(&test[0]).args(&test[1..]).privileged())?;
             if !out.ok() {
-                return Err(EngineError::Invalid(format!("`{}` rejected the edited configuration: {}", test.join(" "), out.stderr_str().trim())));
+                return Err(EngineError::Invalid(format!(
+                    "`{}` rejected the edited configuration: {}",
+                    test.join(" "),
+                    out.stderr_str().trim()
+                )));
             }
         }
     }
     cancelled(opts)?;
     if !cs.params.is_empty() {
-        step(p, Step::WriteParams, format!("writing {} system parameter(s) in one transaction", cs.params.len()));
+        step(
+            p,
+            Step::WriteParams,
+            format!(
+                "writing {} system parameter(s) in one transaction",
+                cs.params.len()
+            ),
+        );
         write_params(host, facts, &cs.params, |c| c.new.as_deref())?;
         *params_written = true;
         rec.log.push("wrote system parameters".into());
@@ -243,7 +343,19 @@ fn apply_steps(
     for f in &cs.files {
         let sha = host.stat(&f.path)?.and_then(|s| s.sha256);
         let ok = sha.as_deref() == Some(f.after_sha256.as_str());
-        verification.push(Verification { check: f.checks.join(","), persisted: ok, detail: format!("{} {}", f.path, if ok { "is as written" } else { "differs from what was written" }) });
+        verification.push(Verification {
+            check: f.checks.join(","),
+            persisted: ok,
+            detail: format!(
+                "{} {}",
+                f.path,
+                if ok {
+                    "is as written"
+                } else {
+                    "differs from what was written"
+                }
+            ),
+        });
     }
     for pc in &cs.params {
         let now = crate::discover::db::read_param(host, &facts.odoo, &pc.db, &pc.key);
@@ -251,7 +363,12 @@ fn apply_steps(
         verification.push(Verification {
             check: pc.check.clone(),
             persisted: ok,
-            detail: format!("{} in {} = {}", pc.key, pc.db, now.as_deref().unwrap_or("(absent)")),
+            detail: format!(
+                "{} in {} = {}",
+                pc.key,
+                pc.db,
+                now.as_deref().unwrap_or("(absent)")
+            ),
         });
     }
     // The running server, observed: a fresh diagnosis must pass every fixed check.
@@ -259,50 +376,87 @@ fn apply_steps(
     for id in &cs.checks {
         if let Some(f) = after.finding(id) {
             let fixed = matches!(f.status, Status::Ok | Status::Skip) || cs_notes_only(cs, id);
-            verification.push(Verification { check: id.clone(), persisted: fixed, detail: format!("after the restart: {} — {}", f.status.as_str(), f.summary) });
+            verification.push(Verification {
+                check: id.clone(),
+                persisted: fixed,
+                detail: format!("after the restart: {} — {}", f.status.as_str(), f.summary),
+            });
         }
     }
-    if let Some(lt) = cs.params.iter().find(|pc| pc.key == crate::checks::session::LIFETIME_KEY) {
+    if let Some(lt) = cs
+        .params
+        .iter()
+        .find(|pc| pc.key == crate::checks::session::LIFETIME_KEY)
+    {
         if let Some(obs) = observe_cookie(host, facts) {
             let ok = obs.map(|m| m.to_string()) == lt.new;
             verification.push(Verification {
                 check: lt.check.clone(),
                 persisted: ok,
-                detail: format!("a fresh session's cookie has Max-Age={}", obs.map(|m| m.to_string()).unwrap_or_else(|| "(none)".into())),
+                detail: format!(
+                    "a fresh session's cookie has Max-Age={}",
+                    obs.map(|m| m.to_string())
+                        .unwrap_or_else(|| "(none)".into())
+                ),
             });
         }
     }
     if let (Some((base, sid)), Some(po)) = (session_before, &opts.probe) {
         let ok = probe::session_alive(po, base, sid);
-        verification.push(Verification { check: "session.continuity".into(), persisted: ok, detail: format!("a session made before the restart is {} after it", if ok { "still valid" } else { "gone" }) });
+        verification.push(Verification {
+            check: "session.continuity".into(),
+            persisted: ok,
+            detail: format!(
+                "a session made before the restart is {} after it",
+                if ok { "still valid" } else { "gone" }
+            ),
+        });
     }
     rec.verification = verification.clone();
     if let Some(bad) = verification.iter().find(|v| !v.persisted) {
-        return Err(EngineError::Invalid(format!("verification failed for {}: {}", bad.check, bad.detail)));
+        return Err(EngineError::Invalid(format!(
+            "verification failed for {}: {}",
+            bad.check, bad.detail
+        )));
     }
     Ok((verification, after))
 }
 
 /// Whether an error means the SSH connection is gone (nothing more can be done from here).
 fn connection_lost(e: &EngineError) -> bool {
-    matches!(e, EngineError::Remote(osd_remote::RemoteError::Ssh { .. } | osd_remote::RemoteError::Unreachable { .. }))
-        || matches!(e, EngineError::Database { detail, .. } if detail.contains("no tunnel"))
+    matches!(
+        e,
+        EngineError::Remote(
+            osd_remote::RemoteError::Ssh { .. } | osd_remote::RemoteError::Unreachable { .. }
+        )
+    ) || matches!(e, EngineError::Database { detail, .. } if detail.contains("no tunnel"))
 }
 
 /// A check whose plan held only notes (nothing to change) is not expected to turn ok.
 fn cs_notes_only(cs: &ChangeSet, id: &str) -> bool {
-    !cs.files.iter().any(|f| f.checks.iter().any(|c| c == id)) && !cs.params.iter().any(|p| p.check == id)
+    !cs.files.iter().any(|f| f.checks.iter().any(|c| c == id))
+        && !cs.params.iter().any(|p| p.check == id)
 }
 
 /// Writes parameter values (`value_of` picks new or old) in one transaction per database.
-fn write_params(host: &Host, facts: &Facts, params: &[ParamChange], value_of: impl Fn(&ParamChange) -> Option<&str>) -> Result<(), EngineError> {
+fn write_params(
+    host: &Host,
+    facts: &Facts,
+    params: &[ParamChange],
+    value_of: impl Fn(&ParamChange) -> Option<&str>,
+) -> Result<(), EngineError> {
     let mut dbs: Vec<&str> = params.iter().map(|p| p.db.as_str()).collect();
     dbs.dedup();
     for db in dbs {
         let err = |detail: String| EngineError::Database {
             host: host.name().into(),
             db: db.into(),
-            conf: facts.odoo.config.as_ref().map(|c| c.path.clone()).unwrap_or_default(),
+            conf: facts
+                .odoo
+                .config
+                .as_ref()
+                .map(|c| c.path.clone())
+                .unwrap_or_default(),
             detail,
         };
         let mut conn = Db::open(host, &facts.odoo, db).map_err(err)?;
@@ -324,25 +478,51 @@ fn write_params(host: &Host, facts: &Facts, params: &[ParamChange], value_of: im
     Ok(())
 }
 
-fn run_services(host: &Host, facts: &Facts, cs: &ChangeSet, opts: &ApplyOptions, p: Sink) -> Result<(), EngineError> {
+fn run_services(
+    host: &Host,
+    facts: &Facts,
+    cs: &ChangeSet,
+    opts: &ApplyOptions,
+    p: Sink,
+) -> Result<(), EngineError> {
     for s in &cs.services {
         match s {
             ServiceAction::ReloadNginx { test, reload } => {
                 step(p, Step::ReloadNginx, reload.join(" "));
                 let out = host.run(&Cmd::new(&test[0]).args(&test[1..]).privileged())?;
                 if !out.ok() {
-                    return Err(EngineError::Invalid(format!("`{}` failed: {}", test.join(" "), out.stderr_str().trim())));
+                    return Err(EngineError::Invalid(format!(
+                        "`{}` failed: {}",
+                        test.join(" "),
+                        out.stderr_str().trim()
+                    )));
                 }
                 host.run_checked(&Cmd::new(&reload[0]).args(&reload[1..]).privileged())?;
             }
             ServiceAction::RestartOdoo { command, service } => {
-                step(p, Step::RestartOdoo, format!("restarting {service}: {}", command.join(" ")));
-                let out = host.run(&Cmd::new(&command[0]).args(&command[1..]).privileged().timeout(Duration::from_secs(120)))?;
+                step(
+                    p,
+                    Step::RestartOdoo,
+                    format!("restarting {service}: {}", command.join(" ")),
+                );
+                let out = host.run(
+                    &Cmd::new(&command[0])
+                        .args(&command[1..])
+                        .privileged()
+                        .timeout(Duration::from_secs(120)),
+                )?;
                 for line in out.stdout_str().lines().chain(out.stderr_str().lines()) {
-                    p(&Progress::Output { line: line.to_string() });
+                    p(&Progress::Output {
+                        line: line.to_string(),
+                    });
                 }
                 if !out.ok() {
-                    return Err(EngineError::Invalid(format!("`{}` failed (exit {}): {}", command.join(" "), out.status, out.stderr_str().trim())));
+                    return Err(EngineError::Invalid(format!(
+                        "`{}` failed (exit {}): {}",
+                        command.join(" "),
+                        out.status,
+                        out.stderr_str().trim()
+                    )));
                 }
                 wait_healthy(host, facts, opts, p)?;
             }
@@ -352,9 +532,18 @@ fn run_services(host: &Host, facts: &Facts, cs: &ChangeSet, opts: &ApplyOptions,
 }
 
 /// Polls Odoo's health endpoint through the tunnel until it answers or the time is up.
-fn wait_healthy(host: &Host, facts: &Facts, opts: &ApplyOptions, p: Sink) -> Result<(), EngineError> {
+fn wait_healthy(
+    host: &Host,
+    facts: &Facts,
+    opts: &ApplyOptions,
+    p: Sink,
+) -> Result<(), EngineError> {
     let limit = opts.health_timeout.unwrap_or(DEFAULT_HEALTH_TIMEOUT);
-    step(p, Step::WaitHealth, format!("waiting up to {}s for Odoo to answer", limit.as_secs()));
+    step(
+        p,
+        Step::WaitHealth,
+        format!("waiting up to {}s for Odoo to answer", limit.as_secs()),
+    );
     let port = facts.odoo.http_port();
     let deadline = Instant::now() + limit;
     loop {
@@ -381,7 +570,15 @@ fn observe_cookie(host: &Host, facts: &Facts) -> Option<Option<i64>> {
 
 /// Restores files and parameters to the before-images, restarts, verifies the old state is back.
 /// Parameters are only restored when they may have been written (a failed transaction wrote none).
-fn restore(host: &Host, facts: &Facts, rec: &Record, opts: &ApplyOptions, p: Sink, force: bool, params_written: bool) -> Result<(), EngineError> {
+fn restore(
+    host: &Host,
+    facts: &Facts,
+    rec: &Record,
+    opts: &ApplyOptions,
+    p: Sink,
+    force: bool,
+    params_written: bool,
+) -> Result<(), EngineError> {
     let cs = &rec.changeset;
     let mut restored = 0;
     for f in cs.files.iter().rev() {
@@ -392,7 +589,11 @@ fn restore(host: &Host, facts: &Facts, rec: &Record, opts: &ApplyOptions, p: Sin
         restored += 1;
         if now.as_deref() != Some(f.after_sha256.as_str()) && !force {
             let current = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
-            let diff = super::unified_diff(&f.path, &redact_if_conf(f.kind, &String::from_utf8_lossy(&f.after)), &redact_if_conf(f.kind, &current));
+            let diff = super::unified_diff(
+                &f.path,
+                &redact_if_conf(f.kind, &String::from_utf8_lossy(&f.after)),
+                &redact_if_conf(f.kind, &current),
+            );
             return Err(EngineError::Invalid(format!(
                 "{} was edited by someone else after the change set was applied; not restoring it without --force. Their edit:\n{diff}",
                 f.path
@@ -410,14 +611,25 @@ fn restore(host: &Host, facts: &Facts, rec: &Record, opts: &ApplyOptions, p: Sin
         run_services(host, facts, cs, opts, p)?;
     }
     for f in &cs.files {
-        let st = host.stat(&f.path)?.ok_or_else(|| EngineError::Invalid(format!("{} is missing after the rollback", f.path)))?;
-        if st.sha256.as_deref() != Some(f.before_sha256.as_str()) || st.mode != f.mode || st.owner != f.owner {
-            return Err(EngineError::Invalid(format!("{} is not byte-identical to its before-image after the rollback", f.path)));
+        let st = host.stat(&f.path)?.ok_or_else(|| {
+            EngineError::Invalid(format!("{} is missing after the rollback", f.path))
+        })?;
+        if st.sha256.as_deref() != Some(f.before_sha256.as_str())
+            || st.mode != f.mode
+            || st.owner != f.owner
+        {
+            return Err(EngineError::Invalid(format!(
+                "{} is not byte-identical to its before-image after the rollback",
+                f.path
+            )));
         }
     }
     for pc in cs.params.iter().filter(|_| params_written) {
         if crate::discover::db::try_read_param(host, &facts.odoo, &pc.db, &pc.key)? != pc.old {
-            return Err(EngineError::Invalid(format!("system parameter {} in {} did not return to its old value", pc.key, pc.db)));
+            return Err(EngineError::Invalid(format!(
+                "system parameter {} in {} did not return to its old value",
+                pc.key, pc.db
+            )));
         }
     }
     Ok(())
@@ -439,20 +651,41 @@ pub struct RollbackResult {
 
 /// Undoes a recorded change set (the last applied one when `id` is None), from any machine.
 /// Refuses when a file was edited since, unless `force`. Also finishes interrupted applies.
-pub fn rollback(host: &Host, facts: &Facts, id: Option<&str>, force: bool, opts: &ApplyOptions, p: Sink) -> Result<RollbackResult, EngineError> {
+pub fn rollback(
+    host: &Host,
+    facts: &Facts,
+    id: Option<&str>,
+    force: bool,
+    opts: &ApplyOptions,
+    p: Sink,
+) -> Result<RollbackResult, EngineError> {
     let id = match id {
         Some(id) => id.to_string(),
         None => record::history(host, opts.root())?
             .into_iter()
             .rev()
-            .find(|r| matches!(r.status, RecordStatus::Applied | RecordStatus::Applying | RecordStatus::RollbackFailed))
+            .find(|r| {
+                matches!(
+                    r.status,
+                    RecordStatus::Applied | RecordStatus::Applying | RecordStatus::RollbackFailed
+                )
+            })
             .map(|r| r.id)
-            .ok_or_else(|| EngineError::Invalid(format!("there is no applied change set on {} to roll back", host.name())))?,
+            .ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "there is no applied change set on {} to roll back",
+                    host.name()
+                ))
+            })?,
     };
     let root = opts.root();
     let mut rec = record::load(host, root, &id)?;
     if matches!(rec.status, RecordStatus::RolledBack | RecordStatus::Undone) {
-        return Ok(RollbackResult { changeset: id, status: rec.status, error: None });
+        return Ok(RollbackResult {
+            changeset: id,
+            status: rec.status,
+            error: None,
+        });
     }
     let interrupted = rec.status.unfinished();
     step(p, Step::Lock, format!("locking {root}"));
@@ -467,15 +700,30 @@ pub fn rollback(host: &Host, facts: &Facts, id: Option<&str>, force: bool, opts:
     };
     match restore(host, facts, &rec, opts, p, force, true) {
         Ok(()) => {
-            record::set_status(host, &mut rec, RecordStatus::Undone, "rolled back on request")?;
+            record::set_status(
+                host,
+                &mut rec,
+                RecordStatus::Undone,
+                "rolled back on request",
+            )?;
             lock.release()?;
-            step(p, Step::Done, format!("change set {id} rolled back and verified"));
-            Ok(RollbackResult { changeset: id, status: RecordStatus::Undone, error: None })
+            step(
+                p,
+                Step::Done,
+                format!("change set {id} rolled back and verified"),
+            );
+            Ok(RollbackResult {
+                changeset: id,
+                status: RecordStatus::Undone,
+                error: None,
+            })
         }
         Err(e) => {
             let msg = e.to_string();
             let _ = lock.release();
-            Err(EngineError::Invalid(format!("rollback of change set {id} stopped: {msg}")))
+            Err(EngineError::Invalid(format!(
+                "rollback of change set {id} stopped: {msg}"
+            )))
         }
     }
 }

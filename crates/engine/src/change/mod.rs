@@ -58,9 +58,15 @@ pub struct ParamChange {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ServiceAction {
     /// `nginx -t` then a reload of the running master (no connection is dropped).
-    ReloadNginx { test: Vec<String>, reload: Vec<String> },
+    ReloadNginx {
+        test: Vec<String>,
+        reload: Vec<String>,
+    },
     /// A restart through the service manager: requests in flight fail, sessions survive.
-    RestartOdoo { command: Vec<String>, service: String },
+    RestartOdoo {
+        command: Vec<String>,
+        service: String,
+    },
 }
 
 /// Why a change is made, in words, for the check it fixes.
@@ -99,12 +105,23 @@ impl ChangeSet {
             let _ = writeln!(out, "Nothing to change.");
         }
         for f in &self.files {
-            let _ = writeln!(out, "--- {} (owner {}:{}, mode {:o})", f.path, f.owner, f.group, f.mode);
+            let _ = writeln!(
+                out,
+                "--- {} (owner {}:{}, mode {:o})",
+                f.path, f.owner, f.group, f.mode
+            );
             out.push_str(&f.diff);
         }
         for p in &self.params {
             let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
-            let _ = writeln!(out, "system parameter {} in database {}: {} → {}", p.key, p.db, show(&p.old), show(&p.new));
+            let _ = writeln!(
+                out,
+                "system parameter {} in database {}: {} → {}",
+                p.key,
+                p.db,
+                show(&p.old),
+                show(&p.new)
+            );
         }
         for s in &self.services {
             match s {

@@ -12,7 +12,10 @@ use crate::nginx::{EditOp, Level, NewDirective, NginxDump, Selector};
 
 /// The running configuration with this plan's edits so far applied.
 fn current(ws: &mut Workspace, facts: &Facts) -> Result<Front, EngineError> {
-    let n = facts.nginx.seen().ok_or_else(|| EngineError::Invalid("no nginx configuration was read".into()))?;
+    let n = facts
+        .nginx
+        .seen()
+        .ok_or_else(|| EngineError::Invalid("no nginx configuration was read".into()))?;
     let mut dump = NginxDump::parse(&n.dump);
     let paths: Vec<String> = dump.files().iter().map(|f| f.path.clone()).collect();
     for p in paths {
@@ -20,14 +23,32 @@ fn current(ws: &mut Workspace, facts: &Facts) -> Result<Front, EngineError> {
             dump.replace_file(&p, text);
         }
     }
-    let config = dump.config().map_err(|e| EngineError::Invalid(format!("nginx configuration {}:{}: {}", e.file, e.line, e.message)))?;
-    Ok(Front { config, http: format!("127.0.0.1:{}", facts.odoo.http_port()), gevent: format!("127.0.0.1:{}", facts.odoo.gevent_port()) })
+    let config = dump.config().map_err(|e| {
+        EngineError::Invalid(format!(
+            "nginx configuration {}:{}: {}",
+            e.file, e.line, e.message
+        ))
+    })?;
+    Ok(Front {
+        config,
+        http: format!("127.0.0.1:{}", facts.odoo.http_port()),
+        gevent: format!("127.0.0.1:{}", facts.odoo.gevent_port()),
+    })
 }
 
 /// Applies one edit to the workspace, refusing when the file on disk is not what nginx runs.
-fn edit(ws: &mut Workspace, facts: &Facts, check: &str, sel: &Selector, op: &EditOp) -> Result<(), EngineError> {
+fn edit(
+    ws: &mut Workspace,
+    facts: &Facts,
+    check: &str,
+    sel: &Selector,
+    op: &EditOp,
+) -> Result<(), EngineError> {
     let fr = current(ws, facts)?;
-    let edits = fr.config.edit(sel, op).map_err(|e| EngineError::Invalid(format!("cannot edit the nginx configuration: {e}")))?;
+    let edits = fr
+        .config
+        .edit(sel, op)
+        .map_err(|e| EngineError::Invalid(format!("cannot edit the nginx configuration: {e}")))?;
     for e in edits {
         let on_disk = ws.text(&e.path, FileKind::Nginx)?;
         if on_disk != e.before {
@@ -48,13 +69,21 @@ fn header(name: &str, value: &str) -> NewDirective {
 /// The block that holds the `proxy_set_header` array a location uses.
 fn level_selector(level: &Level, server: usize) -> Selector {
     match level {
-        Level::Location(key) => Selector::Location { server, location: key.clone() },
+        Level::Location(key) => Selector::Location {
+            server,
+            location: key.clone(),
+        },
         Level::Http => Selector::Http,
         Level::Server | Level::Unset => Selector::Server(server),
     }
 }
 
-pub(crate) fn fix(ws: &mut Workspace, facts: &Facts, id: &str, value: Option<&str>) -> Result<(), EngineError> {
+pub(crate) fn fix(
+    ws: &mut Workspace,
+    facts: &Facts,
+    id: &str,
+    value: Option<&str>,
+) -> Result<(), EngineError> {
     match id {
         "proxy.headers" => headers(ws, facts),
         "proxy.websocket" => websocket(ws, facts),
@@ -78,7 +107,9 @@ fn next_missing_header(fr: &Front) -> Option<(usize, Level, &'static str, &'stat
             if Front::redirects_all(s) {
                 continue;
             }
-            let Some(loc) = s.location(&route.location) else { continue };
+            let Some(loc) = s.location(&route.location) else {
+                continue;
+            };
             let (_, level) = loc.proxy_set_headers();
             if let Some((h, v)) = FORWARDED.iter().find(|(h, _)| loc.header(h).is_none()) {
                 return Some((route.server, level, h, v));
@@ -93,9 +124,19 @@ fn headers(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
     // Each edit can change what the next location inherits: recompute after every one.
     for _ in 0..64 {
         let fr = current(ws, facts)?;
-        let Some((server, level, name, value)) = next_missing_header(&fr) else { break };
+        let Some((server, level, name, value)) = next_missing_header(&fr) else {
+            break;
+        };
         let sel = level_selector(&level, server);
-        edit(ws, facts, "proxy.headers", &sel, &EditOp::InsertAtEnd { directive: header(name, value) })?;
+        edit(
+            ws,
+            facts,
+            "proxy.headers",
+            &sel,
+            &EditOp::InsertAtEnd {
+                directive: header(name, value),
+            },
+        )?;
         added.push(format!("{name} {value}"));
     }
     if !added.is_empty() {
@@ -109,7 +150,10 @@ fn headers(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
 
 fn gevent_target(fr: &Front) -> String {
     for u in fr.config.upstreams() {
-        if u.servers.iter().any(|s| s.address.ends_with(&format!(":{}", fr.gevent.rsplit(':').next().unwrap_or("")))) {
+        if u.servers.iter().any(|s| {
+            s.address
+                .ends_with(&format!(":{}", fr.gevent.rsplit(':').next().unwrap_or("")))
+        }) {
             return format!("http://{}", u.name);
         }
     }
@@ -117,14 +161,26 @@ fn gevent_target(fr: &Front) -> String {
 }
 
 fn websocket(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
-    let path = facts.odoo.version.map(|v| v.realtime_path()).unwrap_or("/websocket").to_string();
+    let path = facts
+        .odoo
+        .version
+        .map(|v| v.realtime_path())
+        .unwrap_or("/websocket")
+        .to_string();
     let fr = current(ws, facts)?;
-    let connection = if fr.config.map_for("$connection_upgrade").is_some() { "$connection_upgrade" } else { "upgrade" };
+    let connection = if fr.config.map_for("$connection_upgrade").is_some() {
+        "$connection_upgrade"
+    } else {
+        "upgrade"
+    };
     let target = gevent_target(&fr);
     let to_gevent = fr.config.routes_to(&fr.gevent);
     let mut todo: Vec<(usize, Option<String>)> = Vec::new();
     for s in fr.serving() {
-        match to_gevent.iter().find(|r| r.server == s.index && proxy::location_path(&r.location) == path) {
+        match to_gevent
+            .iter()
+            .find(|r| r.server == s.index && proxy::location_path(&r.location) == path)
+        {
             None => todo.push((s.index, None)),
             Some(r) => todo.push((s.index, Some(r.location.clone()))),
         }
@@ -141,13 +197,25 @@ fn websocket(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
                 children.extend(FORWARDED.iter().map(|(h, v)| header(h, v)));
                 children.push(header("X-Real-IP", "$remote_addr"));
                 let block = NewDirective::block("location", [path.as_str()], children);
-                edit(ws, facts, "proxy.websocket", &Selector::Server(server), &EditOp::InsertAtEnd { directive: block })?;
+                edit(
+                    ws,
+                    facts,
+                    "proxy.websocket",
+                    &Selector::Server(server),
+                    &EditOp::InsertAtEnd { directive: block },
+                )?;
                 ws.reason("proxy.websocket", format!("Adds location {path} that sends the live connection to Odoo's gevent port ({target}) with the upgrade and forwarded headers."));
             }
             Some(key) if path == "/websocket" => {
                 let fr = current(ws, facts)?;
                 let servers = fr.config.servers();
-                let Some(loc) = servers.iter().find(|s| s.index == server).and_then(|s| s.location(&key)) else { continue };
+                let Some(loc) = servers
+                    .iter()
+                    .find(|s| s.index == server)
+                    .and_then(|s| s.location(&key))
+                else {
+                    continue;
+                };
                 let (inherited, level) = loc.proxy_set_headers();
                 let own = level == Level::Location(key.clone());
                 let mut wanted: Vec<NewDirective> = Vec::new();
@@ -167,9 +235,18 @@ fn websocket(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
                 }
                 drop(servers);
                 drop(fr);
-                let sel = Selector::Location { server, location: key.clone() };
+                let sel = Selector::Location {
+                    server,
+                    location: key.clone(),
+                };
                 for d in wanted {
-                    edit(ws, facts, "proxy.websocket", &sel, &EditOp::InsertAtEnd { directive: d })?;
+                    edit(
+                        ws,
+                        facts,
+                        "proxy.websocket",
+                        &sel,
+                        &EditOp::InsertAtEnd { directive: d },
+                    )?;
                 }
                 ws.reason("proxy.websocket", format!("Completes location {key} with the WebSocket upgrade headers (and the forwarded ones it would otherwise lose)."));
             }
@@ -189,7 +266,11 @@ fn https_port_suffix(fr: &Front) -> String {
         .find(|l| l.ssl)
         .and_then(|l| l.port)
         .unwrap_or(443);
-    if port == 443 { String::new() } else { format!(":{port}") }
+    if port == 443 {
+        String::new()
+    } else {
+        format!(":{port}")
+    }
 }
 
 fn https_redirect(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
@@ -202,57 +283,129 @@ fn https_redirect(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> 
     let plain: Vec<usize> = fr.plain_proxying().iter().map(|s| s.index).collect();
     drop(fr);
     for server in plain {
-        let ret = NewDirective::new("return", ["301".to_string(), format!("https://$host{suffix}$request_uri")]);
-        edit(ws, facts, "proxy.https-redirect", &Selector::Server(server), &EditOp::InsertAtStart { directive: ret })?;
+        let ret = NewDirective::new(
+            "return",
+            [
+                "301".to_string(),
+                format!("https://$host{suffix}$request_uri"),
+            ],
+        );
+        edit(
+            ws,
+            facts,
+            "proxy.https-redirect",
+            &Selector::Server(server),
+            &EditOp::InsertAtStart { directive: ret },
+        )?;
         ws.reason("proxy.https-redirect", "Makes plain HTTP answer with a permanent redirect to HTTPS, so everybody uses one scheme and one cookie.");
     }
     Ok(())
 }
 
-fn canonical_host(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<(), EngineError> {
+fn canonical_host(
+    ws: &mut Workspace,
+    facts: &Facts,
+    value: Option<&str>,
+) -> Result<(), EngineError> {
     let id = "proxy.canonical-host";
     let fr = current(ws, facts)?;
     let names = proxy::serving_names(&fr);
     let (base, _) = proxy::base_url(facts);
     let name = match value {
         Some(v) => v.trim().to_string(),
-        None => base.as_deref().and_then(proxy::url_host).filter(|h| names.contains(h)).or_else(|| names.first().cloned()).ok_or_else(|| {
-            EngineError::Invalid("no host name is served; choose one with --set proxy.canonical-host=<name>".into())
-        })?,
+        None => base
+            .as_deref()
+            .and_then(proxy::url_host)
+            .filter(|h| names.contains(h))
+            .or_else(|| names.first().cloned())
+            .ok_or_else(|| {
+                EngineError::Invalid(
+                    "no host name is served; choose one with --set proxy.canonical-host=<name>"
+                        .into(),
+                )
+            })?,
     };
     if !names.contains(&name) {
-        return Err(EngineError::Invalid(format!("{name} is not a name nginx serves Odoo under ({}); add it to server_name first", names.join(", "))));
+        return Err(EngineError::Invalid(format!(
+            "{name} is not a name nginx serves Odoo under ({}); add it to server_name first",
+            names.join(", ")
+        )));
     }
     let https = fr.has_https();
     let scheme = if https { "https" } else { "http" };
     let todo: Vec<(usize, String)> = fr
         .serving()
         .iter()
-        .filter(|s| s.server_names().iter().any(|n| *n == name) && s.server_names().len() > 1 && !proxy::has_host_redirect(s))
+        .filter(|s| {
+            s.server_names().iter().any(|n| *n == name)
+                && s.server_names().len() > 1
+                && !proxy::has_host_redirect(s)
+        })
         .map(|s| {
-            let port = s.listens().iter().find(|l| l.ssl == https).and_then(|l| l.port).unwrap_or(if https { 443 } else { 80 });
+            let port = s
+                .listens()
+                .iter()
+                .find(|l| l.ssl == https)
+                .and_then(|l| l.port)
+                .unwrap_or(if https { 443 } else { 80 });
             let default = if https { 443 } else { 80 };
-            (s.index, if port == default { String::new() } else { format!(":{port}") })
+            (
+                s.index,
+                if port == default {
+                    String::new()
+                } else {
+                    format!(":{port}")
+                },
+            )
         })
         .collect();
-    let port_suffix = todo.first().map(|(_, p)| p.clone()).unwrap_or_else(|| if https { https_port_suffix(&fr) } else { String::new() });
+    let port_suffix = todo.first().map(|(_, p)| p.clone()).unwrap_or_else(|| {
+        if https {
+            https_port_suffix(&fr)
+        } else {
+            String::new()
+        }
+    });
     drop(fr);
     for (server, suffix) in &todo {
         let redirect = NewDirective::block(
             "if",
             [format!("($host"), "!=".to_string(), format!("{name})")],
-            vec![NewDirective::new("return", ["301".to_string(), format!("{scheme}://{name}{suffix}$request_uri")])],
+            vec![NewDirective::new(
+                "return",
+                [
+                    "301".to_string(),
+                    format!("{scheme}://{name}{suffix}$request_uri"),
+                ],
+            )],
         );
-        edit(ws, facts, id, &Selector::Server(*server), &EditOp::InsertAtStart { directive: redirect })?;
+        edit(
+            ws,
+            facts,
+            id,
+            &Selector::Server(*server),
+            &EditOp::InsertAtStart {
+                directive: redirect,
+            },
+        )?;
         ws.reason(id, format!("Redirects every other host name to {name}, so each user has one address and one session."));
     }
     let url = format!("{scheme}://{name}{port_suffix}");
     if let Some(db) = facts.db.seen() {
         for d in &db.databases {
-            for (key, new) in [("web.base.url", url.as_str()), ("web.base.url.freeze", "True")] {
+            for (key, new) in [
+                ("web.base.url", url.as_str()),
+                ("web.base.url.freeze", "True"),
+            ] {
                 let old = d.params.get(key).cloned();
                 if old.as_deref() != Some(new) {
-                    ws.params.push(ParamChange { db: d.name.clone(), key: key.into(), old, new: Some(new.into()), check: id.into() });
+                    ws.params.push(ParamChange {
+                        db: d.name.clone(),
+                        key: key.into(),
+                        old,
+                        new: Some(new.into()),
+                        check: id.into(),
+                    });
                 }
             }
         }
@@ -263,12 +416,15 @@ fn canonical_host(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Res
 
 fn cookie_flags(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<(), EngineError> {
     let id = "proxy.cookie-flags";
-    let samesite = match value.unwrap_or("lax") {
-        "lax" | "Lax" => "lax",
-        "none" | "None" => "none",
-        "strict" | "Strict" => "strict",
-        other => return Err(EngineError::Invalid(format!("proxy.cookie-flags={other}: choose lax (recommended) or none (iframe embedding)"))),
-    };
+    let samesite =
+        match value.unwrap_or("lax") {
+            "lax" | "Lax" => "lax",
+            "none" | "None" => "none",
+            "strict" | "Strict" => "strict",
+            other => return Err(EngineError::Invalid(format!(
+                "proxy.cookie-flags={other}: choose lax (recommended) or none (iframe embedding)"
+            ))),
+        };
     let fr = current(ws, facts)?;
     if !fr.has_https() {
         ws.note(id, "Secure cookies need HTTPS first.");
@@ -281,13 +437,21 @@ fn cookie_flags(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Resul
     let mut targets: Vec<Selector> = Vec::new();
     let servers = fr.config.servers();
     for route in fr.config.routes_to(&fr.http) {
-        let Some(s) = servers.iter().find(|s| s.index == route.server) else { continue };
+        let Some(s) = servers.iter().find(|s| s.index == route.server) else {
+            continue;
+        };
         if !s.is_ssl() || Front::redirects_all(s) {
             continue;
         }
-        let Some(loc) = s.location(&route.location) else { continue };
+        let Some(loc) = s.location(&route.location) else {
+            continue;
+        };
         let flags = loc.effective_all("proxy_cookie_flags");
-        if flags.directives.iter().any(|d| d.arg(0) == Some("session_id")) {
+        if flags
+            .directives
+            .iter()
+            .any(|d| d.arg(0) == Some("session_id"))
+        {
             continue;
         }
         let sel = level_selector(&flags.from, s.index);
@@ -297,9 +461,24 @@ fn cookie_flags(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Resul
     }
     drop(servers);
     drop(fr);
-    let directive = NewDirective::new("proxy_cookie_flags", ["session_id".to_string(), format!("samesite={samesite}"), "secure".to_string()]);
+    let directive = NewDirective::new(
+        "proxy_cookie_flags",
+        [
+            "session_id".to_string(),
+            format!("samesite={samesite}"),
+            "secure".to_string(),
+        ],
+    );
     for sel in &targets {
-        edit(ws, facts, id, sel, &EditOp::InsertAtEnd { directive: directive.clone() })?;
+        edit(
+            ws,
+            facts,
+            id,
+            sel,
+            &EditOp::InsertAtEnd {
+                directive: directive.clone(),
+            },
+        )?;
     }
     if !targets.is_empty() {
         ws.reason(id, format!("Marks the session cookie Secure and SameSite={samesite} at the proxy (Odoo cannot set these itself)."));
@@ -311,11 +490,23 @@ fn sticky(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
     let fr = current(ws, facts)?;
     let todo: Vec<String> = proxy::upstreams_to(&fr)
         .into_iter()
-        .filter(|u| fr.config.upstream(u).is_some_and(|up| up.servers.len() > 1 && !up.is_sticky()))
+        .filter(|u| {
+            fr.config
+                .upstream(u)
+                .is_some_and(|up| up.servers.len() > 1 && !up.is_sticky())
+        })
         .collect();
     drop(fr);
     for name in todo {
-        edit(ws, facts, "proxy.sticky", &Selector::Upstream(name.clone()), &EditOp::InsertAtStart { directive: NewDirective::new("ip_hash", Vec::<String>::new()) })?;
+        edit(
+            ws,
+            facts,
+            "proxy.sticky",
+            &Selector::Upstream(name.clone()),
+            &EditOp::InsertAtStart {
+                directive: NewDirective::new("ip_hash", Vec::<String>::new()),
+            },
+        )?;
         ws.reason("proxy.sticky", format!("ip_hash in upstream {name} sends each client to the same Odoo server, so its session is always found."));
     }
     Ok(())
@@ -323,9 +514,26 @@ fn sticky(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
 
 /// `nginx -t` then `nginx -s reload`, with the binary and config the running master uses.
 pub fn reload_action(n: &NginxFacts) -> ServiceAction {
-    let bin = n.dump_command.split_whitespace().next().unwrap_or("nginx").to_string();
+    let bin = n
+        .dump_command
+        .split_whitespace()
+        .next()
+        .unwrap_or("nginx")
+        .to_string();
     ServiceAction::ReloadNginx {
-        test: vec![bin.clone(), "-t".into(), "-q".into(), "-c".into(), n.conf_path.clone()],
-        reload: vec![bin, "-s".into(), "reload".into(), "-c".into(), n.conf_path.clone()],
+        test: vec![
+            bin.clone(),
+            "-t".into(),
+            "-q".into(),
+            "-c".into(),
+            n.conf_path.clone(),
+        ],
+        reload: vec![
+            bin,
+            "-s".into(),
+            "reload".into(),
+            "-c".into(),
+            n.conf_path.clone(),
+        ],
     }
 }

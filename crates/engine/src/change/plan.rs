@@ -2,7 +2,9 @@
 //! [`ChangeSet`] that fixes them. Files are read afresh from the host so the plan edits what is
 //! there now; each fix only changes what is not already right, so planning is idempotent.
 
-use super::{sha256_hex, unified_diff, ChangeSet, FileChange, FileKind, ParamChange, Reason, ServiceAction};
+use super::{
+    sha256_hex, unified_diff, ChangeSet, FileChange, FileKind, ParamChange, Reason, ServiceAction,
+};
 use crate::checks::session::{lifetime_warning, LIFETIME_KEY};
 use crate::checks::Status;
 use crate::error::EngineError;
@@ -57,9 +59,15 @@ impl<'h> Workspace<'h> {
         }
         let bytes = self.host.read_file(path)?;
         let text = String::from_utf8(bytes).map_err(|_| {
-            EngineError::Invalid(format!("{path} on {} is not UTF-8 text; it is left alone", self.host.name()))
+            EngineError::Invalid(format!(
+                "{path} on {} is not UTF-8 text; it is left alone",
+                self.host.name()
+            ))
         })?;
-        self.files.insert(path.to_string(), (kind, text.clone(), text.clone(), Vec::new()));
+        self.files.insert(
+            path.to_string(),
+            (kind, text.clone(), text.clone(), Vec::new()),
+        );
         Ok(text)
     }
 
@@ -78,11 +86,17 @@ impl<'h> Workspace<'h> {
     }
 
     pub fn reason(&mut self, check: &str, text: impl Into<String>) {
-        self.reasons.push(Reason { check: check.into(), text: text.into() });
+        self.reasons.push(Reason {
+            check: check.into(),
+            text: text.into(),
+        });
     }
 
     pub fn note(&mut self, check: &str, text: impl Into<String>) {
-        self.notes.push(Reason { check: check.into(), text: text.into() });
+        self.notes.push(Reason {
+            check: check.into(),
+            text: text.into(),
+        });
     }
 
     /// Edits odoo.conf through its format-preserving document.
@@ -109,14 +123,27 @@ impl<'h> Workspace<'h> {
 
 pub fn plan(host: &Host, d: &Diagnosis, req: &FixRequest) -> Result<ChangeSet, EngineError> {
     let facts = &d.odoo;
-    let mut ws = Workspace { host, files: BTreeMap::new(), params: Vec::new(), reasons: Vec::new(), notes: Vec::new(), restart: false };
+    let mut ws = Workspace {
+        host,
+        files: BTreeMap::new(),
+        params: Vec::new(),
+        reasons: Vec::new(),
+        notes: Vec::new(),
+        restart: false,
+    };
     let mut checks: Vec<String> = Vec::new();
     // In checklist order, whatever order they were asked in: the change set is the same.
-    for id in crate::checks::CHECK_IDS.iter().filter(|id| req.checks.iter().any(|c| c == *id)) {
+    for id in crate::checks::CHECK_IDS
+        .iter()
+        .filter(|id| req.checks.iter().any(|c| c == *id))
+    {
         checks.push(id.to_string());
         let finding = d.finding(id).expect("every check id has a finding");
         if !FIXABLE.contains(id) {
-            ws.note(id, "This check has no automatic fix; its finding says what to do.");
+            ws.note(
+                id,
+                "This check has no automatic fix; its finding says what to do.",
+            );
             continue;
         }
         if finding.status == Status::Ok && !req.values.contains_key(*id) {
@@ -125,7 +152,11 @@ pub fn plan(host: &Host, d: &Diagnosis, req: &FixRequest) -> Result<ChangeSet, E
         }
         fix(&mut ws, facts, id, req.values.get(*id).map(String::as_str))?;
     }
-    for unknown in req.checks.iter().filter(|c| !crate::checks::CHECK_IDS.contains(&c.as_str())) {
+    for unknown in req
+        .checks
+        .iter()
+        .filter(|c| !crate::checks::CHECK_IDS.contains(&c.as_str()))
+    {
         return Err(EngineError::Invalid(format!(
             "there is no check '{unknown}'; checks are: {}",
             crate::checks::CHECK_IDS.join(", ")
@@ -134,7 +165,12 @@ pub fn plan(host: &Host, d: &Diagnosis, req: &FixRequest) -> Result<ChangeSet, E
     finish(ws, facts, checks)
 }
 
-fn fix(ws: &mut Workspace, facts: &Facts, id: &str, value: Option<&str>) -> Result<(), EngineError> {
+fn fix(
+    ws: &mut Workspace,
+    facts: &Facts,
+    id: &str,
+    value: Option<&str>,
+) -> Result<(), EngineError> {
     match id {
         "session.lifetime" => lifetime(ws, facts, value),
         "conf.folklore" => folklore_fix(ws, facts),
@@ -173,7 +209,8 @@ fn fix(ws: &mut Workspace, facts: &Facts, id: &str, value: Option<&str>) -> Resu
                 if doc.get("options", "max_cron_threads").map(str::trim) != Some("0") {
                     return Ok(false);
                 }
-                doc.set("options", "max_cron_threads", "2").map_err(conf_err)?;
+                doc.set("options", "max_cron_threads", "2")
+                    .map_err(conf_err)?;
                 Ok(true)
             })?;
             if changed {
@@ -183,15 +220,26 @@ fn fix(ws: &mut Workspace, facts: &Facts, id: &str, value: Option<&str>) -> Resu
         }
         "workers.memory" => {
             const MIB: u64 = 1024 * 1024;
-            let soft = facts.odoo.option_u64("limit_memory_soft").unwrap_or(2048 * MIB);
-            let hard = facts.odoo.option_u64("limit_memory_hard").unwrap_or(2560 * MIB);
+            let soft = facts
+                .odoo
+                .option_u64("limit_memory_soft")
+                .unwrap_or(2048 * MIB);
+            let hard = facts
+                .odoo
+                .option_u64("limit_memory_hard")
+                .unwrap_or(2560 * MIB);
             if soft >= 256 * MIB && hard >= soft {
-                ws.note(id, "The limits themselves are sane; the finding says what else to look at.");
+                ws.note(
+                    id,
+                    "The limits themselves are sane; the finding says what else to look at.",
+                );
                 return Ok(());
             }
             ws.edit_conf(facts, id, |doc| {
-                doc.set("options", "limit_memory_soft", &(2048 * MIB).to_string()).map_err(conf_err)?;
-                doc.set("options", "limit_memory_hard", &(2560 * MIB).to_string()).map_err(conf_err)?;
+                doc.set("options", "limit_memory_soft", &(2048 * MIB).to_string())
+                    .map_err(conf_err)?;
+                doc.set("options", "limit_memory_hard", &(2560 * MIB).to_string())
+                    .map_err(conf_err)?;
                 Ok(true)
             })?;
             ws.reason(id, "Odoo's default limits (2048 MiB soft, 2560 MiB hard per worker) stop the constant recycling.");
@@ -209,10 +257,15 @@ fn conf_err(e: crate::odoo_conf::ConfError) -> EngineError {
 fn lifetime(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<(), EngineError> {
     let id = "session.lifetime";
     let Some(version) = facts.odoo.version else {
-        return Err(EngineError::Invalid("the Odoo version is unknown, so the lifetime cannot be set safely".into()));
+        return Err(EngineError::Invalid(
+            "the Odoo version is unknown, so the lifetime cannot be set safely".into(),
+        ));
     };
     if !version.has_lifetime_parameter() {
-        ws.note(id, "Odoo before 16 has no lifetime setting: idle sessions live 7 days.");
+        ws.note(
+            id,
+            "Odoo before 16 has no lifetime setting: idle sessions live 7 days.",
+        );
         return Ok(());
     }
     let wanted = match value {
@@ -221,14 +274,22 @@ fn lifetime(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<()
         })?,
         None => 86_400u64.max(version.shortest_safe_lifetime().as_secs()),
     };
-    if let Some(w) = lifetime_warning(Duration::from_secs(wanted), version.shortest_safe_lifetime()) {
+    if let Some(w) = lifetime_warning(
+        Duration::from_secs(wanted),
+        version.shortest_safe_lifetime(),
+    ) {
         ws.note(id, w);
     }
     let Some(db) = facts.db.seen() else {
-        return Err(EngineError::Invalid(format!("the database could not be read: {}", facts.db.why_unknown().unwrap_or(""))));
+        return Err(EngineError::Invalid(format!(
+            "the database could not be read: {}",
+            facts.db.why_unknown().unwrap_or("")
+        )));
     };
     if let Some(running) = crate::checks::session::running_lifetime_mismatch(facts) {
-        if db.databases.iter().all(|d| d.params.get(LIFETIME_KEY).map(String::as_str) == Some(wanted.to_string().as_str())) {
+        if db.databases.iter().all(|d| {
+            d.params.get(LIFETIME_KEY).map(String::as_str) == Some(wanted.to_string().as_str())
+        }) {
             ws.restart = true;
             ws.reason(id, format!("The database already holds {wanted}, but the running server still uses {running}: a restart puts it in force."));
             return Ok(());
@@ -237,7 +298,13 @@ fn lifetime(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<()
     for d in &db.databases {
         let old = d.params.get(LIFETIME_KEY).cloned();
         if old.as_deref() != Some(wanted.to_string().as_str()) {
-            ws.params.push(ParamChange { db: d.name.clone(), key: LIFETIME_KEY.into(), old, new: Some(wanted.to_string()), check: id.into() });
+            ws.params.push(ParamChange {
+                db: d.name.clone(),
+                key: LIFETIME_KEY.into(),
+                old,
+                new: Some(wanted.to_string()),
+                check: id.into(),
+            });
         }
     }
     ws.reason(id, format!(
@@ -254,7 +321,12 @@ fn folklore_fix(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
         .config
         .as_ref()
         .map(|c| {
-            c.doc.entries("options").iter().filter(|e| folklore(FolkloreKind::ConfKey, e.key).is_some()).map(|e| e.key.to_string()).collect()
+            c.doc
+                .entries("options")
+                .iter()
+                .filter(|e| folklore(FolkloreKind::ConfKey, e.key).is_some())
+                .map(|e| e.key.to_string())
+                .collect()
         })
         .unwrap_or_default();
     if !keys.is_empty() {
@@ -264,14 +336,29 @@ fn folklore_fix(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
             }
             Ok(true)
         })?;
-        ws.reason(id, format!("Removes {} from odoo.conf: Odoo never reads them.", keys.join(", ")));
+        ws.reason(
+            id,
+            format!(
+                "Removes {} from odoo.conf: Odoo never reads them.",
+                keys.join(", ")
+            ),
+        );
     }
     if let Some(db) = facts.db.seen() {
         for d in &db.databases {
             for (k, v) in &d.params {
                 if folklore(FolkloreKind::SystemParameter, k).is_some() {
-                    ws.params.push(ParamChange { db: d.name.clone(), key: k.clone(), old: Some(v.clone()), new: None, check: id.into() });
-                    ws.reason(id, format!("Deletes the system parameter {k}: Odoo never reads it."));
+                    ws.params.push(ParamChange {
+                        db: d.name.clone(),
+                        key: k.clone(),
+                        old: Some(v.clone()),
+                        new: None,
+                        check: id.into(),
+                    });
+                    ws.reason(
+                        id,
+                        format!("Deletes the system parameter {k}: Odoo never reads it."),
+                    );
                 }
             }
         }
@@ -282,10 +369,22 @@ fn folklore_fix(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
 /// Disables cron lines that delete session files: commented out, with a marker, so they can be restored.
 fn cleanup_fix(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
     let id = "session.external-cleanup";
-    let Some(sessions) = facts.sessions.seen().map(|s| s.path.clone()) else { return Ok(()) };
-    for c in facts.cleaners.iter().filter(|c| crate::checks::session::deletes_sessions(&c.kind, &c.text, &sessions)) {
+    let Some(sessions) = facts.sessions.seen().map(|s| s.path.clone()) else {
+        return Ok(());
+    };
+    for c in facts
+        .cleaners
+        .iter()
+        .filter(|c| crate::checks::session::deletes_sessions(&c.kind, &c.text, &sessions))
+    {
         if c.kind != crate::facts::CleanerKind::Cron {
-            ws.note(id, format!("{}:{} is not a cron line; disable it by hand: {}", c.file, c.line, c.text));
+            ws.note(
+                id,
+                format!(
+                    "{}:{} is not a cron line; disable it by hand: {}",
+                    c.file, c.line, c.text
+                ),
+            );
             continue;
         }
         let text = ws.text(&c.file, FileKind::Cron)?;
@@ -303,18 +402,33 @@ fn cleanup_fix(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
 }
 
 fn finish(ws: Workspace, facts: &Facts, checks: Vec<String>) -> Result<ChangeSet, EngineError> {
-    let mut cs = ChangeSet { checks, params: ws.params, reasons: ws.reasons, notes: ws.notes, ..Default::default() };
+    let mut cs = ChangeSet {
+        checks,
+        params: ws.params,
+        reasons: ws.reasons,
+        notes: ws.notes,
+        ..Default::default()
+    };
     let restart = ws.restart;
     for (path, (kind, before, after, fchecks)) in ws.files {
         if before == after {
             continue;
         }
-        let stat = ws.host.stat(&path)?.ok_or_else(|| EngineError::Invalid(format!("{path} disappeared while planning")))?;
+        let stat = ws
+            .host
+            .stat(&path)?
+            .ok_or_else(|| EngineError::Invalid(format!("{path} disappeared while planning")))?;
         if kind == FileKind::OdooConf && OdooConf::parse(&after).has_fatal_problems() {
-            return Err(EngineError::Invalid(format!("the edited {path} would stop Odoo from starting; nothing is changed")));
+            return Err(EngineError::Invalid(format!(
+                "the edited {path} would stop Odoo from starting; nothing is changed"
+            )));
         }
         let diff = match kind {
-            FileKind::OdooConf => unified_diff(&path, &OdooConf::parse(&before).redacted(), &OdooConf::parse(&after).redacted()),
+            FileKind::OdooConf => unified_diff(
+                &path,
+                &OdooConf::parse(&before).redacted(),
+                &OdooConf::parse(&after).redacted(),
+            ),
             _ => unified_diff(&path, &before, &after),
         };
         cs.files.push(FileChange {
@@ -332,7 +446,8 @@ fn finish(ws: Workspace, facts: &Facts, checks: Vec<String>) -> Result<ChangeSet
         });
     }
     let nginx_changed = cs.files.iter().any(|f| f.kind == FileKind::Nginx);
-    let odoo_changed = cs.files.iter().any(|f| f.kind == FileKind::OdooConf) || !cs.params.is_empty() || restart;
+    let odoo_changed =
+        cs.files.iter().any(|f| f.kind == FileKind::OdooConf) || !cs.params.is_empty() || restart;
     if nginx_changed {
         if let Some(n) = facts.nginx.seen() {
             cs.services.push(crate::change::nginx_fix::reload_action(n));
@@ -342,7 +457,10 @@ fn finish(ws: Workspace, facts: &Facts, checks: Vec<String>) -> Result<ChangeSet
         let command = facts.odoo.service.restart_command().ok_or_else(|| {
             EngineError::Invalid("Odoo was started by hand, so it cannot be restarted safely; run it under a service manager first".into())
         })?;
-        cs.services.push(ServiceAction::RestartOdoo { command, service: facts.odoo.service.describe() });
+        cs.services.push(ServiceAction::RestartOdoo {
+            command,
+            service: facts.odoo.service.describe(),
+        });
     }
     cs.interruption = match (nginx_changed, odoo_changed) {
         (false, false) => String::new(),

@@ -39,7 +39,10 @@ pub enum RecordStatus {
 impl RecordStatus {
     /// An apply or rollback that did not finish: the next connection must offer to finish it.
     pub fn unfinished(self) -> bool {
-        matches!(self, RecordStatus::Recorded | RecordStatus::Applying | RecordStatus::RollbackFailed)
+        matches!(
+            self,
+            RecordStatus::Recorded | RecordStatus::Applying | RecordStatus::RollbackFailed
+        )
     }
 }
 
@@ -93,8 +96,13 @@ fn now_text() -> String {
 
 /// Creates the record on the host (before anything is touched) with the before- and after-images.
 pub fn create(host: &Host, root: &str, id: &str, cs: &ChangeSet) -> Result<Record, EngineError> {
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
-    let machine = std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into());
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
+    let machine = std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
     let rec = Record {
         id: id.to_string(),
         created: now,
@@ -122,11 +130,20 @@ pub fn create(host: &Host, root: &str, id: &str, cs: &ChangeSet) -> Result<Recor
 
 pub fn save(host: &Host, rec: &Record) -> Result<(), EngineError> {
     let json = serde_json::to_vec_pretty(rec).expect("record serializes");
-    host.write_atomic(&format!("{}/record.json", rec.dir()), &json, &NewFileMode::new(None, None, 0o600))?;
+    host.write_atomic(
+        &format!("{}/record.json", rec.dir()),
+        &json,
+        &NewFileMode::new(None, None, 0o600),
+    )?;
     Ok(())
 }
 
-pub fn set_status(host: &Host, rec: &mut Record, status: RecordStatus, event: &str) -> Result<(), EngineError> {
+pub fn set_status(
+    host: &Host,
+    rec: &mut Record,
+    status: RecordStatus,
+    event: &str,
+) -> Result<(), EngineError> {
     rec.status = status;
     rec.log.push(format!("{} {event}", now_text()));
     save(host, rec)
@@ -135,14 +152,23 @@ pub fn set_status(host: &Host, rec: &mut Record, status: RecordStatus, event: &s
 /// Loads a record with its file images (`before`/`after` filled in).
 pub fn load(host: &Host, root: &str, id: &str) -> Result<Record, EngineError> {
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(EngineError::Invalid(format!("'{id}' is not a change set id")));
+        return Err(EngineError::Invalid(format!(
+            "'{id}' is not a change set id"
+        )));
     }
     let dir = format!("{root}/changesets/{id}");
     let json = host.read_file(&format!("{dir}/record.json")).map_err(|_| {
-        EngineError::Invalid(format!("there is no change set {id} on {} (see `history`)", host.name()))
+        EngineError::Invalid(format!(
+            "there is no change set {id} on {} (see `history`)",
+            host.name()
+        ))
     })?;
-    let mut rec: Record = serde_json::from_slice(&json)
-        .map_err(|e| EngineError::Invalid(format!("the record of change set {id} on {} is damaged: {e}", host.name())))?;
+    let mut rec: Record = serde_json::from_slice(&json).map_err(|e| {
+        EngineError::Invalid(format!(
+            "the record of change set {id} on {} is damaged: {e}",
+            host.name()
+        ))
+    })?;
     rec.root = root.to_string();
     for (i, f) in rec.changeset.files.iter_mut().enumerate() {
         f.before = host.read_file(&format!("{dir}/before/{i}"))?;
@@ -183,13 +209,33 @@ pub struct Lock<'h> {
 pub fn lock<'h>(host: &'h Host, root: &str, holder: &str) -> Result<Lock<'h>, EngineError> {
     host.mkdir_p(root, 0o700)?;
     let dir = format!("{root}/lock");
-    let out = host.run(&Cmd::new("mkdir").arg("-m").arg("700").arg(&dir).privileged())?;
+    let out = host.run(
+        &Cmd::new("mkdir")
+            .arg("-m")
+            .arg("700")
+            .arg(&dir)
+            .privileged(),
+    )?;
     if !out.ok() {
-        let owner = host.read_file(&format!("{dir}/owner")).map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
-        return Err(EngineError::Locked { host: host.name().to_string(), owner });
+        let owner = host
+            .read_file(&format!("{dir}/owner"))
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .unwrap_or_default();
+        return Err(EngineError::Locked {
+            host: host.name().to_string(),
+            owner,
+        });
     }
-    host.write_atomic(&format!("{dir}/owner"), format!("{holder} since {}\n", now_text()).as_bytes(), &NewFileMode::default())?;
-    Ok(Lock { host, dir, held: true })
+    host.write_atomic(
+        &format!("{dir}/owner"),
+        format!("{holder} since {}\n", now_text()).as_bytes(),
+        &NewFileMode::default(),
+    )?;
+    Ok(Lock {
+        host,
+        dir,
+        held: true,
+    })
 }
 
 impl Lock<'_> {
@@ -197,7 +243,8 @@ impl Lock<'_> {
     /// the next connection finds the unfinished change set it names.
     pub fn release(mut self) -> Result<(), EngineError> {
         self.held = false;
-        self.host.run_checked(&Cmd::new("rm").arg("-rf").arg(&self.dir).privileged())?;
+        self.host
+            .run_checked(&Cmd::new("rm").arg("-rf").arg(&self.dir).privileged())?;
         Ok(())
     }
 }
@@ -206,7 +253,9 @@ impl Drop for Lock<'_> {
     fn drop(&mut self) {
         if self.held {
             // Best effort on error paths; a lost connection leaves the lock for recovery.
-            let _ = self.host.run(&Cmd::new("rm").arg("-rf").arg(&self.dir).privileged());
+            let _ = self
+                .host
+                .run(&Cmd::new("rm").arg("-rf").arg(&self.dir).privileged());
         }
     }
 }
@@ -217,7 +266,10 @@ impl Drop for Lock<'_> {
 /// broken here — that one is recovered by rolling the change set back.
 pub fn break_if_stale(host: &Host, root: &str, max_age: Duration) -> Result<bool, EngineError> {
     let dir = format!("{root}/lock");
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs() as i64;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs() as i64;
     let old_enough = |mtime: i64| now - mtime >= max_age.as_secs() as i64;
     let Some(st) = host.stat(&format!("{dir}/owner"))? else {
         // Cut between taking the lock and naming its owner: nothing can have been touched.
@@ -229,7 +281,10 @@ pub fn break_if_stale(host: &Host, root: &str, max_age: Duration) -> Result<bool
         return Ok(stale);
     };
     let owner = String::from_utf8_lossy(&host.read_file(&format!("{dir}/owner"))?).into_owned();
-    let Some(id) = owner.strip_prefix("apply of change set ").and_then(|r| r.split_whitespace().next()) else {
+    let Some(id) = owner
+        .strip_prefix("apply of change set ")
+        .and_then(|r| r.split_whitespace().next())
+    else {
         return Ok(false);
     };
     if !old_enough(st.mtime) {
@@ -237,7 +292,9 @@ pub fn break_if_stale(host: &Host, root: &str, max_age: Duration) -> Result<bool
     }
     let untouched = match load(host, root, id) {
         Ok(rec) => rec.status == RecordStatus::Recorded,
-        Err(_) => host.stat(&format!("{root}/changesets/{id}/record.json"))?.is_none(),
+        Err(_) => host
+            .stat(&format!("{root}/changesets/{id}/record.json"))?
+            .is_none(),
     };
     if untouched {
         break_lock(host, root)?;
@@ -247,12 +304,20 @@ pub fn break_if_stale(host: &Host, root: &str, max_age: Duration) -> Result<bool
 
 /// Change sets whose apply or rollback did not finish (a cut connection, a crash).
 pub fn unfinished(host: &Host, root: &str) -> Result<Vec<Record>, EngineError> {
-    Ok(history(host, root)?.into_iter().filter(|r| r.status.unfinished()).collect())
+    Ok(history(host, root)?
+        .into_iter()
+        .filter(|r| r.status.unfinished())
+        .collect())
 }
 
 /// Forces the lock open after its holder was recovered.
 pub fn break_lock(host: &Host, root: &str) -> Result<(), EngineError> {
-    host.run_checked(&Cmd::new("rm").arg("-rf").arg(format!("{root}/lock")).privileged())?;
+    host.run_checked(
+        &Cmd::new("rm")
+            .arg("-rf")
+            .arg(format!("{root}/lock"))
+            .privileged(),
+    )?;
     Ok(())
 }
 

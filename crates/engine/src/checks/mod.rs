@@ -71,7 +71,10 @@ pub struct Evidence {
 
 impl Evidence {
     pub fn new(source: impl Into<String>, excerpt: impl Into<String>) -> Self {
-        Evidence { source: source.into(), excerpt: excerpt.into() }
+        Evidence {
+            source: source.into(),
+            excerpt: excerpt.into(),
+        }
     }
 }
 
@@ -168,12 +171,18 @@ impl Finding {
 
 /// A public issue as a reference (facts §8).
 pub(crate) fn gh(repo: &str, n: u32) -> Reference {
-    Reference { label: format!("{repo}#{n}"), url: format!("https://github.com/{repo}/issues/{n}") }
+    Reference {
+        label: format!("{repo}#{n}"),
+        url: format!("https://github.com/{repo}/issues/{n}"),
+    }
 }
 
 /// A public pull request as a reference (facts §8).
 pub(crate) fn pr(repo: &str, n: u32) -> Reference {
-    Reference { label: format!("{repo} PR #{n}"), url: format!("https://github.com/{repo}/pull/{n}") }
+    Reference {
+        label: format!("{repo} PR #{n}"),
+        url: format!("https://github.com/{repo}/pull/{n}"),
+    }
 }
 
 /// The official deployment documentation (nginx shape of facts §4).
@@ -217,18 +226,55 @@ pub struct Verdict {
 /// The one line a manager reads first.
 pub fn verdict(findings: &[Finding]) -> Verdict {
     let count = |s| findings.iter().filter(|f| f.status == s).count();
-    let (fail, warn, unknown) = (count(Status::Fail), count(Status::Warn), count(Status::Unknown));
-    let status = if fail > 0 { Status::Fail } else if warn > 0 { Status::Warn } else { Status::Ok };
-    let plural = |n: usize, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+    let (fail, warn, unknown) = (
+        count(Status::Fail),
+        count(Status::Warn),
+        count(Status::Unknown),
+    );
+    let status = if fail > 0 {
+        Status::Fail
+    } else if warn > 0 {
+        Status::Warn
+    } else {
+        Status::Ok
+    };
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
     let line = match (fail, warn) {
         (0, 0) if unknown == 0 => "Healthy: nothing here logs users out.".to_string(),
-        (0, 0) => format!("No problem found, but {} could not be made.", plural(unknown, "check", "checks")),
-        (0, w) => format!("No cause of lost sessions found; {} to improve.", plural(w, "thing", "things")),
+        (0, 0) => format!(
+            "No problem found, but {} could not be made.",
+            plural(unknown, "check", "checks")
+        ),
+        (0, w) => format!(
+            "No cause of lost sessions found; {} to improve.",
+            plural(w, "thing", "things")
+        ),
         (f, w) => {
-            let first = findings.iter().find(|x| x.status == Status::Fail).map(|x| x.title.as_str()).unwrap_or("");
-            let more = if w > 0 { format!(" ({} more to improve)", plural(w, "thing", "things")) } else { String::new() };
-            let verb = if f == 1 { "logs users out or will" } else { "log users out or will" };
-            format!("{} {verb}{more}. Start with: {first}.", plural(f, "problem", "problems"))
+            let first = findings
+                .iter()
+                .find(|x| x.status == Status::Fail)
+                .map(|x| x.title.as_str())
+                .unwrap_or("");
+            let more = if w > 0 {
+                format!(" ({} more to improve)", plural(w, "thing", "things"))
+            } else {
+                String::new()
+            };
+            let verb = if f == 1 {
+                "logs users out or will"
+            } else {
+                "log users out or will"
+            };
+            format!(
+                "{} {verb}{more}. Start with: {first}.",
+                plural(f, "problem", "problems")
+            )
         }
     };
     Verdict { status, line }

@@ -2,7 +2,7 @@
 //! inheritance trap), the real-time channel, HTTPS, one canonical host, cookie flags, stickiness.
 //! All read the effective configuration from `nginx -T`, as nginx itself would apply it.
 
-use super::{deploy_docs, gh, Choice, FixOffer, Finding, Status};
+use super::{deploy_docs, gh, Choice, Finding, FixOffer, Status};
 use crate::facts::{Facts, NginxFacts, Observed};
 use crate::nginx::{NginxConfig, NginxDump, Server};
 
@@ -23,8 +23,14 @@ pub struct Front {
 
 impl Front {
     pub fn new(n: &NginxFacts, http_port: u16, gevent_port: u16) -> Result<Front, String> {
-        let config = NginxDump::parse(&n.dump).config().map_err(|e| format!("{}:{}: {}", e.file, e.line, e.message))?;
-        Ok(Front { config, http: format!("127.0.0.1:{http_port}"), gevent: format!("127.0.0.1:{gevent_port}") })
+        let config = NginxDump::parse(&n.dump)
+            .config()
+            .map_err(|e| format!("{}:{}: {}", e.file, e.line, e.message))?;
+        Ok(Front {
+            config,
+            http: format!("127.0.0.1:{http_port}"),
+            gevent: format!("127.0.0.1:{gevent_port}"),
+        })
     }
 
     /// Servers with at least one location proxying to Odoo (HTTP or gevent port).
@@ -36,7 +42,11 @@ impl Front {
             .chain(self.config.routes_to(&self.gevent).iter())
             .map(|r| r.server)
             .collect();
-        self.config.servers().into_iter().filter(|s| routes.contains(&s.index)).collect()
+        self.config
+            .servers()
+            .into_iter()
+            .filter(|s| routes.contains(&s.index))
+            .collect()
     }
 
     pub fn has_https(&self) -> bool {
@@ -46,22 +56,38 @@ impl Front {
     /// Whether a server sends every request elsewhere: an unconditional `return 3xx` or
     /// redirecting `rewrite` directly in the server block (one inside `if` is conditional).
     pub fn redirects_all(s: &Server) -> bool {
-        s.directive.children().iter().any(|d| match d.name.as_str() {
-            "return" => d.arg(0).is_some_and(|c| matches!(c, "301" | "302" | "303" | "307" | "308")),
-            "rewrite" => d.args.iter().skip(1).any(|a| a == "permanent" || a == "redirect" || a.starts_with("http://") || a.starts_with("https://")),
-            _ => false,
-        })
+        s.directive
+            .children()
+            .iter()
+            .any(|d| match d.name.as_str() {
+                "return" => d
+                    .arg(0)
+                    .is_some_and(|c| matches!(c, "301" | "302" | "303" | "307" | "308")),
+                "rewrite" => d.args.iter().skip(1).any(|a| {
+                    a == "permanent"
+                        || a == "redirect"
+                        || a.starts_with("http://")
+                        || a.starts_with("https://")
+                }),
+                _ => false,
+            })
     }
 
     /// Servers that proxy to Odoo over plain HTTP instead of redirecting everything.
     pub fn plain_proxying(&self) -> Vec<Server<'_>> {
-        self.odoo_servers().into_iter().filter(|s| !s.is_ssl() && !Self::redirects_all(s)).collect()
+        self.odoo_servers()
+            .into_iter()
+            .filter(|s| !s.is_ssl() && !Self::redirects_all(s))
+            .collect()
     }
 
     /// Servers that really serve Odoo to users (HTTPS ones when HTTPS exists).
     pub fn serving(&self) -> Vec<Server<'_>> {
         let https = self.has_https();
-        self.odoo_servers().into_iter().filter(|s| !Self::redirects_all(s) && (s.is_ssl() || !https)).collect()
+        self.odoo_servers()
+            .into_iter()
+            .filter(|s| !Self::redirects_all(s) && (s.is_ssl() || !https))
+            .collect()
     }
 }
 
@@ -88,9 +114,17 @@ pub fn front(f: &Facts) -> FrontState {
 fn with_front(f: &Facts, fnd: Finding, body: impl FnOnce(Finding, &Front) -> Finding) -> Finding {
     match front(f) {
         FrontState::Front(fr) => body(fnd, &fr),
-        FrontState::NotInFront => fnd.status(Status::Skip, "nginx runs here but does not proxy to this Odoo."),
-        FrontState::NoNginx(why) => fnd.status(Status::Skip, format!("No nginx in front of Odoo ({why}).")),
-        FrontState::Broken(why) => fnd.status(Status::Unknown, format!("The nginx configuration could not be read: {why}")),
+        FrontState::NotInFront => fnd.status(
+            Status::Skip,
+            "nginx runs here but does not proxy to this Odoo.",
+        ),
+        FrontState::NoNginx(why) => {
+            fnd.status(Status::Skip, format!("No nginx in front of Odoo ({why})."))
+        }
+        FrontState::Broken(why) => fnd.status(
+            Status::Unknown,
+            format!("The nginx configuration could not be read: {why}"),
+        ),
     }
 }
 
@@ -100,7 +134,9 @@ fn usable_name(n: &str) -> bool {
 
 /// Host names the proxy serves this Odoo under.
 pub fn server_names(n: &NginxFacts, http_port: u16) -> Vec<String> {
-    let Ok(fr) = Front::new(n, http_port, 0) else { return Vec::new() };
+    let Ok(fr) = Front::new(n, http_port, 0) else {
+        return Vec::new();
+    };
     let mut names: Vec<String> = Vec::new();
     for s in fr.odoo_servers() {
         for name in s.server_names().into_iter().filter(|n| usable_name(n)) {
@@ -114,16 +150,24 @@ pub fn server_names(n: &NginxFacts, http_port: u16) -> Vec<String> {
 
 /// URLs users may type, HTTPS first.
 pub fn public_urls(n: &NginxFacts, http_port: u16) -> Vec<String> {
-    let Ok(fr) = Front::new(n, http_port, 0) else { return Vec::new() };
+    let Ok(fr) = Front::new(n, http_port, 0) else {
+        return Vec::new();
+    };
     let mut servers = fr.odoo_servers();
     servers.sort_by_key(|s| !s.is_ssl());
     let mut urls = Vec::new();
     for s in servers {
-        let Some(name) = s.server_names().into_iter().find(|n| usable_name(n)) else { continue };
+        let Some(name) = s.server_names().into_iter().find(|n| usable_name(n)) else {
+            continue;
+        };
         for l in s.listens() {
             let (scheme, default) = if l.ssl { ("https", 443) } else { ("http", 80) };
             let port = l.port.unwrap_or(default);
-            urls.push(if port == default { format!("{scheme}://{name}") } else { format!("{scheme}://{name}:{port}") });
+            urls.push(if port == default {
+                format!("{scheme}://{name}")
+            } else {
+                format!("{scheme}://{name}:{port}")
+            });
         }
     }
     urls
@@ -133,8 +177,14 @@ pub fn mode(f: &Facts) -> Finding {
     let fnd = Finding::new("proxy.mode", "proxy_mode matches the proxy in front")
         .refs(&[gh("odoo/odoo", 63276), deploy_docs()])
         .note("All versions: with proxy_mode on, Odoo applies X-Forwarded-Proto/-For only when the request also carries X-Forwarded-Host. In 12–18 any non-empty value other than False/false turns proxy_mode on (even 0); 19 accepts only true/false words.");
-    let on = f.odoo.option("proxy_mode").is_some_and(|v| crate::odoo_conf::parse_bool(&v));
-    let source = f.odoo.option_source("proxy_mode").unwrap_or_else(|| "odoo.conf".into());
+    let on = f
+        .odoo
+        .option("proxy_mode")
+        .is_some_and(|v| crate::odoo_conf::parse_bool(&v));
+    let source = f
+        .odoo
+        .option_source("proxy_mode")
+        .unwrap_or_else(|| "odoo.conf".into());
     match front(f) {
         FrontState::Front(fr) => {
             let fnd = fnd.evidence("nginx", format!("{} server block(s) proxy to Odoo on {}", fr.odoo_servers().len(), fr.http));
@@ -155,43 +205,76 @@ pub fn mode(f: &Facts) -> Finding {
 }
 
 pub fn headers(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.headers", "The proxy tells Odoo the real address")
-        .refs(&[gh("odoo/odoo", 63276), gh("odoo/odoo", 42359), gh("Tecnativa/doodba", 283), deploy_docs()]);
+    let fnd = Finding::new("proxy.headers", "The proxy tells Odoo the real address").refs(&[
+        gh("odoo/odoo", 63276),
+        gh("odoo/odoo", 42359),
+        gh("Tecnativa/doodba", 283),
+        deploy_docs(),
+    ]);
     with_front(f, fnd, |mut fnd, fr| {
         let mut missing_total = 0;
         let servers = fr.config.servers();
         for addr in [&fr.http, &fr.gevent] {
             for route in fr.config.routes_to(addr) {
-                let Some(server) = servers.iter().find(|s| s.index == route.server) else { continue };
+                let Some(server) = servers.iter().find(|s| s.index == route.server) else {
+                    continue;
+                };
                 if Front::redirects_all(server) {
                     continue;
                 }
-                let Some(loc) = server.location(&route.location) else { continue };
-                let missing: Vec<&str> = FORWARDED.iter().map(|(h, _)| *h).filter(|h| loc.header(h).is_none()).collect();
-                let dropped: Vec<String> = loc.dropped_headers().iter().map(|h| h.name.to_string()).collect();
+                let Some(loc) = server.location(&route.location) else {
+                    continue;
+                };
+                let missing: Vec<&str> = FORWARDED
+                    .iter()
+                    .map(|(h, _)| *h)
+                    .filter(|h| loc.header(h).is_none())
+                    .collect();
+                let dropped: Vec<String> = loc
+                    .dropped_headers()
+                    .iter()
+                    .map(|h| h.name.to_string())
+                    .collect();
                 let place = format!("{}:{}", loc.directive.file, loc.directive.line);
                 if !missing.is_empty() {
                     missing_total += missing.len();
                     let trap = if dropped.is_empty() {
                         String::new()
                     } else {
-                        format!(" — it sets its own proxy_set_header, so it drops the server's {}", dropped.join(", "))
+                        format!(
+                            " — it sets its own proxy_set_header, so it drops the server's {}",
+                            dropped.join(", ")
+                        )
                     };
-                    fnd = fnd.evidence(place, format!("location {} sends no {}{trap}", route.location, missing.join(", ")));
+                    fnd = fnd.evidence(
+                        place,
+                        format!(
+                            "location {} sends no {}{trap}",
+                            route.location,
+                            missing.join(", ")
+                        ),
+                    );
                 } else if loc.header("X-Forwarded-Host") == Some("$host") {
                     fnd = fnd.evidence(place, format!("location {}: X-Forwarded-Host $host drops a non-default port; $http_host keeps it", route.location));
-                    fnd.worsen(Status::Warn, "X-Forwarded-Host uses $host, which drops the port.");
+                    fnd.worsen(
+                        Status::Warn,
+                        "X-Forwarded-Host uses $host, which drops the port.",
+                    );
                 }
             }
         }
         if missing_total > 0 {
-            fnd.worsen(Status::Fail, "Some requests reach Odoo without X-Forwarded-Host/-Proto/-For.");
+            fnd.worsen(
+                Status::Fail,
+                "Some requests reach Odoo without X-Forwarded-Host/-Proto/-For.",
+            );
             fnd.users_see("Odoo builds wrong links (http:// instead of https://, or the internal address); the live connection and redirects after login can break the session.")
                 .why("Odoo applies the forwarded scheme and address only when the request carries X-Forwarded-Host (even with proxy_mode on). In nginx, a location that sets any proxy_set_header of its own inherits none of the server's — a classic trap in /websocket.")
                 .fix(FixOffer { title: "Add the missing proxy_set_header lines where they take effect (reloads nginx)".into(), choices: vec![], default: None })
         } else {
             if fnd.status == Status::Ok {
-                fnd.summary = "Every location to Odoo sends X-Forwarded-Host, -Proto and -For.".into();
+                fnd.summary =
+                    "Every location to Odoo sends X-Forwarded-Host, -Proto and -For.".into();
             }
             fnd
         }
@@ -199,12 +282,22 @@ pub fn headers(f: &Facts) -> Finding {
 }
 
 pub fn websocket(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.websocket", "The live connection reaches Odoo")
-        .refs(&[gh("odoo/odoo", 106339), gh("odoo/odoo", 152199), deploy_docs()]);
+    let fnd = Finding::new("proxy.websocket", "The live connection reaches Odoo").refs(&[
+        gh("odoo/odoo", 106339),
+        gh("odoo/odoo", 152199),
+        deploy_docs(),
+    ]);
     if f.odoo.workers() == 0 {
-        return fnd.status(Status::Skip, "workers = 0: Odoo serves the live connection on its main port.");
+        return fnd.status(
+            Status::Skip,
+            "workers = 0: Odoo serves the live connection on its main port.",
+        );
     }
-    let path = f.odoo.version.map(|v| v.realtime_path()).unwrap_or("/websocket");
+    let path = f
+        .odoo
+        .version
+        .map(|v| v.realtime_path())
+        .unwrap_or("/websocket");
     let fnd = match f.odoo.version {
         Some(v) if v.major >= 16 => fnd.note(format!("Odoo {v}: the live connection is a WebSocket at /websocket on gevent_port (the old name longpolling_port is {}).", if v.major >= 18 { "ignored from 18" } else { "a deprecated alias in 16–17" })),
         Some(v) => fnd.note(format!("Odoo {v}: the live connection is long polling at /longpolling on longpolling_port.")),
@@ -214,16 +307,40 @@ pub fn websocket(f: &Facts) -> Finding {
         let to_gevent = fr.config.routes_to(&fr.gevent);
         for s in fr.serving() {
             let names = s.server_names().join(" ");
-            match to_gevent.iter().find(|r| r.server == s.index && location_path(&r.location) == path) {
+            match to_gevent
+                .iter()
+                .find(|r| r.server == s.index && location_path(&r.location) == path)
+            {
                 None => {
-                    fnd = fnd.evidence(format!("{}:{}", s.directive.file, s.directive.line), format!("server {names}: no location {path} to the gevent port {}", fr.gevent));
-                    fnd.worsen(Status::Fail, format!("{path} does not reach Odoo's gevent port: the live connection fails."));
+                    fnd = fnd.evidence(
+                        format!("{}:{}", s.directive.file, s.directive.line),
+                        format!(
+                            "server {names}: no location {path} to the gevent port {}",
+                            fr.gevent
+                        ),
+                    );
+                    fnd.worsen(
+                        Status::Fail,
+                        format!(
+                            "{path} does not reach Odoo's gevent port: the live connection fails."
+                        ),
+                    );
                 }
                 Some(r) => {
-                    let Some(loc) = s.location(&r.location) else { continue };
-                    if path == "/websocket" && (loc.header("Upgrade").is_none() || loc.header("Connection").is_none()) {
-                        fnd = fnd.evidence(format!("{}:{}", loc.directive.file, loc.directive.line), format!("location {path} lacks the Upgrade/Connection headers"));
-                        fnd.worsen(Status::Fail, format!("{path} is proxied without the WebSocket upgrade headers."));
+                    let Some(loc) = s.location(&r.location) else {
+                        continue;
+                    };
+                    if path == "/websocket"
+                        && (loc.header("Upgrade").is_none() || loc.header("Connection").is_none())
+                    {
+                        fnd = fnd.evidence(
+                            format!("{}:{}", loc.directive.file, loc.directive.line),
+                            format!("location {path} lacks the Upgrade/Connection headers"),
+                        );
+                        fnd.worsen(
+                            Status::Fail,
+                            format!("{path} is proxied without the WebSocket upgrade headers."),
+                        );
                     }
                 }
             }
@@ -246,7 +363,8 @@ pub fn location_path(key: &str) -> &str {
 }
 
 pub fn https_redirect(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.https-redirect", "HTTP redirects to HTTPS").refs(&[deploy_docs()]);
+    let fnd =
+        Finding::new("proxy.https-redirect", "HTTP redirects to HTTPS").refs(&[deploy_docs()]);
     with_front(f, fnd, |mut fnd, fr| {
         if !fr.has_https() {
             return fnd
@@ -255,8 +373,17 @@ pub fn https_redirect(f: &Facts) -> Finding {
                 .users_see("Nothing visible until someone steals a session.");
         }
         for s in fr.plain_proxying() {
-            fnd = fnd.evidence(format!("{}:{}", s.directive.file, s.directive.line), format!("server {} listens without TLS and proxies to Odoo", s.server_names().join(" ")));
-            fnd.worsen(Status::Fail, "HTTPS exists, but plain HTTP still serves Odoo instead of redirecting.");
+            fnd = fnd.evidence(
+                format!("{}:{}", s.directive.file, s.directive.line),
+                format!(
+                    "server {} listens without TLS and proxies to Odoo",
+                    s.server_names().join(" ")
+                ),
+            );
+            fnd.worsen(
+                Status::Fail,
+                "HTTPS exists, but plain HTTP still serves Odoo instead of redirecting.",
+            );
         }
         if fnd.status == Status::Ok {
             fnd.summary = "Plain HTTP redirects to HTTPS.".into();
@@ -272,8 +399,13 @@ pub fn https_redirect(f: &Facts) -> Finding {
 
 /// `web.base.url` and whether it is frozen, from the first database.
 pub fn base_url(f: &Facts) -> (Option<String>, bool) {
-    let Some(d) = f.db.seen().and_then(|d| d.databases.first()) else { return (None, false) };
-    let frozen = d.params.get("web.base.url.freeze").is_some_and(|v| !v.trim().is_empty() && v.trim() != "False");
+    let Some(d) = f.db.seen().and_then(|d| d.databases.first()) else {
+        return (None, false);
+    };
+    let frozen = d
+        .params
+        .get("web.base.url.freeze")
+        .is_some_and(|v| !v.trim().is_empty() && v.trim() != "False");
     (d.params.get("web.base.url").cloned(), frozen)
 }
 
@@ -302,25 +434,50 @@ pub fn serving_names(fr: &Front) -> Vec<String> {
 }
 
 pub fn canonical_host(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.canonical-host", "One address for Odoo").refs(&[gh("odoo/odoo", 92043), deploy_docs()]);
+    let fnd = Finding::new("proxy.canonical-host", "One address for Odoo")
+        .refs(&[gh("odoo/odoo", 92043), deploy_docs()]);
     with_front(f, fnd, |mut fnd, fr| {
         let serving = serving_names(fr);
         let (base, frozen) = base_url(f);
         let base_host = base.as_deref().and_then(url_host);
         // A server serving several names without an `if ($host != …)` redirect serves them all.
-        let canonicalised = fr.serving().iter().all(|s| s.server_names().iter().filter(|n| usable_name(n)).count() <= 1 || has_host_redirect(s));
+        let canonicalised = fr.serving().iter().all(|s| {
+            s.server_names().iter().filter(|n| usable_name(n)).count() <= 1 || has_host_redirect(s)
+        });
         if serving.len() > 1 && !canonicalised {
             fnd = fnd.evidence("nginx server_name", serving.join(" "));
-            fnd.worsen(Status::Fail, format!("Odoo answers under {} host names without redirecting to one.", serving.len()));
+            fnd.worsen(
+                Status::Fail,
+                format!(
+                    "Odoo answers under {} host names without redirecting to one.",
+                    serving.len()
+                ),
+            );
         }
         match (&base, &base_host) {
             (Some(b), Some(h)) => {
-                fnd = fnd.evidence("web.base.url", format!("{b}{}", if frozen { " (frozen)" } else { " (not frozen: rewritten at each admin login)" }));
+                fnd = fnd.evidence(
+                    "web.base.url",
+                    format!(
+                        "{b}{}",
+                        if frozen {
+                            " (frozen)"
+                        } else {
+                            " (not frozen: rewritten at each admin login)"
+                        }
+                    ),
+                );
                 if !serving.is_empty() && !serving.iter().any(|n| n == h) {
-                    fnd.worsen(Status::Fail, format!("web.base.url points to {h}, which is not the address users use."));
+                    fnd.worsen(
+                        Status::Fail,
+                        format!("web.base.url points to {h}, which is not the address users use."),
+                    );
                 }
                 if fr.has_https() && b.starts_with("http://") {
-                    fnd.worsen(Status::Fail, "web.base.url uses http:// while the site is served over HTTPS.");
+                    fnd.worsen(
+                        Status::Fail,
+                        "web.base.url uses http:// while the site is served over HTTPS.",
+                    );
                 }
                 if !frozen {
                     fnd.worsen(Status::Warn, "web.base.url is not frozen: the next admin login from another address rewrites it.");
@@ -331,15 +488,25 @@ pub fn canonical_host(f: &Facts) -> Finding {
         if let Some(p) = &f.probe {
             if let (Some(after), Some(public)) = (&p.base_url_after_login, p.public.as_ref()) {
                 let used = public.final_url.as_deref().unwrap_or(&public.url);
-                fnd = fnd.evidence("web.base.url after a test login", format!("{after} (address used: {used})"));
-                if url_host(after) != url_host(used) || after.starts_with("http://") != used.starts_with("http://") {
+                fnd = fnd.evidence(
+                    "web.base.url after a test login",
+                    format!("{after} (address used: {used})"),
+                );
+                if url_host(after) != url_host(used)
+                    || after.starts_with("http://") != used.starts_with("http://")
+                {
                     fnd.worsen(Status::Fail, format!("After logging in, Odoo believes its address is {after}, but users reach it as {used}."));
                 }
             }
         }
-        let default = base_host.filter(|h| serving.contains(h)).or_else(|| serving.first().cloned());
+        let default = base_host
+            .filter(|h| serving.contains(h))
+            .or_else(|| serving.first().cloned());
         if fnd.status == Status::Ok {
-            fnd.summary = format!("Odoo is served as {} and web.base.url matches, frozen.", default.as_deref().unwrap_or("-"));
+            fnd.summary = format!(
+                "Odoo is served as {} and web.base.url matches, frozen.",
+                default.as_deref().unwrap_or("-")
+            );
         } else {
             fnd = fnd
                 .users_see("Logged in on one address, logged out on another; printed PDFs come out blank or as the login page; emails link to a wrong address.")
@@ -356,7 +523,11 @@ pub fn canonical_host(f: &Facts) -> Finding {
 
 /// `if ($host != name) { return 301 …; }` at server level: the canonical-host redirect we write.
 pub fn has_host_redirect(s: &Server) -> bool {
-    s.directive.children().iter().any(|d| d.name == "if" && d.args.iter().any(|a| a.contains("$host")) && d.children().iter().any(|c| c.name == "return"))
+    s.directive.children().iter().any(|d| {
+        d.name == "if"
+            && d.args.iter().any(|a| a.contains("$host"))
+            && d.children().iter().any(|c| c.name == "return")
+    })
 }
 
 pub fn cookie_flags(f: &Facts) -> Finding {
@@ -365,36 +536,63 @@ pub fn cookie_flags(f: &Facts) -> Finding {
         .note("Odoo 12–19 all set session_id with HttpOnly and Path=/ only: Secure and SameSite can only come from the proxy (nginx 1.19.8 or later: proxy_cookie_flags).");
     with_front(f, fnd, |mut fnd, fr| {
         if !fr.has_https() {
-            return fnd.status(Status::Skip, "Secure/SameSite need HTTPS first (see proxy.https-redirect).");
+            return fnd.status(
+                Status::Skip,
+                "Secure/SameSite need HTTPS first (see proxy.https-redirect).",
+            );
         }
         let plain = !fr.plain_proxying().is_empty();
         let mut without = 0;
         let servers = fr.config.servers();
         for route in fr.config.routes_to(&fr.http) {
-            let Some(server) = servers.iter().find(|s| s.index == route.server) else { continue };
+            let Some(server) = servers.iter().find(|s| s.index == route.server) else {
+                continue;
+            };
             if !server.is_ssl() || Front::redirects_all(server) {
                 continue;
             }
-            let Some(loc) = server.location(&route.location) else { continue };
+            let Some(loc) = server.location(&route.location) else {
+                continue;
+            };
             let flags = loc.effective_all("proxy_cookie_flags");
-            let secure = flags.directives.iter().find(|d| d.arg(0) == Some("session_id") && d.args.iter().any(|a| a.eq_ignore_ascii_case("secure")));
+            let secure = flags.directives.iter().find(|d| {
+                d.arg(0) == Some("session_id")
+                    && d.args.iter().any(|a| a.eq_ignore_ascii_case("secure"))
+            });
             match secure {
                 Some(d) => {
-                    fnd = fnd.evidence(format!("{}:{}", d.file, d.line), format!("proxy_cookie_flags {}", d.args.join(" ")));
+                    fnd = fnd.evidence(
+                        format!("{}:{}", d.file, d.line),
+                        format!("proxy_cookie_flags {}", d.args.join(" ")),
+                    );
                     if plain {
                         fnd.worsen(Status::Fail, "The cookie is marked Secure but plain HTTP still serves Odoo: there people are logged out.");
                     }
                 }
                 None => {
                     without += 1;
-                    fnd = fnd.evidence(format!("{}:{}", loc.directive.file, loc.directive.line), format!("location {}: no proxy_cookie_flags session_id … secure", route.location));
+                    fnd = fnd.evidence(
+                        format!("{}:{}", loc.directive.file, loc.directive.line),
+                        format!(
+                            "location {}: no proxy_cookie_flags session_id … secure",
+                            route.location
+                        ),
+                    );
                 }
             }
         }
         // Observed through the public URL with a test login: beats the configuration.
-        if let Some(c) = f.probe.as_ref().and_then(|p| p.public.as_ref()).and_then(|o| o.cookie.as_ref().map(|c| (o.url.clone(), c.clone()))) {
+        if let Some(c) = f
+            .probe
+            .as_ref()
+            .and_then(|p| p.public.as_ref())
+            .and_then(|o| o.cookie.as_ref().map(|c| (o.url.clone(), c.clone())))
+        {
             let (url, cookie) = c;
-            fnd = fnd.evidence(format!("login through {url}"), format!("Set-Cookie: {}", cookie.header));
+            fnd = fnd.evidence(
+                format!("login through {url}"),
+                format!("Set-Cookie: {}", cookie.header),
+            );
             if url.starts_with("https://") && !cookie.secure {
                 without += 1;
             } else if cookie.secure && without > 0 {
@@ -402,7 +600,10 @@ pub fn cookie_flags(f: &Facts) -> Finding {
             }
         }
         if without > 0 {
-            fnd.worsen(Status::Warn, "The session cookie is sent without Secure and SameSite.");
+            fnd.worsen(
+                Status::Warn,
+                "The session cookie is sent without Secure and SameSite.",
+            );
             fnd = fnd
                 .why("Odoo sets session_id with HttpOnly only. Behind HTTPS the proxy can add Secure (never sent over plain HTTP) and SameSite=Lax. Odoo embedded in another site's iframe needs SameSite=None; Secure instead.")
                 .fix(FixOffer {
@@ -421,14 +622,21 @@ pub fn cookie_flags(f: &Facts) -> Finding {
 }
 
 pub fn sticky(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.sticky", "Several Odoo servers share sessions").refs(&[gh("odoo/docker", 506)]);
+    let fnd = Finding::new("proxy.sticky", "Several Odoo servers share sessions")
+        .refs(&[gh("odoo/docker", 506)]);
     let store_module = f.db.seen().is_some_and(|d| {
-        d.databases.iter().any(|db| db.modules.iter().any(|(m, s)| (m == "session_redis" || m == "session_db") && s == "installed"))
+        d.databases.iter().any(|db| {
+            db.modules
+                .iter()
+                .any(|(m, s)| (m == "session_redis" || m == "session_db") && s == "installed")
+        })
     }) || f.odoo.env.contains_key("SESSION_DB_URI");
     with_front(f, fnd, |mut fnd, fr| {
         let mut several = false;
         for name in upstreams_to(fr) {
-            let Some(up) = fr.config.upstream(&name) else { continue };
+            let Some(up) = fr.config.upstream(&name) else {
+                continue;
+            };
             if up.servers.len() < 2 {
                 continue;
             }
@@ -436,22 +644,63 @@ pub fn sticky(f: &Facts) -> Finding {
             let place = format!("{}:{}", up.directive.file, up.directive.line);
             let list: Vec<&str> = up.servers.iter().map(|s| s.address.as_str()).collect();
             if up.is_sticky() {
-                fnd = fnd.evidence(place, format!("upstream {name}: {} with sticky routing", list.join(", ")));
+                fnd = fnd.evidence(
+                    place,
+                    format!("upstream {name}: {} with sticky routing", list.join(", ")),
+                );
             } else if store_module {
-                fnd = fnd.evidence(place, format!("upstream {name}: {} sharing sessions through a session-store module", list.join(", ")));
+                fnd = fnd.evidence(
+                    place,
+                    format!(
+                        "upstream {name}: {} sharing sessions through a session-store module",
+                        list.join(", ")
+                    ),
+                );
             } else {
-                fnd = fnd.evidence(place, format!("upstream {name}: {} — round robin, no shared session store", list.join(", ")));
-                fnd.worsen(Status::Fail, format!("nginx spreads requests over {} Odoo servers that do not share sessions.", up.servers.len()));
+                fnd = fnd.evidence(
+                    place,
+                    format!(
+                        "upstream {name}: {} — round robin, no shared session store",
+                        list.join(", ")
+                    ),
+                );
+                fnd.worsen(
+                    Status::Fail,
+                    format!(
+                        "nginx spreads requests over {} Odoo servers that do not share sessions.",
+                        up.servers.len()
+                    ),
+                );
             }
         }
-        if let Some(public) = f.probe.as_ref().and_then(|p| p.public.as_ref()).filter(|o| o.error.is_none()) {
-            let direct_ok = f.probe.as_ref().and_then(|p| p.direct.as_ref()).map_or(true, |d| d.session_holds);
+        if let Some(public) = f
+            .probe
+            .as_ref()
+            .and_then(|p| p.public.as_ref())
+            .filter(|o| o.error.is_none())
+        {
+            let direct_ok = f
+                .probe
+                .as_ref()
+                .and_then(|p| p.direct.as_ref())
+                .map_or(true, |d| d.session_holds);
             fnd = fnd.evidence(
                 format!("test login through {}", public.url),
-                format!("the session {} over {} follow-up requests", if public.session_holds { "held" } else { "was lost" }, public.checks_made),
+                format!(
+                    "the session {} over {} follow-up requests",
+                    if public.session_holds {
+                        "held"
+                    } else {
+                        "was lost"
+                    },
+                    public.checks_made
+                ),
             );
             if !public.session_holds && direct_ok {
-                fnd.worsen(Status::Fail, "A test login through the proxy lost its session within a few requests.");
+                fnd.worsen(
+                    Status::Fail,
+                    "A test login through the proxy lost its session within a few requests.",
+                );
             }
         }
         if fnd.status == Status::Fail {
@@ -459,7 +708,12 @@ pub fn sticky(f: &Facts) -> Finding {
                 .why("Each Odoo server keeps sessions in its own folder. When a request lands on a server that never saw the login, the user is a stranger there. Either send each user to the same server (ip_hash) or share one sessions folder or store.")
                 .fix(FixOffer { title: "Route each client to one server (ip_hash; reloads nginx)".into(), choices: vec![], default: None })
         } else {
-            fnd.summary = if several { "Several Odoo servers, with sticky routing or a shared store." } else { "One Odoo server behind the proxy." }.into();
+            fnd.summary = if several {
+                "Several Odoo servers, with sticky routing or a shared store."
+            } else {
+                "One Odoo server behind the proxy."
+            }
+            .into();
             fnd
         }
     })

@@ -5,42 +5,69 @@ use crate::facts::{Facts, Observed};
 
 pub fn service_found(f: &Facts) -> Finding {
     let o = &f.odoo;
-    let mut fnd = Finding::new("service.found", "Odoo found and understood")
-        .evidence(format!("pid {} (user {})", o.pid, o.user), o.command.clone());
+    let mut fnd = Finding::new("service.found", "Odoo found and understood").evidence(
+        format!("pid {} (user {})", o.pid, o.user),
+        o.command.clone(),
+    );
     let version = match (o.version, o.version_source) {
-        (Some(v), Some(src)) => format!("Odoo {v} (from {})", match src {
-            crate::version::VersionSource::RunningServer => "the running server",
-            crate::version::VersionSource::ReleaseFile => "release.py",
-        }),
+        (Some(v), Some(src)) => format!(
+            "Odoo {v} (from {})",
+            match src {
+                crate::version::VersionSource::RunningServer => "the running server",
+                crate::version::VersionSource::ReleaseFile => "release.py",
+            }
+        ),
         _ => {
-            fnd.worsen(Status::Warn, "The Odoo version could not be determined: version-specific advice is held back.");
+            fnd.worsen(
+                Status::Warn,
+                "The Odoo version could not be determined: version-specific advice is held back.",
+            );
             "version unknown".into()
         }
     };
     match &o.config {
         Some(c) => fnd = fnd.evidence("config file in effect", c.path.clone()),
-        None => fnd.worsen(Status::Warn, "No config file is in effect: Odoo runs on defaults and command-line options only."),
+        None => fnd.worsen(
+            Status::Warn,
+            "No config file is in effect: Odoo runs on defaults and command-line options only.",
+        ),
     }
     let explicit = crate::facts::cli_option(&o.args, "config").is_some();
     if !explicit && !o.rc_files.is_empty() {
-        fnd = fnd.evidence("started without -c", format!("Odoo reads {}", o.rc_files.join(", ")));
+        fnd = fnd.evidence(
+            "started without -c",
+            format!("Odoo reads {}", o.rc_files.join(", ")),
+        );
         fnd.worsen(
             Status::Warn,
             "Odoo is started without -c, so it reads the service user's ~/.odoorc: edits to another odoo.conf do nothing.",
         );
     }
     match o.service.restart_command() {
-        Some(cmd) => fnd = fnd.evidence(o.service.describe(), format!("restart: {}", cmd.join(" "))),
+        Some(cmd) => {
+            fnd = fnd.evidence(o.service.describe(), format!("restart: {}", cmd.join(" ")))
+        }
         None => fnd.worsen(
             Status::Warn,
             "Odoo was started by hand: nothing restarts it after a change or a reboot.",
         ),
     }
     if f.instances.len() > 1 {
-        fnd = fnd.evidence("other Odoo instances on this host", format!("{} instances in all; diagnosing the one on port {}", f.instances.len(), o.http_port()));
+        fnd = fnd.evidence(
+            "other Odoo instances on this host",
+            format!(
+                "{} instances in all; diagnosing the one on port {}",
+                f.instances.len(),
+                o.http_port()
+            ),
+        );
     }
     if fnd.status == Status::Ok {
-        fnd.summary = format!("{version}, run by {}, config {}.", o.service.describe(), o.config.as_ref().map(|c| c.path.as_str()).unwrap_or("-"));
+        fnd.summary = format!(
+            "{version}, run by {}, config {}.",
+            o.service.describe(),
+            o.config.as_ref().map(|c| c.path.as_str()).unwrap_or("-")
+        );
     }
     fnd
 }
@@ -52,7 +79,10 @@ pub fn workers_memory(f: &Facts) -> Finding {
     let mut fnd = Finding::new("workers.memory", "Worker memory limits fit the server");
     let workers = o.workers();
     if workers == 0 {
-        return fnd.status(Status::Skip, "workers = 0: Odoo runs threaded, without worker memory limits.");
+        return fnd.status(
+            Status::Skip,
+            "workers = 0: Odoo runs threaded, without worker memory limits.",
+        );
     }
     let soft = o.option_u64("limit_memory_soft").unwrap_or(2048 * MIB);
     let hard = o.option_u64("limit_memory_hard").unwrap_or(2560 * MIB);
@@ -74,16 +104,36 @@ pub fn workers_memory(f: &Facts) -> Finding {
         if log.memory_recycles > 0 || log.memory_kills > 0 || log.worker_timeouts > 0 {
             fnd = fnd.evidence(
                 format!("{} (last {} lines)", log.source, log.lines_scanned),
-                format!("{} memory-limit recycles, {} kills, {} timeouts", log.memory_recycles, log.memory_kills, log.worker_timeouts),
+                format!(
+                    "{} memory-limit recycles, {} kills, {} timeouts",
+                    log.memory_recycles, log.memory_kills, log.worker_timeouts
+                ),
             );
-            for s in log.samples.iter().filter(|s| s.contains("memory") || s.contains("timeout") || s.contains("CPU")) .take(3) {
+            for s in log
+                .samples
+                .iter()
+                .filter(|s| s.contains("memory") || s.contains("timeout") || s.contains("CPU"))
+                .take(3)
+            {
                 fnd = fnd.evidence(log.source.clone(), s.clone());
             }
         }
         if log.memory_kills > 0 {
-            fnd.worsen(Status::Fail, format!("{} worker(s) were killed at the hard memory limit: their requests were lost.", log.memory_kills));
+            fnd.worsen(
+                Status::Fail,
+                format!(
+                    "{} worker(s) were killed at the hard memory limit: their requests were lost.",
+                    log.memory_kills
+                ),
+            );
         } else if log.memory_recycles >= 20 {
-            fnd.worsen(Status::Warn, format!("Workers were recycled {} times for memory in the recent log.", log.memory_recycles));
+            fnd.worsen(
+                Status::Warn,
+                format!(
+                    "Workers were recycled {} times for memory in the recent log.",
+                    log.memory_recycles
+                ),
+            );
         }
     }
     if fnd.status != Status::Ok {
@@ -91,7 +141,12 @@ pub fn workers_memory(f: &Facts) -> Finding {
             .users_see("Pages are slow or fail now and then, and the live connection (chat, notifications) drops. Sessions survive recycling; requests in flight do not.")
             .why("A worker over limit_memory_soft finishes its request and is replaced; one over limit_memory_hard is killed on the spot. Limits far below what a worker needs turn that into a constant churn.");
     } else {
-        fnd.summary = format!("{workers} workers with {} MiB soft / {} MiB hard limits fit {} MiB of RAM.", soft / MIB, hard / MIB, ram / MIB);
+        fnd.summary = format!(
+            "{workers} workers with {} MiB soft / {} MiB hard limits fit {} MiB of RAM.",
+            soft / MIB,
+            hard / MIB,
+            ram / MIB
+        );
     }
     fnd
 }
@@ -101,19 +156,37 @@ pub fn dbfilter_allows(filter: &str, host: &str, db: &str) -> bool {
     let host = host.split(':').next().unwrap_or(host);
     let host = host.strip_prefix("www.").unwrap_or(host);
     let domain = host.split('.').next().unwrap_or(host);
-    let pattern = filter.replace("%h", &regex::escape(host)).replace("%d", &regex::escape(domain));
+    let pattern = filter
+        .replace("%h", &regex::escape(host))
+        .replace("%d", &regex::escape(domain));
     // Python's re.match anchors at the start only.
-    regex::Regex::new(&format!("^(?:{pattern})")).map(|r| r.is_match(db)).unwrap_or(true)
+    regex::Regex::new(&format!("^(?:{pattern})"))
+        .map(|r| r.is_match(db))
+        .unwrap_or(true)
 }
 
 pub fn db_filter(f: &Facts) -> Finding {
-    let mut fnd = Finding::new("db.filter", "The database filter lets users in")
-        .refs(&[gh("odoo/odoo", 11740), gh("odoo/odoo", 15102), gh("odoo/odoo", 92043)]);
+    let mut fnd = Finding::new("db.filter", "The database filter lets users in").refs(&[
+        gh("odoo/odoo", 11740),
+        gh("odoo/odoo", 15102),
+        gh("odoo/odoo", 92043),
+    ]);
     let filter = f.odoo.option("dbfilter").filter(|s| !s.is_empty());
     if let Observed::Seen(log) = &f.log {
         if log.dbfilter_rejects > 0 {
-            fnd = fnd.evidence(format!("{} (last {} lines)", log.source, log.lines_scanned), format!("{} times: \"dbfilter rejects it; logging session out\"", log.dbfilter_rejects));
-            for s in log.samples.iter().filter(|s| s.contains("dbfilter rejects")).take(2) {
+            fnd = fnd.evidence(
+                format!("{} (last {} lines)", log.source, log.lines_scanned),
+                format!(
+                    "{} times: \"dbfilter rejects it; logging session out\"",
+                    log.dbfilter_rejects
+                ),
+            );
+            for s in log
+                .samples
+                .iter()
+                .filter(|s| s.contains("dbfilter rejects"))
+                .take(2)
+            {
                 fnd = fnd.evidence(log.source.clone(), s.clone());
             }
             fnd.worsen(Status::Fail, format!("Odoo logged people out {} time(s) because the database filter rejected their database for the host name they used.", log.dbfilter_rejects));
@@ -128,14 +201,25 @@ pub fn db_filter(f: &Facts) -> Finding {
         }
         return fnd;
     };
-    fnd = fnd.evidence(f.odoo.option_source("dbfilter").unwrap_or_default(), format!("dbfilter = {filter}"));
+    fnd = fnd.evidence(
+        f.odoo.option_source("dbfilter").unwrap_or_default(),
+        format!("dbfilter = {filter}"),
+    );
     if let (Some(db), Observed::Seen(nginx)) = (f.db.seen(), &f.nginx) {
         let names = crate::checks::proxy::server_names(nginx, f.odoo.http_port());
         for name in names {
-            let allowed: Vec<&str> = db.databases.iter().map(|d| d.name.as_str()).filter(|d| dbfilter_allows(&filter, &name, d)).collect();
+            let allowed: Vec<&str> = db
+                .databases
+                .iter()
+                .map(|d| d.name.as_str())
+                .filter(|d| dbfilter_allows(&filter, &name, d))
+                .collect();
             if allowed.is_empty() {
                 fnd = fnd.evidence(format!("host name {name}"), "no database matches dbfilter");
-                fnd.worsen(Status::Fail, format!("Under the host name {name}, dbfilter matches no database."));
+                fnd.worsen(
+                    Status::Fail,
+                    format!("Under the host name {name}, dbfilter matches no database."),
+                );
             }
         }
     }
@@ -153,7 +237,11 @@ mod tests {
     fn dbfilter_substitutes_host_and_domain_like_odoo() {
         assert!(dbfilter_allows("^%d$", "erp.example.com", "erp"));
         assert!(!dbfilter_allows("^%d$", "10.0.0.5", "erp"));
-        assert!(dbfilter_allows("^%h$", "www.erp.example.com:8069", "erp.example.com"));
+        assert!(dbfilter_allows(
+            "^%h$",
+            "www.erp.example.com:8069",
+            "erp.example.com"
+        ));
         assert!(dbfilter_allows("prod", "anything", "prod_2024"));
         assert!(!dbfilter_allows("prod$", "anything", "staging"));
     }

@@ -1,6 +1,6 @@
 //! Checks on the sessions themselves: lifetime, where they are stored, who deletes them.
 
-use super::{gh, pr, Choice, FixOffer, Finding, Status};
+use super::{gh, pr, Choice, Finding, FixOffer, Status};
 use crate::facts::{CleanerKind, Facts, Observed};
 use crate::version::{human_duration, OdooVersion, DEFAULT_LIFETIME};
 use std::time::Duration;
@@ -9,7 +9,9 @@ pub const LIFETIME_KEY: &str = "sessions.max_inactivity_seconds";
 
 /// The lifetime each database asks for: (database, seconds, raw value if set).
 pub fn lifetimes(f: &Facts) -> Vec<(String, u64, Option<String>)> {
-    let Some(db) = f.db.seen() else { return Vec::new() };
+    let Some(db) = f.db.seen() else {
+        return Vec::new();
+    };
     db.databases
         .iter()
         .map(|d| {
@@ -28,15 +30,21 @@ pub fn lifetimes(f: &Facts) -> Vec<(String, u64, Option<String>)> {
 
 /// The choices offered for the lifetime, with the version's warning on the short ones.
 pub fn lifetime_choices(version: Option<OdooVersion>) -> Vec<Choice> {
-    let safe = version.map(|v| v.shortest_safe_lifetime()).unwrap_or(Duration::from_secs(86_400));
-    [(28_800, "8 hours (a working day)"), (86_400, "1 day"), (604_800, "7 days (Odoo's default)")]
-        .into_iter()
-        .map(|(secs, label)| Choice {
-            value: secs.to_string(),
-            label: label.to_string(),
-            warning: lifetime_warning(Duration::from_secs(secs), safe),
-        })
-        .collect()
+    let safe = version
+        .map(|v| v.shortest_safe_lifetime())
+        .unwrap_or(Duration::from_secs(86_400));
+    [
+        (28_800, "8 hours (a working day)"),
+        (86_400, "1 day"),
+        (604_800, "7 days (Odoo's default)"),
+    ]
+    .into_iter()
+    .map(|(secs, label)| Choice {
+        value: secs.to_string(),
+        label: label.to_string(),
+        warning: lifetime_warning(Duration::from_secs(secs), safe),
+    })
+    .collect()
 }
 
 pub fn lifetime_warning(chosen: Duration, safe: Duration) -> Option<String> {
@@ -53,24 +61,38 @@ pub fn lifetime_warning(chosen: Duration, safe: Duration) -> Option<String> {
 /// (written without a restart). 16.0 and older 17 builds send a fixed 7-day `Max-Age` whatever
 /// the parameter, so a 7-day cookie proves nothing; any other value is the server's own.
 pub fn running_lifetime_mismatch(f: &Facts) -> Option<u64> {
-    let observed = f.server.seen()?.login_page_cookie.as_ref()?.max_age.filter(|m| *m > 0)? as u64;
+    let observed = f
+        .server
+        .seen()?
+        .login_page_cookie
+        .as_ref()?
+        .max_age
+        .filter(|m| *m > 0)? as u64;
     let lts = lifetimes(f);
-    let [(_, db_value, _)] = lts.as_slice() else { return None };
+    let [(_, db_value, _)] = lts.as_slice() else {
+        return None;
+    };
     let proves = observed != DEFAULT_LIFETIME.as_secs() || *db_value == DEFAULT_LIFETIME.as_secs();
-    (proves && observed != *db_value && f.odoo.version.is_some_and(|v| v.has_lifetime_parameter())).then_some(observed)
+    (proves && observed != *db_value && f.odoo.version.is_some_and(|v| v.has_lifetime_parameter()))
+        .then_some(observed)
 }
 
 pub fn lifetime(f: &Facts) -> Finding {
-    let base = Finding::new("session.lifetime", "How long an idle session lives")
-        .refs(&[
-            gh("odoo/odoo", 29906),
-            pr("odoo/odoo", 122888),
-            pr("odoo/odoo", 154051),
-        ]);
+    let base = Finding::new("session.lifetime", "How long an idle session lives").refs(&[
+        gh("odoo/odoo", 29906),
+        pr("odoo/odoo", 122888),
+        pr("odoo/odoo", 154051),
+    ]);
     let Some(version) = f.odoo.version else {
-        return base.status(Status::Unknown, "The Odoo version is unknown, so the lifetime rules that apply are unknown.");
+        return base.status(
+            Status::Unknown,
+            "The Odoo version is unknown, so the lifetime rules that apply are unknown.",
+        );
     };
-    let mut fnd = base.note(format!("Odoo {version}: {}.", version.cookie_lifetime_note()));
+    let mut fnd = base.note(format!(
+        "Odoo {version}: {}.",
+        version.cookie_lifetime_note()
+    ));
     if !version.has_lifetime_parameter() {
         fnd = fnd.status(
             Status::Ok,
@@ -78,7 +100,10 @@ pub fn lifetime(f: &Facts) -> Finding {
         );
         for (db, _, raw) in lifetimes(f) {
             if let Some(raw) = raw {
-                fnd = fnd.evidence(format!("ir_config_parameter in {db}"), format!("{LIFETIME_KEY} = {raw} (ignored before Odoo 16)"));
+                fnd = fnd.evidence(
+                    format!("ir_config_parameter in {db}"),
+                    format!("{LIFETIME_KEY} = {raw} (ignored before Odoo 16)"),
+                );
             }
         }
         return fnd;
@@ -87,7 +112,10 @@ pub fn lifetime(f: &Facts) -> Finding {
     if lts.is_empty() {
         return fnd.status(
             Status::Unknown,
-            format!("Could not read {LIFETIME_KEY}: {}", f.db.why_unknown().unwrap_or("no Odoo database found")),
+            format!(
+                "Could not read {LIFETIME_KEY}: {}",
+                f.db.why_unknown().unwrap_or("no Odoo database found")
+            ),
         );
     }
     let safe = version.shortest_safe_lifetime();
@@ -97,7 +125,10 @@ pub fn lifetime(f: &Facts) -> Finding {
             Some(r) if r.trim().parse::<i64>().map_or(true, |v| v <= 0) => {
                 format!("{LIFETIME_KEY} = {r:?}: not a positive integer, so Odoo uses the default of 7 days")
             }
-            Some(r) => format!("{LIFETIME_KEY} = {r} ({})", human_duration(Duration::from_secs(*secs))),
+            Some(r) => format!(
+                "{LIFETIME_KEY} = {r} ({})",
+                human_duration(Duration::from_secs(*secs))
+            ),
             None => format!("{LIFETIME_KEY} is not set: Odoo's default, 7 days"),
         };
         fnd = fnd.evidence(format!("ir_config_parameter in database {db}"), shown);
@@ -105,7 +136,14 @@ pub fn lifetime(f: &Facts) -> Finding {
     fnd = fnd.fix(FixOffer {
         title: format!("Set {LIFETIME_KEY} (then restart Odoo so it takes effect)"),
         choices: lifetime_choices(Some(version)),
-        default: Some(if min_secs < safe.as_secs() { safe.as_secs().max(86_400) } else { min_secs }.to_string()),
+        default: Some(
+            if min_secs < safe.as_secs() {
+                safe.as_secs().max(86_400)
+            } else {
+                min_secs
+            }
+            .to_string(),
+        ),
     });
     // What the running server really uses beats what the database says (it caches the value).
     let observed = f
@@ -192,18 +230,27 @@ pub fn store(f: &Facts) -> Finding {
     );
     let fs = store.fs_type.as_deref().unwrap_or("");
     if fs == "tmpfs" || fs == "ramfs" {
-        fnd.worsen(Status::Fail, format!("Sessions are kept in memory ({fs}): every reboot logs everybody out."));
+        fnd.worsen(
+            Status::Fail,
+            format!("Sessions are kept in memory ({fs}): every reboot logs everybody out."),
+        );
         fnd = fnd.users_see("Everybody is logged out after each server reboot.");
     }
-    if matches!(f.odoo.service, crate::facts::Service::Docker { .. }) && (fs == "overlayfs" || fs == "overlay") {
+    if matches!(f.odoo.service, crate::facts::Service::Docker { .. })
+        && (fs == "overlayfs" || fs == "overlay")
+    {
         fnd.worsen(Status::Fail, "Sessions live inside the container, not on a volume: recreating the container logs everybody out.");
     }
     if store.writable_by_service_user == Some(false) {
         fnd.worsen(
             Status::Fail,
-            format!("The Odoo user {} cannot write to {}: new logins cannot be saved.", f.odoo.user, store.path),
+            format!(
+                "The Odoo user {} cannot write to {}: new logins cannot be saved.",
+                f.odoo.user, store.path
+            ),
         );
-        fnd = fnd.users_see("Logging in seems to work, then the next click says \"Session Expired\".");
+        fnd = fnd
+            .users_see("Logging in seems to work, then the next click says \"Session Expired\".");
     }
     let foreign: Vec<String> = store
         .owners
@@ -214,7 +261,11 @@ pub fn store(f: &Facts) -> Finding {
     if !foreign.is_empty() {
         fnd.worsen(
             Status::Warn,
-            format!("Some session files are not owned by the Odoo user {}: {}.", f.odoo.user, foreign.join(", ")),
+            format!(
+                "Some session files are not owned by the Odoo user {}: {}.",
+                f.odoo.user,
+                foreign.join(", ")
+            ),
         );
         fnd = fnd.why("Someone started Odoo by hand as another user (often root). Those sessions cannot be updated by the service, and that start used another folder if its HOME differed.");
     }
@@ -226,7 +277,10 @@ pub fn store(f: &Facts) -> Finding {
         fnd = fnd.why("Started by the service, sessions go to one folder; started by hand as another user, to another — and everybody seems logged out. Setting data_dir makes every start use the same folder.");
     }
     if fnd.status == Status::Ok {
-        fnd.summary = format!("Sessions are kept on disk in {}, writable by {}.", store.path, f.odoo.user);
+        fnd.summary = format!(
+            "Sessions are kept on disk in {}, writable by {}.",
+            store.path, f.odoo.user
+        );
     }
     fnd
 }
@@ -244,18 +298,26 @@ pub fn deletes_sessions(kind: &CleanerKind, text: &str, sessions: &str) -> bool 
         let p = p.trim_end_matches("/.").trim_end_matches('/');
         p.len() > 1
             && p.starts_with('/')
-            && (sessions == p || sessions.starts_with(&format!("{p}/")) || p.starts_with(&format!("{sessions}/")))
+            && (sessions == p
+                || sessions.starts_with(&format!("{p}/"))
+                || p.starts_with(&format!("{sessions}/")))
     };
     match kind {
         CleanerKind::Tmpfiles => {
             // type path mode user group age: only types that age out contents, with an age.
             let w: Vec<&str> = text.split_whitespace().collect();
-            let ages_out = matches!(w.first().map(|t| t.trim_end_matches(['!', '-', '='])), Some("d" | "D" | "e" | "v" | "q" | "Q"));
+            let ages_out = matches!(
+                w.first().map(|t| t.trim_end_matches(['!', '-', '='])),
+                Some("d" | "D" | "e" | "v" | "q" | "Q")
+            );
             ages_out && w.get(5).is_some_and(|a| *a != "-") && w.get(1).is_some_and(|p| covers(p))
         }
         CleanerKind::Tmpreaper => text
             .split_once('=')
-            .map(|(_, v)| v.split(|c: char| c.is_whitespace() || c == '"' || c == '\'').any(covers))
+            .map(|(_, v)| {
+                v.split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+                    .any(covers)
+            })
             .unwrap_or(false),
         CleanerKind::Cron | CleanerKind::SystemdUnit => {
             let deletes = text.contains("-delete")
@@ -263,15 +325,20 @@ pub fn deletes_sessions(kind: &CleanerKind, text: &str, sessions: &str) -> bool 
                 || text.contains("tmpreaper")
                 || text.contains("tmpwatch")
                 || text.contains("unlink");
-            let words: Vec<&str> = text.split(|c: char| c.is_whitespace() || c == ';' || c == '|').collect();
+            let words: Vec<&str> = text
+                .split(|c: char| c.is_whitespace() || c == ';' || c == '|')
+                .collect();
             // `find … -name '*.log' -delete` only deletes what the pattern matches: session files
             // are named by their id (16+) or werkzeug_<id>.sess (12–15).
             let spares_sessions = words.windows(2).any(|w| {
                 matches!(w[0], "-name" | "-iname") && {
                     let pat = w[1].trim_matches(|c| c == '"' || c == '\'');
-                    !["0d6f1c8a9b2e4f3a5c7d9e1f0a2b4c6d8e0f1a2b", "werkzeug_0d6f1c8a9b2e4f3a.sess"]
-                        .iter()
-                        .any(|name| crate::nginx::glob_match(pat, name))
+                    ![
+                        "0d6f1c8a9b2e4f3a5c7d9e1f0a2b4c6d8e0f1a2b",
+                        "werkzeug_0d6f1c8a9b2e4f3a.sess",
+                    ]
+                    .iter()
+                    .any(|name| crate::nginx::glob_match(pat, name))
                 }
             });
             deletes && !spares_sessions && words.iter().any(|w| covers(w))
@@ -280,13 +347,20 @@ pub fn deletes_sessions(kind: &CleanerKind, text: &str, sessions: &str) -> bool 
 }
 
 pub fn external_cleanup(f: &Facts) -> Finding {
-    let mut fnd = Finding::new("session.external-cleanup", "Nothing but Odoo deletes session files")
-        .refs(&[gh("coopdevs/odoo-role", 110)]);
+    let mut fnd = Finding::new(
+        "session.external-cleanup",
+        "Nothing but Odoo deletes session files",
+    )
+    .refs(&[gh("coopdevs/odoo-role", 110)]);
     let sessions = match &f.sessions {
         Observed::Seen(s) => s.path.clone(),
         Observed::Unknown(why) => return fnd.status(Status::Unknown, why.clone()),
     };
-    let hits: Vec<_> = f.cleaners.iter().filter(|c| deletes_sessions(&c.kind, &c.text, &sessions)).collect();
+    let hits: Vec<_> = f
+        .cleaners
+        .iter()
+        .filter(|c| deletes_sessions(&c.kind, &c.text, &sessions))
+        .collect();
     if hits.is_empty() {
         return fnd.status(
             Status::Ok,
@@ -316,7 +390,10 @@ pub fn cleanup_runs(f: &Facts) -> Finding {
     });
     let version = f.odoo.version;
     if let Some(v) = f.odoo.option("max_cron_threads") {
-        fnd = fnd.evidence(f.odoo.option_source("max_cron_threads").unwrap_or_default(), format!("max_cron_threads = {v}"));
+        fnd = fnd.evidence(
+            f.odoo.option_source("max_cron_threads").unwrap_or_default(),
+            format!("max_cron_threads = {v}"),
+        );
         if v.trim() == "0" {
             fnd.worsen(
                 Status::Fail,
@@ -327,32 +404,60 @@ pub fn cleanup_runs(f: &Facts) -> Finding {
     }
     for key in ["ODOO_SKIP_GC_SESSIONS", "ODOO_DISABLE_SESSION_GC"] {
         if let Some(v) = f.odoo.env.get(key) {
-            fnd = fnd.evidence(format!("environment of pid {}", f.odoo.pid), format!("{key}={v}"));
-            fnd.worsen(Status::Warn, format!("{key} is set: Odoo skips its session cleanup."));
+            fnd = fnd.evidence(
+                format!("environment of pid {}", f.odoo.pid),
+                format!("{key}={v}"),
+            );
+            fnd.worsen(
+                Status::Warn,
+                format!("{key} is set: Odoo skips its session cleanup."),
+            );
         }
     }
     if let Some(db) = f.db.seen() {
         for d in &db.databases {
             if d.autovacuum_cron_active == Some(false) {
-                fnd = fnd.evidence(format!("ir_cron in {}", d.name), "Base: Auto-vacuum internal data — inactive");
-                fnd.worsen(Status::Fail, format!("The Auto-vacuum job is switched off in database {}.", d.name));
+                fnd = fnd.evidence(
+                    format!("ir_cron in {}", d.name),
+                    "Base: Auto-vacuum internal data — inactive",
+                );
+                fnd.worsen(
+                    Status::Fail,
+                    format!(
+                        "The Auto-vacuum job is switched off in database {}.",
+                        d.name
+                    ),
+                );
             }
         }
     }
     if let Observed::Seen(s) = &f.sessions {
-        let threshold = super::session::lifetimes(f).iter().map(|(_, s, _)| *s).min().unwrap_or(DEFAULT_LIFETIME.as_secs());
+        let threshold = super::session::lifetimes(f)
+            .iter()
+            .map(|(_, s, _)| *s)
+            .min()
+            .unwrap_or(DEFAULT_LIFETIME.as_secs());
         if let Some(oldest) = s.oldest_age_secs {
             // Files older than the threshold plus the daily cron's period plus a margin: the cleanup is not running.
-            if version.is_some_and(|v| v.has_lifetime_parameter()) && oldest > threshold + 3 * 86_400 {
+            if version.is_some_and(|v| v.has_lifetime_parameter())
+                && oldest > threshold + 3 * 86_400
+            {
                 fnd = fnd.evidence(
                     format!("find {}", s.path),
-                    format!("{} files, the oldest untouched for {}", s.files, human_duration(Duration::from_secs(oldest - oldest % 3600))),
+                    format!(
+                        "{} files, the oldest untouched for {}",
+                        s.files,
+                        human_duration(Duration::from_secs(oldest - oldest % 3600))
+                    ),
                 );
                 fnd.worsen(Status::Warn, "Session files older than the lifetime are still there: the cleanup does not seem to run.");
             }
         }
         if s.files > 200_000 {
-            fnd.worsen(Status::Warn, format!("The sessions folder holds {} files.", s.files));
+            fnd.worsen(
+                Status::Warn,
+                format!("The sessions folder holds {} files.", s.files),
+            );
         }
     }
     if fnd.status == Status::Ok {

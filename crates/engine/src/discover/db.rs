@@ -50,14 +50,28 @@ pub fn db_target(odoo: &OdooFacts) -> DbTarget {
     let host = odoo.option("db_host");
     let via_socket = unset(&host);
     DbTarget {
-        host: if via_socket { "127.0.0.1".into() } else { host.unwrap() },
+        host: if via_socket {
+            "127.0.0.1".into()
+        } else {
+            host.unwrap()
+        },
         port: odoo.option_u64("db_port").unwrap_or(5432) as u16,
-        user: Some(odoo.option("db_user")).filter(|u| !unset(u)).flatten().or_else(|| Some(odoo.user.clone())),
-        password: Some(odoo.option("db_password")).filter(|p| !unset(p)).flatten(),
+        user: Some(odoo.option("db_user"))
+            .filter(|u| !unset(u))
+            .flatten()
+            .or_else(|| Some(odoo.user.clone())),
+        password: Some(odoo.option("db_password"))
+            .filter(|p| !unset(p))
+            .flatten(),
         names: odoo
             .option("db_name")
             .filter(|n| !n.is_empty() && n != "False")
-            .map(|n| n.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .map(|n| {
+                n.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default(),
         via_socket,
     }
@@ -72,9 +86,17 @@ pub struct Db<'h> {
 }
 
 enum Via<'h> {
-    Tcp { _tunnel: Tunnel, client: postgres::Client },
+    Tcp {
+        _tunnel: Tunnel,
+        client: postgres::Client,
+    },
     /// `tcp` is why TCP was refused, for the message when psql fails too.
-    Psql { host: &'h Host, user: String, port: u16, tcp: String },
+    Psql {
+        host: &'h Host,
+        user: String,
+        port: u16,
+        tcp: String,
+    },
 }
 
 /// Row fields and rows in psql's unaligned output (bytes that never occur in our values).
@@ -86,10 +108,26 @@ impl<'h> Db<'h> {
     pub fn open(host: &'h Host, odoo: &OdooFacts, db: &str) -> Result<Db<'h>, String> {
         let target = db_target(odoo);
         match connect(host, &target, db) {
-            Ok((tunnel, client)) => Ok(Db { name: db.into(), via: Via::Tcp { _tunnel: tunnel, client }, psql_runs: 0 }),
+            Ok((tunnel, client)) => Ok(Db {
+                name: db.into(),
+                via: Via::Tcp {
+                    _tunnel: tunnel,
+                    client,
+                },
+                psql_runs: 0,
+            }),
             Err(tcp) if target.via_socket => {
                 let user = target.user.clone().unwrap_or_else(|| odoo.user.clone());
-                Ok(Db { name: db.into(), via: Via::Psql { host, user, port: target.port, tcp }, psql_runs: 0 })
+                Ok(Db {
+                    name: db.into(),
+                    via: Via::Psql {
+                        host,
+                        user,
+                        port: target.port,
+                        tcp,
+                    },
+                    psql_runs: 0,
+                })
             }
             Err(e) => Err(e),
         }
@@ -103,17 +141,40 @@ impl<'h> Db<'h> {
     pub fn query(&mut self, sql: &str, args: &[&str]) -> Result<Vec<Vec<Option<String>>>, String> {
         match &mut self.via {
             Via::Tcp { client, .. } => {
-                let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args.iter().map(|a| a as &(dyn postgres::types::ToSql + Sync)).collect();
-                let rows = client.query(sql, &params).map_err(|e| describe_pg_error(&e))?;
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
+                    .iter()
+                    .map(|a| a as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
+                let rows = client
+                    .query(sql, &params)
+                    .map_err(|e| describe_pg_error(&e))?;
                 Ok(rows
                     .iter()
-                    .map(|r| (0..r.len()).map(|i| r.get::<_, Option<String>>(i)).collect())
+                    .map(|r| {
+                        (0..r.len())
+                            .map(|i| r.get::<_, Option<String>>(i))
+                            .collect()
+                    })
                     .collect())
             }
-            Via::Psql { host, user, port, tcp } => {
+            Via::Psql {
+                host,
+                user,
+                port,
+                tcp,
+            } => {
                 self.psql_runs += 1;
-                psql(host, user, *port, &self.name, &[(sql.to_string(), args.iter().map(|a| a.to_string()).collect())])
-                    .map_err(|e| socket_error(tcp, &e))
+                psql(
+                    host,
+                    user,
+                    *port,
+                    &self.name,
+                    &[(
+                        sql.to_string(),
+                        args.iter().map(|a| a.to_string()).collect(),
+                    )],
+                )
+                .map_err(|e| socket_error(tcp, &e))
             }
         }
     }
@@ -124,24 +185,41 @@ impl<'h> Db<'h> {
             Via::Tcp { client, .. } => {
                 let mut tx = client.transaction().map_err(|e| describe_pg_error(&e))?;
                 for (sql, args) in stmts {
-                    let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args.iter().map(|a| a as &(dyn postgres::types::ToSql + Sync)).collect();
-                    tx.execute(*sql, &params).map_err(|e| describe_pg_error(&e))?;
+                    let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
+                        .iter()
+                        .map(|a| a as &(dyn postgres::types::ToSql + Sync))
+                        .collect();
+                    tx.execute(*sql, &params)
+                        .map_err(|e| describe_pg_error(&e))?;
                 }
                 tx.commit().map_err(|e| describe_pg_error(&e))
             }
-            Via::Psql { host, user, port, tcp } => {
+            Via::Psql {
+                host,
+                user,
+                port,
+                tcp,
+            } => {
                 self.psql_runs += 1;
                 let mut all: Vec<(String, Vec<String>)> = vec![("BEGIN".into(), vec![])];
                 all.extend(stmts.iter().map(|(s, a)| (s.to_string(), a.clone())));
                 all.push(("COMMIT".into(), vec![]));
-                psql(host, user, *port, &self.name, &all).map(|_| ()).map_err(|e| socket_error(tcp, &e))
+                psql(host, user, *port, &self.name, &all)
+                    .map(|_| ())
+                    .map_err(|e| socket_error(tcp, &e))
             }
         }
     }
 
     pub fn read_param(&mut self, key: &str) -> Result<Option<String>, String> {
-        let rows = self.query("SELECT value FROM ir_config_parameter WHERE key = $1", &[key])?;
-        Ok(rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()))
+        let rows = self.query(
+            "SELECT value FROM ir_config_parameter WHERE key = $1",
+            &[key],
+        )?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten()))
     }
 }
 
@@ -151,9 +229,26 @@ fn socket_error(tcp: &str, psql: &str) -> String {
 
 /// One psql run on the host as `user` (peer authentication on the local socket), statements
 /// separated, each statement's `$n` turned into a psql variable that psql quotes as a literal.
-fn psql(host: &Host, user: &str, port: u16, db: &str, stmts: &[(String, Vec<String>)]) -> Result<Vec<Vec<Option<String>>>, String> {
+fn psql(
+    host: &Host,
+    user: &str,
+    port: u16,
+    db: &str,
+    stmts: &[(String, Vec<String>)],
+) -> Result<Vec<Vec<Option<String>>>, String> {
     let mut cmd = Cmd::new("runuser")
-        .args(["-u", user, "--", "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+        .args([
+            "-u",
+            user,
+            "--",
+            "psql",
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ])
         .arg("-P")
         .arg("null=\u{1a}")
         .arg("-F")
@@ -181,7 +276,9 @@ fn psql(host: &Host, user: &str, port: u16, db: &str, stmts: &[(String, Vec<Stri
         script.push_str(&sql);
         script.push_str(";\n");
     }
-    let out = host.run(&cmd.stdin(script.into_bytes())).map_err(|e| e.to_string())?;
+    let out = host
+        .run(&cmd.stdin(script.into_bytes()))
+        .map_err(|e| e.to_string())?;
     if !out.ok() {
         return Err(format!("psql as {user}: {}", out.stderr_str().trim()));
     }
@@ -192,7 +289,11 @@ fn psql(host: &Host, user: &str, port: u16, db: &str, stmts: &[(String, Vec<Stri
     Ok(text
         .split(RECORD)
         .filter(|r| !r.is_empty())
-        .map(|r| r.split(FIELD).map(|f| (f != "\u{1a}").then(|| f.to_string())).collect())
+        .map(|r| {
+            r.split(FIELD)
+                .map(|f| (f != "\u{1a}").then(|| f.to_string()))
+                .collect()
+        })
         .collect())
 }
 
@@ -219,7 +320,9 @@ pub fn connect(
         cfg.password(p);
     }
     // postgres' own error text names neither the password nor anything secret.
-    let client = cfg.connect(postgres::NoTls).map_err(|e| describe_pg_error(&e))?;
+    let client = cfg
+        .connect(postgres::NoTls)
+        .map_err(|e| describe_pg_error(&e))?;
     Ok((tunnel, client))
 }
 
@@ -245,15 +348,30 @@ pub(super) fn db_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observ
             rows
         });
         match listed {
-            Ok(rows) => names = rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect(),
-            Err(e) => return Observed::Unknown(format!("cannot reach PostgreSQL at {}:{}: {e}", target.host, target.port)),
+            Ok(rows) => {
+                names = rows
+                    .into_iter()
+                    .filter_map(|r| r.into_iter().next().flatten())
+                    .collect()
+            }
+            Err(e) => {
+                return Observed::Unknown(format!(
+                    "cannot reach PostgreSQL at {}:{}: {e}",
+                    target.host, target.port
+                ))
+            }
         }
     }
     let mut databases = Vec::new();
     for name in names {
         let mut d = match Db::open(host, odoo, &name) {
             Ok(d) => d,
-            Err(e) => return Observed::Unknown(format!("cannot open database '{name}' at {}:{}: {e}", target.host, target.port)),
+            Err(e) => {
+                return Observed::Unknown(format!(
+                    "cannot open database '{name}' at {}:{}: {e}",
+                    target.host, target.port
+                ))
+            }
         };
         // One statement, so it is one round trip whichever way the database is reached.
         let keys = SESSION_PARAMS.join(",");
@@ -271,7 +389,9 @@ pub(super) fn db_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observ
             Ok(r) => r,
             // Not an Odoo database (no such table): skipped, as Odoo's database list would.
             Err(e) if e.contains("42P01") || e.contains("does not exist") => continue,
-            Err(e) => return Observed::Unknown(format!("reading ir_config_parameter in '{name}': {e}")),
+            Err(e) => {
+                return Observed::Unknown(format!("reading ir_config_parameter in '{name}': {e}"))
+            }
         };
         let mut params = BTreeMap::new();
         let mut modules = BTreeMap::new();
@@ -291,7 +411,14 @@ pub(super) fn db_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observ
                 _ => {}
             }
         }
-        databases.push(DbParams { name, params, database_secret_present: secret, modules, autovacuum_cron_active, via_psql: d.via_psql() });
+        databases.push(DbParams {
+            name,
+            params,
+            database_secret_present: secret,
+            modules,
+            autovacuum_cron_active,
+            via_psql: d.via_psql(),
+        });
     }
     Observed::Seen(DbFacts { databases })
 }
@@ -303,8 +430,25 @@ pub fn read_param(host: &Host, odoo: &OdooFacts, db: &str, key: &str) -> Option<
 
 /// Reads one system parameter; `Ok(None)` when the row does not exist, `Err` when the database
 /// cannot be asked (a different thing: nothing may be changed then).
-pub fn try_read_param(host: &Host, odoo: &OdooFacts, db: &str, key: &str) -> Result<Option<String>, crate::EngineError> {
-    let conf = odoo.config.as_ref().map(|c| c.path.clone()).unwrap_or_default();
-    let err = |detail: String| crate::EngineError::Database { host: host.name().into(), db: db.into(), conf: conf.clone(), detail };
-    Db::open(host, odoo, db).map_err(err)?.read_param(key).map_err(err)
+pub fn try_read_param(
+    host: &Host,
+    odoo: &OdooFacts,
+    db: &str,
+    key: &str,
+) -> Result<Option<String>, crate::EngineError> {
+    let conf = odoo
+        .config
+        .as_ref()
+        .map(|c| c.path.clone())
+        .unwrap_or_default();
+    let err = |detail: String| crate::EngineError::Database {
+        host: host.name().into(),
+        db: db.into(),
+        conf: conf.clone(),
+        detail,
+    };
+    Db::open(host, odoo, db)
+        .map_err(err)?
+        .read_param(key)
+        .map_err(err)
 }

@@ -23,21 +23,38 @@ pub fn parse_ps(text: &str) -> Vec<PsLine> {
             let ppid = it.next()?.parse().ok()?;
             let user = it.next()?.to_string();
             let rest: Vec<&str> = it.collect();
-            (!rest.is_empty()).then(|| PsLine { pid, ppid, user, args: rest.join(" ") })
+            (!rest.is_empty()).then(|| PsLine {
+                pid,
+                ppid,
+                user,
+                args: rest.join(" "),
+            })
         })
         .collect()
 }
 
 /// Program names an Odoo server runs as (odoo-bin from source, `odoo` from the Debian package and
 /// the docker image, `openerp-server` up to 9).
-const ODOO_PROGRAMS: &[&str] = &["odoo-bin", "odoo", "odoo.py", "openerp-server", "odoo-server"];
+const ODOO_PROGRAMS: &[&str] = &[
+    "odoo-bin",
+    "odoo",
+    "odoo.py",
+    "openerp-server",
+    "odoo-server",
+];
 
 /// The Odoo program in an argument vector: argv[0], or argv[1] when argv[0] is a Python interpreter.
 pub fn odoo_program(argv: &[String]) -> Option<&str> {
     let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
     let first = argv.first()?;
-    let candidate = if base(first).starts_with("python") { argv.get(1)? } else { first };
-    ODOO_PROGRAMS.contains(&base(candidate).as_str()).then_some(candidate.as_str())
+    let candidate = if base(first).starts_with("python") {
+        argv.get(1)?
+    } else {
+        first
+    };
+    ODOO_PROGRAMS
+        .contains(&base(candidate).as_str())
+        .then_some(candidate.as_str())
 }
 
 /// One process's details from the `proc <pid> …` sections.
@@ -90,7 +107,10 @@ impl Inventory {
                 })
                 .unwrap_or_default(),
             kernel: s.get("uname").unwrap_or("").trim().to_string(),
-            cpus: s.get("cpus").and_then(|t| t.trim().parse().ok()).unwrap_or(0),
+            cpus: s
+                .get("cpus")
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(0),
             mem_total_bytes: s
                 .get("meminfo")
                 .and_then(|t| t.lines().find(|l| l.starts_with("MemTotal:")))
@@ -108,13 +128,23 @@ impl Inventory {
                 },
                 None => continue,
             };
-            let d = inv.procs.entry(pid).or_insert_with(|| ProcDetails { pid, ..Default::default() });
+            let d = inv.procs.entry(pid).or_insert_with(|| ProcDetails {
+                pid,
+                ..Default::default()
+            });
             if what == "cmdline" {
-                d.argv = body.lines().filter(|l| !l.is_empty()).map(String::from).collect();
+                d.argv = body
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect();
             } else if what == "environ" {
                 d.environ = body
                     .lines()
-                    .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                    .filter_map(|l| {
+                        l.split_once('=')
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                    })
                     .collect();
             } else if what == "cgroup" {
                 d.cgroup = body.to_string();
@@ -136,8 +166,12 @@ impl Inventory {
         }
         let mut nginx: BTreeMap<u32, NginxDumpRaw> = BTreeMap::new();
         for (rest, body) in s.with_prefix("nginx ") {
-            let Some((pid, what)) = rest.split_once(' ') else { continue };
-            let Ok(pid) = pid.parse::<u32>() else { continue };
+            let Some((pid, what)) = rest.split_once(' ') else {
+                continue;
+            };
+            let Ok(pid) = pid.parse::<u32>() else {
+                continue;
+            };
             let n = nginx.entry(pid).or_insert_with(|| NginxDumpRaw {
                 pid,
                 command: String::new(),
@@ -173,11 +207,17 @@ fn parse_cleaners(s: &Sections) -> Vec<Cleaner> {
     ] {
         for l in s.get(section).unwrap_or("").lines() {
             let mut parts = l.splitn(3, ':');
-            let (Some(file), Some(line), Some(text)) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(file), Some(line), Some(text)) = (parts.next(), parts.next(), parts.next())
+            else {
                 continue;
             };
             let Ok(line) = line.parse() else { continue };
-            out.push(Cleaner { kind: kind.clone(), file: file.to_string(), line, text: text.trim().to_string() });
+            out.push(Cleaner {
+                kind: kind.clone(),
+                file: file.to_string(),
+                line,
+                text: text.trim().to_string(),
+            });
         }
     }
     out
@@ -186,11 +226,22 @@ fn parse_cleaners(s: &Sections) -> Vec<Cleaner> {
 /// How the process is run and restarted, from its environment, cgroup and parent.
 pub fn service_of(d: &ProcDetails) -> Service {
     if let Some(name) = d.environ.get("SUPERVISOR_PROCESS_NAME") {
-        let group = d.environ.get("SUPERVISOR_GROUP_NAME").cloned().unwrap_or_else(|| name.clone());
-        let program = if &group == name { name.clone() } else { format!("{group}:{name}") };
+        let group = d
+            .environ
+            .get("SUPERVISOR_GROUP_NAME")
+            .cloned()
+            .unwrap_or_else(|| name.clone());
+        let program = if &group == name {
+            name.clone()
+        } else {
+            format!("{group}:{name}")
+        };
         let conf = d.parent_args.as_deref().and_then(|a| {
             let words: Vec<&str> = a.split_whitespace().collect();
-            words.windows(2).find(|w| w[0] == "-c" || w[0] == "--configuration").map(|w| w[1].to_string())
+            words
+                .windows(2)
+                .find(|w| w[0] == "-c" || w[0] == "--configuration")
+                .map(|w| w[1].to_string())
         });
         return Service::Supervisor { conf, program };
     }
@@ -199,14 +250,25 @@ pub fn service_of(d: &ProcDetails) -> Service {
         if let Some(id) = path
             .rsplit('/')
             .next()
-            .and_then(|leaf| leaf.strip_prefix("docker-").and_then(|r| r.strip_suffix(".scope")))
-            .or_else(|| path.split("/docker/").nth(1).map(|r| r.split('/').next().unwrap_or(r)))
+            .and_then(|leaf| {
+                leaf.strip_prefix("docker-")
+                    .and_then(|r| r.strip_suffix(".scope"))
+            })
+            .or_else(|| {
+                path.split("/docker/")
+                    .nth(1)
+                    .map(|r| r.split('/').next().unwrap_or(r))
+            })
         {
-            return Service::Docker { container: id.chars().take(12).collect() };
+            return Service::Docker {
+                container: id.chars().take(12).collect(),
+            };
         }
         if let Some(unit) = path.rsplit('/').next().filter(|u| u.ends_with(".service")) {
             if !unit.starts_with("user@") && !path.contains("/user.slice/") {
-                return Service::Systemd { unit: unit.to_string() };
+                return Service::Systemd {
+                    unit: unit.to_string(),
+                };
             }
         }
     }
@@ -225,7 +287,10 @@ pub fn redact_args(argv: &[String]) -> Vec<String> {
         if hide_next {
             out.push("********".to_string());
             hide_next = false;
-        } else if let Some((flag, _)) = a.split_once('=').filter(|(f, _)| f.starts_with('-') && secretish(f)) {
+        } else if let Some((flag, _)) = a
+            .split_once('=')
+            .filter(|(f, _)| f.starts_with('-') && secretish(f))
+        {
             out.push(format!("{flag}=********"));
         } else if a.starts_with('-') && secretish(a) {
             out.push(a.clone());
@@ -247,45 +312,93 @@ mod tests {
 
     #[test]
     fn recognises_odoo_programs_of_every_deployment_shape() {
-        assert_eq!(odoo_program(&argv("/usr/bin/python3 /usr/bin/odoo --config /etc/odoo/odoo.conf")), Some("/usr/bin/odoo"));
-        assert_eq!(odoo_program(&argv("/opt/odoo/venv/bin/python3 /opt/odoo/odoo-bin -c /etc/odoo.conf")), Some("/opt/odoo/odoo-bin"));
-        assert_eq!(odoo_program(&argv("./odoo-bin -c odoo.conf")), Some("./odoo-bin"));
-        assert_eq!(odoo_program(&argv("python2.7 /opt/openerp/openerp-server -c x")), Some("/opt/openerp/openerp-server"));
+        assert_eq!(
+            odoo_program(&argv(
+                "/usr/bin/python3 /usr/bin/odoo --config /etc/odoo/odoo.conf"
+            )),
+            Some("/usr/bin/odoo")
+        );
+        assert_eq!(
+            odoo_program(&argv(
+                "/opt/odoo/venv/bin/python3 /opt/odoo/odoo-bin -c /etc/odoo.conf"
+            )),
+            Some("/opt/odoo/odoo-bin")
+        );
+        assert_eq!(
+            odoo_program(&argv("./odoo-bin -c odoo.conf")),
+            Some("./odoo-bin")
+        );
+        assert_eq!(
+            odoo_program(&argv("python2.7 /opt/openerp/openerp-server -c x")),
+            Some("/opt/openerp/openerp-server")
+        );
         assert_eq!(odoo_program(&argv("tail -f /var/log/odoo/odoo.log")), None);
-        assert_eq!(odoo_program(&argv("/usr/bin/python3 /usr/bin/supervisord -c /etc/odoo.conf")), None);
+        assert_eq!(
+            odoo_program(&argv(
+                "/usr/bin/python3 /usr/bin/supervisord -c /etc/odoo.conf"
+            )),
+            None
+        );
     }
 
     #[test]
     fn services_come_from_environment_cgroup_and_parent() {
         let mut d = ProcDetails::default();
         d.cgroup = "0::/system.slice/odoo.service\n".into();
-        assert_eq!(service_of(&d), Service::Systemd { unit: "odoo.service".into() });
-        d.cgroup = "0::/system.slice/docker-3f2a1b9c8d7e6f5a4b3c.scope\n".into();
-        assert_eq!(service_of(&d), Service::Docker { container: "3f2a1b9c8d7e".into() });
-        d.cgroup = "0::/user.slice/user-1000.slice/session-3.scope\n".into();
-        assert_eq!(service_of(&d), Service::Manual);
-        d.environ.insert("SUPERVISOR_PROCESS_NAME".into(), "odoo".into());
-        d.environ.insert("SUPERVISOR_GROUP_NAME".into(), "odoo".into());
-        d.parent_args = Some("/usr/bin/python3 /usr/bin/supervisord -c /etc/supervisor/supervisord.conf".into());
         assert_eq!(
             service_of(&d),
-            Service::Supervisor { conf: Some("/etc/supervisor/supervisord.conf".into()), program: "odoo".into() }
+            Service::Systemd {
+                unit: "odoo.service".into()
+            }
+        );
+        d.cgroup = "0::/system.slice/docker-3f2a1b9c8d7e6f5a4b3c.scope\n".into();
+        assert_eq!(
+            service_of(&d),
+            Service::Docker {
+                container: "3f2a1b9c8d7e".into()
+            }
+        );
+        d.cgroup = "0::/user.slice/user-1000.slice/session-3.scope\n".into();
+        assert_eq!(service_of(&d), Service::Manual);
+        d.environ
+            .insert("SUPERVISOR_PROCESS_NAME".into(), "odoo".into());
+        d.environ
+            .insert("SUPERVISOR_GROUP_NAME".into(), "odoo".into());
+        d.parent_args = Some(
+            "/usr/bin/python3 /usr/bin/supervisord -c /etc/supervisor/supervisord.conf".into(),
+        );
+        assert_eq!(
+            service_of(&d),
+            Service::Supervisor {
+                conf: Some("/etc/supervisor/supervisord.conf".into()),
+                program: "odoo".into()
+            }
         );
     }
 
     #[test]
     fn secrets_on_the_command_line_are_redacted() {
-        let red = redact_args(&argv("odoo-bin -c x -w hunter2 --db_password=hunter3 --admin-passwd s3 -p 8069"));
+        let red = redact_args(&argv(
+            "odoo-bin -c x -w hunter2 --db_password=hunter3 --admin-passwd s3 -p 8069",
+        ));
         let joined = red.join(" ");
-        assert!(!joined.contains("hunter") && !joined.contains("s3 "), "{joined}");
+        assert!(
+            !joined.contains("hunter") && !joined.contains("s3 "),
+            "{joined}"
+        );
         assert!(joined.contains("-p 8069"));
     }
 
     #[test]
     fn ps_lines_keep_the_whole_command() {
-        let ps = parse_ps("  812     1 odoo      /usr/bin/python3 /usr/bin/odoo --config /etc/odoo/odoo.conf\n");
+        let ps = parse_ps(
+            "  812     1 odoo      /usr/bin/python3 /usr/bin/odoo --config /etc/odoo/odoo.conf\n",
+        );
         assert_eq!(ps[0].pid, 812);
         assert_eq!(ps[0].user, "odoo");
-        assert_eq!(ps[0].args, "/usr/bin/python3 /usr/bin/odoo --config /etc/odoo/odoo.conf");
+        assert_eq!(
+            ps[0].args,
+            "/usr/bin/python3 /usr/bin/odoo --config /etc/odoo/odoo.conf"
+        );
     }
 }

@@ -44,7 +44,9 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
     let inv = Inventory::parse(&sections);
     let instances = instances_of(&inv);
     if instances.is_empty() {
-        return Err(EngineError::NoOdoo { host: host.name().to_string() });
+        return Err(EngineError::NoOdoo {
+            host: host.name().to_string(),
+        });
     }
     let chosen = choose(&instances, opts, host.name())?;
     let mut odoo = instances[chosen].1.clone();
@@ -52,7 +54,9 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
 
     // Script 2: details that depend on the chosen instance's config.
     let sessions_path = format!("{}/sessions", odoo.data_dir.trim_end_matches('/'));
-    let logfile = odoo.option("logfile").filter(|l| !l.is_empty() && l != "False" && l != "None");
+    let logfile = odoo
+        .option("logfile")
+        .filter(|l| !l.is_empty() && l != "False" && l != "None");
     let prelude = format!(
         "PID={pid}\nROOT={root}\nSESSIONS={sessions}\nSVCUSER={user}\nLOGFILE={log}\nPROGRAM={program}\n",
         pid = odoo.pid,
@@ -85,7 +89,11 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
     let sessions = parse_sessions(&details, &sessions_path);
     let log = parse_log(&details, logfile.as_deref());
     if odoo.version.is_none() {
-        if let Some(v) = details.get("release").and_then(|t| t.lines().nth(1)).and_then(OdooVersion::parse) {
+        if let Some(v) = details
+            .get("release")
+            .and_then(|t| t.lines().nth(1))
+            .and_then(OdooVersion::parse)
+        {
             odoo.version = Some(v);
             odoo.version_source = Some(VersionSource::ReleaseFile);
         }
@@ -100,7 +108,11 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
         ..Default::default()
     };
     clock.lap("details script, http and database in parallel");
-    if let Observed::Seen(ServerFacts { server_version: Some(v), .. }) = &server {
+    if let Observed::Seen(ServerFacts {
+        server_version: Some(v),
+        ..
+    }) = &server
+    {
         if let Some(parsed) = OdooVersion::parse(v) {
             odoo.version = Some(parsed);
             odoo.version_source = Some(VersionSource::RunningServer);
@@ -139,11 +151,15 @@ struct Clock {
 
 impl Clock {
     fn start() -> Clock {
-        Clock { last: std::time::Instant::now(), laps: Vec::new() }
+        Clock {
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
     }
     fn lap(&mut self, name: &str) {
         let now = std::time::Instant::now();
-        self.laps.push((name.to_string(), (now - self.last).as_millis() as u64));
+        self.laps
+            .push((name.to_string(), (now - self.last).as_millis() as u64));
         self.last = now;
     }
 }
@@ -156,8 +172,11 @@ fn quote(s: &str) -> String {
 /// (or the gevent process) of its parent's instance.
 pub fn instances_of(inv: &Inventory) -> Vec<(InstanceSummary, OdooFacts)> {
     // Root processes come with details; workers only with their `ps` line.
-    let ps_argv: BTreeMap<u32, Vec<String>> =
-        inv.ps.iter().map(|p| (p.pid, p.args.split_whitespace().map(String::from).collect())).collect();
+    let ps_argv: BTreeMap<u32, Vec<String>> = inv
+        .ps
+        .iter()
+        .map(|p| (p.pid, p.args.split_whitespace().map(String::from).collect()))
+        .collect();
     let is_odoo = |pid: u32| match inv.procs.get(&pid) {
         Some(d) => odoo_program(&d.argv).is_some(),
         None => ps_argv.get(&pid).is_some_and(|a| odoo_program(a).is_some()),
@@ -199,7 +218,13 @@ pub fn instances_of(inv: &Inventory) -> Vec<(InstanceSummary, OdooFacts)> {
 /// `~/.openerp_serverrc` (odoo/tools/config.py).
 fn odoo_facts(d: &ProcDetails, user: &str, process_count: usize) -> OdooFacts {
     let args = redact_args(&d.argv);
-    let absolute = |p: &str| if p.starts_with('/') { p.to_string() } else { format!("{}/{}", d.cwd, p) };
+    let absolute = |p: &str| {
+        if p.starts_with('/') {
+            p.to_string()
+        } else {
+            format!("{}/{}", d.cwd, p)
+        }
+    };
     let explicit = cli_option(&d.argv, "config").map(|p| absolute(&p));
     let home = d.environ.get("HOME").cloned();
     let rc_candidates: Vec<String> = [home.as_deref(), d.passwd_home.as_deref()]
@@ -221,7 +246,11 @@ fn odoo_facts(d: &ProcDetails, user: &str, process_count: usize) -> OdooFacts {
         let (path, bytes) = d.files.iter().find(|(p, _)| *p == w)?;
         let text = String::from_utf8_lossy(bytes).into_owned();
         let doc = OdooConf::parse(&text);
-        Some(ConfFile { path: path.clone(), text, doc })
+        Some(ConfFile {
+            path: path.clone(),
+            text,
+            doc,
+        })
     });
     let env: BTreeMap<String, String> = d
         .environ
@@ -259,10 +288,20 @@ fn odoo_facts(d: &ProcDetails, user: &str, process_count: usize) -> OdooFacts {
 fn default_data_dir(d: &ProcDetails) -> (String, String) {
     match &d.home_dir {
         Some(home) => {
-            let base = d.environ.get("XDG_DATA_HOME").cloned().unwrap_or_else(|| format!("{home}/.local/share"));
-            (format!("{base}/Odoo"), format!("Odoo's default for HOME={home} (odoo.conf sets no data_dir)"))
+            let base = d
+                .environ
+                .get("XDG_DATA_HOME")
+                .cloned()
+                .unwrap_or_else(|| format!("{home}/.local/share"));
+            (
+                format!("{base}/Odoo"),
+                format!("Odoo's default for HOME={home} (odoo.conf sets no data_dir)"),
+            )
         }
-        None => ("/var/lib/odoo".into(), "Odoo's default when HOME does not exist (odoo.conf sets no data_dir)".into()),
+        None => (
+            "/var/lib/odoo".into(),
+            "Odoo's default when HOME does not exist (odoo.conf sets no data_dir)".into(),
+        ),
     }
 }
 
@@ -289,10 +328,21 @@ fn choose(
     match &opts.instance {
         Some(wanted) => instances
             .iter()
-            .position(|(s, _)| s.http_port.to_string() == *wanted || s.config_path.as_deref() == Some(wanted.as_str()))
-            .ok_or_else(|| EngineError::InstanceNotFound { host: host.into(), wanted: wanted.clone(), list: list() }),
+            .position(|(s, _)| {
+                s.http_port.to_string() == *wanted
+                    || s.config_path.as_deref() == Some(wanted.as_str())
+            })
+            .ok_or_else(|| EngineError::InstanceNotFound {
+                host: host.into(),
+                wanted: wanted.clone(),
+                list: list(),
+            }),
         None if instances.len() == 1 => Ok(0),
-        None => Err(EngineError::SeveralInstances { host: host.into(), count: instances.len(), list: list() }),
+        None => Err(EngineError::SeveralInstances {
+            host: host.into(),
+            count: instances.len(),
+            list: list(),
+        }),
     }
 }
 
@@ -304,7 +354,10 @@ fn parse_sessions(s: &Sections, path: &str) -> Observed<SessionStore> {
         owner: None,
         group: None,
         mode: None,
-        fs_type: s.get("sessions-fs").map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+        fs_type: s
+            .get("sessions-fs")
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
         mount_point: s
             .get("sessions-mount")
             .and_then(|t| t.split_whitespace().next())
@@ -353,16 +406,23 @@ fn parse_log(s: &Sections, logfile: Option<&str>) -> Observed<LogFacts> {
         return Observed::Unknown("odoo.conf sets no logfile: Odoo logs to its service's output (journal or supervisor log)".into());
     };
     let Some(body) = s.get("log") else {
-        return Observed::Unknown(format!("the log file {path} does not exist or cannot be read"));
+        return Observed::Unknown(format!(
+            "the log file {path} does not exist or cannot be read"
+        ));
     };
-    let mut log = LogFacts { source: path.to_string(), ..Default::default() };
+    let mut log = LogFacts {
+        source: path.to_string(),
+        ..Default::default()
+    };
     for line in body.lines() {
         if let Some(sample) = line.strip_prefix("sample ") {
             log.samples.push(sample.to_string());
             continue;
         }
         let mut w = line.split_whitespace();
-        let (Some(k), Some(v)) = (w.next(), w.next().and_then(|v| v.parse::<u64>().ok())) else { continue };
+        let (Some(k), Some(v)) = (w.next(), w.next().and_then(|v| v.parse::<u64>().ok())) else {
+            continue;
+        };
         match k {
             "lines" => log.lines_scanned = v,
             "session_expired" => log.session_expired = v,
@@ -389,12 +449,19 @@ fn nginx_facts(inv: &Inventory, odoo: &OdooFacts) -> Observed<NginxFacts> {
         .or_else(|| inv.nginx.first())
         .expect("non-empty");
     if pick.dump.trim().is_empty() {
-        return Observed::Unknown(format!("`{}` printed no configuration: {}", pick.command, pick.stderr.trim()));
+        return Observed::Unknown(format!(
+            "`{}` printed no configuration: {}",
+            pick.command,
+            pick.stderr.trim()
+        ));
     }
     let files = pick
         .dump
         .lines()
-        .filter_map(|l| l.strip_prefix("# configuration file ").and_then(|r| r.strip_suffix(':')))
+        .filter_map(|l| {
+            l.strip_prefix("# configuration file ")
+                .and_then(|r| r.strip_suffix(':'))
+        })
         .map(String::from)
         .collect::<Vec<_>>();
     let conf_path = {
@@ -423,7 +490,12 @@ fn server_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observed<Serv
         .unwrap_or_else(|| "127.0.0.1".into());
     let tunnel = match host.tunnel(&interface, odoo.http_port()) {
         Ok(t) => t,
-        Err(e) => return Observed::Unknown(format!("no tunnel to Odoo's port {}: {e}", odoo.http_port())),
+        Err(e) => {
+            return Observed::Unknown(format!(
+                "no tunnel to Odoo's port {}: {e}",
+                odoo.http_port()
+            ))
+        }
     };
     let base = format!("http://{}", tunnel.local_addr());
     cost.http_requests += 2;
@@ -433,6 +505,9 @@ fn server_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observed<Serv
             server_version: Some(v),
             login_page_cookie: crate::probe::login_page_cookie(&base),
         }),
-        Err(e) => Observed::Unknown(format!("Odoo did not answer on {interface}:{}: {e}", odoo.http_port())),
+        Err(e) => Observed::Unknown(format!(
+            "Odoo did not answer on {interface}:{}: {e}",
+            odoo.http_port()
+        )),
     }
 }

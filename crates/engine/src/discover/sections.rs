@@ -11,7 +11,10 @@ impl Sections {
         let mut items: Vec<(String, String)> = Vec::new();
         for line in output.split_inclusive('\n') {
             let bare = line.trim_end_matches(['\n', '\r']);
-            if let Some(name) = bare.strip_prefix("==> ").and_then(|r| r.strip_suffix(" <==")) {
+            if let Some(name) = bare
+                .strip_prefix("==> ")
+                .and_then(|r| r.strip_suffix(" <=="))
+            {
                 items.push((name.to_string(), String::new()));
             } else if let Some((_, body)) = items.last_mut() {
                 body.push_str(line);
@@ -29,11 +32,17 @@ impl Sections {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.items.iter().find(|(n, _)| n == name).map(|(_, b)| b.as_str())
+        self.items
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_str())
     }
 
     /// Sections whose name starts with `prefix`, with the rest of the name.
-    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    pub fn with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.items
             .iter()
             .filter_map(move |(n, b)| n.strip_prefix(prefix).map(|rest| (rest, b.as_str())))
@@ -54,7 +63,10 @@ mod tests {
         let out = "\n==> os <==\nPRETTY_NAME=\"Debian\"\n\n==> proc 12 file /etc/odoo.conf <==\n[options]\nx = 1\n==> proc 13 cwd <==\n/\n\n==> end <==\n";
         let s = Sections::parse(out);
         assert_eq!(s.get("os"), Some("PRETTY_NAME=\"Debian\"\n"));
-        assert_eq!(s.get("proc 12 file /etc/odoo.conf"), Some("[options]\nx = 1"));
+        assert_eq!(
+            s.get("proc 12 file /etc/odoo.conf"),
+            Some("[options]\nx = 1")
+        );
         let procs: Vec<_> = s.with_prefix("proc ").map(|(n, _)| n.to_string()).collect();
         assert_eq!(procs, vec!["12 file /etc/odoo.conf", "13 cwd"]);
         assert!(s.complete());

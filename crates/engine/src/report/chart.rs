@@ -92,7 +92,11 @@ fn slot_position(v: &SessionsView, secs: u64) -> f64 {
                 None => lo * 10.0,
             };
             let s = (secs as f64).clamp(lo, hi);
-            let f = if hi > lo { (s / lo).ln() / (hi / lo).ln() } else { 1.0 };
+            let f = if hi > lo {
+                (s / lo).ln() / (hi / lo).ln()
+            } else {
+                1.0
+            };
             return i as f64 + f.clamp(0.0, 1.0);
         }
     }
@@ -137,17 +141,28 @@ pub fn chart(v: &SessionsView) -> Chart {
     let several = distinct.len() > 1;
     for (k, (secs, dbs, label)) in distinct.iter().enumerate() {
         let x = round1(LEFT + slot * slot_position(v, *secs));
-        let text = if several { format!("lifetime {label} ({})", dbs.join(", ")) } else { format!("lifetime {label}") };
+        let text = if several {
+            format!("lifetime {label} ({})", dbs.join(", "))
+        } else {
+            format!("lifetime {label}")
+        };
         lines.push(LifetimeLine {
             x,
             label: text,
-            anchor: if x > LEFT + plot_w * 0.6 { "end".into() } else { "start".into() },
+            anchor: if x > LEFT + plot_w * 0.6 {
+                "end".into()
+            } else {
+                "start".into()
+            },
             label_y: round1(TOP - 8.0 - 12.0 * (k % 2) as f64),
         });
     }
     let ticks = [0, max / 2, max]
         .into_iter()
-        .map(|c| Tick { y: round1(TOP + plot_h - scale(c)), label: c.to_string() })
+        .map(|c| Tick {
+            y: round1(TOP + plot_h - scale(c)),
+            label: c.to_string(),
+        })
         .collect();
     let lifetimes: Vec<String> = distinct.iter().map(|(_, _, l)| l.to_string()).collect();
     let description = format!(
@@ -156,7 +171,15 @@ pub fn chart(v: &SessionsView) -> Chart {
         lifetimes.join(", "),
         v.past_lifetime
     );
-    Chart { width: WIDTH, height: HEIGHT, plot: [LEFT, TOP, plot_w, plot_h], bars, lines, ticks, description }
+    Chart {
+        width: WIDTH,
+        height: HEIGHT,
+        plot: [LEFT, TOP, plot_w, plot_h],
+        bars,
+        lines,
+        ticks,
+        description,
+    }
 }
 
 #[cfg(test)]
@@ -187,7 +210,12 @@ mod tests {
             fs_type: None,
             oldest_age_secs: None,
             buckets,
-            thresholds: vec![Threshold { db: "odoo".into(), secs, label: "x".into(), set_by: String::new() }],
+            thresholds: vec![Threshold {
+                db: "odoo".into(),
+                secs,
+                label: "x".into(),
+                set_by: String::new(),
+            }],
             past_lifetime: 0,
         }
     }

@@ -64,9 +64,17 @@ pub fn fleet(models: &[ReportModel]) -> Fleet {
     let rows = ids
         .into_iter()
         .map(|(id, title)| {
-            let cells: Vec<Option<CheckStatus>> = models.iter().map(|m| m.check(&id).map(|c| c.status)).collect();
+            let cells: Vec<Option<CheckStatus>> = models
+                .iter()
+                .map(|m| m.check(&id).map(|c| c.status))
+                .collect();
             let open = cells.iter().filter(|c| c.is_some_and(|s| s.open())).count();
-            FleetRow { check: id, title, cells, open }
+            FleetRow {
+                check: id,
+                title,
+                cells,
+                open,
+            }
         })
         .collect();
     Fleet { servers, rows }

@@ -83,7 +83,13 @@ fn status(s: &str) -> CheckStatus {
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
-    env.set_auto_escape_callback(|name| if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None });
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_syntax(
         minijinja::syntax::SyntaxConfig::builder()
@@ -93,7 +99,8 @@ fn environment() -> Environment<'static> {
             .expect("syntax"),
     );
     for (name, src) in TEMPLATES {
-        env.add_template(name, src).unwrap_or_else(|e| panic!("report template {name}: {e:#}"));
+        env.add_template(name, src)
+            .unwrap_or_else(|e| panic!("report template {name}: {e:#}"));
     }
     env.add_filter("mark", |s: &str| status(s).mark());
     env.add_filter("word", |s: &str| status(s).word());
@@ -101,7 +108,9 @@ fn environment() -> Environment<'static> {
     env.add_filter("age", |n: u64| text::age(n));
     env.add_filter("md", |s: &str| text::md(s));
     env.add_filter("code", |s: &str| text::md_code(s));
-    env.add_filter("block", |s: &str, info: Option<&str>| text::md_block(s, info.unwrap_or("")));
+    env.add_filter("block", |s: &str, info: Option<&str>| {
+        text::md_block(s, info.unwrap_or(""))
+    });
     env.add_filter("short_host", |s: &str| -> String {
         // "odoo-prod-1.example.com" → "odoo-prod-1"; addresses stay whole.
         let host = s.rsplit('@').next().unwrap_or(s);
@@ -165,9 +174,14 @@ pub fn render_fleet(models: &[ReportModel], format: Format) -> Result<String, Re
         Format::Html => "fleet.html",
         Format::Markdown => "fleet.md",
     };
-    let product = models.first().map(|m| m.meta.product_version.clone()).unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
+    let product = models
+        .first()
+        .map(|m| m.meta.product_version.clone())
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
     let env = environment();
-    let out = env.get_template(name)?.render(context! { f => Serde(&f), product_version => product })?;
+    let out = env
+        .get_template(name)?
+        .render(context! { f => Serde(&f), product_version => product })?;
     Ok(finish(out))
 }
 

@@ -65,7 +65,10 @@ pub struct Meta {
 impl Meta {
     /// Stamped now, by `generated_by`, with this build's version.
     pub fn now(generated_by: impl Into<String>) -> Meta {
-        Meta::at(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(), generated_by)
+        Meta::at(
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            generated_by,
+        )
     }
 
     /// A fixed stamp (tests, or re-rendering a saved report with its own time).
@@ -137,7 +140,10 @@ impl CheckStatus {
 
     /// Still needs attention (the report lists it under remaining risks).
     pub fn open(self) -> bool {
-        matches!(self, CheckStatus::Warn | CheckStatus::Fail | CheckStatus::Unknown)
+        matches!(
+            self,
+            CheckStatus::Warn | CheckStatus::Fail | CheckStatus::Unknown
+        )
     }
 }
 
@@ -418,7 +424,12 @@ pub struct Inputs<'a> {
 
 impl<'a> Inputs<'a> {
     pub fn new(diagnosis: &'a Diagnosis) -> Inputs<'a> {
-        Inputs { diagnosis, before: None, records: &[], target: None }
+        Inputs {
+            diagnosis,
+            before: None,
+            records: &[],
+            target: None,
+        }
     }
 }
 
@@ -428,17 +439,37 @@ impl ReportModel {
     /// output people paste into tickets).
     pub fn build(inputs: Inputs<'_>, meta: Meta) -> ReportModel {
         let d = inputs.diagnosis;
-        let target = inputs.target.map(str::to_string).unwrap_or_else(|| d.host.clone());
+        let target = inputs
+            .target
+            .map(str::to_string)
+            .unwrap_or_else(|| d.host.clone());
         let checks = check_reports(&d.checks, inputs.before, inputs.records);
-        let changes: Vec<ChangeReport> = inputs.records.iter().map(|r| change_report(r, &target)).collect();
+        let changes: Vec<ChangeReport> = inputs
+            .records
+            .iter()
+            .map(|r| change_report(r, &target))
+            .collect();
         let next_steps = next_steps(&checks, &target);
         let counts = Counts::of(checks.iter().map(|c| c.status));
-        let verdict = VerdictView { status: d.verdict.status.into(), line: d.verdict.line.clone() };
+        let verdict = VerdictView {
+            status: d.verdict.status.into(),
+            line: d.verdict.line.clone(),
+        };
         let before = inputs.before.map(|b| BeforeSummary {
-            verdict: VerdictView { status: b.verdict.status.into(), line: b.verdict.line.clone() },
+            verdict: VerdictView {
+                status: b.verdict.status.into(),
+                line: b.verdict.line.clone(),
+            },
             counts: Counts::of(b.checks.iter().map(|c| CheckStatus::from(c.status))),
         });
-        let overview = overview(&verdict, &counts, &checks, &changes, &next_steps, before.as_ref());
+        let overview = overview(
+            &verdict,
+            &counts,
+            &checks,
+            &changes,
+            &next_steps,
+            before.as_ref(),
+        );
         let model = ReportModel {
             schema: SCHEMA.to_string(),
             meta,
@@ -463,10 +494,23 @@ impl ReportModel {
     /// a fix) as its "before" side: each check's earlier status beside its current one.
     pub fn compare_with(mut self, before: &ReportModel) -> ReportModel {
         for c in &mut self.checks {
-            c.before = before.check(&c.id).map(|b| BeforeState { status: b.status, summary: b.summary.clone() });
+            c.before = before.check(&c.id).map(|b| BeforeState {
+                status: b.status,
+                summary: b.summary.clone(),
+            });
         }
-        self.before = Some(BeforeSummary { verdict: before.verdict.clone(), counts: before.counts });
-        self.overview = overview(&self.verdict, &self.counts, &self.checks, &self.changes, &self.next_steps, self.before.as_ref());
+        self.before = Some(BeforeSummary {
+            verdict: before.verdict.clone(),
+            counts: before.counts,
+        });
+        self.overview = overview(
+            &self.verdict,
+            &self.counts,
+            &self.checks,
+            &self.changes,
+            &self.next_steps,
+            self.before.as_ref(),
+        );
         self
     }
 
@@ -494,7 +538,9 @@ impl ReportModel {
         let head: Head = serde_json::from_str(text).map_err(super::ReportError::Json)?;
         match head.schema.as_deref() {
             Some(SCHEMA) => serde_json::from_str(text).map_err(super::ReportError::Json),
-            other => Err(super::ReportError::Schema(other.unwrap_or("(none)").to_string())),
+            other => Err(super::ReportError::Schema(
+                other.unwrap_or("(none)").to_string(),
+            )),
         }
     }
 
@@ -527,13 +573,21 @@ fn server(d: &Diagnosis, target: String) -> Server {
     }
 }
 
-fn check_reports(findings: &[Finding], before: Option<&Diagnosis>, records: &[Record]) -> Vec<CheckReport> {
+fn check_reports(
+    findings: &[Finding],
+    before: Option<&Diagnosis>,
+    records: &[Record],
+) -> Vec<CheckReport> {
     // Checklist order, whatever order the findings came in; unknown ids keep theirs, at the end.
     let mut ordered: Vec<&Finding> = Vec::with_capacity(findings.len());
     for id in checks::CHECK_IDS {
         ordered.extend(findings.iter().filter(|f| f.id == *id));
     }
-    ordered.extend(findings.iter().filter(|f| !checks::CHECK_IDS.contains(&f.id)));
+    ordered.extend(
+        findings
+            .iter()
+            .filter(|f| !checks::CHECK_IDS.contains(&f.id)),
+    );
     ordered
         .into_iter()
         .map(|f| CheckReport {
@@ -543,9 +597,23 @@ fn check_reports(findings: &[Finding], before: Option<&Diagnosis>, records: &[Re
             summary: f.summary.clone(),
             users_see: f.users_see.clone(),
             why: f.why.clone(),
-            evidence: f.evidence.iter().map(|e| EvidenceItem { source: e.source.clone(), excerpt: e.excerpt.clone() }).collect(),
+            evidence: f
+                .evidence
+                .iter()
+                .map(|e| EvidenceItem {
+                    source: e.source.clone(),
+                    excerpt: e.excerpt.clone(),
+                })
+                .collect(),
             version_note: f.version_note.clone(),
-            references: f.references.iter().map(|r| Link { label: r.label.clone(), url: r.url.clone() }).collect(),
+            references: f
+                .references
+                .iter()
+                .map(|r| Link {
+                    label: r.label.clone(),
+                    url: r.url.clone(),
+                })
+                .collect(),
             fixes: f
                 .fixes
                 .iter()
@@ -554,14 +622,19 @@ fn check_reports(findings: &[Finding], before: Option<&Diagnosis>, records: &[Re
                     choices: x
                         .choices
                         .iter()
-                        .map(|c| ChoiceView { value: c.value.clone(), label: c.label.clone(), warning: c.warning.clone() })
+                        .map(|c| ChoiceView {
+                            value: c.value.clone(),
+                            label: c.label.clone(),
+                            warning: c.warning.clone(),
+                        })
                         .collect(),
                     default: x.default.clone(),
                 })
                 .collect(),
-            before: before
-                .and_then(|b| b.finding(f.id))
-                .map(|b| BeforeState { status: b.status.into(), summary: b.summary.clone() }),
+            before: before.and_then(|b| b.finding(f.id)).map(|b| BeforeState {
+                status: b.status.into(),
+                summary: b.summary.clone(),
+            }),
             changed_by: records
                 .iter()
                 .filter(|r| r.changeset.checks.iter().any(|c| c == f.id))
@@ -572,26 +645,54 @@ fn check_reports(findings: &[Finding], before: Option<&Diagnosis>, records: &[Re
 }
 
 fn status_text(r: &Record) -> String {
-    let why = r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+    let why = r
+        .error
+        .as_deref()
+        .map(|e| format!(": {e}"))
+        .unwrap_or_default();
     match r.status {
         RecordStatus::Applied => "Applied, and verified after the restart.".to_string(),
-        RecordStatus::RolledBack => format!("Failed and rolled back automatically{why}. The server is as it was before."),
-        RecordStatus::Undone => "Undone on request: the server is back to how it was before this change set.".to_string(),
-        RecordStatus::Applying => format!("Interrupted while applying{why}: roll it back to finish."),
-        RecordStatus::Recorded => "Recorded but interrupted before anything was changed: roll it back to clear it.".to_string(),
-        RecordStatus::RollbackFailed => format!("The automatic rollback failed{why}: a person must restore the files listed here."),
+        RecordStatus::RolledBack => {
+            format!("Failed and rolled back automatically{why}. The server is as it was before.")
+        }
+        RecordStatus::Undone => {
+            "Undone on request: the server is back to how it was before this change set."
+                .to_string()
+        }
+        RecordStatus::Applying => {
+            format!("Interrupted while applying{why}: roll it back to finish.")
+        }
+        RecordStatus::Recorded => {
+            "Recorded but interrupted before anything was changed: roll it back to clear it."
+                .to_string()
+        }
+        RecordStatus::RollbackFailed => format!(
+            "The automatic rollback failed{why}: a person must restore the files listed here."
+        ),
     }
 }
 
 fn change_report(r: &Record, target: &str) -> ChangeReport {
     let cs = &r.changeset;
-    let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    let undo = matches!(r.status, RecordStatus::Applied | RecordStatus::Applying | RecordStatus::Recorded | RecordStatus::RollbackFailed)
-        .then(|| Undo {
-            changeset: r.id.clone(),
-            app: format!("In the app: open this server, go to History, select change set {} and press Rollback.", r.id),
-            cli: format!("{CLI} rollback {} {}", text::shell_word(target), r.id),
-        });
+    let status = serde_json::to_value(r.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let undo = matches!(
+        r.status,
+        RecordStatus::Applied
+            | RecordStatus::Applying
+            | RecordStatus::Recorded
+            | RecordStatus::RollbackFailed
+    )
+    .then(|| Undo {
+        changeset: r.id.clone(),
+        app: format!(
+            "In the app: open this server, go to History, select change set {} and press Rollback.",
+            r.id
+        ),
+        cli: format!("{CLI} rollback {} {}", text::shell_word(target), r.id),
+    });
     ChangeReport {
         id: r.id.clone(),
         status,
@@ -599,9 +700,23 @@ fn change_report(r: &Record, target: &str) -> ChangeReport {
         recorded: r.created_text.clone(),
         by: r.by.clone(),
         checks: cs.checks.clone(),
-        reasons: cs.reasons.iter().map(|x| CheckText { check: x.check.clone(), text: x.text.clone() }).collect(),
+        reasons: cs
+            .reasons
+            .iter()
+            .map(|x| CheckText {
+                check: x.check.clone(),
+                text: x.text.clone(),
+            })
+            .collect(),
         interruption: cs.interruption.clone(),
-        notes: cs.notes.iter().map(|x| CheckText { check: x.check.clone(), text: x.text.clone() }).collect(),
+        notes: cs
+            .notes
+            .iter()
+            .map(|x| CheckText {
+                check: x.check.clone(),
+                text: x.text.clone(),
+            })
+            .collect(),
         files: cs
             .files
             .iter()
@@ -617,7 +732,13 @@ fn change_report(r: &Record, target: &str) -> ChangeReport {
         params: cs
             .params
             .iter()
-            .map(|p| ParamView { db: p.db.clone(), key: p.key.clone(), old: p.old.clone(), new: p.new.clone(), check: p.check.clone() })
+            .map(|p| ParamView {
+                db: p.db.clone(),
+                key: p.key.clone(),
+                old: p.old.clone(),
+                new: p.new.clone(),
+                check: p.check.clone(),
+            })
             .collect(),
         services: cs
             .services
@@ -625,12 +746,15 @@ fn change_report(r: &Record, target: &str) -> ChangeReport {
             .map(|s| match s {
                 ServiceAction::ReloadNginx { test, reload } => ServiceView {
                     action: "reload_nginx".into(),
-                    description: "nginx: configuration tested, then reloaded (no connection dropped)".into(),
+                    description:
+                        "nginx: configuration tested, then reloaded (no connection dropped)".into(),
                     command: format!("{} && {}", text::shell_join(test), text::shell_join(reload)),
                 },
                 ServiceAction::RestartOdoo { command, service } => ServiceView {
                     action: "restart_odoo".into(),
-                    description: format!("Odoo restarted ({service}): requests in flight fail, sessions survive"),
+                    description: format!(
+                        "Odoo restarted ({service}): requests in flight fail, sessions survive"
+                    ),
                     command: text::shell_join(command),
                 },
             })
@@ -638,7 +762,11 @@ fn change_report(r: &Record, target: &str) -> ChangeReport {
         verification: r
             .verification
             .iter()
-            .map(|v| VerificationView { check: v.check.clone(), persisted: v.persisted, detail: v.detail.clone() })
+            .map(|v| VerificationView {
+                check: v.check.clone(),
+                persisted: v.persisted,
+                detail: v.detail.clone(),
+            })
             .collect(),
         error: r.error.clone(),
         undo,
@@ -691,9 +819,19 @@ fn overview(
     steps: &[NextStep],
     before: Option<&BeforeSummary>,
 ) -> Overview {
-    let title = |id: &str| checks.iter().find(|c| c.id == id).map(|c| c.title.clone()).unwrap_or_else(|| id.to_string());
+    let title = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.title.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
     let mut users_see: Vec<String> = Vec::new();
-    for c in checks.iter().filter(|c| c.status == CheckStatus::Fail).chain(checks.iter().filter(|c| c.status == CheckStatus::Warn)) {
+    for c in checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .chain(checks.iter().filter(|c| c.status == CheckStatus::Warn))
+    {
         if !c.users_see.is_empty() && !users_see.contains(&c.users_see) {
             users_see.push(c.users_see.clone());
         }
@@ -704,8 +842,15 @@ fn overview(
     let mut done = Vec::new();
     for c in changes {
         let what: Vec<String> = c.checks.iter().map(|id| title(id)).collect();
-        let what = if what.is_empty() { "a change".to_string() } else { what.join("; ") };
-        done.push(format!("{}: {what}. {} Change set {}.", c.recorded, c.status_text, c.id));
+        let what = if what.is_empty() {
+            "a change".to_string()
+        } else {
+            what.join("; ")
+        };
+        done.push(format!(
+            "{}: {what}. {} Change set {}.",
+            c.recorded, c.status_text, c.id
+        ));
     }
     if let Some(b) = before {
         let fixed = checks
@@ -720,21 +865,33 @@ fn overview(
         ));
     }
     if done.is_empty() {
-        done.push(format!("Nothing has been changed on this server by {PRODUCT}."));
+        done.push(format!(
+            "Nothing has been changed on this server by {PRODUCT}."
+        ));
     }
     let left = match steps.first() {
         None => vec!["Nothing left to do: every check passes.".to_string()],
         Some(first) => vec![
-            format!("Left: {}.", text::tally(counts.fail, counts.warn, counts.unknown)),
+            format!(
+                "Left: {}.",
+                text::tally(counts.fail, counts.warn, counts.unknown)
+            ),
             format!("Start with: {}.", first.title),
         ],
     };
-    Overview { headline: verdict.line.clone(), users_see, done, left }
+    Overview {
+        headline: verdict.line.clone(),
+        users_see,
+        done,
+        left,
+    }
 }
 
 fn sessions(d: &Diagnosis) -> Sessions {
     match &d.odoo.sessions {
-        Observed::Unknown(why) => Sessions::Unknown { reason: why.clone() },
+        Observed::Unknown(why) => Sessions::Unknown {
+            reason: why.clone(),
+        },
         Observed::Seen(s) => Sessions::Seen(sessions_view(s, thresholds(d))),
     }
 }
@@ -766,14 +923,26 @@ fn thresholds(d: &Diagnosis) -> Vec<Threshold> {
 }
 
 fn sessions_view(s: &SessionStore, thresholds: Vec<Threshold>) -> SessionsView {
-    let shortest = thresholds.first().map(|t| t.secs).unwrap_or(DEFAULT_LIFETIME.as_secs());
+    let shortest = thresholds
+        .first()
+        .map(|t| t.secs)
+        .unwrap_or(DEFAULT_LIFETIME.as_secs());
     let mut buckets = Vec::new();
     let mut from = 0u64;
     // The engine's buckets, in its order; a bucket it did not report counts zero.
-    let bounds: Vec<u64> = if s.ages.is_empty() { AGE_BUCKETS.to_vec() } else { s.ages.iter().map(|(b, _)| *b).collect() };
+    let bounds: Vec<u64> = if s.ages.is_empty() {
+        AGE_BUCKETS.to_vec()
+    } else {
+        s.ages.iter().map(|(b, _)| *b).collect()
+    };
     let mut past = 0;
     for bound in bounds {
-        let count = s.ages.iter().find(|(b, _)| *b == bound).map(|(_, c)| *c).unwrap_or(0);
+        let count = s
+            .ages
+            .iter()
+            .find(|(b, _)| *b == bound)
+            .map(|(_, c)| *c)
+            .unwrap_or(0);
         let to = (bound != u64::MAX).then_some(bound);
         let against = if to.is_some_and(|t| t <= shortest) {
             "alive"
@@ -808,13 +977,18 @@ fn sessions_view(s: &SessionStore, thresholds: Vec<Threshold>) -> SessionsView {
 
 /// Secret values odoo.conf holds (every key the engine treats as secret), to scrub from reports.
 fn secrets_of(d: &Diagnosis) -> Vec<String> {
-    let Some(conf) = &d.odoo.odoo.config else { return Vec::new() };
+    let Some(conf) = &d.odoo.odoo.config else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for section in conf.doc.sections() {
         for e in conf.doc.entries(section) {
             let v = e.value.trim();
             // Short or boolean values would mask ordinary words; the engine's redaction covers them.
-            if crate::odoo_conf::is_secret_key(e.key) && v.chars().count() >= 6 && !matches!(v, "False" | "false" | "True" | "true" | "None") {
+            if crate::odoo_conf::is_secret_key(e.key)
+                && v.chars().count() >= 6
+                && !matches!(v, "False" | "false" | "True" | "true" | "None")
+            {
                 out.push(v.to_string());
             }
         }

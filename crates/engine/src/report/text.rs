@@ -16,7 +16,11 @@ pub fn shell_word(s: &str) -> String {
 }
 
 pub fn shell_join(words: &[String]) -> String {
-    words.iter().map(|w| shell_word(w)).collect::<Vec<_>>().join(" ")
+    words
+        .iter()
+        .map(|w| shell_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// "1 hour", "7 days", "90 days".
@@ -47,7 +51,9 @@ pub fn span_label(from: u64, to: Option<u64>) -> String {
             let (a, b) = (span(f), span(t));
             // "1 – 7 days" rather than "1 day – 7 days" when the units agree.
             match (a.split_once(' '), b.split_once(' ')) {
-                (Some((na, ua)), Some((nb, ub))) if ua.trim_end_matches('s') == ub.trim_end_matches('s') => {
+                (Some((na, ua)), Some((nb, ub)))
+                    if ua.trim_end_matches('s') == ub.trim_end_matches('s') =>
+                {
                     format!("{na} – {nb} {ub}")
                 }
                 _ => format!("{a} – {b}"),
@@ -94,7 +100,11 @@ pub fn tally(fail: usize, warn: usize, unknown: usize) -> String {
         parts.push(count(warn, "thing to improve", "things to improve"));
     }
     if unknown > 0 {
-        parts.push(count(unknown, "check that could not be made", "checks that could not be made"));
+        parts.push(count(
+            unknown,
+            "check that could not be made",
+            "checks that could not be made",
+        ));
     }
     match parts.len() {
         0 => "no problem".to_string(),
@@ -201,7 +211,10 @@ mod tests {
         assert_eq!(tally(0, 0, 0), "no problem");
         assert_eq!(tally(1, 0, 0), "1 problem");
         assert_eq!(tally(2, 1, 0), "2 problems and 1 thing to improve");
-        assert_eq!(tally(1, 2, 3), "1 problem, 2 things to improve and 3 checks that could not be made");
+        assert_eq!(
+            tally(1, 2, 3),
+            "1 problem, 2 things to improve and 3 checks that could not be made"
+        );
     }
 
     #[test]

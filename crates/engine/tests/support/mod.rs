@@ -16,14 +16,20 @@ pub fn connect_as(lab: &Lab, login: &str) -> Host {
     opts.identity_files = vec![lab.info.keys.ed25519.clone().into()];
     opts.known_hosts_files = vec![lab.known_hosts_file().to_path_buf()];
     opts.app_known_hosts_file = lab.dir().join("app_known_hosts");
-    let target = Target::Ssh { user: Some(login.into()), host: lab.info.ssh.host.clone(), port: Some(lab.info.ssh.port) };
+    let target = Target::Ssh {
+        user: Some(login.into()),
+        host: lab.info.ssh.host.clone(),
+        port: Some(lab.info.ssh.port),
+    };
     Host::connect(&target, &opts, &NoAsk).expect("connect to the lab over SSH")
 }
 
 /// Several labs may run at once, so the instance is always named by its config file.
 pub fn options(lab: &Lab) -> DiagnoseOptions {
     DiagnoseOptions {
-        discover: DiscoverOptions { instance: Some(lab.info.odoo.conf.to_string_lossy().into_owned()) },
+        discover: DiscoverOptions {
+            instance: Some(lab.info.odoo.conf.to_string_lossy().into_owned()),
+        },
         probe: None,
     }
 }
@@ -36,5 +42,9 @@ pub fn diagnose_lab(lab: &Lab) -> Diagnosis {
 /// The check ids that are not `ok` (skip counts as ok: not applicable).
 pub fn not_ok(d: &Diagnosis) -> Vec<&'static str> {
     use osd_engine::checks::Status;
-    d.checks.iter().filter(|c| !matches!(c.status, Status::Ok | Status::Skip)).map(|c| c.id).collect()
+    d.checks
+        .iter()
+        .filter(|c| !matches!(c.status, Status::Ok | Status::Skip))
+        .map(|c| c.id)
+        .collect()
 }

@@ -27,8 +27,19 @@ pub(crate) struct AuthRequest<'a> {
 }
 
 pub(crate) fn authenticate(req: &AuthRequest<'_>) -> Result<(), RemoteError> {
-    let AuthRequest { sess, user, host, opts, ask, .. } = *req;
-    let fail = |e: ssh2::Error| RemoteError::Ssh { host: host.to_string(), action: "asking which login methods it accepts".into(), reason: e.to_string() };
+    let AuthRequest {
+        sess,
+        user,
+        host,
+        opts,
+        ask,
+        ..
+    } = *req;
+    let fail = |e: ssh2::Error| RemoteError::Ssh {
+        host: host.to_string(),
+        action: "asking which login methods it accepts".into(),
+        reason: e.to_string(),
+    };
     let methods = sess.auth_methods(user).map_err(fail)?.to_string();
     if sess.authenticated() {
         return Ok(()); // "none" authentication was accepted
@@ -62,7 +73,11 @@ pub(crate) fn authenticate(req: &AuthRequest<'_>) -> Result<(), RemoteError> {
                 }
             };
             let passphrase: Option<Secret> = if encrypted {
-                match opts.key_passphrase.clone().or_else(|| ask.secret(&Prompt::KeyPassphrase { path: path.clone() })) {
+                match opts
+                    .key_passphrase
+                    .clone()
+                    .or_else(|| ask.secret(&Prompt::KeyPassphrase { path: path.clone() }))
+                {
                     Some(p) => Some(p),
                     None => {
                         tried.push(format!("key {} (passphrase not given)", path.display()));
@@ -72,7 +87,12 @@ pub(crate) fn authenticate(req: &AuthRequest<'_>) -> Result<(), RemoteError> {
             } else {
                 None
             };
-            match sess.userauth_pubkey_file(user, None, &path, passphrase.as_ref().map(|p| p.expose())) {
+            match sess.userauth_pubkey_file(
+                user,
+                None,
+                &path,
+                passphrase.as_ref().map(|p| p.expose()),
+            ) {
                 Ok(()) if sess.authenticated() => return Ok(()),
                 Ok(()) => tried.push(format!("key {}", path.display())),
                 Err(e) if encrypted && e.code() == ErrorCode::Session(LIBSSH2_ERROR_FILE) => {
@@ -80,7 +100,11 @@ pub(crate) fn authenticate(req: &AuthRequest<'_>) -> Result<(), RemoteError> {
                     wrong_passphrase.get_or_insert(path.clone());
                 }
                 Err(e) if e.code() == ErrorCode::Session(LIBSSH2_ERROR_FILE) => {
-                    tried.push(format!("key {} (unreadable: {})", path.display(), e.message()));
+                    tried.push(format!(
+                        "key {} (unreadable: {})",
+                        path.display(),
+                        e.message()
+                    ));
                 }
                 Err(_) => tried.push(format!("key {}", path.display())),
             }
@@ -90,15 +114,27 @@ pub(crate) fn authenticate(req: &AuthRequest<'_>) -> Result<(), RemoteError> {
     let password_ok = offers("password");
     let kbd_ok = offers("keyboard-interactive");
     if password_ok || kbd_ok {
-        let password = opts.password.clone().or_else(|| ask.secret(&Prompt::SshPassword { user: user.to_string(), host: req.label.to_string() }));
+        let password = opts.password.clone().or_else(|| {
+            ask.secret(&Prompt::SshPassword {
+                user: user.to_string(),
+                host: req.label.to_string(),
+            })
+        });
         match password {
             Some(pw) => {
-                if password_ok && sess.userauth_password(user, pw.expose()).is_ok() && sess.authenticated() {
+                if password_ok
+                    && sess.userauth_password(user, pw.expose()).is_ok()
+                    && sess.authenticated()
+                {
                     return Ok(());
                 }
                 if !password_ok && kbd_ok {
                     let mut prompter = PasswordPrompter { password: &pw };
-                    if sess.userauth_keyboard_interactive(user, &mut prompter).is_ok() && sess.authenticated() {
+                    if sess
+                        .userauth_keyboard_interactive(user, &mut prompter)
+                        .is_ok()
+                        && sess.authenticated()
+                    {
                         return Ok(());
                     }
                 }
@@ -114,7 +150,11 @@ pub(crate) fn authenticate(req: &AuthRequest<'_>) -> Result<(), RemoteError> {
     if tried.is_empty() {
         tried.push(format!("nothing usable: the server offers only {methods}"));
     }
-    Err(RemoteError::AuthFailed { host: host.to_string(), user: user.to_string(), tried })
+    Err(RemoteError::AuthFailed {
+        host: host.to_string(),
+        user: user.to_string(),
+        tried,
+    })
 }
 
 /// Tries every key the agent holds. `None` when no agent is reachable.
@@ -137,7 +177,11 @@ fn try_agent(sess: &Session, user: &str, opts: &ConnectOptions) -> Option<String
         }
     }
     let _ = agent.disconnect();
-    Some(format!("ssh-agent ({} key{})", identities.len(), if identities.len() == 1 { "" } else { "s" }))
+    Some(format!(
+        "ssh-agent ({} key{})",
+        identities.len(),
+        if identities.len() == 1 { "" } else { "s" }
+    ))
 }
 
 /// Explicit files first, then the SSH config's, then the usual defaults; each once.
@@ -145,7 +189,11 @@ fn identity_candidates(req: &AuthRequest<'_>) -> Vec<(PathBuf, bool)> {
     let mut out: Vec<(PathBuf, bool)> = Vec::new();
     let explicit = req.opts.identity_files.iter().map(|p| (p.clone(), true));
     let config = req.config_identities.iter().map(|p| (p.clone(), true));
-    let defaults = req.opts.default_identity_files.iter().map(|p| (p.clone(), false));
+    let defaults = req
+        .opts
+        .default_identity_files
+        .iter()
+        .map(|p| (p.clone(), false));
     for (path, explicit) in explicit.chain(config).chain(defaults) {
         if !out.iter().any(|(p, _)| p == &path) {
             out.push((path, explicit));
@@ -166,17 +214,24 @@ pub(crate) fn key_is_encrypted(path: &Path) -> Result<bool, String> {
             .take_while(|l| !l.starts_with("-----END"))
             .collect::<Vec<_>>()
             .concat();
-        let raw = STANDARD.decode(body.trim()).map_err(|_| "not a valid OpenSSH key file".to_string())?;
+        let raw = STANDARD
+            .decode(body.trim())
+            .map_err(|_| "not a valid OpenSSH key file".to_string())?;
         let magic = b"openssh-key-v1\0";
         if !raw.starts_with(magic) || raw.len() < magic.len() + 4 {
             return Err("not a valid OpenSSH key file".into());
         }
-        let len = u32::from_be_bytes(raw[magic.len()..magic.len() + 4].try_into().unwrap()) as usize;
-        let cipher = raw.get(magic.len() + 4..magic.len() + 4 + len).ok_or("not a valid OpenSSH key file")?;
+        let len =
+            u32::from_be_bytes(raw[magic.len()..magic.len() + 4].try_into().unwrap()) as usize;
+        let cipher = raw
+            .get(magic.len() + 4..magic.len() + 4 + len)
+            .ok_or("not a valid OpenSSH key file")?;
         return Ok(cipher != b"none");
     }
     if text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----") {
-        return Ok(text.contains("Proc-Type: 4,ENCRYPTED") || text.contains("BEGIN ENCRYPTED PRIVATE KEY"));
+        return Ok(
+            text.contains("Proc-Type: 4,ENCRYPTED") || text.contains("BEGIN ENCRYPTED PRIVATE KEY")
+        );
     }
     Err("not a private key file".into())
 }
@@ -187,8 +242,16 @@ struct PasswordPrompter<'a> {
 }
 
 impl ssh2::KeyboardInteractivePrompt for PasswordPrompter<'_> {
-    fn prompt<'b>(&mut self, _username: &str, _instructions: &str, prompts: &[ssh2::Prompt<'b>]) -> Vec<String> {
-        prompts.iter().map(|_| self.password.expose().to_string()).collect()
+    fn prompt<'b>(
+        &mut self,
+        _username: &str,
+        _instructions: &str,
+        prompts: &[ssh2::Prompt<'b>],
+    ) -> Vec<String> {
+        prompts
+            .iter()
+            .map(|_| self.password.expose().to_string())
+            .collect()
     }
 }
 
@@ -198,7 +261,13 @@ mod tests {
 
     fn keygen(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
         let path = dir.join(name);
-        let ok = std::process::Command::new("ssh-keygen").args(["-q", "-C", "t", "-f"]).arg(&path).args(args).status().map(|s| s.success()).unwrap_or(false);
+        let ok = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-C", "t", "-f"])
+            .arg(&path)
+            .args(args)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
         assert!(ok, "ssh-keygen {args:?}");
         path
     }
@@ -208,11 +277,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         assert!(!key_is_encrypted(&keygen(d, "plain", &["-t", "ed25519", "-N", ""])).unwrap());
-        assert!(key_is_encrypted(&keygen(d, "locked", &["-t", "ed25519", "-N", "secret-pw"])).unwrap());
-        assert!(!key_is_encrypted(&keygen(d, "pem", &["-t", "rsa", "-b", "1024", "-m", "PEM", "-N", ""])).unwrap());
-        assert!(key_is_encrypted(&keygen(d, "pem-locked", &["-t", "rsa", "-b", "1024", "-m", "PEM", "-N", "secret-pw"])).unwrap());
-        assert!(key_is_encrypted(&keygen(d, "pkcs8-locked", &["-t", "ecdsa", "-m", "PKCS8", "-N", "secret-pw"])).unwrap());
-        assert!(key_is_encrypted(&d.join("plain.pub")).is_err(), "a public key is not a private key");
+        assert!(
+            key_is_encrypted(&keygen(d, "locked", &["-t", "ed25519", "-N", "secret-pw"])).unwrap()
+        );
+        assert!(!key_is_encrypted(&keygen(
+            d,
+            "pem",
+            &["-t", "rsa", "-b", "1024", "-m", "PEM", "-N", ""]
+        ))
+        .unwrap());
+        assert!(key_is_encrypted(&keygen(
+            d,
+            "pem-locked",
+            &["-t", "rsa", "-b", "1024", "-m", "PEM", "-N", "secret-pw"]
+        ))
+        .unwrap());
+        assert!(key_is_encrypted(&keygen(
+            d,
+            "pkcs8-locked",
+            &["-t", "ecdsa", "-m", "PKCS8", "-N", "secret-pw"]
+        ))
+        .unwrap());
+        assert!(
+            key_is_encrypted(&d.join("plain.pub")).is_err(),
+            "a public key is not a private key"
+        );
         assert!(key_is_encrypted(&d.join("missing")).is_err());
     }
 }

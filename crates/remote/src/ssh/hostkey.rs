@@ -32,7 +32,11 @@ pub struct HostKeyInfo {
 
 impl HostKeyInfo {
     pub fn from_blob(key_type: &str, blob: &[u8]) -> Self {
-        HostKeyInfo { key_type: key_type.to_string(), fingerprint: fingerprint(blob), key: STANDARD.encode(blob) }
+        HostKeyInfo {
+            key_type: key_type.to_string(),
+            fingerprint: fingerprint(blob),
+            key: STANDARD.encode(blob),
+        }
     }
 }
 
@@ -75,14 +79,25 @@ pub(crate) struct KnownLine {
 
 /// Every line in `files` that names `host:port`, checked against `blob` (pass any bytes to just
 /// find the lines). Missing files are skipped; unreadable ones are an error.
-pub(crate) fn lines_for_host(sess: &Session, files: &[PathBuf], host: &str, port: u16, blob: &[u8]) -> Result<Vec<KnownLine>, RemoteError> {
+pub(crate) fn lines_for_host(
+    sess: &Session,
+    files: &[PathBuf],
+    host: &str,
+    port: u16,
+    blob: &[u8],
+) -> Result<Vec<KnownLine>, RemoteError> {
     let name = known_hosts_name(host, port);
     let mut found = Vec::new();
     for file in files {
         let text = match std::fs::read_to_string(file) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(RemoteError::KnownHosts { path: file.clone(), reason: e.to_string() }),
+            Err(e) => {
+                return Err(RemoteError::KnownHosts {
+                    path: file.clone(),
+                    reason: e.to_string(),
+                })
+            }
         };
         for (index, raw) in text.lines().enumerate() {
             let line = raw.trim();
@@ -90,8 +105,14 @@ pub(crate) fn lines_for_host(sess: &Session, files: &[PathBuf], host: &str, port
                 continue;
             }
             let mut fields = line.split_whitespace();
-            let (Some(_hosts), Some(key_type), Some(key)) = (fields.next(), fields.next(), fields.next()) else { continue };
-            let Ok(mut kh) = sess.known_hosts() else { continue };
+            let (Some(_hosts), Some(key_type), Some(key)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            let Ok(mut kh) = sess.known_hosts() else {
+                continue;
+            };
             if kh.read_str(line, KnownHostFileKind::OpenSSH).is_err() {
                 continue;
             }
@@ -112,7 +133,12 @@ pub(crate) fn lines_for_host(sess: &Session, files: &[PathBuf], host: &str, port
 
 /// Host-key algorithms to offer, types already known for this host first (so the server shows
 /// the key we can check), then ed25519, ECDSA, RSA.
-pub(crate) fn algorithm_preference(sess: &Session, files: &[PathBuf], host: &str, port: u16) -> Result<String, RemoteError> {
+pub(crate) fn algorithm_preference(
+    sess: &Session,
+    files: &[PathBuf],
+    host: &str,
+    port: u16,
+) -> Result<String, RemoteError> {
     let known = lines_for_host(sess, files, host, port, b"\0probe")?;
     let mut order: Vec<&str> = Vec::new();
     let expand = |t: &str| -> Vec<&'static str> {
@@ -132,13 +158,26 @@ pub(crate) fn algorithm_preference(sess: &Session, files: &[PathBuf], host: &str
             }
         }
     }
-    for alg in ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] {
+    for alg in [
+        "ssh-ed25519",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+        "ssh-rsa",
+    ] {
         if !order.contains(&alg) {
             order.push(alg);
         }
     }
-    let supported = sess.supported_algs(ssh2::MethodType::HostKey).unwrap_or_default();
-    let order: Vec<&str> = order.into_iter().filter(|a| supported.is_empty() || supported.contains(a)).collect();
+    let supported = sess
+        .supported_algs(ssh2::MethodType::HostKey)
+        .unwrap_or_default();
+    let order: Vec<&str> = order
+        .into_iter()
+        .filter(|a| supported.is_empty() || supported.contains(a))
+        .collect();
     Ok(order.join(","))
 }
 
@@ -149,7 +188,14 @@ pub(crate) enum Verdict {
     Changed(KnownLine),
 }
 
-pub(crate) fn verify(sess: &Session, files: &[PathBuf], host: &str, port: u16, key_type: &str, blob: &[u8]) -> Result<Verdict, RemoteError> {
+pub(crate) fn verify(
+    sess: &Session,
+    files: &[PathBuf],
+    host: &str,
+    port: u16,
+    key_type: &str,
+    blob: &[u8],
+) -> Result<Verdict, RemoteError> {
     let lines = lines_for_host(sess, files, host, port, blob)?;
     if lines.iter().any(|l| l.matches_key) {
         return Ok(Verdict::Known);
@@ -171,14 +217,27 @@ pub(crate) fn fingerprint_of_b64(key: &str) -> String {
 /// Stores a host key in a known-hosts file (normally the app's own, see
 /// [`crate::ConnectOptions::app_known_hosts_file`]), creating the file (mode 600) and its
 /// directory (mode 700) if needed. The next connect to `host:port` then accepts this key.
-pub fn accept_host_key(known_hosts_file: &Path, host: &str, port: u16, key_type: &str, key_base64: &str) -> Result<(), RemoteError> {
-    let err = |reason: String| RemoteError::KnownHosts { path: known_hosts_file.to_path_buf(), reason };
-    if STANDARD.decode(key_base64).is_err() || key_type.is_empty() || key_type.contains(char::is_whitespace) {
+pub fn accept_host_key(
+    known_hosts_file: &Path,
+    host: &str,
+    port: u16,
+    key_type: &str,
+    key_base64: &str,
+) -> Result<(), RemoteError> {
+    let err = |reason: String| RemoteError::KnownHosts {
+        path: known_hosts_file.to_path_buf(),
+        reason,
+    };
+    if STANDARD.decode(key_base64).is_err()
+        || key_type.is_empty()
+        || key_type.contains(char::is_whitespace)
+    {
         return Err(err("the key to store is not a valid key".into()));
     }
     if let Some(dir) = known_hosts_file.parent() {
         if !dir.as_os_str().is_empty() && !dir.exists() {
-            std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create its directory: {e}")))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| err(format!("cannot create its directory: {e}")))?;
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
         }
@@ -191,9 +250,19 @@ pub fn accept_host_key(known_hosts_file: &Path, host: &str, port: u16, key_type:
         .open(known_hosts_file)
         .map_err(|e| err(e.to_string()))?;
     // Start on a fresh line even if the file's last line lacks its newline.
-    let needs_newline = std::fs::read(known_hosts_file).map(|b| !b.is_empty() && !b.ends_with(b"\n")).unwrap_or(false);
-    let line = format!("{}{} {} {}\n", if needs_newline { "\n" } else { "" }, known_hosts_name(host, port), key_type, key_base64);
-    file.write_all(line.as_bytes()).and_then(|_| file.sync_all()).map_err(|e| err(e.to_string()))?;
+    let needs_newline = std::fs::read(known_hosts_file)
+        .map(|b| !b.is_empty() && !b.ends_with(b"\n"))
+        .unwrap_or(false);
+    let line = format!(
+        "{}{} {} {}\n",
+        if needs_newline { "\n" } else { "" },
+        known_hosts_name(host, port),
+        key_type,
+        key_base64
+    );
+    file.write_all(line.as_bytes())
+        .and_then(|_| file.sync_all())
+        .map_err(|e| err(e.to_string()))?;
     Ok(())
 }
 
@@ -204,8 +273,13 @@ mod tests {
     #[test]
     fn fingerprint_matches_ssh_keygen_form() {
         // Blob of a fixed ed25519 public key; ssh-keygen -lf prints this fingerprint for it.
-        let blob = STANDARD.decode("AAAAC3NzaC1lZDI1NTE5AAAAIOskHW4s2Hld11NN3yBOUh+7qBawB+0O6qc/DLOQd1b1").unwrap();
-        assert_eq!(fingerprint(&blob), "SHA256:WBYGjlRavRcl884IRC7BAPrwEolWZK1/EBkCtYm/sR4");
+        let blob = STANDARD
+            .decode("AAAAC3NzaC1lZDI1NTE5AAAAIOskHW4s2Hld11NN3yBOUh+7qBawB+0O6qc/DLOQd1b1")
+            .unwrap();
+        assert_eq!(
+            fingerprint(&blob),
+            "SHA256:WBYGjlRavRcl884IRC7BAPrwEolWZK1/EBkCtYm/sR4"
+        );
         assert!(!fingerprint(&blob).ends_with('='));
     }
 

@@ -24,11 +24,22 @@ pub(crate) fn is_eagain(e: &ssh2::Error) -> bool {
 /// Waits until the session's socket is ready in the direction libssh2 needs, or `max` passes.
 pub(crate) fn wait_socket(sess: &Session, fd: RawFd, extra: &[(RawFd, i16)], max: Duration) {
     let mut events: i16 = libc::POLLIN;
-    if matches!(sess.block_directions(), BlockDirections::Outbound | BlockDirections::Both) {
+    if matches!(
+        sess.block_directions(),
+        BlockDirections::Outbound | BlockDirections::Both
+    ) {
         events |= libc::POLLOUT;
     }
-    let mut fds: Vec<libc::pollfd> = vec![libc::pollfd { fd, events, revents: 0 }];
-    fds.extend(extra.iter().map(|&(fd, events)| libc::pollfd { fd, events, revents: 0 }));
+    let mut fds: Vec<libc::pollfd> = vec![libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }];
+    fds.extend(extra.iter().map(|&(fd, events)| libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }));
     let ms = max.as_millis().clamp(0, i32::MAX as u128) as i32;
     // SAFETY: fds is a valid array of pollfd for the duration of the call.
     unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
@@ -36,7 +47,12 @@ pub(crate) fn wait_socket(sess: &Session, fd: RawFd, extra: &[(RawFd, i16)], max
 
 /// Repeats a non-blocking libssh2 call until it stops saying EAGAIN, or the deadline passes
 /// (`Err(None)`); other errors come back as `Err(Some(e))`.
-pub(crate) fn retry<T>(sess: &Session, fd: RawFd, deadline: Instant, mut call: impl FnMut() -> Result<T, ssh2::Error>) -> Result<T, Option<ssh2::Error>> {
+pub(crate) fn retry<T>(
+    sess: &Session,
+    fd: RawFd,
+    deadline: Instant,
+    mut call: impl FnMut() -> Result<T, ssh2::Error>,
+) -> Result<T, Option<ssh2::Error>> {
     loop {
         match call() {
             Ok(v) => return Ok(v),

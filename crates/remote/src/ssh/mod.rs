@@ -25,7 +25,6 @@ use crate::{ConnectOptions, RemoteError};
 use hostkey::{HostKeyInfo, Verdict};
 use io::{is_eagain, retry, wait_socket, POLL_SLICE};
 
-
 /// Where and as whom to log in (already resolved through the SSH config).
 #[derive(Debug, Clone)]
 pub struct SshSpec {
@@ -51,7 +50,9 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn lock_open(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.open_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.open_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -71,14 +72,32 @@ pub struct SshTransport {
 }
 
 impl SshTransport {
-    pub fn connect(spec: &SshSpec, opts: &ConnectOptions, ask: &dyn Ask) -> Result<SshTransport, RemoteError> {
-        let SshSpec { host, port, user, .. } = spec;
+    pub fn connect(
+        spec: &SshSpec,
+        opts: &ConnectOptions,
+        ask: &dyn Ask,
+    ) -> Result<SshTransport, RemoteError> {
+        let SshSpec {
+            host, port, user, ..
+        } = spec;
         let port = *port;
-        let bracketed = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+        let bracketed = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
         let name = format!("{user}@{bracketed}:{port}");
         // How prompts name the server: "host" on the standard port, "host:port" otherwise.
-        let label = if port == 22 { bracketed.clone() } else { format!("{bracketed}:{port}") };
-        let unreachable = |reason: String| RemoteError::Unreachable { host: host.clone(), port, reason };
+        let label = if port == 22 {
+            bracketed.clone()
+        } else {
+            format!("{bracketed}:{port}")
+        };
+        let unreachable = |reason: String| RemoteError::Unreachable {
+            host: host.clone(),
+            port,
+            reason,
+        };
 
         let addrs: Vec<_> = (host.as_str(), port)
             .to_socket_addrs()
@@ -99,7 +118,11 @@ impl SshTransport {
         let _ = stream.set_nodelay(true);
         let fd = stream.as_raw_fd();
 
-        let mut sess = Session::new().map_err(|e| RemoteError::Handshake { host: host.clone(), port, reason: e.to_string() })?;
+        let mut sess = Session::new().map_err(|e| RemoteError::Handshake {
+            host: host.clone(),
+            port,
+            reason: e.to_string(),
+        })?;
         sess.set_timeout(opts.connect_timeout.as_millis().clamp(1, u32::MAX as u128) as u32);
         sess.set_tcp_stream(stream);
 
@@ -110,15 +133,26 @@ impl SshTransport {
         }
         sess.handshake().map_err(|e| {
             let reason = if e.code() == ssh2::ErrorCode::Session(-9) {
-                format!("no SSH answer within {}s", opts.connect_timeout.as_secs_f64())
+                format!(
+                    "no SSH answer within {}s",
+                    opts.connect_timeout.as_secs_f64()
+                )
             } else {
                 e.message().to_string()
             };
-            RemoteError::Handshake { host: host.clone(), port, reason }
+            RemoteError::Handshake {
+                host: host.clone(),
+                port,
+                reason,
+            }
         })?;
 
         // Host key: decided before anything about the user is sent.
-        let (blob, kind) = sess.host_key().ok_or_else(|| RemoteError::Handshake { host: host.clone(), port, reason: "the server sent no host key".into() })?;
+        let (blob, kind) = sess.host_key().ok_or_else(|| RemoteError::Handshake {
+            host: host.clone(),
+            port,
+            reason: "the server sent no host key".into(),
+        })?;
         let key_type = hostkey::key_type_name(kind).to_string();
         let blob = blob.to_vec();
         let host_key = HostKeyInfo::from_blob(&key_type, &blob);
@@ -136,11 +170,27 @@ impl SshTransport {
                 })
             }
             Verdict::Unknown if opts.accept_new_host_key => {
-                hostkey::accept_host_key(&opts.app_known_hosts_file, host, port, &key_type, &host_key.key)?;
-                log::info!("stored the new {key_type} host key of {host}:{port} ({}) in {}", host_key.fingerprint, opts.app_known_hosts_file.display());
+                hostkey::accept_host_key(
+                    &opts.app_known_hosts_file,
+                    host,
+                    port,
+                    &key_type,
+                    &host_key.key,
+                )?;
+                log::info!(
+                    "stored the new {key_type} host key of {host}:{port} ({}) in {}",
+                    host_key.fingerprint,
+                    opts.app_known_hosts_file.display()
+                );
             }
             Verdict::Unknown => {
-                return Err(RemoteError::UnknownHostKey { host: host.clone(), port, key_type, fingerprint: host_key.fingerprint, key: host_key.key })
+                return Err(RemoteError::UnknownHostKey {
+                    host: host.clone(),
+                    port,
+                    key_type,
+                    fingerprint: host_key.fingerprint,
+                    key: host_key.key,
+                })
             }
         }
 
@@ -156,7 +206,15 @@ impl SshTransport {
         log::debug!("logged in to {name}");
 
         sess.set_blocking(false);
-        Ok(SshTransport { shared: Arc::new(Shared { sess, fd, name, open_lock: std::sync::Mutex::new(()) }), host_key })
+        Ok(SshTransport {
+            shared: Arc::new(Shared {
+                sess,
+                fd,
+                name,
+                open_lock: std::sync::Mutex::new(()),
+            }),
+            host_key,
+        })
     }
 
     /// The server's host key (already verified).
@@ -168,7 +226,9 @@ impl SshTransport {
         RemoteError::Ssh {
             host: self.shared.name.clone(),
             action: action.to_string(),
-            reason: e.map(|e| e.message().to_string()).unwrap_or_else(|| "no answer in time".into()),
+            reason: e
+                .map(|e| e.message().to_string())
+                .unwrap_or_else(|| "no answer in time".into()),
         }
     }
 }
@@ -191,12 +251,21 @@ impl Transport for SshTransport {
         &self.shared.name
     }
 
-    fn exec(&self, command: &str, stdin: Option<&[u8]>, timeout: Duration) -> Result<ExecOutput, RemoteError> {
+    fn exec(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<ExecOutput, RemoteError> {
         let sh = &*self.shared;
         let (sess, fd) = (&sh.sess, sh.fd);
         let started = Instant::now();
         let deadline = started + timeout;
-        let timed_out = || RemoteError::Timeout { host: sh.name.clone(), command: command.to_string(), after: timeout };
+        let timed_out = || RemoteError::Timeout {
+            host: sh.name.clone(),
+            command: command.to_string(),
+            after: timeout,
+        };
 
         // Open and start under the lock: see `Shared::open_lock`.
         let mut ch = {
@@ -204,7 +273,9 @@ impl Transport for SshTransport {
             let mut ch = match retry(sess, fd, deadline, || sess.channel_session()) {
                 Ok(ch) => ch,
                 Err(None) => return Err(timed_out()),
-                Err(e) => return Err(self.ssh_err(&format!("opening a channel for `{command}`"), e)),
+                Err(e) => {
+                    return Err(self.ssh_err(&format!("opening a channel for `{command}`"), e))
+                }
             };
             match retry(sess, fd, deadline, || ch.exec(command)) {
                 Ok(()) => {}
@@ -248,7 +319,11 @@ impl Transport for SshTransport {
             }
             for (stream_out, is_err) in [(&mut stdout, false), (&mut stderr, true)] {
                 loop {
-                    let r = if is_err { err_stream.read(&mut buf) } else { ch.read(&mut buf) };
+                    let r = if is_err {
+                        err_stream.read(&mut buf)
+                    } else {
+                        ch.read(&mut buf)
+                    };
                     match r {
                         Ok(0) => break,
                         Ok(n) => {
@@ -257,7 +332,11 @@ impl Transport for SshTransport {
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                         Err(e) => {
-                            return Err(RemoteError::Ssh { host: sh.name.clone(), action: format!("reading the output of `{command}`"), reason: e.to_string() })
+                            return Err(RemoteError::Ssh {
+                                host: sh.name.clone(),
+                                action: format!("reading the output of `{command}`"),
+                                reason: e.to_string(),
+                            })
                         }
                     }
                 }
@@ -295,7 +374,11 @@ impl Transport for SshTransport {
                 status = 128 + signal_number(&name);
             }
         }
-        Ok(ExecOutput { status, stdout, stderr })
+        Ok(ExecOutput {
+            status,
+            stdout,
+            stderr,
+        })
     }
 
     fn tunnel(&self, host: &str, port: u16) -> Result<Tunnel, RemoteError> {

@@ -26,11 +26,24 @@ const CHUNK: usize = 32 * 1024;
 
 pub(crate) fn start(shared: Arc<Shared>, host: &str, port: u16) -> Result<Tunnel, RemoteError> {
     let first = open_channel(&shared, host, port)?;
-    let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(|e| RemoteError::io("cannot open a loopback port for the tunnel", e))?;
-    listener.set_nonblocking(true).map_err(|e| RemoteError::io("cannot set up the tunnel listener", e))?;
-    let addr = listener.local_addr().map_err(|e| RemoteError::io("cannot set up the tunnel listener", e))?;
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .map_err(|e| RemoteError::io("cannot open a loopback port for the tunnel", e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| RemoteError::io("cannot set up the tunnel listener", e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| RemoteError::io("cannot set up the tunnel listener", e))?;
     let stop = Arc::new(AtomicBool::new(false));
-    let pump = Pump { shared, listener, host: host.to_string(), port, spare: Some(first), conns: Vec::new(), stop: Arc::clone(&stop) };
+    let pump = Pump {
+        shared,
+        listener,
+        host: host.to_string(),
+        port,
+        spare: Some(first),
+        conns: Vec::new(),
+        stop: Arc::clone(&stop),
+    };
     let handle = thread::Builder::new()
         .name(format!("osd-tunnel-{host}:{port}"))
         .spawn(move || pump.run())
@@ -49,11 +62,18 @@ pub(crate) fn start(shared: Arc<Shared>, host: &str, port: u16) -> Result<Tunnel
 fn open_channel(shared: &Shared, host: &str, port: u16) -> Result<Channel, RemoteError> {
     let deadline = Instant::now() + OPEN_TIMEOUT;
     let _opening = shared.lock_open();
-    retry(&shared.sess, shared.fd, deadline, || shared.sess.channel_direct_tcpip(host, port, None)).map_err(|e| RemoteError::Unreachable {
+    retry(&shared.sess, shared.fd, deadline, || {
+        shared.sess.channel_direct_tcpip(host, port, None)
+    })
+    .map_err(|e| RemoteError::Unreachable {
         host: host.to_string(),
         port,
         reason: match e {
-            Some(e) => format!("{} cannot open a connection to it ({})", shared.name, e.message()),
+            Some(e) => format!(
+                "{} cannot open a connection to it ({})",
+                shared.name,
+                e.message()
+            ),
             None => format!("{} did not open a connection to it in time", shared.name),
         },
     })
@@ -73,7 +93,9 @@ struct Conn {
 
 impl Conn {
     fn done(&self) -> bool {
-        self.failed || (self.sock_eof && self.eof_sent && self.ch_eof && self.to_local.is_empty()) || (self.ch_eof && self.to_local.is_empty() && self.local_shut && self.sock_eof)
+        self.failed
+            || (self.sock_eof && self.eof_sent && self.ch_eof && self.to_local.is_empty())
+            || (self.ch_eof && self.to_local.is_empty() && self.local_shut && self.sock_eof)
     }
 
     /// Moves what can move without waiting; returns whether anything did.
@@ -90,7 +112,8 @@ impl Conn {
                     self.to_remote.extend_from_slice(&buf[..n]);
                     progressed = true;
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {}
+                Err(e)
+                    if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => {
                     self.failed = true;
                     return true;
@@ -151,7 +174,8 @@ impl Conn {
                     self.to_local.drain(..n);
                     progressed |= n > 0;
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {}
+                Err(e)
+                    if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => {
                     self.failed = true;
                     return true;

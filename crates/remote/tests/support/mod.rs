@@ -32,19 +32,45 @@ pub fn lab() -> &'static Lab {
             osd_testlab::lab_script_path().display(),
             info.dir.display()
         );
-        let mut w = Command::new("sh").arg("-c").arg(script).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut w = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let watchdog = Mutex::new(w.stdin.take().unwrap());
-        Lab { dir: info.dir.clone(), host: info.ssh.host.clone(), port: info.ssh.port, info, watchdog }
+        Lab {
+            dir: info.dir.clone(),
+            host: info.ssh.host.clone(),
+            port: info.ssh.port,
+            info,
+            watchdog,
+        }
     })
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn sh(script: &str) -> String {
-    let out = Command::new("sh").arg("-c").arg(script).output().expect("sh");
-    assert!(out.status.success(), "`{script}` failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("sh");
+    assert!(
+        out.status.success(),
+        "`{script}` failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -76,7 +102,10 @@ impl Lab {
         &self.info.keys.rsa
     }
     pub fn key_with_passphrase(&self) -> (&Path, &str) {
-        (&self.info.keys.ed25519_passphrase.path, &self.info.keys.ed25519_passphrase.passphrase)
+        (
+            &self.info.keys.ed25519_passphrase.path,
+            &self.info.keys.ed25519_passphrase.passphrase,
+        )
     }
     pub fn known_hosts_line(&self) -> &str {
         &self.info.ssh.known_hosts_line
@@ -103,7 +132,12 @@ impl Lab {
     }
 
     pub fn connect(&self, user: &str) -> Host {
-        Host::connect(&self.target(user), &self.opts_with_key(self.key_ed25519()), &osd_remote::NoAsk).unwrap_or_else(|e| panic!("connect {user}: {e}"))
+        Host::connect(
+            &self.target(user),
+            &self.opts_with_key(self.key_ed25519()),
+            &osd_remote::NoAsk,
+        )
+        .unwrap_or_else(|e| panic!("connect {user}: {e}"))
     }
 
     pub fn root(&self) -> Host {
@@ -112,7 +146,10 @@ impl Lab {
 
     /// The fingerprint `ssh-keygen -lf` prints for the lab's host key.
     pub fn host_key_fingerprint(&self) -> String {
-        let out = sh(&format!("ssh-keygen -lf '{}'", self.info.ssh.known_hosts_file.display()));
+        let out = sh(&format!(
+            "ssh-keygen -lf '{}'",
+            self.info.ssh.known_hosts_file.display()
+        ));
         out.split_whitespace().nth(1).unwrap().to_string()
     }
 }
