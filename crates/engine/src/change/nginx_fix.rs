@@ -416,15 +416,16 @@ fn canonical_host(
 
 fn cookie_flags(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<(), EngineError> {
     let id = "proxy.cookie-flags";
-    let samesite =
-        match value.unwrap_or("lax") {
-            "lax" | "Lax" => "lax",
-            "none" | "None" => "none",
-            "strict" | "Strict" => "strict",
-            other => return Err(EngineError::Invalid(format!(
+    let samesite = match value.unwrap_or("lax") {
+        "lax" | "Lax" => "lax",
+        "none" | "None" => "none",
+        "strict" | "Strict" => "strict",
+        other => {
+            return Err(EngineError::Invalid(format!(
                 "proxy.cookie-flags={other}: choose lax (recommended) or none (iframe embedding)"
-            ))),
-        };
+            )))
+        }
+    };
     let fr = current(ws, facts)?;
     if !fr.has_https() {
         ws.note(id, "Secure cookies need HTTPS first.");
