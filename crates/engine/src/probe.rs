@@ -300,9 +300,17 @@ pub fn live_probe(host: &Host, facts: &Facts, opts: &ProbeOptions) -> ProbeFacts
     let agent = agent(&opts.resolve);
     let public_url = opts.public_url.clone().or_else(|| public_url_guess(facts));
     let public = public_url.map(|u| login_once(&agent, &u, &db, opts));
-    let base_url_after_login =
-        crate::discover::db::read_param(host, &facts.odoo, &db, "web.base.url");
-    let frozen = crate::discover::db::read_param(host, &facts.odoo, &db, "web.base.url.freeze")
+    // One connection for both: what an admin login may have rewritten, and whether it can.
+    let keys = [
+        (db.as_str(), "web.base.url"),
+        (db.as_str(), "web.base.url.freeze"),
+    ];
+    let after = crate::discover::db::read_params(host, &facts.odoo, &keys).unwrap_or_default();
+    let base_url_after_login = after.first().cloned().flatten();
+    let frozen = after
+        .get(1)
+        .cloned()
+        .flatten()
         .is_some_and(|v| !v.trim().is_empty() && v.trim() != "False");
     let (direct, direct_skipped) = if !frozen {
         (None, Some("web.base.url is not frozen: a login on Odoo's own port would rewrite it to the tunnel's address".to_string()))

@@ -251,8 +251,11 @@ fn check_unchanged(host: &Host, facts: &Facts, cs: &ChangeSet) -> Result<(), Eng
             });
         }
     }
-    for pc in &cs.params {
-        let now = crate::discover::db::try_read_param(host, &facts.odoo, &pc.db, &pc.key)?;
+    for (pc, now) in cs
+        .params
+        .iter()
+        .zip(current_params(host, facts, &cs.params)?)
+    {
         if now != pc.old {
             return Err(EngineError::Conflict {
                 host: host.name().into(),
@@ -357,8 +360,11 @@ fn apply_steps(
             ),
         });
     }
-    for pc in &cs.params {
-        let now = crate::discover::db::read_param(host, &facts.odoo, &pc.db, &pc.key);
+    for (pc, now) in cs
+        .params
+        .iter()
+        .zip(current_params(host, facts, &cs.params)?)
+    {
         let ok = now.as_deref() == pc.new.as_deref();
         verification.push(Verification {
             check: pc.check.clone(),
@@ -438,6 +444,19 @@ fn cs_notes_only(cs: &ChangeSet, id: &str) -> bool {
         && !cs.params.iter().any(|p| p.check == id)
 }
 
+/// The current values of the parameters a change set touches, in its order.
+fn current_params(
+    host: &Host,
+    facts: &Facts,
+    params: &[ParamChange],
+) -> Result<Vec<Option<String>>, EngineError> {
+    let wanted: Vec<(&str, &str)> = params
+        .iter()
+        .map(|p| (p.db.as_str(), p.key.as_str()))
+        .collect();
+    crate::discover::db::read_params(host, &facts.odoo, &wanted)
+}
+
 /// Writes parameter values (`value_of` picks new or old) in one transaction per database.
 fn write_params(
     host: &Host,
@@ -445,20 +464,13 @@ fn write_params(
     params: &[ParamChange],
     value_of: impl Fn(&ParamChange) -> Option<&str>,
 ) -> Result<(), EngineError> {
+    // One transaction per database, whatever order the checks added their parameters in.
     let mut dbs: Vec<&str> = params.iter().map(|p| p.db.as_str()).collect();
+    dbs.sort_unstable();
     dbs.dedup();
     for db in dbs {
-        let err = |detail: String| EngineError::Database {
-            host: host.name().into(),
-            db: db.into(),
-            conf: facts
-                .odoo
-                .config
-                .as_ref()
-                .map(|c| c.path.clone())
-                .unwrap_or_default(),
-            detail,
-        };
+        let err =
+            |detail: String| crate::discover::db::database_error(host, &facts.odoo, db, detail);
         let mut conn = Db::open(host, &facts.odoo, db).map_err(err)?;
         let stmts: Vec<(&str, Vec<String>)> = params
             .iter()
@@ -624,8 +636,12 @@ fn restore(
             )));
         }
     }
-    for pc in cs.params.iter().filter(|_| params_written) {
-        if crate::discover::db::try_read_param(host, &facts.odoo, &pc.db, &pc.key)? != pc.old {
+    let restored_params = if params_written { &cs.params[..] } else { &[] };
+    for (pc, now) in restored_params
+        .iter()
+        .zip(current_params(host, facts, restored_params)?)
+    {
+        if now != pc.old {
             return Err(EngineError::Invalid(format!(
                 "system parameter {} in {} did not return to its old value",
                 pc.key, pc.db

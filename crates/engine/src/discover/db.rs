@@ -423,32 +423,46 @@ pub(super) fn db_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observ
     Observed::Seen(DbFacts { databases })
 }
 
-/// Reads one system parameter afresh (the probe re-reads `web.base.url` after its logins).
-pub fn read_param(host: &Host, odoo: &OdooFacts, db: &str, key: &str) -> Option<String> {
-    try_read_param(host, odoo, db, key).ok().flatten()
-}
-
-/// Reads one system parameter; `Ok(None)` when the row does not exist, `Err` when the database
-/// cannot be asked (a different thing: nothing may be changed then).
-pub fn try_read_param(
+/// The error for a database that could not be asked: names the host, database and config.
+pub fn database_error(
     host: &Host,
     odoo: &OdooFacts,
     db: &str,
-    key: &str,
-) -> Result<Option<String>, crate::EngineError> {
-    let conf = odoo
-        .config
-        .as_ref()
-        .map(|c| c.path.clone())
-        .unwrap_or_default();
-    let err = |detail: String| crate::EngineError::Database {
+    detail: String,
+) -> crate::EngineError {
+    crate::EngineError::Database {
         host: host.name().into(),
         db: db.into(),
-        conf: conf.clone(),
+        conf: odoo
+            .config
+            .as_ref()
+            .map(|c| c.path.clone())
+            .unwrap_or_default(),
         detail,
-    };
-    Db::open(host, odoo, db)
-        .map_err(err)?
-        .read_param(key)
-        .map_err(err)
+    }
+}
+
+/// Reads system parameters afresh, one connection per database (a psql run each on a
+/// socket-only host). `(database, key)` pairs in, values in the same order out; `None` when the
+/// row does not exist, `Err` when a database cannot be asked (then nothing may be changed).
+pub fn read_params(
+    host: &Host,
+    odoo: &OdooFacts,
+    wanted: &[(&str, &str)],
+) -> Result<Vec<Option<String>>, crate::EngineError> {
+    let mut open: BTreeMap<&str, Db> = BTreeMap::new();
+    let mut values = Vec::with_capacity(wanted.len());
+    for &(db, key) in wanted {
+        let conn = match open.entry(db) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(Db::open(host, odoo, db).map_err(|d| database_error(host, odoo, db, d))?)
+            }
+        };
+        values.push(
+            conn.read_param(key)
+                .map_err(|d| database_error(host, odoo, db, d))?,
+        );
+    }
+    Ok(values)
 }
