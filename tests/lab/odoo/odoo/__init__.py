@@ -1,5 +1,5 @@
-# Odoo Session Doctor test lab: Odoo 17 stand-in package (see tests/lab/README.md).
-# Reproduces only Odoo 17's session behaviour; it is not Odoo.
+# Odoo Session Doctor test lab: Odoo stand-in package (see tests/lab/README.md).
+# Reproduces only the session behaviour of Odoo 17, 18 or 19 (release.version_info); it is not Odoo.
 from . import release
 
 __version__ = release.version

@@ -1,8 +1,17 @@
-# Odoo Session Doctor test lab: the HTTP layer of the Odoo 17 stand-in.
+# Odoo Session Doctor test lab: the HTTP layer of the Odoo stand-in (17, 18 or 19: release.py).
 #
-# Reproduces odoo/http.py (17.0, recent build) for what touches sessions, and nothing cleverer:
-# - filesystem session store: <data_dir>/sessions/<sid[0:2]>/<sid>, sid = 40 hex chars, pickled
-#   dict {context, db, debug, login, uid, session_token}; sessions/ created 0700, files 0644;
+# Reproduces odoo/http.py (17.0 recent build, 18.0, 19.0) for what touches sessions, and nothing
+# cleverer:
+# - filesystem session store: <data_dir>/sessions/<sid[0:2]>/<sid>; sessions/ created 0700,
+#   sub-directories 0755, files 0644, written through a temp file + rename;
+#   17: sid = 40 hex chars, pickled dict {context, db, debug, login, uid, session_token};
+#   18/19: sid = 84 chars of url-safe base64 (sha512 of time + 64 random bytes, last byte
+#   dropped), JSON {context, db, debug, login, uid, session_token, _trace}; 19 adds create_time;
+# - 18/19 Session.update_trace: an authenticated request whose (platform, browser, ip) is new,
+#   or was last seen an hour ago or more, marks the session dirty (file rewritten, cookie re-sent)
+#   and inserts a res_device_log row (first 42 chars of the sid);
+# - 19: an authenticated session older than 3 hours is soft-rotated (first 42 chars kept, the
+#   old file keeps next_sid + deletion_time for 120 s);
 # - Request._save_session: the file is written only when the session is dirty (login, logout,
 #   get_session_info, /web, websocket); the cookie is (re)sent when the session is dirty or the
 #   request's cookie differs from the sid:
@@ -41,14 +50,18 @@ _logger = logging.getLogger('odoo.http')
 _users_logger = logging.getLogger('odoo.addons.base.models.res_users')
 _icp_logger = logging.getLogger('odoo.addons.base.models.ir_config_parameter')
 
+MAJOR = release.version_info[0]
 SESSION_LIFETIME = 60 * 60 * 24 * 7
+SESSION_ROTATION_INTERVAL = 60 * 60 * 3   # 19
+SESSION_DELETION_TIMER = 120             # 19
+STORED_SESSION_BYTES = 42                # 18+: res_device_log.session_identifier
 CSRF_TOKEN_SALT = 60 * 60 * 24 * 365
 DEFAULT_LANG = 'en_US'
 SUPERUSER_ID = 1
 
 
 def get_default_session():
-    return {
+    session = {
         'context': {},
         'db': None,
         'debug': '',
@@ -56,6 +69,11 @@ def get_default_session():
         'uid': None,
         'session_token': None,
     }
+    if MAJOR >= 18:
+        session['_trace'] = []
+    if MAJOR >= 19:
+        session = {'create_time': time.time(), **session}
+    return session
 
 
 # =========================================================
@@ -417,6 +435,53 @@ def user_is_system(cr, uid):
     return cr.fetchone() is not None
 
 
+_device_log_table = {}
+
+
+def insert_device_log(cr, session, trace):
+    """res.device.log._update_device (18+): one row per new or hourly-refreshed trace."""
+    if cr.dbname not in _device_log_table:
+        cr.execute("SELECT to_regclass('res_device_log') IS NOT NULL")
+        _device_log_table[cr.dbname] = cr.fetchone()[0]
+    if not _device_log_table[cr.dbname]:
+        return
+    ua = trace['browser'] or ''
+    cr.execute("""INSERT INTO res_device_log (session_identifier, platform, browser, ip_address, device_type,
+                                               user_id, first_activity, last_activity, revoked)
+                  VALUES (%s, %s, %s, %s, %s, %s, to_timestamp(%s) at time zone 'UTC',
+                          to_timestamp(%s) at time zone 'UTC', false)""",
+               (session.sid[:STORED_SESSION_BYTES], trace['platform'], trace['browser'], trace['ip_address'],
+                'mobile' if trace['platform'] in ('android', 'iphone', 'ipad') else 'computer',
+                session.uid, trace['first_activity'], trace['last_activity']))
+
+
+# werkzeug's user agent parser (vendored by Odoo 18/19 for Session.update_trace)
+_UA_PLATFORMS = [(re.compile(p, re.I), name) for p, name in (
+    (' cros ', 'chromeos'), ('iphone|ios', 'iphone'), ('ipad', 'ipad'), (r'darwin\b|mac\b|os\s*x', 'macos'),
+    ('win', 'windows'), (r'android', 'android'), ('netbsd', 'netbsd'), ('openbsd', 'openbsd'),
+    ('freebsd', 'freebsd'), ('dragonfly', 'dragonflybsd'), ('(sun|i86)os', 'solaris'),
+    (r'x11\b|lin(\b|ux)?', 'linux'), (r'nintendo\s+wii', 'wii'), ('irix', 'irix'), ('hp-?ux', 'hpux'),
+    ('aix', 'aix'), ('sco|unix_sv', 'sco'), ('bsd', 'bsd'), ('amiga', 'amiga'),
+    ('blackberry|playbook', 'blackberry'), ('symbian', 'symbian'))]
+_UA_BROWSERS = [(re.compile(r'(?:%s)[/\sa-z(]*(\d+[.\da-z]+)?' % p, re.I), name) for p, name in (
+    ('googlebot', 'google'), ('msnbot', 'msn'), ('yahoo', 'yahoo'), ('ask jeeves', 'ask'),
+    (r'aol|america\s+online\s+browser', 'aol'), (r'opera|opr', 'opera'), ('edge|edg', 'edge'),
+    ('chrome|crios', 'chrome'), ('seamonkey', 'seamonkey'), ('firefox|firebird|phoenix|iceweasel', 'firefox'),
+    ('galeon', 'galeon'), ('safari|version', 'safari'), ('webkit', 'webkit'), ('camino', 'camino'),
+    ('konqueror', 'konqueror'), ('k-meleon', 'kmeleon'), ('netscape', 'netscape'),
+    (r'msie|microsoft\s+internet\s+explorer|trident/.+? rv:', 'msie'), ('lynx', 'lynx'), ('links', 'links'),
+    ('Baiduspider', 'baidu'), ('bingbot', 'bing'), ('mozilla', 'mozilla'))]
+
+
+def parse_user_agent(user_agent):
+    platform = next((name for rx, name in _UA_PLATFORMS if rx.search(user_agent)), None)
+    last_paren = 0
+    if (not re.search(r'trident/.+? rv:', user_agent, re.I) and ')' in user_agent and user_agent[-1] != ')'):
+        last_paren = user_agent.rindex(')')
+    browser = next((name for rx, name in _UA_BROWSERS if rx.search(user_agent[last_paren:])), None)
+    return platform, browser
+
+
 def user_context(uid):
     return {'lang': DEFAULT_LANG, 'tz': 'Europe/Brussels', 'uid': uid}
 
@@ -426,6 +491,7 @@ def user_context(uid):
 # =========================================================
 
 _sha1_re = re.compile(r'^[a-f0-9]{40}$')
+_base64_urlsafe_re = re.compile(r'^[A-Za-z0-9_-]{84}$')
 _fs_transaction_suffix = '.__wz_sess'
 
 
@@ -475,6 +541,27 @@ class Session(dict):
     def touch(self):
         self.is_dirty = True
 
+    def update_trace(self, environ):
+        """18+: remember (platform, browser, ip) with its last activity; dirty at most once an hour."""
+        if self.get('_trace_disable'):
+            return None
+        platform, browser = parse_user_agent(environ.get('HTTP_USER_AGENT') or '')
+        ip_address = environ.get('REMOTE_ADDR')
+        now = int(time.time())
+        traces = self.setdefault('_trace', [])
+        for trace in traces:
+            if trace['platform'] == platform and trace['browser'] == browser and trace['ip_address'] == ip_address:
+                if now - trace['last_activity'] >= 3600:
+                    trace['last_activity'] = now
+                    self.is_dirty = True
+                    return trace
+                return None
+        new_trace = {'platform': platform, 'browser': browser, 'ip_address': ip_address,
+                     'first_activity': now, 'last_activity': now}
+        traces.append(new_trace)
+        self.is_dirty = True
+        return new_trace
+
     def logout(self, keep_db=False):
         db = self.db if keep_db else get_default_session()['db']
         debug = self.debug
@@ -490,9 +577,15 @@ class FilesystemSessionStore:
         self.mode = 0o644
 
     def is_valid_key(self, key):
+        if MAJOR >= 18:
+            return bool(key) and _base64_urlsafe_re.match(key) is not None
         return bool(key) and _sha1_re.match(key) is not None
 
     def generate_key(self):
+        if MAJOR >= 18:
+            # 84 chars: 63 bytes of sha512 (the last byte is dropped to avoid base64 padding)
+            key = str(time.time()).encode() + os.urandom(64)
+            return base64.urlsafe_b64encode(hashlib.sha512(key).digest()[:-1]).decode('utf-8')
         return hashlib.sha1(b'%s%s%s' % (os.urandom(32), str(time.time()).encode(), str(os.getpid()).encode())).hexdigest()
 
     def get_session_filename(self, sid):
@@ -511,8 +604,12 @@ class FilesystemSessionStore:
             with contextlib.suppress(OSError):
                 os.mkdir(dirname, 0o755)
         fd, tmp = tempfile.mkstemp(suffix=_fs_transaction_suffix, dir=self.path)
-        with os.fdopen(fd, 'wb') as f:
-            pickle.dump(dict(session), f, pickle.HIGHEST_PROTOCOL)
+        if MAJOR >= 18:
+            with os.fdopen(fd, 'w', encoding='utf-8') as f:
+                json.dump(dict(session), f)
+        else:
+            with os.fdopen(fd, 'wb') as f:
+                pickle.dump(dict(session), f, pickle.HIGHEST_PROTOCOL)
         try:
             os.rename(tmp, fn)
             os.chmod(fn, self.mode)
@@ -537,21 +634,44 @@ class FilesystemSessionStore:
             return self.new()  # renew_missing=True
         with f:
             try:
-                data = pickle.load(f)
+                data = json.loads(f.read().decode('utf-8')) if MAJOR >= 18 else pickle.load(f)
             except Exception:
                 data = {}
+        if MAJOR >= 19 and data.get('deletion_time') and data['deletion_time'] < time.time():
+            # a soft-rotated session past its grace period is gone
+            with contextlib.suppress(OSError):
+                os.unlink(session_path)
+            return self.new()
         return Session(data, sid, False)
 
     def delete(self, session):
         with contextlib.suppress(OSError):
             os.unlink(self.get_session_filename(session.sid))
 
-    def rotate(self, session, cr):
-        self.delete(session)
-        session.sid = self.generate_key()
+    def rotate(self, session, cr, soft=False):
+        if not soft:
+            self.delete(session)
+            session.sid = self.generate_key()
+        else:
+            # 19: keep the first 42 chars (the identifier in res_device_log), renew the rest; the
+            # old file points at the new one for SESSION_DELETION_TIMER seconds
+            old = self.get(session.sid)
+            next_sid = old.get('next_sid') if old.get('deletion_time', 0) > time.time() else None
+            if next_sid:
+                session.sid = next_sid
+                return
+            next_sid = session.sid[:STORED_SESSION_BYTES] + self.generate_key()[STORED_SESSION_BYTES:]
+            session['next_sid'] = next_sid
+            session['deletion_time'] = time.time() + SESSION_DELETION_TIMER
+            self.save(session)
+            session.sid = next_sid
+            del session['next_sid']
+            del session['deletion_time']
         if session.uid and cr is not None:
             session.session_token = compute_session_token(cr, session.sid, session.uid)
         session.should_rotate = False
+        if MAJOR >= 19:
+            session['create_time'] = time.time()
         self.save(session)
 
     def vacuum(self, max_lifetime=SESSION_LIFETIME):
@@ -801,6 +921,9 @@ class Request:
         store = session_store()
         if sess.should_rotate:
             store.rotate(sess, cr)
+        elif (MAJOR >= 19 and sess.uid and not sess.is_explicit
+              and time.time() >= (sess.get('create_time') or 0) + SESSION_ROTATION_INTERVAL):
+            store.rotate(sess, cr, soft=True)
         elif sess.is_dirty:
             store.save(sess)
         cookie_sid = self.cookies.get('session_id')
@@ -1189,6 +1312,11 @@ class Application:
                 if req.session.uid is not None and cr is not None:
                     if not check_session(cr, req.session):
                         req.session.logout(keep_db=True)
+                    elif MAJOR >= 18:
+                        # security.check_session(..., request) -> res.device.log._update_device
+                        trace = req.session.update_trace(req.environ)
+                        if trace:
+                            insert_device_log(cr, req.session, trace)
                 if rule['auth'] == 'user' and req.session.uid in (None, SUPERUSER_ID):
                     raise SessionExpiredException("Session expired")
 

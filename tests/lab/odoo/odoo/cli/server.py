@@ -1,4 +1,4 @@
-# Odoo Session Doctor test lab: `odoo-bin` entry point of the Odoo 17 stand-in (odoo/cli/server.py).
+# Odoo Session Doctor test lab: `odoo-bin` entry point of the Odoo stand-in (odoo/cli/server.py).
 import logging
 import os
 import sys
@@ -8,9 +8,13 @@ import traceback
 
 import odoo
 import odoo.addons
-from .. import http, netsvc, release
-from ..service import server
+from .. import netsvc, release
 from ..tools.config import config
+
+# http (psycopg2) and the servers are imported once odoo.conf is read: a config error stops the
+# process within a fraction of a second, as it stops real Odoo before it serves anything (under
+# supervisor that is a start failure: BACKOFF, then FATAL).
+http = server = None
 
 _logger = logging.getLogger('odoo')
 
@@ -84,9 +88,13 @@ def preload_registries(dbnames):
 
 
 def main(args):
+    global http, server
     check_root_user()
     config.parse_config(args)
+    from .. import http
+    from ..service import server
     netsvc.init_logger()
+    config.flush_log()  # 19: config warnings (unknown options, missing http_interface)
     check_postgres_user()
     report_configuration()
 
@@ -98,8 +106,10 @@ def main(args):
     if preload:
         preload_registries(preload)
     else:
-        # no db_name: the stand-in still reads the parameters of the (single) visible database
+        # no db_name: the stand-in reads the parameters of the first database its dbfilter lets
+        # through (one instance serves one database in the lab)
         dbs = http.list_dbs(True)
+        dbs = http.db_filter(dbs, '') or dbs
         if dbs:
             try:
                 http.params.load(dbs[0])
