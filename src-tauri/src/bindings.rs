@@ -18,6 +18,7 @@ pub fn typescript() -> String {
         error::AppError::decl(&cfg),
         error::ErrorDetails::decl(&cfg),
         error::InstanceChoice::decl(&cfg),
+        error::InstanceRunState::decl(&cfg),
         session::SecretKind::decl(&cfg),
         session::ConnectSecrets::decl(&cfg),
         session::ProbeInput::decl(&cfg),

@@ -130,6 +130,9 @@ pub enum ServiceAction {
     RestartOdoo {
         command: Vec<String>,
         service: String,
+        /// Whether Odoo ran before the change; when it did not (a crash loop the change
+        /// fixes), the change starts it and a rollback restores that state too.
+        was_running: bool,
     },
 }
 
@@ -316,6 +319,7 @@ mod tests {
                 ch::ServiceAction::RestartOdoo {
                     command: vec!["systemctl".into(), "restart".into(), "odoo".into()],
                     service: "odoo".into(),
+                    was_running: true,
                 },
             ],
             reasons: vec![ch::Reason {

@@ -46,7 +46,8 @@ pub enum ErrorDetails {
         line: usize,
         compare_command: String,
     },
-    /// Several Odoo servers run on the host: the person picks one (its config file or port).
+    /// Several Odoo servers are set up on the host (or the one remembered is gone): the person
+    /// picks one, sorted by HTTP port.
     #[serde(rename_all = "camelCase")]
     SeveralInstances { instances: Vec<InstanceChoice> },
     /// The server asked for a password or passphrase that was not given: ask and retry.
@@ -58,31 +59,65 @@ pub enum ErrorDetails {
     },
 }
 
-/// One Odoo server of several on a host.
+/// One Odoo server of several on a host, as the chooser shows it. Down and crash-looping
+/// instances are choices too: they are often the one that needs help.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
+#[serde(rename_all = "camelCase")]
 pub struct InstanceChoice {
-    /// As the engine describes it: port, config file, service, pid.
+    /// As the engine describes it: port, config file, version, service, state.
     pub label: String,
-    /// What to remember for the server: the config file, or the HTTP port when there is none.
+    /// What to remember for the server (what `--instance` takes): the config file, or the HTTP
+    /// port when there is none.
     pub value: String,
+    pub http_port: u16,
+    pub config: Option<String>,
+    /// "17.0" when known.
+    pub version: Option<String>,
+    /// How it runs, e.g. "supervisor program odoo", "systemd unit odoo".
+    pub service: String,
+    pub state: InstanceRunState,
+    /// The state in words: "running, pid 42", "fails to start: FATAL".
+    pub state_text: String,
+    /// The last start error from its log, for a down or crash-looping instance.
+    pub last_error: Option<String>,
+}
+
+/// Whether an instance runs.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum InstanceRunState {
+    Running,
+    Stopped,
+    CrashLoop,
+}
+
+impl From<&osd_engine::facts::InstanceSummary> for InstanceChoice {
+    fn from(i: &osd_engine::facts::InstanceSummary) -> Self {
+        use osd_engine::facts::InstanceState as S;
+        InstanceChoice {
+            label: i.describe(),
+            value: i.selector(),
+            http_port: i.http_port,
+            config: i.config_path.clone(),
+            version: i.version.clone(),
+            service: i.service.describe(),
+            state: match &i.state {
+                S::Running => InstanceRunState::Running,
+                S::Stopped { .. } => InstanceRunState::Stopped,
+                S::CrashLoop { .. } => InstanceRunState::CrashLoop,
+            },
+            state_text: i.state.describe(i.pid),
+            last_error: i.state.last_error().map(str::to_string),
+        }
+    }
 }
 
 impl InstanceChoice {
-    /// Reads one line of the engine's list: `  - port 8069 config /etc/odoo.conf (service, pid 1)`.
-    fn parse(line: &str) -> Option<InstanceChoice> {
-        let label = line.trim().trim_start_matches("- ").trim().to_string();
-        let rest = label.strip_prefix("port ")?;
-        let (port, rest) = rest.split_once(' ')?;
-        let config = rest.strip_prefix("config ")?.split(" (").next()?.trim();
-        let value = if config.is_empty() || config == "<none>" {
-            port
-        } else {
-            config
-        };
-        Some(InstanceChoice {
-            value: value.to_string(),
-            label,
-        })
+    /// The engine's instances as choices, sorted by HTTP port (then config file).
+    pub fn list(instances: &[osd_engine::facts::InstanceSummary]) -> Vec<InstanceChoice> {
+        let mut list: Vec<InstanceChoice> = instances.iter().map(InstanceChoice::from).collect();
+        list.sort_by(|a, b| (a.http_port, &a.value).cmp(&(b.http_port, &b.value)));
+        list
     }
 }
 
@@ -222,19 +257,26 @@ impl From<osd_engine::EngineError> for AppError {
                 format!("No running Odoo server was found on {host}."),
                 "Start Odoo on the server, then diagnose again.",
             ),
-            E::SeveralInstances { host, count, list } => AppError::new(
+            E::SeveralInstances { host, instances } => AppError::new(
                 "several_instances",
-                format!("{count} Odoo servers run on {host}."),
-                "Choose the one to diagnose: its config file or its HTTP port.",
+                format!("{} Odoo servers are set up on {host}.", instances.len()),
+                "Choose the one to diagnose.",
             )
             .with_details(ErrorDetails::SeveralInstances {
-                instances: list.lines().filter_map(InstanceChoice::parse).collect(),
+                instances: InstanceChoice::list(&instances),
             }),
-            E::InstanceNotFound { host, wanted, list } => AppError::new(
+            E::InstanceNotFound {
+                host,
+                wanted,
+                instances,
+            } => AppError::new(
                 "instance_not_found",
-                format!("No Odoo server on {host} matches \"{wanted}\"."),
-                format!("Edit the server and pick one of: {}", list.trim().replace('\n', "; ")),
-            ),
+                format!("No Odoo server on {host} matches \"{wanted}\", the one chosen for this server."),
+                "Choose one of the Odoo servers found there.",
+            )
+            .with_details(ErrorDetails::SeveralInstances {
+                instances: InstanceChoice::list(&instances),
+            }),
             E::Locked { host, owner } => AppError::new(
                 "locked",
                 format!("Another change is being applied on {host} ({owner})."),
@@ -364,29 +406,99 @@ mod tests {
         );
     }
 
+    fn summary(
+        port: u16,
+        config: Option<&str>,
+        version: Option<&str>,
+        service: osd_engine::facts::Service,
+        pid: Option<u32>,
+        state: osd_engine::facts::InstanceState,
+    ) -> osd_engine::facts::InstanceSummary {
+        osd_engine::facts::InstanceSummary {
+            pid,
+            user: "odoo".into(),
+            command: "odoo-bin".into(),
+            config_path: config.map(str::to_string),
+            http_port: port,
+            service,
+            version: version.map(str::to_string),
+            state,
+        }
+    }
+
     #[test]
-    fn several_instances_lists_them() {
+    fn several_instances_lists_them_sorted_by_port_down_ones_included() {
+        use osd_engine::facts::{InstanceState, Service};
         let e = AppError::from(osd_engine::EngineError::SeveralInstances {
             host: "h".into(),
-            count: 2,
-            list: "  - port 8069 config /etc/odoo/a.conf (supervisor program odoo, pid 10)\n  - port 8070 config <none> (started by hand, pid 11)".into(),
+            instances: vec![
+                summary(
+                    8070,
+                    None,
+                    Some("18.0"),
+                    Service::Manual,
+                    Some(11),
+                    InstanceState::Running,
+                ),
+                summary(
+                    8069,
+                    Some("/etc/odoo/a.conf"),
+                    Some("17.0"),
+                    Service::Supervisor {
+                        conf: None,
+                        program: "odoo".into(),
+                    },
+                    None,
+                    InstanceState::CrashLoop {
+                        manager_says: "FATAL".into(),
+                        last_error: Some(
+                            "OptionValueError: option smtp_port: invalid integer value".into(),
+                        ),
+                    },
+                ),
+            ],
         });
         assert_eq!(e.code, "several_instances");
-        let choice = |label: &str, value: &str| InstanceChoice {
-            label: label.into(),
-            value: value.into(),
+        assert_eq!(e.message, "2 Odoo servers are set up on h.");
+        let Some(ErrorDetails::SeveralInstances { instances }) = &e.details else {
+            panic!("{e:?}")
         };
+        let ports: Vec<u16> = instances.iter().map(|i| i.http_port).collect();
+        assert_eq!(ports, [8069, 8070], "sorted by port");
+        let a = &instances[0];
+        assert_eq!(a.value, "/etc/odoo/a.conf");
+        assert_eq!(a.version.as_deref(), Some("17.0"));
+        assert_eq!(a.service, "supervisor program odoo");
+        assert_eq!(a.state, InstanceRunState::CrashLoop);
+        assert_eq!(a.state_text, "fails to start: FATAL");
+        assert!(a.last_error.as_deref().unwrap().contains("smtp_port"));
+        assert_eq!(instances[1].value, "8070", "no config file: the port");
+        assert_eq!(instances[1].state, InstanceRunState::Running);
         assert_eq!(
-            e.details,
-            Some(ErrorDetails::SeveralInstances {
-                instances: vec![
-                    choice(
-                        "port 8069 config /etc/odoo/a.conf (supervisor program odoo, pid 10)",
-                        "/etc/odoo/a.conf"
-                    ),
-                    choice("port 8070 config <none> (started by hand, pid 11)", "8070"),
-                ]
-            })
+            serde_json::to_value(a).unwrap()["state"],
+            serde_json::json!("crashLoop")
+        );
+    }
+
+    #[test]
+    fn an_instance_that_is_gone_offers_the_chooser_again() {
+        use osd_engine::facts::{InstanceState, Service};
+        let e = AppError::from(osd_engine::EngineError::InstanceNotFound {
+            host: "h".into(),
+            wanted: "/etc/old.conf".into(),
+            instances: vec![summary(
+                8069,
+                Some("/etc/odoo.conf"),
+                None,
+                Service::Manual,
+                Some(3),
+                InstanceState::Running,
+            )],
+        });
+        assert_eq!(e.code, "instance_not_found");
+        assert!(e.message.contains("/etc/old.conf"), "{e}");
+        assert!(
+            matches!(&e.details, Some(ErrorDetails::SeveralInstances { instances }) if instances.len() == 1)
         );
     }
 }

@@ -201,11 +201,14 @@ struct PendingKey {
     fingerprint: String,
 }
 
-/// One open connection and what the wizard learned through it.
+/// One open connection and what the wizard learned through it. Shared (`Arc`) by every command
+/// running on it, so what changes while it is open (the chosen instance, the diagnoses, the
+/// plan) sits behind its own lock: nothing ever needs the connection back out of its `Arc`.
 pub struct Conn {
     pub server: ServerEntry,
     pub host: Host,
-    pub diagnose: DiagnoseOptions,
+    /// Which Odoo instance to read; the instance chooser changes it on the open connection.
+    discover: Mutex<DiscoverOptions>,
     pub state_dir: Option<String>,
     probe: Mutex<Option<ProbeOptions>>,
     /// The first diagnosis of this connection: the "before" of the report.
@@ -229,6 +232,16 @@ impl Conn {
         })
     }
 
+    /// The discovery options in force (a copy: discovery runs without holding the lock).
+    fn discover_options(&self) -> DiscoverOptions {
+        self.discover.lock().unwrap().clone()
+    }
+
+    /// The instance diagnosed on this connection (config file or HTTP port), when one was chosen.
+    pub fn instance(&self) -> Option<String> {
+        self.discover.lock().unwrap().instance.clone()
+    }
+
     fn apply_options(&self, cancel: Option<Arc<AtomicBool>>) -> ApplyOptions {
         // One lock, read into a local: a guard in a struct literal lives to the end of the
         // statement, so a second `lock()` in the same literal would deadlock.
@@ -238,7 +251,7 @@ impl Conn {
             probe: probe.clone(),
             cancel,
             diagnose: DiagnoseOptions {
-                discover: self.diagnose.discover.clone(),
+                discover: self.discover_options(),
                 probe,
             },
             state_dir: self.state_dir.clone(),
@@ -485,12 +498,10 @@ impl App {
             };
             let connected = Connected::new(&server, &host, host_name, unfinished);
             let conn = Conn {
-                diagnose: DiagnoseOptions {
-                    discover: DiscoverOptions {
-                        instance: server.instance.clone(),
-                    },
-                    probe: None,
-                },
+                discover: Mutex::new(DiscoverOptions {
+                    instance: server.instance.clone(),
+                    ..DiscoverOptions::default()
+                }),
                 state_dir,
                 server,
                 host,
@@ -558,9 +569,24 @@ impl App {
         self.conns.lock().unwrap().remove(server_id);
     }
 
-    /// Remembers which Odoo instance of the host to diagnose (several run there).
+    /// Remembers which Odoo instance of the host to diagnose (several are set up there), on the
+    /// open connection and in the saved server. What was learned about the previous instance
+    /// (its diagnoses, plan and test login) is forgotten: it described another Odoo.
     pub fn choose_instance(&self, server_id: &str, instance: &str) -> AppResult<()> {
         let conn = self.conn(server_id)?;
+        let instance = instance.trim();
+        if instance.is_empty() {
+            return Err(AppError::new(
+                "invalid",
+                "No Odoo server was chosen.",
+                "Choose one of the Odoo servers in the list.",
+            ));
+        }
+        conn.discover.lock().unwrap().instance = Some(instance.to_string());
+        *conn.probe.lock().unwrap() = None;
+        *conn.first.lock().unwrap() = None;
+        *conn.last.lock().unwrap() = None;
+        *conn.plan.lock().unwrap() = None;
         if conn.server.id != DEMO_SERVER_ID {
             let s = &conn.server;
             self.store.save(&ServerInput {
@@ -574,14 +600,6 @@ impl App {
                 instance: Some(instance.to_string()),
                 state_dir: s.state_dir.clone(),
             })?;
-        }
-        let mut map = self.conns.lock().unwrap();
-        if let Some(old) = map.remove(server_id) {
-            if let Ok(mut conn) = Arc::try_unwrap(old) {
-                conn.diagnose.discover.instance = Some(instance.to_string());
-                conn.server.instance = Some(instance.to_string());
-                map.insert(server_id.to_string(), Arc::new(conn));
-            }
         }
         Ok(())
     }
@@ -600,7 +618,7 @@ impl App {
             "Reading Odoo's processes, its config file, nginx, the session store and the database…",
         ));
         let result = (|| {
-            let mut facts = discover(&conn.host, &conn.diagnose.discover)?;
+            let mut facts = discover(&conn.host, &conn.discover_options())?;
             if let Some(p) = probe_input {
                 let mut opts = ProbeOptions {
                     login: p.login.trim().to_string(),
@@ -779,7 +797,7 @@ impl App {
                 Step::Discovering,
                 "Reading the server's current setup…",
             ));
-            let facts = discover(&conn.host, &conn.diagnose.discover)?;
+            let facts = discover(&conn.host, &conn.discover_options())?;
             let opts = conn.apply_options(None);
             let sink = |p: &Progress| progress.report(progress::from_engine(p, false));
             let result =

@@ -13,6 +13,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::engine_types as ts;
+use crate::error::InstanceChoice;
 use crate::servers::ServerEntry;
 
 #[derive(Debug, Serialize, TS)]
@@ -83,8 +84,11 @@ pub struct OdooSummary {
     pub config: Option<String>,
     /// How it runs, e.g. "systemd unit odoo".
     pub service: String,
-    /// How many Odoo servers run on the host (this is one of them).
-    pub instances: usize,
+    /// Every Odoo server set up on the host (this one included), sorted by HTTP port: with more
+    /// than one, the diagnosis page lets the person switch.
+    pub instances: Vec<InstanceChoice>,
+    /// The `value` of the diagnosed one among `instances`.
+    pub instance: Option<String>,
     /// A test login was used for this diagnosis.
     pub probed: bool,
 }
@@ -143,7 +147,23 @@ impl DiagnosisView {
                 version: o.version.map(|v| v.to_string()),
                 config: o.config.as_ref().map(|c| c.path.clone()),
                 service: o.service.describe(),
-                instances: d.odoo.instances.len(),
+                instances: InstanceChoice::list(&d.odoo.instances),
+                instance: d
+                    .odoo
+                    .instances
+                    .iter()
+                    .find(|i| {
+                        i.config_path.is_some()
+                            && i.config_path.as_deref()
+                                == o.config.as_ref().map(|c| c.path.as_str())
+                    })
+                    .or_else(|| {
+                        d.odoo
+                            .instances
+                            .iter()
+                            .find(|i| i.http_port == o.http_port())
+                    })
+                    .map(|i| i.selector()),
                 probed: d.odoo.probe.is_some(),
             },
         }
