@@ -1,7 +1,8 @@
 //! osd-testlab: starts and stops lab Odoo hosts for tests, the demo and benchmarks.
 //!
-//! A lab is a disposable "Odoo 17 server" on loopback, made by the script `tests/lab/lab`
-//! (sshd, PostgreSQL, supervisor running the Odoo stand-in, nginx), seeded with a scenario.
+//! A lab is a disposable Odoo host on loopback, made by the script `tests/lab/lab` (sshd,
+//! PostgreSQL, the Odoo stand-in as Odoo 17, 18 or 19 under supervisor, by hand or under a real
+//! systemd in a namespace, nginx), seeded with a scenario.
 //! This crate is test support: [`Lab::up`] panics with the script's stderr when a lab cannot
 //! start, and dropping a [`Lab`] runs `lab down`. The JSON contract (`lab.json`) is mirrored by
 //! [`LabInfo`]; see `tests/lab/README.md` for the meaning of every field.
@@ -32,6 +33,11 @@ pub const SCENARIOS: &[&str] = &[
     "memory-recycling",
     "dbfilter-mismatch",
     "socket-db",
+    "shared-cluster",
+    "crash-loop",
+    "debian-systemd",
+    "install-script-systemd",
+    "systemd-crash-loop",
 ];
 
 /// `lab.json`, as written by `tests/lab/lab up`.
@@ -59,6 +65,45 @@ pub struct LabInfo {
     pub pids: Option<Pids>,
     #[serde(default)]
     pub start_seconds: f64,
+    /// Every Odoo instance of the host, the first being `odoo` (every scenario).
+    #[serde(default)]
+    pub instances: Vec<OdooInfo>,
+    /// Every database of the cluster, `postgres` included.
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// The namespace's systemd (systemd scenarios only).
+    #[serde(default)]
+    pub systemd: Option<SystemdInfo>,
+    /// `lab`, `debian` or `install-script`.
+    #[serde(default)]
+    pub layout: Option<String>,
+}
+
+/// A systemd lab's namespace, seen from the machine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SystemdInfo {
+    /// The namespace's PID 1 (systemd), as the machine numbers it.
+    pub pid: u32,
+    /// `/proc/PID/root`: the namespace's files, readable from the machine.
+    pub host_root: PathBuf,
+    /// `nsenter -t PID -m -p`
+    pub nsenter: String,
+    /// The Odoo unit: `odoo.service` or `odoo-server.service`.
+    pub unit: String,
+}
+
+/// How an Odoo instance is run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServiceInfo {
+    /// `supervisor`, `manual` (started by hand, detached) or `systemd`.
+    pub kind: String,
+    /// Supervisor program or systemd unit; `None` for `manual`.
+    pub name: Option<String>,
+    /// `supervisorctl -c …` or `systemctl`; `None` for `manual`.
+    pub ctl: Option<String>,
+    /// `manual` only: where the lab recorded its pid.
+    #[serde(default)]
+    pub pid_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,9 +182,37 @@ pub struct OdooInfo {
     /// odoo.conf `admin_passwd` (a secret the product must never print).
     #[serde(default)]
     pub master_password: Option<String>,
+    /// Empty when the instance is not run by supervisor (see `service`).
+    #[serde(default)]
     pub supervisor_conf: PathBuf,
+    /// Empty when the instance is not run by supervisor (see `service`).
+    #[serde(default)]
     pub supervisor_program: String,
     pub version: String,
+    /// Unique in the lab: `odoo`, `odoo2`, `odoo17`, `odoo18`, `odoo19`, `staging`.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub service: Option<ServiceInfo>,
+    /// Who the process runs as (`odoo` or `root`).
+    #[serde(default)]
+    pub run_as: Option<String>,
+    /// The databases its dbfilter lets through.
+    #[serde(default)]
+    pub databases: Vec<String>,
+    #[serde(default)]
+    pub dbfilter: Option<String>,
+    /// Its nginx `server_name`.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// The cookie `Max-Age` a fresh session of this instance carries.
+    #[serde(default)]
+    pub max_age: Option<u64>,
+    /// It cannot start (then `broken_reason`, e.g. `smtp_port`).
+    #[serde(default)]
+    pub broken: bool,
+    #[serde(default)]
+    pub broken_reason: Option<String>,
     #[serde(default)]
     pub db: Option<String>,
     /// supervisor's capture of the program's stdout/stderr (config errors land here).
@@ -177,6 +250,9 @@ pub struct SupervisorInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pids {
+    /// The namespace's systemd (systemd scenarios).
+    #[serde(default)]
+    pub systemd: Option<u32>,
     pub supervisord: Option<u32>,
     pub nginx: Option<u32>,
     pub sshd: Option<u32>,
@@ -321,15 +397,29 @@ impl Lab {
             .expect("cannot run supervisorctl")
     }
 
-    /// `supervisorctl restart <program>`, then waits until `/web/health` answers on the
-    /// node's HTTP port (panics after 30 s).
+    /// Restarts every instance that can start (`supervisorctl restart <program>`, or `systemctl
+    /// restart <unit>` inside a systemd lab), then waits until `/web/health` answers on its HTTP
+    /// port (panics after 30 s). Instances started by hand have no service to restart: skipped.
     pub fn restart_odoo(&self) {
         for node in self.odoo_nodes() {
-            let out = self.supervisorctl(&["restart", &node.supervisor_program]);
+            let kind = node.service.as_ref().map(|s| s.kind.as_str());
+            if node.broken || kind == Some("manual") {
+                continue;
+            }
+            let out = if kind == Some("systemd") {
+                let unit = node
+                    .service
+                    .as_ref()
+                    .and_then(|s| s.name.clone())
+                    .unwrap_or_default();
+                self.exec(&["systemctl", "restart", &unit])
+            } else {
+                self.supervisorctl(&["restart", &node.supervisor_program])
+            };
             assert!(
                 out.status.success(),
-                "supervisorctl restart {} failed: {}{}",
-                node.supervisor_program,
+                "restart of {} failed: {}{}",
+                node.name,
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
@@ -338,22 +428,45 @@ impl Lab {
                     .map(|r| r.status == 200)
                     .unwrap_or(false)
             })
-            .unwrap_or_else(|| {
-                panic!(
-                    "Odoo ({}) did not come back after restart",
-                    node.supervisor_program
-                )
-            });
+            .unwrap_or_else(|| panic!("Odoo ({}) did not come back after restart", node.name));
         }
     }
 
-    /// The Odoo nodes of the lab (one, or two in `two-upstreams`).
+    /// The Odoo instances of the lab (`instances`; older lab.json: `odoo` and `odoo2`).
     pub fn odoo_nodes(&self) -> Vec<&OdooInfo> {
+        if !self.info.instances.is_empty() {
+            return self.info.instances.iter().collect();
+        }
         let mut v = vec![&self.info.odoo];
         if let Some(o2) = &self.info.odoo2 {
             v.push(o2);
         }
         v
+    }
+
+    /// The instance called `name` (see [`OdooInfo::name`]).
+    pub fn instance(&self, name: &str) -> Option<&OdooInfo> {
+        self.info.instances.iter().find(|o| o.name == name)
+    }
+
+    /// Where the machine reads a file that is at `path` on the lab host (as seen over SSH): the
+    /// same path, or through the namespace's root in the systemd scenarios.
+    pub fn host_path(&self, path: &Path) -> PathBuf {
+        match &self.info.systemd {
+            Some(s) => {
+                let rel = path.strip_prefix("/").unwrap_or(path);
+                s.host_root.join(rel)
+            }
+            None => path.to_path_buf(),
+        }
+    }
+
+    /// Runs a command on the lab host (`lab exec`): inside the namespace of a systemd lab.
+    pub fn exec(&self, cmd: &[&str]) -> Output {
+        let mut args = vec!["exec".to_string(), self.dir_str(), "--".to_string()];
+        args.extend(cmd.iter().map(|s| s.to_string()));
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_lab(&argv)
     }
 
     /// A `postgres` connection string for the Odoo role over TCP (as odoo.conf has it).
