@@ -1,6 +1,16 @@
 //! The engine's error type: what went wrong, on which host or file, and what to do about it.
 
+use crate::facts::InstanceSummary;
 use osd_remote::RemoteError;
+
+/// The instances as a list, one `  - …` line each.
+fn list(instances: &[InstanceSummary]) -> String {
+    instances
+        .iter()
+        .map(|i| format!("  - {}", i.describe()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -12,18 +22,17 @@ pub enum EngineError {
     )]
     NoOdoo { host: String },
 
-    #[error("{count} Odoo instances run on {host}; choose one with --instance <http port | config path>:\n{list}")]
+    #[error("{} Odoo instances are set up on {host}; choose one with --instance <http port | config path>:\n{}", instances.len(), list(instances))]
     SeveralInstances {
         host: String,
-        count: usize,
-        list: String,
+        instances: Vec<InstanceSummary>,
     },
 
-    #[error("no Odoo instance on {host} matches '{wanted}'. Instances found:\n{list}")]
+    #[error("no Odoo instance on {host} matches '{wanted}'. Instances found:\n{}", list(instances))]
     InstanceNotFound {
         host: String,
         wanted: String,
-        list: String,
+        instances: Vec<InstanceSummary>,
     },
 
     #[error("the discovery script's output from {host} could not be read: {detail}")]

@@ -111,6 +111,22 @@ impl Service {
         }
     }
 
+    /// The command that starts it when it is not running (supervisor refuses to restart a
+    /// program that is not running; systemd restarts a failed unit).
+    pub fn start_command(&self) -> Option<Vec<String>> {
+        match self {
+            Service::Supervisor { conf, program } => {
+                let mut cmd = vec!["supervisorctl".to_string()];
+                if let Some(c) = conf {
+                    cmd.extend(["-c".to_string(), c.clone()]);
+                }
+                cmd.extend(["start".to_string(), program.clone()]);
+                Some(cmd)
+            }
+            other => other.restart_command(),
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Service::Systemd { unit } => format!("systemd unit {unit}"),
@@ -121,15 +137,94 @@ impl Service {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One Odoo instance of the host, running or only configured (a service definition whose
+/// process is down or crash-looping is an instance too: it is often the one that needs help).
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct InstanceSummary {
-    pub pid: u32,
+    /// The root process, when it runs.
+    pub pid: Option<u32>,
     pub user: String,
     /// The command line with secret-bearing arguments redacted.
     pub command: String,
     pub config_path: Option<String>,
     pub http_port: u16,
     pub service: Service,
+    /// "17.0" when known without asking the server (release.py next to odoo-bin, or the server
+    /// itself for the diagnosed instance).
+    pub version: Option<String>,
+    pub state: InstanceState,
+}
+
+impl InstanceSummary {
+    /// One line for lists: port, config, version, service, state.
+    pub fn describe(&self) -> String {
+        format!(
+            "port {} config {} ({}{}, {})",
+            self.http_port,
+            self.config_path.as_deref().unwrap_or("<none>"),
+            self.version
+                .as_deref()
+                .map(|v| format!("Odoo {v}, "))
+                .unwrap_or_default(),
+            self.service.describe(),
+            self.state.describe(self.pid),
+        )
+    }
+
+    /// What `--instance` takes to choose this one: its config file, or its HTTP port.
+    pub fn selector(&self) -> String {
+        self.config_path
+            .clone()
+            .unwrap_or_else(|| self.http_port.to_string())
+    }
+
+    pub fn matches(&self, wanted: &str) -> bool {
+        self.http_port.to_string() == wanted || self.config_path.as_deref() == Some(wanted)
+    }
+}
+
+/// Whether an instance runs, as its service manager (or `ps`) says.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InstanceState {
+    Running,
+    /// Defined but not running, and not trying to (supervisor STOPPED/EXITED, systemd inactive).
+    Stopped {
+        /// The service manager's own words, e.g. `EXITED`, `inactive (dead)`.
+        manager_says: String,
+        last_error: Option<String>,
+    },
+    /// It keeps failing to start: supervisor BACKOFF/FATAL, systemd `activating (auto-restart)`
+    /// or `failed`.
+    CrashLoop {
+        manager_says: String,
+        last_error: Option<String>,
+    },
+}
+
+impl InstanceState {
+    pub fn is_running(&self) -> bool {
+        matches!(self, InstanceState::Running)
+    }
+    pub fn last_error(&self) -> Option<&str> {
+        match self {
+            InstanceState::Running => None,
+            InstanceState::Stopped { last_error, .. }
+            | InstanceState::CrashLoop { last_error, .. } => last_error.as_deref(),
+        }
+    }
+    pub fn describe(&self, pid: Option<u32>) -> String {
+        match self {
+            InstanceState::Running => match pid {
+                Some(p) => format!("running, pid {p}"),
+                None => "running".into(),
+            },
+            InstanceState::Stopped { manager_says, .. } => format!("not running: {manager_says}"),
+            InstanceState::CrashLoop { manager_says, .. } => {
+                format!("fails to start: {manager_says}")
+            }
+        }
+    }
 }
 
 /// A config file as read from the host.
@@ -152,7 +247,9 @@ impl Serialize for ConfFile {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OdooFacts {
-    pub pid: u32,
+    /// The root process; `None` when the instance is configured but not running.
+    pub pid: Option<u32>,
+    pub state: InstanceState,
     pub user: String,
     /// HOME of the running process: it decides the default data_dir (facts §1).
     pub home: Option<String>,

@@ -974,6 +974,60 @@ impl OdooConf {
         })
     }
 
+    /// Puts `# comment` on its own line right above `key` in `section` (where an inline "comment"
+    /// that Odoo read as part of the value goes when the value is corrected). Refused when the key
+    /// is absent or written more than once, or when the line would change how anything reads.
+    pub fn comment_before(
+        &mut self,
+        section: &str,
+        key: &str,
+        comment: &str,
+    ) -> Result<(), ConfError> {
+        let lkey = key.trim().to_lowercase();
+        if comment.contains(['\n', '\r']) {
+            return Err(ConfError::InvalidValue { key: lkey });
+        }
+        let found: Vec<usize> = self
+            .entries
+            .iter()
+            .filter(|e| e.section == section && e.key == lkey)
+            .map(|e| e.line)
+            .collect();
+        let [at] = found[..] else {
+            return Err(ConfError::DuplicateKey {
+                section: section.into(),
+                key: lkey,
+                lines: found.iter().map(|l| l + 1).collect(),
+            });
+        };
+        let mut lines = self.raw_lines();
+        let eol = match lines[at].1 {
+            Eol::None => self.dominant_eol(),
+            e => e,
+        };
+        lines.insert(at, (format!("# {}", comment.trim()), eol));
+        let before: Vec<_> = self
+            .entries
+            .iter()
+            .map(|e| (e.section.clone(), e.key.clone(), e.value.clone()))
+            .collect();
+        let mut doc = self.clone();
+        doc.rebuild(lines);
+        let after: Vec<_> = doc
+            .entries
+            .iter()
+            .map(|e| (e.section.clone(), e.key.clone(), e.value.clone()))
+            .collect();
+        if after != before {
+            return Err(ConfError::NoSafePlace {
+                section: section.into(),
+                key: lkey,
+            });
+        }
+        *self = doc;
+        Ok(())
+    }
+
     /// Removes every occurrence of `key` in `section` with its continuation lines; returns how many
     /// entries went. Removing all occurrences is the deterministic choice: it also cures a
     /// duplicate key. A file that did not end with a line break still does not.

@@ -445,3 +445,207 @@ mod tests {
         assert!(!known_options(18).contains(&"with_demo"));
     }
 }
+
+/// How Odoo converts an option's text from odoo.conf. Up to 18 `configmanager._parse_config`
+/// casts every option whose command-line definition has an optparse `type` (`int`, `float`,
+/// `choice`) with optparse's own checker, and a value it refuses raises `OptionValueError`
+/// before logging starts: Odoo does not start. 19 checks every typed option, booleans included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", content = "choices", rename_all = "snake_case")]
+pub enum ValueType {
+    Int,
+    Float,
+    Choice(&'static [&'static str]),
+    /// Only refused by 19 (12–18 take any text as a truth value).
+    Bool,
+}
+
+/// `--log-level` choices (`odoo/tools/config.py`); note that `warning` is not one of them.
+const LOG_LEVELS: &[&str] = &[
+    "info",
+    "debug_rpc",
+    "warn",
+    "test",
+    "critical",
+    "runbot",
+    "debug_sql",
+    "error",
+    "debug",
+    "debug_rpc_answer",
+    "notset",
+];
+const SSL_MODES: &[&str] = &[
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
+/// The typed options of `odoo/tools/config.py` (`type="int"`, `"float"`, `"choice"`, and the
+/// `store_true` flags 19 parses as booleans), with the versions that define them that way.
+const TYPED: &[(&str, ValueType, u8, Option<u8>)] = &[
+    ("http_port", ValueType::Int, 12, None),
+    ("longpolling_port", ValueType::Int, 12, Some(17)),
+    ("gevent_port", ValueType::Int, 16, None),
+    ("db_port", ValueType::Int, 12, None),
+    ("db_replica_port", ValueType::Int, 18, None),
+    ("db_maxconn", ValueType::Int, 12, None),
+    ("db_maxconn_gevent", ValueType::Int, 17, None),
+    ("smtp_port", ValueType::Int, 12, None),
+    ("workers", ValueType::Int, 12, None),
+    ("max_cron_threads", ValueType::Int, 12, None),
+    ("limit_memory_soft", ValueType::Int, 12, None),
+    ("limit_memory_hard", ValueType::Int, 12, None),
+    ("limit_memory_hard_gevent", ValueType::Int, 17, None),
+    ("limit_time_cpu", ValueType::Int, 12, None),
+    ("limit_time_real", ValueType::Int, 12, None),
+    ("limit_time_real_cron", ValueType::Int, 12, None),
+    ("limit_request", ValueType::Int, 12, None),
+    ("osv_memory_count_limit", ValueType::Int, 12, Some(13)),
+    ("osv_memory_age_limit", ValueType::Float, 12, Some(13)),
+    ("transient_age_limit", ValueType::Float, 14, None),
+    ("log_level", ValueType::Choice(LOG_LEVELS), 12, None),
+    ("db_sslmode", ValueType::Choice(SSL_MODES), 12, None),
+    ("proxy_mode", ValueType::Bool, 19, None),
+    ("list_db", ValueType::Bool, 19, None),
+    ("http_enable", ValueType::Bool, 19, None),
+    ("x_sendfile", ValueType::Bool, 19, None),
+    ("smtp_ssl", ValueType::Bool, 19, None),
+    ("syslog", ValueType::Bool, 19, None),
+    ("logrotate", ValueType::Bool, 19, None),
+    ("test_enable", ValueType::Bool, 19, None),
+    ("unaccent", ValueType::Bool, 19, None),
+];
+
+/// How `major` converts `key`, if it converts it at all.
+pub fn value_type(major: u8, key: &str) -> Option<ValueType> {
+    let key = key.trim().to_lowercase();
+    let major = major.clamp(FIRST_MAJOR, LAST_MAJOR);
+    TYPED
+        .iter()
+        .find(|(k, _, since, until)| {
+            *k == key && *since <= major && !matches!(until, Some(u) if major > *u)
+        })
+        .map(|(_, t, _, _)| *t)
+}
+
+/// Odoo's own error when `major` refuses `value` for `key` at start (so it does not start), in
+/// optparse's words (`option smtp_port: invalid integer value: '465   #25'`); `None` when the
+/// value is accepted.
+pub fn value_error(major: u8, key: &str, value: &str) -> Option<String> {
+    use crate::odoo_conf::{odoo_bool, odoo_int, OdooBool, OdooInt};
+    let key = key.trim().to_lowercase();
+    let refused = match value_type(major, &key)? {
+        ValueType::Int => odoo_int(value, major) == OdooInt::Invalid,
+        ValueType::Float => {
+            !matches!(value, "False" | "false" | "True" | "true")
+                && value.trim().replace('_', "").parse::<f64>().is_err()
+        }
+        ValueType::Choice(choices) => {
+            !matches!(value, "False" | "false" | "True" | "true") && !choices.contains(&value)
+        }
+        ValueType::Bool => odoo_bool(value, major) == OdooBool::Invalid,
+    };
+    if !refused {
+        return None;
+    }
+    let what = match value_type(major, &key)? {
+        ValueType::Int => "invalid integer value".to_string(),
+        ValueType::Float => "invalid floating-point value".to_string(),
+        ValueType::Choice(choices) => {
+            return Some(format!(
+                "option {key}: invalid choice: '{value}' (choose from {})",
+                choices
+                    .iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+        ValueType::Bool => "invalid boolean value".to_string(),
+    };
+    Some(format!("option {key}: {what}: '{value}'"))
+}
+
+/// The value Odoo would accept in place of a refused one, when the intent is plain: the text
+/// before an inline "comment" (`465   #25` → `465`, the comment kept on its own line), or a
+/// near-miss of a choice (`warning` → `warn`). `None` when a person must decide.
+pub fn accepted_value(major: u8, key: &str, value: &str) -> Option<(String, Option<String>)> {
+    value_error(major, key, value)?;
+    let cut = value
+        .char_indices()
+        .find(|&(i, c)| {
+            (c == '#' || c == ';') && (i == 0 || value[..i].ends_with(|p: char| p.is_whitespace()))
+        })
+        .map(|(i, _)| i);
+    if let Some(i) = cut {
+        let before = value[..i].trim();
+        let comment = value[i..].trim_start_matches(['#', ';']).trim();
+        if !before.is_empty() && value_error(major, key, before).is_none() {
+            return Some((
+                before.to_string(),
+                Some(comment.to_string()).filter(|c| !c.is_empty()),
+            ));
+        }
+    }
+    let lower = value.trim().to_lowercase();
+    let near = match (key.trim().to_lowercase().as_str(), lower.as_str()) {
+        ("log_level", "warning") => Some("warn"),
+        ("log_level", "err") => Some("error"),
+        ("log_level", "crit" | "fatal") => Some("critical"),
+        _ => None,
+    };
+    if let Some(n) = near {
+        return Some((n.to_string(), None));
+    }
+    if lower != value && value_error(major, key, &lower).is_none() {
+        return Some((lower, None));
+    }
+    None
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::*;
+
+    #[test]
+    fn an_inline_comment_after_an_integer_is_fatal_and_fixable() {
+        assert_eq!(
+            value_error(17, "smtp_port", "465   #25").as_deref(),
+            Some("option smtp_port: invalid integer value: '465   #25'")
+        );
+        assert_eq!(
+            accepted_value(17, "smtp_port", "465   #25"),
+            Some(("465".into(), Some("25".into())))
+        );
+        // The same text after a string option is merely wrong, not fatal.
+        assert_eq!(value_error(17, "smtp_server", "mail #backup"), None);
+        assert_eq!(value_error(17, "smtp_port", "False"), None);
+        assert_eq!(value_error(17, "smtp_port", "1_000"), None);
+    }
+
+    #[test]
+    fn choices_and_booleans_follow_the_version() {
+        assert!(value_error(17, "log_level", "warning").is_some());
+        assert_eq!(
+            accepted_value(16, "log_level", "warning"),
+            Some(("warn".into(), None))
+        );
+        assert_eq!(value_error(17, "log_level", "warn"), None);
+        assert_eq!(value_error(18, "proxy_mode", "yes please"), None);
+        assert!(value_error(19, "proxy_mode", "yes please").is_some());
+        assert_eq!(
+            value_error(15, "gevent_port", "x"),
+            None,
+            "15 has no gevent_port option"
+        );
+        assert!(value_error(15, "longpolling_port", "x").is_some());
+        assert_eq!(
+            accepted_value(17, "workers", "four"),
+            None,
+            "a person decides"
+        );
+    }
+}

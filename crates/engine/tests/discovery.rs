@@ -99,7 +99,7 @@ fn supervisor_and_a_second_instance_started_by_hand_as_root() {
     let inv = inventory("two-instances-manual.txt");
     let inst = instances_of(&inv);
     assert_eq!(inst.len(), 2, "both instances are found");
-    let prod = &inst.iter().find(|(s, _)| s.pid == 1500).unwrap().1;
+    let prod = &inst.iter().find(|(s, _)| s.pid == Some(1500)).unwrap().1;
     assert_eq!(
         prod.service,
         Service::Supervisor {
@@ -108,7 +108,7 @@ fn supervisor_and_a_second_instance_started_by_hand_as_root() {
         }
     );
     assert_eq!(prod.data_dir, "/srv/odoo/data");
-    let by_hand = &inst.iter().find(|(s, _)| s.pid == 3001).unwrap().1;
+    let by_hand = &inst.iter().find(|(s, _)| s.pid == Some(3001)).unwrap().1;
     assert_eq!(by_hand.service, Service::Manual);
     assert!(by_hand.service.restart_command().is_none());
     // Started without -c: Odoo reads root's ~/.odoorc, and keeps sessions under root's HOME.

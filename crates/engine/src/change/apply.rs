@@ -339,7 +339,7 @@ fn apply_steps(
         rec.log.push("wrote system parameters".into());
     }
     cancelled(opts)?;
-    run_services(host, facts, cs, opts, p)?;
+    run_services(host, facts, cs, opts, p, false)?;
 
     step(p, Step::Verify, "verifying after the restart");
     let mut verification = Vec::new();
@@ -490,12 +490,15 @@ fn write_params(
     Ok(())
 }
 
+/// Reloads and restarts what the change set names. `restoring`: the before-images are back, so
+/// an Odoo that did not run before the change is started but not expected to answer.
 fn run_services(
     host: &Host,
     facts: &Facts,
     cs: &ChangeSet,
     opts: &ApplyOptions,
     p: Sink,
+    restoring: bool,
 ) -> Result<(), EngineError> {
     for s in &cs.services {
         match s {
@@ -511,7 +514,12 @@ fn run_services(
                 }
                 host.run_checked(&Cmd::new(&reload[0]).args(&reload[1..]).privileged())?;
             }
-            ServiceAction::RestartOdoo { command, service } => {
+            ServiceAction::RestartOdoo {
+                command,
+                service,
+                was_running,
+            } => {
+                let expect_up = *was_running || !restoring;
                 step(
                     p,
                     Step::RestartOdoo,
@@ -527,6 +535,9 @@ fn run_services(
                     p(&Progress::Output {
                         line: line.to_string(),
                     });
+                }
+                if !expect_up {
+                    continue; // back to how it was: not starting
                 }
                 if !out.ok() {
                     return Err(EngineError::Invalid(format!(
@@ -620,7 +631,7 @@ fn restore(
     }
     // Nothing was written: the running services never saw a change, so they are left alone.
     if restored > 0 || params_written {
-        run_services(host, facts, cs, opts, p)?;
+        run_services(host, facts, cs, opts, p, true)?;
     }
     for f in &cs.files {
         let st = host.stat(&f.path)?.ok_or_else(|| {

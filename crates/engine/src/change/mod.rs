@@ -66,7 +66,15 @@ pub enum ServiceAction {
     RestartOdoo {
         command: Vec<String>,
         service: String,
+        /// Whether Odoo ran before the change. When it did not (a crash loop the change fixes),
+        /// a rollback restores that state too: it starts Odoo without waiting for it to answer.
+        #[serde(default = "running_before")]
+        was_running: bool,
     },
+}
+
+fn running_before() -> bool {
+    true
 }
 
 /// Why a change is made, in words, for the check it fixes.
@@ -128,8 +136,13 @@ impl ChangeSet {
                 ServiceAction::ReloadNginx { reload, .. } => {
                     let _ = writeln!(out, "reload nginx: {}", reload.join(" "));
                 }
-                ServiceAction::RestartOdoo { command, service } => {
-                    let _ = writeln!(out, "restart Odoo ({service}): {}", command.join(" "));
+                ServiceAction::RestartOdoo {
+                    command,
+                    service,
+                    was_running,
+                } => {
+                    let verb = if *was_running { "restart" } else { "start" };
+                    let _ = writeln!(out, "{verb} Odoo ({service}): {}", command.join(" "));
                 }
             }
         }

@@ -30,6 +30,7 @@ pub const FIXABLE: &[&str] = &[
     "session.external-cleanup",
     "session.cleanup-runs",
     "conf.folklore",
+    "conf.syntax",
     "proxy.mode",
     "proxy.headers",
     "proxy.websocket",
@@ -174,6 +175,7 @@ fn fix(
     match id {
         "session.lifetime" => lifetime(ws, facts, value),
         "conf.folklore" => folklore_fix(ws, facts),
+        "conf.syntax" => syntax_fix(ws, facts),
         "proxy.mode" => {
             let changed = ws.edit_conf(facts, id, |doc| {
                 if doc.get("options", "proxy_mode") == Some("True") {
@@ -366,6 +368,47 @@ fn folklore_fix(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// Replaces each value Odoo refuses at start with the value it would accept, keeping an inline
+/// "comment" on its own line above. Values only a person can correct are left, with a note.
+fn syntax_fix(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
+    let id = "conf.syntax";
+    let major = facts.odoo.version.map(|v| v.major).unwrap_or(17);
+    let mut done = Vec::new();
+    let mut left = Vec::new();
+    ws.edit_conf(facts, id, |doc| {
+        for r in crate::checks::conf::refused_values(doc, major) {
+            match r.fixed.clone() {
+                Some((value, comment)) => {
+                    doc.set("options", &r.key, &value).map_err(conf_err)?;
+                    if let Some(c) = comment {
+                        doc.comment_before("options", &r.key, &c)
+                            .map_err(conf_err)?;
+                    }
+                    done.push((r, value));
+                }
+                None => left.push(r),
+            }
+        }
+        Ok(!done.is_empty())
+    })?;
+    for (r, value) in done {
+        ws.reason(id, format!(
+            "{} = {value} (line {}): Odoo refused \"{}\" ({}) and does not start with it; a note written after the value is kept as a comment line above it.",
+            r.key, r.line, r.value, r.error
+        ));
+    }
+    for r in left {
+        ws.note(
+            id,
+            format!(
+                "line {}: {} = {} — {}. Only you know the value meant here: correct it by hand.",
+                r.line, r.key, r.value, r.error
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// Disables cron lines that delete session files: commented out, with a marker, so they can be restored.
 fn cleanup_fix(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
     let id = "session.external-cleanup";
@@ -418,7 +461,12 @@ fn finish(ws: Workspace, facts: &Facts, checks: Vec<String>) -> Result<ChangeSet
             .host
             .stat(&path)?
             .ok_or_else(|| EngineError::Invalid(format!("{path} disappeared while planning")))?;
-        if kind == FileKind::OdooConf && OdooConf::parse(&after).has_fatal_problems() {
+        let major = facts.odoo.version.map(|v| v.major).unwrap_or(17);
+        if kind == FileKind::OdooConf
+            && (OdooConf::parse(&after).has_fatal_problems()
+                || crate::checks::conf::refused_values(&OdooConf::parse(&after), major).len()
+                    > crate::checks::conf::refused_values(&OdooConf::parse(&before), major).len())
+        {
             return Err(EngineError::Invalid(format!(
                 "the edited {path} would stop Odoo from starting; nothing is changed"
             )));
@@ -454,12 +502,20 @@ fn finish(ws: Workspace, facts: &Facts, checks: Vec<String>) -> Result<ChangeSet
         }
     }
     if odoo_changed {
-        let command = facts.odoo.service.restart_command().ok_or_else(|| {
+        let was_running = facts.odoo.state.is_running();
+        // A program supervisor gave up on (FATAL) or that was stopped is started, not restarted.
+        let command = if was_running {
+            facts.odoo.service.restart_command()
+        } else {
+            facts.odoo.service.start_command()
+        }
+        .ok_or_else(|| {
             EngineError::Invalid("Odoo was started by hand, so it cannot be restarted safely; run it under a service manager first".into())
         })?;
         cs.services.push(ServiceAction::RestartOdoo {
             command,
             service: facts.odoo.service.describe(),
+            was_running,
         });
     }
     cs.interruption = match (nginx_changed, odoo_changed) {

@@ -4,7 +4,8 @@ use super::{Finding, FixOffer, Status};
 use crate::facts::Facts;
 use crate::odoo_conf::Severity;
 use crate::odoo_options::{
-    addon_option, folklore as folklore_entry, option_status, FolkloreKind, OptionStatus,
+    accepted_value, addon_option, folklore as folklore_entry, option_status, value_error,
+    FolkloreKind, OptionStatus,
 };
 
 pub fn folklore(f: &Facts) -> Finding {
@@ -57,6 +58,33 @@ pub fn folklore(f: &Facts) -> Finding {
         .fix(FixOffer { title: "Remove them (and set the real lifetime under session.lifetime)".into(), choices: vec![], default: None })
 }
 
+/// A value `major` refuses at start, and what Odoo would accept instead when that is plain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusedValue {
+    pub line: usize,
+    pub key: String,
+    pub value: String,
+    pub error: String,
+    /// The accepted value and the inline "comment" to keep on its own line.
+    pub fixed: Option<(String, Option<String>)>,
+}
+
+pub fn refused_values(doc: &crate::odoo_conf::OdooConf, major: u8) -> Vec<RefusedValue> {
+    doc.entries("options")
+        .iter()
+        .filter_map(|e| {
+            let error = value_error(major, e.key, e.value)?;
+            Some(RefusedValue {
+                line: e.line,
+                key: e.key.to_string(),
+                value: e.value.to_string(),
+                error,
+                fixed: accepted_value(major, e.key, e.value),
+            })
+        })
+        .collect()
+}
+
 pub fn syntax(f: &Facts) -> Finding {
     let fnd = Finding::new("conf.syntax", "odoo.conf says what it means");
     let Some(conf) = &f.odoo.config else {
@@ -66,7 +94,78 @@ pub fn syntax(f: &Facts) -> Finding {
         );
     };
     let mut fnd = fnd;
+    // Values the version refuses at start (facts §6): before the softer problems of the same line.
+    let major = f.odoo.version.map(|v| v.major).unwrap_or(17);
+    let refused = refused_values(&conf.doc, major);
+    let mut fixable = 0;
+    for r in &refused {
+        fnd = fnd.evidence(
+            format!("{}:{}", conf.path, r.line),
+            format!(
+                "{} = {} — Odoo {} stops at start: {}",
+                r.key,
+                r.value,
+                f.odoo
+                    .version
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "12–18".into()),
+                r.error
+            ),
+        );
+        if r.fixed.is_some() {
+            fixable += 1;
+        }
+        fnd.worsen(
+            Status::Fail,
+            format!(
+                "{}:{} has a value Odoo refuses ({}): Odoo does not start{}.",
+                conf.path,
+                r.line,
+                r.error,
+                if f.odoo.state.is_running() {
+                    " at its next restart"
+                } else {
+                    ", and this is why it is down"
+                }
+            ),
+        );
+    }
+    if !refused.is_empty() {
+        let fixes: Vec<String> = refused
+            .iter()
+            .filter_map(|r| {
+                r.fixed.as_ref().map(|(v, c)| {
+                    format!(
+                        "{} = {v}{}",
+                        r.key,
+                        c.as_ref()
+                            .map(|c| format!(" (the note \"{c}\" kept on its own line)"))
+                            .unwrap_or_default()
+                    )
+                })
+            })
+            .collect();
+        fnd = fnd
+            .users_see(if f.odoo.state.is_running() {
+                "Nothing yet; the next restart (an update, a reboot) takes the whole site down."
+            } else {
+                "The site does not load at all: Odoo stops while reading its config file."
+            })
+            .why("Odoo reads every number and list option of odoo.conf strictly: there are no comments after a value, so \"465   #25\" is not a number, and Odoo refuses to start rather than guess.");
+        if fixable > 0 {
+            fnd = fnd.fix(FixOffer {
+                title: format!("Write the value Odoo accepts: {}", fixes.join("; ")),
+                choices: vec![],
+                default: None,
+            });
+        } else {
+            fnd = fnd.note("Correct the value by hand (Odoo's message names what it accepts), then diagnose again.");
+        }
+    }
     for p in conf.doc.problems() {
+        if refused.iter().any(|r| r.line == p.line) {
+            continue; // already said, with its consequence
+        }
         let fatal = p.severity == Severity::Fatal;
         let status = if fatal { Status::Fail } else { Status::Warn };
         fnd = fnd.evidence(format!("{}:{}", conf.path, p.line), p.message.clone());

@@ -245,7 +245,30 @@ pub fn verdict(findings: &[Finding]) -> Verdict {
             format!("{n} {many}")
         }
     };
+    // An Odoo that does not run is the first thing anyone must hear, whatever else is wrong.
+    let down = findings
+        .iter()
+        .find(|x| x.id == "service.found" && x.status == Status::Fail);
     let line = match (fail, warn) {
+        _ if down.is_some() => {
+            let down = down.expect("checked");
+            let others = fail - 1;
+            let start = findings
+                .iter()
+                .find(|x| x.status == Status::Fail && x.id != "service.found")
+                .map(|x| format!(" Start with: {}.", x.title))
+                .unwrap_or_default();
+            if others == 0 {
+                format!("{}.", down.summary.trim_end_matches('.'))
+            } else {
+                format!(
+                    "{}. {} more {}.{start}",
+                    down.summary.trim_end_matches('.'),
+                    others,
+                    if others == 1 { "problem" } else { "problems" }
+                )
+            }
+        }
         (0, 0) if unknown == 0 => "Healthy: nothing here logs users out.".to_string(),
         (0, 0) => format!(
             "No problem found, but {} could not be made.",

@@ -6,9 +6,37 @@ use crate::facts::{Facts, Observed};
 pub fn service_found(f: &Facts) -> Finding {
     let o = &f.odoo;
     let mut fnd = Finding::new("service.found", "Odoo found and understood").evidence(
-        format!("pid {} (user {})", o.pid, o.user),
+        match o.pid {
+            Some(pid) => format!("pid {pid} (user {})", o.user),
+            None => format!("{} (user {})", o.service.describe(), o.user),
+        },
         o.command.clone(),
     );
+    if !o.state.is_running() {
+        fnd = fnd
+            .evidence(o.service.describe(), o.state.describe(o.pid))
+            .users_see("The Odoo site does not load at all (the proxy answers 502 Bad Gateway), or it comes and goes while the service manager restarts it.")
+            .why("The Odoo service is set up on this server but its program is not running: it stops while starting, so nothing answers users. Every other finding here is read from files and the database; the server itself could not be asked.");
+        if let Some(e) = o.state.last_error() {
+            fnd = fnd.evidence("the last start attempt ended with", e.to_string());
+        }
+        let crash = matches!(o.state, crate::facts::InstanceState::CrashLoop { .. });
+        return fnd.status(
+            Status::Fail,
+            format!(
+                "Odoo is not running: {}{}",
+                if crash {
+                    "it fails every time it starts"
+                } else {
+                    "it is stopped"
+                },
+                o.state
+                    .last_error()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
     let version = match (o.version, o.version_source) {
         (Some(v), Some(src)) => format!(
             "Odoo {v} (from {})",

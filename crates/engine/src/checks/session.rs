@@ -405,7 +405,13 @@ pub fn cleanup_runs(f: &Facts) -> Finding {
     for key in ["ODOO_SKIP_GC_SESSIONS", "ODOO_DISABLE_SESSION_GC"] {
         if let Some(v) = f.odoo.env.get(key) {
             fnd = fnd.evidence(
-                format!("environment of pid {}", f.odoo.pid),
+                format!(
+                    "environment of {}",
+                    f.odoo
+                        .pid
+                        .map(|p| format!("pid {p}"))
+                        .unwrap_or_else(|| f.odoo.service.describe())
+                ),
                 format!("{key}={v}"),
             );
             fnd.worsen(

@@ -93,6 +93,14 @@ pub struct Inventory {
     pub procs: BTreeMap<u32, ProcDetails>,
     pub nginx: Vec<NginxDumpRaw>,
     pub cleaners: Vec<Cleaner>,
+    /// Supervisor programs and systemd units that run Odoo, running or not.
+    pub services: Vec<super::services::ServiceDef>,
+    /// Config files those definitions name, path → bytes.
+    pub def_files: BTreeMap<String, Vec<u8>>,
+    /// Home directories of the users those definitions name.
+    pub homes: BTreeMap<String, String>,
+    /// Odoo program path → the version its release.py says.
+    pub releases: BTreeMap<String, crate::version::OdooVersion>,
 }
 
 impl Inventory {
@@ -192,6 +200,10 @@ impl Inventory {
         }
         inv.nginx = nginx.into_values().collect();
         inv.cleaners = parse_cleaners(s);
+        inv.services = super::services::parse(s);
+        inv.def_files = super::services::def_files(s);
+        inv.homes = super::services::homes(s);
+        inv.releases = super::services::releases(s);
         inv
     }
 }

@@ -5,6 +5,7 @@ pub mod db;
 pub mod inventory;
 pub mod scripts;
 pub mod sections;
+pub mod services;
 
 use crate::error::EngineError;
 use crate::facts::*;
@@ -57,14 +58,29 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
     let logfile = odoo
         .option("logfile")
         .filter(|l| !l.is_empty() && l != "False" && l != "None");
+    let (unit, supconf, supprog) = match &odoo.service {
+        Service::Systemd { unit } => (unit.clone(), String::new(), String::new()),
+        Service::Supervisor { conf, program } => (
+            String::new(),
+            conf.clone().unwrap_or_default(),
+            program.clone(),
+        ),
+        _ => Default::default(),
+    };
+    let down = !odoo.state.is_running();
     let prelude = format!(
-        "PID={pid}\nROOT={root}\nSESSIONS={sessions}\nSVCUSER={user}\nLOGFILE={log}\nPROGRAM={program}\n",
-        pid = odoo.pid,
-        root = quote(&format!("/proc/{}/root", odoo.pid)),
+        "PID={pid}\nROOT={root}\nSESSIONS={sessions}\nSVCUSER={user}\nLOGFILE={log}\nPROGRAM={program}\nUNIT={unit}\nSUPCONF={supconf}\nSUPPROG={supprog}\nDOWN={down}\n",
+        pid = odoo.pid.unwrap_or(0),
+        // A process is read through its own root (containers); a down instance from the host's.
+        root = quote(&odoo.pid.map(|p| format!("/proc/{p}/root")).unwrap_or_default()),
         sessions = quote(&sessions_path),
         user = quote(&odoo.user),
         log = quote(logfile.as_deref().unwrap_or("")),
         program = quote(odoo.program.as_deref().unwrap_or("")),
+        unit = quote(&unit),
+        supconf = quote(&supconf),
+        supprog = quote(&supprog),
+        down = u8::from(down),
     );
     // The HTTP question and the database queries need only the inventory and use their own
     // tunnels: they run while the second script does.
@@ -72,6 +88,10 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
     let (out2, server, db, http_requests, db_cost) = std::thread::scope(|s| {
         let http = s.spawn(|| {
             let mut c = Cost::default();
+            if down {
+                // Nothing listens: asking would only time out.
+                return (Observed::Unknown(not_running(&odoo)), 0);
+            }
             (server_facts(host, &odoo, &mut c), c.http_requests)
         });
         let database = s.spawn(|| {
@@ -87,7 +107,25 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
     let out2 = out2?;
     let details = Sections::parse(&String::from_utf8_lossy(&out2.stdout));
     let sessions = parse_sessions(&details, &sessions_path);
-    let log = parse_log(&details, logfile.as_deref());
+    let log = parse_log(&details);
+    if down {
+        let secrets: Vec<String> = ["admin_passwd", "db_password", "smtp_password"]
+            .iter()
+            .filter_map(|k| odoo.option(k))
+            .filter(|v| v.len() >= 3 && v != "False")
+            .collect();
+        let last = last_start_error(&details, &secrets);
+        if let InstanceState::Stopped { last_error, .. }
+        | InstanceState::CrashLoop { last_error, .. } = &mut odoo.state
+        {
+            *last_error = last;
+        }
+    }
+    let server = if down {
+        Observed::Unknown(not_running(&odoo))
+    } else {
+        server
+    };
     if odoo.version.is_none() {
         if let Some(v) = details
             .get("release")
@@ -120,6 +158,11 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
     }
     let nginx = nginx_facts(&inv, &odoo);
     cost.stages_ms = clock.laps;
+    let mut summaries = summaries;
+    if let Some(s) = summaries.get_mut(chosen) {
+        s.state = odoo.state.clone();
+        s.version = odoo.version.map(|v| v.to_string());
+    }
 
     Ok(Facts {
         host: HostFacts {
@@ -168,8 +211,10 @@ fn quote(s: &str) -> String {
     shell_escape::unix::escape(s.into()).into_owned()
 }
 
-/// Groups Odoo processes into instances: a process whose parent is an Odoo process is a worker
-/// (or the gevent process) of its parent's instance.
+/// Every Odoo instance of the host: running process trees (a process whose parent is an Odoo
+/// process is a worker or the gevent process of its parent's instance), merged with the service
+/// definitions that run Odoo, so an instance that is down or crash-looping is found too. Sorted by
+/// HTTP port, running ones first within a port.
 pub fn instances_of(inv: &Inventory) -> Vec<(InstanceSummary, OdooFacts)> {
     // Root processes come with details; workers only with their `ps` line.
     let ps_argv: BTreeMap<u32, Vec<String>> = inv
@@ -196,22 +241,69 @@ pub fn instances_of(inv: &Inventory) -> Vec<(InstanceSummary, OdooFacts)> {
     for pid in inv.ps.iter().map(|p| p.pid).filter(|&p| is_odoo(p)) {
         *counts.entry(root_of(pid)).or_default() += 1;
     }
-    counts
+    let mut used_defs = vec![false; inv.services.len()];
+    let mut out: Vec<OdooFacts> = counts
         .into_iter()
         .filter_map(|(pid, count)| {
             let d = inv.procs.get(&pid)?;
-            let facts = odoo_facts(d, user_of.get(&pid).copied().unwrap_or("?"), count);
-            let summary = InstanceSummary {
-                pid,
-                user: facts.user.clone(),
-                command: facts.command.clone(),
-                config_path: facts.config.as_ref().map(|c| c.path.clone()),
-                http_port: facts.http_port(),
-                service: facts.service.clone(),
-            };
-            Some((summary, facts))
+            let mut facts = odoo_facts(d, user_of.get(&pid).copied().unwrap_or("?"), count);
+            // The manager's word beats `ps`: a process caught between two failed starts is a
+            // crash loop, not a running server.
+            if let Some(i) = inv.services.iter().position(|s| s.service == facts.service) {
+                used_defs[i] = true;
+                if let InstanceState::CrashLoop { .. } = inv.services[i].state {
+                    facts.state = inv.services[i].state.clone();
+                }
+            }
+            Some(facts)
         })
-        .collect()
+        .collect();
+    for (def, _) in inv
+        .services
+        .iter()
+        .zip(&used_defs)
+        .filter(|(_, used)| !**used)
+    {
+        let d = def.as_process(&inv.def_files, &inv.homes);
+        let user = def.user.clone().unwrap_or_else(|| "root".into());
+        let mut facts = odoo_facts(&d, &user, 0);
+        facts.service = def.service.clone();
+        facts.state = match &def.state {
+            // The manager says it runs, yet no Odoo process is visible (it died a moment ago,
+            // or runs where /proc does not show it): not a server we can talk to.
+            InstanceState::Running => InstanceState::Stopped {
+                manager_says: format!("{} but no Odoo process was found", def.manager_says),
+                last_error: None,
+            },
+            other => other.clone(),
+        };
+        out.push(facts);
+    }
+    let mut all: Vec<(InstanceSummary, OdooFacts)> = out
+        .into_iter()
+        .map(|mut facts| {
+            if let Some(v) = facts.program.as_ref().and_then(|p| inv.releases.get(p)) {
+                facts.version = Some(*v);
+                facts.version_source = Some(VersionSource::ReleaseFile);
+            }
+            (summary_of(&facts), facts)
+        })
+        .collect();
+    all.sort_by_key(|(s, _)| (s.http_port, !s.state.is_running(), s.pid));
+    all
+}
+
+fn summary_of(facts: &OdooFacts) -> InstanceSummary {
+    InstanceSummary {
+        pid: facts.pid,
+        user: facts.user.clone(),
+        command: facts.command.clone(),
+        config_path: facts.config.as_ref().map(|c| c.path.clone()),
+        http_port: facts.http_port(),
+        service: facts.service.clone(),
+        version: facts.version.map(|v| v.to_string()),
+        state: facts.state.clone(),
+    }
 }
 
 /// The config file Odoo reads: `-c/--config`, else `$ODOO_RC`, else `~/.odoorc`, else
@@ -259,7 +351,8 @@ fn odoo_facts(d: &ProcDetails, user: &str, process_count: usize) -> OdooFacts {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut facts = OdooFacts {
-        pid: d.pid,
+        pid: (d.pid != 0).then_some(d.pid),
+        state: InstanceState::Running,
         user: user.to_string(),
         home: home.clone(),
         command: args.join(" "),
@@ -310,38 +403,21 @@ fn choose(
     opts: &DiscoverOptions,
     host: &str,
 ) -> Result<usize, EngineError> {
-    let list = || {
-        instances
-            .iter()
-            .map(|(s, _)| {
-                format!(
-                    "  - port {} config {} ({}, pid {})",
-                    s.http_port,
-                    s.config_path.as_deref().unwrap_or("<none>"),
-                    s.service.describe(),
-                    s.pid
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let all = || instances.iter().map(|(s, _)| s.clone()).collect();
     match &opts.instance {
+        // Sorted running-first within a port, so the first match is the live one.
         Some(wanted) => instances
             .iter()
-            .position(|(s, _)| {
-                s.http_port.to_string() == *wanted
-                    || s.config_path.as_deref() == Some(wanted.as_str())
-            })
+            .position(|(s, _)| s.matches(wanted))
             .ok_or_else(|| EngineError::InstanceNotFound {
                 host: host.into(),
                 wanted: wanted.clone(),
-                list: list(),
+                instances: all(),
             }),
         None if instances.len() == 1 => Ok(0),
         None => Err(EngineError::SeveralInstances {
             host: host.into(),
-            count: instances.len(),
-            list: list(),
+            instances: all(),
         }),
     }
 }
@@ -401,17 +477,23 @@ fn parse_sessions(s: &Sections, path: &str) -> Observed<SessionStore> {
     Observed::Seen(store)
 }
 
-fn parse_log(s: &Sections, logfile: Option<&str>) -> Observed<LogFacts> {
-    let Some(path) = logfile else {
-        return Observed::Unknown("odoo.conf sets no logfile: Odoo logs to its service's output (journal or supervisor log)".into());
+fn parse_log(s: &Sections) -> Observed<LogFacts> {
+    let source = s.get("log-source").map(str::trim).unwrap_or("");
+    let source = match source.split_once(' ') {
+        Some(("file", path)) => path.to_string(),
+        Some(("journal", unit)) => format!("the journal of {unit}"),
+        Some(("supervisor", prog)) => format!("supervisor's capture of {prog}"),
+        _ => {
+            return Observed::Unknown(
+                "odoo.conf sets no logfile and no service manager captures Odoo's output".into(),
+            )
+        }
     };
     let Some(body) = s.get("log") else {
-        return Observed::Unknown(format!(
-            "the log file {path} does not exist or cannot be read"
-        ));
+        return Observed::Unknown(format!("{source} does not exist or cannot be read"));
     };
     let mut log = LogFacts {
-        source: path.to_string(),
+        source,
         ..Default::default()
     };
     for line in body.lines() {
@@ -434,6 +516,45 @@ fn parse_log(s: &Sections, logfile: Option<&str>) -> Observed<LogFacts> {
         }
     }
     Observed::Seen(log)
+}
+
+/// The last line of a failed start: Python's final traceback line (`…Error: …`), or Odoo's
+/// CRITICAL line, from the service's own output first (errors before logging starts only go
+/// there), else from odoo.conf's logfile. Known secret values are masked.
+pub fn last_start_error(s: &Sections, secrets: &[String]) -> Option<String> {
+    let pick = |text: &str| {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| {
+                l.contains("Error: ")
+                    || l.contains("Exception: ")
+                    || l.contains(" CRITICAL ")
+                    || l.ends_with("Error")
+                    || l.contains("spawn error")
+            })
+            .last()
+            .map(String::from)
+    };
+    let line = s
+        .get("start-output")
+        .and_then(pick)
+        .or_else(|| s.get("start-logfile").and_then(pick))?;
+    let mut line = secrets
+        .iter()
+        .fold(line, |l, secret| l.replace(secret.as_str(), "********"));
+    if line.chars().count() > 300 {
+        line = line.chars().take(300).collect::<String>() + "…";
+    }
+    Some(line)
+}
+
+/// What the checks say when the chosen instance does not run.
+pub fn not_running(odoo: &OdooFacts) -> String {
+    let mut why = format!("Odoo is not running ({})", odoo.state.describe(odoo.pid));
+    if let Some(e) = odoo.state.last_error() {
+        why.push_str(&format!("; its last start failed with: {e}"));
+    }
+    why
 }
 
 /// The nginx whose config proxies to this Odoo's port (several may run; any is better than none).

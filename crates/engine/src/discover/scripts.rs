@@ -58,6 +58,58 @@ for pid in $(ps -eo pid=,args= | awk '/nginx: master process/ && !/awk/{print $1
   sec "nginx $pid dump"; "$exe" "$@" 2>"$t"
   sec "nginx $pid stderr"; cat "$t"; rm -f "$t"
 done
+# Service definitions: an Odoo that is down, crash-looping or not yet started has no process but
+# still has its supervisor program or systemd unit (issue 9).
+defs=""
+for pid in $(printf '%s\n' "$psout" | awk '$0 ~ /supervisord/ && $0 !~ /awk|grep|supervisorctl/ {print $1}'); do
+  args=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)
+  conf=$(echo "$args" | awk '{for(i=1;i<NF;i++) if($i=="-c"||$i=="--configuration") print $(i+1)}')
+  if [ -z "$conf" ]; then
+    for c in /etc/supervisor/supervisord.conf /etc/supervisord.conf; do [ -f "$c" ] && { conf=$c; break; }; done
+  fi
+  [ -f "$conf" ] || continue
+  sec "supervisor $pid conf $conf"; cat "$conf"
+  defs="$defs
+$(cat "$conf")"
+  dir=$(dirname "$conf")
+  for pat in $(awk '/^\[include\]/{p=1;next} /^\[/{p=0} p && /^[ \t]*files[ \t]*[=:]/{sub(/^[^=:]*[=:][ \t]*/,""); print}' "$conf"); do
+    case "$pat" in /*) ;; *) pat="$dir/$pat" ;; esac
+    for f in $pat; do
+      [ -f "$f" ] || continue
+      sec "supervisor $pid include $f"; cat "$f"
+      defs="$defs
+$(cat "$f")"
+    done
+  done
+  sec "supervisor $pid status"; supervisorctl -c "$conf" status 2>&1
+done
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+  seen=" "
+  for f in $(grep -lsE '^[[:space:]]*ExecStart=.*(odoo|openerp)' /etc/systemd/system/*.service /run/systemd/system/*.service /lib/systemd/system/*.service /usr/lib/systemd/system/*.service); do
+    u=$(basename "$f")
+    case "$seen" in *" $u "*) continue ;; esac
+    seen="$seen$u "
+    sec "unit $u show"; systemctl show -p ActiveState -p SubState -p MainPID -p NRestarts -p Result -p UnitFileState "$u" 2>/dev/null
+    sec "unit $u cat"; systemctl cat "$u" 2>/dev/null
+    defs="$defs
+$(systemctl cat "$u" 2>/dev/null)"
+  done
+fi
+# The config files and users those definitions name (a running process's are read above).
+for f in $(printf '%s\n' "$defs" | grep -E '^[[:space:]]*(command|ExecStart)[[:space:]]*=' | grep -oE '(-c|--config)[= ][^ ;"]+' | sed -E 's/^(-c|--config)[= ]//' | sort -u); do
+  case "$f" in /*) [ -f "$f" ] && { sec "def-file $f"; base64 -w0 < "$f"; echo; } ;; esac
+done
+for u in $(printf '%s\n' "$defs" | sed -nE 's/^[[:space:]]*(user|User)[[:space:]]*=[[:space:]]*([^ ]+).*/\2/p' | sort -u); do
+  sec "passwd $u"; getent passwd "$u"
+done
+# Versions from release.py beside each Odoo program (no need to ask a server that may be down).
+for prog in $( { for pid in $roots; do tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | grep -m1 -E '(odoo|openerp)[^/]*$'; done
+                 printf '%s\n' "$defs" | grep -E '^[[:space:]]*(command|ExecStart)[[:space:]]*=' | tr ' =' '\n\n' | grep -E '^/[^ ]*(odoo-bin|/odoo|odoo\.py|openerp-server|odoo-server)$'; } | sort -u); do
+  d=$(dirname "$prog")
+  for f in "$d/odoo/release.py" "$d/../odoo/release.py" "$d/../lib/python3/dist-packages/odoo/release.py" /usr/lib/python3/dist-packages/odoo/release.py; do
+    if [ -f "$f" ]; then sec "release $prog"; grep -m1 -E '^version_info' "$f"; break; fi
+  done
+done
 sec cron
 grep -HnE 'find|rm |rm$|tmpreaper|tmpwatch|unlink|delete|sessions' /etc/crontab /etc/cron.d/* /var/spool/cron/crontabs/* /var/spool/cron/* /etc/cron.hourly/* /etc/cron.daily/* /etc/cron.weekly/* /etc/cron.monthly/* 2>/dev/null | grep -vE ':[0-9]+:\s*#'
 sec systemd
@@ -69,17 +121,30 @@ grep -HnE '^\s*TMPREAPER_(DIRS|TIME)' /etc/tmpreaper.conf 2>/dev/null
 sec end
 "#;
 
-/// Details about the chosen instance. Variables set before it: PID, ROOT (/proc/PID/root),
-/// SESSIONS (the sessions directory), SVCUSER, LOGFILE (may be empty), PROGRAM (odoo-bin path).
+/// Details about the chosen instance. Variables set before it: PID (0 when it is not running),
+/// ROOT (/proc/PID/root, empty for a down instance: the host's files), SESSIONS (the sessions
+/// directory), SVCUSER, LOGFILE (odoo.conf's, may be empty), PROGRAM (odoo-bin path), UNIT (its
+/// systemd unit), SUPCONF and SUPPROG (its supervisor config and program), DOWN (1 when it does
+/// not run: then the service's own output is read for the last start error).
 pub const DETAILS: &str = r#"
 export LC_ALL=C
 sec() { printf '\n==> %s <==\n' "$*"; }
+LOGSTATS() {
+  awk '
+    { n++ }
+    /Session [Ee]xpired|SessionExpiredException/ { se++; if (s1++ < 3) print "sample " $0 }
+    /dbfilter rejects it/ { df++; if (s2++ < 3) print "sample " $0 }
+    /memory limit/ { mr++; if (s3++ < 3) print "sample " $0 }
+    /MemoryError|killed by signal 9|Worker .* \(\d+\) killed/ { mk++; if (s4++ < 3) print "sample " $0 }
+    /timeout after|CPU time limit/ { wt++; if (s5++ < 3) print "sample " $0 }
+    END { printf "lines %d\nsession_expired %d\ndbfilter_rejects %d\nmemory_recycles %d\nmemory_kills %d\nworker_timeouts %d\n", n, se, df, mr, mk, wt }'
+}
 d="$ROOT$SESSIONS"
 sec sessions-stat; stat -c '%U %G %a' "$d" 2>/dev/null
 sec sessions-fs; stat -f -c '%T' "$d" 2>/dev/null
 sec sessions-mount; findmnt -n -o TARGET,FSTYPE,SOURCE -T "$d" 2>/dev/null | head -n1
 sec sessions-writable
-if [ -d "$d" ] && command -v runuser >/dev/null 2>&1 && [ "$ROOT" = "/proc/$PID/root" ] && [ "$(readlink "$ROOT")" = "/" ]; then
+if [ -d "$d" ] && command -v runuser >/dev/null 2>&1 && { [ -z "$ROOT" ] || { [ "$ROOT" = "/proc/$PID/root" ] && [ "$(readlink "$ROOT")" = "/" ]; }; }; then
   runuser -u "$SVCUSER" -- test -w "$d" && echo yes || echo no
 fi
 sec sessions-files
@@ -94,17 +159,29 @@ if [ -d "$d" ]; then
           for (i = 1; i <= 6; i++) printf "bucket %d %d\n", i, bucket[i]
           for (o in owners) printf "owner %s %d\n", o, owners[o] }'
 fi
-sec log-source; echo "$LOGFILE"
-if [ -n "$LOGFILE" ] && [ -f "$ROOT$LOGFILE" ]; then
-  sec log
-  tail -n 50000 "$ROOT$LOGFILE" | awk '
-    { n++ }
-    /Session [Ee]xpired|SessionExpiredException/ { se++; if (s1++ < 3) print "sample " $0 }
-    /dbfilter rejects it/ { df++; if (s2++ < 3) print "sample " $0 }
-    /memory limit/ { mr++; if (s3++ < 3) print "sample " $0 }
-    /MemoryError|killed by signal 9|Worker .* \(\d+\) killed/ { mk++; if (s4++ < 3) print "sample " $0 }
-    /timeout after|CPU time limit/ { wt++; if (s5++ < 3) print "sample " $0 }
-    END { printf "lines %d\nsession_expired %d\ndbfilter_rejects %d\nmemory_recycles %d\nmemory_kills %d\nworker_timeouts %d\n", n, se, df, mr, mk, wt }'
+# What the service manager captured of Odoo's output (stderr before logging starts, or all of it
+# when odoo.conf sets no logfile): the journal, or supervisor's capture.
+service_output() {
+  if [ -n "$UNIT" ] && command -v journalctl >/dev/null 2>&1; then
+    journalctl -u "$UNIT" -n "$1" --no-pager -o cat 2>/dev/null
+  elif [ -n "$SUPPROG" ]; then
+    supervisorctl ${SUPCONF:+-c "$SUPCONF"} tail -"$2" "$SUPPROG" stderr 2>/dev/null
+    supervisorctl ${SUPCONF:+-c "$SUPCONF"} tail -"$2" "$SUPPROG" 2>/dev/null
+  fi
+}
+if [ -n "$LOGFILE" ]; then
+  sec log-source; echo "file $LOGFILE"
+  [ -f "$ROOT$LOGFILE" ] && { sec log; tail -n 50000 "$ROOT$LOGFILE" | LOGSTATS; }
+elif [ -n "$UNIT" ]; then
+  sec log-source; echo "journal $UNIT"
+  sec log; service_output 50000 4000000 | LOGSTATS
+elif [ -n "$SUPPROG" ]; then
+  sec log-source; echo "supervisor $SUPPROG"
+  sec log; service_output 50000 4000000 | LOGSTATS
+fi
+if [ "$DOWN" = 1 ]; then
+  sec start-output; service_output 80 20000 | tail -n 80
+  [ -n "$LOGFILE" ] && [ -f "$ROOT$LOGFILE" ] && { sec start-logfile; tail -n 80 "$ROOT$LOGFILE"; }
 fi
 sec release
 if [ -n "$PROGRAM" ]; then

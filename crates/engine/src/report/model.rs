@@ -750,11 +750,19 @@ fn change_report(r: &Record, target: &str) -> ChangeReport {
                         "nginx: configuration tested, then reloaded (no connection dropped)".into(),
                     command: format!("{} && {}", text::shell_join(test), text::shell_join(reload)),
                 },
-                ServiceAction::RestartOdoo { command, service } => ServiceView {
+                ServiceAction::RestartOdoo {
+                    command,
+                    service,
+                    was_running,
+                } => ServiceView {
                     action: "restart_odoo".into(),
-                    description: format!(
-                        "Odoo restarted ({service}): requests in flight fail, sessions survive"
-                    ),
+                    description: if *was_running {
+                        format!(
+                            "Odoo restarted ({service}): requests in flight fail, sessions survive"
+                        )
+                    } else {
+                        format!("Odoo started ({service}): it was not running")
+                    },
                     command: text::shell_join(command),
                 },
             })
