@@ -2,19 +2,29 @@
 //!
 //! Connect: TCP with a timeout → key exchange offering host-key types already known for this
 //! host first → host key checked against every known-hosts file (unknown and changed keys stop
-//! here, before any credential is sent) → login (agent, key files, password) → the session goes
-//! non-blocking for the rest of its life (see [`io`]) so execs and tunnels can share it.
+//! here, before any credential is sent) → login (agent, key files, password). All of that runs
+//! on the caller's thread in blocking mode.
+//!
+//! Then the session goes non-blocking and moves into its own **I/O thread** ([`io`]) for the
+//! rest of its life: that thread owns the `Session` and every `Channel`, and is the only code
+//! that calls libssh2. `exec` sends its command (and stdin) to it over a std channel and waits
+//! for the reply; `tunnel` hands it a loopback listener, whose connections it pumps. One session
+//! serves an exec, the database tunnel and the HTTP tunnel at once (a diagnosis does exactly
+//! that) without two callers ever interleaving libssh2 calls: libssh2 keeps one partly sent
+//! packet per session, and the thread never lets a call return while one is pending (the
+//! invariant is spelled out in [`io`]). Dropping the transport and its last tunnel ends the
+//! thread, which says goodbye to the server and frees the session.
 
 mod auth;
+mod exec;
 pub mod hostkey;
 mod io;
 mod tunnel;
 
-use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use ssh2::Session;
@@ -23,7 +33,6 @@ use crate::secret::Ask;
 use crate::transport::{ExecOutput, Transport, Tunnel};
 use crate::{ConnectOptions, RemoteError};
 use hostkey::{HostKeyInfo, Verdict};
-use io::{is_eagain, retry, wait_socket, POLL_SLICE};
 
 /// Where and as whom to log in (already resolved through the SSH config).
 #[derive(Debug, Clone)]
@@ -35,39 +44,9 @@ pub struct SshSpec {
     pub config_identity_files: Vec<PathBuf>,
 }
 
-/// State shared by the transport and its tunnels' pump threads.
-pub(crate) struct Shared {
-    pub sess: Session,
-    pub fd: RawFd,
-    pub name: String,
-    /// libssh2 keeps the state of a channel being opened in the *session* (`open_state`,
-    /// `direct_state`), and while waiting for the reply to a channel request (exec) it takes
-    /// any CHANNEL_SUCCESS it reads for its own, so in non-blocking mode two threads opening or
-    /// starting channels at once would mix them up. Opening and starting are serialised with
-    /// this lock; the rest (read, write, EOF, close) has per-channel state and runs concurrently.
-    pub open_lock: std::sync::Mutex<()>,
-}
-
-impl Shared {
-    pub fn lock_open(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.open_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        // Last user gone: say goodbye in blocking mode, briefly, so libssh2 frees cleanly.
-        self.sess.set_blocking(true);
-        self.sess.set_timeout(1000);
-        let _ = self.sess.disconnect(None, "bye", None);
-    }
-}
-
 /// A logged-in SSH session.
 pub struct SshTransport {
-    shared: Arc<Shared>,
+    io: Arc<io::Handle>,
     host_key: HostKeyInfo,
 }
 
@@ -206,13 +185,9 @@ impl SshTransport {
         log::debug!("logged in to {name}");
 
         sess.set_blocking(false);
+        let io = io::spawn(sess, fd, name)?;
         Ok(SshTransport {
-            shared: Arc::new(Shared {
-                sess,
-                fd,
-                name,
-                open_lock: std::sync::Mutex::new(()),
-            }),
+            io: Arc::new(io),
             host_key,
         })
     }
@@ -220,16 +195,6 @@ impl SshTransport {
     /// The server's host key (already verified).
     pub fn host_key(&self) -> &HostKeyInfo {
         &self.host_key
-    }
-
-    fn ssh_err(&self, action: &str, e: Option<ssh2::Error>) -> RemoteError {
-        RemoteError::Ssh {
-            host: self.shared.name.clone(),
-            action: action.to_string(),
-            reason: e
-                .map(|e| e.message().to_string())
-                .unwrap_or_else(|| "no answer in time".into()),
-        }
     }
 }
 
@@ -248,7 +213,7 @@ fn describe_connect_error(e: &std::io::Error, timeout: Duration) -> String {
 
 impl Transport for SshTransport {
     fn describe(&self) -> &str {
-        &self.shared.name
+        &self.io.name
     }
 
     fn exec(
@@ -257,179 +222,26 @@ impl Transport for SshTransport {
         stdin: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<ExecOutput, RemoteError> {
-        let sh = &*self.shared;
-        let (sess, fd) = (&sh.sess, sh.fd);
-        let started = Instant::now();
-        let deadline = started + timeout;
-        let timed_out = || RemoteError::Timeout {
-            host: sh.name.clone(),
+        let gone = || RemoteError::Ssh {
+            host: self.io.name.clone(),
+            action: format!("running `{command}`"),
+            reason: "the connection is closed".into(),
+        };
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job = exec::Job {
             command: command.to_string(),
-            after: timeout,
+            stdin: stdin.map(<[u8]>::to_vec).unwrap_or_default(),
+            timeout,
+            started: Instant::now(),
+            reply,
         };
-
-        // Open and start under the lock: see `Shared::open_lock`.
-        let mut ch = {
-            let _opening = sh.lock_open();
-            let mut ch = match retry(sess, fd, deadline, || sess.channel_session()) {
-                Ok(ch) => ch,
-                Err(None) => return Err(timed_out()),
-                Err(e) => {
-                    return Err(self.ssh_err(&format!("opening a channel for `{command}`"), e))
-                }
-            };
-            match retry(sess, fd, deadline, || ch.exec(command)) {
-                Ok(()) => {}
-                Err(None) => return Err(timed_out()),
-                Err(e) => return Err(self.ssh_err(&format!("starting `{command}`"), e)),
-            }
-            ch
-        };
-
-        let input = stdin.unwrap_or(&[]);
-        let mut written = 0usize;
-        let mut eof_sent = false;
-        let mut stdout = Vec::new();
-        let mut stderr = Vec::new();
-        let mut buf = vec![0u8; 32 * 1024];
-        let mut err_stream = ch.stderr();
-        let mut write_blocked = false;
-        loop {
-            let mut progressed = false;
-            if written < input.len() {
-                write_blocked = false;
-                match ch.write(&input[written..]) {
-                    Ok(n) => {
-                        written += n;
-                        progressed |= n > 0;
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => write_blocked = true,
-                    // The command closed its input (exited early): the rest is not wanted.
-                    Err(_) => written = input.len(),
-                }
-            }
-            if written >= input.len() && !eof_sent {
-                match ch.send_eof() {
-                    Ok(()) => {
-                        eof_sent = true;
-                        progressed = true;
-                    }
-                    Err(e) if is_eagain(&e) => {}
-                    Err(_) => eof_sent = true,
-                }
-            }
-            for (stream_out, is_err) in [(&mut stdout, false), (&mut stderr, true)] {
-                loop {
-                    let r = if is_err {
-                        err_stream.read(&mut buf)
-                    } else {
-                        ch.read(&mut buf)
-                    };
-                    match r {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            stream_out.extend_from_slice(&buf[..n]);
-                            progressed = true;
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                        Err(e) => {
-                            return Err(RemoteError::Ssh {
-                                host: sh.name.clone(),
-                                action: format!("reading the output of `{command}`"),
-                                reason: e.to_string(),
-                            })
-                        }
-                    }
-                }
-            }
-            if ch.eof() {
-                // Unread input is not wanted by a command that has finished, but a packet
-                // libssh2 already began sending must be completed first.
-                if write_blocked {
-                    finish_pending_write(sess, fd, &mut ch, &input[written..]);
-                }
-                break;
-            }
-            if !progressed {
-                let now = Instant::now();
-                if now >= deadline {
-                    if write_blocked {
-                        finish_pending_write(sess, fd, &mut ch, &input[written..]);
-                    }
-                    close_quietly(sess, fd, &mut ch);
-                    return Err(timed_out());
-                }
-                wait_socket(sess, fd, &[], POLL_SLICE.min(deadline - now));
-            }
+        if !self.io.send(io::Request::Exec(job)) {
+            return Err(gone());
         }
-        // EOF seen: the exit status follows right behind it. Allow a little past the deadline.
-        let close_deadline = deadline.max(Instant::now() + Duration::from_secs(5));
-        match retry(sess, fd, close_deadline, || ch.wait_close()) {
-            Ok(()) => {}
-            Err(None) => return Err(timed_out()),
-            Err(e) => return Err(self.ssh_err(&format!("finishing `{command}`"), e)),
-        }
-        let mut status = ch.exit_status().unwrap_or(-1);
-        if let Ok(sig) = ch.exit_signal() {
-            if let Some(name) = sig.exit_signal {
-                status = 128 + signal_number(&name);
-            }
-        }
-        Ok(ExecOutput {
-            status,
-            stdout,
-            stderr,
-        })
+        answer.recv().unwrap_or_else(|_| Err(gone()))
     }
 
     fn tunnel(&self, host: &str, port: u16) -> Result<Tunnel, RemoteError> {
-        tunnel::start(Arc::clone(&self.shared), host, port)
-    }
-}
-
-/// libssh2 sends a channel's data packet over several calls when the socket is full, and until
-/// that packet is complete every other send on the session gets EAGAIN. So a channel whose write
-/// was interrupted must be written again (same data) until the packet is out before it is
-/// abandoned, or the whole session wedges. A write blocked only by a zero window has no packet
-/// in flight and can be dropped.
-pub(crate) fn finish_pending_write(sess: &Session, fd: RawFd, ch: &mut ssh2::Channel, data: &[u8]) {
-    if data.is_empty() {
-        return;
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match ch.write(data) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if ch.write_window().remaining == 0 || Instant::now() >= deadline {
-                    return;
-                }
-                wait_socket(sess, fd, &[], POLL_SLICE);
-            }
-            _ => return,
-        }
-    }
-}
-
-/// Closes a channel without waiting long (used on timeout).
-pub(crate) fn close_quietly(sess: &Session, fd: RawFd, ch: &mut ssh2::Channel) {
-    let deadline = Instant::now() + Duration::from_millis(500);
-    let _ = retry(sess, fd, deadline, || ch.close());
-}
-
-fn signal_number(name: &str) -> i32 {
-    match name.trim_start_matches("SIG") {
-        "HUP" => 1,
-        "INT" => 2,
-        "QUIT" => 3,
-        "ILL" => 4,
-        "ABRT" => 6,
-        "FPE" => 8,
-        "KILL" => 9,
-        "USR1" => 10,
-        "SEGV" => 11,
-        "USR2" => 12,
-        "PIPE" => 13,
-        "ALRM" => 14,
-        "TERM" => 15,
-        _ => 0,
+        tunnel::start(&self.io, host, port)
     }
 }
