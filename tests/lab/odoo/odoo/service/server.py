@@ -537,9 +537,21 @@ class Worker:
     def start(self):
         self.pid = os.getpid()
         _logger.info("Worker %s (%s) alive", self.__class__.__name__, self.pid)
+        # simulate interruptible sleep with select(wakeup_fd, timeout), as Odoo's workers do:
+        # the master's SIGINT (graceful stop) wakes the worker at once
+        self.wakeup_fd_r, self.wakeup_fd_w = os.pipe()
+        for fd in (self.wakeup_fd_r, self.wakeup_fd_w):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+        signal.set_wakeup_fd(self.wakeup_fd_w)
         signal.signal(signal.SIGINT, self.signal_handler)
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGTTIN, signal.SIGTTOU):
             signal.signal(sig, signal.SIG_DFL)
+
+    def drain_wakeup(self, ready):
+        if self.wakeup_fd_r in ready:
+            with contextlib.suppress(OSError):
+                while os.read(self.wakeup_fd_r, 512):
+                    pass
 
     def process_work(self):
         pass
@@ -575,8 +587,9 @@ class WorkerHTTP(Worker):
 
     def sleep(self):
         try:
-            ready = select.select([self.multi.socket], [], [], 1.0)
-            self.ready = bool(ready[0])
+            ready = select.select([self.multi.socket, self.wakeup_fd_r], [], [], 1.0)
+            self.drain_wakeup(ready[0])
+            self.ready = self.multi.socket in ready[0]
         except InterruptedError:
             self.ready = False
 
@@ -618,7 +631,10 @@ class WorkerCron(Worker):
         try:
             if self.conn is None or self.conn.closed:
                 self.conn = cron_listen_connection()
-            select.select([self.conn], [], [], SLEEP_INTERVAL)
+            ready = select.select([self.conn, self.wakeup_fd_r], [], [], SLEEP_INTERVAL)
+            self.drain_wakeup(ready[0])
+            if not self.alive:
+                return
             self.conn.poll()
             self.conn.notifies.clear()
         except InterruptedError:
