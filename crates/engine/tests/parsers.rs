@@ -1788,3 +1788,394 @@ print(json.dumps(out))
         );
     }
 }
+
+/// Judgements on nginx configurations as admins publish them (issue 9, part 4): the checks of
+/// `osd_engine::checks::proxy` on facts made of a real `nginx -T` dump, and for the Secure cookie
+/// on plain HTTP, the planner's own fix applied to the files and judged again.
+mod proxy_judgements {
+    use super::*;
+    use osd_engine::change::plan::{plan, FixRequest};
+    use osd_engine::checks::proxy::{self, BaseUrlConsequence, Front};
+    use osd_engine::checks::{Finding, Status};
+    use osd_engine::discover::instances_of;
+    use osd_engine::discover::inventory::Inventory;
+    use osd_engine::discover::sections::Sections;
+    use osd_engine::facts::*;
+    use osd_engine::nginx::NginxDump;
+    use osd_engine::odoo_conf::OdooConf;
+    use osd_engine::version::OdooVersion;
+    use std::collections::BTreeMap;
+
+    /// Facts of a Debian-package Odoo (captured discovery) with this odoo.conf, version, nginx
+    /// dump and databases (name, web.base.url).
+    fn facts(dump: &str, conf: &str, version: &str, dbs: &[(&str, &str)]) -> Facts {
+        let text = fixture("discovery/debian-systemd.txt");
+        let inv = Inventory::parse(&Sections::parse(&text));
+        let (summary, mut odoo) = instances_of(&inv).remove(0);
+        odoo.config = Some(ConfFile {
+            path: "/etc/odoo/odoo.conf".into(),
+            text: conf.into(),
+            doc: OdooConf::parse(conf),
+        });
+        odoo.version = OdooVersion::parse(version);
+        let files = NginxDump::parse(dump)
+            .files()
+            .iter()
+            .map(|f| f.path.clone())
+            .collect();
+        let databases = dbs
+            .iter()
+            .map(|(name, base)| DbParams {
+                name: name.to_string(),
+                params: [
+                    ("web.base.url".to_string(), base.to_string()),
+                    ("web.base.url.freeze".to_string(), "True".to_string()),
+                ]
+                .into_iter()
+                .collect(),
+                database_secret_present: true,
+                modules: BTreeMap::new(),
+                autovacuum_cron_active: Some(true),
+                via_psql: false,
+            })
+            .collect();
+        Facts {
+            host: HostFacts {
+                name: "odoo.example.org".into(),
+                host_key_fingerprint: None,
+                os: "Debian GNU/Linux 12 (bookworm)".into(),
+                kernel: "Linux 6.1.0".into(),
+                cpus: 4,
+                mem_total_bytes: 8 << 30,
+            },
+            instances: vec![summary],
+            odoo,
+            sessions: Observed::Unknown("not needed here".into()),
+            cleaners: Vec::new(),
+            nginx: Observed::Seen(NginxFacts {
+                masters: vec!["nginx: master process /usr/sbin/nginx".into()],
+                conf_path: "/etc/nginx/nginx.conf".into(),
+                dump_command: "/usr/sbin/nginx -T".into(),
+                dump: dump.into(),
+                files,
+            }),
+            log: Observed::Unknown("not needed here".into()),
+            db: Observed::Seen(DbFacts { databases }),
+            server: Observed::Unknown("not needed here".into()),
+            probe: None,
+            cost: Cost::default(),
+        }
+    }
+
+    const CONF: &str = "[options]\nproxy_mode = True\nworkers = 2\n";
+
+    fn front(f: &Facts) -> Front {
+        Front::new(f.nginx.seen().unwrap(), 8069, 8072).unwrap()
+    }
+
+    fn choices(f: &Finding) -> Vec<&str> {
+        f.fixes
+            .iter()
+            .flat_map(|x| x.choices.iter().map(|c| c.value.as_str()))
+            .collect()
+    }
+
+    /// A dump with every `/etc/nginx` moved under `root`, its files written there.
+    fn on_disk(dump: &str, root: &Path) -> String {
+        let moved = dump.replace("/etc/nginx", &format!("{}/etc/nginx", root.display()));
+        for f in NginxDump::parse(&moved).files() {
+            let p = Path::new(&f.path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, &f.text).unwrap();
+        }
+        moved
+    }
+
+    /// Plans `proxy.cookie-flags` (with `value`) against the files on disk through the real
+    /// planner, and returns the dump as it reads after the change.
+    fn plan_cookie_fix(f: &Facts, value: Option<&str>) -> (osd_engine::change::ChangeSet, String) {
+        let d = osd_engine::Diagnosis::from_facts(f.clone());
+        let req = FixRequest {
+            checks: vec!["proxy.cookie-flags".into()],
+            values: value
+                .map(|v| [("proxy.cookie-flags".to_string(), v.to_string())].into())
+                .unwrap_or_default(),
+        };
+        let cs = plan(&osd_remote::Host::local(), &d, &req).unwrap();
+        let mut dump = NginxDump::parse(&f.nginx.seen().unwrap().dump);
+        for c in &cs.files {
+            assert!(dump.replace_file(&c.path, String::from_utf8(c.after.clone()).unwrap()));
+        }
+        let text: String = dump
+            .files()
+            .iter()
+            .map(|f| format!("# configuration file {}:\n{}\n", f.path, f.text))
+            .collect();
+        (cs, text)
+    }
+
+    #[test]
+    fn secure_cookie_on_a_plain_http_only_site_fails_and_the_fix_drops_secure() {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = on_disk(&fixture("nginx/plain_http_secure_flags.dump"), dir.path());
+        let f = facts(&dump, CONF, "17.0", &[("prod", "http://erp.example.com")]);
+        let fnd = proxy::cookie_flags(&f);
+        assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
+        assert!(fnd.summary.contains("plain-HTTP"), "{}", fnd.summary);
+        assert!(
+            fnd.why.contains("Secure") && fnd.why.contains("http://"),
+            "{}",
+            fnd.why
+        );
+        let site = format!("{}/etc/nginx/sites-enabled/odoo", dir.path().display());
+        assert_eq!(
+            fnd.evidence[0].source,
+            format!("{site}:24"),
+            "{:#?}",
+            fnd.evidence
+        );
+        assert!(fnd.evidence[0]
+            .excerpt
+            .starts_with("proxy_cookie_flags session_id samesite=lax secure"));
+        // No HTTPS here: removing secure is the one fix that can be applied.
+        assert_eq!(choices(&fnd), ["drop-secure"]);
+        assert_eq!(fnd.fixes[0].default.as_deref(), Some("drop-secure"));
+
+        let (cs, after) = plan_cookie_fix(&f, None);
+        assert_eq!(cs.files.len(), 1, "{:#?}", cs.notes);
+        assert!(cs.files[0].diff.contains("-    proxy_cookie_flags session_id samesite=lax secure;\n+    proxy_cookie_flags session_id samesite=lax;"), "{}", cs.files[0].diff);
+        let fixed = facts(&after, CONF, "17.0", &[("prod", "http://erp.example.com")]);
+        assert!(proxy::secure_on_plain(&front(&fixed)).is_empty());
+        assert_eq!(
+            proxy::cookie_flags(&fixed).status,
+            Status::Skip,
+            "HTTPS first, as before"
+        );
+    }
+
+    #[test]
+    fn a_secure_cookie_path_shared_with_https_is_fixed_by_the_redirect_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = on_disk(
+            &fixture("nginx/https_with_plain_proxy_cookie_path.dump"),
+            dir.path(),
+        );
+        let f = facts(&dump, CONF, "17.0", &[("prod", "https://odoo.example.org")]);
+        let fnd = proxy::cookie_flags(&f);
+        assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
+        let cookies = format!("{}/etc/nginx/conf.d/cookies.conf:2", dir.path().display());
+        assert!(
+            fnd.evidence.iter().any(|e| e.source == cookies
+                && e.excerpt
+                    .contains("proxy_cookie_path / /; secure; HttpOnly; SameSite=Lax")
+                && e.excerpt.contains("port 80")),
+            "{:#?}",
+            fnd.evidence
+        );
+        // The http-level line also marks HTTPS: removing secure there would weaken it.
+        assert_eq!(choices(&fnd), ["redirect"]);
+        let (cs, after) = plan_cookie_fix(&f, Some("redirect"));
+        assert!(
+            cs.files[0]
+                .diff
+                .contains("+\treturn 301 https://$host$request_uri;"),
+            "{}",
+            cs.files[0].diff
+        );
+        let fixed = facts(
+            &after,
+            CONF,
+            "17.0",
+            &[("prod", "https://odoo.example.org")],
+        );
+        assert!(proxy::secure_on_plain(&front(&fixed)).is_empty());
+        assert_eq!(proxy::cookie_flags(&fixed).status, Status::Ok);
+        // A choice that is not safe here is refused, not half-applied.
+        let d = osd_engine::Diagnosis::from_facts(f.clone());
+        let req = FixRequest {
+            checks: vec!["proxy.cookie-flags".into()],
+            values: [("proxy.cookie-flags".to_string(), "drop-secure".to_string())].into(),
+        };
+        assert!(plan(&osd_remote::Host::local(), &d, &req).is_err());
+    }
+
+    #[test]
+    fn one_block_for_both_schemes_with_a_catch_all_regex_fails_without_an_unsafe_fix() {
+        let f = facts(
+            &fixture("nginx/one_block_both_schemes.dump"),
+            CONF,
+            "17.0",
+            &[],
+        );
+        let fnd = proxy::cookie_flags(&f);
+        assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
+        assert!(fnd.evidence[0]
+            .excerpt
+            .contains("proxy_cookie_flags ~ secure samesite=strict"));
+        assert!(fnd.evidence[0]
+            .excerpt
+            .contains("in the same block as HTTPS"));
+        assert!(
+            fnd.fixes.is_empty(),
+            "neither a redirect nor dropping secure is safe in that block"
+        );
+        assert!(fnd.why.contains("redirect"), "{}", fnd.why);
+    }
+
+    #[test]
+    fn cookie_rules_that_do_not_make_session_id_secure_are_not_the_trap() {
+        let site = |rules: &str, extra: &str| {
+            format!(
+                "# configuration file /etc/nginx/nginx.conf:\nhttp {{\n  server {{\n    listen 80;\n    listen 443 ssl;\n    server_name a.example;\n    ssl_certificate a.crt;\n{extra}    location / {{\n{rules}      proxy_set_header X-Forwarded-Host $http_host;\n      proxy_pass http://127.0.0.1:8069;\n    }}\n  }}\n}}\n"
+            )
+        };
+        let trapped = |dump: String| {
+            let f = facts(&dump, CONF, "17.0", &[]);
+            !proxy::secure_on_plain(&front(&f)).is_empty()
+        };
+        // nginx applies the first matching rule only.
+        assert!(!trapped(site("      proxy_cookie_flags session_id samesite=lax;\n      proxy_cookie_flags ~ secure;\n", "")));
+        assert!(trapped(site(
+            "      proxy_cookie_flags ~*^SESSION secure;\n",
+            ""
+        )));
+        assert!(!trapped(site(
+            "      proxy_cookie_flags ~^frontend_lang secure;\n",
+            ""
+        )));
+        assert!(!trapped(site("      proxy_cookie_flags off;\n", "")));
+        assert!(trapped(site(
+            "      proxy_cookie_path ~^/(.*)$ \"/$1; Secure\";\n",
+            ""
+        )));
+        assert!(!trapped(site(
+            "      proxy_cookie_path /web/ \"/web/; Secure\";\n",
+            ""
+        )));
+        // Plain requests sent to HTTPS by $scheme: nothing is served over http://.
+        let redirect =
+            "    if ($scheme = http) {\n      return 301 https://$host$request_uri;\n    }\n";
+        assert!(!trapped(site(
+            "      proxy_cookie_flags session_id secure;\n",
+            redirect
+        )));
+        assert!(trapped(site(
+            "      proxy_cookie_flags session_id secure;\n",
+            ""
+        )));
+    }
+
+    #[test]
+    fn a_bare_longpolling_location_counts_up_to_15_and_is_a_note_from_16() {
+        let dump = fixture("nginx/longpolling_kept_after_upgrade.dump");
+        for v in ["16.0", "17.0", "18.0"] {
+            let f = facts(&dump, CONF, v, &[]);
+            let fnd = proxy::headers(&f);
+            assert_eq!(fnd.status, Status::Ok, "Odoo {v}: {fnd:#?}");
+            assert!(
+                fnd.evidence
+                    .iter()
+                    .any(|e| e.source == "/etc/nginx/sites-enabled/odoo.conf:26"
+                        && e.excerpt
+                            .contains("location /longpolling sends no X-Forwarded-Host")
+                        && e.excerpt.contains("unused since Odoo 16")),
+                "{:#?}",
+                fnd.evidence
+            );
+        }
+        let f = facts(&dump, CONF, "15.0", &[]);
+        let fnd = proxy::headers(&f);
+        assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
+        assert!(fnd.evidence.iter().any(|e| e.excerpt.contains(
+            "location /longpolling sends no X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-For"
+        ) && !e.excerpt.contains("unused")));
+    }
+
+    #[test]
+    fn a_wrong_web_base_url_fails_only_when_it_logs_people_out() {
+        let dump = fixture("nginx/odoo_official.dump");
+        let judge = |conf: &str, version: &str, db: &str, base: &str| {
+            let f = facts(
+                &dump,
+                &format!("[options]\nproxy_mode = True\n{conf}"),
+                version,
+                &[(db, base)],
+            );
+            proxy::canonical_host(&f)
+        };
+        // The database does not depend on the host name: links and prints, a warning.
+        for conf in ["dbfilter = ^prod$\n", "db_name = prod\n", ""] {
+            let fnd = judge(conf, "17.0", "prod", "http://10.0.0.5:8069");
+            assert_eq!(fnd.status, Status::Warn, "{conf:?}: {fnd:#?}");
+            assert!(
+                fnd.summary.contains("nobody is logged out"),
+                "{}",
+                fnd.summary
+            );
+            let why = &fnd
+                .evidence
+                .iter()
+                .find(|e| e.source == "what that breaks")
+                .unwrap()
+                .excerpt;
+            assert!(why.contains("PDF") || why.contains("print"), "{why}");
+            assert!(
+                !fnd.users_see.contains("logged out on another"),
+                "{}",
+                fnd.users_see
+            );
+        }
+        let fnd = judge("db_name = prod\n", "17.0", "prod", "http://10.0.0.5:8069");
+        assert!(fnd
+            .evidence
+            .iter()
+            .any(|e| e.excerpt.contains("db_name = prod fixes the database")));
+        // dbfilter by host: under 10.0.0.5 the filter ^%d$ offers "10", not odoo: printing logs out (12–17).
+        let fnd = judge("dbfilter = ^%d$\n", "17.0", "odoo", "http://10.0.0.5:8069");
+        assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
+        assert!(
+            fnd.summary.contains("printing a PDF there logs them out"),
+            "{}",
+            fnd.summary
+        );
+        assert_eq!(
+            proxy::base_url_consequence(
+                &judge_facts(&dump, "dbfilter = ^%d$\n", "17.0", "odoo"),
+                &["odoo.example.com".into()],
+                "10.0.0.5"
+            ),
+            BaseUrlConsequence::LogsOutOnPrint {
+                filter: "^%d$".into(),
+                db: "odoo".into()
+            }
+        );
+        // ... but an internal name with the same first label gives the same database.
+        let fnd = judge(
+            "dbfilter = ^%d$\n",
+            "17.0",
+            "odoo",
+            "http://odoo.internal.lan",
+        );
+        assert_eq!(fnd.status, Status::Warn, "{fnd:#?}");
+        // 18 does not print through web.base.url.
+        let fnd = judge("dbfilter = ^%d$\n", "18.0", "odoo", "http://10.0.0.5:8069");
+        assert_eq!(fnd.status, Status::Warn, "{fnd:#?}");
+        // The right address: ok.
+        let fnd = judge(
+            "dbfilter = ^%d$\n",
+            "17.0",
+            "odoo",
+            "https://odoo.example.com",
+        );
+        assert_eq!(fnd.status, Status::Ok, "{fnd:#?}");
+    }
+
+    fn judge_facts(dump: &str, conf: &str, version: &str, db: &str) -> Facts {
+        facts(
+            dump,
+            &format!("[options]\nproxy_mode = True\n{conf}"),
+            version,
+            &[(db, "http://10.0.0.5:8069")],
+        )
+    }
+}

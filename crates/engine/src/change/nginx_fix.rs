@@ -274,9 +274,14 @@ fn https_port_suffix(fr: &Front) -> String {
 }
 
 fn https_redirect(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
+    redirect_plain(ws, facts, "proxy.https-redirect")
+}
+
+/// `return 301 https://…` at the start of every server that proxies to Odoo over plain HTTP.
+fn redirect_plain(ws: &mut Workspace, facts: &Facts, check: &str) -> Result<(), EngineError> {
     let fr = current(ws, facts)?;
     if !fr.has_https() {
-        ws.note("proxy.https-redirect", "HTTPS is not set up: that needs a certificate (e.g. certbot --nginx), so it is not done automatically.");
+        ws.note(check, "HTTPS is not set up: that needs a certificate (e.g. certbot --nginx), so it is not done automatically.");
         return Ok(());
     }
     let suffix = https_port_suffix(&fr);
@@ -293,11 +298,11 @@ fn https_redirect(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> 
         edit(
             ws,
             facts,
-            "proxy.https-redirect",
+            check,
             &Selector::Server(server),
             &EditOp::InsertAtStart { directive: ret },
         )?;
-        ws.reason("proxy.https-redirect", "Makes plain HTTP answer with a permanent redirect to HTTPS, so everybody uses one scheme and one cookie.");
+        ws.reason(check, "Makes plain HTTP answer with a permanent redirect to HTTPS, so everybody uses one scheme and one cookie.");
     }
     Ok(())
 }
@@ -414,8 +419,57 @@ fn canonical_host(
     Ok(())
 }
 
+/// The cookie is marked Secure where Odoo is served over plain HTTP: redirect that HTTP to HTTPS,
+/// or remove `secure` there — only what [`proxy::secure_on_plain_choices`] offered.
+fn secure_on_plain(
+    ws: &mut Workspace,
+    facts: &Facts,
+    value: Option<&str>,
+) -> Result<(), EngineError> {
+    let id = "proxy.cookie-flags";
+    let fr = current(ws, facts)?;
+    let traps = proxy::secure_on_plain(&fr);
+    let (choices, default) = proxy::secure_on_plain_choices(&fr, &traps);
+    let wanted = match value {
+        Some(v) if v == proxy::REDIRECT_PLAIN || v == proxy::DROP_SECURE => v.to_string(),
+        // A SameSite choice (or none) while the cookie breaks plain HTTP: the safe default first.
+        _ => match default {
+            Some(d) => d,
+            None => {
+                ws.note(id, "The Secure cookie is set in a server block that also serves HTTPS: split it by hand into a port-80 server that only redirects and an HTTPS one, then plan again.");
+                return Ok(());
+            }
+        },
+    };
+    if !choices.iter().any(|c| c.value == wanted) {
+        return Err(EngineError::Invalid(format!(
+            "proxy.cookie-flags={wanted} cannot be applied safely here; choose {}",
+            choices
+                .iter()
+                .map(|c| c.value.as_str())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
+    }
+    if wanted == proxy::REDIRECT_PLAIN {
+        drop(fr);
+        return redirect_plain(ws, facts, id);
+    }
+    let edits = proxy::drop_secure_edits(&traps).unwrap_or_default();
+    drop(traps);
+    drop(fr);
+    for (sel, op) in &edits {
+        edit(ws, facts, id, sel, op)?;
+    }
+    ws.reason(id, "Removes secure from the session cookie's flags on the plain-HTTP server, so browsers keep the cookie on http:// (once HTTPS is set up, redirect HTTP to it and mark the cookie Secure there).");
+    Ok(())
+}
+
 fn cookie_flags(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<(), EngineError> {
     let id = "proxy.cookie-flags";
+    if !proxy::secure_on_plain(&current(ws, facts)?).is_empty() {
+        return secure_on_plain(ws, facts, value);
+    }
     let samesite = match value.unwrap_or("lax") {
         "lax" | "Lax" => "lax",
         "none" | "None" => "none",

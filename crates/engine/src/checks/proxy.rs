@@ -4,7 +4,7 @@
 
 use super::{deploy_docs, gh, Choice, Finding, FixOffer, Status};
 use crate::facts::{Facts, NginxFacts, Observed};
-use crate::nginx::{NginxConfig, NginxDump, Server};
+use crate::nginx::{Directive, EditOp, Level, Location, NginxConfig, NginxDump, Selector, Server};
 
 /// The headers Odoo needs from its proxy (facts §4), with the official values.
 pub const FORWARDED: &[(&str, &str)] = &[
@@ -78,6 +78,25 @@ impl Front {
         self.odoo_servers()
             .into_iter()
             .filter(|s| !s.is_ssl() && !Self::redirects_all(s))
+            .collect()
+    }
+
+    /// Servers where a plain-HTTP request reaches Odoo: a server block that listens without TLS
+    /// and proxies instead of redirecting everything, and a block that listens both ways (`listen
+    /// 80; listen 443 ssl;`) unless it sends plain requests away with an `if ($scheme …)`.
+    pub fn plain_serving(&self) -> Vec<Server<'_>> {
+        self.odoo_servers()
+            .into_iter()
+            .filter(|s| {
+                let tls_everywhere = s
+                    .directive
+                    .get("ssl")
+                    .is_some_and(|d| d.arg(0) == Some("on"));
+                !tls_everywhere
+                    && s.listens().iter().any(|l| !l.ssl)
+                    && !Self::redirects_all(s)
+                    && !(s.is_ssl() && has_scheme_redirect(s))
+            })
             .collect()
     }
 
@@ -236,6 +255,19 @@ pub fn headers(f: &Facts) -> Finding {
                     .map(|h| h.name.to_string())
                     .collect();
                 let place = format!("{}:{}", loc.directive.file, loc.directive.line);
+                if unused_since_16(f, &route.location) {
+                    if !missing.is_empty() {
+                        fnd = fnd.evidence(
+                            place,
+                            format!(
+                                "location {} sends no {} — unused since Odoo 16, which has no /longpolling route (the live connection is /websocket): it logs nobody out",
+                                route.location,
+                                missing.join(", ")
+                            ),
+                        );
+                    }
+                    continue;
+                }
                 if !missing.is_empty() {
                     missing_total += missing.len();
                     let trap = if dropped.is_empty() {
@@ -357,6 +389,14 @@ pub fn websocket(f: &Facts) -> Finding {
     })
 }
 
+/// A `/longpolling` location on Odoo 16 or later: no request there reaches a route of Odoo's,
+/// so what it forwards changes nothing. Up to 15 (or when the version is unknown) it counts.
+pub fn unused_since_16(f: &Facts, location: &str) -> bool {
+    let path = location_path(location).trim_start_matches('^');
+    f.odoo.version.is_some_and(|v| v.major >= 16)
+        && (path.trim_end_matches('/') == "/longpolling" || path.starts_with("/longpolling/"))
+}
+
 /// `= /websocket`, `^~ /websocket` and `/websocket` all name the path `/websocket`.
 pub fn location_path(key: &str) -> &str {
     key.rsplit(' ').next().unwrap_or(key)
@@ -433,10 +473,125 @@ pub fn serving_names(fr: &Front) -> Vec<String> {
     names
 }
 
+/// What a `web.base.url` naming another host (or scheme) breaks on this instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseUrlConsequence {
+    /// 12–17: printing a PDF re-enters Odoo through web.base.url with the user's session, and
+    /// a host-dependent `dbfilter` does not give the session's database under that host: Odoo
+    /// logs the user out (facts §4, odoo/odoo#92043).
+    LogsOutOnPrint { filter: String, db: String },
+    /// Links (emails, portal) and, in 12–17, printed PDFs use the wrong address; nobody is logged
+    /// out. `why` says why not, in plain words.
+    BrokenLinks { why: String },
+}
+
+impl BaseUrlConsequence {
+    pub fn status(&self) -> Status {
+        match self {
+            BaseUrlConsequence::LogsOutOnPrint { .. } => Status::Fail,
+            BaseUrlConsequence::BrokenLinks { .. } => Status::Warn,
+        }
+    }
+
+    pub fn describe(&self, host: &str) -> String {
+        match self {
+            BaseUrlConsequence::LogsOutOnPrint { filter, db } => format!(
+                "printing a PDF goes through {host}, where dbfilter {filter} does not offer {db}: Odoo logs the user out"
+            ),
+            BaseUrlConsequence::BrokenLinks { why } => why.clone(),
+        }
+    }
+}
+
+/// The consequence of `web.base.url` pointing at `base_host` while users use `serving`: a
+/// logout only when printing goes through it (12–17) and a host-dependent dbfilter (`%h`, `%d`)
+/// rejects the database users work in under that host; otherwise broken links and prints.
+/// Odoo's `db_filter`: `dbfilter` wins when set; else `db_name` (a comma list in recent
+/// versions) is the list of databases offered; else every database is.
+pub fn base_url_consequence(f: &Facts, serving: &[String], base_host: &str) -> BaseUrlConsequence {
+    let printing = match f.odoo.version {
+        Some(v) if v.major >= 18 => {
+            return BaseUrlConsequence::BrokenLinks {
+                why: format!("Odoo {v} does not print through web.base.url: only links (emails, portal, redirects) use the wrong address; nobody is logged out by it"),
+            }
+        }
+        Some(v) => format!("Odoo {v} prints PDFs through web.base.url, so links and printing use the wrong address"),
+        None => "links and (Odoo 12–17) PDF printing use the wrong address".to_string(),
+    };
+    let filter = f
+        .odoo
+        .option("dbfilter")
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty());
+    let db_name = f
+        .odoo
+        .option("db_name")
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty() && v != "False");
+    let Some(filter) = filter.filter(|v| v.contains("%h") || v.contains("%d")) else {
+        let fixed = match (
+            f.odoo.option("dbfilter").filter(|v| !v.trim().is_empty()),
+            &db_name,
+        ) {
+            (Some(filter), _) => format!(
+                "dbfilter {} picks the database whatever the host name",
+                filter.trim()
+            ),
+            (None, Some(name)) => {
+                format!("db_name = {name} fixes the database whatever the host name")
+            }
+            (None, None) => {
+                "without dbfilter or db_name every database is offered under any host name"
+                    .to_string()
+            }
+        };
+        return BaseUrlConsequence::BrokenLinks {
+            why: format!("{printing}; {fixed}, so the session's database is found and nobody is logged out by it"),
+        };
+    };
+    let databases: Vec<String> =
+        f.db.seen()
+            .map(|d| d.databases.iter().map(|d| d.name.clone()).collect())
+            .unwrap_or_default();
+    // The databases users reach under the names they use.
+    let used: Vec<&String> = databases
+        .iter()
+        .filter(|db| {
+            serving.is_empty()
+                || serving
+                    .iter()
+                    .any(|n| super::runtime::dbfilter_allows(&filter, n, db))
+        })
+        .collect();
+    if used.is_empty() {
+        // Nothing known to compare: the host-dependent filter decides under another name.
+        return BaseUrlConsequence::LogsOutOnPrint {
+            filter,
+            db: db_name.unwrap_or_else(|| "the user's database".into()),
+        };
+    }
+    match used
+        .iter()
+        .find(|db| !super::runtime::dbfilter_allows(&filter, base_host, db))
+    {
+        Some(db) => BaseUrlConsequence::LogsOutOnPrint {
+            filter,
+            db: db.to_string(),
+        },
+        None => BaseUrlConsequence::BrokenLinks {
+            why: format!(
+                "{printing}; dbfilter {filter} also offers {} under {base_host}, so nobody is logged out by it",
+                used.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        },
+    }
+}
+
 pub fn canonical_host(f: &Facts) -> Finding {
     let fnd = Finding::new("proxy.canonical-host", "One address for Odoo")
         .refs(&[gh("odoo/odoo", 92043), deploy_docs()]);
     with_front(f, fnd, |mut fnd, fr| {
+        let mut logs_out = false;
         let serving = serving_names(fr);
         let (base, frozen) = base_url(f);
         let base_host = base.as_deref().and_then(url_host);
@@ -468,15 +623,22 @@ pub fn canonical_host(f: &Facts) -> Finding {
                     ),
                 );
                 if !serving.is_empty() && !serving.iter().any(|n| n == h) {
+                    let c = base_url_consequence(f, &serving, h);
+                    logs_out |= c.status() == Status::Fail;
+                    fnd = fnd.evidence("what that breaks", c.describe(h));
                     fnd.worsen(
-                        Status::Fail,
-                        format!("web.base.url points to {h}, which is not the address users use."),
+                        c.status(),
+                        match c {
+                            BaseUrlConsequence::LogsOutOnPrint { .. } => format!("web.base.url points to {h}, not the address users use: printing a PDF there logs them out."),
+                            BaseUrlConsequence::BrokenLinks { .. } => format!("web.base.url points to {h}, not the address users use: links and prints use the wrong address (nobody is logged out by it)."),
+                        },
                     );
                 }
                 if fr.has_https() && b.starts_with("http://") {
+                    fnd = fnd.evidence("what that breaks", "links and printed PDFs go through plain http://; the host, and so the database, stays the same");
                     fnd.worsen(
-                        Status::Fail,
-                        "web.base.url uses http:// while the site is served over HTTPS.",
+                        Status::Warn,
+                        "web.base.url uses http:// while the site is served over HTTPS: links and prints go through plain HTTP.",
                     );
                 }
                 if !frozen {
@@ -495,7 +657,17 @@ pub fn canonical_host(f: &Facts) -> Finding {
                 if url_host(after) != url_host(used)
                     || after.starts_with("http://") != used.starts_with("http://")
                 {
-                    fnd.worsen(Status::Fail, format!("After logging in, Odoo believes its address is {after}, but users reach it as {used}."));
+                    let c = match url_host(after) {
+                        Some(h) if url_host(used).as_deref() != Some(h.as_str()) => {
+                            base_url_consequence(f, &serving, &h)
+                        }
+                        _ => BaseUrlConsequence::BrokenLinks {
+                            why: "only the scheme differs: links and prints use the wrong scheme"
+                                .into(),
+                        },
+                    };
+                    logs_out |= c.status() == Status::Fail;
+                    fnd.worsen(c.status(), format!("After logging in, Odoo believes its address is {after}, but users reach it as {used}."));
                 }
             }
         }
@@ -508,9 +680,17 @@ pub fn canonical_host(f: &Facts) -> Finding {
                 default.as_deref().unwrap_or("-")
             );
         } else {
+            let several = serving.len() > 1 && !canonicalised;
             fnd = fnd
-                .users_see("Logged in on one address, logged out on another; printed PDFs come out blank or as the login page; emails link to a wrong address.")
-                .why("Each host name gets its own cookie, so each is a separate login. Odoo also uses web.base.url to print reports with the user's session; when it names another host (or http://), printing and links break.")
+                .users_see(match (several, logs_out) {
+                    (true, _) | (false, true) => "Logged in on one address, logged out on another; printing a PDF can end on the login page; emails link to a wrong address.",
+                    (false, false) => "Emails and links point to a wrong address; printed PDFs can come out blank. Nobody is logged out by it.",
+                })
+                .why(if logs_out || several {
+                    "Each host name gets its own cookie, so each is a separate login. Odoo 12–17 also print reports by calling web.base.url with the user's session; when dbfilter gives another database (or none) under that host, Odoo logs the user out."
+                } else {
+                    "Odoo builds links in emails and (12–17) the address it prints PDFs through from web.base.url. Here the database does not depend on the host name, so the session survives; only the address is wrong."
+                })
                 .fix(FixOffer {
                     title: "Redirect every other name to one canonical host and set web.base.url to it, frozen (reloads nginx, restarts Odoo)".into(),
                     choices: serving.iter().map(|n| Choice { value: n.clone(), label: n.clone(), warning: None }).collect(),
@@ -530,11 +710,292 @@ pub fn has_host_redirect(s: &Server) -> bool {
     })
 }
 
+/// `if ($scheme = http) { return 301 https://…; }` (or `$https`) at server level: plain requests
+/// of a server that listens both ways are sent to HTTPS.
+pub fn has_scheme_redirect(s: &Server) -> bool {
+    s.directive.children().iter().any(|d| {
+        d.name == "if"
+            && d.args
+                .iter()
+                .any(|a| a.contains("$scheme") || a.contains("$https"))
+            && d.children()
+                .iter()
+                .any(|c| c.name == "return" || c.name == "rewrite")
+    })
+}
+
+/// Whether a `proxy_cookie_flags`/`proxy_cookie_path` cookie or path pattern matches `value`:
+/// a literal (case-insensitive), or a regex after `~` (`~*`: case-insensitive); a bare `~` is
+/// the empty regex and matches everything.
+fn pattern_matches(pattern: &str, value: &str, literal_prefix: bool) -> bool {
+    let (regex, insensitive) = if let Some(r) = pattern.strip_prefix("~*") {
+        (Some(r), true)
+    } else if let Some(r) = pattern.strip_prefix('~') {
+        (Some(r), false)
+    } else {
+        (None, false)
+    };
+    match regex {
+        Some(r) => regex::RegexBuilder::new(r.trim())
+            .case_insensitive(insensitive)
+            .build()
+            .map(|re| re.is_match(value))
+            .unwrap_or(false),
+        None if literal_prefix => value.starts_with(pattern),
+        None => pattern.eq_ignore_ascii_case(value),
+    }
+}
+
+/// The directive that makes nginx mark Odoo's `session_id` cookie (set with `Path=/`) Secure in
+/// this location: the first `proxy_cookie_flags` whose cookie matches it, when its flags include
+/// `secure` (nginx applies the first match only); or a `proxy_cookie_path` whose replacement
+/// appends `; Secure` to the path, the trick older guides publish.
+pub fn secure_cookie_source<'a>(loc: &Location<'a>) -> Option<&'a Directive> {
+    let flags = loc.effective_all("proxy_cookie_flags");
+    let first = flags.directives.iter().find(|d| {
+        d.arg(0)
+            .is_some_and(|c| c != "off" && pattern_matches(c, "session_id", false))
+    });
+    if let Some(d) = first {
+        if d.args
+            .iter()
+            .skip(1)
+            .any(|a| a.eq_ignore_ascii_case("secure"))
+        {
+            return Some(d);
+        }
+    }
+    let paths = loc.effective_all("proxy_cookie_path");
+    let first = paths.directives.iter().find(|d| {
+        d.arg(0)
+            .is_some_and(|p| p != "off" && pattern_matches(p, "/", true))
+    });
+    first
+        .filter(|d| {
+            d.arg(1).is_some_and(|r| {
+                r.split(';')
+                    .skip(1)
+                    .any(|part| part.trim().eq_ignore_ascii_case("secure"))
+            })
+        })
+        .copied()
+}
+
+/// Where nginx marks the session cookie Secure on a server that answers plain HTTP.
+#[derive(Debug, Clone)]
+pub struct SecureOnPlain<'a> {
+    pub server: usize,
+    /// `server_name`s, for the evidence.
+    pub names: String,
+    /// The plain-HTTP ports of that server.
+    pub plain_ports: Vec<u16>,
+    /// The location to Odoo that sends the cookie.
+    pub location: String,
+    pub directive: &'a Directive,
+    /// The level the directive is taken from (where an edit takes effect).
+    pub level: Level,
+    /// The same block also terminates TLS (`listen 80; listen 443 ssl;` in one server).
+    pub mixed: bool,
+    /// The directive also marks the cookie on an HTTPS server (set at http level, in a snippet
+    /// both include, or in a block that listens both ways): removing `secure` there would remove
+    /// it from HTTPS too.
+    pub shared_with_https: bool,
+}
+
+fn same_directive(a: &Directive, b: &Directive) -> bool {
+    a.file == b.file && a.span == b.span
+}
+
+/// Every location to Odoo's HTTP port served over plain HTTP where nginx marks the session
+/// cookie Secure: browsers drop such a cookie on http://, so nobody stays logged in there.
+pub fn secure_on_plain(fr: &Front) -> Vec<SecureOnPlain<'_>> {
+    let servers = fr.config.servers();
+    let routes = fr.config.routes_to(&fr.http);
+    // Directives that mark the cookie on TLS-served routes.
+    let mut on_tls: Vec<&Directive> = Vec::new();
+    for route in &routes {
+        let Some(s) = servers.iter().find(|s| s.index == route.server) else {
+            continue;
+        };
+        if !s.is_ssl() || Front::redirects_all(s) {
+            continue;
+        }
+        if let Some(d) = s
+            .location(&route.location)
+            .and_then(|l| secure_cookie_source(&l))
+        {
+            on_tls.push(d);
+        }
+    }
+    let mut out: Vec<SecureOnPlain> = Vec::new();
+    for s in fr.plain_serving() {
+        for route in routes.iter().filter(|r| r.server == s.index) {
+            let Some(loc) = s.location(&route.location) else {
+                continue;
+            };
+            let Some(d) = secure_cookie_source(&loc) else {
+                continue;
+            };
+            let level = loc.effective_all(&d.name).from;
+            out.push(SecureOnPlain {
+                server: s.index,
+                names: s.server_names().join(" "),
+                plain_ports: s
+                    .listens()
+                    .iter()
+                    .filter(|l| !l.ssl)
+                    .filter_map(|l| l.port)
+                    .collect(),
+                location: route.location.clone(),
+                directive: d,
+                level,
+                mixed: s.is_ssl(),
+                shared_with_https: on_tls.iter().any(|t| same_directive(t, d)),
+            });
+        }
+    }
+    out
+}
+
+/// The fix choices for [`secure_on_plain`] that the planner can apply safely.
+pub const REDIRECT_PLAIN: &str = "redirect";
+pub const DROP_SECURE: &str = "drop-secure";
+
+/// Redirecting plain HTTP is plannable when HTTPS exists and every trap is a plain-only server
+/// (the redirect fix adds `return 301` to exactly those; a block that also listens with TLS
+/// cannot take it).
+pub fn can_redirect_plain(fr: &Front, traps: &[SecureOnPlain]) -> bool {
+    fr.has_https() && !traps.is_empty() && traps.iter().all(|t| !t.mixed)
+}
+
+/// The edits that remove `secure` where it marks the cookie on plain HTTP; `None` when one of
+/// those directives also serves HTTPS (removing it there would weaken HTTPS: redirect instead,
+/// or split the block by hand).
+pub fn drop_secure_edits(traps: &[SecureOnPlain]) -> Option<Vec<(Selector, EditOp)>> {
+    if traps.is_empty() || traps.iter().any(|t| t.shared_with_https) {
+        return None;
+    }
+    let mut edits: Vec<(Selector, EditOp)> = Vec::new();
+    let mut done: Vec<&Directive> = Vec::new();
+    for t in traps {
+        if done.iter().any(|d| same_directive(d, t.directive)) {
+            continue;
+        }
+        done.push(t.directive);
+        let d = t.directive;
+        let args: Vec<String> = if d.name == "proxy_cookie_flags" {
+            d.args
+                .iter()
+                .filter(|a| !a.eq_ignore_ascii_case("secure"))
+                .cloned()
+                .collect()
+        } else {
+            let replacement = d.arg(1).unwrap_or("/");
+            let kept: Vec<&str> = replacement
+                .split(';')
+                .enumerate()
+                .filter(|(i, part)| *i == 0 || !part.trim().eq_ignore_ascii_case("secure"))
+                .map(|(_, p)| p)
+                .collect();
+            let mut args = d.args.clone();
+            args[1] = kept.join(";");
+            args
+        };
+        let sel = match &t.level {
+            Level::Location(key) => Selector::Location {
+                server: t.server,
+                location: key.clone(),
+            },
+            Level::Http => Selector::Http,
+            Level::Server | Level::Unset => Selector::Server(t.server),
+        };
+        let op = if d.name == "proxy_cookie_flags" && args.len() == 1 {
+            // `proxy_cookie_flags session_id secure;` alone: nothing is left to set.
+            EditOp::Remove {
+                name: d.name.clone(),
+                first_arg: d.arg(0).map(str::to_string),
+            }
+        } else {
+            EditOp::ReplaceArgs {
+                name: d.name.clone(),
+                first_arg: d.arg(0).map(str::to_string),
+                args,
+            }
+        };
+        edits.push((sel, op));
+    }
+    Some(edits)
+}
+
+/// The choices offered for the Secure-cookie-on-plain-HTTP failure: only those the planner can
+/// apply (redirect first when possible), with the default.
+pub fn secure_on_plain_choices(
+    fr: &Front,
+    traps: &[SecureOnPlain],
+) -> (Vec<Choice>, Option<String>) {
+    let mut choices = Vec::new();
+    if can_redirect_plain(fr, traps) {
+        choices.push(Choice {
+            value: REDIRECT_PLAIN.into(),
+            label: "Redirect plain HTTP to HTTPS, so the cookie is only ever used over HTTPS (recommended)".into(),
+            warning: None,
+        });
+    }
+    if drop_secure_edits(traps).is_some() {
+        choices.push(Choice {
+            value: DROP_SECURE.into(),
+            label: "Remove secure from the session cookie's flags on the plain-HTTP server".into(),
+            warning: Some("Over plain HTTP the session cookie crosses the network unencrypted; HTTPS with a redirect is the safer fix.".into()),
+        });
+    }
+    let default = choices.first().map(|c| c.value.clone());
+    (choices, default)
+}
+
 pub fn cookie_flags(f: &Facts) -> Finding {
     let fnd = Finding::new("proxy.cookie-flags", "Session cookie flags")
         .refs(&[gh("odoo/odoo", 107160), gh("odoo/odoo", 63226), deploy_docs()])
         .note("Odoo 12–19 all set session_id with HttpOnly and Path=/ only: Secure and SameSite can only come from the proxy (nginx 1.19.8 or later: proxy_cookie_flags).");
     with_front(f, fnd, |mut fnd, fr| {
+        let traps = secure_on_plain(fr);
+        if !traps.is_empty() {
+            for t in &traps {
+                let ports: Vec<String> = t.plain_ports.iter().map(u16::to_string).collect();
+                fnd = fnd.evidence(
+                    format!("{}:{}", t.directive.file, t.directive.line),
+                    format!(
+                        "{} {} — marks the session cookie Secure in location {} of server {}, which serves Odoo over plain HTTP (port {}{})",
+                        t.directive.name,
+                        t.directive.args.join(" "),
+                        t.location,
+                        if t.names.is_empty() { "(no server_name)" } else { t.names.as_str() },
+                        ports.join(", "),
+                        if t.mixed { ", in the same block as HTTPS" } else { "" },
+                    ),
+                );
+            }
+            fnd.worsen(
+                Status::Fail,
+                "The session cookie is marked Secure on a plain-HTTP address: browsers drop it there, so nobody stays logged in over http://.",
+            );
+            let (choices, default) = secure_on_plain_choices(fr, &traps);
+            let by_hand = if fr.has_https() {
+                "Send plain HTTP to HTTPS (a server on port 80 that only redirects), or remove secure from the flags the plain-HTTP server uses."
+            } else {
+                "Remove secure from the flags the plain-HTTP server uses, or set up HTTPS (it needs a certificate) and redirect HTTP to it."
+            };
+            fnd = fnd
+                .users_see("On http:// every login ends on the login page again, or \"Session Expired\" right after logging in: the browser refuses the session cookie.")
+                .why(format!("nginx adds Secure to Odoo's session cookie on a server that answers plain HTTP. A browser only keeps and sends a Secure cookie over HTTPS, so on http:// it throws the cookie away and every request arrives without a session. {by_hand}"));
+            if !choices.is_empty() {
+                fnd = fnd.fix(FixOffer {
+                    title: "Stop marking the cookie Secure where Odoo is served over plain HTTP (reloads nginx)".into(),
+                    choices,
+                    default,
+                });
+            }
+            return fnd;
+        }
         if !fr.has_https() {
             return fnd.status(
                 Status::Skip,
@@ -554,16 +1015,13 @@ pub fn cookie_flags(f: &Facts) -> Finding {
             let Some(loc) = server.location(&route.location) else {
                 continue;
             };
-            let flags = loc.effective_all("proxy_cookie_flags");
-            let secure = flags.directives.iter().find(|d| {
-                d.arg(0) == Some("session_id")
-                    && d.args.iter().any(|a| a.eq_ignore_ascii_case("secure"))
-            });
-            match secure {
+            // proxy_cookie_flags (a rule naming session_id, or a regex matching it), or the
+            // older `proxy_cookie_path / "/; secure; …"` trick.
+            match secure_cookie_source(&loc) {
                 Some(d) => {
                     fnd = fnd.evidence(
                         format!("{}:{}", d.file, d.line),
-                        format!("proxy_cookie_flags {}", d.args.join(" ")),
+                        format!("{} {}", d.name, d.args.join(" ")),
                     );
                     if plain {
                         fnd.worsen(Status::Fail, "The cookie is marked Secure but plain HTTP still serves Odoo: there people are logged out.");
