@@ -96,6 +96,10 @@ pub struct DiagArgs {
     /// The instance to diagnose when several run: its HTTP port or its config path.
     #[arg(long)]
     pub instance: Option<String>,
+    /// The database(s) the instance serves, when its config cannot decide (no dbfilter over
+    /// several databases, a host-based dbfilter behind a catch-all proxy). Repeatable.
+    #[arg(long = "database", value_name = "NAME")]
+    pub databases: Vec<String>,
     /// An Odoo login for the live probe; its password comes from the ODOO_PASSWORD environment variable.
     #[arg(long)]
     pub odoo_login: Option<String>,
@@ -114,6 +118,7 @@ impl DiagArgs {
     pub fn options(&self) -> Result<DiagnoseOptions, EngineError> {
         let mut opts = DiagnoseOptions::default();
         opts.discover.instance = self.instance.clone();
+        opts.discover.databases = self.databases.clone();
         if let Some(login) = &self.odoo_login {
             let password = std::env::var("ODOO_PASSWORD").map_err(|_| {
                 EngineError::Invalid(

@@ -43,6 +43,8 @@ pub struct Facts {
     pub nginx: Observed<NginxFacts>,
     pub log: Observed<LogFacts>,
     pub db: Observed<DbFacts>,
+    /// Which databases the instance serves and why; `None` when PostgreSQL could not be asked.
+    pub db_scope: Option<crate::db_scope::DbScope>,
     /// What the running server answered over HTTP on its own port (through the SSH tunnel).
     pub server: Observed<ServerFacts>,
     /// What a test login observed (only when the person gave one): beats what files say.
@@ -433,7 +435,12 @@ pub struct LogFacts {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DbFacts {
+    /// The databases this instance serves (see [`crate::db_scope`]): nothing else is read for a
+    /// verdict or ever written.
     pub databases: Vec<DbParams>,
+    /// Databases it does not serve whose daily cleanup still empties its sessions folder, with
+    /// their `sessions.max_inactivity_seconds` (absent = Odoo's default).
+    pub cleanup_only: Vec<(String, Option<String>)>,
 }
 
 #[derive(Debug, Clone, Serialize)]

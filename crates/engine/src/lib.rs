@@ -5,10 +5,13 @@
 //!
 //! - [`discover`] gathers [`facts::Facts`] from a host in two command executions plus database queries;
 //! - [`checks`] turns facts into findings (pure functions, tested on data);
+//! - [`db_scope`] decides, by Odoo's rules, which databases an instance serves: the only ones read
+//!   for verdicts or written;
 //! - the parsers ([`odoo_conf`], [`nginx`]) read and edit config files without losing a byte.
 
 pub mod change;
 pub mod checks;
+pub mod db_scope;
 pub mod diagnosis;
 pub mod discover;
 pub mod error;

@@ -158,8 +158,8 @@ fn database_on_the_local_socket_only_is_read_with_psql_on_the_host() {
     );
     assert_eq!(
         (d.odoo.cost.executions, d.odoo.cost.psql_runs),
-        (2, 1),
-        "two discovery scripts, one psql run"
+        (2, 2),
+        "two discovery scripts, two psql runs: the role's databases (Odoo's list_dbs, as a dbfilter is set) and the one it serves"
     );
 }
 

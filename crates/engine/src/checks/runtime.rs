@@ -180,18 +180,7 @@ pub fn workers_memory(f: &Facts) -> Finding {
 }
 
 /// The databases Odoo offers for a host name under `dbfilter` (odoo/http.py `db_filter`).
-pub fn dbfilter_allows(filter: &str, host: &str, db: &str) -> bool {
-    let host = host.split(':').next().unwrap_or(host);
-    let host = host.strip_prefix("www.").unwrap_or(host);
-    let domain = host.split('.').next().unwrap_or(host);
-    let pattern = filter
-        .replace("%h", &regex::escape(host))
-        .replace("%d", &regex::escape(domain));
-    // Python's re.match anchors at the start only.
-    regex::Regex::new(&format!("^(?:{pattern})"))
-        .map(|r| r.is_match(db))
-        .unwrap_or(true)
-}
+pub use crate::db_scope::dbfilter_allows;
 
 pub fn db_filter(f: &Facts) -> Finding {
     let mut fnd = Finding::new("db.filter", "The database filter lets users in").refs(&[
@@ -250,6 +239,28 @@ pub fn db_filter(f: &Facts) -> Finding {
                 );
             }
         }
+    }
+    let by_host = filter.contains("%h") || filter.contains("%d");
+    if let Some(scope) = f.db_scope.as_ref().filter(|s| by_host && s.any_host) {
+        fnd = fnd.evidence(
+            "the nginx in front",
+            format!(
+                "a server block proxying to this Odoo accepts any host name (no server_name, \"_\", a wildcard or default_server){}",
+                if scope.host_names.is_empty() {
+                    String::new()
+                } else {
+                    format!("; named: {}", scope.host_names.join(", "))
+                }
+            ),
+        );
+        fnd.worsen(
+            Status::Fail,
+            format!("dbfilter {filter} picks the database from the host name, but the proxy accepts any name: people who use another address (the IP, a short name) get another database or the database selector."),
+        );
+        fnd = fnd
+            .users_see("Depending on the address typed, the login page shows the database selector or another database, and a session made under one address is logged out under another.")
+            .why("With %h or %d, Odoo chooses the database from the host name of each request. A catch-all server block hands Odoo every name anyone types, so the database it picks depends on the address, not on the user.")
+            .note("Give the Odoo server block the exact server_name(s) users should type (and redirect the others to it), or replace %h/%d by the database's name.");
     }
     if fnd.status == Status::Ok {
         fnd.summary = format!("dbfilter {filter} matches a database for every host name served.");

@@ -7,7 +7,15 @@ use std::time::Duration;
 
 pub const LIFETIME_KEY: &str = "sessions.max_inactivity_seconds";
 
-/// The lifetime each database asks for: (database, seconds, raw value if set).
+/// Odoo's reading of the parameter: `int(value)`, the default on anything else.
+fn lifetime_secs(raw: Option<&str>) -> u64 {
+    raw.and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|v| *v > 0)
+        .map(|v| v as u64)
+        .unwrap_or(DEFAULT_LIFETIME.as_secs())
+}
+
+/// The lifetime each database this instance serves asks for: (database, seconds, raw value).
 pub fn lifetimes(f: &Facts) -> Vec<(String, u64, Option<String>)> {
     let Some(db) = f.db.seen() else {
         return Vec::new();
@@ -16,15 +24,20 @@ pub fn lifetimes(f: &Facts) -> Vec<(String, u64, Option<String>)> {
         .iter()
         .map(|d| {
             let raw = d.params.get(LIFETIME_KEY).cloned();
-            // Odoo: int(value), falling back to the default on anything not an integer.
-            let secs = raw
-                .as_deref()
-                .and_then(|v| v.trim().parse::<i64>().ok())
-                .filter(|v| *v > 0)
-                .map(|v| v as u64)
-                .unwrap_or(DEFAULT_LIFETIME.as_secs());
-            (d.name.clone(), secs, raw)
+            (d.name.clone(), lifetime_secs(raw.as_deref()), raw)
         })
+        .collect()
+}
+
+/// The same for databases this instance does not serve whose cleanup still runs on its
+/// sessions folder (its prefork cron visits every database of its role: see `db_scope`).
+pub fn cleanup_only_lifetimes(f: &Facts) -> Vec<(String, u64, Option<String>)> {
+    let Some(db) = f.db.seen() else {
+        return Vec::new();
+    };
+    db.cleanup_only
+        .iter()
+        .map(|(name, raw)| (name.clone(), lifetime_secs(raw.as_deref()), raw.clone()))
         .collect()
 }
 
@@ -119,8 +132,15 @@ pub fn lifetime(f: &Facts) -> Finding {
         );
     }
     let safe = version.shortest_safe_lifetime();
-    let (min_db, min_secs, _) = lts.iter().min_by_key(|(_, s, _)| *s).cloned().unwrap();
-    for (db, secs, raw) in &lts {
+    let others = cleanup_only_lifetimes(f);
+    let (min_db, min_secs, _) = lts
+        .iter()
+        .chain(&others)
+        .min_by_key(|(_, s, _)| *s)
+        .cloned()
+        .unwrap();
+    for (db, secs, raw) in lts.iter().chain(&others) {
+        let served = lts.iter().any(|(d, _, _)| d == db);
         let shown = match raw {
             Some(r) if r.trim().parse::<i64>().map_or(true, |v| v <= 0) => {
                 format!("{LIFETIME_KEY} = {r:?}: not a positive integer, so Odoo uses the default of 7 days")
@@ -131,7 +151,12 @@ pub fn lifetime(f: &Facts) -> Finding {
             ),
             None => format!("{LIFETIME_KEY} is not set: Odoo's default, 7 days"),
         };
-        fnd = fnd.evidence(format!("ir_config_parameter in database {db}"), shown);
+        let source = if served {
+            format!("ir_config_parameter in database {db}")
+        } else {
+            format!("ir_config_parameter in database {db} (not served by this instance; its cleanup still runs on this instance's sessions folder)")
+        };
+        fnd = fnd.evidence(source, shown);
     }
     fnd = fnd.fix(FixOffer {
         title: format!("Set {LIFETIME_KEY} (then restart Odoo so it takes effect)"),
@@ -173,8 +198,11 @@ pub fn lifetime(f: &Facts) -> Finding {
             .users_see("Sessions still end as before: the new setting is not in force.")
             .why("Odoo reads sessions.max_inactivity_seconds once, when it starts, and keeps it in memory. A value written straight into the database (SQL, a script) only takes effect after a restart; set through Odoo's own settings it applies at once.");
     }
-    let shared = if lts.len() > 1 {
-        format!(" Several databases share one sessions folder, so the shortest value (database {min_db}) applies to everybody.")
+    let from_other = others.iter().any(|(d, _, _)| *d == min_db);
+    let shared = if from_other {
+        format!(" This instance's scheduled cleanup also runs in database {min_db}, which it does not serve (with workers, Odoo's cron visits every database of its PostgreSQL role unless db_name lists them), and that database's shorter value empties this instance's sessions folder. Change it there, or set db_name so the cron visits only this instance's databases.")
+    } else if lts.len() + others.len() > 1 {
+        format!(" Several databases clean one sessions folder, so the shortest value (database {min_db}) applies to everybody.")
     } else {
         String::new()
     };

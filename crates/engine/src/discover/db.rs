@@ -5,6 +5,7 @@
 //! quoted by psql itself), never spliced into SQL. Only session-related parameters are read;
 //! `database.secret` is checked for presence, never read.
 
+use crate::db_scope::DbScope;
 use crate::facts::{Cost, DbFacts, DbParams, Observed, OdooFacts};
 use osd_remote::{Cmd, Host, Tunnel};
 use std::collections::BTreeMap;
@@ -333,44 +334,139 @@ pub fn describe_pg_error(e: &postgres::Error) -> String {
     }
 }
 
-pub(super) fn db_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observed<DbFacts> {
+/// What decides the scope besides the databases themselves: the proxy's host names and the
+/// person's `--database` choices.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeHints {
+    pub host_names: Vec<String>,
+    pub any_host: bool,
+    pub chosen: Vec<String>,
+}
+
+/// Reads the session facts of the databases this instance serves, after deciding which those
+/// are by Odoo's own rules ([`crate::db_scope`]). Returns the scope too (when PostgreSQL could be
+/// asked at all), so an undecided one can be offered to the person.
+pub(super) fn db_facts(
+    host: &Host,
+    odoo: &OdooFacts,
+    hints: &ScopeHints,
+    cost: &mut Cost,
+) -> (Observed<DbFacts>, Option<DbScope>) {
     let target = db_target(odoo);
-    let mut names = target.names.clone();
-    if names.is_empty() {
+    let filter = odoo.option("dbfilter").filter(|f| !f.is_empty());
+    let db_name = odoo
+        .option("db_name")
+        .filter(|n| !n.is_empty() && n != "False");
+    let workers = odoo.workers();
+    let major = odoo.version.map(|v| v.major);
+    let unreachable = |e: String| {
+        Observed::Unknown(format!(
+            "cannot reach PostgreSQL at {}:{}: {e}",
+            target.host, target.port
+        ))
+    };
+    // list_dbs(True): Odoo asks the server unless a db_name stands without a filter.
+    let asks_server = filter.is_some() || db_name.is_none();
+    let mut owned: Option<Vec<(String, Option<u8>)>> = None;
+    let mut lifetimes: BTreeMap<String, Option<String>> = BTreeMap::new();
+    if asks_server {
+        let template = odoo
+            .option("db_template")
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "template0".into());
         let listed = Db::open(host, odoo, "postgres").and_then(|mut d| {
             cost.db_round_trips += 1;
             let rows = d.query(
-                "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres' \
-                 AND has_database_privilege(datname, 'CONNECT') ORDER BY datname",
-                &[],
+                "SELECT datname FROM pg_database WHERE datdba = (SELECT usesysid FROM pg_user WHERE usename = current_user) \
+                 AND NOT datistemplate AND datallowconn AND datname <> ALL(string_to_array($1, ',')) ORDER BY datname",
+                &[&format!("postgres,{template}")],
             );
             cost.psql_runs += d.psql_runs;
             rows
         });
-        match listed {
-            Ok(rows) => {
-                names = rows
-                    .into_iter()
-                    .filter_map(|r| r.into_iter().next().flatten())
-                    .collect()
+        let names: Vec<String> = match listed {
+            Ok(rows) => rows
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().flatten())
+                .collect(),
+            Err(e) => return (unreachable(e), None),
+        };
+        // The prefork cron visits all of them (skipping other versions): their base version and
+        // lifetime decide what empties this instance's sessions folder.
+        let prefork_visits_all = workers > 0 && db_name.is_none();
+        let mut list = Vec::new();
+        for name in names {
+            let mut base = None;
+            if prefork_visits_all {
+                let Ok(mut d) = Db::open(host, odoo, &name) else {
+                    continue;
+                };
+                cost.db_round_trips += 1;
+                let rows = d.query(
+                    "SELECT (SELECT latest_version FROM ir_module_module WHERE name = 'base'), \
+                     (SELECT value FROM ir_config_parameter WHERE key = $1)",
+                    &[&crate::checks::session::LIFETIME_KEY],
+                );
+                cost.psql_runs += d.psql_runs;
+                match rows {
+                    Ok(rows) => {
+                        let row = rows.into_iter().next().unwrap_or_default();
+                        base = row
+                            .first()
+                            .cloned()
+                            .flatten()
+                            .and_then(|v| v.split('.').next()?.parse::<u8>().ok());
+                        lifetimes.insert(name.clone(), row.get(1).cloned().flatten());
+                    }
+                    // Not an Odoo database: Odoo's cron skips it too.
+                    Err(_) => continue,
+                }
             }
-            Err(e) => {
-                return Observed::Unknown(format!(
-                    "cannot reach PostgreSQL at {}:{}: {e}",
-                    target.host, target.port
-                ))
-            }
+            list.push((name, base));
         }
+        owned = Some(list);
+    }
+    let scope = crate::db_scope::scope(&crate::db_scope::ScopeInput {
+        dbfilter: filter,
+        db_name,
+        workers,
+        major,
+        owned,
+        host_names: hints.host_names.clone(),
+        any_host: hints.any_host,
+        chosen: hints.chosen.clone(),
+    });
+    if let Some(candidates) = &scope.undecided {
+        return (
+            Observed::Unknown(format!(
+                "this Odoo can serve several databases ({}) and its config does not say which one users reach ({}); choose with --database NAME",
+                candidates.join(", "),
+                scope.rule
+            )),
+            Some(scope),
+        );
+    }
+    if scope.served.is_empty() {
+        return (
+            Observed::Unknown(format!(
+                "this Odoo serves no database of its PostgreSQL role ({})",
+                scope.rule
+            )),
+            Some(scope),
+        );
     }
     let mut databases = Vec::new();
-    for name in names {
-        let mut d = match Db::open(host, odoo, &name) {
+    for name in &scope.served {
+        let mut d = match Db::open(host, odoo, name) {
             Ok(d) => d,
             Err(e) => {
-                return Observed::Unknown(format!(
-                    "cannot open database '{name}' at {}:{}: {e}",
-                    target.host, target.port
-                ))
+                return (
+                    Observed::Unknown(format!(
+                        "cannot open database '{name}' at {}:{}: {e}",
+                        target.host, target.port
+                    )),
+                    Some(scope),
+                )
             }
         };
         // One statement, so it is one round trip whichever way the database is reached.
@@ -390,7 +486,10 @@ pub(super) fn db_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observ
             // Not an Odoo database (no such table): skipped, as Odoo's database list would.
             Err(e) if e.contains("42P01") || e.contains("does not exist") => continue,
             Err(e) => {
-                return Observed::Unknown(format!("reading ir_config_parameter in '{name}': {e}"))
+                return (
+                    Observed::Unknown(format!("reading ir_config_parameter in '{name}': {e}")),
+                    Some(scope),
+                )
             }
         };
         let mut params = BTreeMap::new();
@@ -412,7 +511,7 @@ pub(super) fn db_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observ
             }
         }
         databases.push(DbParams {
-            name,
+            name: name.clone(),
             params,
             database_secret_present: secret,
             modules,
@@ -420,7 +519,19 @@ pub(super) fn db_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observ
             via_psql: d.via_psql(),
         });
     }
-    Observed::Seen(DbFacts { databases })
+    let cleanup_only = scope
+        .cleanup_from
+        .iter()
+        .filter(|n| !scope.served.contains(n))
+        .map(|n| (n.clone(), lifetimes.get(n).cloned().flatten()))
+        .collect();
+    (
+        Observed::Seen(DbFacts {
+            databases,
+            cleanup_only,
+        }),
+        Some(scope),
+    )
 }
 
 /// The error for a database that could not be asked: names the host, database and config.

@@ -23,6 +23,8 @@ const SCRIPT_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct DiscoverOptions {
     /// Which instance to diagnose when several run: its HTTP port or its config path.
     pub instance: Option<String>,
+    /// Which of its databases, when its config cannot decide (`--database`, repeatable).
+    pub databases: Vec<String>,
 }
 
 /// Runs discovery on a connected host.
@@ -85,7 +87,9 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
     // The HTTP question and the database queries need only the inventory and use their own
     // tunnels: they run while the second script does.
     let script2 = format!("{prelude}{}", scripts::DETAILS);
-    let (out2, server, db, http_requests, db_cost) = std::thread::scope(|s| {
+    let nginx = nginx_facts(&inv, &odoo);
+    let hints = scope_hints(&nginx, &odoo, &opts.databases);
+    let (out2, server, (db, db_scope), http_requests, db_cost) = std::thread::scope(|s| {
         let http = s.spawn(|| {
             let mut c = Cost::default();
             if down {
@@ -96,13 +100,13 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
         });
         let database = s.spawn(|| {
             let mut c = Cost::default();
-            let db = db::db_facts(host, &odoo, &mut c);
-            (db, c)
+            let (db, scope) = db::db_facts(host, &odoo, &hints, &mut c);
+            (db, scope, c)
         });
         let out2 = host.run_script(&script2, true, SCRIPT_TIMEOUT);
         let (server, h) = http.join().expect("http thread");
-        let (db, d) = database.join().expect("database thread");
-        (out2, server, db, h, d)
+        let (db, scope, d) = database.join().expect("database thread");
+        (out2, server, (db, scope), h, d)
     });
     let out2 = out2?;
     let details = Sections::parse(&String::from_utf8_lossy(&out2.stdout));
@@ -156,7 +160,6 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
             odoo.version_source = Some(VersionSource::RunningServer);
         }
     }
-    let nginx = nginx_facts(&inv, &odoo);
     cost.stages_ms = clock.laps;
     let mut summaries = summaries;
     if let Some(s) = summaries.get_mut(chosen) {
@@ -180,6 +183,7 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
         nginx,
         log,
         db,
+        db_scope,
         server,
         probe: None,
         cost,
@@ -555,6 +559,42 @@ pub fn not_running(odoo: &OdooFacts) -> String {
         why.push_str(&format!("; its last start failed with: {e}"));
     }
     why
+}
+
+/// The host names the nginx in front accepts for this instance: `server_name`s of the blocks that
+/// proxy to it, and whether one of them takes any name (no `server_name`, `_`, a wildcard or
+/// regular expression, or `default_server`). Without a readable proxy, any name can reach Odoo.
+fn scope_hints(
+    nginx: &Observed<NginxFacts>,
+    odoo: &OdooFacts,
+    chosen: &[String],
+) -> db::ScopeHints {
+    let mut hints = db::ScopeHints {
+        host_names: Vec::new(),
+        any_host: true,
+        chosen: chosen.to_vec(),
+    };
+    let Some(front) = nginx.seen().and_then(|n| {
+        crate::checks::proxy::Front::new(n, odoo.http_port(), odoo.gevent_port()).ok()
+    }) else {
+        return hints;
+    };
+    let servers = front.odoo_servers();
+    hints.any_host = servers.is_empty();
+    for s in &servers {
+        let names = s.server_names();
+        if names.is_empty() || s.listens().iter().any(|l| l.default_server) {
+            hints.any_host = true;
+        }
+        for n in names {
+            if n.is_empty() || n == "_" || n.starts_with('~') || n.contains('*') {
+                hints.any_host = true;
+            } else if !hints.host_names.iter().any(|h| h == n) {
+                hints.host_names.push(n.to_string());
+            }
+        }
+    }
+    hints
 }
 
 /// The nginx whose config proxies to this Odoo's port (several may run; any is better than none).

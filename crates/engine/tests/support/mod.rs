@@ -29,6 +29,7 @@ pub fn options(lab: &Lab) -> DiagnoseOptions {
     DiagnoseOptions {
         discover: DiscoverOptions {
             instance: Some(lab.info.odoo.conf.to_string_lossy().into_owned()),
+            databases: Vec::new(),
         },
         probe: None,
     }
