@@ -10,7 +10,9 @@
  *   changed-key        the host key changed since last time (always refused)
  *   needs-password     the server asks for the SSH password first
  *   no-root            the login cannot become root
- *   several-instances  two Odoo servers run on the host; diagnosing asks which
+ *   several-instances  three Odoo servers are set up on the host (17 under supervisor, 18 started
+ *                      by hand, a 17 under systemd that fails to start); diagnosing asks which,
+ *                      and the diagnosis page can switch to another
  *   every-status       the checklist shows every status: ok, warn, fail, skip, unknown
  *   healthy            every check passes: nothing to fix
  *   diagnose-fails     the diagnosis fails (no Odoo running)
@@ -24,7 +26,7 @@
  * @typedef {import('./types/api').ChangeRecord} ChangeRecord
  * @typedef {import('./types/api').ProgressEvent} ProgressEvent
  */
-import { SHORT_LIFETIME_CHECKS } from "./mock-data.js";
+import { ONE_INSTANCE, SEVERAL_INSTANCES, SHORT_LIFETIME_CHECKS } from "./mock-data.js";
 
 /** @type {ServerEntry} */
 const DEMO_SERVER = {
@@ -80,9 +82,10 @@ function checksFor(scenario, fixed) {
   return checks;
 }
 
-/** @param {Finding[]} checks @returns {DiagnosisView} */
-function diagnosisOf(checks) {
-  const order = ["session.lifetime", "proxy.canonical-host", "proxy.sticky", "session.store", "proxy.mode", "workers.memory", "proxy.https-redirect", "session.external-cleanup", "session.cleanup-runs", "proxy.headers", "proxy.websocket", "proxy.cookie-flags", "conf.folklore"];
+/** @param {Finding[]} checks @param {import('./types/api').InstanceChoice[]} [instances] @param {string} [chosen] @returns {DiagnosisView} */
+function diagnosisOf(checks, instances = [ONE_INSTANCE], chosen = instances[0].value) {
+  const current = instances.find((i) => i.value === chosen) ?? instances[0];
+  const order = ["conf.syntax", "session.lifetime", "proxy.canonical-host", "proxy.sticky", "session.store", "proxy.mode", "workers.memory", "proxy.https-redirect", "session.external-cleanup", "session.cleanup-runs", "proxy.headers", "proxy.websocket", "proxy.cookie-flags", "conf.folklore"];
   const fixable = new Set(["session.lifetime", "proxy.canonical-host", "proxy.mode", "session.external-cleanup"]);
   const bad = checks.filter((c) => c.status === "fail" || c.status === "warn");
   const fails = checks.filter((c) => c.status === "fail").length;
@@ -96,7 +99,7 @@ function diagnosisOf(checks) {
     verdict,
     checks,
     fixOrder: order.filter((id) => fixable.has(id) && bad.some((c) => c.id === id)),
-    odoo: { version: "17.0", config: "/etc/odoo.conf", service: "supervisor program odoo", instances: 1, probed: false },
+    odoo: { version: current.version, config: current.config, service: current.service, instances: clone(instances), instance: current.value, probed: false },
   };
 }
 
@@ -119,7 +122,7 @@ function changesetFor(ids, values) {
     cs.reasons.push({ check: "proxy.canonical-host", text: "Every other name redirects to odoo.lab.test, so the session cookie always belongs to one address." });
   }
   if (ids.includes("session.lifetime")) {
-    cs.services.push({ action: "restart_odoo", command: ["supervisorctl", "restart", "odoo"], service: "supervisor program odoo" });
+    cs.services.push({ action: "restart_odoo", command: ["supervisorctl", "restart", "odoo"], service: "supervisor program odoo", was_running: true });
     cs.interruption = "Odoo restarts: for a few seconds pages do not load and the live connection reconnects. Nobody is logged out.";
   } else if (cs.files.length) {
     cs.interruption = "nginx reloads: nobody notices.";
@@ -132,7 +135,12 @@ export function createMockApi(scenario) {
   /** @type {ServerEntry[]} */
   let servers = scenario === "empty" ? [] : [clone(DEMO_SERVER)];
   let keyTrusted = false;
-  let instanceChosen = false;
+  /** @type {string | null} */
+  let instanceChosen = null;
+  /** The instances of this host, and the diagnosis of the chosen one. @param {boolean} isFixed */
+  const diagnosed = (isFixed) => scenario === "several-instances"
+    ? diagnosisOf(checksFor(scenario, isFixed), SEVERAL_INSTANCES, instanceChosen ?? undefined)
+    : diagnosisOf(checksFor(scenario, isFixed));
   let fixed = false;
   /** @type {ChangeRecord[]} */
   let records = [];
@@ -246,7 +254,13 @@ export function createMockApi(scenario) {
       keyTrusted = true;
     },
 
-    chooseInstance: async () => { instanceChosen = true; },
+    chooseInstance: async (_id, instance) => {
+      await sleep(50);
+      if (!SEVERAL_INSTANCES.some((i) => i.value === instance) && instance !== ONE_INSTANCE.value) {
+        throw fail("instance_not_found", `No Odoo server on odoo-lab matches "${instance}", the one chosen for this server.`, "Choose one of the Odoo servers found there.");
+      }
+      instanceChosen = instance;
+    },
 
     diagnose: async (_id, probe, onProgress) => {
       step(onProgress, "discovering", "Reading Odoo's processes, its config file, nginx, the session store and the database…");
@@ -258,15 +272,12 @@ export function createMockApi(scenario) {
       onProgress({ event: "finished" });
       if (scenario === "diagnose-fails") throw fail("no_odoo", "No running Odoo server was found on odoo-lab.", "Start Odoo on the server, then diagnose again.");
       if (scenario === "several-instances" && !instanceChosen) {
-        throw fail("several_instances", "2 Odoo servers run on odoo-lab.", "Choose the one to diagnose: its config file or its HTTP port.", {
+        throw fail("several_instances", `${SEVERAL_INSTANCES.length} Odoo servers are set up on odoo-lab.`, "Choose the one to diagnose.", {
           kind: "severalInstances",
-          instances: [
-            { label: "port 8069 config /etc/odoo/odoo.conf (systemd unit odoo, pid 812)", value: "/etc/odoo/odoo.conf" },
-            { label: "port 8070 config /etc/odoo/staging.conf (systemd unit odoo-staging, pid 901)", value: "/etc/odoo/staging.conf" },
-          ],
+          instances: clone(SEVERAL_INSTANCES),
         });
       }
-      const d = diagnosisOf(checksFor(scenario, fixed));
+      const d = diagnosed(fixed);
       d.odoo.probed = Boolean(probe);
       return d;
     },
@@ -332,7 +343,7 @@ export function createMockApi(scenario) {
       step(on, "done", `Done: change set ${rec.id} applied and verified`);
       on({ event: "finished" });
       planned = null;
-      return { result: { changeset: rec.id, status: "applied", verification, error: null }, changeset: cs, after: diagnosisOf(checksFor(scenario, true)) };
+      return { result: { changeset: rec.id, status: "applied", verification, error: null }, changeset: cs, after: diagnosed(true) };
     },
 
     cancelApply: async () => { cancelled = true; return true; },
@@ -358,7 +369,7 @@ export function createMockApi(scenario) {
       const rec = records.find((r) => r.id === changesetId);
       if (rec) rec.status = "undone";
       fixed = false;
-      return { result: { changeset: changesetId, status: "undone", error: null }, after: diagnosisOf(checksFor(scenario, false)) };
+      return { result: { changeset: changesetId, status: "undone", error: null }, after: diagnosed(false) };
     },
 
     exportReport: async (_id, format) => {

@@ -2,6 +2,30 @@
 // Canned engine data for the mock api: the checklist of the lab scenario `short-lifetime` as the
 // engine produced it (taken from crates/engine/tests/golden/short-lifetime-before.input.json,
 // normalized host names). ui/api-mock.js derives the other scenarios from it.
+/** The one Odoo of most scenarios. @type {import('./types/api').InstanceChoice} */
+export const ONE_INSTANCE = {
+  label: "port 8069 config /etc/odoo.conf (Odoo 17.0, supervisor program odoo, running, pid 812)", value: "/etc/odoo.conf",
+  httpPort: 8069, config: "/etc/odoo.conf", version: "17.0", service: "supervisor program odoo", state: "running", stateText: "running, pid 812", lastError: null,
+};
+
+/** The host of `several-instances`: as the backend sends them (sorted by HTTP port), a crash-looping
+ * instance included. @type {import('./types/api').InstanceChoice[]} */
+export const SEVERAL_INSTANCES = [
+  {
+    label: "port 8069 config /etc/odoo/odoo.conf (Odoo 17.0, supervisor program odoo, running, pid 812)", value: "/etc/odoo/odoo.conf",
+    httpPort: 8069, config: "/etc/odoo/odoo.conf", version: "17.0", service: "supervisor program odoo", state: "running", stateText: "running, pid 812", lastError: null,
+  },
+  {
+    label: "port 8070 config /opt/odoo18/odoo.conf (Odoo 18.0, started by hand (no service manager), running, pid 901)", value: "/opt/odoo18/odoo.conf",
+    httpPort: 8070, config: "/opt/odoo18/odoo.conf", version: "18.0", service: "started by hand (no service manager)", state: "running", stateText: "running, pid 901", lastError: null,
+  },
+  {
+    label: "port 8071 config /etc/odoo-staging.conf (Odoo 17.0, systemd unit odoo-staging.service, fails to start: activating (auto-restart))", value: "/etc/odoo-staging.conf",
+    httpPort: 8071, config: "/etc/odoo-staging.conf", version: "17.0", service: "systemd unit odoo-staging.service", state: "crashLoop", stateText: "fails to start: activating (auto-restart)",
+    lastError: "OptionValueError: option smtp_port: invalid integer value: '465   #25'",
+  },
+];
+
 /** @type {import('./types/api').Finding[]} */
 export const SHORT_LIFETIME_CHECKS = [
  {

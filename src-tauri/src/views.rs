@@ -93,10 +93,13 @@ pub struct OdooSummary {
     pub probed: bool,
 }
 
-/// The checks of the well-known quick-fix checklist, in its order: lifetime, canonical URL,
+/// The checks of the well-known quick-fix checklist, in its order (after a config line that
+/// keeps Odoo from starting): lifetime, canonical URL,
 /// sticky/shared sessions, proxy_mode, worker memory, HTTPS redirect, external cleanup, proxy
 /// headers and cookies (then the leftovers). The Fix screen walks the failing ones in this order.
 pub const QUICK_FIX_ORDER: &[&str] = &[
+    // A line Odoo refuses keeps it from starting: nothing else matters until that is fixed.
+    "conf.syntax",
     "session.lifetime",
     "proxy.canonical-host",
     "proxy.sticky",

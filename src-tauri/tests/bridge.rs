@@ -239,6 +239,108 @@ fn closing_during_an_apply_rolls_back_first_then_closes() {
     assert!(!app.is_busy());
 }
 
+/// A host with two Odoo instances (issue 9): Connect → Trust → Diagnose asks which one, with
+/// each one's port, version, service and state; choosing one keeps the connection (it used to
+/// be dropped: "The app is not connected to …", again at every "Diagnose again"); the
+/// diagnosis names the one chosen and lists both, and switching to the other works too.
+#[test]
+fn choosing_an_instance_keeps_the_connection_and_switching_works() {
+    use odoo_session_doctor_app::error::{ErrorDetails, InstanceRunState};
+    let lab = Lab::up("two-upstreams");
+    let odoo2 = lab.info.odoo2.clone().expect("two-upstreams has odoo2");
+    let config = tempfile::tempdir().unwrap();
+    let app = app(config.path());
+    let server = app
+        .save_server(&ServerInput {
+            instance: None,
+            ..lab_server(&lab)
+        })
+        .unwrap();
+    app.connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
+    app.trust_host_key(&server.id, &lab.info.ssh.host_key_fingerprint)
+        .unwrap();
+    app.connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap();
+
+    let e = app.diagnose(&server.id, None, &()).unwrap_err();
+    assert_eq!(e.code, "several_instances", "{e}");
+    let Some(ErrorDetails::SeveralInstances { instances }) = e.details else {
+        panic!("{e:?}")
+    };
+    // Every lab on this machine runs on loopback beside this one: the lab's two are among them.
+    let ports: Vec<u16> = instances.iter().map(|i| i.http_port).collect();
+    assert!(
+        ports.windows(2).all(|w| w[0] <= w[1]),
+        "sorted by port: {ports:?}"
+    );
+    let ours: Vec<_> = instances
+        .iter()
+        .filter(|i| i.http_port == lab.info.odoo.http_port || i.http_port == odoo2.http_port)
+        .collect();
+    assert_eq!(ours.len(), 2, "{instances:#?}");
+    for i in ours {
+        assert_eq!(i.version.as_deref(), Some("17.0"), "{i:#?}");
+        assert!(i.service.starts_with("supervisor program odoo"), "{i:#?}");
+        assert_eq!(i.state, InstanceRunState::Running, "{i:#?}");
+    }
+    let second = odoo2.conf.display().to_string();
+    assert!(
+        instances.iter().any(|i| i.value == second),
+        "{instances:#?}"
+    );
+
+    app.choose_instance(&server.id, &second).unwrap();
+    let d = app
+        .diagnose(&server.id, None, &())
+        .unwrap_or_else(|e| panic!("the chosen instance is diagnosed on the same connection: {e}"));
+    assert_eq!(d.odoo.config.as_deref(), Some(second.as_str()));
+    assert_eq!(d.odoo.instance.as_deref(), Some(second.as_str()));
+    for i in [&lab.info.odoo, &odoo2] {
+        let value = i.conf.display().to_string();
+        assert!(
+            d.odoo.instances.iter().any(|c| c.value == value),
+            "the page can switch among the host's instances: {:#?}",
+            d.odoo.instances
+        );
+    }
+    // "Diagnose again" stays on it.
+    let again = app.diagnose(&server.id, None, &()).unwrap();
+    assert_eq!(again.odoo.instance.as_deref(), Some(second.as_str()));
+    // Remembered for the server.
+    assert_eq!(
+        app.server(&server.id).unwrap().instance.as_deref(),
+        Some(second.as_str())
+    );
+
+    // Switching from the diagnosis page: the other instance, same connection.
+    let first = lab.info.odoo.conf.display().to_string();
+    app.choose_instance(&server.id, &first).unwrap();
+    let d = app.diagnose(&server.id, None, &()).unwrap();
+    assert_eq!(d.odoo.config.as_deref(), Some(first.as_str()));
+    assert_eq!(d.odoo.instance.as_deref(), Some(first.as_str()));
+    // The plan is made for the instance diagnosed last.
+    let plan = app
+        .plan_fix(
+            &server.id,
+            &FixInput {
+                checks: vec!["session.lifetime".into()],
+                values: Default::default(),
+            },
+        )
+        .unwrap();
+    assert_mirrors::<ts::ChangeSet>(&plan.changeset);
+
+    // A remembered instance that is gone offers the chooser again.
+    app.choose_instance(&server.id, "/etc/odoo/gone.conf")
+        .unwrap();
+    let e = app.diagnose(&server.id, None, &()).unwrap_err();
+    assert_eq!(e.code, "instance_not_found", "{e}");
+    assert!(
+        matches!(e.details, Some(ErrorDetails::SeveralInstances { ref instances }) if instances.len() >= 2)
+    );
+}
+
 #[test]
 fn a_wrong_key_file_and_an_unreachable_port_are_plain_errors() {
     let lab = Lab::up("healthy");

@@ -7,6 +7,7 @@
  * @typedef {import('../types/api').AppError} AppError
  * @typedef {import('../types/api').DiagnosisView} DiagnosisView
  * @typedef {import('../types/api').Finding} Finding
+ * @typedef {import('../types/api').InstanceChoice} InstanceChoice
  * @typedef {import('../types/api').ProbeInput} ProbeInput
  * @typedef {import('../app.js').ScreenContext} ScreenContext
  */
@@ -39,7 +40,7 @@ async function run(ctx, body, probe) {
   } catch (e) {
     const error = /** @type {AppError} */ (e);
     const details = /** @type {any} */ (error.details);
-    if (error.code === "several_instances" && details?.kind === "severalInstances") chooseInstance(ctx, body, error, details.instances);
+    if ((error.code === "several_instances" || error.code === "instance_not_found") && details?.kind === "severalInstances") chooseInstance(ctx, body, error, details.instances);
     else {
       const retry = h("button", { class: "button", type: "button" }, "Diagnose again");
       retry.addEventListener("click", () => run(ctx, body, probe));
@@ -52,25 +53,82 @@ async function run(ctx, body, probe) {
   }
 }
 
-/** @param {ScreenContext} ctx @param {HTMLElement} body @param {AppError} error @param {{label: string, value: string}[]} instances */
+/** By HTTP port, as the backend sends them (kept here too: the order is part of what people read). @param {InstanceChoice[]} list */
+const byPort = (list) => [...list].sort((a, b) => a.httpPort - b.httpPort || a.value.localeCompare(b.value));
+
+/** The state of an instance in words, with a mark that is never colour alone. @param {InstanceChoice} i */
+function stateBadge(i) {
+  const status = i.state === "running" ? "ok" : i.state === "crashLoop" ? "fail" : "warn";
+  return h("span", { class: `instance__state instance__state--${i.state}`, "data-state": i.state }, statusMark(/** @type {any} */ (status)), ` ${i.stateText}`);
+}
+
+/** "Port 8069 · Odoo 17.0 · supervisor program odoo" @param {InstanceChoice} i */
+const instanceLine = (i) => `Port ${i.httpPort} · ${i.version ? `Odoo ${i.version}` : "version unknown"} · ${i.service}`;
+
+/** Switches the diagnosis to another instance of the host, then diagnoses it. @param {ScreenContext} ctx @param {HTMLElement} body @param {string} value */
+async function switchTo(ctx, body, value) {
+  await ctx.api.chooseInstance(/** @type {any} */ (ctx.state.server).id, value);
+  ctx.state.diagnosis = null;
+  await run(ctx, body, null);
+}
+
+/**
+ * Several Odoo servers on the host: each with its port, version, service manager and state (a
+ * down or crash-looping one is a choice too: it is often the one that needs help). Nothing is
+ * focused in advance, so Enter never picks one blindly.
+ * @param {ScreenContext} ctx @param {HTMLElement} body @param {AppError} error @param {InstanceChoice[]} instances
+ */
 function chooseInstance(ctx, body, error, instances) {
-  const buttons = instances.map((i) => {
-    const b = h("button", { class: "button button--quiet instance", type: "button", "data-value": i.value }, i.label);
+  const status = h("div", { "aria-live": "polite" });
+  const buttons = byPort(instances).map((i) => {
+    const b = h("button", { class: "button button--quiet instance", type: "button", "data-value": i.value, "data-port": String(i.httpPort), "data-testid": "instance-choice" },
+      h("span", { class: "instance__line" }, instanceLine(i)),
+      h("span", { class: "instance__config mono" }, i.config ?? "no config file (options on the command line)"),
+      stateBadge(i),
+      i.lastError && h("span", { class: "instance__error mono" }, i.lastError));
     b.addEventListener("click", async () => {
+      for (const other of buttons) other.setAttribute("disabled", "");
       try {
-        await ctx.api.chooseInstance(/** @type {any} */ (ctx.state.server).id, i.value);
-        run(ctx, body, null);
+        await switchTo(ctx, body, i.value);
       } catch (e) {
-        body.append(errorNotice("", /** @type {AppError} */ (e)));
+        for (const other of buttons) other.removeAttribute("disabled");
+        status.replaceChildren(errorNotice("", /** @type {AppError} */ (e)));
       }
     });
     return b;
   });
+  const title = h("h2", { tabindex: "-1", "data-testid": "choose-instance-title" }, error.message);
   body.replaceChildren(h("div", { class: "card", "data-testid": "choose-instance" },
-    h("h2", null, error.message),
+    title,
     h("p", null, error.hint, " The app remembers your choice for this server."),
-    h("div", { class: "instance-list" }, ...buttons)));
-  buttons[0]?.focus();
+    h("div", { class: "instance-list", role: "group", "aria-label": "Odoo servers on this host" }, ...buttons),
+    status));
+  // The heading, not a choice, takes the focus: reading starts there and Enter picks nothing.
+  title.focus();
+}
+
+/** With several instances on the host: which one this diagnosis is about, and a switch. @param {ScreenContext} ctx @param {HTMLElement} body @param {DiagnosisView} d */
+function instanceSwitch(ctx, body, d) {
+  if (d.odoo.instances.length < 2) return null;
+  const select = /** @type {HTMLSelectElement} */ (h("select", { id: "instance-select", "data-testid": "instance-select" },
+    ...byPort(d.odoo.instances).map((i) => h("option", { value: i.value, selected: i.value === d.odoo.instance },
+      `${instanceLine(i)} — ${i.stateText}`))));
+  const go = h("button", { class: "button button--quiet", type: "button", "data-testid": "switch-instance", disabled: true }, "Diagnose this one");
+  select.addEventListener("change", () => go.toggleAttribute("disabled", select.value === d.odoo.instance));
+  const status = h("div", { "aria-live": "polite" });
+  go.addEventListener("click", async () => {
+    go.setAttribute("disabled", "");
+    try {
+      await switchTo(ctx, body, select.value);
+    } catch (e) {
+      go.removeAttribute("disabled");
+      status.replaceChildren(errorNotice("", /** @type {AppError} */ (e)));
+    }
+  });
+  return h("div", { class: "instance-switch", "data-testid": "instance-switch" },
+    h("label", { for: "instance-select" }, `${d.odoo.instances.length} Odoo servers on ${d.host}; this diagnosis is about:`),
+    h("div", { class: "instance-switch__row" }, select, go),
+    status);
 }
 
 /** @param {ScreenContext} ctx @param {HTMLElement} body @param {DiagnosisView} d */
@@ -91,8 +149,8 @@ function show(ctx, body, d) {
       h("p", { class: "verdict__line" }, d.verdict.line)),
     h("p", { class: "muted", "data-testid": "odoo-summary" },
       `Odoo ${d.odoo.version ?? "(version unknown)"}, ${d.odoo.service}${d.odoo.config ? `, config ${d.odoo.config}` : ""}.`,
-      d.odoo.instances > 1 ? ` One of ${d.odoo.instances} Odoo servers on ${d.host}.` : "",
       d.odoo.probed ? " Checked with a real test login." : ""),
+    instanceSwitch(ctx, body, d),
     h("p", { class: "counts" }, ...["fail", "warn", "ok", "skip", "unknown"].filter((s) => counts[s]).map((s) =>
       h("span", { class: "count" }, statusMark(/** @type {any} */ (s)), ` ${counts[s]} ${STATUS[/** @type {import('../types/api').Status} */ (s)].word.toLowerCase()}`))),
     h("div", { class: "actions" }, fixButton, report, again),

@@ -78,7 +78,7 @@ async function confirmRollback(ctx, body, r) {
       h("p", null, "The app puts back exactly what was there before, from the backups on the server, then checks it:"),
       h("ul", null,
         ...cs.files.map((f) => h("li", null, "the file ", h("span", { class: "mono" }, f.path), " as it was")),
-        ...cs.params.map((p) => h("li", null, "the setting ", h("span", { class: "mono" }, p.key), ` back to ${p.old ?? "(not set)"}`))),
+        ...cs.params.map((p) => h("li", null, "the setting ", h("span", { class: "mono" }, p.key), " in database ", h("span", { class: "mono" }, p.db), ` back to ${p.old ?? "(not set)"}`))),
       h("p", null, restarts ? "Odoo then restarts: for a few seconds pages do not load. Nobody is logged out." : "nginx then reloads: nobody notices."),
       h("p", { class: "muted" }, "If a file was edited by someone else since, the app stops and changes nothing."),
     ],

@@ -29,13 +29,32 @@ prompt: string, };
 
 export type InstanceChoice = { 
 /**
- * As the engine describes it: port, config file, service, pid.
+ * As the engine describes it: port, config file, version, service, state.
  */
 label: string, 
 /**
- * What to remember for the server: the config file, or the HTTP port when there is none.
+ * What to remember for the server (what `--instance` takes): the config file, or the HTTP
+ * port when there is none.
  */
-value: string, };
+value: string, httpPort: number, config: string | null, 
+/**
+ * "17.0" when known.
+ */
+version: string | null, 
+/**
+ * How it runs, e.g. "supervisor program odoo", "systemd unit odoo".
+ */
+service: string, state: InstanceRunState, 
+/**
+ * The state in words: "running, pid 42", "fails to start: FATAL".
+ */
+stateText: string, 
+/**
+ * The last start error from its log, for a down or crash-looping instance.
+ */
+lastError: string | null, };
+
+export type InstanceRunState = "running" | "stopped" | "crashLoop";
 
 export type SecretKind = "password" | "keyPassphrase" | "sudoPassword";
 
@@ -117,9 +136,14 @@ export type OdooSummary = { version: string | null, config: string | null,
  */
 service: string, 
 /**
- * How many Odoo servers run on the host (this is one of them).
+ * Every Odoo server set up on the host (this one included), sorted by HTTP port: with more
+ * than one, the diagnosis page lets the person switch.
  */
-instances: number, 
+instances: Array<InstanceChoice>, 
+/**
+ * The `value` of the diagnosed one among `instances`.
+ */
+instance: string | null, 
 /**
  * A test login was used for this diagnosis.
  */
@@ -193,7 +217,12 @@ diff: string, };
 
 export type ParamChange = { db: string, key: string, old: string | null, new: string | null, check: string, };
 
-export type ServiceAction = { "action": "reload_nginx", test: Array<string>, reload: Array<string>, } | { "action": "restart_odoo", command: Array<string>, service: string, };
+export type ServiceAction = { "action": "reload_nginx", test: Array<string>, reload: Array<string>, } | { "action": "restart_odoo", command: Array<string>, service: string, 
+/**
+ * Whether Odoo ran before the change; when it did not (a crash loop the change
+ * fixes), the change starts it and a rollback restores that state too.
+ */
+was_running: boolean, };
 
 export type Reason = { check: string, text: string, };
 

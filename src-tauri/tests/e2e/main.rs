@@ -483,21 +483,6 @@ mod ui_with_mock_api {
             .await;
         assert!(gui.texts("[data-testid=start-fix]").await.is_empty());
 
-        // Several Odoo servers: pick one, then the diagnosis runs.
-        open(&gui, "several-instances").await;
-        gui.click("[data-testid=server] [data-testid=connect]")
-            .await;
-        gui.click("[data-testid=diagnose]").await;
-        gui.wait_text(
-            "[data-testid=choose-instance]",
-            "2 Odoo servers run on odoo-lab",
-        )
-        .await;
-        gui.screenshot("25-mock-choose-instance").await;
-        gui.click("[data-testid=choose-instance] button[data-value='/etc/odoo/odoo.conf']")
-            .await;
-        gui.wait_for("[data-testid=verdict]").await;
-
         // A diagnosis error: plain words and a retry.
         open(&gui, "diagnose-fails").await;
         gui.click("[data-testid=server] [data-testid=connect]")
@@ -507,6 +492,116 @@ mod ui_with_mock_api {
             .wait_text("[data-error-code=no_odoo]", "could not finish")
             .await;
         assert!(alert.contains("Start Odoo on the server"), "{alert}");
+        gui.close().await;
+    }
+
+    /// Several Odoo servers on the host: the chooser shows each one's port, version, service
+    /// manager and state (a crash-looping one is a choice too), in port order, with nothing
+    /// focused for Enter to take; the diagnosis page then switches between them, and the preview
+    /// names the database of each setting.
+    #[tokio::test(flavor = "current_thread")]
+    async fn instance_chooser_and_switch() {
+        let _guard = one_at_a_time();
+        let gui = Gui::launch(Launch::default()).await;
+        open(&gui, "several-instances").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        gui.click("[data-testid=diagnose]").await;
+        gui.wait_text(
+            "[data-testid=choose-instance]",
+            "3 Odoo servers are set up on odoo-lab",
+        )
+        .await;
+        assert_eq!(
+            gui.attrs("[data-testid=instance-choice]", "data-port")
+                .await,
+            ["8069", "8070", "8071"],
+            "sorted by port"
+        );
+        let choices = gui.texts("[data-testid=instance-choice]").await;
+        for (choice, words) in choices.iter().zip([
+            [
+                "Port 8069 · Odoo 17.0 · supervisor program odoo",
+                "running, pid 812",
+            ],
+            [
+                "Port 8070 · Odoo 18.0 · started by hand",
+                "/opt/odoo18/odoo.conf",
+            ],
+            [
+                "Port 8071 · Odoo 17.0 · systemd unit odoo-staging.service",
+                "fails to start",
+            ],
+        ]) {
+            for w in words {
+                assert!(choice.contains(w), "{w} in {choice}");
+            }
+        }
+        assert!(
+            choices[2].contains("smtp_port"),
+            "the last start error: {}",
+            choices[2]
+        );
+        // Nothing is pre-focused: Enter takes no choice blindly.
+        let focused = gui
+            .client()
+            .execute(
+                "return document.activeElement.dataset.testid || document.activeElement.tagName",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(focused, "choose-instance-title");
+        gui.screenshot("25-mock-choose-instance").await;
+
+        // The crash-looping one can be chosen: it is often the one that needs help.
+        gui.click("[data-testid=instance-choice][data-port='8071']")
+            .await;
+        gui.wait_for("[data-testid=verdict]").await;
+        assert!(gui
+            .text("[data-testid=odoo-summary]")
+            .await
+            .contains("systemd unit odoo-staging.service"));
+        let selected = gui
+            .client()
+            .execute(
+                "return document.querySelector('[data-testid=instance-select]').value",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(selected, "/etc/odoo-staging.conf");
+        let disabled = gui
+            .client()
+            .execute(
+                "return document.querySelector('[data-testid=switch-instance]').disabled",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(disabled, true, "nothing to switch to yet");
+        gui.screenshot("26-mock-instance-switch").await;
+
+        // Switch to the 18 started by hand from the diagnosis page.
+        gui.click("[data-testid=instance-select] option[value='/opt/odoo18/odoo.conf']")
+            .await;
+        gui.click("[data-testid=switch-instance]:not([disabled])")
+            .await;
+        gui.wait_text("[data-testid=odoo-summary]", "Odoo 18.0")
+            .await;
+
+        // The preview names the database of every setting.
+        gui.click("[data-testid=start-fix]").await;
+        gui.wait_text(
+            "[data-testid=item-preview]",
+            "sessions.max_inactivity_seconds",
+        )
+        .await;
+        assert_eq!(
+            gui.texts("[data-testid=item-preview] thead th").await,
+            ["Database", "Setting", "Now", "After"]
+        );
+        assert_eq!(gui.texts("[data-testid=param-db]").await, ["odoo"]);
         gui.close().await;
     }
 
@@ -584,7 +679,7 @@ mod ui_with_mock_api {
             .await;
         let dialog = gui.text("[data-testid=rollback-dialog]").await;
         assert!(
-            dialog.contains("sessions.max_inactivity_seconds back to 600"),
+            dialog.contains("sessions.max_inactivity_seconds in database odoo back to 600"),
             "{dialog}"
         );
         gui.click("[data-testid=rollback-dialog] button[data-value=rollback]")
