@@ -11,9 +11,9 @@ import odoo.addons
 from .. import netsvc, release
 from ..tools.config import config
 
-# http (psycopg2) and the servers are imported once odoo.conf is read: a config error stops the
-# process within a fraction of a second, as it stops real Odoo before it serves anything (under
-# supervisor that is a start failure: BACKOFF, then FATAL).
+# http (psycopg2) and the servers are imported once odoo.conf is read and the start checks are
+# done: a config error (or break-odoo) stops the process within a fraction of a second, as it
+# stops real Odoo before it serves anything (under supervisor that is a start failure).
 http = server = None
 
 _logger = logging.getLogger('odoo')
@@ -91,8 +91,6 @@ def main(args):
     global http, server
     check_root_user()
     config.parse_config(args)
-    from .. import http
-    from ..service import server
     netsvc.init_logger()
     config.flush_log()  # 19: config warnings (unknown options, missing http_interface)
     check_postgres_user()
@@ -101,6 +99,9 @@ def main(args):
     bin_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
     if os.path.exists(os.path.join(bin_dir, BROKEN_MARKER)):
         refuse_to_start(bin_dir)
+
+    from .. import http
+    from ..service import server
 
     preload = list(config['db_name'])
     if preload:
