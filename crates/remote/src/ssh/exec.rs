@@ -91,6 +91,19 @@ impl Exec {
         self.ch
     }
 
+    /// Whether a step would move something now (data or EOF already queued in libssh2, or
+    /// stdin that the window lets through).
+    pub fn ready(&self) -> bool {
+        match (&self.ch, self.phase) {
+            (Some(ch), Phase::Run) => {
+                ch.read_window().available > 0
+                    || ch.eof()
+                    || (self.written < self.job.stdin.len() && ch.write_window().remaining > 0)
+            }
+            _ => false,
+        }
+    }
+
     pub fn next_deadline(&self) -> Instant {
         match self.phase {
             Phase::WaitClose => self.close_deadline,

@@ -83,6 +83,8 @@ const FATAL: &[i32] = &[
 const STALL_LIMIT: Duration = Duration::from_secs(30);
 /// Longest single poll: only a safety net, every wake-up has a file descriptor behind it.
 const MAX_POLL: Duration = Duration::from_millis(500);
+/// Longest poll while a task waits for the server (see `IoLoop::wait`).
+const QUEUED_SLICE: Duration = Duration::from_millis(10);
 /// Closing channels at shutdown get this long to be confirmed by the server.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
@@ -611,8 +613,24 @@ impl IoLoop {
     }
 
     fn wait(&mut self, grace: Option<Instant>) {
+        // A reading call made for one task may have taken another task's bytes off the socket
+        // after that task's step: they then wait in libssh2's queue, where poll cannot see them.
+        if self.link.lost().is_none()
+            && (self.execs.iter().any(Exec::ready) || self.tunnels.iter().any(TunnelState::ready))
+        {
+            return;
+        }
         let now = Instant::now();
         let mut until = now + MAX_POLL;
+        // Other news taken off the socket that way (an EOF, a close, the answer to an open or
+        // an exec request) is found by looking again soon.
+        if self.opens.current.is_some()
+            || !self.execs.is_empty()
+            || !self.closing.is_empty()
+            || self.tunnels.iter().any(|t| !t.conns.is_empty())
+        {
+            until = until.min(now + QUEUED_SLICE);
+        }
         for e in &self.execs {
             until = until.min(e.next_deadline());
         }

@@ -137,6 +137,11 @@ impl TunnelState {
         any
     }
 
+    /// Whether a step would move something now (see `IoLoop::wait`).
+    pub fn ready(&self) -> bool {
+        self.conns.iter().any(Conn::ready)
+    }
+
     pub fn has_channels(&self) -> bool {
         self.spare.is_some() || !self.conns.is_empty()
     }
@@ -249,6 +254,13 @@ impl Conn {
             local_shut: false,
             failed: false,
         }
+    }
+
+    fn ready(&self) -> bool {
+        (self.to_local.is_empty()
+            && !self.ch_eof
+            && (self.ch.read_window().available > 0 || self.ch.eof()))
+            || (!self.to_remote.is_empty() && self.ch.write_window().remaining > 0)
     }
 
     fn done(&self) -> bool {
