@@ -580,7 +580,7 @@ mod ui_with_mock_api {
             .await
             .unwrap();
         assert_eq!(disabled, true, "nothing to switch to yet");
-        gui.screenshot("26-mock-instance-switch").await;
+        gui.screenshot("27-mock-instance-switch").await;
 
         // Switch to the 18 started by hand from the diagnosis page.
         gui.click("[data-testid=instance-select] option[value='/opt/odoo18/odoo.conf']")
