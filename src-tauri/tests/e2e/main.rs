@@ -1005,6 +1005,93 @@ mod with_a_lab {
         gui.close().await;
     }
 
+    /// A host with two Odoo instances (scenario two-upstreams): Connect → Trust → Diagnose asks
+    /// which one; choosing one diagnoses it on the same connection (it used to end in "The app
+    /// is not connected"), and the diagnosis page switches to the other one.
+    #[tokio::test(flavor = "current_thread")]
+    async fn several_instances_choose_then_switch() {
+        let _guard = one_at_a_time();
+        let lab = osd_testlab::Lab::up("two-upstreams");
+        let odoo2 = lab.info.odoo2.clone().expect("two-upstreams has odoo2");
+        let gui = Gui::launch(Launch::default()).await;
+        gui.wait_for("[data-testid=servers-empty]").await;
+        gui.click("[data-testid=add-server]").await;
+        gui.fill("#server-name", "Two Odoo").await;
+        gui.fill("#server-host", "127.0.0.1").await;
+        gui.fill("#server-port", &lab.info.ssh.port.to_string())
+            .await;
+        gui.fill("#server-user", "root").await;
+        gui.click("[data-testid=server-form] input[value=key]")
+            .await;
+        gui.fill("#server-key", &lab.info.keys.ed25519.display().to_string())
+            .await;
+        gui.click("[data-testid=save-server]").await;
+        gui.wait_text("[data-testid=server]", "Two Odoo").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        gui.click("[data-testid=host-key-dialog] button[data-value=trust]")
+            .await;
+        gui.wait_text("[data-testid=connected]", "Connected to")
+            .await;
+        gui.click("[data-testid=connected] ~ .actions [data-testid=diagnose]")
+            .await;
+        gui.wait_for_long("[data-testid=choose-instance]", APPLY_TIMEOUT)
+            .await;
+        // Other labs of this machine may be listed too: the lab's two are.
+        let second = format!(
+            "[data-testid=instance-choice][data-port='{}']",
+            odoo2.http_port
+        );
+        let first = format!(
+            "[data-testid=instance-choice][data-port='{}']",
+            lab.info.odoo.http_port
+        );
+        assert!(gui
+            .text(&second)
+            .await
+            .contains("Odoo 17.0 · supervisor program odoo2"));
+        assert!(gui.text(&first).await.contains("running"));
+        gui.screenshot("44-lab-choose-instance").await;
+
+        gui.click(&second).await;
+        gui.wait_for_long("[data-testid=verdict]", APPLY_TIMEOUT)
+            .await;
+        let conf2 = odoo2.conf.display().to_string();
+        assert!(gui
+            .text("[data-testid=odoo-summary]")
+            .await
+            .contains(&conf2));
+        assert!(gui
+            .texts("[data-error-code=not_connected]")
+            .await
+            .is_empty());
+        // Diagnose again stays on the same instance and connection.
+        gui.click("[data-testid=diagnose-again]").await;
+        gui.wait_for_long("[data-testid=verdict]", APPLY_TIMEOUT)
+            .await;
+        assert!(gui
+            .text("[data-testid=odoo-summary]")
+            .await
+            .contains(&conf2));
+        gui.screenshot("45-lab-instance-diagnosed").await;
+
+        // Switch to the other one from the diagnosis page.
+        let conf1 = lab.info.odoo.conf.display().to_string();
+        gui.click(&format!(
+            "[data-testid=instance-select] option[value='{conf1}']"
+        ))
+        .await;
+        gui.click("[data-testid=switch-instance]:not([disabled])")
+            .await;
+        gui.wait_text_for(
+            "[data-testid=odoo-summary]",
+            &format!("config {conf1}"),
+            APPLY_TIMEOUT,
+        )
+        .await;
+        gui.close().await;
+    }
+
     /// The issue's proof: add a server, trust its key, diagnose (the scenario's failing item is
     /// shown), fix it through the preview, apply, see it verified, export the report, roll it
     /// back from History, see the original state. A screenshot of every screen on the way.
