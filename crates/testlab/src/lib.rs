@@ -398,12 +398,16 @@ impl Lab {
     }
 
     /// Restarts every instance that can start (`supervisorctl restart <program>`, or `systemctl
-    /// restart <unit>` inside a systemd lab), then waits until `/web/health` answers on its HTTP
-    /// port (panics after 30 s). Instances started by hand have no service to restart: skipped.
+    /// restart <unit>` inside a systemd lab, SIGTERM + the same command line for one started by
+    /// hand), then waits until `/web/health` answers on its HTTP port (panics after 30 s).
     pub fn restart_odoo(&self) {
         for node in self.odoo_nodes() {
             let kind = node.service.as_ref().map(|s| s.kind.as_str());
-            if node.broken || kind == Some("manual") {
+            if node.broken {
+                continue;
+            }
+            if kind == Some("manual") {
+                self.restart_instance(&node.name);
                 continue;
             }
             let out = if kind == Some("systemd") {
@@ -442,6 +446,13 @@ impl Lab {
             v.push(o2);
         }
         v
+    }
+
+    /// Restarts one instance as its host would (`lab restart DIR NAME`: supervisorctl,
+    /// systemctl, or SIGTERM + the same command line for one started by hand) and waits for its
+    /// health. Panics when it fails.
+    pub fn restart_instance(&self, name: &str) {
+        expect_ok("restart", run_lab(&["restart", &self.dir_str(), name]));
     }
 
     /// The instance called `name` (see [`OdooInfo::name`]).

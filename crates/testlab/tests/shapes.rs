@@ -276,6 +276,22 @@ mod shared_cluster {
             other.status, 200,
             "the catch-all answers names nobody serves"
         );
+        // a hand-started instance restarts the way an admin would do it: new pid, same shape
+        let old18 = manual[0];
+        lab.restart_instance("odoo18");
+        let s18 = lab.instance("odoo18").unwrap().service.clone().unwrap();
+        let new18: u32 = fs::read_to_string(s18.pid_file.unwrap())
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_ne!(new18, old18);
+        assert!(!alive(old18), "the old process is gone");
+        assert_eq!(
+            version_info(lab.instance("odoo18").unwrap().http_port)["server_version"],
+            "18.0"
+        );
+        manual[0] = new18;
         // down stops what was started by hand too
         lab.down();
         for pid in manual {
