@@ -1860,7 +1860,11 @@ mod proxy_judgements {
                 files,
             }),
             log: Observed::Unknown("not needed here".into()),
-            db: Observed::Seen(DbFacts { databases }),
+            db: Observed::Seen(DbFacts {
+                databases,
+                cleanup_only: Vec::new(),
+            }),
+            db_scope: None,
             server: Observed::Unknown("not needed here".into()),
             probe: None,
             cost: Cost::default(),

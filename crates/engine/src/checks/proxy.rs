@@ -560,7 +560,7 @@ pub fn base_url_consequence(f: &Facts, serving: &[String], base_host: &str) -> B
             serving.is_empty()
                 || serving
                     .iter()
-                    .any(|n| super::runtime::dbfilter_allows(&filter, n, db))
+                    .any(|n| crate::db_scope::dbfilter_allows(&filter, n, db))
         })
         .collect();
     if used.is_empty() {
@@ -572,7 +572,7 @@ pub fn base_url_consequence(f: &Facts, serving: &[String], base_host: &str) -> B
     }
     match used
         .iter()
-        .find(|db| !super::runtime::dbfilter_allows(&filter, base_host, db))
+        .find(|db| !crate::db_scope::dbfilter_allows(&filter, base_host, db))
     {
         Some(db) => BaseUrlConsequence::LogsOutOnPrint {
             filter,
