@@ -50,12 +50,26 @@ fn count(var: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// What OpenSSH's sshd logs when a client's stream is broken: `Bad packet length …` and
+/// `ssh_dispatch_run_fatal: … Connection corrupted`, `… message authentication code incorrect`,
+/// or, for a packet whose contents do not add up, `channel_input_data: channel 1: get data:
+/// unexpected bytes remain after decoding` (seen with the old transport).
+const SIGNS_OF_CORRUPTION: &[&str] = &[
+    "bad packet length",
+    "corrupt",
+    "ssh_dispatch_run_fatal",
+    "message authentication code incorrect",
+    "unexpected bytes remain",
+    "incomplete message",
+    "fatal",
+];
+
 /// Lines of an OpenSSH server log that mean the client corrupted its stream.
 fn corruption_lines(log: &str) -> Vec<String> {
     log.lines()
         .filter(|l| {
             let l = l.to_ascii_lowercase();
-            l.contains("corrupted") || l.contains("bad packet length")
+            SIGNS_OF_CORRUPTION.iter().any(|sign| l.contains(sign))
         })
         .map(str::to_string)
         .collect()

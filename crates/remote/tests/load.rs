@@ -48,12 +48,30 @@ fn echo_server() -> u16 {
     port
 }
 
+/// What OpenSSH's sshd logs when a client's stream is broken: `Bad packet length …` and
+/// `ssh_dispatch_run_fatal: … Connection corrupted`, `… message authentication code incorrect`,
+/// or, for a packet whose contents do not add up, `channel_input_data: channel 1: get data:
+/// unexpected bytes remain after decoding` (seen with the old transport).
+const SIGNS_OF_CORRUPTION: &[&str] = &[
+    "bad packet length",
+    "corrupt",
+    "ssh_dispatch_run_fatal",
+    "message authentication code incorrect",
+    "unexpected bytes remain",
+    "incomplete message",
+    "fatal",
+];
+
+fn sshd_log() -> String {
+    std::fs::read_to_string(lab().dir.join("log").join("sshd.log")).unwrap_or_default()
+}
+
 fn corruption_lines() -> Vec<String> {
-    let log = std::fs::read_to_string(lab().dir.join("log").join("sshd.log")).unwrap_or_default();
-    log.lines()
+    sshd_log()
+        .lines()
         .filter(|l| {
             let l = l.to_ascii_lowercase();
-            l.contains("corrupt") || l.contains("bad packet length")
+            SIGNS_OF_CORRUPTION.iter().any(|sign| l.contains(sign))
         })
         .map(str::to_string)
         .collect()
@@ -150,6 +168,14 @@ fn one_session_carries_commands_stdin_and_tunnels_at_once() {
     }
     for l in corrupted.iter().take(5) {
         eprintln!("  sshd: {l}");
+    }
+    if !failures.is_empty() || !corrupted.is_empty() {
+        let log = sshd_log();
+        let lines: Vec<&str> = log.lines().collect();
+        eprintln!("  the end of sshd's log:");
+        for l in &lines[lines.len().saturating_sub(15)..] {
+            eprintln!("    {l}");
+        }
     }
     assert!(
         failures.is_empty() && corrupted.is_empty(),
