@@ -690,8 +690,14 @@ mod systemd {
         let mark = marker();
         let lab = Lab::up("systemd-crash-loop");
         assert!(lab.info.odoo.broken);
-        let status = text(&ssh(&lab, "systemctl status odoo --no-pager"));
-        assert!(status.contains("activating (auto-restart)"), "{status}");
+        // between attempts (3 s each) the unit waits in auto-restart; during an attempt it is
+        // "active (running)" for a moment, until the config error stops it
+        let mut status = String::new();
+        let waiting = wait_for(DEADLINE, || {
+            status = text(&ssh(&lab, "systemctl status odoo --no-pager"));
+            status.contains("activating (auto-restart)")
+        });
+        assert!(waiting.is_some(), "{status}");
         assert!(status.contains("override.conf"), "{status}");
         let journal = text(&ssh(&lab, "journalctl -u odoo --no-pager"));
         assert!(
