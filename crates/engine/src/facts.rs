@@ -190,6 +190,12 @@ impl InstanceSummary {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InstanceState {
     Running,
+    /// A process runs but its manager has not confirmed the start yet (supervisor STARTING,
+    /// systemd `activating`): a respawn between two failures looks like this. Discovery settles
+    /// it by asking the server: it answers (running) or not (crash loop).
+    Starting {
+        manager_says: String,
+    },
     /// Defined but not running, and not trying to (supervisor STOPPED/EXITED, systemd inactive).
     Stopped {
         /// The service manager's own words, e.g. `EXITED`, `inactive (dead)`.
@@ -206,11 +212,14 @@ pub enum InstanceState {
 
 impl InstanceState {
     pub fn is_running(&self) -> bool {
-        matches!(self, InstanceState::Running)
+        matches!(
+            self,
+            InstanceState::Running | InstanceState::Starting { .. }
+        )
     }
     pub fn last_error(&self) -> Option<&str> {
         match self {
-            InstanceState::Running => None,
+            InstanceState::Running | InstanceState::Starting { .. } => None,
             InstanceState::Stopped { last_error, .. }
             | InstanceState::CrashLoop { last_error, .. } => last_error.as_deref(),
         }
@@ -220,6 +229,10 @@ impl InstanceState {
             InstanceState::Running => match pid {
                 Some(p) => format!("running, pid {p}"),
                 None => "running".into(),
+            },
+            InstanceState::Starting { manager_says } => match pid {
+                Some(p) => format!("starting, pid {p} ({manager_says})"),
+                None => format!("starting ({manager_says})"),
             },
             InstanceState::Stopped { manager_says, .. } => format!("not running: {manager_says}"),
             InstanceState::CrashLoop { manager_says, .. } => {

@@ -70,6 +70,8 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
         _ => Default::default(),
     };
     let down = !odoo.state.is_running();
+    // Not confirmed by its manager: read the start output too, in case it is failing.
+    let unconfirmed = matches!(odoo.state, InstanceState::Starting { .. });
     let prelude = format!(
         "PID={pid}\nROOT={root}\nSESSIONS={sessions}\nSVCUSER={user}\nLOGFILE={log}\nPROGRAM={program}\nUNIT={unit}\nSUPCONF={supconf}\nSUPPROG={supprog}\nDOWN={down}\n",
         pid = odoo.pid.unwrap_or(0),
@@ -82,7 +84,7 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
         unit = quote(&unit),
         supconf = quote(&supconf),
         supprog = quote(&supprog),
-        down = u8::from(down),
+        down = u8::from(down || unconfirmed),
     );
     // The HTTP question and the database queries need only the inventory and use their own
     // tunnels: they run while the second script does.
@@ -112,6 +114,17 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
     let details = Sections::parse(&String::from_utf8_lossy(&out2.stdout));
     let sessions = parse_sessions(&details, &sessions_path);
     let log = parse_log(&details);
+    if let InstanceState::Starting { manager_says } = &odoo.state {
+        odoo.state = match &server {
+            Observed::Seen(_) => InstanceState::Running,
+            // A process between two failed starts: a crash loop, not a server.
+            Observed::Unknown(_) => InstanceState::CrashLoop {
+                manager_says: format!("{manager_says}, and it does not answer"),
+                last_error: None,
+            },
+        };
+    }
+    let down = !odoo.state.is_running();
     if down {
         let secrets: Vec<String> = ["admin_passwd", "db_password", "smtp_password"]
             .iter()
@@ -255,7 +268,9 @@ pub fn instances_of(inv: &Inventory) -> Vec<(InstanceSummary, OdooFacts)> {
             // crash loop, not a running server.
             if let Some(i) = inv.services.iter().position(|s| s.service == facts.service) {
                 used_defs[i] = true;
-                if let InstanceState::CrashLoop { .. } = inv.services[i].state {
+                if let InstanceState::CrashLoop { .. } | InstanceState::Starting { .. } =
+                    inv.services[i].state
+                {
                     facts.state = inv.services[i].state.clone();
                 }
             }
@@ -275,7 +290,7 @@ pub fn instances_of(inv: &Inventory) -> Vec<(InstanceSummary, OdooFacts)> {
         facts.state = match &def.state {
             // The manager says it runs, yet no Odoo process is visible (it died a moment ago,
             // or runs where /proc does not show it): not a server we can talk to.
-            InstanceState::Running => InstanceState::Stopped {
+            InstanceState::Running | InstanceState::Starting { .. } => InstanceState::Stopped {
                 manager_says: format!("{} but no Odoo process was found", def.manager_says),
                 last_error: None,
             },

@@ -85,7 +85,7 @@ $(cat "$f")"
 done
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
   seen=" "
-  for f in $(grep -lsE '^[[:space:]]*ExecStart=.*(odoo|openerp)' /etc/systemd/system/*.service /run/systemd/system/*.service /lib/systemd/system/*.service /usr/lib/systemd/system/*.service); do
+  for f in $(grep -lsE '^[[:space:]]*ExecStart=.*(odoo|openerp)' /etc/systemd/system/*.service /run/systemd/system/*.service /run/systemd/generator*/*.service /lib/systemd/system/*.service /usr/lib/systemd/system/*.service); do
     u=$(basename "$f")
     case "$seen" in *" $u "*) continue ;; esac
     seen="$seen$u "

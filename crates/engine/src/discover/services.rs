@@ -325,7 +325,8 @@ fn parse_supervisor_status(text: &str) -> BTreeMap<String, (String, String)> {
 
 fn supervisor_state(st: &str, says: String) -> InstanceState {
     match st {
-        "RUNNING" | "STARTING" => InstanceState::Running,
+        "RUNNING" => InstanceState::Running,
+        "STARTING" => InstanceState::Starting { manager_says: says },
         "BACKOFF" | "FATAL" => InstanceState::CrashLoop {
             manager_says: says,
             last_error: None,
@@ -402,7 +403,9 @@ fn systemd_defs(s: &Sections) -> Vec<ServiceDef> {
                 manager_says: says.clone(),
                 last_error: None,
             },
-            ("activating", _) => InstanceState::Running,
+            ("activating", _) => InstanceState::Starting {
+                manager_says: says.clone(),
+            },
             _ => InstanceState::Stopped {
                 manager_says: says.clone(),
                 last_error: None,
