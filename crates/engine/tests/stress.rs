@@ -257,9 +257,9 @@ fn the_connection_holds_under_load() {
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "stress: {} diagnoses ({} failed) on one connection from {threads} threads in {diag_secs:.0} s, \
-         {} reconnect(s); {} apply/rollback round trips ({} failed) in {trip_secs:.0} s, {} \
-         reconnect(s); {} corruption line(s) in the sshd logs; {:.0} s in all",
+        "stress: {} diagnoses ({} failed) on one connection from {threads} threads in \
+         {diag_secs:.0} s, {} reconnect(s); {} apply/rollback round trips ({} failed) in \
+         {trip_secs:.0} s, {} reconnect(s); {} corruption line(s) in the sshd logs; {:.0} s in all",
         diagnoses.done,
         diagnoses.errors.len(),
         diag_conn.reconnects(),

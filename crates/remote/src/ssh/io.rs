@@ -37,16 +37,22 @@
 //! - A channel write is attempted only with a non-zero window: libssh2's zero-window branch
 //!   overwrites the session's block directions, which would hide a packet left half sent by a
 //!   reply sent while it drained the transport.
-//! - A channel is dropped (`libssh2_channel_free`) only on this thread and only after its close
-//!   completed (or the connection is gone): freeing an open channel sends a CLOSE from inside
-//!   `Drop`, where nobody could repeat it. (The old design dropped channels on the exec and pump
-//!   threads, outside any lock: two threads building packets in the one output buffer is what
-//!   OpenSSH reported as `Bad packet length` / `Connection corrupted`.)
+//! - A channel is dropped (`libssh2_channel_free`) only on this thread, and only once its close
+//!   has been sent (or the connection is gone): freeing an open channel sends a CLOSE from
+//!   inside `Drop`, where nobody could repeat it. The `ssh2` crate's `Drop` for a channel does
+//!   not even take the session lock; the old design dropped channels on exec and tunnel pump
+//!   threads while other threads were inside libssh2, so two threads built packets in the one
+//!   output buffer. OpenSSH then reports `Bad packet length` / `Connection corrupted` (as in the
+//!   field), or `channel_input_data: … unexpected bytes remain after decoding` (as the lab's
+//!   sshd did under `crates/remote/tests/load.rs`), and drops the connection.
 //!
-//! Waiting: data for every channel arrives on the one socket and only a libssh2 call reads it,
-//! so when the socket is readable the loop makes at least one reading call (a zero-length read
-//! or a close in progress) before polling again; with no channel and no open in progress the
-//! socket is left out of the poll (nothing could take its bytes) and the thread sleeps.
+//! Waiting: data for every channel arrives on the one socket and only a libssh2 call reads it.
+//! When the socket is readable the loop makes at least one reading call (a zero-length read, or
+//! a close in progress) before polling again; with no channel and no open in progress the socket
+//! is left out of the poll (nothing would take its bytes). A read made for one task can take
+//! another task's packets off the socket after that task's step: before sleeping, the loop asks
+//! libssh2 whether any running task already has data, EOF or window waiting (and goes round again
+//! if so), and while tasks wait on the server it never sleeps longer than [`QUEUED_SLICE`].
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

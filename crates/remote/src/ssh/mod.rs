@@ -5,15 +5,15 @@
 //! here, before any credential is sent) → login (agent, key files, password). All of that runs
 //! on the caller's thread in blocking mode.
 //!
-//! Then the session goes non-blocking and moves into its own **I/O thread** ([`io`]) for the
-//! rest of its life: that thread owns the `Session` and every `Channel`, and is the only code
-//! that calls libssh2. `exec` sends its command (and stdin) to it over a std channel and waits
-//! for the reply; `tunnel` hands it a loopback listener, whose connections it pumps. One session
-//! serves an exec, the database tunnel and the HTTP tunnel at once (a diagnosis does exactly
-//! that) without two callers ever interleaving libssh2 calls: libssh2 keeps one partly sent
-//! packet per session, and the thread never lets a call return while one is pending (the
-//! invariant is spelled out in [`io`]). Dropping the transport and its last tunnel ends the
-//! thread, which says goodbye to the server and frees the session.
+//! Then the session goes non-blocking and moves into its own **I/O thread** (module `io`) for
+//! the rest of its life: that thread owns the `Session` and every `Channel`, and is the only
+//! code that calls libssh2. `exec` sends its command (and stdin) to it over a std channel and
+//! waits for the reply; `tunnel` hands it a loopback listener, whose connections it pumps. One
+//! session serves an exec, the database tunnel and the HTTP tunnel at once (a diagnosis does
+//! exactly that) without two callers ever interleaving libssh2 calls: libssh2 keeps one partly
+//! sent packet per session, and the thread never lets a call return while one is pending (the
+//! invariant is spelled out in module `io`). Dropping the transport and its last tunnel ends
+//! the thread, which says goodbye to the server and frees the session.
 
 mod auth;
 mod exec;
