@@ -520,6 +520,19 @@ fn run_services(
                 was_running,
             } => {
                 let expect_up = *was_running || !restoring;
+                // Undoing a fix that made a down Odoo start: the running process still holds the
+                // fixed config, so it is restarted onto the restored one (which fails, as before).
+                let restart;
+                let command = if expect_up {
+                    command
+                } else {
+                    restart = facts
+                        .odoo
+                        .service
+                        .restart_command()
+                        .unwrap_or(command.clone());
+                    &restart
+                };
                 step(
                     p,
                     Step::RestartOdoo,
