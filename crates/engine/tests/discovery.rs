@@ -180,3 +180,125 @@ fn versions_12_to_19_from_release_py_and_version_info() {
         );
     }
 }
+
+// Captured from the lab scenarios of issue 9 (tests/lab; paths under /srv/osd-lab, secrets
+// replaced, other labs running on the machine at the time removed except for stray noise).
+
+fn instance<'a>(
+    inst: &'a [(
+        osd_engine::facts::InstanceSummary,
+        osd_engine::facts::OdooFacts,
+    )],
+    config: &str,
+) -> &'a (
+    osd_engine::facts::InstanceSummary,
+    osd_engine::facts::OdooFacts,
+) {
+    inst.iter()
+        .find(|(s, _)| s.config_path.as_deref() == Some(config))
+        .unwrap_or_else(|| panic!("no instance with {config}"))
+}
+
+#[test]
+fn three_versions_on_one_host_each_with_its_manager_version_and_folder() {
+    let inv = inventory("lab-shared-cluster.txt");
+    let inst = instances_of(&inv);
+    let (s17, o17) = instance(&inst, "/srv/osd-lab/etc/odoo.conf");
+    let (s18, o18) = instance(&inst, "/srv/osd-lab/etc/odoo18.conf");
+    let (s19, o19) = instance(&inst, "/srv/osd-lab/etc/odoo19.conf");
+    assert!(matches!(s17.service, Service::Supervisor { ref program, .. } if program == "odoo"));
+    assert_eq!(
+        (s18.service.clone(), s19.service.clone()),
+        (Service::Manual, Service::Manual)
+    );
+    assert_eq!(
+        [&s17.version, &s18.version, &s19.version].map(|v| v.as_deref()),
+        [Some("17.0"), Some("18.0"), Some("19.0")],
+        "from each install's release.py, without asking a server"
+    );
+    assert_eq!((o18.user.as_str(), o19.user.as_str()), ("odoo", "root"));
+    let dirs = [&o17.data_dir, &o18.data_dir, &o19.data_dir];
+    assert!(dirs[0] != dirs[1] && dirs[1] != dirs[2], "{dirs:?}");
+    assert!(inst.iter().all(|(s, _)| s.state.is_running()));
+    let sorted: Vec<u16> = inst.iter().map(|(s, _)| s.http_port).collect();
+    assert!(
+        sorted.windows(2).all(|w| w[0] <= w[1]),
+        "sorted by port: {sorted:?}"
+    );
+}
+
+#[test]
+fn an_instance_that_never_starts_is_found_from_its_supervisor_program() {
+    let inv = inventory("lab-crash-loop.txt");
+    let inst = instances_of(&inv);
+    let (broken, facts) = instance(&inst, "/srv/osd-lab/etc/odoo.conf");
+    assert_eq!(
+        broken.pid, None,
+        "no process: it is found through supervisor"
+    );
+    let osd_engine::facts::InstanceState::CrashLoop { manager_says, .. } = &broken.state else {
+        panic!("{:?}", broken.state)
+    };
+    assert!(manager_says.contains("FATAL"), "{manager_says}");
+    assert_eq!(broken.version.as_deref(), Some("17.0"));
+    // Its config is read from the file the program names, and the fatal line is found.
+    let conf = facts.config.as_ref().expect("the program's -c file");
+    let refused = osd_engine::checks::conf::refused_values(&conf.doc, 17);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(
+        (refused[0].key.as_str(), refused[0].value.as_str()),
+        ("smtp_port", "465   #25")
+    );
+    assert_eq!(refused[0].fixed, Some(("465".into(), Some("25".into()))));
+    assert_eq!(
+        facts
+            .service
+            .start_command()
+            .unwrap()
+            .last()
+            .map(String::as_str),
+        Some("odoo"),
+    );
+    let (staging, _) = instance(&inst, "/srv/osd-lab/etc/odoo-staging.conf");
+    assert!(staging.state.is_running() && staging.pid.is_some());
+}
+
+#[test]
+fn a_systemd_unit_in_auto_restart_is_a_crash_loop() {
+    let inv = inventory("lab-systemd-crash-loop.txt");
+    let inst = instances_of(&inv);
+    let (s, facts) = instance(&inst, "/etc/odoo/odoo.conf");
+    assert_eq!(
+        s.service,
+        Service::Systemd {
+            unit: "odoo.service".into()
+        }
+    );
+    assert!(
+        matches!(s.state, osd_engine::facts::InstanceState::CrashLoop { .. }),
+        "{:?}",
+        s.state
+    );
+    // The Debian package's defaults, read from the unit and the passwd entry of its User=.
+    assert_eq!(facts.user, "odoo");
+    assert_eq!(facts.data_dir, "/var/lib/odoo/.local/share/Odoo");
+}
+
+#[test]
+fn the_last_start_error_comes_from_the_service_output_and_hides_secrets() {
+    let s = Sections::parse(
+        "\n==> start-output <==\nTraceback (most recent call last):\n  File \"/usr/bin/odoo\", line 8, in <module>\n\
+         optparse.OptionValueError: option smtp_port: invalid integer value: '465   #25'\n\
+         \n==> start-logfile <==\n2026-12-01 10:00:00,000 1 CRITICAL ? odoo.sql_db: password authentication failed for s3cret-pw\n\
+         \n==> end <==\n",
+    );
+    assert_eq!(
+        osd_engine::discover::last_start_error(&s, &[]).as_deref(),
+        Some("optparse.OptionValueError: option smtp_port: invalid integer value: '465   #25'")
+    );
+    let only_log = Sections::parse(
+        "\n==> start-logfile <==\n2026-12-01 10:00:00,000 1 CRITICAL ? odoo.sql_db: password authentication failed for s3cret-pw\n\n==> end <==\n",
+    );
+    let e = osd_engine::discover::last_start_error(&only_log, &["s3cret-pw".into()]).unwrap();
+    assert!(e.contains("CRITICAL") && !e.contains("s3cret-pw"), "{e}");
+}
