@@ -13,6 +13,8 @@
  *   several-instances  three Odoo servers are set up on the host (17 under supervisor, 18 started
  *                      by hand, a 17 under systemd that fails to start); diagnosing asks which,
  *                      and the diagnosis page can switch to another
+ *   undecided-databases  the instance's config does not say which of three databases people use:
+ *                      the diagnosis asks, and the database checks wait for the choice
  *   every-status       the checklist shows every status: ok, warn, fail, skip, unknown
  *   healthy            every check passes: nothing to fix
  *   diagnose-fails     the diagnosis fails (no Odoo running)
@@ -82,8 +84,12 @@ function checksFor(scenario, fixed) {
   return checks;
 }
 
-/** @param {Finding[]} checks @param {import('./types/api').InstanceChoice[]} [instances] @param {string} [chosen] @returns {DiagnosisView} */
-function diagnosisOf(checks, instances = [ONE_INSTANCE], chosen = instances[0].value) {
+/**
+ * @param {Finding[]} checks @param {import('./types/api').InstanceChoice[]} [instances] @param {string} [chosen]
+ * @param {import('./types/api').DatabaseScope} [databases]
+ * @returns {DiagnosisView}
+ */
+function diagnosisOf(checks, instances = [ONE_INSTANCE], chosen = instances[0].value, databases = { served: ["odoo"], rule: "dbfilter ^odoo$", undecided: null, chosen: false }) {
   const current = instances.find((i) => i.value === chosen) ?? instances[0];
   const order = ["conf.syntax", "session.lifetime", "proxy.canonical-host", "proxy.sticky", "session.store", "proxy.mode", "workers.memory", "proxy.https-redirect", "session.external-cleanup", "session.cleanup-runs", "proxy.headers", "proxy.websocket", "proxy.cookie-flags", "conf.folklore"];
   const fixable = new Set(["session.lifetime", "proxy.canonical-host", "proxy.mode", "session.external-cleanup"]);
@@ -93,13 +99,15 @@ function diagnosisOf(checks, instances = [ONE_INSTANCE], chosen = instances[0].v
     ? { status: /** @type {const} */ ("fail"), line: `${fails === 1 ? "1 problem logs" : `${fails} problems log`} users out or will${bad.length > fails ? ` (${bad.length - fails} more to improve)` : ""}. Start with: ${bad[0].title}.` }
     : bad.length
       ? { status: /** @type {const} */ ("warn"), line: `No cause of lost sessions found; ${bad.length === 1 ? "1 thing" : `${bad.length} things`} to improve.` }
-      : { status: /** @type {const} */ ("ok"), line: "Nothing here logs users out: every check passed." };
+      : checks.some((c) => c.status === "unknown")
+        ? { status: /** @type {const} */ ("ok"), line: `No problem found, but ${checks.filter((c) => c.status === "unknown").length} checks could not be made.` }
+        : { status: /** @type {const} */ ("ok"), line: "Nothing here logs users out: every check passed." };
   return {
     host: "odoo-lab",
     verdict,
     checks,
     fixOrder: order.filter((id) => fixable.has(id) && bad.some((c) => c.id === id)),
-    odoo: { version: current.version, config: current.config, service: current.service, instances: clone(instances), instance: current.value, probed: false },
+    odoo: { version: current.version, config: current.config, service: current.service, instances: clone(instances), instance: current.value, databases: clone(databases), probed: false },
   };
 }
 
@@ -137,10 +145,22 @@ export function createMockApi(scenario) {
   let keyTrusted = false;
   /** @type {string | null} */
   let instanceChosen = null;
+  /** @type {string[]} */
+  let databasesChosen = [];
   /** The instances of this host, and the diagnosis of the chosen one. @param {boolean} isFixed */
-  const diagnosed = (isFixed) => scenario === "several-instances"
-    ? diagnosisOf(checksFor(scenario, isFixed), SEVERAL_INSTANCES, instanceChosen ?? undefined)
-    : diagnosisOf(checksFor(scenario, isFixed));
+  const diagnosed = (isFixed) => {
+    if (scenario === "several-instances") return diagnosisOf(checksFor(scenario, isFixed), SEVERAL_INSTANCES, instanceChosen ?? undefined);
+    if (scenario !== "undecided-databases") return diagnosisOf(checksFor(scenario, isFixed));
+    const rule = "no dbfilter and no db_name: every database of the role odoo";
+    if (databasesChosen.length > 0) {
+      return diagnosisOf(checksFor(scenario, isFixed), undefined, undefined,
+        { served: databasesChosen, rule: `${rule}; chosen with --database ${databasesChosen.join(",")}`, undecided: null, chosen: true });
+    }
+    const checks = checksFor(scenario, isFixed).map((c) => ["session.lifetime", "conf.folklore", "session.cleanup-runs"].includes(c.id)
+      ? { ...c, status: /** @type {const} */ ("unknown"), summary: "The database was not read: this Odoo can serve several databases (prod, prod_copy, test) and its config does not say which one users reach.", fixes: [] }
+      : c);
+    return diagnosisOf(checks, undefined, undefined, { served: [], rule, undecided: ["prod", "prod_copy", "test"], chosen: false });
+  };
   let fixed = false;
   /** @type {ChangeRecord[]} */
   let records = [];
@@ -260,6 +280,11 @@ export function createMockApi(scenario) {
         throw fail("instance_not_found", `No Odoo server on odoo-lab matches "${instance}", the one chosen for this server.`, "Choose one of the Odoo servers found there.");
       }
       instanceChosen = instance;
+    },
+
+    chooseDatabases: async (_id, databases) => {
+      await sleep(50);
+      databasesChosen = [...new Set(databases.map((d) => d.trim()).filter(Boolean))].sort();
     },
 
     diagnose: async (_id, probe, onProgress) => {

@@ -49,6 +49,7 @@ function createTauriApi() {
     connect: (serverId, secrets, onProgress) => call("connect", { serverId, secrets, onProgress: channel(onProgress) }),
     trustHostKey: (serverId, fingerprint) => call("trust_host_key", { serverId, fingerprint }),
     chooseInstance: (serverId, instance) => call("choose_instance", { serverId, instance }),
+    chooseDatabases: (serverId, databases) => call("choose_databases", { serverId, databases }),
     diagnose: (serverId, probe, onProgress) => call("diagnose", { serverId, probe, onProgress: channel(onProgress) }),
     planFix: (serverId, fix) => call("plan_fix", { serverId, fix }),
     applyFix: (serverId, planId, onProgress) => call("apply_fix", { serverId, planId, onProgress: channel(onProgress) }),

@@ -33,6 +33,7 @@ pub fn typescript() -> String {
         views::Power::decl(&cfg),
         views::Connected::decl(&cfg),
         views::OdooSummary::decl(&cfg),
+        views::DatabaseScope::decl(&cfg),
         views::DiagnosisView::decl(&cfg),
         views::PlanView::decl(&cfg),
         views::ApplyView::decl(&cfg),

@@ -95,6 +95,16 @@ pub async fn choose_instance(
 }
 
 #[tauri::command]
+pub async fn choose_databases(
+    app: AppState<'_>,
+    server_id: String,
+    databases: Vec<String>,
+) -> AppResult<()> {
+    let app = app.inner().clone();
+    blocking(move || app.choose_databases(&server_id, &databases)).await
+}
+
+#[tauri::command]
 pub async fn diagnose(
     app: AppState<'_>,
     server_id: String,

@@ -87,6 +87,8 @@ pub struct InstanceChoice {
 #[serde(rename_all = "camelCase")]
 pub enum InstanceRunState {
     Running,
+    /// A process runs but its manager has not confirmed the start yet.
+    Starting,
     Stopped,
     CrashLoop,
 }
@@ -103,6 +105,7 @@ impl From<&osd_engine::facts::InstanceSummary> for InstanceChoice {
             service: i.service.describe(),
             state: match &i.state {
                 S::Running => InstanceRunState::Running,
+                S::Starting { .. } => InstanceRunState::Starting,
                 S::Stopped { .. } => InstanceRunState::Stopped,
                 S::CrashLoop { .. } => InstanceRunState::CrashLoop,
             },

@@ -74,6 +74,7 @@ pub fn run() {
             commands::connect,
             commands::trust_host_key,
             commands::choose_instance,
+            commands::choose_databases,
             commands::diagnose,
             commands::plan_fix,
             commands::apply_fix,

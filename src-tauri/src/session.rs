@@ -232,6 +232,14 @@ impl Conn {
         })
     }
 
+    /// What was learned about the Odoo read so far: after another choice it described another one.
+    fn forget_diagnoses(&self) {
+        *self.probe.lock().unwrap() = None;
+        *self.first.lock().unwrap() = None;
+        *self.last.lock().unwrap() = None;
+        *self.plan.lock().unwrap() = None;
+    }
+
     /// The discovery options in force (a copy: discovery runs without holding the lock).
     fn discover_options(&self) -> DiscoverOptions {
         self.discover.lock().unwrap().clone()
@@ -582,11 +590,13 @@ impl App {
                 "Choose one of the Odoo servers in the list.",
             ));
         }
-        conn.discover.lock().unwrap().instance = Some(instance.to_string());
-        *conn.probe.lock().unwrap() = None;
-        *conn.first.lock().unwrap() = None;
-        *conn.last.lock().unwrap() = None;
-        *conn.plan.lock().unwrap() = None;
+        {
+            let mut discover = conn.discover.lock().unwrap();
+            discover.instance = Some(instance.to_string());
+            // Another instance serves other databases.
+            discover.databases.clear();
+        }
+        conn.forget_diagnoses();
         if conn.server.id != DEMO_SERVER_ID {
             let s = &conn.server;
             self.store.save(&ServerInput {
@@ -601,6 +611,22 @@ impl App {
                 state_dir: s.state_dir.clone(),
             })?;
         }
+        Ok(())
+    }
+
+    /// The databases to diagnose (and ever write to) when the instance's config cannot decide
+    /// which ones it serves; empty goes back to Odoo's own rules. For this connection only.
+    pub fn choose_databases(&self, server_id: &str, databases: &[String]) -> AppResult<()> {
+        let conn = self.conn(server_id)?;
+        let mut chosen: Vec<String> = databases
+            .iter()
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty())
+            .collect();
+        chosen.sort();
+        chosen.dedup();
+        conn.discover.lock().unwrap().databases = chosen;
+        conn.forget_diagnoses();
         Ok(())
     }
 

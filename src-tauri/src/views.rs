@@ -89,8 +89,27 @@ pub struct OdooSummary {
     pub instances: Vec<InstanceChoice>,
     /// The `value` of the diagnosed one among `instances`.
     pub instance: Option<String>,
+    /// Which databases this Odoo serves (only those are read and ever written); `None` when
+    /// PostgreSQL could not be asked.
+    pub databases: Option<DatabaseScope>,
     /// A test login was used for this diagnosis.
     pub probed: bool,
+}
+
+/// Which databases the diagnosed Odoo serves, decided by Odoo's own rules (`dbfilter`, `db_name`,
+/// the databases of its PostgreSQL role) or chosen by the person when its config cannot decide.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseScope {
+    /// The databases read for the verdicts and the only ones a fix writes to.
+    pub served: Vec<String>,
+    /// How they were chosen, in words.
+    pub rule: String,
+    /// Set when the config cannot decide (no filter over several databases, a host-based filter
+    /// behind a catch-all server): the databases it may serve. The person chooses.
+    pub undecided: Option<Vec<String>>,
+    /// The person's choice is in force on this connection.
+    pub chosen: bool,
 }
 
 /// The checks of the well-known quick-fix checklist, in its order (after a config line that
@@ -167,6 +186,12 @@ impl DiagnosisView {
                             .find(|i| i.http_port == o.http_port())
                     })
                     .map(|i| i.selector()),
+                databases: d.odoo.db_scope.as_ref().map(|s| DatabaseScope {
+                    served: s.served.clone(),
+                    rule: s.rule.clone(),
+                    undecided: s.undecided.clone(),
+                    chosen: s.rule.contains("chosen with --database"),
+                }),
                 probed: d.odoo.probe.is_some(),
             },
         }

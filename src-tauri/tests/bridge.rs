@@ -331,6 +331,26 @@ fn choosing_an_instance_keeps_the_connection_and_switching_works() {
         .unwrap();
     assert_mirrors::<ts::ChangeSet>(&plan.changeset);
 
+    // The databases: decided by Odoo's rules here; a choice (the app's --database) applies on the
+    // same connection, and an empty one goes back to the rules.
+    let db = lab.info.postgres.db.clone();
+    let scope = d.odoo.databases.clone().expect("PostgreSQL was asked");
+    assert!(scope.undecided.is_none() && !scope.chosen, "{scope:?}");
+    assert!(scope.served.contains(&db), "{scope:?}");
+    app.choose_databases(&server.id, &[format!(" {db} ")])
+        .unwrap();
+    let d = app.diagnose(&server.id, None, &()).unwrap();
+    let scope = d.odoo.databases.clone().unwrap();
+    assert_eq!((scope.served, scope.chosen), (vec![db.clone()], true));
+    assert_eq!(
+        d.odoo.config.as_deref(),
+        Some(first.as_str()),
+        "same instance"
+    );
+    app.choose_databases(&server.id, &[]).unwrap();
+    let d = app.diagnose(&server.id, None, &()).unwrap();
+    assert!(!d.odoo.databases.unwrap().chosen);
+
     // A remembered instance that is gone offers the chooser again.
     app.choose_instance(&server.id, "/etc/odoo/gone.conf")
         .unwrap();

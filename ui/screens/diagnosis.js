@@ -107,6 +107,53 @@ function chooseInstance(ctx, body, error, instances) {
   title.focus();
 }
 
+/**
+ * Which databases this Odoo serves: only those are read and ever written. When its config cannot
+ * decide (no filter over several databases, a host-based filter behind a catch-all server), the
+ * person chooses; nothing is guessed.
+ * @param {ScreenContext} ctx @param {HTMLElement} body @param {DiagnosisView} d
+ */
+function databaseScope(ctx, body, d) {
+  const scope = d.odoo.databases;
+  if (!scope) return null;
+  const serverId = /** @type {any} */ (ctx.state.server).id;
+  const status = h("div", { "aria-live": "polite" });
+  /** @param {string[]} names @param {HTMLElement} button */
+  const choose = async (names, button) => {
+    button.setAttribute("disabled", "");
+    try {
+      await ctx.api.chooseDatabases(serverId, names);
+      ctx.state.diagnosis = null;
+      await run(ctx, body, null);
+    } catch (e) {
+      button.removeAttribute("disabled");
+      status.replaceChildren(errorNotice("", /** @type {AppError} */ (e)));
+    }
+  };
+  if (scope.undecided) {
+    const boxes = scope.undecided.map((name) => /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", value: name, "data-testid": "database-option" })));
+    const go = h("button", { class: "button", type: "button", "data-testid": "choose-databases-go", disabled: true }, "Diagnose with these");
+    for (const b of boxes) b.addEventListener("change", () => go.toggleAttribute("disabled", !boxes.some((x) => x.checked)));
+    go.addEventListener("click", () => choose(boxes.filter((x) => x.checked).map((x) => x.value), go));
+    return h("div", { class: "notice notice--warn", role: "status", "data-testid": "choose-databases" },
+      h("p", { class: "notice__title" }, "Which database do people use?"),
+      h("p", null, `This Odoo can serve ${scope.undecided.length} databases and its configuration does not say which one people reach (${scope.rule}). The app reads and changes only the ones you choose; the checks that need the database wait for your choice.`),
+      h("fieldset", { class: "choices" }, h("legend", { class: "visually-hidden" }, "Databases"),
+        ...boxes.map((b) => h("label", { class: "choice" }, b, " ", h("span", { class: "mono" }, b.value)))),
+      h("div", { class: "actions" }, go),
+      status);
+  }
+  const again = scope.chosen && h("button", { class: "button button--quiet", type: "button", "data-testid": "choose-databases-again" }, "Choose other databases");
+  if (again) again.addEventListener("click", () => choose([], again));
+  return h("div", { class: "database-scope", "data-testid": "database-scope" },
+    h("p", { class: "muted" },
+      `${scope.served.length === 1 ? "Database" : "Databases"} of this Odoo: `,
+      h("span", { class: "mono" }, scope.served.length > 0 ? scope.served.join(", ") : "none"),
+      ` (${scope.rule}). Only ${scope.served.length === 1 ? "it is" : "these are"} read and ever changed.`),
+    again,
+    status);
+}
+
 /** With several instances on the host: which one this diagnosis is about, and a switch. @param {ScreenContext} ctx @param {HTMLElement} body @param {DiagnosisView} d */
 function instanceSwitch(ctx, body, d) {
   if (d.odoo.instances.length < 2) return null;
@@ -151,11 +198,12 @@ function show(ctx, body, d) {
       `Odoo ${d.odoo.version ?? "(version unknown)"}, ${d.odoo.service}${d.odoo.config ? `, config ${d.odoo.config}` : ""}.`,
       d.odoo.probed ? " Checked with a real test login." : ""),
     instanceSwitch(ctx, body, d),
+    databaseScope(ctx, body, d),
     h("p", { class: "counts" }, ...["fail", "warn", "ok", "skip", "unknown"].filter((s) => counts[s]).map((s) =>
       h("span", { class: "count" }, statusMark(/** @type {any} */ (s)), ` ${counts[s]} ${STATUS[/** @type {import('../types/api').Status} */ (s)].word.toLowerCase()}`))),
     h("div", { class: "actions" }, fixButton, report, again),
     d.fixOrder.length === 0 && h("div", { class: "notice notice--ok", role: "status", "data-testid": "nothing-to-fix" },
-      h("p", { class: "notice__title" }, d.verdict.status === "ok" ? "Nothing to fix: every check passed." : "Nothing the app can fix by itself."),
+      h("p", { class: "notice__title" }, d.verdict.status !== "ok" ? "Nothing the app can fix by itself." : counts.unknown ? "Nothing to fix among the checks that could be made." : "Nothing to fix: every check passed."),
       d.verdict.status !== "ok" && h("p", { class: "notice__hint" }, "Open the items marked ! or ✗ below: each says what to do by hand.")),
     h("h2", { class: "section-title" }, "The checklist"),
     h("ul", { class: "checklist", "aria-label": "Checks" }, ...d.checks.map((f) => checkItem(f, d.fixOrder.includes(f.id), (url) => { ctx.api.openLink(url).catch(() => {}); }))),

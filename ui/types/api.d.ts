@@ -19,6 +19,8 @@ export interface Api {
   connect(serverId: string, secrets: ConnectSecrets | null, onProgress: (event: ProgressEvent) => void): Promise<Connected>;
   trustHostKey(serverId: string, fingerprint: string): Promise<void>;
   chooseInstance(serverId: string, instance: string): Promise<void>;
+  /** The databases to diagnose when the instance's config cannot decide; `[]` = Odoo's rules. */
+  chooseDatabases(serverId: string, databases: string[]): Promise<void>;
   diagnose(serverId: string, probe: ProbeInput | null, onProgress: (event: ProgressEvent) => void): Promise<DiagnosisView>;
   planFix(serverId: string, fix: FixInput): Promise<PlanView>;
   applyFix(serverId: string, planId: number, onProgress: (event: ProgressEvent) => void): Promise<ApplyView>;

@@ -54,7 +54,7 @@ stateText: string,
  */
 lastError: string | null, };
 
-export type InstanceRunState = "running" | "stopped" | "crashLoop";
+export type InstanceRunState = "running" | "starting" | "stopped" | "crashLoop";
 
 export type SecretKind = "password" | "keyPassphrase" | "sudoPassword";
 
@@ -145,9 +145,33 @@ instances: Array<InstanceChoice>,
  */
 instance: string | null, 
 /**
+ * Which databases this Odoo serves (only those are read and ever written); `None` when
+ * PostgreSQL could not be asked.
+ */
+databases: DatabaseScope | null, 
+/**
  * A test login was used for this diagnosis.
  */
 probed: boolean, };
+
+export type DatabaseScope = { 
+/**
+ * The databases read for the verdicts and the only ones a fix writes to.
+ */
+served: Array<string>, 
+/**
+ * How they were chosen, in words.
+ */
+rule: string, 
+/**
+ * Set when the config cannot decide (no filter over several databases, a host-based filter
+ * behind a catch-all server): the databases it may serve. The person chooses.
+ */
+undecided: Array<string> | null, 
+/**
+ * The person's choice is in force on this connection.
+ */
+chosen: boolean, };
 
 export type DiagnosisView = { host: string, verdict: Verdict, 
 /**

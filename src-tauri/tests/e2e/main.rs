@@ -602,6 +602,37 @@ mod ui_with_mock_api {
             ["Database", "Setting", "Now", "After"]
         );
         assert_eq!(gui.texts("[data-testid=param-db]").await, ["odoo"]);
+
+        // A config that cannot say which database people use: the diagnosis asks, never guesses.
+        to_diagnosis(&gui, "undecided-databases").await;
+        let ask = gui
+            .wait_text(
+                "[data-testid=choose-databases]",
+                "Which database do people use?",
+            )
+            .await;
+        assert!(ask.contains("3 databases"), "{ask}");
+        assert_eq!(
+            gui.attrs("[data-testid=database-option]", "value").await,
+            ["prod", "prod_copy", "test"]
+        );
+        gui.wait_for("[data-check-id='session.lifetime'][data-status=unknown]")
+            .await;
+        gui.screenshot("28-mock-choose-databases").await;
+        gui.click("[data-testid=database-option][value=prod]").await;
+        gui.click("[data-testid=choose-databases-go]:not([disabled])")
+            .await;
+        let scope = gui
+            .wait_text(
+                "[data-testid=database-scope]",
+                "chosen with --database prod",
+            )
+            .await;
+        assert!(scope.contains("Database of this Odoo: prod"), "{scope}");
+        gui.wait_for("[data-check-id='session.lifetime'][data-status=fail]")
+            .await;
+        gui.click("[data-testid=choose-databases-again]").await;
+        gui.wait_for("[data-testid=choose-databases]").await;
         gui.close().await;
     }
 
