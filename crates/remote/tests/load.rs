@@ -4,7 +4,7 @@
 //! Everything must arrive intact, no call may fail, and sshd must not have seen a corrupted
 //! stream (`Bad packet length`, `Corrupted MAC`, `Connection corrupted` in its log).
 //!
-//! `OSD_LOAD_ROUNDS` scales it (default 40 rounds per thread).
+//! `OSD_LOAD_ROUNDS` scales it (default 60 rounds).
 
 mod support;
 
@@ -20,7 +20,7 @@ fn rounds() -> usize {
     std::env::var("OSD_LOAD_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(40)
+        .unwrap_or(60)
 }
 
 /// An echo server on the "remote" loopback (the lab runs on this machine).
