@@ -327,7 +327,9 @@ export function createMockApi(scenario) {
       ]);
       for (const [s, m, c] of steps) {
         step(on, s, m, c);
-        await sleep(250);
+        // Long enough that Cancel (or the close dialog) is reached before the restart, even on a
+        // loaded machine driving the window through WebDriver.
+        await sleep(700);
         if (cancelled) {
           applying = false;
           step(on, "rollBack", "Putting everything back: cancelled before the restart");
