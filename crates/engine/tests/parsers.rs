@@ -2004,6 +2004,43 @@ mod proxy_judgements {
     }
 
     #[test]
+    fn with_https_the_fix_is_the_redirect_and_https_gets_the_flags_it_lacked() {
+        // The plain server carries its own Secure rule; HTTPS has none. Dropping secure on the
+        // plain server would leave a plain site beside HTTPS: the redirect is the fix, and the
+        // check passes afterwards only if HTTPS marks the cookie itself.
+        let dump = "# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n  server {\n    listen 80;\n    server_name shop.example.com;\n    proxy_cookie_flags session_id secure;\n    location / { proxy_set_header X-Forwarded-Host $http_host; proxy_pass http://127.0.0.1:8069; }\n  }\n  server {\n    listen 443 ssl;\n    server_name shop.example.com;\n    ssl_certificate /etc/nginx/shop.crt;\n    location / { proxy_set_header X-Forwarded-Host $http_host; proxy_pass http://127.0.0.1:8069; }\n  }\n}\n";
+        let dir = tempfile::tempdir().unwrap();
+        let dump = on_disk(dump, dir.path());
+        let f = facts(&dump, CONF, "17.0", &[("prod", "https://shop.example.com")]);
+        let fnd = proxy::cookie_flags(&f);
+        assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
+        assert_eq!(choices(&fnd), ["redirect"]);
+        let (cs, after) = plan_cookie_fix(&f, None);
+        let diff = &cs.files[0].diff;
+        assert!(
+            diff.contains("+    return 301 https://$host$request_uri;"),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("+    proxy_cookie_flags session_id samesite=lax secure;")
+                || diff.contains("proxy_cookie_flags session_id samesite=lax secure;"),
+            "{diff}"
+        );
+        let fixed = facts(
+            &after,
+            CONF,
+            "17.0",
+            &[("prod", "https://shop.example.com")],
+        );
+        let again = proxy::cookie_flags(&fixed);
+        assert_eq!(
+            again.status,
+            Status::Ok,
+            "the apply's verification needs ok: {again:#?}"
+        );
+    }
+
+    #[test]
     fn one_block_for_both_schemes_with_a_catch_all_regex_fails_without_an_unsafe_fix() {
         let f = facts(
             &fixture("nginx/one_block_both_schemes.dump"),

@@ -453,7 +453,9 @@ fn secure_on_plain(
     }
     if wanted == proxy::REDIRECT_PLAIN {
         drop(fr);
-        return redirect_plain(ws, facts, id);
+        redirect_plain(ws, facts, id)?;
+        // HTTPS alone serves Odoo now: give its cookie Secure and SameSite where it lacks them.
+        return add_secure_flags(ws, facts, Some("lax"));
     }
     let edits = proxy::drop_secure_edits(&traps).unwrap_or_default();
     drop(traps);
@@ -466,10 +468,19 @@ fn secure_on_plain(
 }
 
 fn cookie_flags(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<(), EngineError> {
-    let id = "proxy.cookie-flags";
     if !proxy::secure_on_plain(&current(ws, facts)?).is_empty() {
         return secure_on_plain(ws, facts, value);
     }
+    add_secure_flags(ws, facts, value)
+}
+
+/// `proxy_cookie_flags session_id samesite=… secure;` where HTTPS serves Odoo without it.
+fn add_secure_flags(
+    ws: &mut Workspace,
+    facts: &Facts,
+    value: Option<&str>,
+) -> Result<(), EngineError> {
+    let id = "proxy.cookie-flags";
     let samesite = match value.unwrap_or("lax") {
         "lax" | "Lax" => "lax",
         "none" | "None" => "none",

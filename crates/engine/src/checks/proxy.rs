@@ -928,7 +928,9 @@ pub fn drop_secure_edits(traps: &[SecureOnPlain]) -> Option<Vec<(Selector, EditO
 }
 
 /// The choices offered for the Secure-cookie-on-plain-HTTP failure: only those the planner can
-/// apply (redirect first when possible), with the default.
+/// apply and that leave the check passing. With HTTPS, the redirect (dropping `secure` on the
+/// plain server would leave HTTPS's Secure cookie next to a plain site, which browsers refuse
+/// to overwrite from http://); without HTTPS, dropping `secure`.
 pub fn secure_on_plain_choices(
     fr: &Front,
     traps: &[SecureOnPlain],
@@ -941,7 +943,7 @@ pub fn secure_on_plain_choices(
             warning: None,
         });
     }
-    if drop_secure_edits(traps).is_some() {
+    if !fr.has_https() && drop_secure_edits(traps).is_some() {
         choices.push(Choice {
             value: DROP_SECURE.into(),
             label: "Remove secure from the session cookie's flags on the plain-HTTP server".into(),
