@@ -37,6 +37,25 @@ pub fn service_found(f: &Facts) -> Finding {
             ),
         );
     }
+    // A process that does not answer on its own port serves nobody, whatever its manager says.
+    if let Some(why) = f
+        .server
+        .why_unknown()
+        .filter(|w| w.contains("did not answer"))
+    {
+        fnd = fnd
+            .evidence(format!("HTTP on port {}", o.http_port()), why.to_string())
+            .users_see("Pages do not load (the proxy answers 502 or times out), or only some do.")
+            .why("Odoo's process runs, but nothing answers on the port its config names: it is stuck, still loading, or listening elsewhere than the proxy expects.");
+        fnd.worsen(
+            Status::Fail,
+            format!(
+                "Odoo runs ({}) but does not answer on port {}.",
+                o.state.describe(o.pid),
+                o.http_port()
+            ),
+        );
+    }
     let version = match (o.version, o.version_source) {
         (Some(v), Some(src)) => format!(
             "Odoo {v} (from {})",
