@@ -629,10 +629,10 @@ impl IoLoop {
         let now = Instant::now();
         let mut until = now + MAX_POLL;
         // Other news taken off the socket that way (an EOF, a close, the answer to an open or
-        // an exec request) is found by looking again soon.
+        // an exec request) is found by looking again soon. (Channels being closed can wait: a
+        // late confirmation only frees them later.)
         if self.opens.current.is_some()
             || !self.execs.is_empty()
-            || !self.closing.is_empty()
             || self.tunnels.iter().any(|t| !t.conns.is_empty())
         {
             until = until.min(now + QUEUED_SLICE);
