@@ -4,7 +4,10 @@
 //! Everything must arrive intact, no call may fail, and sshd must not have seen a corrupted
 //! stream (`Bad packet length`, `Corrupted MAC`, `Connection corrupted` in its log).
 //!
-//! `OSD_LOAD_ROUNDS` scales it (default 60 rounds).
+//! `OSD_LOAD_ROUNDS` scales it (default 30 rounds, kept small for CI). The transport before the
+//! I/O thread lost its connection in 2 of 3 runs here, within the first rounds of
+//! `OSD_LOAD_ROUNDS=120` (sshd: `channel_input_data: channel 1: get data: unexpected bytes remain
+//! after decoding`); it passed one run of 40.
 
 mod support;
 
@@ -20,7 +23,7 @@ fn rounds() -> usize {
     std::env::var("OSD_LOAD_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(60)
+        .unwrap_or(30)
 }
 
 /// An echo server on the "remote" loopback (the lab runs on this machine).
