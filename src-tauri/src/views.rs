@@ -190,7 +190,7 @@ impl DiagnosisView {
                     served: s.served.clone(),
                     rule: s.rule.clone(),
                     undecided: s.undecided.clone(),
-                    chosen: s.rule.contains("chosen with --database"),
+                    chosen: s.chosen,
                 }),
                 probed: d.odoo.probe.is_some(),
             },

@@ -56,6 +56,8 @@ pub struct DbScope {
     /// Databases whose cleanup empties this instance's sessions folder (read for the lifetime
     /// only, never written unless also served).
     pub cleanup_from: Vec<String>,
+    /// The person chose the databases (`--database`, or in the app).
+    pub chosen: bool,
     /// The host names the proxy accepts for this instance, and whether it accepts any name.
     pub host_names: Vec<String>,
     pub any_host: bool,
@@ -218,6 +220,7 @@ pub fn scope(i: &ScopeInput) -> DbScope {
         rule,
         undecided,
         cleanup_from,
+        chosen: !i.chosen.is_empty(),
         host_names: i.host_names.clone(),
         any_host: i.any_host,
     }

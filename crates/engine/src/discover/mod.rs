@@ -268,6 +268,18 @@ pub fn instances_of(inv: &Inventory) -> Vec<(InstanceSummary, OdooFacts)> {
             // crash loop, not a running server.
             if let Some(i) = inv.services.iter().position(|s| s.service == facts.service) {
                 used_defs[i] = true;
+                // A process that died while it was being read (a respawn) left no config: its
+                // definition still names one.
+                if facts.config.is_none() {
+                    let def = &inv.services[i];
+                    let d = def.as_process(&inv.def_files, &inv.homes);
+                    if !d.files.is_empty() {
+                        let mut from_def = odoo_facts(&d, &facts.user, count);
+                        from_def.pid = facts.pid;
+                        from_def.service = facts.service.clone();
+                        facts = from_def;
+                    }
+                }
                 if let InstanceState::CrashLoop { .. } | InstanceState::Starting { .. } =
                     inv.services[i].state
                 {
