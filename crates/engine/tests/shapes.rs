@@ -16,14 +16,19 @@ use osd_testlab::{Lab, OdooInfo};
 use std::collections::BTreeMap;
 use support::*;
 
-fn for_instance(o: &OdooInfo) -> DiagnoseOptions {
+/// Diagnose the instance `instance` names (a config path or an HTTP port), as `--instance` does.
+fn choosing(instance: String) -> DiagnoseOptions {
     DiagnoseOptions {
         discover: DiscoverOptions {
-            instance: Some(o.conf.to_string_lossy().into_owned()),
+            instance: Some(instance),
             databases: Vec::new(),
         },
         probe: None,
     }
+}
+
+fn for_instance(o: &OdooInfo) -> DiagnoseOptions {
+    choosing(o.conf.to_string_lossy().into_owned())
 }
 
 fn apply_options(lab: &Lab, diag: DiagnoseOptions) -> ApplyOptions {
@@ -201,13 +206,7 @@ fn an_odoo_that_never_starts_is_the_first_finding_and_its_config_line_is_fixed_w
     assert!(listed.pid.is_none());
 
     // Chosen by its port (what a person types), it is diagnosed from files, database and logs.
-    let by_port = DiagnoseOptions {
-        discover: DiscoverOptions {
-            instance: Some(broken.http_port.to_string()),
-            databases: Vec::new(),
-        },
-        probe: None,
-    };
+    let by_port = choosing(broken.http_port.to_string());
     let d = diagnose(&host, &by_port).unwrap();
     assert!(
         d.verdict.line.starts_with("Odoo is not running"),
