@@ -127,7 +127,21 @@ fn problems(d: &Diagnosis) -> Option<String> {
         .checks
         .iter()
         .filter(|c| !matches!(c.status, Status::Ok | Status::Skip))
-        .map(|c| format!("{} {}: {}", c.status.as_str(), c.id, c.summary))
+        .map(|c| {
+            // The evidence says whether the connection or the server was at fault.
+            let evidence: Vec<String> = c
+                .evidence
+                .iter()
+                .map(|e| format!("{}: {}", e.source, e.excerpt))
+                .collect();
+            format!(
+                "{} {}: {} [{}]",
+                c.status.as_str(),
+                c.id,
+                c.summary,
+                evidence.join(" | ")
+            )
+        })
         .collect();
     (!bad.is_empty()).then(|| bad.join("; "))
 }
