@@ -47,13 +47,23 @@ pub fn service_found(f: &Facts) -> Finding {
             .evidence(format!("HTTP on port {}", o.http_port()), why.to_string())
             .users_see("Pages do not load (the proxy answers 502 or times out), or only some do.")
             .why("Odoo's process runs, but nothing answers on the port its config names: it is stuck, still loading, or listening elsewhere than the proxy expects.");
+        // Refused or reset: nothing serves. Timed out: something does, too slowly to judge.
+        let slow = why.to_ascii_lowercase().contains("timed out");
         fnd.worsen(
-            Status::Fail,
-            format!(
-                "Odoo runs ({}) but does not answer on port {}.",
-                o.state.describe(o.pid),
-                o.http_port()
-            ),
+            if slow { Status::Warn } else { Status::Fail },
+            if slow {
+                format!(
+                    "Odoo runs ({}) but did not answer on port {} in time: it is overloaded or stuck.",
+                    o.state.describe(o.pid),
+                    o.http_port()
+                )
+            } else {
+                format!(
+                    "Odoo runs ({}) but does not answer on port {}.",
+                    o.state.describe(o.pid),
+                    o.http_port()
+                )
+            },
         );
     }
     let version = match (o.version, o.version_source) {
