@@ -258,24 +258,31 @@ impl Gui {
         caps.insert("browserName".into(), json!("wry"));
         caps.insert("tauri:options".into(), json!({ "application": APP }));
         let launched_at = Instant::now();
-        let mut builder = ClientBuilder::native();
-        builder.capabilities(caps);
         let url = format!("http://127.0.0.1:{}", driver.port);
-        let connect = builder.connect(&url);
-        let client = tokio::time::timeout(SESSION_TIMEOUT, connect)
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
+        let deadline = launched_at + SESSION_TIMEOUT;
+        let client = loop {
+            let mut builder = ClientBuilder::native();
+            builder.capabilities(caps.clone());
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, builder.connect(&url)).await {
+                Err(_) => panic!(
                     "the app's window did not come up within {SESSION_TIMEOUT:?} (logs in {})",
                     artifacts("e2e").display()
-                )
-            })
-            .unwrap_or_else(|e| {
-                panic!(
+                ),
+                Ok(Ok(client)) => break client,
+                // tauri-driver listens before the WebKitWebDriver behind it does: the first
+                // request can find nobody to forward to. Ask again until the deadline.
+                Ok(Err(e))
+                    if e.to_string().contains("SendRequest") && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                Ok(Err(e)) => panic!(
                     "WebDriver session did not start (logs in {}): {e}",
                     artifacts("e2e").display()
-                )
-            });
+                ),
+            }
+        };
         let timings = LaunchTimings {
             session: launched_at.elapsed(),
         };
