@@ -28,7 +28,10 @@ pub enum EngineError {
         instances: Vec<InstanceSummary>,
     },
 
-    #[error("no Odoo instance on {host} matches '{wanted}'. Instances found:\n{}", list(instances))]
+    #[error(
+        "no Odoo instance on {host} matches '{wanted}'. Instances found:\n{}",
+        list(instances)
+    )]
     InstanceNotFound {
         host: String,
         wanted: String,
