@@ -67,6 +67,11 @@ fn all_params(lab: &Lab) -> BTreeMap<String, BTreeMap<String, String>> {
         .collect()
 }
 
+/// The `Max-Age` of the cookie the running server hands a fresh visitor.
+fn cookie_max_age(d: &Diagnosis) -> Option<i64> {
+    d.odoo.server.seen()?.login_page_cookie.as_ref()?.max_age
+}
+
 fn sha(host: &Host, path: &str) -> Option<String> {
     host.stat(path).unwrap().and_then(|s| s.sha256)
 }
@@ -115,17 +120,7 @@ fn each_instance_of_a_shared_cluster_is_judged_and_fixed_by_its_own_databases() 
             .collect::<Vec<_>>(),
         ["testdb18"]
     );
-    assert_eq!(
-        d18.odoo
-            .server
-            .seen()
-            .unwrap()
-            .login_page_cookie
-            .as_ref()
-            .unwrap()
-            .max_age,
-        Some(604_800)
-    );
+    assert_eq!(cookie_max_age(&d18), Some(604_800));
     let d19 = diagnose(&host, &for_instance(i19)).unwrap();
     assert_eq!(d19.odoo.db_scope.as_ref().unwrap().served, vec!["testdb19"]);
     assert_eq!(finding(&d19, "session.lifetime").status, Status::Ok);
@@ -303,15 +298,7 @@ fn debian_package_under_real_systemd_is_fixed_restarted_with_systemctl_and_rolle
     assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
     let after = diagnose(&host, &diag).unwrap();
     assert_eq!(
-        after
-            .odoo
-            .server
-            .seen()
-            .unwrap()
-            .login_page_cookie
-            .as_ref()
-            .unwrap()
-            .max_age,
+        cookie_max_age(&after),
         Some(172_800),
         "the restarted server uses the new lifetime"
     );

@@ -52,31 +52,6 @@ fn count(var: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// What OpenSSH's sshd logs when a client's stream is broken: `Bad packet length …` and
-/// `ssh_dispatch_run_fatal: … Connection corrupted`, `… message authentication code incorrect`,
-/// or, for a packet whose contents do not add up, `channel_input_data: channel 1: get data:
-/// unexpected bytes remain after decoding` (seen with the old transport).
-const SIGNS_OF_CORRUPTION: &[&str] = &[
-    "bad packet length",
-    "corrupt",
-    "ssh_dispatch_run_fatal",
-    "message authentication code incorrect",
-    "unexpected bytes remain",
-    "incomplete message",
-    "fatal",
-];
-
-/// Lines of an OpenSSH server log that mean the client corrupted its stream.
-fn corruption_lines(log: &str) -> Vec<String> {
-    log.lines()
-        .filter(|l| {
-            let l = l.to_ascii_lowercase();
-            SIGNS_OF_CORRUPTION.iter().any(|sign| l.contains(sign))
-        })
-        .map(str::to_string)
-        .collect()
-}
-
 fn sshd_log(lab: &Lab) -> String {
     std::fs::read_to_string(lab.dir().join("log").join("sshd.log")).unwrap_or_default()
 }
@@ -279,7 +254,7 @@ fn the_connection_holds_under_load() {
     let apply_reconnects: usize = apply_conns.iter().map(Shared::reconnects).sum();
     let corrupted: Vec<String> = std::iter::once(&healthy)
         .chain(&fixable)
-        .flat_map(|lab| corruption_lines(&sshd_log(lab)))
+        .flat_map(|lab| osd_testlab::sshd_corruption_lines(&sshd_log(lab)))
         .collect();
 
     let mut report = String::new();

@@ -51,33 +51,12 @@ fn echo_server() -> u16 {
     port
 }
 
-/// What OpenSSH's sshd logs when a client's stream is broken: `Bad packet length …` and
-/// `ssh_dispatch_run_fatal: … Connection corrupted`, `… message authentication code incorrect`,
-/// or, for a packet whose contents do not add up, `channel_input_data: channel 1: get data:
-/// unexpected bytes remain after decoding` (seen with the old transport).
-const SIGNS_OF_CORRUPTION: &[&str] = &[
-    "bad packet length",
-    "corrupt",
-    "ssh_dispatch_run_fatal",
-    "message authentication code incorrect",
-    "unexpected bytes remain",
-    "incomplete message",
-    "fatal",
-];
-
 fn sshd_log() -> String {
     std::fs::read_to_string(lab().dir.join("log").join("sshd.log")).unwrap_or_default()
 }
 
 fn corruption_lines() -> Vec<String> {
-    sshd_log()
-        .lines()
-        .filter(|l| {
-            let l = l.to_ascii_lowercase();
-            SIGNS_OF_CORRUPTION.iter().any(|sign| l.contains(sign))
-        })
-        .map(str::to_string)
-        .collect()
+    osd_testlab::sshd_corruption_lines(&sshd_log())
 }
 
 #[test]

@@ -523,6 +523,31 @@ impl Drop for Lab {
 }
 
 /// Scenario names as the script lists them.
+/// What OpenSSH's sshd logs when a client's stream is broken: `Bad packet length …` and
+/// `ssh_dispatch_run_fatal: … Connection corrupted`, `… message authentication code incorrect`,
+/// or, for a packet whose contents do not add up, `channel_input_data: channel 1: get data:
+/// unexpected bytes remain after decoding` (seen with the old transport).
+pub const SSHD_SIGNS_OF_CORRUPTION: &[&str] = &[
+    "bad packet length",
+    "corrupt",
+    "ssh_dispatch_run_fatal",
+    "message authentication code incorrect",
+    "unexpected bytes remain",
+    "incomplete message",
+    "fatal",
+];
+
+/// The lines of an OpenSSH server log that say the client corrupted its stream.
+pub fn sshd_corruption_lines(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            SSHD_SIGNS_OF_CORRUPTION.iter().any(|sign| l.contains(sign))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 pub fn scenarios() -> Vec<String> {
     expect_ok("scenarios", run_lab(&["scenarios"]))
         .lines()
