@@ -253,7 +253,7 @@ mod tests {
     use osd_engine::checks::{self as ck};
 
     fn finding(status: ck::Status) -> ck::Finding {
-        ck::Finding::new("session.lifetime", "Session lifetime")
+        ck::Finding::new(ck::CheckId::SessionLifetime, "Session lifetime")
             .status(status, "Sessions end after 1 hour of inactivity.")
             .users_see("Logged out after lunch.")
             .why("sessions.max_inactivity_seconds is 3600.")
@@ -290,11 +290,11 @@ mod tests {
 
     fn changeset() -> ch::ChangeSet {
         ch::ChangeSet {
-            checks: vec!["proxy.mode".into()],
+            checks: vec![ck::CheckId::ProxyMode],
             files: vec![ch::FileChange {
                 path: "/etc/odoo.conf".into(),
                 kind: ch::FileKind::OdooConf,
-                checks: vec!["proxy.mode".into()],
+                checks: vec![ck::CheckId::ProxyMode],
                 owner: "odoo".into(),
                 group: "odoo".into(),
                 mode: 0o640,
@@ -309,7 +309,7 @@ mod tests {
                 key: "sessions.max_inactivity_seconds".into(),
                 old: None,
                 new: Some("86400".into()),
-                check: "session.lifetime".into(),
+                check: ck::CheckId::SessionLifetime,
             }],
             services: vec![
                 ch::ServiceAction::ReloadNginx {
@@ -323,7 +323,7 @@ mod tests {
                 },
             ],
             reasons: vec![ch::Reason {
-                check: "proxy.mode".into(),
+                check: ck::CheckId::ProxyMode,
                 text: "behind nginx".into(),
             }],
             interruption: "Odoo restarts (about 10 s).".into(),

@@ -143,8 +143,11 @@ fn each_instance_of_a_shared_cluster_is_judged_and_fixed_by_its_own_databases() 
     // The fix for 17 writes into testdb and nowhere else; the preview names the database.
     let before = all_params(&lab);
     let req = FixRequest {
-        checks: vec!["session.lifetime".into(), "conf.folklore".into()],
-        values: [("session.lifetime".to_string(), "86400".to_string())].into(),
+        checks: vec![
+            "session.lifetime".parse().unwrap(),
+            "conf.folklore".parse().unwrap(),
+        ],
+        values: [("session.lifetime".parse().unwrap(), "86400".to_string())].into(),
     };
     let cs = plan(&host, &d17, &req).unwrap();
     assert!(!cs.params.is_empty());
@@ -234,7 +237,7 @@ fn an_odoo_that_never_starts_is_the_first_finding_and_its_config_line_is_fixed_w
 
     // Fixed while it is down: the value Odoo accepts, the note on its own line, Odoo started.
     let req = FixRequest {
-        checks: vec!["conf.syntax".into()],
+        checks: vec!["conf.syntax".parse().unwrap()],
         values: BTreeMap::new(),
     };
     let cs = plan(&host, &d, &req).unwrap();
@@ -284,8 +287,8 @@ fn debian_package_under_real_systemd_is_fixed_restarted_with_systemctl_and_rolle
         "/etc/odoo/odoo.conf"
     );
     let req = FixRequest {
-        checks: vec!["session.lifetime".into()],
-        values: [("session.lifetime".to_string(), "172800".to_string())].into(),
+        checks: vec!["session.lifetime".parse().unwrap()],
+        values: [("session.lifetime".parse().unwrap(), "172800".to_string())].into(),
     };
     let cs = plan(&host, &d, &req).unwrap();
     assert!(
@@ -322,7 +325,7 @@ fn a_systemd_crash_loop_is_read_from_the_journal_and_fixed() {
     );
     assert_eq!(finding(&d, "conf.syntax").status, Status::Fail);
     let req = FixRequest {
-        checks: vec!["conf.syntax".into()],
+        checks: vec!["conf.syntax".parse().unwrap()],
         values: BTreeMap::new(),
     };
     let cs = plan(&host, &d, &req).unwrap();

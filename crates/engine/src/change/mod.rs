@@ -6,10 +6,13 @@
 //! reports) shows secrets as `********`.
 
 pub mod apply;
+pub mod conf_fix;
 pub mod nginx_fix;
 pub mod plan;
 pub mod record;
+pub mod workspace;
 
+use crate::checks::CheckId;
 use serde::{Deserialize, Serialize};
 
 /// Which kind of file an edit touches: decides how the edit is validated.
@@ -29,7 +32,7 @@ pub enum FileKind {
 pub struct FileChange {
     pub path: String,
     pub kind: FileKind,
-    pub checks: Vec<String>,
+    pub checks: Vec<CheckId>,
     pub owner: String,
     pub group: String,
     pub mode: u32,
@@ -50,7 +53,7 @@ pub struct ParamChange {
     pub key: String,
     pub old: Option<String>,
     pub new: Option<String>,
-    pub check: String,
+    pub check: CheckId,
 }
 
 /// A service to reload or restart once files and parameters are written.
@@ -80,7 +83,7 @@ fn running_before() -> bool {
 /// Why a change is made, in words, for the check it fixes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
-    pub check: String,
+    pub check: CheckId,
     pub text: String,
 }
 
@@ -88,7 +91,7 @@ pub struct Reason {
 /// plan is empty.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ChangeSet {
-    pub checks: Vec<String>,
+    pub checks: Vec<CheckId>,
     pub files: Vec<FileChange>,
     pub params: Vec<ParamChange>,
     pub services: Vec<ServiceAction>,

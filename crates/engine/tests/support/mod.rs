@@ -46,6 +46,6 @@ pub fn not_ok(d: &Diagnosis) -> Vec<&'static str> {
     d.checks
         .iter()
         .filter(|c| !matches!(c.status, Status::Ok | Status::Skip))
-        .map(|c| c.id)
+        .map(|c| c.id.as_str())
         .collect()
 }
