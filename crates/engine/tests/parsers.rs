@@ -1802,7 +1802,6 @@ mod proxy_judgements {
     use osd_engine::discover::sections::Sections;
     use osd_engine::facts::*;
     use osd_engine::nginx::NginxDump;
-    use osd_engine::odoo_conf::OdooConf;
     use osd_engine::version::OdooVersion;
     use std::collections::BTreeMap;
 
@@ -1812,11 +1811,7 @@ mod proxy_judgements {
         let text = fixture("discovery/debian-systemd.txt");
         let inv = Inventory::parse(&Sections::parse(&text));
         let (summary, mut odoo) = instances_of(&inv).remove(0);
-        odoo.config = Some(ConfFile {
-            path: "/etc/odoo/odoo.conf".into(),
-            text: conf.into(),
-            doc: OdooConf::parse(conf),
-        });
+        odoo.config = Some(ConfFile::redacted("/etc/odoo/odoo.conf", conf));
         odoo.version = OdooVersion::parse(version);
         let files = NginxDump::parse(dump)
             .files()
@@ -1840,6 +1835,7 @@ mod proxy_judgements {
             })
             .collect();
         Facts {
+            schema: osd_engine::facts::FACTS_SCHEMA,
             host: HostFacts {
                 name: "odoo.example.org".into(),
                 host_key_fingerprint: None,

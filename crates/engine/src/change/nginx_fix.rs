@@ -100,11 +100,54 @@ fn next_missing_header(fr: &Front) -> Option<(usize, Level, &'static str, &'stat
     None
 }
 
+/// The first (server, location level) among routes to Odoo whose X-Forwarded-Host is `$host`
+/// (which drops a non-default port), after edits so far.
+fn next_host_without_port(fr: &Front) -> Option<(usize, Level)> {
+    let servers = fr.config.servers();
+    for addr in [&fr.http, &fr.gevent] {
+        for route in fr.config.routes_to(addr) {
+            let s = servers.iter().find(|s| s.index == route.server)?;
+            if Front::redirects_all(s) {
+                continue;
+            }
+            let Some(loc) = s.location(&route.location) else {
+                continue;
+            };
+            if loc.header("X-Forwarded-Host") == Some("$host") {
+                return Some((route.server, loc.proxy_set_headers().1));
+            }
+        }
+    }
+    None
+}
+
 pub(crate) fn headers(
     ws: &mut Workspace,
     facts: &Facts,
     _: Option<&str>,
 ) -> Result<(), EngineError> {
+    let mut replaced = 0;
+    for _ in 0..64 {
+        let fr = current(ws, facts)?;
+        let Some((server, level)) = next_host_without_port(&fr) else {
+            break;
+        };
+        edit(
+            ws,
+            facts,
+            CheckId::ProxyHeaders,
+            &level_selector(&level, server),
+            &EditOp::ReplaceArgs {
+                name: "proxy_set_header".into(),
+                first_arg: Some("X-Forwarded-Host".into()),
+                args: vec!["X-Forwarded-Host".into(), "$http_host".into()],
+            },
+        )?;
+        replaced += 1;
+    }
+    if replaced > 0 {
+        ws.reason(CheckId::ProxyHeaders, "Sends X-Forwarded-Host $http_host instead of $host, so Odoo sees the port users type and builds its redirects and URLs with it.");
+    }
     let mut added = Vec::new();
     // Each edit can change what the next location inherits: recompute after every one.
     for _ in 0..64 {
