@@ -72,6 +72,13 @@ impl<'h> Workspace<'h> {
         Ok(text)
     }
 
+    /// The text of `path` as read from the host, if this plan has read it.
+    pub fn original(&self, path: &str) -> Option<&str> {
+        self.files
+            .get(path)
+            .map(|(_, before, _, _)| before.as_str())
+    }
+
     /// The edited text of `path`, if this plan has read it.
     pub fn edited(&self, path: &str) -> Option<String> {
         self.files.get(path).map(|(_, _, after, _)| after.clone())

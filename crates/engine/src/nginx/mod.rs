@@ -17,10 +17,15 @@
 //! level only when a level defines **none** of them; scalar ones (`proxy_read_timeout`) take the
 //! nearest level that sets them. Levels: http → server → location → nested location. `if` blocks
 //! are not treated as levels.
+//!
+//! A dump becomes facts only redacted ([`redact_dump`]): header values, variables, keys and URL
+//! passwords that look secret are replaced by `<redacted>`, byte positions elsewhere kept.
 
 mod config;
 mod dump;
 mod edit;
+pub mod front;
+mod redact;
 mod syntax;
 mod views;
 
@@ -30,6 +35,7 @@ pub use edit::{
     insert_at_file_top, insert_in_block, quote_arg, remove_directive, replace_args, EditOp,
     FileEdit, NewDirective, NginxEditError, Selector,
 };
+pub use redact::{redact_dump, redact_file, REDACTED};
 pub use syntax::{parse_file, Block, Directive, NginxError};
 pub use views::{
     parse_duration, scheme_and_host, Backend, Balancing, Effective, Header, Level, Listen,

@@ -69,7 +69,7 @@ impl Directive {
 }
 
 #[derive(Debug, Clone)]
-enum Tok {
+pub(super) enum Tok {
     Word {
         value: String,
         start: usize,
@@ -126,6 +126,17 @@ fn unescape(raw: &[u8]) -> String {
 }
 
 fn tokenize(path: &str, text: &str) -> Result<Vec<Tok>, NginxError> {
+    scan(path, text, true).map(|(toks, _)| toks)
+}
+
+/// The tokens of `text` and the byte ranges of its comments (from `#` to the end of the line).
+/// `strict` stops at the first syntax error like nginx; otherwise the scan goes on to the end (an
+/// unterminated quote runs to the end of the text), for reading what a broken file says.
+pub(super) fn scan(
+    path: &str,
+    text: &str,
+    strict: bool,
+) -> Result<(Vec<Tok>, Vec<(usize, usize)>), NginxError> {
     let b = text.as_bytes();
     let err = |line: usize, message: String| NginxError {
         file: path.to_string(),
@@ -133,6 +144,7 @@ fn tokenize(path: &str, text: &str) -> Result<Vec<Tok>, NginxError> {
         message,
     };
     let mut toks = Vec::new();
+    let mut comments = Vec::new();
     let mut i = 0;
     let mut line = 1;
     while i < b.len() {
@@ -144,9 +156,11 @@ fn tokenize(path: &str, text: &str) -> Result<Vec<Tok>, NginxError> {
             }
             b' ' | b'\t' | b'\r' => i += 1,
             b'#' => {
+                let start = i;
                 while i < b.len() && b[i] != b'\n' {
                     i += 1;
                 }
+                comments.push((start, i));
             }
             b';' => {
                 toks.push(Tok::Semi { at: i, line });
@@ -165,6 +179,9 @@ fn tokenize(path: &str, text: &str) -> Result<Vec<Tok>, NginxError> {
                 i += 1;
                 loop {
                     if i >= b.len() {
+                        if !strict {
+                            break;
+                        }
                         return Err(err(
                             line,
                             "unexpected end of file, expecting \";\" or \"}\"".into(),
@@ -186,7 +203,7 @@ fn tokenize(path: &str, text: &str) -> Result<Vec<Tok>, NginxError> {
                     }
                 }
                 let inner = &b[start + 1..i.min(b.len())];
-                i += 1; // closing quote
+                i = (i + 1).min(b.len()); // closing quote
                 toks.push(Tok::Word {
                     value: unescape(inner),
                     start,
@@ -196,9 +213,10 @@ fn tokenize(path: &str, text: &str) -> Result<Vec<Tok>, NginxError> {
                 // After a quoted word nginx wants a separator.
                 match b.get(i) {
                     None | Some(b' ' | b'\t' | b'\r' | b'\n' | b';' | b'{' | b')') => {}
-                    Some(&other) => {
+                    Some(&other) if strict => {
                         return Err(err(line, format!("unexpected \"{}\"", other as char)));
                     }
+                    Some(_) => {}
                 }
             }
             _ => {
@@ -234,7 +252,7 @@ fn tokenize(path: &str, text: &str) -> Result<Vec<Tok>, NginxError> {
             }
         }
     }
-    Ok(toks)
+    Ok((toks, comments))
 }
 
 /// Parses one file's text into its top-level directives.
