@@ -745,3 +745,111 @@ pub fn sticky(f: &Facts) -> Finding {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::discover::{instances_of, inventory::Inventory, sections::Sections};
+    use crate::facts::*;
+    use crate::nginx::BUILDS;
+
+    const SECRET: &str = "b2RvbzpzM2NyZXQ=";
+
+    /// A Debian-package Odoo (captured discovery) behind the official nginx example, whose
+    /// `location /` also sends a credential upstream.
+    fn facts() -> Facts {
+        let inv = Inventory::parse(&Sections::parse(include_str!(
+            "../../tests/fixtures/discovery/debian-systemd.txt"
+        )));
+        let (summary, odoo) = instances_of(&inv).remove(0);
+        let dump = include_str!("../../tests/fixtures/nginx/odoo_official.dump").replace(
+            "    proxy_redirect off;\n",
+            &format!(
+                "    proxy_redirect off;\n    proxy_set_header Authorization \"Basic {SECRET}\";\n"
+            ),
+        );
+        assert!(dump.contains(SECRET));
+        Facts {
+            host: HostFacts {
+                name: "odoo.example.com".into(),
+                host_key_fingerprint: None,
+                os: "Debian GNU/Linux 12 (bookworm)".into(),
+                kernel: "Linux 6.1.0".into(),
+                cpus: 4,
+                mem_total_bytes: 8 << 30,
+            },
+            instances: vec![summary],
+            odoo,
+            sessions: Observed::Unknown("not needed here".into()),
+            cleaners: Vec::new(),
+            nginx: Observed::Seen(NginxFacts::new(
+                vec!["nginx: master process /usr/sbin/nginx".into()],
+                None,
+                "/usr/sbin/nginx -T".into(),
+                &dump,
+            )),
+            log: Observed::Unknown("not needed here".into()),
+            db: Observed::Unknown("not needed here".into()),
+            db_scope: None,
+            server: Observed::Unknown("not needed here".into()),
+            probe: None,
+            cost: Cost::default(),
+        }
+    }
+
+    fn proxy_findings(f: &Facts) -> String {
+        let findings: Vec<_> = crate::checks::run_all(f)
+            .into_iter()
+            .filter(|x| x.id.starts_with("proxy."))
+            .collect();
+        assert_eq!(findings.len(), 7);
+        serde_json::to_string_pretty(&findings).unwrap()
+    }
+
+    #[test]
+    fn the_dump_is_parsed_once_per_diagnosis_and_again_only_from_a_document() {
+        BUILDS.with(|b| b.set(0));
+        let f = facts();
+        assert_eq!(
+            BUILDS.with(|b| b.get()),
+            1,
+            "parsed when the facts are made"
+        );
+        let live = proxy_findings(&f);
+        assert!(live.contains("\"status\": \"ok\""), "{live}");
+        assert_eq!(BUILDS.with(|b| b.get()), 1, "every check reads that parse");
+
+        let Observed::Seen(n) = &f.nginx else {
+            unreachable!()
+        };
+        let doc = serde_json::to_string(n).unwrap();
+        let mut read = f.clone();
+        read.nginx = Observed::Seen(serde_json::from_str(&doc).unwrap());
+        assert_eq!(
+            BUILDS.with(|b| b.get()),
+            2,
+            "a document is parsed when read"
+        );
+        assert_eq!(
+            proxy_findings(&read),
+            live,
+            "the same findings from the document"
+        );
+        assert_eq!(BUILDS.with(|b| b.get()), 2);
+    }
+
+    #[test]
+    fn a_secret_header_value_never_reaches_serialized_facts() {
+        let f = facts();
+        let json = serde_json::to_string(&f).unwrap();
+        assert!(!json.contains(SECRET), "the credential is in the facts");
+        assert!(
+            json.contains(r#"proxy_set_header Authorization \"<redacted>\";"#),
+            "the dump says what was redacted"
+        );
+        let Observed::Seen(n) = &f.nginx else {
+            unreachable!()
+        };
+        assert_eq!(n.redacted_files(), ["/etc/nginx/sites-enabled/odoo"]);
+        assert_eq!(n.files.len(), 3, "{:?}", n.files);
+    }
+}

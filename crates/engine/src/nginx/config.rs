@@ -12,6 +12,12 @@ use super::{
     Selector, Server, Upstream,
 };
 
+#[cfg(test)]
+thread_local! {
+    /// Effective configurations built on this thread: tests count parses with it.
+    pub(crate) static BUILDS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// A parsed file of the dump.
 #[derive(Debug, Clone, Serialize)]
 pub struct ParsedFile {
@@ -126,6 +132,8 @@ fn glob_rec(p: &[char], s: &[char], pi: usize, si: usize) -> bool {
 
 impl NginxConfig {
     pub(super) fn build(dump: &NginxDump) -> Result<NginxConfig, NginxError> {
+        #[cfg(test)]
+        BUILDS.with(|b| b.set(b.get() + 1));
         let mut files = Vec::new();
         for f in dump.files() {
             files.push(ParsedFile {

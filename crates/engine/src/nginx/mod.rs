@@ -29,6 +29,8 @@ mod redact;
 mod syntax;
 mod views;
 
+#[cfg(test)]
+pub(crate) use config::BUILDS;
 pub use config::{glob_match, NginxConfig, ParsedFile, UnresolvedInclude};
 pub use dump::{DumpFile, NginxDump};
 pub use edit::{
