@@ -2115,14 +2115,17 @@ mod proxy_judgements {
         assert!(!serde_json::to_string(&f).unwrap().contains(secret));
         let fnd = proxy::cookie_flags(&f);
         assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
-        assert!(fnd.evidence[0].source.ends_with("/etc/nginx/sites-enabled/odoo:24"));
+        assert!(fnd.evidence[0]
+            .source
+            .ends_with("/etc/nginx/sites-enabled/odoo:24"));
 
         let (cs, after) = plan_cookie_fix(&f, None);
         assert_eq!(cs.files.len(), 1, "{:#?}", cs.notes);
         let written = String::from_utf8(cs.files[0].after.clone()).unwrap();
         assert!(
-            written.contains(&format!("proxy_set_header Authorization \"Basic {secret}\";"))
-                && written.contains("    proxy_cookie_flags session_id samesite=lax;\n"),
+            written.contains(&format!(
+                "proxy_set_header Authorization \"Basic {secret}\";"
+            )) && written.contains("    proxy_cookie_flags session_id samesite=lax;\n"),
             "{written}"
         );
         assert!(after.contains(secret));

@@ -226,7 +226,7 @@ fn rewrite(raw: &str, value: &str) -> String {
         }
         s.push(c);
     }
-    s.extend(std::iter::repeat('\n').take(newlines));
+    s.extend(std::iter::repeat_n('\n', newlines));
     s.push(q);
     s
 }

@@ -129,14 +129,13 @@ fn tokenize(path: &str, text: &str) -> Result<Vec<Tok>, NginxError> {
     scan(path, text, true).map(|(toks, _)| toks)
 }
 
+/// Tokens, and the byte ranges of comments.
+pub(super) type Scanned = (Vec<Tok>, Vec<(usize, usize)>);
+
 /// The tokens of `text` and the byte ranges of its comments (from `#` to the end of the line).
 /// `strict` stops at the first syntax error like nginx; otherwise the scan goes on to the end (an
 /// unterminated quote runs to the end of the text), for reading what a broken file says.
-pub(super) fn scan(
-    path: &str,
-    text: &str,
-    strict: bool,
-) -> Result<(Vec<Tok>, Vec<(usize, usize)>), NginxError> {
+pub(super) fn scan(path: &str, text: &str, strict: bool) -> Result<Scanned, NginxError> {
     let b = text.as_bytes();
     let err = |line: usize, message: String| NginxError {
         file: path.to_string(),
