@@ -598,6 +598,7 @@ pub struct ServerFacts {
     pub login_page_cookie: Option<CookieAttrs>,
 }
 
+/// A `session_id` cookie as a browser receives it (the session id itself is never kept).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CookieAttrs {
     /// The Set-Cookie header with the session id replaced.
@@ -669,6 +670,7 @@ pub struct LoginObservation {
     pub session_id: Option<Secret>,
 }
 
+/// What the live probe ([`crate::discover::probe`]) observed with a test login.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProbeFacts {
     /// A login on Odoo's own port through the SSH tunnel; skipped (with why) when it would

@@ -441,7 +441,8 @@ fn canonical_host(
 }
 
 /// The cookie is marked Secure where Odoo is served over plain HTTP: redirect that HTTP to HTTPS,
-/// or remove `secure` there — only what [`front::secure_on_plain_fixes`] allows (what the check offered).
+/// or remove `secure` there — only what [`front::secure_on_plain_fixes`] allows (the check offers
+/// the same).
 fn secure_on_plain(
     ws: &mut Workspace,
     facts: &Facts,
