@@ -2,10 +2,10 @@
 //! prints, the GUI shows and the report renders.
 
 use crate::checks::{self, Finding, Verdict};
+use crate::discover::probe::{self, ProbeOptions};
 use crate::discover::{discover, DiscoverOptions};
 use crate::error::EngineError;
 use crate::facts::Facts;
-use crate::probe::{self, ProbeOptions};
 use osd_remote::Host;
 use serde::Serialize;
 
