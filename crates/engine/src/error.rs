@@ -2,6 +2,7 @@
 
 use crate::facts::InstanceSummary;
 use osd_remote::RemoteError;
+use std::time::Duration;
 
 /// The instances as a list, one `  - …` line each.
 fn list(instances: &[InstanceSummary]) -> String {
@@ -41,12 +42,12 @@ pub enum EngineError {
     #[error("the discovery script's output from {host} could not be read: {detail}")]
     Discovery { host: String, detail: String },
 
-    #[error("the database '{db}' on {host} could not be reached ({detail}). Check db_host/db_port/db_user in {conf} and that PostgreSQL is running.")]
+    #[error("the database '{db}' on {host} could not be reached ({error}). Check db_host/db_port/db_user in {conf} and that PostgreSQL is running.")]
     Database {
         host: String,
         db: String,
         conf: String,
-        detail: String,
+        error: DbError,
     },
 
     #[error("another change is being applied on {host} ({owner}). Wait for it; if it was interrupted, roll it back with `rollback` (see `history`).")]
@@ -62,6 +63,156 @@ pub enum EngineError {
         reason: String,
     },
 
+    /// The connection was lost during a rollback: the record stays `applying` or
+    /// `rollback_failed`, so the next connection offers to finish it.
+    #[error("the connection to {host} was lost while {during} ({reason}). The host keeps the record and before-images: reconnect and run `rollback {id}` again.")]
+    ConnectionLost {
+        host: String,
+        id: String,
+        during: String,
+        reason: String,
+    },
+
+    /// The person cancelled before the restart (everything written is rolled back).
+    #[error("cancelled before the restart")]
+    Cancelled,
+
+    /// Writing `path` would destroy an edit the product did not make.
+    #[error("{path} {reason}")]
+    UnsafeEdit { path: String, reason: String },
+
+    /// A file read back differently from what was just written to it.
+    #[error("{path} on {host} did not read back as written")]
+    WriteMismatch { host: String, path: String },
+
+    /// The edited odoo.conf has a problem that stops Odoo from starting.
+    #[error("{path}:{line}: {problem} — Odoo would not start")]
+    OdooConfRejected {
+        path: String,
+        line: usize,
+        problem: String,
+    },
+
+    /// A service command (`nginx -t`, the restart) failed; `what` says which and its output.
+    #[error("`{command}` {what}: {output}")]
+    ServiceFailed {
+        command: String,
+        what: String,
+        output: String,
+    },
+
+    /// Odoo did not answer its health endpoint in time after the restart.
+    #[error("Odoo did not come back within {}s after the restart (port {port}); see its log", after.as_secs())]
+    NotHealthy { port: u16, after: Duration },
+
+    /// After the restart, a check the change set fixes still fails, or something written did not
+    /// persist (see [`crate::change::verify`]).
+    #[error("verification failed for {check}: {detail}")]
+    VerificationFailed { check: String, detail: String },
+
+    /// After a rollback, something is not back to its before-image.
+    #[error("{what} after the rollback")]
+    NotRestored { what: String },
+
+    /// A rollback was asked for and could not finish; the record says `rollback_failed`.
+    #[error("rollback of change set {id} stopped: {source}")]
+    RollbackStopped {
+        id: String,
+        source: Box<EngineError>,
+    },
+
+    #[error("there is no applied change set on {host} to roll back")]
+    NothingToRollBack { host: String },
+
+    #[error("'{id}' is not a change set id")]
+    BadChangeSetId { id: String },
+
+    #[error("there is no change set {id} on {host} (see `history`)")]
+    NoSuchChangeSet { host: String, id: String },
+
+    #[error("the record of change set {id} on {host} is damaged: {detail}")]
+    DamagedRecord {
+        host: String,
+        id: String,
+        detail: String,
+    },
+
     #[error("{0}")]
     Invalid(String),
+}
+
+impl EngineError {
+    /// Whether the SSH connection is gone, so nothing more can be done from this connection
+    /// (an apply then leaves its record and lock for the next one).
+    pub fn connection_lost(&self) -> bool {
+        match self {
+            EngineError::Remote(e) => remote_lost(e),
+            EngineError::Database { error, .. } => error.connection_lost(),
+            EngineError::RollbackStopped { source, .. } => source.connection_lost(),
+            _ => false,
+        }
+    }
+}
+
+/// The remote errors that mean the connection itself failed (not a command on it).
+fn remote_lost(e: &RemoteError) -> bool {
+    matches!(e, RemoteError::Ssh { .. } | RemoteError::Unreachable { .. })
+}
+
+/// Why Odoo's database could not be asked or written. Texts are PostgreSQL's or psql's own, which
+/// name neither the password nor any value written.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No tunnel to PostgreSQL's port: the SSH connection is gone, or nothing listens there.
+    #[error("no tunnel to {host}:{port}: {source}")]
+    Tunnel {
+        host: String,
+        port: u16,
+        source: RemoteError,
+    },
+    /// PostgreSQL refused the login (SQLSTATE class 28).
+    #[error("{message} ({code})")]
+    Auth { message: String, code: String },
+    /// PostgreSQL refused a statement.
+    #[error("{message} ({code})")]
+    Query { message: String, code: String },
+    /// The client could not talk to the server (closed connection, timeout, protocol).
+    #[error("{0}")]
+    Client(String),
+    /// psql on the host failed; its error output.
+    #[error("psql as {user}: {stderr}")]
+    Psql { user: String, stderr: String },
+    /// psql could not be run on the host.
+    #[error("{0}")]
+    Remote(RemoteError),
+    /// psql variables cannot carry a NUL byte.
+    #[error("a value contains a NUL byte")]
+    NulInValue,
+    /// odoo.conf names no `db_host`: TCP was refused (`tcp` says why, for people), and psql on
+    /// the host failed too.
+    #[error("odoo.conf sets no db_host, so Odoo uses the local socket; over TCP: {tcp}; with psql on the host: {psql}")]
+    Socket { tcp: String, psql: Box<DbError> },
+}
+
+impl DbError {
+    /// Whether the SSH connection under the database connection is gone.
+    pub fn connection_lost(&self) -> bool {
+        match self {
+            DbError::Tunnel { source, .. } | DbError::Remote(source) => remote_lost(source),
+            // TCP being refused is how a socket-only database looks; only psql's failure counts.
+            DbError::Socket { psql, .. } => psql.connection_lost(),
+            _ => false,
+        }
+    }
+
+    /// Whether a statement failed because its table does not exist (not an Odoo database).
+    pub fn undefined_table(&self) -> bool {
+        match self {
+            DbError::Query { code, .. } => code == "42P01",
+            // psql prints no SQLSTATE by default: its message is all there is.
+            DbError::Psql { stderr, .. } => stderr.contains("does not exist"),
+            DbError::Socket { psql, .. } => psql.undefined_table(),
+            _ => false,
+        }
+    }
 }

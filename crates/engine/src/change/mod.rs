@@ -9,6 +9,7 @@ pub mod apply;
 pub mod nginx_fix;
 pub mod plan;
 pub mod record;
+pub mod verify;
 
 use serde::{Deserialize, Serialize};
 
