@@ -295,14 +295,60 @@ impl From<osd_engine::EngineError> for AppError {
                 format!("The connection to {host} was lost while change set {id} was being applied ({reason})."),
                 "The server keeps its record and backups: reconnect and roll it back from History.",
             ),
-            other @ (E::Discovery { .. } | E::Database { .. } | E::Invalid(_)) => {
+            E::ConnectionLost {
+                host,
+                id,
+                during,
+                reason,
+            } => AppError::new(
+                "interrupted",
+                format!("The connection to {host} was lost while {during} ({reason})."),
+                format!("The server keeps the record and backups: reconnect and roll change set {id} back again from History."),
+            ),
+            E::UnsafeEdit { path, reason } => AppError::new(
+                "conflict",
+                sentence(&format!("{path} {reason}")),
+                "Nothing was overwritten.",
+            ),
+            E::RollbackStopped { id, source } => {
+                let inner = AppError::from(*source);
+                AppError {
+                    message: format!("The rollback of change set {id} stopped. {}", inner.message),
+                    ..inner
+                }
+            }
+            E::NotHealthy { port, after } => AppError::new(
+                "invalid",
+                format!(
+                    "Odoo did not come back within {}s after the restart (port {port}).",
+                    after.as_secs()
+                ),
+                "See Odoo's log on the server.",
+            ),
+            E::NoSuchChangeSet { host, id } => AppError::new(
+                "invalid",
+                format!("There is no change set {id} on {host}."),
+                "See History for the change sets recorded there.",
+            ),
+            other @ (E::Discovery { .. } | E::Database { .. }) => {
                 let code = match &other {
                     E::Database { .. } => "database",
-                    E::Discovery { .. } => "discovery",
-                    _ => "invalid",
+                    _ => "discovery",
                 };
                 AppError::new(code, sentence(&other.to_string()), "")
             }
+            // Each says what happened and, where there is something to do, what; the apply's own
+            // failures reach the app as its result's text, these only through a rollback.
+            other @ (E::Cancelled
+            | E::WriteMismatch { .. }
+            | E::OdooConfRejected { .. }
+            | E::ServiceFailed { .. }
+            | E::VerificationFailed { .. }
+            | E::NotRestored { .. }
+            | E::NothingToRollBack { .. }
+            | E::BadChangeSetId { .. }
+            | E::DamagedRecord { .. }
+            | E::Invalid(_)) => AppError::new("invalid", sentence(&other.to_string()), ""),
         }
     }
 }

@@ -216,3 +216,136 @@ impl DbError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ssh_gone() -> RemoteError {
+        RemoteError::Ssh {
+            host: "h".into(),
+            action: "running a command".into(),
+            reason: "connection reset".into(),
+        }
+    }
+
+    fn database(error: DbError) -> EngineError {
+        EngineError::Database {
+            host: "h".into(),
+            db: "odoo".into(),
+            conf: "/etc/odoo/odoo.conf".into(),
+            error,
+        }
+    }
+
+    #[test]
+    fn a_lost_connection_is_told_by_its_kind() {
+        assert!(EngineError::Remote(ssh_gone()).connection_lost());
+        assert!(database(DbError::Tunnel {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            source: RemoteError::Unreachable {
+                host: "127.0.0.1".into(),
+                port: 5432,
+                reason: "h lost the connection (reset)".into(),
+            },
+        })
+        .connection_lost());
+        assert!(database(DbError::Socket {
+            tcp: "refused".into(),
+            psql: Box::new(DbError::Remote(ssh_gone())),
+        })
+        .connection_lost());
+        assert!(EngineError::RollbackStopped {
+            id: "x".into(),
+            source: Box::new(EngineError::Remote(ssh_gone())),
+        }
+        .connection_lost());
+    }
+
+    #[test]
+    fn failures_on_a_live_connection_roll_back() {
+        // TCP refused on a socket-only database says nothing about the SSH connection, even
+        // though its text says "no tunnel": only psql's own failure decides.
+        let socket = DbError::Socket {
+            tcp: "no tunnel to 127.0.0.1:5432: refused".into(),
+            psql: Box::new(DbError::Psql {
+                user: "odoo".into(),
+                stderr: "ERROR:  permission denied for table ir_config_parameter".into(),
+            }),
+        };
+        for e in [
+            database(socket),
+            database(DbError::Auth {
+                message: "password authentication failed for user \"odoo\"".into(),
+                code: "28P01".into(),
+            }),
+            EngineError::Remote(RemoteError::CommandFailed {
+                host: "h".into(),
+                command: "systemctl restart odoo".into(),
+                status: 1,
+                stderr: String::new(),
+            }),
+            EngineError::Cancelled,
+            EngineError::VerificationFailed {
+                check: "session.lifetime".into(),
+                detail: "after the restart: warn".into(),
+            },
+            EngineError::NotHealthy {
+                port: 8069,
+                after: Duration::from_secs(90),
+            },
+        ] {
+            assert!(!e.connection_lost(), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_missing_table_is_told_by_its_code_or_psql_message() {
+        let query = |code: &str| DbError::Query {
+            message: "relation \"ir_config_parameter\" does not exist".into(),
+            code: code.into(),
+        };
+        assert!(query("42P01").undefined_table());
+        assert!(!query("42501").undefined_table());
+        assert!(DbError::Socket {
+            tcp: "refused".into(),
+            psql: Box::new(DbError::Psql {
+                user: "odoo".into(),
+                stderr: "ERROR:  relation \"ir_config_parameter\" does not exist".into(),
+            }),
+        }
+        .undefined_table());
+    }
+
+    #[test]
+    fn messages_keep_their_words() {
+        let e = database(DbError::Tunnel {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            source: RemoteError::Unreachable {
+                host: "127.0.0.1".into(),
+                port: 5432,
+                reason: "refused".into(),
+            },
+        });
+        assert!(
+            e.to_string().starts_with(
+                "the database 'odoo' on h could not be reached (no tunnel to 127.0.0.1:5432: "
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().ends_with("Check db_host/db_port/db_user in /etc/odoo/odoo.conf and that PostgreSQL is running."));
+        assert_eq!(
+            EngineError::RollbackStopped {
+                id: "20261122T000000Z-abcdef".into(),
+                source: Box::new(EngineError::UnsafeEdit {
+                    path: "/etc/odoo/odoo.conf".into(),
+                    reason: "was edited by someone else after the change set was applied".into(),
+                }),
+            }
+            .to_string(),
+            "rollback of change set 20261122T000000Z-abcdef stopped: /etc/odoo/odoo.conf was edited by someone else after the change set was applied"
+        );
+    }
+}
