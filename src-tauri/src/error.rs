@@ -342,6 +342,7 @@ impl From<osd_engine::EngineError> for AppError {
             other @ (E::Cancelled
             | E::WriteMismatch { .. }
             | E::OdooConfRejected { .. }
+            | E::NginxRejected { .. }
             | E::ServiceFailed { .. }
             | E::VerificationFailed { .. }
             | E::NotRestored { .. }
@@ -549,5 +550,35 @@ mod tests {
         assert!(
             matches!(&e.details, Some(ErrorDetails::SeveralInstances { instances }) if instances.len() == 1)
         );
+    }
+
+    #[test]
+    fn a_stopped_rollback_says_so_and_keeps_its_causes_code_and_hint() {
+        let e = AppError::from(osd_engine::EngineError::RollbackStopped {
+            id: "20261122T000000Z-abcdef".into(),
+            source: Box::new(osd_engine::EngineError::Remote(RemoteError::Unreachable {
+                host: "10.0.0.5".into(),
+                port: 22,
+                reason: "connection refused".into(),
+            })),
+        });
+        assert_eq!(e.code, "unreachable");
+        assert_eq!(
+            e.message,
+            "The rollback of change set 20261122T000000Z-abcdef stopped. Cannot reach 10.0.0.5:22: connection refused."
+        );
+        assert_eq!(e.hint, "Is sshd running and the port right?");
+    }
+
+    #[test]
+    fn a_connection_lost_in_a_rollback_is_an_interruption() {
+        let e = AppError::from(osd_engine::EngineError::ConnectionLost {
+            host: "h".into(),
+            id: "20261122T000000Z-abcdef".into(),
+            during: "rolling back change set 20261122T000000Z-abcdef".into(),
+            reason: "reset".into(),
+        });
+        assert_eq!(e.code, "interrupted");
+        assert!(e.hint.contains("20261122T000000Z-abcdef"), "{e}");
     }
 }

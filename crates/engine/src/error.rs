@@ -93,11 +93,15 @@ pub enum EngineError {
         problem: String,
     },
 
-    /// A service command (`nginx -t`, the restart) failed; `what` says which and its output.
-    #[error("`{command}` {what}: {output}")]
+    /// nginx's own test refused the edited configuration (before anything was reloaded).
+    #[error("`{command}` rejected the edited configuration: {output}")]
+    NginxRejected { command: String, output: String },
+
+    /// A service command (the reload's test, the restart) exited non-zero.
+    #[error("`{command}` failed (exit {status}): {output}")]
     ServiceFailed {
         command: String,
-        what: String,
+        status: i32,
         output: String,
     },
 
@@ -155,7 +159,7 @@ impl EngineError {
 }
 
 /// The remote errors that mean the connection itself failed (not a command on it).
-fn remote_lost(e: &RemoteError) -> bool {
+pub(crate) fn remote_lost(e: &RemoteError) -> bool {
     matches!(e, RemoteError::Ssh { .. } | RemoteError::Unreachable { .. })
 }
 
@@ -335,7 +339,9 @@ mod tests {
             ),
             "{e}"
         );
-        assert!(e.to_string().ends_with("Check db_host/db_port/db_user in /etc/odoo/odoo.conf and that PostgreSQL is running."));
+        assert!(e.to_string().ends_with(
+            "Check db_host/db_port/db_user in /etc/odoo/odoo.conf and that PostgreSQL is running."
+        ));
         assert_eq!(
             EngineError::RollbackStopped {
                 id: "20261122T000000Z-abcdef".into(),

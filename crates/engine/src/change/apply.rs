@@ -214,7 +214,8 @@ impl Applying<'_> {
         let host = self.ctx.host;
         for f in &self.cs.files {
             self.ctx.cancelled()?;
-            self.ctx.step(Step::WriteFiles, format!("writing {}", f.path));
+            self.ctx
+                .step(Step::WriteFiles, format!("writing {}", f.path));
             let st = host.write_atomic(&f.path, &f.after, &NewFileMode::default())?;
             if st.sha256.as_deref() != Some(f.after_sha256.as_str()) {
                 return Err(EngineError::WriteMismatch {
@@ -232,7 +233,12 @@ impl Applying<'_> {
         let host = self.ctx.host;
         self.ctx
             .step(Step::Validate, "validating the edited configuration");
-        for f in self.cs.files.iter().filter(|f| f.kind == FileKind::OdooConf) {
+        for f in self
+            .cs
+            .files
+            .iter()
+            .filter(|f| f.kind == FileKind::OdooConf)
+        {
             let text = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
             let doc = OdooConf::parse(&text);
             if let Some(pb) = doc
@@ -251,9 +257,8 @@ impl Applying<'_> {
             if let ServiceAction::ReloadNginx { test, .. } = s {
                 let out = host.run(&Cmd::new(&test[0]).args(&test[1..]).privileged())?;
                 if !out.ok() {
-                    return Err(EngineError::ServiceFailed {
+                    return Err(EngineError::NginxRejected {
                         command: test.join(" "),
-                        what: "rejected the edited configuration".into(),
                         output: out.stderr_str().trim().to_string(),
                     });
                 }
@@ -282,7 +287,10 @@ impl Applying<'_> {
 
     fn verify(&mut self) -> Result<VerifyReport, EngineError> {
         self.ctx.step(Step::Verify, "verifying after the restart");
-        let continuity = self.session_before.as_ref().zip(self.ctx.opts.probe.as_ref());
+        let continuity = self
+            .session_before
+            .as_ref()
+            .zip(self.ctx.opts.probe.as_ref());
         let report = verify::after_restart(
             self.ctx.host,
             self.before,
@@ -459,7 +467,7 @@ impl Ctx<'_> {
                     if !out.ok() {
                         return Err(EngineError::ServiceFailed {
                             command: test.join(" "),
-                            what: "failed".into(),
+                            status: out.status,
                             output: out.stderr_str().trim().to_string(),
                         });
                     }
@@ -507,7 +515,7 @@ impl Ctx<'_> {
                     if !out.ok() {
                         return Err(EngineError::ServiceFailed {
                             command: command.join(" "),
-                            what: format!("failed (exit {})", out.status),
+                            status: out.status,
                             output: out.stderr_str().trim().to_string(),
                         });
                     }
@@ -544,7 +552,12 @@ impl Ctx<'_> {
     /// parameters to the before-images, restarts, and verifies the old state is back.
     /// Parameters are only restored when they may have been written. A file edited by someone
     /// else since the apply is not overwritten unless `force`.
-    fn restore(&self, cs: &ChangeSet, force: bool, params_written: bool) -> Result<(), EngineError> {
+    fn restore(
+        &self,
+        cs: &ChangeSet,
+        force: bool,
+        params_written: bool,
+    ) -> Result<(), EngineError> {
         let host = self.host;
         let mut restored = 0;
         for f in cs.files.iter().rev() {

@@ -159,19 +159,18 @@ pub fn load(host: &Host, root: &str, id: &str) -> Result<Record, EngineError> {
         .read_file(&format!("{dir}/record.json"))
         .map_err(|e| match e {
             // A lost connection stays what it is: the record may well be there.
-            e @ (osd_remote::RemoteError::Ssh { .. } | osd_remote::RemoteError::Unreachable { .. }) => {
-                EngineError::Remote(e)
-            }
+            e if crate::error::remote_lost(&e) => EngineError::Remote(e),
             _ => EngineError::NoSuchChangeSet {
                 host: host.name().to_string(),
                 id: id.to_string(),
             },
         })?;
-    let mut rec: Record = serde_json::from_slice(&json).map_err(|e| EngineError::DamagedRecord {
-        host: host.name().to_string(),
-        id: id.to_string(),
-        detail: e.to_string(),
-    })?;
+    let mut rec: Record =
+        serde_json::from_slice(&json).map_err(|e| EngineError::DamagedRecord {
+            host: host.name().to_string(),
+            id: id.to_string(),
+            detail: e.to_string(),
+        })?;
     rec.root = root.to_string();
     for (i, f) in rec.changeset.files.iter_mut().enumerate() {
         f.before = host.read_file(&format!("{dir}/before/{i}"))?;

@@ -246,9 +246,11 @@ pub fn restored(
     params_written: bool,
 ) -> Result<(), EngineError> {
     for f in &cs.files {
-        let st = host.stat(&f.path)?.ok_or_else(|| EngineError::NotRestored {
-            what: format!("{} is missing", f.path),
-        })?;
+        let st = host
+            .stat(&f.path)?
+            .ok_or_else(|| EngineError::NotRestored {
+                what: format!("{} is missing", f.path),
+            })?;
         if st.sha256.as_deref() != Some(f.before_sha256.as_str())
             || st.mode != f.mode
             || st.owner != f.owner

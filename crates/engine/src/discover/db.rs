@@ -140,20 +140,14 @@ impl<'h> Db<'h> {
     }
 
     /// Runs `sql` whose placeholders are `$1`, `$2`…, returning every row as text (NULL as None).
-    pub fn query(
-        &mut self,
-        sql: &str,
-        args: &[&str],
-    ) -> Result<Vec<Vec<Option<String>>>, DbError> {
+    pub fn query(&mut self, sql: &str, args: &[&str]) -> Result<Vec<Vec<Option<String>>>, DbError> {
         match &mut self.via {
             Via::Tcp { client, .. } => {
                 let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
                     .iter()
                     .map(|a| a as &(dyn postgres::types::ToSql + Sync))
                     .collect();
-                let rows = client
-                    .query(sql, &params)
-                    .map_err(|e| pg_error(&e))?;
+                let rows = client.query(sql, &params).map_err(|e| pg_error(&e))?;
                 Ok(rows
                     .iter()
                     .map(|r| {
