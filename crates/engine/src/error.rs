@@ -172,7 +172,7 @@ pub enum DbError {
     Tunnel {
         host: String,
         port: u16,
-        source: RemoteError,
+        source: Box<RemoteError>,
     },
     /// PostgreSQL refused the login (SQLSTATE class 28).
     #[error("{message} ({code})")]
@@ -188,7 +188,7 @@ pub enum DbError {
     Psql { user: String, stderr: String },
     /// psql could not be run on the host.
     #[error("{0}")]
-    Remote(RemoteError),
+    Remote(Box<RemoteError>),
     /// psql variables cannot carry a NUL byte.
     #[error("a value contains a NUL byte")]
     NulInValue,
@@ -248,16 +248,16 @@ mod tests {
         assert!(database(DbError::Tunnel {
             host: "127.0.0.1".into(),
             port: 5432,
-            source: RemoteError::Unreachable {
+            source: Box::new(RemoteError::Unreachable {
                 host: "127.0.0.1".into(),
                 port: 5432,
                 reason: "h lost the connection (reset)".into(),
-            },
+            }),
         })
         .connection_lost());
         assert!(database(DbError::Socket {
             tcp: "refused".into(),
-            psql: Box::new(DbError::Remote(ssh_gone())),
+            psql: Box::new(DbError::Remote(Box::new(ssh_gone()))),
         })
         .connection_lost());
         assert!(EngineError::RollbackStopped {
@@ -327,11 +327,11 @@ mod tests {
         let e = database(DbError::Tunnel {
             host: "127.0.0.1".into(),
             port: 5432,
-            source: RemoteError::Unreachable {
+            source: Box::new(RemoteError::Unreachable {
                 host: "127.0.0.1".into(),
                 port: 5432,
                 reason: "refused".into(),
-            },
+            }),
         });
         assert!(
             e.to_string().starts_with(

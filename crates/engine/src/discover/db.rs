@@ -280,7 +280,7 @@ fn psql(
     }
     let out = host
         .run(&cmd.stdin(script.into_bytes()))
-        .map_err(DbError::Remote)?;
+        .map_err(|e| DbError::Remote(Box::new(e)))?;
     if !out.ok() {
         return Err(DbError::Psql {
             user: user.to_string(),
@@ -313,7 +313,7 @@ pub fn connect(
         .map_err(|source| DbError::Tunnel {
             host: target.host.clone(),
             port: target.port,
-            source,
+            source: Box::new(source),
         })?;
     let addr = tunnel.local_addr();
     let mut cfg = postgres::Config::new();
