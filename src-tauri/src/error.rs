@@ -295,14 +295,61 @@ impl From<osd_engine::EngineError> for AppError {
                 format!("The connection to {host} was lost while change set {id} was being applied ({reason})."),
                 "The server keeps its record and backups: reconnect and roll it back from History.",
             ),
-            other @ (E::Discovery { .. } | E::Database { .. } | E::Invalid(_)) => {
+            E::ConnectionLost {
+                host,
+                id,
+                during,
+                reason,
+            } => AppError::new(
+                "interrupted",
+                format!("The connection to {host} was lost while {during} ({reason})."),
+                format!("The server keeps the record and backups: reconnect and roll change set {id} back again from History."),
+            ),
+            E::UnsafeEdit { path, reason } => AppError::new(
+                "conflict",
+                sentence(&format!("{path} {reason}")),
+                "Nothing was overwritten.",
+            ),
+            E::RollbackStopped { id, source } => {
+                let inner = AppError::from(*source);
+                AppError {
+                    message: format!("The rollback of change set {id} stopped. {}", inner.message),
+                    ..inner
+                }
+            }
+            E::NotHealthy { port, after } => AppError::new(
+                "invalid",
+                format!(
+                    "Odoo did not come back within {}s after the restart (port {port}).",
+                    after.as_secs()
+                ),
+                "See Odoo's log on the server.",
+            ),
+            E::NoSuchChangeSet { host, id } => AppError::new(
+                "invalid",
+                format!("There is no change set {id} on {host}."),
+                "See History for the change sets recorded there.",
+            ),
+            other @ (E::Discovery { .. } | E::Database { .. }) => {
                 let code = match &other {
                     E::Database { .. } => "database",
-                    E::Discovery { .. } => "discovery",
-                    _ => "invalid",
+                    _ => "discovery",
                 };
                 AppError::new(code, sentence(&other.to_string()), "")
             }
+            // Each says what happened and, where there is something to do, what; the apply's own
+            // failures reach the app as its result's text, these only through a rollback.
+            other @ (E::Cancelled
+            | E::WriteMismatch { .. }
+            | E::OdooConfRejected { .. }
+            | E::NginxRejected { .. }
+            | E::ServiceFailed { .. }
+            | E::VerificationFailed { .. }
+            | E::NotRestored { .. }
+            | E::NothingToRollBack { .. }
+            | E::BadChangeSetId { .. }
+            | E::DamagedRecord { .. }
+            | E::Invalid(_)) => AppError::new("invalid", sentence(&other.to_string()), ""),
         }
     }
 }
@@ -503,5 +550,35 @@ mod tests {
         assert!(
             matches!(&e.details, Some(ErrorDetails::SeveralInstances { instances }) if instances.len() == 1)
         );
+    }
+
+    #[test]
+    fn a_stopped_rollback_says_so_and_keeps_its_causes_code_and_hint() {
+        let e = AppError::from(osd_engine::EngineError::RollbackStopped {
+            id: "20261122T000000Z-abcdef".into(),
+            source: Box::new(osd_engine::EngineError::Remote(RemoteError::Unreachable {
+                host: "10.0.0.5".into(),
+                port: 22,
+                reason: "connection refused".into(),
+            })),
+        });
+        assert_eq!(e.code, "unreachable");
+        assert_eq!(
+            e.message,
+            "The rollback of change set 20261122T000000Z-abcdef stopped. Cannot reach 10.0.0.5:22: connection refused."
+        );
+        assert_eq!(e.hint, "Is sshd running and the port right?");
+    }
+
+    #[test]
+    fn a_connection_lost_in_a_rollback_is_an_interruption() {
+        let e = AppError::from(osd_engine::EngineError::ConnectionLost {
+            host: "h".into(),
+            id: "20261122T000000Z-abcdef".into(),
+            during: "rolling back change set 20261122T000000Z-abcdef".into(),
+            reason: "reset".into(),
+        });
+        assert_eq!(e.code, "interrupted");
+        assert!(e.hint.contains("20261122T000000Z-abcdef"), "{e}");
     }
 }

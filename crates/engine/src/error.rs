@@ -2,6 +2,7 @@
 
 use crate::facts::InstanceSummary;
 use osd_remote::RemoteError;
+use std::time::Duration;
 
 /// The instances as a list, one `  - …` line each.
 fn list(instances: &[InstanceSummary]) -> String {
@@ -41,12 +42,12 @@ pub enum EngineError {
     #[error("the discovery script's output from {host} could not be read: {detail}")]
     Discovery { host: String, detail: String },
 
-    #[error("the database '{db}' on {host} could not be reached ({detail}). Check db_host/db_port/db_user in {conf} and that PostgreSQL is running.")]
+    #[error("the database '{db}' on {host} could not be reached ({error}). Check db_host/db_port/db_user in {conf} and that PostgreSQL is running.")]
     Database {
         host: String,
         db: String,
         conf: String,
-        detail: String,
+        error: DbError,
     },
 
     #[error("another change is being applied on {host} ({owner}). Wait for it; if it was interrupted, roll it back with `rollback` (see `history`).")]
@@ -62,6 +63,295 @@ pub enum EngineError {
         reason: String,
     },
 
+    /// The connection was lost during a rollback: the record stays `applying` or
+    /// `rollback_failed`, so the next connection offers to finish it.
+    #[error("the connection to {host} was lost while {during} ({reason}). The host keeps the record and before-images: reconnect and run `rollback {id}` again.")]
+    ConnectionLost {
+        host: String,
+        id: String,
+        during: String,
+        reason: String,
+    },
+
+    /// The person cancelled before the restart (everything written is rolled back).
+    #[error("cancelled before the restart")]
+    Cancelled,
+
+    /// Writing `path` would destroy an edit the product did not make.
+    #[error("{path} {reason}")]
+    UnsafeEdit { path: String, reason: String },
+
+    /// A file read back differently from what was just written to it.
+    #[error("{path} on {host} did not read back as written")]
+    WriteMismatch { host: String, path: String },
+
+    /// The edited odoo.conf has a problem that stops Odoo from starting.
+    #[error("{path}:{line}: {problem} — Odoo would not start")]
+    OdooConfRejected {
+        path: String,
+        line: usize,
+        problem: String,
+    },
+
+    /// nginx's own test refused the edited configuration (before anything was reloaded).
+    #[error("`{command}` rejected the edited configuration: {output}")]
+    NginxRejected { command: String, output: String },
+
+    /// A service command (the reload's test, the restart) exited non-zero.
+    #[error("`{command}` failed (exit {status}): {output}")]
+    ServiceFailed {
+        command: String,
+        status: i32,
+        output: String,
+    },
+
+    /// Odoo did not answer its health endpoint in time after the restart.
+    #[error("Odoo did not come back within {}s after the restart (port {port}); see its log", after.as_secs())]
+    NotHealthy { port: u16, after: Duration },
+
+    /// After the restart, a check the change set fixes still fails, or something written did not
+    /// persist (see [`crate::change::verify`]).
+    #[error("verification failed for {check}: {detail}")]
+    VerificationFailed { check: String, detail: String },
+
+    /// After a rollback, something is not back to its before-image.
+    #[error("{what} after the rollback")]
+    NotRestored { what: String },
+
+    /// A rollback was asked for and could not finish; the record says `rollback_failed`.
+    #[error("rollback of change set {id} stopped: {source}")]
+    RollbackStopped {
+        id: String,
+        source: Box<EngineError>,
+    },
+
+    #[error("there is no applied change set on {host} to roll back")]
+    NothingToRollBack { host: String },
+
+    #[error("'{id}' is not a change set id")]
+    BadChangeSetId { id: String },
+
+    #[error("there is no change set {id} on {host} (see `history`)")]
+    NoSuchChangeSet { host: String, id: String },
+
+    #[error("the record of change set {id} on {host} is damaged: {detail}")]
+    DamagedRecord {
+        host: String,
+        id: String,
+        detail: String,
+    },
+
     #[error("{0}")]
     Invalid(String),
+}
+
+impl EngineError {
+    /// Whether the SSH connection is gone, so nothing more can be done from this connection
+    /// (an apply then leaves its record and lock for the next one).
+    pub fn connection_lost(&self) -> bool {
+        match self {
+            EngineError::Remote(e) => remote_lost(e),
+            EngineError::Database { error, .. } => error.connection_lost(),
+            EngineError::RollbackStopped { source, .. } => source.connection_lost(),
+            _ => false,
+        }
+    }
+}
+
+/// The remote errors that mean the connection itself failed (not a command on it).
+pub(crate) fn remote_lost(e: &RemoteError) -> bool {
+    matches!(e, RemoteError::Ssh { .. } | RemoteError::Unreachable { .. })
+}
+
+/// Why Odoo's database could not be asked or written. Texts are PostgreSQL's or psql's own, which
+/// name neither the password nor any value written.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No tunnel to PostgreSQL's port: the SSH connection is gone, or nothing listens there.
+    #[error("no tunnel to {host}:{port}: {source}")]
+    Tunnel {
+        host: String,
+        port: u16,
+        source: Box<RemoteError>,
+    },
+    /// PostgreSQL refused the login (SQLSTATE class 28).
+    #[error("{message} ({code})")]
+    Auth { message: String, code: String },
+    /// PostgreSQL refused a statement.
+    #[error("{message} ({code})")]
+    Query { message: String, code: String },
+    /// The client could not talk to the server (closed connection, timeout, protocol).
+    #[error("{0}")]
+    Client(String),
+    /// psql on the host failed; its error output.
+    #[error("psql as {user}: {stderr}")]
+    Psql { user: String, stderr: String },
+    /// psql could not be run on the host.
+    #[error("{0}")]
+    Remote(Box<RemoteError>),
+    /// psql variables cannot carry a NUL byte.
+    #[error("a value contains a NUL byte")]
+    NulInValue,
+    /// odoo.conf names no `db_host`: TCP was refused (`tcp` says why, for people), and psql on
+    /// the host failed too.
+    #[error("odoo.conf sets no db_host, so Odoo uses the local socket; over TCP: {tcp}; with psql on the host: {psql}")]
+    Socket { tcp: String, psql: Box<DbError> },
+}
+
+impl DbError {
+    /// Whether the SSH connection under the database connection is gone.
+    pub fn connection_lost(&self) -> bool {
+        match self {
+            DbError::Tunnel { source, .. } | DbError::Remote(source) => remote_lost(source),
+            // TCP being refused is how a socket-only database looks; only psql's failure counts.
+            DbError::Socket { psql, .. } => psql.connection_lost(),
+            _ => false,
+        }
+    }
+
+    /// Whether a statement failed because its table does not exist (not an Odoo database).
+    pub fn undefined_table(&self) -> bool {
+        match self {
+            DbError::Query { code, .. } => code == "42P01",
+            // psql prints no SQLSTATE by default: its message is all there is.
+            DbError::Psql { stderr, .. } => stderr.contains("does not exist"),
+            DbError::Socket { psql, .. } => psql.undefined_table(),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ssh_gone() -> RemoteError {
+        RemoteError::Ssh {
+            host: "h".into(),
+            action: "running a command".into(),
+            reason: "connection reset".into(),
+        }
+    }
+
+    fn database(error: DbError) -> EngineError {
+        EngineError::Database {
+            host: "h".into(),
+            db: "odoo".into(),
+            conf: "/etc/odoo/odoo.conf".into(),
+            error,
+        }
+    }
+
+    #[test]
+    fn a_lost_connection_is_told_by_its_kind() {
+        assert!(EngineError::Remote(ssh_gone()).connection_lost());
+        assert!(database(DbError::Tunnel {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            source: Box::new(RemoteError::Unreachable {
+                host: "127.0.0.1".into(),
+                port: 5432,
+                reason: "h lost the connection (reset)".into(),
+            }),
+        })
+        .connection_lost());
+        assert!(database(DbError::Socket {
+            tcp: "refused".into(),
+            psql: Box::new(DbError::Remote(Box::new(ssh_gone()))),
+        })
+        .connection_lost());
+        assert!(EngineError::RollbackStopped {
+            id: "x".into(),
+            source: Box::new(EngineError::Remote(ssh_gone())),
+        }
+        .connection_lost());
+    }
+
+    #[test]
+    fn failures_on_a_live_connection_roll_back() {
+        // TCP refused on a socket-only database says nothing about the SSH connection, even
+        // though its text says "no tunnel": only psql's own failure decides.
+        let socket = DbError::Socket {
+            tcp: "no tunnel to 127.0.0.1:5432: refused".into(),
+            psql: Box::new(DbError::Psql {
+                user: "odoo".into(),
+                stderr: "ERROR:  permission denied for table ir_config_parameter".into(),
+            }),
+        };
+        for e in [
+            database(socket),
+            database(DbError::Auth {
+                message: "password authentication failed for user \"odoo\"".into(),
+                code: "28P01".into(),
+            }),
+            EngineError::Remote(RemoteError::CommandFailed {
+                host: "h".into(),
+                command: "systemctl restart odoo".into(),
+                status: 1,
+                stderr: String::new(),
+            }),
+            EngineError::Cancelled,
+            EngineError::VerificationFailed {
+                check: "session.lifetime".into(),
+                detail: "after the restart: warn".into(),
+            },
+            EngineError::NotHealthy {
+                port: 8069,
+                after: Duration::from_secs(90),
+            },
+        ] {
+            assert!(!e.connection_lost(), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_missing_table_is_told_by_its_code_or_psql_message() {
+        let query = |code: &str| DbError::Query {
+            message: "relation \"ir_config_parameter\" does not exist".into(),
+            code: code.into(),
+        };
+        assert!(query("42P01").undefined_table());
+        assert!(!query("42501").undefined_table());
+        assert!(DbError::Socket {
+            tcp: "refused".into(),
+            psql: Box::new(DbError::Psql {
+                user: "odoo".into(),
+                stderr: "ERROR:  relation \"ir_config_parameter\" does not exist".into(),
+            }),
+        }
+        .undefined_table());
+    }
+
+    #[test]
+    fn messages_keep_their_words() {
+        let e = database(DbError::Tunnel {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            source: Box::new(RemoteError::Unreachable {
+                host: "127.0.0.1".into(),
+                port: 5432,
+                reason: "refused".into(),
+            }),
+        });
+        assert!(
+            e.to_string().starts_with(
+                "the database 'odoo' on h could not be reached (no tunnel to 127.0.0.1:5432: "
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().ends_with(
+            "Check db_host/db_port/db_user in /etc/odoo/odoo.conf and that PostgreSQL is running."
+        ));
+        assert_eq!(
+            EngineError::RollbackStopped {
+                id: "20261122T000000Z-abcdef".into(),
+                source: Box::new(EngineError::UnsafeEdit {
+                    path: "/etc/odoo/odoo.conf".into(),
+                    reason: "was edited by someone else after the change set was applied".into(),
+                }),
+            }
+            .to_string(),
+            "rollback of change set 20261122T000000Z-abcdef stopped: /etc/odoo/odoo.conf was edited by someone else after the change set was applied"
+        );
+    }
 }

@@ -3,24 +3,25 @@
 //! Order (issue 4): lock → check nothing moved since the plan → record before-images on the host
 //! → write files atomically → validate (odoo.conf by Odoo's rules, nginx with `nginx -t`) →
 //! parameters in one transaction → reload nginx / restart Odoo → wait for health → verify after
-//! the restart (files and parameters persisted, the running server honours them, the fixed
-//! checks pass, an existing session survives) → release. Any failure from the first write on
-//! rolls everything back in reverse order and verifies the old state is back.
+//! the restart ([`super::verify`]) → release. Any failure from the first write on rolls
+//! everything back in reverse order and verifies the old state is back.
 //!
 //! A connection lost mid-way cannot roll back from here: the record on the host then says
 //! `applying` and the lock stays, so the next connection finds the unfinished change set and
 //! offers to roll it back ([`record::unfinished`], [`rollback`]). That choice (over a watchdog
-//! on the host) keeps the only code that restores state in one place, tested once.
+//! on the host) keeps the only code that restores state in one place ([`Ctx::restore`], used by
+//! the automatic rollback and by [`rollback`]), tested once. Which way a failure goes is decided
+//! by its kind ([`EngineError::connection_lost`]), never by its words.
 
-use super::record::{self, Record, RecordStatus, Verification};
+use super::record::{self, Lock, Record, RecordStatus, Verification};
+use super::verify::{self, SessionBefore, VerifyReport};
 use super::{ChangeSet, FileKind, ParamChange, ServiceAction};
-use crate::checks::{CheckId, Status};
 use crate::discover::db::Db;
 use crate::error::EngineError;
 use crate::facts::Facts;
 use crate::odoo_conf::OdooConf;
 use crate::probe::{self, ProbeOptions};
-use crate::{diagnose, DiagnoseOptions, Diagnosis};
+use crate::{DiagnoseOptions, Diagnosis};
 use osd_remote::{Cmd, Host, NewFileMode};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,13 +106,6 @@ pub struct ApplyResult {
 const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
 const STALE_LOCK: Duration = Duration::from_secs(120);
 
-fn step(p: Sink, step: Step, detail: impl Into<String>) {
-    p(&Progress::Step {
-        step,
-        detail: detail.into(),
-    });
-}
-
 /// Applies `cs` (planned from `before`). Returns `Err` only when nothing was changed (locked,
 /// conflict) or when the connection was lost and the host keeps an unfinished record.
 pub fn apply(
@@ -121,8 +115,14 @@ pub fn apply(
     opts: &ApplyOptions,
     p: Sink,
 ) -> Result<ApplyResult, EngineError> {
+    let ctx = Ctx {
+        host,
+        facts: &before.odoo,
+        opts,
+        sink: p,
+    };
     if cs.is_empty() {
-        step(p, Step::Done, "nothing to change");
+        ctx.step(Step::Done, "nothing to change");
         return Ok(ApplyResult {
             changeset: String::new(),
             status: Outcome::Applied,
@@ -131,10 +131,9 @@ pub fn apply(
             after: None,
         });
     }
-    let facts = &before.odoo;
     let root = opts.root();
     let id = record::new_id(cs);
-    step(p, Step::Lock, format!("locking {root}"));
+    ctx.step(Step::Lock, format!("locking {root}"));
     let holder = format!("apply of change set {id}");
     let lock = match record::lock(host, root, &holder) {
         Err(EngineError::Locked { .. })
@@ -145,538 +144,453 @@ pub fn apply(
         other => other?,
     };
 
-    step(
-        p,
+    ctx.step(
         Step::CheckUnchanged,
         "checking that nothing changed since the plan",
     );
-    check_unchanged(host, facts, cs)?;
+    ctx.check_unchanged(cs)?;
 
-    step(p, Step::Record, "saving before-images on the host");
+    ctx.step(Step::Record, "saving before-images on the host");
     let mut rec = record::create(host, root, &id, cs)?;
 
     // A session made now must survive the restart (checked in verify).
     let session_before = opts
         .probe
         .as_ref()
-        .and_then(|po| probe::continuity_login(facts, po));
+        .and_then(|po| probe::continuity_login(ctx.facts, po));
 
     record::set_status(host, &mut rec, RecordStatus::Applying, "applying")?;
-    let mut params_written = false;
-    let result = apply_steps(
-        host,
-        facts,
+    let mut run = Applying {
+        ctx,
+        before,
         cs,
-        opts,
-        p,
-        &mut rec,
-        session_before.as_ref(),
-        &mut params_written,
-    );
-    match result {
-        Ok((verification, after)) => {
-            rec.verification = verification.clone();
-            record::set_status(
-                host,
-                &mut rec,
-                RecordStatus::Applied,
-                "applied and verified",
-            )?;
-            lock.release()?;
-            step(
-                p,
-                Step::Done,
-                format!("change set {} applied and verified", rec.id),
-            );
-            Ok(ApplyResult {
-                changeset: rec.id,
-                status: Outcome::Applied,
-                verification,
-                error: None,
-                after: Some(after),
-            })
-        }
-        Err(failure) => {
-            let reason = failure.to_string();
-            if connection_lost(&failure) {
-                // Nothing more can be done from here: the record and the lock stay for recovery.
-                std::mem::forget(lock);
-                return Err(EngineError::Interrupted {
+        lock,
+        rec,
+        session_before,
+        params_written: false,
+    };
+    match run.steps() {
+        Ok(report) => run.succeed(report),
+        Err(failure) if failure.connection_lost() => Err(run.leave_for_recovery(failure)),
+        Err(failure) => Ok(run.roll_back(failure)),
+    }
+}
+
+/// What every stage works with: the host, the facts the change set was planned from, the
+/// options and where progress goes.
+struct Ctx<'a> {
+    host: &'a Host,
+    facts: &'a Facts,
+    opts: &'a ApplyOptions,
+    sink: Sink<'a>,
+}
+
+/// An apply under way: the change set is recorded on the host and the lock is held.
+struct Applying<'a> {
+    ctx: Ctx<'a>,
+    before: &'a Diagnosis,
+    cs: &'a ChangeSet,
+    lock: Lock<'a>,
+    rec: Record,
+    session_before: Option<SessionBefore>,
+    /// Whether the parameters' transaction may have committed: only then does a rollback write
+    /// the old values back (a failed transaction wrote none).
+    params_written: bool,
+}
+
+impl Applying<'_> {
+    /// Write → validate → parameters → restart → verify. The first error stops it.
+    fn steps(&mut self) -> Result<VerifyReport, EngineError> {
+        self.write_files()?;
+        self.validate()?;
+        self.ctx.cancelled()?;
+        self.write_params()?;
+        self.ctx.cancelled()?;
+        self.ctx.run_services(self.cs, false)?;
+        self.verify()
+    }
+
+    fn write_files(&mut self) -> Result<(), EngineError> {
+        let host = self.ctx.host;
+        for f in &self.cs.files {
+            self.ctx.cancelled()?;
+            self.ctx
+                .step(Step::WriteFiles, format!("writing {}", f.path));
+            let st = host.write_atomic(&f.path, &f.after, &NewFileMode::default())?;
+            if st.sha256.as_deref() != Some(f.after_sha256.as_str()) {
+                return Err(EngineError::WriteMismatch {
                     host: host.name().into(),
-                    id: rec.id.clone(),
-                    reason,
+                    path: f.path.clone(),
                 });
             }
-            step(p, Step::RollBack, format!("rolling back: {reason}"));
-            rec.error = Some(reason.clone());
-            let restored = restore(host, facts, &rec, opts, p, false, params_written);
-            let (status, outcome, error) = match restored {
-                Ok(()) => (
-                    RecordStatus::RolledBack,
-                    Outcome::RolledBack,
-                    format!("{reason} — everything was restored"),
-                ),
-                Err(e) => (
-                    RecordStatus::RollbackFailed,
-                    Outcome::Failed,
-                    format!("{reason} — and the rollback failed too: {e}"),
-                ),
-            };
-            rec.error = Some(error.clone());
-            let _ = record::set_status(host, &mut rec, status, &error);
-            if status == RecordStatus::RolledBack {
-                let _ = lock.release();
-            } else {
-                std::mem::forget(lock);
-            }
-            step(p, Step::Done, error.clone());
-            Ok(ApplyResult {
-                changeset: rec.id,
-                status: outcome,
-                verification: rec.verification,
-                error: Some(error),
-                after: None,
-            })
+            self.rec.log.push(format!("wrote {}", f.path));
         }
+        Ok(())
     }
-}
 
-fn check_unchanged(host: &Host, facts: &Facts, cs: &ChangeSet) -> Result<(), EngineError> {
-    for f in &cs.files {
-        let now = host.stat(&f.path)?.and_then(|s| s.sha256);
-        if now.as_deref() != Some(f.before_sha256.as_str()) {
-            return Err(EngineError::Conflict {
-                host: host.name().into(),
-                path: f.path.clone(),
-            });
-        }
-    }
-    for (pc, now) in cs
-        .params
-        .iter()
-        .zip(current_params(host, facts, &cs.params)?)
-    {
-        if now != pc.old {
-            return Err(EngineError::Conflict {
-                host: host.name().into(),
-                path: format!("system parameter {} in {}", pc.key, pc.db),
-            });
-        }
-    }
-    Ok(())
-}
-
-fn cancelled(opts: &ApplyOptions) -> Result<(), EngineError> {
-    match &opts.cancel {
-        Some(c) if c.load(Ordering::SeqCst) => {
-            Err(EngineError::Invalid("cancelled before the restart".into()))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn apply_steps(
-    host: &Host,
-    facts: &Facts,
-    cs: &ChangeSet,
-    opts: &ApplyOptions,
-    p: Sink,
-    rec: &mut Record,
-    session_before: Option<&(String, osd_remote::Secret)>,
-    params_written: &mut bool,
-) -> Result<(Vec<Verification>, Diagnosis), EngineError> {
-    for f in &cs.files {
-        cancelled(opts)?;
-        step(p, Step::WriteFiles, format!("writing {}", f.path));
-        let st = host.write_atomic(&f.path, &f.after, &NewFileMode::default())?;
-        if st.sha256.as_deref() != Some(f.after_sha256.as_str()) {
-            return Err(EngineError::Invalid(format!(
-                "{} did not read back as written",
-                f.path
-            )));
-        }
-        rec.log.push(format!("wrote {}", f.path));
-    }
-    step(p, Step::Validate, "validating the edited configuration");
-    for f in cs.files.iter().filter(|f| f.kind == FileKind::OdooConf) {
-        let text = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
-        let doc = OdooConf::parse(&text);
-        if let Some(pb) = doc
-            .problems()
+    /// odoo.conf by Odoo's own rules, nginx with its own test, before anything is restarted.
+    fn validate(&self) -> Result<(), EngineError> {
+        let host = self.ctx.host;
+        self.ctx
+            .step(Step::Validate, "validating the edited configuration");
+        for f in self
+            .cs
+            .files
             .iter()
-            .find(|pb| pb.severity == crate::odoo_conf::Severity::Fatal)
+            .filter(|f| f.kind == FileKind::OdooConf)
         {
-            return Err(EngineError::Invalid(format!(
-                "{}:{}: {} — Odoo would not start",
-                f.path, pb.line, pb.message
-            )));
-        }
-    }
-    for s in &cs.services {
-        if let ServiceAction::ReloadNginx { test, .. } = s {
-            let out = host.run(&Cmd::new(&test[0]).args(&test[1..]).privileged())?;
-            if !out.ok() {
-                return Err(EngineError::Invalid(format!(
-                    "`{}` rejected the edited configuration: {}",
-                    test.join(" "),
-                    out.stderr_str().trim()
-                )));
+            let text = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
+            let doc = OdooConf::parse(&text);
+            if let Some(pb) = doc
+                .problems()
+                .iter()
+                .find(|pb| pb.severity == crate::odoo_conf::Severity::Fatal)
+            {
+                return Err(EngineError::OdooConfRejected {
+                    path: f.path.clone(),
+                    line: pb.line,
+                    problem: pb.message.to_string(),
+                });
             }
         }
+        for s in &self.cs.services {
+            if let ServiceAction::ReloadNginx { test, .. } = s {
+                let out = host.run(&Cmd::new(&test[0]).args(&test[1..]).privileged())?;
+                if !out.ok() {
+                    return Err(EngineError::NginxRejected {
+                        command: test.join(" "),
+                        output: out.stderr_str().trim().to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
-    cancelled(opts)?;
-    if !cs.params.is_empty() {
-        step(
-            p,
+
+    fn write_params(&mut self) -> Result<(), EngineError> {
+        let params = &self.cs.params;
+        if params.is_empty() {
+            return Ok(());
+        }
+        self.ctx.step(
             Step::WriteParams,
             format!(
                 "writing {} system parameter(s) in one transaction",
-                cs.params.len()
+                params.len()
             ),
         );
-        write_params(host, facts, &cs.params, |c| c.new.as_deref())?;
-        *params_written = true;
-        rec.log.push("wrote system parameters".into());
+        self.ctx.write_params(params, |c| c.new.as_deref())?;
+        self.params_written = true;
+        self.rec.log.push("wrote system parameters".into());
+        Ok(())
     }
-    cancelled(opts)?;
-    run_services(host, facts, cs, opts, p, false)?;
 
-    step(p, Step::Verify, "verifying after the restart");
-    let mut verification = Vec::new();
-    for f in &cs.files {
-        let sha = host.stat(&f.path)?.and_then(|s| s.sha256);
-        let ok = sha.as_deref() == Some(f.after_sha256.as_str());
-        verification.push(Verification {
-            check: f
-                .checks
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            persisted: ok,
-            detail: format!(
-                "{} {}",
-                f.path,
-                if ok {
-                    "is as written"
-                } else {
-                    "differs from what was written"
-                }
-            ),
-        });
-    }
-    for (pc, now) in cs
-        .params
-        .iter()
-        .zip(current_params(host, facts, &cs.params)?)
-    {
-        let ok = now.as_deref() == pc.new.as_deref();
-        verification.push(Verification {
-            check: pc.check.to_string(),
-            persisted: ok,
-            detail: format!(
-                "{} in {} = {}",
-                pc.key,
-                pc.db,
-                now.as_deref().unwrap_or("(absent)")
-            ),
-        });
-    }
-    // The running server, observed: a fresh diagnosis must pass every fixed check.
-    let after = diagnose(host, &opts.diagnose)?;
-    for &id in &cs.checks {
-        if let Some(f) = after.finding(id) {
-            let fixed = matches!(f.status, Status::Ok | Status::Skip) || cs_notes_only(cs, id);
-            verification.push(Verification {
-                check: id.to_string(),
-                persisted: fixed,
-                detail: format!("after the restart: {} — {}", f.status.as_str(), f.summary),
-            });
+    fn verify(&mut self) -> Result<VerifyReport, EngineError> {
+        self.ctx.step(Step::Verify, "verifying after the restart");
+        let continuity = self
+            .session_before
+            .as_ref()
+            .zip(self.ctx.opts.probe.as_ref());
+        let report = verify::after_restart(
+            self.ctx.host,
+            self.before,
+            self.cs,
+            &self.ctx.opts.diagnose,
+            continuity,
+        )?;
+        self.rec.verification = report.rows();
+        match report.first_failure() {
+            Some(bad) => Err(bad.failure()),
+            None => Ok(report),
         }
     }
-    if let Some(lt) = cs
-        .params
-        .iter()
-        .find(|pc| pc.key == crate::checks::session::LIFETIME_KEY)
-    {
-        if let Some(obs) = observe_cookie(host, facts) {
-            let ok = obs.map(|m| m.to_string()) == lt.new;
-            verification.push(Verification {
-                check: lt.check.to_string(),
-                persisted: ok,
-                detail: format!(
-                    "a fresh session's cookie has Max-Age={}",
-                    obs.map(|m| m.to_string())
-                        .unwrap_or_else(|| "(none)".into())
-                ),
-            });
+
+    fn succeed(self, report: VerifyReport) -> Result<ApplyResult, EngineError> {
+        let Applying {
+            ctx, lock, mut rec, ..
+        } = self;
+        record::set_status(
+            ctx.host,
+            &mut rec,
+            RecordStatus::Applied,
+            "applied and verified",
+        )?;
+        lock.release()?;
+        ctx.step(
+            Step::Done,
+            format!("change set {} applied and verified", rec.id),
+        );
+        Ok(ApplyResult {
+            changeset: rec.id,
+            status: Outcome::Applied,
+            verification: rec.verification,
+            error: None,
+            after: Some(report.after),
+        })
+    }
+
+    /// Nothing more can be done from this connection: the record (`applying`) and the lock stay,
+    /// and the next connection offers to roll the change set back.
+    fn leave_for_recovery(self, failure: EngineError) -> EngineError {
+        self.lock.keep_for_recovery();
+        EngineError::Interrupted {
+            host: self.ctx.host.name().into(),
+            id: self.rec.id,
+            reason: failure.to_string(),
         }
     }
-    if let (Some((base, sid)), Some(po)) = (session_before, &opts.probe) {
-        let ok = probe::session_alive(po, base, sid);
-        verification.push(Verification {
-            check: "session.continuity".into(),
-            persisted: ok,
-            detail: format!(
-                "a session made before the restart is {} after it",
-                if ok { "still valid" } else { "gone" }
+
+    /// Restores the before-images after `failure`; a failed rollback keeps the lock for a person.
+    fn roll_back(self, failure: EngineError) -> ApplyResult {
+        let Applying {
+            ctx,
+            cs,
+            lock,
+            mut rec,
+            params_written,
+            ..
+        } = self;
+        let reason = failure.to_string();
+        ctx.step(Step::RollBack, format!("rolling back: {reason}"));
+        let (status, outcome, error) = match ctx.restore(cs, false, params_written) {
+            Ok(()) => (
+                RecordStatus::RolledBack,
+                Outcome::RolledBack,
+                format!("{reason} — everything was restored"),
             ),
+            Err(e) => (
+                RecordStatus::RollbackFailed,
+                Outcome::Failed,
+                format!("{reason} — and the rollback failed too: {e}"),
+            ),
+        };
+        rec.error = Some(error.clone());
+        let _ = record::set_status(ctx.host, &mut rec, status, &error);
+        if status == RecordStatus::RolledBack {
+            let _ = lock.release();
+        } else {
+            lock.keep_for_recovery();
+        }
+        ctx.step(Step::Done, error.clone());
+        ApplyResult {
+            changeset: rec.id,
+            status: outcome,
+            verification: rec.verification,
+            error: Some(error),
+            after: None,
+        }
+    }
+}
+
+impl Ctx<'_> {
+    fn step(&self, step: Step, detail: impl Into<String>) {
+        (self.sink)(&Progress::Step {
+            step,
+            detail: detail.into(),
         });
     }
-    rec.verification = verification.clone();
-    if let Some(bad) = verification.iter().find(|v| !v.persisted) {
-        return Err(EngineError::Invalid(format!(
-            "verification failed for {}: {}",
-            bad.check, bad.detail
-        )));
+
+    fn cancelled(&self) -> Result<(), EngineError> {
+        match &self.opts.cancel {
+            Some(c) if c.load(Ordering::SeqCst) => Err(EngineError::Cancelled),
+            _ => Ok(()),
+        }
     }
-    Ok((verification, after))
-}
 
-/// Whether an error means the SSH connection is gone (nothing more can be done from here).
-fn connection_lost(e: &EngineError) -> bool {
-    matches!(
-        e,
-        EngineError::Remote(
-            osd_remote::RemoteError::Ssh { .. } | osd_remote::RemoteError::Unreachable { .. }
-        )
-    ) || matches!(e, EngineError::Database { detail, .. } if detail.contains("no tunnel"))
-}
-
-/// A check whose plan held only notes (nothing to change) is not expected to turn ok.
-fn cs_notes_only(cs: &ChangeSet, id: CheckId) -> bool {
-    !cs.files.iter().any(|f| f.checks.contains(&id)) && !cs.params.iter().any(|p| p.check == id)
-}
-
-/// The current values of the parameters a change set touches, in its order.
-fn current_params(
-    host: &Host,
-    facts: &Facts,
-    params: &[ParamChange],
-) -> Result<Vec<Option<String>>, EngineError> {
-    let wanted: Vec<(&str, &str)> = params
-        .iter()
-        .map(|p| (p.db.as_str(), p.key.as_str()))
-        .collect();
-    crate::discover::db::read_params(host, &facts.odoo, &wanted)
-}
-
-/// Writes parameter values (`value_of` picks new or old) in one transaction per database.
-fn write_params(
-    host: &Host,
-    facts: &Facts,
-    params: &[ParamChange],
-    value_of: impl Fn(&ParamChange) -> Option<&str>,
-) -> Result<(), EngineError> {
-    // One transaction per database, whatever order the checks added their parameters in.
-    let mut dbs: Vec<&str> = params.iter().map(|p| p.db.as_str()).collect();
-    dbs.sort_unstable();
-    dbs.dedup();
-    for db in dbs {
-        let err =
-            |detail: String| crate::discover::db::database_error(host, &facts.odoo, db, detail);
-        let mut conn = Db::open(host, &facts.odoo, db).map_err(err)?;
-        let stmts: Vec<(&str, Vec<String>)> = params
+    fn check_unchanged(&self, cs: &ChangeSet) -> Result<(), EngineError> {
+        let host = self.host;
+        for f in &cs.files {
+            let now = host.stat(&f.path)?.and_then(|s| s.sha256);
+            if now.as_deref() != Some(f.before_sha256.as_str()) {
+                return Err(EngineError::Conflict {
+                    host: host.name().into(),
+                    path: f.path.clone(),
+                });
+            }
+        }
+        for (pc, now) in cs
+            .params
             .iter()
-            .filter(|p| p.db == db)
-            .map(|pc| match value_of(pc) {
-                Some(v) => (
-                    "INSERT INTO ir_config_parameter (key, value, create_uid, create_date, write_uid, write_date) \
-                     VALUES ($1, $2, 1, now() at time zone 'UTC', 1, now() at time zone 'UTC') \
-                     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_uid = 1, write_date = now() at time zone 'UTC'",
-                    vec![pc.key.clone(), v.to_string()],
-                ),
-                None => ("DELETE FROM ir_config_parameter WHERE key = $1", vec![pc.key.clone()]),
-            })
-            .collect();
-        conn.transaction(&stmts).map_err(err)?;
-    }
-    Ok(())
-}
-
-/// Reloads and restarts what the change set names. `restoring`: the before-images are back, so
-/// an Odoo that did not run before the change is started but not expected to answer.
-fn run_services(
-    host: &Host,
-    facts: &Facts,
-    cs: &ChangeSet,
-    opts: &ApplyOptions,
-    p: Sink,
-    restoring: bool,
-) -> Result<(), EngineError> {
-    for s in &cs.services {
-        match s {
-            ServiceAction::ReloadNginx { test, reload } => {
-                step(p, Step::ReloadNginx, reload.join(" "));
-                let out = host.run(&Cmd::new(&test[0]).args(&test[1..]).privileged())?;
-                if !out.ok() {
-                    return Err(EngineError::Invalid(format!(
-                        "`{}` failed: {}",
-                        test.join(" "),
-                        out.stderr_str().trim()
-                    )));
-                }
-                host.run_checked(&Cmd::new(&reload[0]).args(&reload[1..]).privileged())?;
-            }
-            ServiceAction::RestartOdoo {
-                command,
-                service,
-                was_running,
-            } => {
-                let expect_up = *was_running || !restoring;
-                // Undoing a fix that made a down Odoo start: the running process still holds the
-                // fixed config, so it is restarted onto the restored one (which fails, as before).
-                let restart;
-                let command = if expect_up {
-                    command
-                } else {
-                    restart = facts
-                        .odoo
-                        .service
-                        .restart_command()
-                        .unwrap_or(command.clone());
-                    &restart
-                };
-                step(
-                    p,
-                    Step::RestartOdoo,
-                    format!("restarting {service}: {}", command.join(" ")),
-                );
-                let out = host.run(
-                    &Cmd::new(&command[0])
-                        .args(&command[1..])
-                        .privileged()
-                        .timeout(Duration::from_secs(120)),
-                )?;
-                for line in out.stdout_str().lines().chain(out.stderr_str().lines()) {
-                    p(&Progress::Output {
-                        line: line.to_string(),
-                    });
-                }
-                if !expect_up {
-                    continue; // back to how it was: not starting
-                }
-                if !out.ok() {
-                    return Err(EngineError::Invalid(format!(
-                        "`{}` failed (exit {}): {}",
-                        command.join(" "),
-                        out.status,
-                        out.stderr_str().trim()
-                    )));
-                }
-                wait_healthy(host, facts, opts, p)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Polls Odoo's health endpoint through the tunnel until it answers or the time is up.
-fn wait_healthy(
-    host: &Host,
-    facts: &Facts,
-    opts: &ApplyOptions,
-    p: Sink,
-) -> Result<(), EngineError> {
-    let limit = opts.health_timeout.unwrap_or(DEFAULT_HEALTH_TIMEOUT);
-    step(
-        p,
-        Step::WaitHealth,
-        format!("waiting up to {}s for Odoo to answer", limit.as_secs()),
-    );
-    let port = facts.odoo.http_port();
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Ok(t) = host.tunnel("127.0.0.1", port) {
-            if probe::healthy(&format!("http://{}", t.local_addr())) {
-                return Ok(());
-            }
-        }
-        if Instant::now() >= deadline {
-            return Err(EngineError::Invalid(format!(
-                "Odoo did not come back within {}s after the restart (port {port}); see its log",
-                limit.as_secs()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-/// The Max-Age of the cookie a fresh visitor gets on `/web/login`, if the server sets one.
-fn observe_cookie(host: &Host, facts: &Facts) -> Option<Option<i64>> {
-    let t = host.tunnel("127.0.0.1", facts.odoo.http_port()).ok()?;
-    Some(probe::login_page_cookie(&format!("http://{}", t.local_addr()))?.max_age)
-}
-
-/// Restores files and parameters to the before-images, restarts, verifies the old state is back.
-/// Parameters are only restored when they may have been written (a failed transaction wrote none).
-fn restore(
-    host: &Host,
-    facts: &Facts,
-    rec: &Record,
-    opts: &ApplyOptions,
-    p: Sink,
-    force: bool,
-    params_written: bool,
-) -> Result<(), EngineError> {
-    let cs = &rec.changeset;
-    let mut restored = 0;
-    for f in cs.files.iter().rev() {
-        let now = host.stat(&f.path)?.and_then(|s| s.sha256);
-        if now.as_deref() == Some(f.before_sha256.as_str()) {
-            continue; // never written, or already restored
-        }
-        restored += 1;
-        if now.as_deref() != Some(f.after_sha256.as_str()) && !force {
-            let current = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
-            let diff = super::unified_diff(
-                &f.path,
-                &redact_if_conf(f.kind, &String::from_utf8_lossy(&f.after)),
-                &redact_if_conf(f.kind, &current),
-            );
-            return Err(EngineError::Invalid(format!(
-                "{} was edited by someone else after the change set was applied; not restoring it without --force. Their edit:\n{diff}",
-                f.path
-            )));
-        }
-        step(p, Step::RollBack, format!("restoring {}", f.path));
-        host.write_atomic(&f.path, &f.before, &NewFileMode::default())?;
-    }
-    if params_written && !cs.params.is_empty() {
-        step(p, Step::RollBack, "restoring system parameters");
-        write_params(host, facts, &cs.params, |c| c.old.as_deref())?;
-    }
-    // Nothing was written: the running services never saw a change, so they are left alone.
-    if restored > 0 || params_written {
-        run_services(host, facts, cs, opts, p, true)?;
-    }
-    for f in &cs.files {
-        let st = host.stat(&f.path)?.ok_or_else(|| {
-            EngineError::Invalid(format!("{} is missing after the rollback", f.path))
-        })?;
-        if st.sha256.as_deref() != Some(f.before_sha256.as_str())
-            || st.mode != f.mode
-            || st.owner != f.owner
+            .zip(verify::current_params(host, self.facts, &cs.params)?)
         {
-            return Err(EngineError::Invalid(format!(
-                "{} is not byte-identical to its before-image after the rollback",
-                f.path
-            )));
+            if now != pc.old {
+                return Err(EngineError::Conflict {
+                    host: host.name().into(),
+                    path: format!("system parameter {} in {}", pc.key, pc.db),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes parameter values (`value_of` picks new or old) in one transaction per database.
+    fn write_params(
+        &self,
+        params: &[ParamChange],
+        value_of: impl Fn(&ParamChange) -> Option<&str>,
+    ) -> Result<(), EngineError> {
+        let (host, odoo) = (self.host, &self.facts.odoo);
+        // One transaction per database, whatever order the checks added their parameters in.
+        let mut dbs: Vec<&str> = params.iter().map(|p| p.db.as_str()).collect();
+        dbs.sort_unstable();
+        dbs.dedup();
+        for db in dbs {
+            let err = |e| crate::discover::db::database_error(host, odoo, db, e);
+            let mut conn = Db::open(host, odoo, db).map_err(err)?;
+            let stmts: Vec<(&str, Vec<String>)> = params
+                .iter()
+                .filter(|p| p.db == db)
+                .map(|pc| match value_of(pc) {
+                    Some(v) => (
+                        "INSERT INTO ir_config_parameter (key, value, create_uid, create_date, write_uid, write_date) \
+                         VALUES ($1, $2, 1, now() at time zone 'UTC', 1, now() at time zone 'UTC') \
+                         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_uid = 1, write_date = now() at time zone 'UTC'",
+                        vec![pc.key.clone(), v.to_string()],
+                    ),
+                    None => ("DELETE FROM ir_config_parameter WHERE key = $1", vec![pc.key.clone()]),
+                })
+                .collect();
+            conn.transaction(&stmts).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Reloads and restarts what the change set names. `restoring`: the before-images are back,
+    /// so an Odoo that did not run before the change is started but not expected to answer.
+    fn run_services(&self, cs: &ChangeSet, restoring: bool) -> Result<(), EngineError> {
+        let host = self.host;
+        for s in &cs.services {
+            match s {
+                ServiceAction::ReloadNginx { test, reload } => {
+                    self.step(Step::ReloadNginx, reload.join(" "));
+                    let out = host.run(&Cmd::new(&test[0]).args(&test[1..]).privileged())?;
+                    if !out.ok() {
+                        return Err(EngineError::ServiceFailed {
+                            command: test.join(" "),
+                            status: out.status,
+                            output: out.stderr_str().trim().to_string(),
+                        });
+                    }
+                    host.run_checked(&Cmd::new(&reload[0]).args(&reload[1..]).privileged())?;
+                }
+                ServiceAction::RestartOdoo {
+                    command,
+                    service,
+                    was_running,
+                } => {
+                    let expect_up = *was_running || !restoring;
+                    // Undoing a fix that made a down Odoo start: the running process still holds
+                    // the fixed config, so it is restarted onto the restored one (which fails, as
+                    // before).
+                    let restart;
+                    let command = if expect_up {
+                        command
+                    } else {
+                        restart = self
+                            .facts
+                            .odoo
+                            .service
+                            .restart_command()
+                            .unwrap_or(command.clone());
+                        &restart
+                    };
+                    self.step(
+                        Step::RestartOdoo,
+                        format!("restarting {service}: {}", command.join(" ")),
+                    );
+                    let out = host.run(
+                        &Cmd::new(&command[0])
+                            .args(&command[1..])
+                            .privileged()
+                            .timeout(Duration::from_secs(120)),
+                    )?;
+                    for line in out.stdout_str().lines().chain(out.stderr_str().lines()) {
+                        (self.sink)(&Progress::Output {
+                            line: line.to_string(),
+                        });
+                    }
+                    if !expect_up {
+                        continue; // back to how it was: not starting
+                    }
+                    if !out.ok() {
+                        return Err(EngineError::ServiceFailed {
+                            command: command.join(" "),
+                            status: out.status,
+                            output: out.stderr_str().trim().to_string(),
+                        });
+                    }
+                    self.wait_healthy()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Polls Odoo's health endpoint through the tunnel until it answers or the time is up.
+    fn wait_healthy(&self) -> Result<(), EngineError> {
+        let limit = self.opts.health_timeout.unwrap_or(DEFAULT_HEALTH_TIMEOUT);
+        self.step(
+            Step::WaitHealth,
+            format!("waiting up to {}s for Odoo to answer", limit.as_secs()),
+        );
+        let port = self.facts.odoo.http_port();
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(t) = self.host.tunnel("127.0.0.1", port) {
+                if probe::healthy(&format!("http://{}", t.local_addr())) {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(EngineError::NotHealthy { port, after: limit });
+            }
+            std::thread::sleep(Duration::from_millis(250));
         }
     }
-    let restored_params = if params_written { &cs.params[..] } else { &[] };
-    for (pc, now) in restored_params
-        .iter()
-        .zip(current_params(host, facts, restored_params)?)
-    {
-        if now != pc.old {
-            return Err(EngineError::Invalid(format!(
-                "system parameter {} in {} did not return to its old value",
-                pc.key, pc.db
-            )));
+
+    /// The one way back, for the automatic rollback and for `rollback`: restores files and
+    /// parameters to the before-images, restarts, and verifies the old state is back.
+    /// Parameters are only restored when they may have been written. A file edited by someone
+    /// else since the apply is not overwritten unless `force`.
+    fn restore(
+        &self,
+        cs: &ChangeSet,
+        force: bool,
+        params_written: bool,
+    ) -> Result<(), EngineError> {
+        let host = self.host;
+        let mut restored = 0;
+        for f in cs.files.iter().rev() {
+            let now = host.stat(&f.path)?.and_then(|s| s.sha256);
+            if now.as_deref() == Some(f.before_sha256.as_str()) {
+                continue; // never written, or already restored
+            }
+            restored += 1;
+            if now.as_deref() != Some(f.after_sha256.as_str()) && !force {
+                let current = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
+                let diff = super::unified_diff(
+                    &f.path,
+                    &redact_if_conf(f.kind, &String::from_utf8_lossy(&f.after)),
+                    &redact_if_conf(f.kind, &current),
+                );
+                return Err(EngineError::UnsafeEdit {
+                    path: f.path.clone(),
+                    reason: format!("was edited by someone else after the change set was applied; not restoring it without --force. Their edit:\n{diff}"),
+                });
+            }
+            self.step(Step::RollBack, format!("restoring {}", f.path));
+            host.write_atomic(&f.path, &f.before, &NewFileMode::default())?;
         }
+        if params_written && !cs.params.is_empty() {
+            self.step(Step::RollBack, "restoring system parameters");
+            self.write_params(&cs.params, |c| c.old.as_deref())?;
+        }
+        // Nothing was written: the running services never saw a change, so they are left alone.
+        if restored > 0 || params_written {
+            self.run_services(cs, true)?;
+        }
+        verify::restored(host, self.facts, cs, params_written)
     }
-    Ok(())
 }
 
 fn redact_if_conf(kind: FileKind, text: &str) -> String {
@@ -703,6 +617,12 @@ pub fn rollback(
     opts: &ApplyOptions,
     p: Sink,
 ) -> Result<RollbackResult, EngineError> {
+    let ctx = Ctx {
+        host,
+        facts,
+        opts,
+        sink: p,
+    };
     let id = match id {
         Some(id) => id.to_string(),
         None => record::history(host, opts.root())?
@@ -715,11 +635,8 @@ pub fn rollback(
                 )
             })
             .map(|r| r.id)
-            .ok_or_else(|| {
-                EngineError::Invalid(format!(
-                    "there is no applied change set on {} to roll back",
-                    host.name()
-                ))
+            .ok_or_else(|| EngineError::NothingToRollBack {
+                host: host.name().into(),
             })?,
     };
     let root = opts.root();
@@ -732,7 +649,7 @@ pub fn rollback(
         });
     }
     let interrupted = rec.status.unfinished();
-    step(p, Step::Lock, format!("locking {root}"));
+    ctx.step(Step::Lock, format!("locking {root}"));
     let lock = match record::lock(host, root, &format!("rollback of change set {id}")) {
         Ok(l) => l,
         // The lock of the interrupted apply of this very change set: take it over.
@@ -742,7 +659,7 @@ pub fn rollback(
         }
         Err(e) => return Err(e),
     };
-    match restore(host, facts, &rec, opts, p, force, true) {
+    match ctx.restore(&rec.changeset, force, true) {
         Ok(()) => {
             record::set_status(
                 host,
@@ -751,8 +668,7 @@ pub fn rollback(
                 "rolled back on request",
             )?;
             lock.release()?;
-            step(
-                p,
+            ctx.step(
                 Step::Done,
                 format!("change set {id} rolled back and verified"),
             );
@@ -762,12 +678,22 @@ pub fn rollback(
                 error: None,
             })
         }
+        Err(e) if e.connection_lost() => {
+            // The record still says what it said: the next connection offers this again.
+            lock.keep_for_recovery();
+            Err(EngineError::ConnectionLost {
+                host: host.name().into(),
+                during: format!("rolling back change set {id}"),
+                id,
+                reason: e.to_string(),
+            })
+        }
         Err(e) => {
-            let msg = e.to_string();
             let _ = lock.release();
-            Err(EngineError::Invalid(format!(
-                "rollback of change set {id} stopped: {msg}"
-            )))
+            Err(EngineError::RollbackStopped {
+                id,
+                source: Box::new(e),
+            })
         }
     }
 }

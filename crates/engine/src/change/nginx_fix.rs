@@ -74,10 +74,10 @@ fn edit(
     for e in edits {
         let on_disk = ws.text(&e.path, FileKind::Nginx)?;
         if on_disk != e.before {
-            return Err(EngineError::Invalid(format!(
-                "{} differs from the configuration nginx is running: it was edited without a reload. Reload nginx (or undo that edit) and plan again.",
-                e.path
-            )));
+            return Err(EngineError::UnsafeEdit {
+                path: e.path,
+                reason: "differs from the configuration nginx is running: it was edited without a reload. Reload nginx (or undo that edit) and plan again.".into(),
+            });
         }
         ws.put(&e.path, e.after, check);
     }

@@ -152,23 +152,25 @@ pub fn set_status(
 /// Loads a record with its file images (`before`/`after` filled in).
 pub fn load(host: &Host, root: &str, id: &str) -> Result<Record, EngineError> {
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(EngineError::Invalid(format!(
-            "'{id}' is not a change set id"
-        )));
+        return Err(EngineError::BadChangeSetId { id: id.to_string() });
     }
     let dir = format!("{root}/changesets/{id}");
-    let json = host.read_file(&format!("{dir}/record.json")).map_err(|_| {
-        EngineError::Invalid(format!(
-            "there is no change set {id} on {} (see `history`)",
-            host.name()
-        ))
-    })?;
-    let mut rec: Record = serde_json::from_slice(&json).map_err(|e| {
-        EngineError::Invalid(format!(
-            "the record of change set {id} on {} is damaged: {e}",
-            host.name()
-        ))
-    })?;
+    let json = host
+        .read_file(&format!("{dir}/record.json"))
+        .map_err(|e| match e {
+            // A lost connection stays what it is: the record may well be there.
+            e if crate::error::remote_lost(&e) => EngineError::Remote(e),
+            _ => EngineError::NoSuchChangeSet {
+                host: host.name().to_string(),
+                id: id.to_string(),
+            },
+        })?;
+    let mut rec: Record =
+        serde_json::from_slice(&json).map_err(|e| EngineError::DamagedRecord {
+            host: host.name().to_string(),
+            id: id.to_string(),
+            detail: e.to_string(),
+        })?;
     rec.root = root.to_string();
     for (i, f) in rec.changeset.files.iter_mut().enumerate() {
         f.before = host.read_file(&format!("{dir}/before/{i}"))?;
@@ -239,20 +241,26 @@ pub fn lock<'h>(host: &'h Host, root: &str, holder: &str) -> Result<Lock<'h>, En
 }
 
 impl Lock<'_> {
-    /// Releases the lock. Not done on drop when the connection is gone: then the lock stays, and
-    /// the next connection finds the unfinished change set it names.
+    /// Releases the lock.
     pub fn release(mut self) -> Result<(), EngineError> {
         self.held = false;
         self.host
             .run_checked(&Cmd::new("rm").arg("-rf").arg(&self.dir).privileged())?;
         Ok(())
     }
+
+    /// Leaves the lock on the host for the one who recovers the change set it names: the
+    /// connection was lost mid-apply, or the automatic rollback failed. Until that change set is
+    /// rolled back, no other apply may start on a host in an unknown state.
+    pub fn keep_for_recovery(mut self) {
+        self.held = false;
+    }
 }
 
 impl Drop for Lock<'_> {
     fn drop(&mut self) {
         if self.held {
-            // Best effort on error paths; a lost connection leaves the lock for recovery.
+            // Best effort on error paths (a refused apply, a failed record write).
             let _ = self
                 .host
                 .run(&Cmd::new("rm").arg("-rf").arg(&self.dir).privileged());

@@ -6,6 +6,7 @@
 //! `database.secret` is checked for presence, never read.
 
 use crate::db_scope::DbScope;
+use crate::error::DbError;
 use crate::facts::{Cost, DbFacts, DbParams, Observed, OdooFacts};
 use osd_remote::{Cmd, Host, Tunnel};
 use std::collections::BTreeMap;
@@ -106,7 +107,7 @@ const RECORD: char = '\u{1e}';
 
 impl<'h> Db<'h> {
     /// Opens `db` over TCP; when odoo.conf names no host and TCP is refused, through psql.
-    pub fn open(host: &'h Host, odoo: &OdooFacts, db: &str) -> Result<Db<'h>, String> {
+    pub fn open(host: &'h Host, odoo: &OdooFacts, db: &str) -> Result<Db<'h>, DbError> {
         let target = db_target(odoo);
         match connect(host, &target, db) {
             Ok((tunnel, client)) => Ok(Db {
@@ -125,7 +126,7 @@ impl<'h> Db<'h> {
                         host,
                         user,
                         port: target.port,
-                        tcp,
+                        tcp: tcp.to_string(),
                     },
                     psql_runs: 0,
                 })
@@ -139,16 +140,14 @@ impl<'h> Db<'h> {
     }
 
     /// Runs `sql` whose placeholders are `$1`, `$2`…, returning every row as text (NULL as None).
-    pub fn query(&mut self, sql: &str, args: &[&str]) -> Result<Vec<Vec<Option<String>>>, String> {
+    pub fn query(&mut self, sql: &str, args: &[&str]) -> Result<Vec<Vec<Option<String>>>, DbError> {
         match &mut self.via {
             Via::Tcp { client, .. } => {
                 let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
                     .iter()
                     .map(|a| a as &(dyn postgres::types::ToSql + Sync))
                     .collect();
-                let rows = client
-                    .query(sql, &params)
-                    .map_err(|e| describe_pg_error(&e))?;
+                let rows = client.query(sql, &params).map_err(|e| pg_error(&e))?;
                 Ok(rows
                     .iter()
                     .map(|r| {
@@ -175,25 +174,24 @@ impl<'h> Db<'h> {
                         args.iter().map(|a| a.to_string()).collect(),
                     )],
                 )
-                .map_err(|e| socket_error(tcp, &e))
+                .map_err(|e| socket_error(tcp, e))
             }
         }
     }
 
     /// Runs statements in one transaction: all or nothing.
-    pub fn transaction(&mut self, stmts: &[(&str, Vec<String>)]) -> Result<(), String> {
+    pub fn transaction(&mut self, stmts: &[(&str, Vec<String>)]) -> Result<(), DbError> {
         match &mut self.via {
             Via::Tcp { client, .. } => {
-                let mut tx = client.transaction().map_err(|e| describe_pg_error(&e))?;
+                let mut tx = client.transaction().map_err(|e| pg_error(&e))?;
                 for (sql, args) in stmts {
                     let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
                         .iter()
                         .map(|a| a as &(dyn postgres::types::ToSql + Sync))
                         .collect();
-                    tx.execute(*sql, &params)
-                        .map_err(|e| describe_pg_error(&e))?;
+                    tx.execute(*sql, &params).map_err(|e| pg_error(&e))?;
                 }
-                tx.commit().map_err(|e| describe_pg_error(&e))
+                tx.commit().map_err(|e| pg_error(&e))
             }
             Via::Psql {
                 host,
@@ -207,12 +205,12 @@ impl<'h> Db<'h> {
                 all.push(("COMMIT".into(), vec![]));
                 psql(host, user, *port, &self.name, &all)
                     .map(|_| ())
-                    .map_err(|e| socket_error(tcp, &e))
+                    .map_err(|e| socket_error(tcp, e))
             }
         }
     }
 
-    pub fn read_param(&mut self, key: &str) -> Result<Option<String>, String> {
+    pub fn read_param(&mut self, key: &str) -> Result<Option<String>, DbError> {
         let rows = self.query(
             "SELECT value FROM ir_config_parameter WHERE key = $1",
             &[key],
@@ -224,8 +222,11 @@ impl<'h> Db<'h> {
     }
 }
 
-fn socket_error(tcp: &str, psql: &str) -> String {
-    format!("odoo.conf sets no db_host, so Odoo uses the local socket; over TCP: {tcp}; with psql on the host: {psql}")
+fn socket_error(tcp: &str, psql: DbError) -> DbError {
+    DbError::Socket {
+        tcp: tcp.to_string(),
+        psql: Box::new(psql),
+    }
 }
 
 /// One psql run on the host as `user` (peer authentication on the local socket), statements
@@ -236,7 +237,7 @@ fn psql(
     port: u16,
     db: &str,
     stmts: &[(String, Vec<String>)],
-) -> Result<Vec<Vec<Option<String>>>, String> {
+) -> Result<Vec<Vec<Option<String>>>, DbError> {
     let mut cmd = Cmd::new("runuser")
         .args([
             "-u",
@@ -268,7 +269,7 @@ fn psql(
         // Highest first, so $1 does not eat the start of $10.
         for (j, a) in args.iter().enumerate().rev() {
             if a.contains('\0') {
-                return Err("a value contains a NUL byte".into());
+                return Err(DbError::NulInValue);
             }
             let var = format!("v{i}_{}", j + 1);
             cmd = cmd.arg("-v").arg(format!("{var}={a}"));
@@ -279,9 +280,12 @@ fn psql(
     }
     let out = host
         .run(&cmd.stdin(script.into_bytes()))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| DbError::Remote(Box::new(e)))?;
     if !out.ok() {
-        return Err(format!("psql as {user}: {}", out.stderr_str().trim()));
+        return Err(DbError::Psql {
+            user: user.to_string(),
+            stderr: out.stderr_str().trim().to_string(),
+        });
     }
     // psql ends its output with one newline after the last record (only one statement returns
     // rows here; values may themselves contain newlines, so nothing else is trimmed).
@@ -303,10 +307,14 @@ pub fn connect(
     host: &Host,
     target: &DbTarget,
     db: &str,
-) -> Result<(osd_remote::Tunnel, postgres::Client), String> {
+) -> Result<(osd_remote::Tunnel, postgres::Client), DbError> {
     let tunnel = host
         .tunnel(&target.host, target.port)
-        .map_err(|e| format!("no tunnel to {}:{}: {e}", target.host, target.port))?;
+        .map_err(|source| DbError::Tunnel {
+            host: target.host.clone(),
+            port: target.port,
+            source: Box::new(source),
+        })?;
     let addr = tunnel.local_addr();
     let mut cfg = postgres::Config::new();
     cfg.host(&addr.ip().to_string())
@@ -321,16 +329,23 @@ pub fn connect(
         cfg.password(p);
     }
     // postgres' own error text names neither the password nor anything secret.
-    let client = cfg
-        .connect(postgres::NoTls)
-        .map_err(|e| describe_pg_error(&e))?;
+    let client = cfg.connect(postgres::NoTls).map_err(|e| pg_error(&e))?;
     Ok((tunnel, client))
 }
 
-pub fn describe_pg_error(e: &postgres::Error) -> String {
+/// PostgreSQL's error as a value: a refused login, a refused statement, or the client's own.
+pub fn pg_error(e: &postgres::Error) -> DbError {
     match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+        Some(db) => {
+            let message = db.message().to_string();
+            let code = db.code().code().to_string();
+            if code.starts_with("28") {
+                DbError::Auth { message, code }
+            } else {
+                DbError::Query { message, code }
+            }
+        }
+        None => DbError::Client(e.to_string()),
     }
 }
 
@@ -359,7 +374,7 @@ pub(super) fn db_facts(
         .filter(|n| !n.is_empty() && n != "False");
     let workers = odoo.workers();
     let major = odoo.version.map(|v| v.major);
-    let unreachable = |e: String| {
+    let unreachable = |e: DbError| {
         Observed::Unknown(format!(
             "cannot reach PostgreSQL at {}:{}: {e}",
             target.host, target.port
@@ -484,7 +499,7 @@ pub(super) fn db_facts(
         let rows = match rows {
             Ok(r) => r,
             // Not an Odoo database (no such table): skipped, as Odoo's database list would.
-            Err(e) if e.contains("42P01") || e.contains("does not exist") => continue,
+            Err(e) if e.undefined_table() => continue,
             Err(e) => {
                 return (
                     Observed::Unknown(format!("reading ir_config_parameter in '{name}': {e}")),
@@ -539,7 +554,7 @@ pub fn database_error(
     host: &Host,
     odoo: &OdooFacts,
     db: &str,
-    detail: String,
+    error: DbError,
 ) -> crate::EngineError {
     crate::EngineError::Database {
         host: host.name().into(),
@@ -549,7 +564,7 @@ pub fn database_error(
             .as_ref()
             .map(|c| c.path.clone())
             .unwrap_or_default(),
-        detail,
+        error,
     }
 }
 
