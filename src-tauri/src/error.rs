@@ -349,6 +349,12 @@ impl From<osd_engine::EngineError> for AppError {
             | E::NothingToRollBack { .. }
             | E::BadChangeSetId { .. }
             | E::DamagedRecord { .. }
+            | E::UnknownCheck { .. }
+            | E::BadChoice { .. }
+            | E::CannotPlan { .. }
+            | E::NoServiceManager
+            | E::Unreadable { .. }
+            | E::FactsDocument(_)
             | E::Invalid(_)) => AppError::new("invalid", sentence(&other.to_string()), ""),
         }
     }

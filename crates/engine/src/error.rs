@@ -141,6 +141,43 @@ pub enum EngineError {
         detail: String,
     },
 
+    /// A check id nobody knows (`--fix session.timeout`).
+    #[error("there is no check '{id}'; checks are: {known}")]
+    UnknownCheck { id: String, known: String },
+
+    /// A choice for a fix that it does not take (`--set session.lifetime=a day`).
+    #[error("{check}={value}: {expected}")]
+    BadChoice {
+        check: crate::checks::CheckId,
+        value: String,
+        expected: String,
+    },
+
+    /// A fix that cannot be planned on this host as it is (the words say why and what to do).
+    #[error("{why}")]
+    CannotPlan {
+        check: crate::checks::CheckId,
+        why: String,
+    },
+
+    /// Odoo runs without a service manager: nothing can restart it safely.
+    #[error("Odoo was started by hand, so it cannot be restarted safely; run it under a service manager first")]
+    NoServiceManager,
+
+    /// A file the plan needs cannot be read as text, or is not among captured files.
+    #[error("{path} on {place}: {why}")]
+    Unreadable {
+        place: String,
+        path: String,
+        why: String,
+    },
+
+    /// A facts document that cannot be read (not JSON, another schema); the words say what to do.
+    #[error("{0}")]
+    FactsDocument(String),
+
+    /// A usage error found by a face before the engine is asked (a malformed `--set` or
+    /// `--resolve`, a missing `ODOO_PASSWORD`). The engine itself never returns it.
     #[error("{0}")]
     Invalid(String),
 }

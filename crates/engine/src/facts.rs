@@ -78,7 +78,7 @@ impl Facts {
             schema: Option<u32>,
         }
         let bad = |e: serde_json::Error| {
-            crate::EngineError::Invalid(format!(
+            crate::EngineError::FactsDocument(format!(
                 "{source} is not a facts document (line {}, column {}: {e}); write one with `odoo-session-doctor facts TARGET --out FILE`",
                 e.line(),
                 e.column()
@@ -87,10 +87,10 @@ impl Facts {
         let head: Head = serde_json::from_str(text).map_err(bad)?;
         match head.schema {
             Some(FACTS_SCHEMA) => serde_json::from_str(text).map_err(bad),
-            Some(n) => Err(crate::EngineError::Invalid(format!(
+            Some(n) => Err(crate::EngineError::FactsDocument(format!(
                 "{source} has facts schema {n}; this version of Odoo Session Doctor reads schema {FACTS_SCHEMA}: diagnose it with the version that wrote it, or gather the facts again"
             ))),
-            None => Err(crate::EngineError::Invalid(format!(
+            None => Err(crate::EngineError::FactsDocument(format!(
                 "{source} has no \"schema\" field: it is not a facts document written by `odoo-session-doctor facts`"
             ))),
         }

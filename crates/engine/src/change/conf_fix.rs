@@ -107,7 +107,10 @@ pub(crate) fn workers_memory(
 }
 
 pub(crate) fn conf_err(e: crate::odoo_conf::ConfError) -> EngineError {
-    EngineError::Invalid(format!("odoo.conf cannot be edited safely: {e}"))
+    EngineError::UnsafeEdit {
+        path: "odoo.conf".into(),
+        reason: format!("cannot be edited safely: {e}"),
+    }
 }
 
 /// `sessions.max_inactivity_seconds` in every database the instance serves (16+), or a restart
@@ -119,9 +122,10 @@ pub(crate) fn lifetime(
 ) -> Result<(), EngineError> {
     let id = CheckId::SessionLifetime;
     let Some(version) = facts.odoo.version else {
-        return Err(EngineError::Invalid(
-            "the Odoo version is unknown, so the lifetime cannot be set safely".into(),
-        ));
+        return Err(EngineError::CannotPlan {
+            check: id,
+            why: "the Odoo version is unknown, so the lifetime cannot be set safely".into(),
+        });
     };
     if !version.has_lifetime_parameter() {
         ws.note(
@@ -131,9 +135,16 @@ pub(crate) fn lifetime(
         return Ok(());
     }
     let wanted = match value {
-        Some(v) => v.trim().parse::<u64>().ok().filter(|s| *s >= 60).ok_or_else(|| {
-            EngineError::Invalid(format!("session.lifetime={v}: give the lifetime in seconds, at least 60 (e.g. 86400 for a day)"))
-        })?,
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s >= 60)
+            .ok_or_else(|| EngineError::BadChoice {
+                check: id,
+                value: v.to_string(),
+                expected: "give the lifetime in seconds, at least 60 (e.g. 86400 for a day)".into(),
+            })?,
         None => 86_400u64.max(version.shortest_safe_lifetime().as_secs()),
     };
     if let Some(w) = lifetime_warning(
@@ -143,10 +154,13 @@ pub(crate) fn lifetime(
         ws.note(id, w);
     }
     let Some(db) = facts.db.seen() else {
-        return Err(EngineError::Invalid(format!(
-            "the database could not be read: {}",
-            facts.db.why_unknown().unwrap_or("")
-        )));
+        return Err(EngineError::CannotPlan {
+            check: id,
+            why: format!(
+                "the database could not be read: {}",
+                facts.db.why_unknown().unwrap_or("")
+            ),
+        });
     };
     if let Some(running) = crate::checks::session::running_lifetime_mismatch(facts) {
         if db.databases.iter().all(|d| {

@@ -15,15 +15,14 @@ use std::sync::Arc;
 /// The running configuration with this plan's edits so far applied: the one parsed with the
 /// facts until a file changes.
 fn current(ws: &mut Workspace, facts: &Facts) -> Result<Front, EngineError> {
-    let n = facts
-        .nginx
-        .seen()
-        .ok_or_else(|| EngineError::Invalid("no nginx configuration was read".into()))?;
-    let invalid = |e: &NginxError| {
-        EngineError::Invalid(format!(
-            "nginx configuration {}:{}: {}",
-            e.file, e.line, e.message
-        ))
+    let n = facts.nginx.seen().ok_or_else(|| EngineError::Unreadable {
+        place: ws.files().place().to_string(),
+        path: "the nginx configuration".into(),
+        why: "was not read (is nginx running?)".into(),
+    })?;
+    let invalid = |e: &NginxError| EngineError::UnsafeEdit {
+        path: format!("{}:{}", e.file, e.line),
+        reason: format!("cannot be read as nginx configuration: {}", e.message),
     };
     let mut dump = NginxDump::parse(n.dump());
     let mut changed = false;
@@ -70,7 +69,10 @@ fn edit(
     let edits = fr
         .config
         .edit(sel, op)
-        .map_err(|e| EngineError::Invalid(format!("cannot edit the nginx configuration: {e}")))?;
+        .map_err(|e| EngineError::UnsafeEdit {
+            path: "the nginx configuration".into(),
+            reason: format!("cannot be edited here: {e}"),
+        })?;
     for e in edits {
         let on_disk = ws.text(&e.path, FileKind::Nginx)?;
         if on_disk != e.before {
@@ -380,18 +382,21 @@ pub(crate) fn canonical_host(
             .and_then(front::url_host)
             .filter(|h| names.contains(h))
             .or_else(|| names.first().cloned())
-            .ok_or_else(|| {
-                EngineError::Invalid(
-                    "no host name is served; choose one with --set proxy.canonical-host=<name>"
-                        .into(),
-                )
+            .ok_or_else(|| EngineError::CannotPlan {
+                check: id,
+                why: "no host name is served; choose one with --set proxy.canonical-host=<name>"
+                    .into(),
             })?,
     };
     if !names.contains(&name) {
-        return Err(EngineError::Invalid(format!(
-            "{name} is not a name nginx serves Odoo under ({}); add it to server_name first",
-            names.join(", ")
-        )));
+        return Err(EngineError::BadChoice {
+            check: id,
+            value: name,
+            expected: format!(
+                "not a name nginx serves Odoo under ({}); add it to server_name first",
+                names.join(", ")
+            ),
+        });
     }
     let https = fr.has_https();
     let scheme = if https { "https" } else { "http" };
@@ -500,10 +505,14 @@ fn secure_on_plain(
         },
     };
     if !fixes.contains(&wanted.as_str()) {
-        return Err(EngineError::Invalid(format!(
-            "proxy.cookie-flags={wanted} cannot be applied safely here; choose {}",
-            fixes.join(" or ")
-        )));
+        return Err(EngineError::BadChoice {
+            check: id,
+            value: wanted,
+            expected: format!(
+                "cannot be applied safely here; choose {}",
+                fixes.join(" or ")
+            ),
+        });
     }
     if wanted == front::REDIRECT_PLAIN {
         drop(fr);
@@ -544,9 +553,11 @@ fn add_secure_flags(
         "none" | "None" => "none",
         "strict" | "Strict" => "strict",
         other => {
-            return Err(EngineError::Invalid(format!(
-                "proxy.cookie-flags={other}: choose lax (recommended) or none (iframe embedding)"
-            )))
+            return Err(EngineError::BadChoice {
+                check: id,
+                value: other.to_string(),
+                expected: "choose lax (recommended) or none (iframe embedding)".into(),
+            })
         }
     };
     let fr = current(ws, facts)?;

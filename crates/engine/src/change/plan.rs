@@ -28,15 +28,13 @@ impl FixRequest {
         values: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<FixRequest, EngineError> {
         let id = |s: &str| -> Result<CheckId, EngineError> {
-            s.trim().parse().map_err(|_| {
-                EngineError::Invalid(format!(
-                    "there is no check '{s}'; checks are: {}",
-                    REGISTRY
-                        .iter()
-                        .map(|c| c.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
+            s.trim().parse().map_err(|_| EngineError::UnknownCheck {
+                id: s.trim().to_string(),
+                known: REGISTRY
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
         };
         let mut req = FixRequest::default();
@@ -103,18 +101,21 @@ fn finish(ws: Workspace, facts: &Facts, checks: Vec<CheckId>) -> Result<ChangeSe
         if before == after {
             continue;
         }
-        let stat = view
-            .stat(&path)?
-            .ok_or_else(|| EngineError::Invalid(format!("{path} disappeared while planning")))?;
+        let stat = view.stat(&path)?.ok_or_else(|| EngineError::Unreadable {
+            place: view.place().to_string(),
+            path: path.clone(),
+            why: "disappeared while planning".into(),
+        })?;
         let major = facts.odoo.version.map(|v| v.major).unwrap_or(17);
         if kind == FileKind::OdooConf
             && (OdooConf::parse(&after).has_fatal_problems()
                 || crate::checks::conf::refused_values(&OdooConf::parse(&after), major).len()
                     > crate::checks::conf::refused_values(&OdooConf::parse(&before), major).len())
         {
-            return Err(EngineError::Invalid(format!(
-                "the edited {path} would stop Odoo from starting; nothing is changed"
-            )));
+            return Err(EngineError::UnsafeEdit {
+                path,
+                reason: "would stop Odoo from starting once edited; nothing is changed".into(),
+            });
         }
         let diff = match kind {
             FileKind::OdooConf => unified_diff(
@@ -154,9 +155,7 @@ fn finish(ws: Workspace, facts: &Facts, checks: Vec<CheckId>) -> Result<ChangeSe
         } else {
             facts.odoo.service.start_command()
         }
-        .ok_or_else(|| {
-            EngineError::Invalid("Odoo was started by hand, so it cannot be restarted safely; run it under a service manager first".into())
-        })?;
+        .ok_or(EngineError::NoServiceManager)?;
         cs.services.push(ServiceAction::RestartOdoo {
             command,
             service: facts.odoo.service.describe(),

@@ -89,7 +89,11 @@ impl FileView for MemFiles {
         self.files
             .get(path)
             .map(|(b, _)| b.clone())
-            .ok_or_else(|| EngineError::Invalid(format!("{path} is not among the captured files")))
+            .ok_or_else(|| EngineError::Unreadable {
+                place: self.name.clone(),
+                path: path.into(),
+                why: "is not among the captured files".into(),
+            })
     }
     fn stat(&self, path: &str) -> Result<Option<FileStat>, EngineError> {
         Ok(self.files.get(path).map(|(_, s)| s.clone()))
@@ -138,11 +142,10 @@ impl<'v> Workspace<'v> {
             return Ok(e.after.clone());
         }
         let bytes = self.files.read(path)?;
-        let text = String::from_utf8(bytes).map_err(|_| {
-            EngineError::Invalid(format!(
-                "{path} on {} is not UTF-8 text; it is left alone",
-                self.files.place()
-            ))
+        let text = String::from_utf8(bytes).map_err(|_| EngineError::Unreadable {
+            place: self.files.place().to_string(),
+            path: path.into(),
+            why: "is not UTF-8 text; it is left alone".into(),
         })?;
         self.edits.insert(
             path.to_string(),
