@@ -29,7 +29,7 @@ pub fn typescript() -> String {
         servers::ServerInput::decl(&cfg),
         servers::SshConfigHost::decl(&cfg),
         progress::ProgressEvent::decl(&cfg),
-        progress::Step::decl(&cfg),
+        osd_engine::progress::Step::decl(&cfg),
         views::Power::decl(&cfg),
         views::Connected::decl(&cfg),
         views::OdooSummary::decl(&cfg),

@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use osd_engine::change::apply::{self, ApplyOptions, Progress};
+use osd_engine::change::apply::{self, ApplyOptions};
 use osd_engine::change::plan::{plan, FixRequest};
 use osd_engine::change::{record, ChangeSet};
-use osd_engine::discover::{discover, DiscoverOptions};
-use osd_engine::probe::{self, ProbeOptions};
+use osd_engine::discover::{discover_with_progress, DiscoverOptions};
+use osd_engine::probe::ProbeOptions;
+use osd_engine::progress::{Progress, Step};
 use osd_engine::{DiagnoseOptions, Diagnosis};
 use osd_remote::{Ask, ConnectOptions, Host, Privilege, Prompt, RemoteError, Secret, Target};
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ use ts_rs::TS;
 
 use crate::demo::{self, DEMO_SERVER_ID};
 use crate::error::ErrorDetails;
-use crate::progress::{self, ProgressEvent, ProgressSink, Step};
+use crate::progress::{self, ProgressEvent, ProgressSink};
 use crate::servers::{self, AuthMethod, ServerEntry, ServerInput, ServerStore, SshConfigHost};
 use crate::views::{ApplyView, Connected, DiagnosisView, PlanView, RollbackView};
 use crate::{AppError, AppResult};
@@ -639,13 +640,8 @@ impl App {
         progress: &dyn ProgressSink,
     ) -> AppResult<DiagnosisView> {
         let conn = self.conn(server_id)?;
-        progress.report(progress::step(
-            Step::Discovering,
-            "Reading Odoo's processes, its config file, nginx, the session store and the database…",
-        ));
         let result = (|| {
-            let mut facts = discover(&conn.host, &conn.discover_options())?;
-            if let Some(p) = probe_input {
+            let probe = probe_input.map(|p| {
                 let mut opts = ProbeOptions {
                     login: p.login.trim().to_string(),
                     password: Secret::new(p.password),
@@ -660,17 +656,17 @@ impl App {
                         opts.resolve = resolve;
                     }
                 }
-                progress.report(progress::step(
-                    Step::Probing,
-                    format!(
-                        "Logging in to Odoo as {} to watch a real session…",
-                        opts.login
-                    ),
-                ));
-                facts.probe = Some(probe::live_probe(&conn.host, &facts, &opts));
-                *conn.probe.lock().unwrap() = Some(opts);
+                opts
+            });
+            let opts = DiagnoseOptions {
+                discover: conn.discover_options(),
+                probe,
+            };
+            let sink = |p: &Progress| progress.report(progress::from_engine(p, false));
+            let d = osd_engine::diagnose_with_progress(&conn.host, &opts, &sink)?;
+            if opts.probe.is_some() {
+                *conn.probe.lock().unwrap() = opts.probe;
             }
-            let d = Diagnosis::from_facts(facts);
             conn.first.lock().unwrap().get_or_insert_with(|| d.clone());
             *conn.last.lock().unwrap() = Some(d.clone());
             Ok::<_, AppError>(DiagnosisView::new(&d))
@@ -755,7 +751,7 @@ impl App {
         let events = progress.clone();
         let sink = move |p: &Progress| {
             if let Progress::Step { step, .. } = p {
-                if Step::from(*step).ends_cancel() {
+                if step.ends_cancel() {
                     cancellable.store(false, Ordering::SeqCst);
                 }
             }
@@ -819,13 +815,9 @@ impl App {
         let conn = self.conn(server_id)?;
         let _running = self.begin(false)?;
         let result = (|| {
-            progress.report(progress::step(
-                Step::Discovering,
-                "Reading the server's current setup…",
-            ));
-            let facts = discover(&conn.host, &conn.discover_options())?;
-            let opts = conn.apply_options(None);
             let sink = |p: &Progress| progress.report(progress::from_engine(p, false));
+            let facts = discover_with_progress(&conn.host, &conn.discover_options(), &sink)?;
+            let opts = conn.apply_options(None);
             let result =
                 apply::rollback(&conn.host, &facts, Some(changeset_id), false, &opts, &sink)?;
             progress.report(progress::step(

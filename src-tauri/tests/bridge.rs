@@ -5,9 +5,10 @@
 use std::sync::{Arc, Mutex};
 
 use odoo_session_doctor_app::engine_types::{self as ts, assert_mirrors};
-use odoo_session_doctor_app::progress::{ProgressEvent, ProgressSink, Step};
+use odoo_session_doctor_app::progress::{ProgressEvent, ProgressSink};
 use odoo_session_doctor_app::servers::{AuthMethod, ServerInput};
 use odoo_session_doctor_app::session::{App, ConnectSecrets, FixInput, Paths};
+use osd_engine::progress::Step;
 use osd_testlab::Lab;
 
 fn app(dir: &std::path::Path) -> App {
@@ -97,7 +98,13 @@ fn add_trust_diagnose_apply_history_rollback() {
         "{:?}",
         d.fix_order
     );
-    assert_eq!(steps(&progress).first(), Some(&(Step::Discovering, false)));
+    // The engine's own stages, forwarded as they begin.
+    let s: Vec<Step> = steps(&progress).into_iter().map(|(step, _)| step).collect();
+    assert_eq!(s.first(), Some(&Step::Inventory), "{s:?}");
+    assert_eq!(s.last(), Some(&Step::Judging), "{s:?}");
+    for stage in [Step::Config, Step::Database, Step::Server] {
+        assert!(s.contains(&stage), "{stage:?} missing from {s:?}");
+    }
     for f in &d.checks {
         assert_mirrors::<ts::Finding>(f);
     }

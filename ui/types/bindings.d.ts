@@ -116,7 +116,7 @@ alreadySaved: boolean, };
 
 export type ProgressEvent = { "event": "step", "data": { step: Step, message: string, detail: string, cancellable: boolean, } } | { "event": "output", "data": { line: string, } } | { "event": "finished" };
 
-export type Step = "connecting" | "identifying" | "discovering" | "probing" | "planning" | "lock" | "checkUnchanged" | "record" | "writeFiles" | "validate" | "writeParams" | "reloadNginx" | "restartOdoo" | "waitHealth" | "verify" | "rollBack" | "done";
+export type Step = "connecting" | "identifying" | "inventory" | "config" | "database" | "server" | "probe" | "judging" | "lock" | "check_unchanged" | "record" | "write_files" | "validate" | "write_params" | "reload_nginx" | "restart_odoo" | "wait_health" | "verify" | "roll_back" | "done";
 
 export type Power = "root" | "sudo" | "none";
 

@@ -20,6 +20,7 @@ use crate::error::EngineError;
 use crate::facts::Facts;
 use crate::odoo_conf::OdooConf;
 use crate::probe::{self, ProbeOptions};
+use crate::progress::step;
 use crate::{diagnose, DiagnoseOptions, Diagnosis};
 use osd_remote::{Cmd, Host, NewFileMode};
 use serde::Serialize;
@@ -27,38 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    Lock,
-    CheckUnchanged,
-    Record,
-    WriteFiles,
-    Validate,
-    WriteParams,
-    ReloadNginx,
-    RestartOdoo,
-    WaitHealth,
-    Verify,
-    RollBack,
-    Done,
-}
-
-/// Progress, streamed as it happens (the GUI forwards it over a typed channel).
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", content = "data", rename_all = "snake_case")]
-pub enum Progress {
-    Step {
-        step: Step,
-        detail: String,
-    },
-    /// A line printed by a service command (the restart's output).
-    Output {
-        line: String,
-    },
-}
-
-pub type Sink<'a> = &'a (dyn Fn(&Progress) + Sync);
+pub use crate::progress::{Progress, Sink, Step};
 
 #[derive(Clone, Default)]
 pub struct ApplyOptions {
@@ -104,13 +74,6 @@ pub struct ApplyResult {
 
 const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
 const STALE_LOCK: Duration = Duration::from_secs(120);
-
-fn step(p: Sink, step: Step, detail: impl Into<String>) {
-    p(&Progress::Step {
-        step,
-        detail: detail.into(),
-    });
-}
 
 /// Applies `cs` (planned from `before`). Returns `Err` only when nothing was changed (locked,
 /// conflict) or when the connection was lost and the host keeps an unfinished record.
