@@ -5,7 +5,6 @@
 //! free of Tauri so it is tested without a window; the commands in [`crate::commands`] are a few
 //! lines over it. All of it is synchronous and runs on a blocking thread (see [`crate::blocking`]).
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -23,59 +22,10 @@ use ts_rs::TS;
 use crate::demo::{self, DEMO_SERVER_ID};
 use crate::error::ErrorDetails;
 use crate::progress::{self, ProgressEvent, ProgressSink};
-use crate::servers::{self, AuthMethod, ServerEntry, ServerInput, ServerStore, SshConfigHost};
+use crate::servers::{self, ServerEntry, ServerInput, ServerStore, SshConfigHost};
 use crate::views::{ApplyView, Connected, DiagnosisView, PlanView, RollbackView};
 use crate::{AppError, AppResult};
-
-/// Where the app keeps its files and which of the user's SSH files it reads.
-#[derive(Debug, Clone)]
-pub struct Paths {
-    /// `servers.toml` and the app's own `known_hosts` live here.
-    pub config_dir: PathBuf,
-    /// The SSH client config aliases resolve with (and import reads), if any.
-    pub ssh_config: Option<PathBuf>,
-    /// False in a sandbox: then none of `~/.ssh` (known_hosts, default keys) is read.
-    pub use_user_ssh: bool,
-}
-
-pub const ENV_CONFIG_DIR: &str = "OSD_CONFIG_DIR";
-pub const ENV_SSH_CONFIG: &str = "OSD_SSH_CONFIG";
-
-impl Paths {
-    /// `$OSD_CONFIG_DIR` (tests, demos) makes a sandbox that reads nothing of `~/.ssh` unless
-    /// `$OSD_SSH_CONFIG` names a config; otherwise the user's config dir and `~/.ssh/config`.
-    pub fn from_env() -> Paths {
-        let var = |name| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        match var(ENV_CONFIG_DIR) {
-            Some(config_dir) => Paths {
-                config_dir,
-                ssh_config: var(ENV_SSH_CONFIG),
-                use_user_ssh: false,
-            },
-            None => Paths {
-                config_dir: dirs::config_dir()
-                    .unwrap_or_else(|| PathBuf::from("."))
-                    .join("odoo-session-doctor"),
-                ssh_config: var(ENV_SSH_CONFIG)
-                    .or_else(|| dirs::home_dir().map(|h| h.join(".ssh").join("config"))),
-                use_user_ssh: true,
-            },
-        }
-    }
-
-    pub fn servers_file(&self) -> PathBuf {
-        self.config_dir.join("servers.toml")
-    }
-
-    /// Where host keys the person trusted in the app are stored.
-    pub fn known_hosts(&self) -> PathBuf {
-        self.config_dir.join("known_hosts")
-    }
-}
+pub use osd_servers::{Paths, ENV_CONFIG_DIR, ENV_SSH_CONFIG};
 
 /// Secrets typed for one connection. Held as [`Secret`]s (never printed) and dropped with it.
 #[derive(Default, Deserialize, TS)]
@@ -349,7 +299,7 @@ impl App {
             })?;
             return Ok(demo::DemoLab::load(&path)?.server_entry());
         }
-        self.store.get(id)
+        Ok(self.store.get(id)?)
     }
 
     pub fn save_server(&self, input: &ServerInput) -> AppResult<ServerEntry> {
@@ -367,7 +317,7 @@ impl App {
 
     pub fn ssh_config_hosts(&self) -> AppResult<Vec<SshConfigHost>> {
         match &self.paths.ssh_config {
-            Some(path) => servers::ssh_config_hosts(path, &self.store.list()?),
+            Some(path) => Ok(servers::ssh_config_hosts(path, &self.store.list()?)?),
             None => Ok(Vec::new()),
         }
     }
@@ -385,7 +335,7 @@ impl App {
                         "Open the import again to see the current list.",
                     )
                 })?;
-                self.store.save(&servers::input_from_ssh_host(h))
+                Ok(self.store.save(&servers::input_from_ssh_host(h))?)
             })
             .collect()
     }
@@ -403,32 +353,7 @@ impl App {
             })?;
             return Ok(demo::DemoLab::load(&path)?.connect_options());
         }
-        let target = Target::Ssh {
-            user: Some(server.user.clone()),
-            host: server.host.clone(),
-            port: Some(server.port),
-        };
-        let mut opts = if self.paths.use_user_ssh {
-            ConnectOptions::default()
-        } else {
-            ConnectOptions::bare()
-        };
-        opts.app_known_hosts_file = self.paths.known_hosts();
-        opts.ssh_config_file = self.paths.ssh_config.clone();
-        match server.auth {
-            AuthMethod::Agent => opts.use_agent = true,
-            AuthMethod::Key => {
-                let file = server.key_file.as_deref().unwrap_or_default();
-                opts.identity_files = vec![expand_home(file)];
-                opts.use_agent = false;
-                opts.default_identity_files.clear();
-            }
-            AuthMethod::Password => {
-                opts.use_agent = false;
-                opts.default_identity_files.clear();
-            }
-        }
-        Ok((target, opts))
+        Ok(osd_servers::connect_options(server, &self.paths))
     }
 
     /// Connects (host key verified first), checks the login can act as root, and looks for a
@@ -870,12 +795,4 @@ fn same_findings(a: &Diagnosis, b: &Diagnosis) -> bool {
         .iter()
         .map(|c| (c.id, c.status))
         .eq(b.checks.iter().map(|c| (c.id, c.status)))
-}
-
-/// `~/x` → `$HOME/x` (key files in the form and in servers.toml may use it).
-pub fn expand_home(path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), dirs::home_dir()) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => PathBuf::from(path),
-    }
 }
