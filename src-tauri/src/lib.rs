@@ -19,7 +19,6 @@
 pub mod bindings;
 pub mod commands;
 pub mod demo;
-pub mod engine_types;
 pub mod error;
 pub mod progress;
 pub mod report;

@@ -1,4 +1,4 @@
-// GENERATED from the Rust types in src-tauri/src (ts-rs); do not edit by hand.
+// GENERATED from the Rust types in src-tauri/src and the engine crates (ts-rs); do not edit by hand.
 // Regenerate: UPDATE_BINDINGS=1 cargo test -p odoo-session-doctor-app bindings
 
 export type AppInfo = { name: string, version: string, 
@@ -213,7 +213,7 @@ export type Reference = { label: string, url: string, };
 
 export type Choice = { value: string, label: string, 
 /**
- * Set when this choice has a cost the person must know.
+ * Set when this choice has a cost the person must know (e.g. too short for this version).
  */
 warning: string | null, };
 
@@ -235,7 +235,7 @@ export type FileKind = "odoo_conf" | "nginx" | "cron";
 
 export type FileChange = { path: string, kind: FileKind, checks: Array<string>, owner: string, group: string, mode: number, before_sha256: string, after_sha256: string, 
 /**
- * Unified diff, secrets shown as `********`.
+ * Unified diff with secrets redacted: what people are shown.
  */
 diff: string, };
 
@@ -243,8 +243,8 @@ export type ParamChange = { db: string, key: string, old: string | null, new: st
 
 export type ServiceAction = { "action": "reload_nginx", test: Array<string>, reload: Array<string>, } | { "action": "restart_odoo", command: Array<string>, service: string, 
 /**
- * Whether Odoo ran before the change; when it did not (a crash loop the change
- * fixes), the change starts it and a rollback restores that state too.
+ * Whether Odoo ran before the change. When it did not (a crash loop the change fixes),
+ * a rollback restores that state too: it starts Odoo without waiting for it to answer.
  */
 was_running: boolean, };
 
@@ -256,7 +256,7 @@ export type ChangeSet = { checks: Array<string>, files: Array<FileChange>, param
  */
 interruption: string, 
 /**
- * Checks asked for that need no change or cannot be fixed automatically.
+ * Checks asked for that need no change (already right) or cannot be fixed automatically.
  */
 notes: Array<Reason>, };
 
@@ -286,7 +286,7 @@ created: number, created_text: string,
  */
 by: string, host: string, status: RecordStatus, changeset: ChangeSet, verification: Array<Verification>, error: string | null, 
 /**
- * What happened, in order, with times.
+ * What happened, in order, with times: the audit trail.
  */
 log: Array<string>, };
 

@@ -53,6 +53,7 @@ impl ApplyOptions {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Applied,
@@ -61,11 +62,13 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ApplyResult {
     /// The change set id (empty when there was nothing to change).
     pub changeset: String,
     pub status: Outcome,
     pub verification: Vec<Verification>,
+    /// Why it was rolled back or failed.
     pub error: Option<String>,
     /// The diagnosis after the apply (or after the rollback).
     #[serde(skip)]
@@ -646,6 +649,7 @@ fn redact_if_conf(kind: FileKind, text: &str) -> String {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RollbackResult {
     pub changeset: String,
     pub status: RecordStatus,

@@ -32,6 +32,7 @@ pub const CHECK_IDS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Ok,
@@ -64,6 +65,7 @@ impl Status {
 
 /// Where a finding's claim can be checked: a file and line, or a command and what it printed.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Evidence {
     pub source: String,
     pub excerpt: String,
@@ -79,6 +81,7 @@ impl Evidence {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reference {
     pub label: String,
     pub url: String,
@@ -86,6 +89,7 @@ pub struct Reference {
 
 /// A fix the engine can plan, with the choices a person makes (e.g. a lifetime).
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FixOffer {
     pub title: String,
     pub choices: Vec<Choice>,
@@ -94,6 +98,7 @@ pub struct FixOffer {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Choice {
     pub value: String,
     pub label: String,
@@ -102,6 +107,7 @@ pub struct Choice {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Finding {
     pub id: &'static str,
     pub status: Status,
@@ -218,6 +224,7 @@ pub fn run_all(f: &Facts) -> Vec<Finding> {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Verdict {
     pub status: Status,
     pub line: String,
