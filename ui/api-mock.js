@@ -25,6 +25,7 @@
  * @typedef {import('./types/api').Finding} Finding
  * @typedef {import('./types/api').DiagnosisView} DiagnosisView
  * @typedef {import('./types/api').ChangeSet} ChangeSet
+ * @typedef {import('./types/api').CheckId} CheckId
  * @typedef {import('./types/api').ChangeRecord} ChangeRecord
  * @typedef {import('./types/api').ProgressEvent} ProgressEvent
  */
@@ -114,7 +115,7 @@ function diagnosisOf(checks, instances = [ONE_INSTANCE], chosen = instances[0].v
 /** @param {string[]} ids @param {Record<string, string>} values @returns {ChangeSet} */
 function changesetFor(ids, values) {
   /** @type {ChangeSet} */
-  const cs = { checks: ids, files: [], params: [], services: [], reasons: [], interruption: "", notes: [] };
+  const cs = { checks: /** @type {CheckId[]} */ (ids), files: [], params: [], services: [], reasons: [], interruption: "", notes: [] };
   if (ids.includes("session.lifetime")) {
     const v = values["session.lifetime"] ?? "604800";
     cs.params.push({ db: "odoo", key: "sessions.max_inactivity_seconds", old: "600", new: v, check: "session.lifetime" });

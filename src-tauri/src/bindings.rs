@@ -45,6 +45,7 @@ pub fn typescript() -> String {
         views::ExportedReport::decl(&cfg),
         views::ReportFormat::decl(&cfg),
         // the engine's values, declared by the engine's own types (its `ts` feature)
+        ck::CheckId::decl(&cfg),
         ck::Status::decl(&cfg),
         ck::Evidence::decl(&cfg),
         ck::Reference::decl(&cfg),

@@ -605,10 +605,10 @@ impl App {
     pub fn plan_fix(&self, server_id: &str, input: &FixInput) -> AppResult<PlanView> {
         let conn = self.conn(server_id)?;
         let d = conn.last()?;
-        let request = FixRequest {
-            checks: input.checks.clone(),
-            values: input.values.clone(),
-        };
+        let request = FixRequest::parse(
+            input.checks.iter().map(String::as_str),
+            input.values.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )?;
         let changeset = plan(&conn.host, &d, &request)?;
         let id = self.plans.fetch_add(1, Ordering::SeqCst) + 1;
         *conn.plan.lock().unwrap() = Some((id, changeset.clone()));

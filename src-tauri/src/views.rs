@@ -3,10 +3,10 @@
 //! them on the engine's own types). The app's own wrappers add what a screen needs on top (the quick-fix
 //! order, the plan's id, a short summary of the Odoo found).
 use osd_engine::change::apply::{ApplyResult, RollbackResult};
-use osd_engine::change::plan::FIXABLE;
 use osd_engine::change::record::Record;
 use osd_engine::change::ChangeSet;
 use osd_engine::checks::{Finding, Status, Verdict};
+use osd_engine::registry::FIX_ORDER;
 use osd_engine::Diagnosis;
 use osd_remote::{Host, Privilege};
 use serde::Serialize;
@@ -110,28 +110,6 @@ pub struct DatabaseScope {
     pub chosen: bool,
 }
 
-/// The checks of the well-known quick-fix checklist, in its order (after a config line that
-/// keeps Odoo from starting): lifetime, canonical URL,
-/// sticky/shared sessions, proxy_mode, worker memory, HTTPS redirect, external cleanup, proxy
-/// headers and cookies (then the leftovers). The Fix screen walks the failing ones in this order.
-pub const QUICK_FIX_ORDER: &[&str] = &[
-    // A line Odoo refuses keeps it from starting: nothing else matters until that is fixed.
-    "conf.syntax",
-    "session.lifetime",
-    "proxy.canonical-host",
-    "proxy.sticky",
-    "session.store",
-    "proxy.mode",
-    "workers.memory",
-    "proxy.https-redirect",
-    "session.external-cleanup",
-    "session.cleanup-runs",
-    "proxy.headers",
-    "proxy.websocket",
-    "proxy.cookie-flags",
-    "conf.folklore",
-];
-
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DiagnosisView {
@@ -146,11 +124,10 @@ pub struct DiagnosisView {
 
 impl DiagnosisView {
     pub fn new(d: &Diagnosis) -> DiagnosisView {
-        let fix_order = QUICK_FIX_ORDER
+        let fix_order = FIX_ORDER
             .iter()
-            .filter(|id| FIXABLE.contains(id))
             .filter(|id| {
-                d.finding(id)
+                d.finding(**id)
                     .is_some_and(|f| matches!(f.status, Status::Warn | Status::Fail))
             })
             .map(|id| id.to_string())
@@ -247,22 +224,4 @@ pub enum ReportFormat {
     Html,
     Markdown,
     Json,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_quick_fix_order_covers_every_fixable_check() {
-        for id in FIXABLE {
-            assert!(QUICK_FIX_ORDER.contains(id), "{id} is fixable but missing from QUICK_FIX_ORDER: the Fix screen would never offer it");
-        }
-        for id in QUICK_FIX_ORDER {
-            assert!(
-                osd_engine::checks::CHECK_IDS.contains(id),
-                "{id} is not a check id"
-            );
-        }
-    }
 }

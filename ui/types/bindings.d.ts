@@ -205,6 +205,8 @@ export type ExportedReport = { path: string, format: ReportFormat, bytes: number
 
 export type ReportFormat = "html" | "markdown" | "json";
 
+export type CheckId = "service.found" | "session.lifetime" | "session.store" | "session.external-cleanup" | "session.cleanup-runs" | "conf.folklore" | "conf.syntax" | "proxy.mode" | "proxy.headers" | "proxy.websocket" | "proxy.https-redirect" | "proxy.canonical-host" | "proxy.cookie-flags" | "proxy.sticky" | "workers.memory" | "db.filter";
+
 export type Status = "ok" | "skip" | "unknown" | "warn" | "fail";
 
 export type Evidence = { source: string, excerpt: string, };
@@ -223,7 +225,7 @@ export type FixOffer = { title: string, choices: Array<Choice>,
  */
 default: string | null, };
 
-export type Finding = { id: string, status: Status, title: string, 
+export type Finding = { id: CheckId, status: Status, title: string, 
 /**
  * One line: what is the case here.
  */
@@ -233,13 +235,13 @@ export type Verdict = { status: Status, line: string, };
 
 export type FileKind = "odoo_conf" | "nginx" | "cron";
 
-export type FileChange = { path: string, kind: FileKind, checks: Array<string>, owner: string, group: string, mode: number, before_sha256: string, after_sha256: string, 
+export type FileChange = { path: string, kind: FileKind, checks: Array<CheckId>, owner: string, group: string, mode: number, before_sha256: string, after_sha256: string, 
 /**
  * Unified diff with secrets redacted: what people are shown.
  */
 diff: string, };
 
-export type ParamChange = { db: string, key: string, old: string | null, new: string | null, check: string, };
+export type ParamChange = { db: string, key: string, old: string | null, new: string | null, check: CheckId, };
 
 export type ServiceAction = { "action": "reload_nginx", test: Array<string>, reload: Array<string>, } | { "action": "restart_odoo", command: Array<string>, service: string, 
 /**
@@ -248,9 +250,9 @@ export type ServiceAction = { "action": "reload_nginx", test: Array<string>, rel
  */
 was_running: boolean, };
 
-export type Reason = { check: string, text: string, };
+export type Reason = { check: CheckId, text: string, };
 
-export type ChangeSet = { checks: Array<string>, files: Array<FileChange>, params: Array<ParamChange>, services: Array<ServiceAction>, reasons: Array<Reason>, 
+export type ChangeSet = { checks: Array<CheckId>, files: Array<FileChange>, params: Array<ParamChange>, services: Array<ServiceAction>, reasons: Array<Reason>, 
 /**
  * What users will notice while it is applied.
  */

@@ -21,20 +21,16 @@ pub struct FixArgs {
 
 impl FixArgs {
     fn request(&self) -> Result<FixRequest, EngineError> {
-        let mut req = FixRequest {
-            checks: self.fix.iter().map(|s| s.trim().to_string()).collect(),
-            ..Default::default()
-        };
+        let mut values = Vec::new();
         for s in &self.set {
             let (k, v) = s.split_once('=').ok_or_else(|| {
                 EngineError::Invalid(format!(
                     "--set {s}: expected CHECK=VALUE, e.g. session.lifetime=86400"
                 ))
             })?;
-            req.values
-                .insert(k.trim().to_string(), v.trim().to_string());
+            values.push((k.trim(), v.trim()));
         }
-        Ok(req)
+        FixRequest::parse(self.fix.iter().map(String::as_str), values)
     }
 }
 
@@ -213,7 +209,12 @@ pub fn history_cmd(conn: &ConnArgs, state_dir: &str, json: bool) -> i32 {
                 r.created_text,
                 status,
                 r.by,
-                r.changeset.checks.join(",")
+                r.changeset
+                    .checks
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
             );
             if let Some(e) = &r.error {
                 println!("    {e}");

@@ -8,8 +8,10 @@ mod report_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use connect::ConnArgs;
+use osd_engine::facts::Facts;
 use osd_engine::probe::ProbeOptions;
 use osd_engine::{DiagnoseOptions, EngineError};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -25,14 +27,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the whole session checklist on a host. Exit 0 all ok, 1 warnings, 2 failures, 3 could not diagnose.
+    /// Run the whole session checklist on a host (or on a facts file). Exit 0 all ok, 1 warnings, 2 failures, 3 could not diagnose.
     Diagnose {
+        #[command(flatten)]
+        conn: Option<ConnArgs>,
+        #[command(flatten)]
+        diag: DiagArgs,
+        /// Diagnose a facts file written by `facts` instead of a host: the same verdicts, without
+        /// access to the server (e.g. a consultant reading what an admin sent).
+        #[arg(long, value_name = "FILE", conflicts_with = "target")]
+        from_facts: Option<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Gather what the checks judge (the facts) into one JSON document, secrets left out: to
+    /// diagnose later or elsewhere with `diagnose --from-facts FILE`.
+    Facts {
         #[command(flatten)]
         conn: ConnArgs,
         #[command(flatten)]
         diag: DiagArgs,
-        /// Print the result as JSON.
-        #[arg(long)]
+        /// Write the document to FILE (created with mode 0600).
+        #[arg(long, value_name = "FILE", required_unless_present = "json")]
+        out: Option<PathBuf>,
+        /// Print the document to standard output.
+        #[arg(long, conflicts_with = "out")]
         json: bool,
     },
     /// Preview the changes that fix the given checks (diffs, parameters old → new, restarts).
@@ -169,10 +189,29 @@ fn main() -> ExitCode {
         Command::Diagnose {
             mut conn,
             mut diag,
+            from_facts,
+            json,
+        } => match (conn.as_mut(), from_facts) {
+            (_, Some(file)) => diagnose_facts_file(&file, json),
+            (Some(conn), None) => {
+                use_saved(conn, &mut diag);
+                diagnose(conn, &diag, json)
+            }
+            (None, None) => {
+                eprintln!(
+                    "error: name a TARGET to diagnose, or a facts file with --from-facts FILE"
+                );
+                3
+            }
+        },
+        Command::Facts {
+            mut conn,
+            mut diag,
+            out,
             json,
         } => {
             use_saved(&mut conn, &mut diag);
-            diagnose(&conn, &diag, json)
+            facts_cmd(&conn, &diag, out.as_deref(), json)
         }
         Command::Plan {
             mut conn,
@@ -294,6 +333,74 @@ fn fail(e: &dyn std::fmt::Display) -> i32 {
     3
 }
 
+/// Prints a diagnosis as the person asked, and its exit code.
+fn show(d: &osd_engine::Diagnosis, json: bool) -> i32 {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(d).expect("diagnosis serializes")
+        );
+    } else {
+        print!("{}", render::diagnosis(d));
+    }
+    d.exit_code()
+}
+
+fn diagnose_facts_file(file: &Path, json: bool) -> i32 {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => return fail(&format!("cannot read {}: {e}", file.display())),
+    };
+    match Facts::from_json(&text, &file.display().to_string()) {
+        Ok(facts) => show(&osd_engine::Diagnosis::from_facts(facts), json),
+        Err(e) => fail(&e),
+    }
+}
+
+fn facts_cmd(conn: &ConnArgs, diag: &DiagArgs, out: Option<&Path>, json: bool) -> i32 {
+    let opts = match diag.options() {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    let host = match conn.connect() {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    let d = match osd_engine::diagnose(&host, &opts) {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    let doc = d.odoo.to_json();
+    match out {
+        Some(path) if !json => {
+            // Facts name hosts, paths and users: readable by their owner only.
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let written = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .and_then(|mut f| f.write_all(doc.as_bytes()));
+            if let Err(e) = written {
+                return fail(&format!("cannot write {}: {e}", path.display()));
+            }
+            eprintln!(
+                "facts of {} written to {}; diagnose them anywhere with: odoo-session-doctor diagnose --from-facts {}",
+                d.host,
+                path.display(),
+                path.display()
+            );
+            0
+        }
+        _ => {
+            println!("{doc}");
+            0
+        }
+    }
+}
+
 fn diagnose(conn: &ConnArgs, diag: &DiagArgs, json: bool) -> i32 {
     let opts = match diag.options() {
         Ok(o) => o,
@@ -304,17 +411,7 @@ fn diagnose(conn: &ConnArgs, diag: &DiagArgs, json: bool) -> i32 {
         Err(e) => return fail(&e),
     };
     match osd_engine::diagnose(&host, &opts) {
-        Ok(d) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&d).expect("diagnosis serializes")
-                );
-            } else {
-                print!("{}", render::diagnosis(&d));
-            }
-            d.exit_code()
-        }
+        Ok(d) => show(&d, json),
         Err(e) => fail(&e),
     }
 }

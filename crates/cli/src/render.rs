@@ -15,7 +15,12 @@ pub fn diagnosis(d: &Diagnosis) -> String {
         .unwrap_or_else(|| "Odoo (version unknown)".into());
     let _ = writeln!(out, "{} — {} on {}", d.verdict.line, version, d.host);
     let _ = writeln!(out);
-    let width = d.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let width = d
+        .checks
+        .iter()
+        .map(|c| c.id.as_str().len())
+        .max()
+        .unwrap_or(0);
     for c in &d.checks {
         let _ = writeln!(out, " {} {:width$}  {}", c.status.mark(), c.id, c.summary);
     }

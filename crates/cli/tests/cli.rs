@@ -264,3 +264,59 @@ fn plan_apply_history_rollback() {
         "the lifetime is short again after the rollback"
     );
 }
+
+#[test]
+fn a_facts_file_diagnoses_like_the_host_without_access_to_it() {
+    let lab = Lab::up("short-lifetime");
+    let file = lab.dir().join("sent-to-consultant.json");
+    let out = cmd(
+        "facts",
+        with_instance(&lab, &["--out", file.to_str().unwrap()]),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "facts name hosts and users: owner only");
+    let doc = std::fs::read_to_string(&file).unwrap();
+    let conf = std::fs::read_to_string(&lab.info.odoo.conf).unwrap();
+    for key in ["admin_passwd", "db_password"] {
+        let secret = conf
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.trim_start().strip_prefix('='))
+            .unwrap()
+            .trim();
+        assert!(!doc.contains(secret), "{key} is in the facts file");
+    }
+
+    let live = cmd("diagnose", with_instance(&lab, &["--json"]));
+    let offline = run(&["diagnose", "--from-facts", file.to_str().unwrap(), "--json"]);
+    assert_eq!(offline.status.code(), live.status.code());
+    let statuses = |o: &Output| -> Vec<(String, String)> {
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["id"].to_string(), c["status"].to_string()))
+            .collect()
+    };
+    assert_eq!(statuses(&offline), statuses(&live));
+
+    // Not a facts file: the error names it and says how to make one.
+    let out = run(&[
+        "diagnose",
+        "--from-facts",
+        lab.info.odoo.conf.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is not a facts document") && err.contains("odoo-session-doctor facts"),
+        "{err}"
+    );
+}

@@ -20,7 +20,7 @@ pub struct Diagnosis {
 
 impl Diagnosis {
     pub fn from_facts(facts: Facts) -> Diagnosis {
-        let findings = checks::run_all(&facts);
+        let findings = crate::registry::run_all(&facts);
         let verdict = checks::verdict(&findings);
         Diagnosis {
             host: facts.host.name.clone(),
@@ -34,7 +34,11 @@ impl Diagnosis {
         checks::exit_code(&self.checks)
     }
 
-    pub fn finding(&self, id: &str) -> Option<&Finding> {
+    /// The finding of a check, by [`CheckId`](crate::checks::CheckId) or by its stable name.
+    pub fn finding<I: Copy>(&self, id: I) -> Option<&Finding>
+    where
+        crate::checks::CheckId: PartialEq<I>,
+    {
         self.checks.iter().find(|f| f.id == id)
     }
 }

@@ -5,11 +5,11 @@
 
 use crate::odoo_conf::OdooConf;
 use crate::version::{OdooVersion, VersionSource};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// A fact that could not be observed carries why, so a check can say `unknown` with the reason.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "state", content = "value", rename_all = "snake_case")]
 pub enum Observed<T> {
     Seen(T),
@@ -31,8 +31,14 @@ impl<T> Observed<T> {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The version of the facts document's shape: a document of another schema is refused with a
+/// clear error rather than misread.
+pub const FACTS_SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Facts {
+    /// [`FACTS_SCHEMA`] of the engine that gathered them.
+    pub schema: u32,
     pub host: HostFacts,
     /// Every Odoo instance running on the host; `odoo` is the one diagnosed.
     pub instances: Vec<InstanceSummary>,
@@ -52,8 +58,41 @@ pub struct Facts {
     pub cost: Cost,
 }
 
+impl Facts {
+    /// The facts as a JSON document (secrets are never in it: see [`Secrets`], [`ConfFile`]).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("facts serialize")
+    }
+
+    /// Facts from a document written by [`Facts::to_json`] (`odoo-session-doctor facts`);
+    /// `source` names it in errors.
+    pub fn from_json(text: &str, source: &str) -> Result<Facts, crate::EngineError> {
+        #[derive(Deserialize)]
+        struct Head {
+            schema: Option<u32>,
+        }
+        let bad = |e: serde_json::Error| {
+            crate::EngineError::Invalid(format!(
+                "{source} is not a facts document (line {}, column {}: {e}); write one with `odoo-session-doctor facts TARGET --out FILE`",
+                e.line(),
+                e.column()
+            ))
+        };
+        let head: Head = serde_json::from_str(text).map_err(bad)?;
+        match head.schema {
+            Some(FACTS_SCHEMA) => serde_json::from_str(text).map_err(bad),
+            Some(n) => Err(crate::EngineError::Invalid(format!(
+                "{source} has facts schema {n}; this version of Odoo Session Doctor reads schema {FACTS_SCHEMA}: diagnose it with the version that wrote it, or gather the facts again"
+            ))),
+            None => Err(crate::EngineError::Invalid(format!(
+                "{source} has no \"schema\" field: it is not a facts document written by `odoo-session-doctor facts`"
+            ))),
+        }
+    }
+}
+
 /// What the discovery cost: the benchmark and the `≤ 2 executions` promise read this.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Cost {
     pub executions: u64,
     pub db_round_trips: u64,
@@ -64,7 +103,7 @@ pub struct Cost {
     pub stages_ms: Vec<(String, u64)>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostFacts {
     pub name: String,
     pub host_key_fingerprint: Option<String>,
@@ -74,7 +113,7 @@ pub struct HostFacts {
     pub mem_total_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Service {
     Systemd {
@@ -141,7 +180,7 @@ impl Service {
 
 /// One Odoo instance of the host, running or only configured (a service definition whose
 /// process is down or crash-looping is an instance too: it is often the one that needs help).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct InstanceSummary {
     /// The root process, when it runs.
     pub pid: Option<u32>,
@@ -186,7 +225,7 @@ impl InstanceSummary {
 }
 
 /// Whether an instance runs, as its service manager (or `ps`) says.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InstanceState {
     Running,
@@ -242,25 +281,77 @@ impl InstanceState {
     }
 }
 
-/// A config file as read from the host.
+/// A config file as read from the host, with every secret value already masked (`********`):
+/// the raw text never enters the facts (planning reads the file afresh through its
+/// [`FileView`](crate::change::workspace::FileView)).
 #[derive(Debug, Clone)]
 pub struct ConfFile {
     pub path: String,
-    pub text: String,
     pub doc: OdooConf,
+}
+
+impl ConfFile {
+    /// Parses `text` as read, keeping only its redacted form.
+    pub fn redacted(path: impl Into<String>, text: &str) -> ConfFile {
+        ConfFile {
+            path: path.into(),
+            doc: OdooConf::parse(&OdooConf::parse(text).redacted()),
+        }
+    }
+}
+
+/// In a facts document a config file is its path and its (redacted) text.
+#[derive(Serialize, Deserialize)]
+struct ConfFileDoc {
+    path: String,
+    text_redacted: String,
 }
 
 impl Serialize for ConfFile {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("ConfFile", 2)?;
-        st.serialize_field("path", &self.path)?;
-        st.serialize_field("text_redacted", &self.doc.redacted())?;
-        st.end()
+        ConfFileDoc {
+            path: self.path.clone(),
+            text_redacted: self.doc.to_string(),
+        }
+        .serialize(s)
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl<'de> Deserialize<'de> for ConfFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ConfFile, D::Error> {
+        let doc = ConfFileDoc::deserialize(d)?;
+        Ok(ConfFile {
+            path: doc.path,
+            doc: OdooConf::parse(&doc.text_redacted),
+        })
+    }
+}
+
+/// The secret options (`db_password`, `admin_passwd`, `smtp_password`) as in force, held only
+/// for the engine's own use on the live host (connecting to PostgreSQL, scrubbing log lines):
+/// never serialized, so a facts document has none and prints none.
+#[derive(Clone, Default)]
+pub struct Secrets(BTreeMap<String, String>);
+
+impl Secrets {
+    pub fn new(values: BTreeMap<String, String>) -> Secrets {
+        Secrets(values)
+    }
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.0.values().map(String::as_str)
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OdooFacts {
     /// The root process; `None` when the instance is configured but not running.
     pub pid: Option<u32>,
@@ -286,11 +377,17 @@ pub struct OdooFacts {
     pub env: BTreeMap<String, String>,
     /// Odoo's own program path (odoo-bin) as started.
     pub program: Option<String>,
+    #[serde(skip)]
+    pub secrets: Secrets,
 }
 
 impl OdooFacts {
-    /// An option's effective value: the command line wins over odoo.conf, as in Odoo.
+    /// An option's effective value: the command line wins over odoo.conf, as in Odoo. Secret
+    /// options come from [`Secrets`] (empty in facts read from a document).
     pub fn option(&self, key: &str) -> Option<String> {
+        if crate::odoo_conf::is_secret_key(key) {
+            return self.secrets.get(key).map(str::to_string);
+        }
         if let Some(v) = cli_option(&self.args, key) {
             return Some(v);
         }
@@ -378,7 +475,7 @@ pub fn cli_option(args: &[String], key: &str) -> Option<String> {
     found
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionStore {
     pub path: String,
     pub exists: bool,
@@ -401,7 +498,7 @@ pub struct SessionStore {
 /// Age buckets for session files: the report draws them against the lifetime threshold.
 pub const AGE_BUCKETS: &[u64] = &[3600, 86_400, 7 * 86_400, 30 * 86_400, 90 * 86_400, u64::MAX];
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum CleanerKind {
     Cron,
@@ -411,7 +508,7 @@ pub enum CleanerKind {
 }
 
 /// A line outside Odoo that deletes files, with where it stands.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cleaner {
     pub kind: CleanerKind,
     pub file: String,
@@ -419,7 +516,7 @@ pub struct Cleaner {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NginxFacts {
     /// `nginx: master process …` command lines found.
     pub masters: Vec<String>,
@@ -427,13 +524,12 @@ pub struct NginxFacts {
     pub conf_path: String,
     /// The command used to dump the config, and its raw output (`nginx -T`).
     pub dump_command: String,
-    #[serde(skip)]
     pub dump: String,
     /// Files in the dump, for evidence.
     pub files: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LogFacts {
     pub source: String,
     pub lines_scanned: u64,
@@ -446,7 +542,7 @@ pub struct LogFacts {
     pub samples: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DbFacts {
     /// The databases this instance serves (see [`crate::db_scope`]): nothing else is read for a
     /// verdict or ever written.
@@ -456,7 +552,7 @@ pub struct DbFacts {
     pub cleanup_only: Vec<(String, Option<String>)>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DbParams {
     pub name: String,
     /// The session-related system parameters that exist (never `database.secret`).
@@ -480,7 +576,7 @@ impl DbFacts {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerFacts {
     pub url: String,
     pub server_version: Option<String>,

@@ -4,6 +4,7 @@
 //! **facts → findings → plan → change set → apply → verification → report.**
 //!
 //! - [`discover`] gathers [`facts::Facts`] from a host in two command executions plus database queries;
+//! - [`registry`] is the checklist: each check's id, title, judge and fix planner;
 //! - [`checks`] turns facts into findings (pure functions, tested on data);
 //! - [`db_scope`] decides, by Odoo's rules, which databases an instance serves: the only ones read
 //!   for verdicts or written;
@@ -22,6 +23,7 @@ pub mod odoo_conf;
 pub mod odoo_options;
 pub mod probe;
 pub mod progress;
+pub mod registry;
 pub mod report;
 pub mod version;
 

@@ -4,7 +4,7 @@
 
 use crate::facts::{Facts, Observed};
 use osd_remote::{Host, Secret};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -21,7 +21,7 @@ pub struct ProbeOptions {
     pub resolve: Vec<(String, SocketAddr)>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CookieAttrs {
     /// The Set-Cookie header with the session id replaced.
     pub header: String,
@@ -75,7 +75,7 @@ impl CookieAttrs {
 }
 
 /// One login, through one URL.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LoginObservation {
     pub url: String,
     /// Where the redirects ended (the origin the login was made on).
@@ -92,7 +92,7 @@ pub struct LoginObservation {
     pub session_id: Option<Secret>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProbeFacts {
     /// A login on Odoo's own port through the SSH tunnel; skipped (with why) when it would
     /// rewrite `web.base.url` to the tunnel's address.

@@ -3,17 +3,17 @@
 //! Version numbers only set expectations; where the running server can be observed (the
 //! `Set-Cookie` of a login), the observation wins — stable branches get backports.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct OdooVersion {
     pub major: u8,
     pub minor: u8,
 }
 
 /// Where a version number came from, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VersionSource {
     /// `/web/webclient/version_info` answered by the running server.

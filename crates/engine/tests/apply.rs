@@ -49,13 +49,7 @@ fn snapshot(lab: &Lab, host: &Host) -> Snapshot {
 }
 
 fn request(checks: &[&str], values: &[(&str, &str)]) -> FixRequest {
-    FixRequest {
-        checks: checks.iter().map(|s| s.to_string()).collect(),
-        values: values
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    }
+    FixRequest::parse(checks.iter().copied(), values.iter().copied()).expect("known check ids")
 }
 
 fn options(lab: &Lab) -> ApplyOptions {
@@ -127,7 +121,7 @@ fn round_trip(scenario: &str, checks: &[&str], values: &[(&str, &str)]) {
         assert!(
             !not_ok(&d1).contains(c),
             "{scenario}: {c} is still not ok after the fix: {:#?}",
-            d1.finding(c)
+            d1.finding(*c)
         );
     }
     let rec = record::load(&host, opts.root(), &result.changeset).unwrap();
@@ -241,7 +235,9 @@ fn healthy_server_plans_nothing() {
     let lab = Lab::up("healthy");
     let host = connect(&lab);
     let d = diagnose_lab(&lab);
-    let all: Vec<&str> = osd_engine::change::plan::FIXABLE.to_vec();
+    let all: Vec<&str> = osd_engine::registry::fixable()
+        .map(|id| id.as_str())
+        .collect();
     let cs = plan(&host, &d, &request(&all, &[])).unwrap();
     assert!(cs.is_empty(), "{}", cs.preview());
 }
@@ -527,7 +523,7 @@ fn a_refused_write_rolls_back_what_was_written() {
     cs.files.push(osd_engine::change::FileChange {
         path: conf.clone(),
         kind: osd_engine::change::FileKind::OdooConf,
-        checks: vec!["conf.syntax".into()],
+        checks: vec![osd_engine::checks::CheckId::ConfSyntax],
         owner: st.owner,
         group: st.group,
         mode: st.mode,

@@ -1802,7 +1802,6 @@ mod proxy_judgements {
     use osd_engine::discover::sections::Sections;
     use osd_engine::facts::*;
     use osd_engine::nginx::NginxDump;
-    use osd_engine::odoo_conf::OdooConf;
     use osd_engine::version::OdooVersion;
     use std::collections::BTreeMap;
 
@@ -1812,11 +1811,7 @@ mod proxy_judgements {
         let text = fixture("discovery/debian-systemd.txt");
         let inv = Inventory::parse(&Sections::parse(&text));
         let (summary, mut odoo) = instances_of(&inv).remove(0);
-        odoo.config = Some(ConfFile {
-            path: "/etc/odoo/odoo.conf".into(),
-            text: conf.into(),
-            doc: OdooConf::parse(conf),
-        });
+        odoo.config = Some(ConfFile::redacted("/etc/odoo/odoo.conf", conf));
         odoo.version = OdooVersion::parse(version);
         let files = NginxDump::parse(dump)
             .files()
@@ -1840,6 +1835,7 @@ mod proxy_judgements {
             })
             .collect();
         Facts {
+            schema: osd_engine::facts::FACTS_SCHEMA,
             host: HostFacts {
                 name: "odoo.example.org".into(),
                 host_key_fingerprint: None,
@@ -1900,9 +1896,9 @@ mod proxy_judgements {
     fn plan_cookie_fix(f: &Facts, value: Option<&str>) -> (osd_engine::change::ChangeSet, String) {
         let d = osd_engine::Diagnosis::from_facts(f.clone());
         let req = FixRequest {
-            checks: vec!["proxy.cookie-flags".into()],
+            checks: vec!["proxy.cookie-flags".parse().unwrap()],
             values: value
-                .map(|v| [("proxy.cookie-flags".to_string(), v.to_string())].into())
+                .map(|v| [("proxy.cookie-flags".parse().unwrap(), v.to_string())].into())
                 .unwrap_or_default(),
         };
         let cs = plan(&osd_remote::Host::local(), &d, &req).unwrap();
@@ -1923,7 +1919,7 @@ mod proxy_judgements {
         let dir = tempfile::tempdir().unwrap();
         let dump = on_disk(&fixture("nginx/plain_http_secure_flags.dump"), dir.path());
         let f = facts(&dump, CONF, "17.0", &[("prod", "http://erp.example.com")]);
-        let fnd = proxy::cookie_flags(&f);
+        let fnd = judge("proxy.cookie-flags", &f);
         assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
         assert!(fnd.summary.contains("plain-HTTP"), "{}", fnd.summary);
         assert!(
@@ -1951,7 +1947,7 @@ mod proxy_judgements {
         let fixed = facts(&after, CONF, "17.0", &[("prod", "http://erp.example.com")]);
         assert!(proxy::secure_on_plain(&front(&fixed)).is_empty());
         assert_eq!(
-            proxy::cookie_flags(&fixed).status,
+            judge("proxy.cookie-flags", &fixed).status,
             Status::Skip,
             "HTTPS first, as before"
         );
@@ -1965,7 +1961,7 @@ mod proxy_judgements {
             dir.path(),
         );
         let f = facts(&dump, CONF, "17.0", &[("prod", "https://odoo.example.org")]);
-        let fnd = proxy::cookie_flags(&f);
+        let fnd = judge("proxy.cookie-flags", &f);
         assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
         let cookies = format!("{}/etc/nginx/conf.d/cookies.conf:2", dir.path().display());
         assert!(
@@ -1993,12 +1989,16 @@ mod proxy_judgements {
             &[("prod", "https://odoo.example.org")],
         );
         assert!(proxy::secure_on_plain(&front(&fixed)).is_empty());
-        assert_eq!(proxy::cookie_flags(&fixed).status, Status::Ok);
+        assert_eq!(judge("proxy.cookie-flags", &fixed).status, Status::Ok);
         // A choice that is not safe here is refused, not half-applied.
         let d = osd_engine::Diagnosis::from_facts(f.clone());
         let req = FixRequest {
-            checks: vec!["proxy.cookie-flags".into()],
-            values: [("proxy.cookie-flags".to_string(), "drop-secure".to_string())].into(),
+            checks: vec!["proxy.cookie-flags".parse().unwrap()],
+            values: [(
+                "proxy.cookie-flags".parse().unwrap(),
+                "drop-secure".to_string(),
+            )]
+            .into(),
         };
         assert!(plan(&osd_remote::Host::local(), &d, &req).is_err());
     }
@@ -2012,7 +2012,7 @@ mod proxy_judgements {
         let dir = tempfile::tempdir().unwrap();
         let dump = on_disk(dump, dir.path());
         let f = facts(&dump, CONF, "17.0", &[("prod", "https://shop.example.com")]);
-        let fnd = proxy::cookie_flags(&f);
+        let fnd = judge("proxy.cookie-flags", &f);
         assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
         assert_eq!(choices(&fnd), ["redirect"]);
         let (cs, after) = plan_cookie_fix(&f, None);
@@ -2032,7 +2032,7 @@ mod proxy_judgements {
             "17.0",
             &[("prod", "https://shop.example.com")],
         );
-        let again = proxy::cookie_flags(&fixed);
+        let again = judge("proxy.cookie-flags", &fixed);
         assert_eq!(
             again.status,
             Status::Ok,
@@ -2048,7 +2048,7 @@ mod proxy_judgements {
             "17.0",
             &[],
         );
-        let fnd = proxy::cookie_flags(&f);
+        let fnd = judge("proxy.cookie-flags", &f);
         assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
         assert!(fnd.evidence[0]
             .excerpt
@@ -2111,7 +2111,7 @@ mod proxy_judgements {
         let dump = fixture("nginx/longpolling_kept_after_upgrade.dump");
         for v in ["16.0", "17.0", "18.0"] {
             let f = facts(&dump, CONF, v, &[]);
-            let fnd = proxy::headers(&f);
+            let fnd = judge("proxy.headers", &f);
             assert_eq!(fnd.status, Status::Ok, "Odoo {v}: {fnd:#?}");
             assert!(
                 fnd.evidence
@@ -2125,7 +2125,7 @@ mod proxy_judgements {
             );
         }
         let f = facts(&dump, CONF, "15.0", &[]);
-        let fnd = proxy::headers(&f);
+        let fnd = judge("proxy.headers", &f);
         assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
         assert!(fnd.evidence.iter().any(|e| e.excerpt.contains(
             "location /longpolling sends no X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-For"
@@ -2142,7 +2142,7 @@ mod proxy_judgements {
                 version,
                 &[(db, base)],
             );
-            proxy::canonical_host(&f)
+            judge("proxy.canonical-host", &f)
         };
         // The database does not depend on the host name: links and prints, a warning.
         for conf in ["dbfilter = ^prod$\n", "db_name = prod\n", ""] {
@@ -2219,4 +2219,9 @@ mod proxy_judgements {
             &[(db, "http://10.0.0.5:8069")],
         )
     }
+}
+
+/// One check's finding on the facts, through the registry (as a diagnosis makes it).
+fn judge(id: &str, f: &osd_engine::facts::Facts) -> osd_engine::checks::Finding {
+    osd_engine::registry::check(id.parse().expect("a check id")).judge(f)
 }

@@ -173,7 +173,11 @@ mod model {
     fn checks_follow_the_checklist_and_every_check_is_there() {
         for (name, m) in models() {
             let ids: Vec<&str> = m.checks.iter().map(|c| c.id.as_str()).collect();
-            assert_eq!(ids, osd_engine::checks::CHECK_IDS, "{name}");
+            let registry: Vec<&str> = osd_engine::registry::REGISTRY
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect();
+            assert_eq!(ids, registry, "{name}");
             let open: Vec<&str> = m
                 .checks
                 .iter()
@@ -589,7 +593,7 @@ mod lab {
             &host,
             &before,
             &FixRequest {
-                checks: vec![fix.into()],
+                checks: vec![fix.parse().unwrap()],
                 ..Default::default()
             },
         )

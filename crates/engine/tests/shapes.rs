@@ -107,6 +107,7 @@ fn each_instance_of_a_shared_cluster_is_judged_and_fixed_by_its_own_databases() 
 
     // 18 is judged by testdb18 only: 7 days, no folklore, even though testdb says 30 minutes.
     let d18 = diagnose(&host, &for_instance(i18)).unwrap();
+    facts_document_holds(&lab, "shared-cluster-18", &d18);
     assert_eq!(d18.odoo.odoo.version.unwrap().to_string(), "18.0");
     let scope = d18.odoo.db_scope.as_ref().unwrap();
     assert_eq!(scope.served, vec!["testdb18"]);
@@ -122,12 +123,14 @@ fn each_instance_of_a_shared_cluster_is_judged_and_fixed_by_its_own_databases() 
     );
     assert_eq!(cookie_max_age(&d18), Some(604_800));
     let d19 = diagnose(&host, &for_instance(i19)).unwrap();
+    facts_document_holds(&lab, "shared-cluster-19", &d19);
     assert_eq!(d19.odoo.db_scope.as_ref().unwrap().served, vec!["testdb19"]);
     assert_eq!(finding(&d19, "session.lifetime").status, Status::Ok);
 
     // 17: its own 30 minutes fail; the leftover testdb_old (a 17 database of the same role) is
     // cleaned by 17's prefork cron too, so it counts for the lifetime, read-only.
     let d17 = diagnose(&host, &for_instance(i17)).unwrap();
+    facts_document_holds(&lab, "shared-cluster-17", &d17);
     let scope17 = d17.odoo.db_scope.clone().unwrap();
     assert_eq!(scope17.served, vec!["testdb"]);
     assert!(
@@ -143,8 +146,11 @@ fn each_instance_of_a_shared_cluster_is_judged_and_fixed_by_its_own_databases() 
     // The fix for 17 writes into testdb and nowhere else; the preview names the database.
     let before = all_params(&lab);
     let req = FixRequest {
-        checks: vec!["session.lifetime".into(), "conf.folklore".into()],
-        values: [("session.lifetime".to_string(), "86400".to_string())].into(),
+        checks: vec![
+            "session.lifetime".parse().unwrap(),
+            "conf.folklore".parse().unwrap(),
+        ],
+        values: [("session.lifetime".parse().unwrap(), "86400".to_string())].into(),
     };
     let cs = plan(&host, &d17, &req).unwrap();
     assert!(!cs.params.is_empty());
@@ -203,6 +209,7 @@ fn an_odoo_that_never_starts_is_the_first_finding_and_its_config_line_is_fixed_w
     // Chosen by its port (what a person types), it is diagnosed from files, database and logs.
     let by_port = choosing(broken.http_port.to_string());
     let d = diagnose(&host, &by_port).unwrap();
+    facts_document_holds(&lab, "crash-loop", &d);
     assert!(
         d.verdict.line.starts_with("Odoo is not running"),
         "{}",
@@ -234,7 +241,7 @@ fn an_odoo_that_never_starts_is_the_first_finding_and_its_config_line_is_fixed_w
 
     // Fixed while it is down: the value Odoo accepts, the note on its own line, Odoo started.
     let req = FixRequest {
-        checks: vec!["conf.syntax".into()],
+        checks: vec!["conf.syntax".parse().unwrap()],
         values: BTreeMap::new(),
     };
     let cs = plan(&host, &d, &req).unwrap();
@@ -269,6 +276,7 @@ fn debian_package_under_real_systemd_is_fixed_restarted_with_systemctl_and_rolle
     let host = connect(&lab);
     let diag = for_instance(&lab.info.odoo);
     let d = diagnose(&host, &diag).unwrap();
+    facts_document_holds(&lab, "debian-systemd", &d);
     assert_eq!(
         d.odoo.odoo.service,
         Service::Systemd {
@@ -284,8 +292,8 @@ fn debian_package_under_real_systemd_is_fixed_restarted_with_systemctl_and_rolle
         "/etc/odoo/odoo.conf"
     );
     let req = FixRequest {
-        checks: vec!["session.lifetime".into()],
-        values: [("session.lifetime".to_string(), "172800".to_string())].into(),
+        checks: vec!["session.lifetime".parse().unwrap()],
+        values: [("session.lifetime".parse().unwrap(), "172800".to_string())].into(),
     };
     let cs = plan(&host, &d, &req).unwrap();
     assert!(
@@ -311,6 +319,7 @@ fn a_systemd_crash_loop_is_read_from_the_journal_and_fixed() {
     let host = connect(&lab);
     let diag = for_instance(&lab.info.odoo);
     let d = diagnose(&host, &diag).unwrap();
+    facts_document_holds(&lab, "systemd-crash-loop", &d);
     let state = &d.odoo.odoo.state;
     assert!(
         matches!(state, InstanceState::CrashLoop { .. }),
@@ -322,7 +331,7 @@ fn a_systemd_crash_loop_is_read_from_the_journal_and_fixed() {
     );
     assert_eq!(finding(&d, "conf.syntax").status, Status::Fail);
     let req = FixRequest {
-        checks: vec!["conf.syntax".into()],
+        checks: vec!["conf.syntax".parse().unwrap()],
         values: BTreeMap::new(),
     };
     let cs = plan(&host, &d, &req).unwrap();
@@ -340,6 +349,7 @@ fn the_install_script_layout_is_understood() {
     let lab = Lab::up("install-script-systemd");
     let host = connect(&lab);
     let d = diagnose(&host, &for_instance(&lab.info.odoo)).unwrap();
+    facts_document_holds(&lab, "install-script-systemd", &d);
     assert_eq!(
         d.odoo.odoo.service,
         Service::Systemd {

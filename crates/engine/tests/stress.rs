@@ -157,8 +157,8 @@ fn round_trips(shared: &Shared<'_>, count: usize, tally: &Mutex<Tally>) {
         ..Default::default()
     };
     let req = FixRequest {
-        checks: vec!["session.lifetime".into()],
-        values: [("session.lifetime".to_string(), "86400".to_string())]
+        checks: vec!["session.lifetime".parse().unwrap()],
+        values: [("session.lifetime".parse().unwrap(), "86400".to_string())]
             .into_iter()
             .collect(),
     };
@@ -172,7 +172,7 @@ fn round_trips(shared: &Shared<'_>, count: usize, tally: &Mutex<Tally>) {
                     problems(&d0)
                 ));
             }
-            let cs = plan(&host, &d0, &req).map_err(|e| format!("plan: {e}"))?;
+            let cs = plan(&*host, &d0, &req).map_err(|e| format!("plan: {e}"))?;
             let r =
                 apply::apply(&host, &d0, &cs, &opts, &quiet).map_err(|e| format!("apply: {e}"))?;
             if r.status != Outcome::Applied || !r.verification.iter().all(|v| v.persisted) {

@@ -14,7 +14,7 @@
 
 use super::record::{self, Record, RecordStatus, Verification};
 use super::{ChangeSet, FileKind, ParamChange, ServiceAction};
-use crate::checks::Status;
+use crate::checks::{CheckId, Status};
 use crate::discover::db::Db;
 use crate::error::EngineError;
 use crate::facts::Facts;
@@ -313,7 +313,12 @@ fn apply_steps(
         let sha = host.stat(&f.path)?.and_then(|s| s.sha256);
         let ok = sha.as_deref() == Some(f.after_sha256.as_str());
         verification.push(Verification {
-            check: f.checks.join(","),
+            check: f
+                .checks
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
             persisted: ok,
             detail: format!(
                 "{} {}",
@@ -333,7 +338,7 @@ fn apply_steps(
     {
         let ok = now.as_deref() == pc.new.as_deref();
         verification.push(Verification {
-            check: pc.check.clone(),
+            check: pc.check.to_string(),
             persisted: ok,
             detail: format!(
                 "{} in {} = {}",
@@ -345,11 +350,11 @@ fn apply_steps(
     }
     // The running server, observed: a fresh diagnosis must pass every fixed check.
     let after = diagnose(host, &opts.diagnose)?;
-    for id in &cs.checks {
+    for &id in &cs.checks {
         if let Some(f) = after.finding(id) {
             let fixed = matches!(f.status, Status::Ok | Status::Skip) || cs_notes_only(cs, id);
             verification.push(Verification {
-                check: id.clone(),
+                check: id.to_string(),
                 persisted: fixed,
                 detail: format!("after the restart: {} — {}", f.status.as_str(), f.summary),
             });
@@ -363,7 +368,7 @@ fn apply_steps(
         if let Some(obs) = observe_cookie(host, facts) {
             let ok = obs.map(|m| m.to_string()) == lt.new;
             verification.push(Verification {
-                check: lt.check.clone(),
+                check: lt.check.to_string(),
                 persisted: ok,
                 detail: format!(
                     "a fresh session's cookie has Max-Age={}",
@@ -405,9 +410,8 @@ fn connection_lost(e: &EngineError) -> bool {
 }
 
 /// A check whose plan held only notes (nothing to change) is not expected to turn ok.
-fn cs_notes_only(cs: &ChangeSet, id: &str) -> bool {
-    !cs.files.iter().any(|f| f.checks.iter().any(|c| c == id))
-        && !cs.params.iter().any(|p| p.check == id)
+fn cs_notes_only(cs: &ChangeSet, id: CheckId) -> bool {
+    !cs.files.iter().any(|f| f.checks.contains(&id)) && !cs.params.iter().any(|p| p.check == id)
 }
 
 /// The current values of the parameters a change set touches, in its order.

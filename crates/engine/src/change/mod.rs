@@ -6,10 +6,13 @@
 //! reports) shows secrets as `********`.
 
 pub mod apply;
+pub mod conf_fix;
 pub mod nginx_fix;
 pub mod plan;
 pub mod record;
+pub mod workspace;
 
+use crate::checks::CheckId;
 use serde::{Deserialize, Serialize};
 
 /// Which kind of file an edit touches: decides how the edit is validated.
@@ -31,7 +34,7 @@ pub enum FileKind {
 pub struct FileChange {
     pub path: String,
     pub kind: FileKind,
-    pub checks: Vec<String>,
+    pub checks: Vec<CheckId>,
     pub owner: String,
     pub group: String,
     pub mode: u32,
@@ -53,7 +56,7 @@ pub struct ParamChange {
     pub key: String,
     pub old: Option<String>,
     pub new: Option<String>,
-    pub check: String,
+    pub check: CheckId,
 }
 
 /// A service to reload or restart once files and parameters are written.
@@ -85,7 +88,7 @@ fn running_before() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reason {
-    pub check: String,
+    pub check: CheckId,
     pub text: String,
 }
 
@@ -94,7 +97,7 @@ pub struct Reason {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChangeSet {
-    pub checks: Vec<String>,
+    pub checks: Vec<CheckId>,
     pub files: Vec<FileChange>,
     pub params: Vec<ParamChange>,
     pub services: Vec<ServiceAction>,

@@ -3,9 +3,10 @@
 //! inheritance makes it take effect (facts §4): headers are added at the level whose
 //! `proxy_set_header` array a location really uses, never in a way that drops inherited ones.
 
-use super::plan::Workspace;
+use super::workspace::Workspace;
 use super::{FileKind, ParamChange, ServiceAction};
 use crate::checks::proxy::{self, Front, FORWARDED};
+use crate::checks::CheckId;
 use crate::error::EngineError;
 use crate::facts::{Facts, NginxFacts};
 use crate::nginx::{EditOp, Level, NewDirective, NginxDump, Selector};
@@ -40,7 +41,7 @@ fn current(ws: &mut Workspace, facts: &Facts) -> Result<Front, EngineError> {
 fn edit(
     ws: &mut Workspace,
     facts: &Facts,
-    check: &str,
+    check: CheckId,
     sel: &Selector,
     op: &EditOp,
 ) -> Result<(), EngineError> {
@@ -78,26 +79,6 @@ fn level_selector(level: &Level, server: usize) -> Selector {
     }
 }
 
-pub(crate) fn fix(
-    ws: &mut Workspace,
-    facts: &Facts,
-    id: &str,
-    value: Option<&str>,
-) -> Result<(), EngineError> {
-    match id {
-        "proxy.headers" => headers(ws, facts),
-        "proxy.websocket" => websocket(ws, facts),
-        "proxy.https-redirect" => https_redirect(ws, facts),
-        "proxy.canonical-host" => canonical_host(ws, facts, value),
-        "proxy.cookie-flags" => cookie_flags(ws, facts, value),
-        "proxy.sticky" => sticky(ws, facts),
-        _ => {
-            ws.note(id, "No automatic fix.");
-            Ok(())
-        }
-    }
-}
-
 /// The first (server, location level, missing header) among routes to Odoo, after edits so far.
 fn next_missing_header(fr: &Front) -> Option<(usize, Level, &'static str, &'static str)> {
     let servers = fr.config.servers();
@@ -119,7 +100,54 @@ fn next_missing_header(fr: &Front) -> Option<(usize, Level, &'static str, &'stat
     None
 }
 
-fn headers(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
+/// The first (server, location level) among routes to Odoo whose X-Forwarded-Host is `$host`
+/// (which drops a non-default port), after edits so far.
+fn next_host_without_port(fr: &Front) -> Option<(usize, Level)> {
+    let servers = fr.config.servers();
+    for addr in [&fr.http, &fr.gevent] {
+        for route in fr.config.routes_to(addr) {
+            let s = servers.iter().find(|s| s.index == route.server)?;
+            if Front::redirects_all(s) {
+                continue;
+            }
+            let Some(loc) = s.location(&route.location) else {
+                continue;
+            };
+            if loc.header("X-Forwarded-Host") == Some("$host") {
+                return Some((route.server, loc.proxy_set_headers().1));
+            }
+        }
+    }
+    None
+}
+
+pub(crate) fn headers(
+    ws: &mut Workspace,
+    facts: &Facts,
+    _: Option<&str>,
+) -> Result<(), EngineError> {
+    let mut replaced = 0;
+    for _ in 0..64 {
+        let fr = current(ws, facts)?;
+        let Some((server, level)) = next_host_without_port(&fr) else {
+            break;
+        };
+        edit(
+            ws,
+            facts,
+            CheckId::ProxyHeaders,
+            &level_selector(&level, server),
+            &EditOp::ReplaceArgs {
+                name: "proxy_set_header".into(),
+                first_arg: Some("X-Forwarded-Host".into()),
+                args: vec!["X-Forwarded-Host".into(), "$http_host".into()],
+            },
+        )?;
+        replaced += 1;
+    }
+    if replaced > 0 {
+        ws.reason(CheckId::ProxyHeaders, "Sends X-Forwarded-Host $http_host instead of $host, so Odoo sees the port users type and builds its redirects and URLs with it.");
+    }
     let mut added = Vec::new();
     // Each edit can change what the next location inherits: recompute after every one.
     for _ in 0..64 {
@@ -131,7 +159,7 @@ fn headers(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
         edit(
             ws,
             facts,
-            "proxy.headers",
+            CheckId::ProxyHeaders,
             &sel,
             &EditOp::InsertAtEnd {
                 directive: header(name, value),
@@ -140,7 +168,7 @@ fn headers(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
         added.push(format!("{name} {value}"));
     }
     if !added.is_empty() {
-        ws.reason("proxy.headers", format!(
+        ws.reason(CheckId::ProxyHeaders, format!(
             "Adds proxy_set_header {} where the locations to Odoo take their headers from, so every request tells Odoo the real host, scheme and client.",
             added.join("; ")
         ));
@@ -160,7 +188,11 @@ fn gevent_target(fr: &Front) -> String {
     format!("http://{}", fr.gevent)
 }
 
-fn websocket(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
+pub(crate) fn websocket(
+    ws: &mut Workspace,
+    facts: &Facts,
+    _: Option<&str>,
+) -> Result<(), EngineError> {
     let path = facts
         .odoo
         .version
@@ -200,11 +232,11 @@ fn websocket(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
                 edit(
                     ws,
                     facts,
-                    "proxy.websocket",
+                    CheckId::ProxyWebsocket,
                     &Selector::Server(server),
                     &EditOp::InsertAtEnd { directive: block },
                 )?;
-                ws.reason("proxy.websocket", format!("Adds location {path} that sends the live connection to Odoo's gevent port ({target}) with the upgrade and forwarded headers."));
+                ws.reason(CheckId::ProxyWebsocket, format!("Adds location {path} that sends the live connection to Odoo's gevent port ({target}) with the upgrade and forwarded headers."));
             }
             Some(key) if path == "/websocket" => {
                 let fr = current(ws, facts)?;
@@ -243,12 +275,12 @@ fn websocket(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
                     edit(
                         ws,
                         facts,
-                        "proxy.websocket",
+                        CheckId::ProxyWebsocket,
                         &sel,
                         &EditOp::InsertAtEnd { directive: d },
                     )?;
                 }
-                ws.reason("proxy.websocket", format!("Completes location {key} with the WebSocket upgrade headers (and the forwarded ones it would otherwise lose)."));
+                ws.reason(CheckId::ProxyWebsocket, format!("Completes location {key} with the WebSocket upgrade headers (and the forwarded ones it would otherwise lose)."));
             }
             Some(_) => {}
         }
@@ -273,12 +305,16 @@ fn https_port_suffix(fr: &Front) -> String {
     }
 }
 
-fn https_redirect(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
-    redirect_plain(ws, facts, "proxy.https-redirect")
+pub(crate) fn https_redirect(
+    ws: &mut Workspace,
+    facts: &Facts,
+    _: Option<&str>,
+) -> Result<(), EngineError> {
+    redirect_plain(ws, facts, CheckId::ProxyHttpsRedirect)
 }
 
 /// `return 301 https://…` at the start of every server that proxies to Odoo over plain HTTP.
-fn redirect_plain(ws: &mut Workspace, facts: &Facts, check: &str) -> Result<(), EngineError> {
+fn redirect_plain(ws: &mut Workspace, facts: &Facts, check: CheckId) -> Result<(), EngineError> {
     let fr = current(ws, facts)?;
     if !fr.has_https() {
         ws.note(check, "HTTPS is not set up: that needs a certificate (e.g. certbot --nginx), so it is not done automatically.");
@@ -307,12 +343,12 @@ fn redirect_plain(ws: &mut Workspace, facts: &Facts, check: &str) -> Result<(), 
     Ok(())
 }
 
-fn canonical_host(
+pub(crate) fn canonical_host(
     ws: &mut Workspace,
     facts: &Facts,
     value: Option<&str>,
 ) -> Result<(), EngineError> {
-    let id = "proxy.canonical-host";
+    let id = CheckId::ProxyCanonicalHost;
     let fr = current(ws, facts)?;
     let names = proxy::serving_names(&fr);
     let (base, _) = proxy::base_url(facts);
@@ -409,7 +445,7 @@ fn canonical_host(
                         key: key.into(),
                         old,
                         new: Some(new.into()),
-                        check: id.into(),
+                        check: id,
                     });
                 }
             }
@@ -426,7 +462,7 @@ fn secure_on_plain(
     facts: &Facts,
     value: Option<&str>,
 ) -> Result<(), EngineError> {
-    let id = "proxy.cookie-flags";
+    let id = CheckId::ProxyCookieFlags;
     let fr = current(ws, facts)?;
     let traps = proxy::secure_on_plain(&fr);
     let (choices, default) = proxy::secure_on_plain_choices(&fr, &traps);
@@ -467,7 +503,11 @@ fn secure_on_plain(
     Ok(())
 }
 
-fn cookie_flags(ws: &mut Workspace, facts: &Facts, value: Option<&str>) -> Result<(), EngineError> {
+pub(crate) fn cookie_flags(
+    ws: &mut Workspace,
+    facts: &Facts,
+    value: Option<&str>,
+) -> Result<(), EngineError> {
     if !proxy::secure_on_plain(&current(ws, facts)?).is_empty() {
         return secure_on_plain(ws, facts, value);
     }
@@ -480,7 +520,7 @@ fn add_secure_flags(
     facts: &Facts,
     value: Option<&str>,
 ) -> Result<(), EngineError> {
-    let id = "proxy.cookie-flags";
+    let id = CheckId::ProxyCookieFlags;
     let samesite = match value.unwrap_or("lax") {
         "lax" | "Lax" => "lax",
         "none" | "None" => "none",
@@ -552,7 +592,11 @@ fn add_secure_flags(
     Ok(())
 }
 
-fn sticky(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
+pub(crate) fn sticky(
+    ws: &mut Workspace,
+    facts: &Facts,
+    _: Option<&str>,
+) -> Result<(), EngineError> {
     let fr = current(ws, facts)?;
     let todo: Vec<String> = proxy::upstreams_to(&fr)
         .into_iter()
@@ -567,13 +611,13 @@ fn sticky(ws: &mut Workspace, facts: &Facts) -> Result<(), EngineError> {
         edit(
             ws,
             facts,
-            "proxy.sticky",
+            CheckId::ProxySticky,
             &Selector::Upstream(name.clone()),
             &EditOp::InsertAtStart {
                 directive: NewDirective::new("ip_hash", Vec::<String>::new()),
             },
         )?;
-        ws.reason("proxy.sticky", format!("ip_hash in upstream {name} sends each client to the same Odoo server, so its session is always found."));
+        ws.reason(CheckId::ProxySticky, format!("ip_hash in upstream {name} sends each client to the same Odoo server, so its session is always found."));
     }
     Ok(())
 }

@@ -326,5 +326,13 @@ pub fn break_lock(host: &Host, root: &str) -> Result<(), EngineError> {
 }
 
 pub fn file_label(f: &FileChange) -> String {
-    format!("{} ({})", f.path, f.checks.join(", "))
+    format!(
+        "{} ({})",
+        f.path,
+        f.checks
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }

@@ -8,8 +8,7 @@ use crate::odoo_options::{
     FolkloreKind, OptionStatus,
 };
 
-pub fn folklore(f: &Facts) -> Finding {
-    let mut fnd = Finding::new("conf.folklore", "Settings that do nothing (folklore)");
+pub fn folklore(f: &Facts, mut fnd: Finding) -> Finding {
     let mut found = 0;
     if let Some(conf) = &f.odoo.config {
         for e in conf.doc.entries("options") {
@@ -85,8 +84,7 @@ pub fn refused_values(doc: &crate::odoo_conf::OdooConf, major: u8) -> Vec<Refuse
         .collect()
 }
 
-pub fn syntax(f: &Facts) -> Finding {
-    let fnd = Finding::new("conf.syntax", "odoo.conf says what it means");
+pub fn syntax(f: &Facts, fnd: Finding) -> Finding {
     let Some(conf) = &f.odoo.config else {
         return fnd.status(
             Status::Unknown,

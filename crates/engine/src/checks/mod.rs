@@ -1,4 +1,7 @@
-//! The session checklist: stable check IDs, each a pure function from [`Facts`] to a [`Finding`].
+//! The session checklist's vocabulary: [`CheckId`], [`Finding`], [`Status`], the verdict. The
+//! judges live in the submodules, one pure function from [`Facts`](crate::facts::Facts) to a
+//! [`Finding`] each; the
+//! list itself (order, titles, fixes) is [`crate::registry`].
 //!
 //! A finding speaks to a non-expert first (what users see, why, in plain words) and to an engineer
 //! second (evidence with file:line or command output, version notes, references).
@@ -8,28 +11,92 @@ pub mod proxy;
 pub mod runtime;
 pub mod session;
 
-use crate::facts::Facts;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// The checks in the order of the well-known quick-fix checklist admins find online.
-pub const CHECK_IDS: &[&str] = &[
-    "service.found",
-    "session.lifetime",
-    "session.store",
-    "session.external-cleanup",
-    "session.cleanup-runs",
-    "conf.folklore",
-    "conf.syntax",
-    "proxy.mode",
-    "proxy.headers",
-    "proxy.websocket",
-    "proxy.https-redirect",
-    "proxy.canonical-host",
-    "proxy.cookie-flags",
-    "proxy.sticky",
-    "workers.memory",
-    "db.filter",
-];
+/// A check's identity. The string names (serde, `Display`, `FromStr`) are the stable ids people
+/// type (`--fix session.lifetime`), reports print and change records store; the order of the
+/// variants is nothing — the checklist order is [`crate::registry::REGISTRY`]'s.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum CheckId {
+    #[serde(rename = "service.found")]
+    #[strum(serialize = "service.found")]
+    ServiceFound,
+    #[serde(rename = "session.lifetime")]
+    #[strum(serialize = "session.lifetime")]
+    SessionLifetime,
+    #[serde(rename = "session.store")]
+    #[strum(serialize = "session.store")]
+    SessionStore,
+    #[serde(rename = "session.external-cleanup")]
+    #[strum(serialize = "session.external-cleanup")]
+    SessionExternalCleanup,
+    #[serde(rename = "session.cleanup-runs")]
+    #[strum(serialize = "session.cleanup-runs")]
+    SessionCleanupRuns,
+    #[serde(rename = "conf.folklore")]
+    #[strum(serialize = "conf.folklore")]
+    ConfFolklore,
+    #[serde(rename = "conf.syntax")]
+    #[strum(serialize = "conf.syntax")]
+    ConfSyntax,
+    #[serde(rename = "proxy.mode")]
+    #[strum(serialize = "proxy.mode")]
+    ProxyMode,
+    #[serde(rename = "proxy.headers")]
+    #[strum(serialize = "proxy.headers")]
+    ProxyHeaders,
+    #[serde(rename = "proxy.websocket")]
+    #[strum(serialize = "proxy.websocket")]
+    ProxyWebsocket,
+    #[serde(rename = "proxy.https-redirect")]
+    #[strum(serialize = "proxy.https-redirect")]
+    ProxyHttpsRedirect,
+    #[serde(rename = "proxy.canonical-host")]
+    #[strum(serialize = "proxy.canonical-host")]
+    ProxyCanonicalHost,
+    #[serde(rename = "proxy.cookie-flags")]
+    #[strum(serialize = "proxy.cookie-flags")]
+    ProxyCookieFlags,
+    #[serde(rename = "proxy.sticky")]
+    #[strum(serialize = "proxy.sticky")]
+    ProxySticky,
+    #[serde(rename = "workers.memory")]
+    #[strum(serialize = "workers.memory")]
+    WorkersMemory,
+    #[serde(rename = "db.filter")]
+    #[strum(serialize = "db.filter")]
+    DbFilter,
+}
+
+impl CheckId {
+    /// The stable id, e.g. `"session.lifetime"`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Ids compare with their stable names, so tests and faces can write `f.id == "proxy.mode"`.
+impl PartialEq<&str> for CheckId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -109,7 +176,7 @@ pub struct Choice {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Finding {
-    pub id: &'static str,
+    pub id: CheckId,
     pub status: Status,
     pub title: String,
     /// One line: what is the case here.
@@ -123,7 +190,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(id: &'static str, title: &str) -> Finding {
+    pub fn new(id: CheckId, title: &str) -> Finding {
         Finding {
             id,
             status: Status::Ok,
@@ -199,30 +266,6 @@ pub(crate) fn deploy_docs() -> Reference {
     }
 }
 
-/// Runs every check, in [`CHECK_IDS`] order.
-pub fn run_all(f: &Facts) -> Vec<Finding> {
-    let findings = vec![
-        runtime::service_found(f),
-        session::lifetime(f),
-        session::store(f),
-        session::external_cleanup(f),
-        session::cleanup_runs(f),
-        conf::folklore(f),
-        conf::syntax(f),
-        proxy::mode(f),
-        proxy::headers(f),
-        proxy::websocket(f),
-        proxy::https_redirect(f),
-        proxy::canonical_host(f),
-        proxy::cookie_flags(f),
-        proxy::sticky(f),
-        runtime::workers_memory(f),
-        runtime::db_filter(f),
-    ];
-    debug_assert_eq!(findings.iter().map(|x| x.id).collect::<Vec<_>>(), CHECK_IDS);
-    findings
-}
-
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Verdict {
@@ -255,14 +298,14 @@ pub fn verdict(findings: &[Finding]) -> Verdict {
     // An Odoo that does not run is the first thing anyone must hear, whatever else is wrong.
     let down = findings
         .iter()
-        .find(|x| x.id == "service.found" && x.status == Status::Fail);
+        .find(|x| x.id == CheckId::ServiceFound && x.status == Status::Fail);
     let line = match (fail, warn) {
         _ if down.is_some() => {
             let down = down.expect("checked");
             let others = fail - 1;
             let start = findings
                 .iter()
-                .find(|x| x.status == Status::Fail && x.id != "service.found")
+                .find(|x| x.status == Status::Fail && x.id != CheckId::ServiceFound)
                 .map(|x| format!(" Start with: {}.", x.title))
                 .unwrap_or_default();
             if others == 0 {

@@ -192,8 +192,8 @@ pub fn public_urls(n: &NginxFacts, http_port: u16) -> Vec<String> {
     urls
 }
 
-pub fn mode(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.mode", "proxy_mode matches the proxy in front")
+pub fn mode(f: &Facts, fnd: Finding) -> Finding {
+    let fnd = fnd
         .refs(&[gh("odoo/odoo", 63276), deploy_docs()])
         .note("All versions: with proxy_mode on, Odoo applies X-Forwarded-Proto/-For only when the request also carries X-Forwarded-Host. In 12–18 any non-empty value other than False/false turns proxy_mode on (even 0); 19 accepts only true/false words.");
     let on = f
@@ -223,8 +223,8 @@ pub fn mode(f: &Facts) -> Finding {
     }
 }
 
-pub fn headers(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.headers", "The proxy tells Odoo the real address").refs(&[
+pub fn headers(f: &Facts, fnd: Finding) -> Finding {
+    let fnd = fnd.refs(&[
         gh("odoo/odoo", 63276),
         gh("odoo/odoo", 42359),
         gh("Tecnativa/doodba", 283),
@@ -313,8 +313,8 @@ pub fn headers(f: &Facts) -> Finding {
     })
 }
 
-pub fn websocket(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.websocket", "The live connection reaches Odoo").refs(&[
+pub fn websocket(f: &Facts, fnd: Finding) -> Finding {
+    let fnd = fnd.refs(&[
         gh("odoo/odoo", 106339),
         gh("odoo/odoo", 152199),
         deploy_docs(),
@@ -402,9 +402,8 @@ pub fn location_path(key: &str) -> &str {
     key.rsplit(' ').next().unwrap_or(key)
 }
 
-pub fn https_redirect(f: &Facts) -> Finding {
-    let fnd =
-        Finding::new("proxy.https-redirect", "HTTP redirects to HTTPS").refs(&[deploy_docs()]);
+pub fn https_redirect(f: &Facts, fnd: Finding) -> Finding {
+    let fnd = fnd.refs(&[deploy_docs()]);
     with_front(f, fnd, |mut fnd, fr| {
         if !fr.has_https() {
             return fnd
@@ -587,9 +586,8 @@ pub fn base_url_consequence(f: &Facts, serving: &[String], base_host: &str) -> B
     }
 }
 
-pub fn canonical_host(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.canonical-host", "One address for Odoo")
-        .refs(&[gh("odoo/odoo", 92043), deploy_docs()]);
+pub fn canonical_host(f: &Facts, fnd: Finding) -> Finding {
+    let fnd = fnd.refs(&[gh("odoo/odoo", 92043), deploy_docs()]);
     with_front(f, fnd, |mut fnd, fr| {
         let mut logs_out = false;
         let serving = serving_names(fr);
@@ -954,8 +952,8 @@ pub fn secure_on_plain_choices(
     (choices, default)
 }
 
-pub fn cookie_flags(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.cookie-flags", "Session cookie flags")
+pub fn cookie_flags(f: &Facts, fnd: Finding) -> Finding {
+    let fnd = fnd
         .refs(&[gh("odoo/odoo", 107160), gh("odoo/odoo", 63226), deploy_docs()])
         .note("Odoo 12–19 all set session_id with HttpOnly and Path=/ only: Secure and SameSite can only come from the proxy (nginx 1.19.8 or later: proxy_cookie_flags).");
     with_front(f, fnd, |mut fnd, fr| {
@@ -1081,9 +1079,8 @@ pub fn cookie_flags(f: &Facts) -> Finding {
     })
 }
 
-pub fn sticky(f: &Facts) -> Finding {
-    let fnd = Finding::new("proxy.sticky", "Several Odoo servers share sessions")
-        .refs(&[gh("odoo/docker", 506)]);
+pub fn sticky(f: &Facts, fnd: Finding) -> Finding {
+    let fnd = fnd.refs(&[gh("odoo/docker", 506)]);
     let store_module = f.db.seen().is_some_and(|d| {
         d.databases.iter().any(|db| {
             db.modules

@@ -3,9 +3,9 @@
 use super::{gh, Finding, Status};
 use crate::facts::{Facts, Observed};
 
-pub fn service_found(f: &Facts) -> Finding {
+pub fn service_found(f: &Facts, fnd: Finding) -> Finding {
     let o = &f.odoo;
-    let mut fnd = Finding::new("service.found", "Odoo found and understood").evidence(
+    let mut fnd = fnd.evidence(
         match o.pid {
             Some(pid) => format!("pid {pid} (user {})", o.user),
             None => format!("{} (user {})", o.service.describe(), o.user),
@@ -131,9 +131,8 @@ pub fn service_found(f: &Facts) -> Finding {
 
 const MIB: u64 = 1024 * 1024;
 
-pub fn workers_memory(f: &Facts) -> Finding {
+pub fn workers_memory(f: &Facts, mut fnd: Finding) -> Finding {
     let o = &f.odoo;
-    let mut fnd = Finding::new("workers.memory", "Worker memory limits fit the server");
     let workers = o.workers();
     if workers == 0 {
         return fnd.status(
@@ -211,8 +210,8 @@ pub fn workers_memory(f: &Facts) -> Finding {
 /// The databases Odoo offers for a host name under `dbfilter` (odoo/http.py `db_filter`).
 pub use crate::db_scope::dbfilter_allows;
 
-pub fn db_filter(f: &Facts) -> Finding {
-    let mut fnd = Finding::new("db.filter", "The database filter lets users in").refs(&[
+pub fn db_filter(f: &Facts, fnd: Finding) -> Finding {
+    let mut fnd = fnd.refs(&[
         gh("odoo/odoo", 11740),
         gh("odoo/odoo", 15102),
         gh("odoo/odoo", 92043),

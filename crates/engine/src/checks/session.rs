@@ -90,8 +90,8 @@ pub fn running_lifetime_mismatch(f: &Facts) -> Option<u64> {
         .then_some(observed)
 }
 
-pub fn lifetime(f: &Facts) -> Finding {
-    let base = Finding::new("session.lifetime", "How long an idle session lives").refs(&[
+pub fn lifetime(f: &Facts, fnd: Finding) -> Finding {
+    let base = fnd.refs(&[
         gh("odoo/odoo", 29906),
         pr("odoo/odoo", 122888),
         pr("odoo/odoo", 154051),
@@ -222,8 +222,8 @@ pub fn lifetime(f: &Facts) -> Finding {
     }
 }
 
-pub fn store(f: &Facts) -> Finding {
-    let fnd = Finding::new("session.store", "Where sessions are kept")
+pub fn store(f: &Facts, fnd: Finding) -> Finding {
+    let fnd = fnd
         .refs(&[gh("odoo/docker", 506)])
         .note(match f.odoo.version.map(|v| v.major) {
             Some(0..=15) => "Odoo 12–15: one file per session, sessions/werkzeug_<id>.sess (pickle).",
@@ -374,12 +374,8 @@ pub fn deletes_sessions(kind: &CleanerKind, text: &str, sessions: &str) -> bool 
     }
 }
 
-pub fn external_cleanup(f: &Facts) -> Finding {
-    let mut fnd = Finding::new(
-        "session.external-cleanup",
-        "Nothing but Odoo deletes session files",
-    )
-    .refs(&[gh("coopdevs/odoo-role", 110)]);
+pub fn external_cleanup(f: &Facts, fnd: Finding) -> Finding {
+    let mut fnd = fnd.refs(&[gh("coopdevs/odoo-role", 110)]);
     let sessions = match &f.sessions {
         Observed::Seen(s) => s.path.clone(),
         Observed::Unknown(why) => return fnd.status(Status::Unknown, why.clone()),
@@ -411,8 +407,8 @@ pub fn external_cleanup(f: &Facts) -> Finding {
     })
 }
 
-pub fn cleanup_runs(f: &Facts) -> Finding {
-    let mut fnd = Finding::new("session.cleanup-runs", "Odoo's own cleanup of old sessions runs").note(match f.odoo.version.map(|v| v.major) {
+pub fn cleanup_runs(f: &Facts, fnd: Finding) -> Finding {
+    let mut fnd = fnd.note(match f.odoo.version.map(|v| v.major) {
         Some(0..=15) => "Odoo 12–15: sessions idle 7 days are removed (ODOO_DISABLE_SESSION_GC=1 turns the random cleanup off in 14–15).",
         _ => "Odoo 16+: the daily \"Base: Auto-vacuum internal data\" job removes sessions idle longer than the lifetime; it needs max_cron_threads > 0 (ODOO_SKIP_GC_SESSIONS skips it).",
     });

@@ -200,6 +200,7 @@ pub fn discover_with_progress(
     }
 
     Ok(Facts {
+        schema: crate::facts::FACTS_SCHEMA,
         host: HostFacts {
             name: host.name().to_string(),
             host_key_fingerprint: host.host_key().map(|k| k.fingerprint.clone()),
@@ -384,21 +385,28 @@ fn odoo_facts(d: &ProcDetails, user: &str, process_count: usize) -> OdooFacts {
         .or_else(|| d.environ.get("ODOO_RC").map(|p| absolute(p)))
         .or_else(|| home.as_ref().map(|h| format!("{h}/.odoorc")))
         .or_else(|| home.as_ref().map(|h| format!("{h}/.openerp_serverrc")));
-    let config = wanted.and_then(|w| {
+    // The raw text is read here once: its secret values go to `Secrets` (the command line wins,
+    // as in Odoo), the facts keep only the redacted document.
+    let raw = wanted.and_then(|w| {
         let (path, bytes) = d.files.iter().find(|(p, _)| *p == w)?;
-        let text = String::from_utf8_lossy(bytes).into_owned();
-        let doc = OdooConf::parse(&text);
-        Some(ConfFile {
-            path: path.clone(),
-            text,
-            doc,
-        })
+        Some((path.clone(), String::from_utf8_lossy(bytes).into_owned()))
     });
+    let mut secrets = BTreeMap::new();
+    for key in ["admin_passwd", "db_password", "smtp_password"] {
+        let value = cli_option(&d.argv, key).or_else(|| {
+            raw.as_ref()
+                .and_then(|(_, t)| OdooConf::parse(t).get("options", key).map(str::to_string))
+        });
+        if let Some(v) = value {
+            secrets.insert(key.to_string(), v);
+        }
+    }
+    let config = raw.map(|(path, text)| ConfFile::redacted(path, &text));
     let env: BTreeMap<String, String> = d
         .environ
         .iter()
         .filter(|(k, _)| k.starts_with("ODOO_") || *k == "SESSION_DB_URI")
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| (k.clone(), redact_env(k, v)))
         .collect();
     let mut facts = OdooFacts {
         pid: (d.pid != 0).then_some(d.pid),
@@ -417,6 +425,7 @@ fn odoo_facts(d: &ProcDetails, user: &str, process_count: usize) -> OdooFacts {
         data_dir_source: String::new(),
         env,
         program: odoo_program(&d.argv).map(|p| absolute(p)),
+        secrets: Secrets::new(secrets),
     };
     let (dir, source) = match facts.option("data_dir").filter(|v| !v.is_empty()) {
         Some(dir) => (dir, facts.option_source("data_dir").unwrap_or_default()),
@@ -425,6 +434,27 @@ fn odoo_facts(d: &ProcDetails, user: &str, process_count: usize) -> OdooFacts {
     facts.data_dir = dir;
     facts.data_dir_source = source;
     facts
+}
+
+/// An environment value as the facts keep it: a password-like variable masked whole, the
+/// password of a URI (`postgresql://odoo:secret@db/sessions`) masked in place.
+fn redact_env(key: &str, value: &str) -> String {
+    const MASK: &str = "********";
+    let k = key.to_ascii_uppercase();
+    if ["PASSWORD", "PASSWD", "SECRET", "TOKEN"]
+        .iter()
+        .any(|w| k.contains(w))
+    {
+        return MASK.into();
+    }
+    if let Some((scheme, rest)) = value.split_once("://") {
+        if let Some((userinfo, host)) = rest.split_once('@') {
+            if let Some((user, _)) = userinfo.split_once(':') {
+                return format!("{scheme}://{user}:{MASK}@{host}");
+            }
+        }
+    }
+    value.to_string()
 }
 
 /// Odoo's default data_dir: appdirs' user data dir when HOME exists, else /var/lib/odoo (facts §1).
@@ -716,5 +746,23 @@ fn server_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observed<Serv
             "Odoo did not answer on {interface}:{}: {e}",
             odoo.http_port()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_env;
+
+    #[test]
+    fn secrets_in_the_environment_are_masked_at_gathering() {
+        assert_eq!(
+            redact_env(
+                "SESSION_DB_URI",
+                "postgresql://odoo:s3cret@db:5432/sessions"
+            ),
+            "postgresql://odoo:********@db:5432/sessions"
+        );
+        assert_eq!(redact_env("ODOO_DB_PASSWORD", "s3cret"), "********");
+        assert_eq!(redact_env("ODOO_SKIP_GC_SESSIONS", "1"), "1");
     }
 }

@@ -2,7 +2,7 @@
 //! order) and a column per server, so the worst spots of a fleet show at a glance.
 
 use super::model::{CheckStatus, ReportModel};
-use crate::checks::CHECK_IDS;
+use crate::registry::REGISTRY;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,8 +49,8 @@ pub fn fleet(models: &[ReportModel]) -> Fleet {
         })
         .collect();
     let mut ids: Vec<(String, String)> = Vec::new();
-    for id in CHECK_IDS {
-        if let Some(c) = models.iter().find_map(|m| m.check(id)) {
+    for check in REGISTRY {
+        if let Some(c) = models.iter().find_map(|m| m.check(check.id.as_str())) {
             ids.push((c.id.clone(), c.title.clone()));
         }
     }

@@ -578,16 +578,11 @@ fn check_reports(
     before: Option<&Diagnosis>,
     records: &[Record],
 ) -> Vec<CheckReport> {
-    // Checklist order, whatever order the findings came in; unknown ids keep theirs, at the end.
+    // Checklist order, whatever order the findings came in.
     let mut ordered: Vec<&Finding> = Vec::with_capacity(findings.len());
-    for id in checks::CHECK_IDS {
-        ordered.extend(findings.iter().filter(|f| f.id == *id));
+    for c in crate::registry::REGISTRY {
+        ordered.extend(findings.iter().filter(|f| f.id == c.id));
     }
-    ordered.extend(
-        findings
-            .iter()
-            .filter(|f| !checks::CHECK_IDS.contains(&f.id)),
-    );
     ordered
         .into_iter()
         .map(|f| CheckReport {
@@ -637,7 +632,7 @@ fn check_reports(
             }),
             changed_by: records
                 .iter()
-                .filter(|r| r.changeset.checks.iter().any(|c| c == f.id))
+                .filter(|r| r.changeset.checks.contains(&f.id))
                 .map(|r| r.id.clone())
                 .collect(),
         })
@@ -699,12 +694,12 @@ fn change_report(r: &Record, target: &str) -> ChangeReport {
         status_text: status_text(r),
         recorded: r.created_text.clone(),
         by: r.by.clone(),
-        checks: cs.checks.clone(),
+        checks: cs.checks.iter().map(|c| c.to_string()).collect(),
         reasons: cs
             .reasons
             .iter()
             .map(|x| CheckText {
-                check: x.check.clone(),
+                check: x.check.to_string(),
                 text: x.text.clone(),
             })
             .collect(),
@@ -713,7 +708,7 @@ fn change_report(r: &Record, target: &str) -> ChangeReport {
             .notes
             .iter()
             .map(|x| CheckText {
-                check: x.check.clone(),
+                check: x.check.to_string(),
                 text: x.text.clone(),
             })
             .collect(),
@@ -725,7 +720,7 @@ fn change_report(r: &Record, target: &str) -> ChangeReport {
                 owner: f.owner.clone(),
                 group: f.group.clone(),
                 mode: format!("{:04o}", f.mode),
-                checks: f.checks.clone(),
+                checks: f.checks.iter().map(|c| c.to_string()).collect(),
                 diff: f.diff.clone(),
             })
             .collect(),
@@ -737,7 +732,7 @@ fn change_report(r: &Record, target: &str) -> ChangeReport {
                 key: p.key.clone(),
                 old: p.old.clone(),
                 new: p.new.clone(),
-                check: p.check.clone(),
+                check: p.check.to_string(),
             })
             .collect(),
         services: cs
@@ -792,7 +787,11 @@ fn next_steps(checks: &[CheckReport], target: &str) -> Vec<NextStep> {
                 _ if !c.users_see.is_empty() => c.users_see.clone(),
                 _ => c.summary.clone(),
             };
-            let fixable = crate::change::plan::FIXABLE.contains(&c.id.as_str()) && !c.fixes.is_empty();
+            let fixable = c
+                .id
+                .parse()
+                .is_ok_and(|id| crate::registry::check(id).fixable())
+                && !c.fixes.is_empty();
             let (action, command) = if fixable {
                 let fix = &c.fixes[0];
                 let set = fix

@@ -35,9 +35,39 @@ pub fn options(lab: &Lab) -> DiagnoseOptions {
     }
 }
 
+/// Diagnoses the lab, and holds the promise of the facts document on every lab diagnosis: the
+/// facts written to JSON and read back give exactly the live findings. With
+/// `UPDATE_FACTS_FIXTURES=1` the document is kept as `tests/fixtures/facts/<scenario>.json`,
+/// the input of the table test (`checks_table.rs`).
 pub fn diagnose_lab(lab: &Lab) -> Diagnosis {
     let host = connect(lab);
-    diagnose(&host, &options(lab)).expect("diagnose the lab")
+    let d = diagnose(&host, &options(lab)).expect("diagnose the lab");
+    facts_document_holds(lab, &lab.info.scenario, &d);
+    d
+}
+
+/// The facts of `d` written to JSON and read back give exactly its findings, and hold none of
+/// the lab's secrets; kept as fixture `name` with `UPDATE_FACTS_FIXTURES=1`.
+pub fn facts_document_holds(lab: &Lab, name: &str, d: &Diagnosis) {
+    let doc = d.odoo.to_json();
+    let back =
+        osd_engine::facts::Facts::from_json(&doc, "the lab's facts").expect("facts read back");
+    let again = Diagnosis::from_facts(back);
+    assert_eq!(
+        again.checks, d.checks,
+        "{name}: a diagnosis from the facts document must equal the live one"
+    );
+    for secret in lab_secrets(lab) {
+        assert!(
+            !doc.contains(&secret),
+            "{name}: a secret of the lab is in its facts document"
+        );
+    }
+    if std::env::var_os("UPDATE_FACTS_FIXTURES").is_some() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/facts");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.json")), &doc).unwrap();
+    }
 }
 
 /// The check ids that are not `ok` (skip counts as ok: not applicable).
@@ -46,6 +76,18 @@ pub fn not_ok(d: &Diagnosis) -> Vec<&'static str> {
     d.checks
         .iter()
         .filter(|c| !matches!(c.status, Status::Ok | Status::Skip))
-        .map(|c| c.id)
+        .map(|c| c.id.as_str())
+        .collect()
+}
+
+/// The secret values in the lab's odoo.conf (admin_passwd, db_password, smtp_password).
+pub fn lab_secrets(lab: &Lab) -> Vec<String> {
+    let text = std::fs::read_to_string(&lab.info.odoo.conf).unwrap_or_default();
+    let conf = osd_engine::odoo_conf::OdooConf::parse(&text);
+    ["admin_passwd", "db_password", "smtp_password"]
+        .iter()
+        .filter_map(|k| conf.get("options", k))
+        .filter(|v| v.len() >= 4 && *v != "False")
+        .map(str::to_string)
         .collect()
 }

@@ -1,0 +1,117 @@
+//! The checklist as one table: each check's id, title, judge and (when it has one) fix planner,
+//! in the order of the well-known quick-fix checklist admins find online. Order, "fixable",
+//! dispatch and the list the faces show all come from here: adding a check is one entry here
+//! and one module with its judge (and planner).
+
+use crate::change::workspace::Workspace;
+use crate::change::{conf_fix, nginx_fix};
+use crate::checks::{conf, proxy, runtime, session, CheckId, Finding};
+use crate::error::EngineError;
+use crate::facts::Facts;
+
+/// Judges one check on the facts: it receives its finding with id and title set.
+pub type Judge = fn(&Facts, Finding) -> Finding;
+
+/// Plans one fix into the workspace, with the person's choice when the fix offers choices.
+pub type Planner = fn(&mut Workspace, &Facts, Option<&str>) -> Result<(), EngineError>;
+
+/// One check of the list.
+pub struct Check {
+    pub id: CheckId,
+    /// What it looks at, in words for people (shown as the checklist item's name).
+    pub title: &'static str,
+    pub judge: Judge,
+    /// `None`: no automatic fix; the finding says what a person does.
+    pub fix: Option<Planner>,
+}
+
+#[rustfmt::skip]
+pub static REGISTRY: &[Check] = &[
+    Check { id: CheckId::ServiceFound, title: "Odoo found and understood", judge: runtime::service_found, fix: None },
+    Check { id: CheckId::SessionLifetime, title: "How long an idle session lives", judge: session::lifetime, fix: Some(conf_fix::lifetime) },
+    Check { id: CheckId::SessionStore, title: "Where sessions are kept", judge: session::store, fix: Some(conf_fix::store) },
+    Check { id: CheckId::SessionExternalCleanup, title: "Nothing but Odoo deletes session files", judge: session::external_cleanup, fix: Some(conf_fix::external_cleanup) },
+    Check { id: CheckId::SessionCleanupRuns, title: "Odoo's own cleanup of old sessions runs", judge: session::cleanup_runs, fix: Some(conf_fix::cleanup_runs) },
+    Check { id: CheckId::ConfFolklore, title: "Settings that do nothing (folklore)", judge: conf::folklore, fix: Some(conf_fix::folklore) },
+    Check { id: CheckId::ConfSyntax, title: "odoo.conf says what it means", judge: conf::syntax, fix: Some(conf_fix::syntax) },
+    Check { id: CheckId::ProxyMode, title: "proxy_mode matches the proxy in front", judge: proxy::mode, fix: Some(conf_fix::proxy_mode) },
+    Check { id: CheckId::ProxyHeaders, title: "The proxy tells Odoo the real address", judge: proxy::headers, fix: Some(nginx_fix::headers) },
+    Check { id: CheckId::ProxyWebsocket, title: "The live connection reaches Odoo", judge: proxy::websocket, fix: Some(nginx_fix::websocket) },
+    Check { id: CheckId::ProxyHttpsRedirect, title: "HTTP redirects to HTTPS", judge: proxy::https_redirect, fix: Some(nginx_fix::https_redirect) },
+    Check { id: CheckId::ProxyCanonicalHost, title: "One address for Odoo", judge: proxy::canonical_host, fix: Some(nginx_fix::canonical_host) },
+    Check { id: CheckId::ProxyCookieFlags, title: "Session cookie flags", judge: proxy::cookie_flags, fix: Some(nginx_fix::cookie_flags) },
+    Check { id: CheckId::ProxySticky, title: "Several Odoo servers share sessions", judge: proxy::sticky, fix: Some(nginx_fix::sticky) },
+    Check { id: CheckId::WorkersMemory, title: "Worker memory limits fit the server", judge: runtime::workers_memory, fix: Some(conf_fix::workers_memory) },
+    Check { id: CheckId::DbFilter, title: "The database filter lets users in", judge: runtime::db_filter, fix: None },
+];
+
+/// The order the wizard walks failing fixes in: the well-known quick-fix checklist's (lifetime,
+/// canonical URL, sticky/shared sessions, proxy_mode, worker memory, HTTPS redirect, external
+/// cleanup, proxy headers and cookies, then the leftovers), after a config line that keeps Odoo
+/// from starting — nothing else matters until that is fixed. Every fixable check is in it once.
+pub const FIX_ORDER: &[CheckId] = &[
+    CheckId::ConfSyntax,
+    CheckId::SessionLifetime,
+    CheckId::ProxyCanonicalHost,
+    CheckId::ProxySticky,
+    CheckId::SessionStore,
+    CheckId::ProxyMode,
+    CheckId::WorkersMemory,
+    CheckId::ProxyHttpsRedirect,
+    CheckId::SessionExternalCleanup,
+    CheckId::SessionCleanupRuns,
+    CheckId::ProxyHeaders,
+    CheckId::ProxyWebsocket,
+    CheckId::ProxyCookieFlags,
+    CheckId::ConfFolklore,
+];
+
+/// The registry entry of `id` (every id has exactly one: a unit test holds it).
+pub fn check(id: CheckId) -> &'static Check {
+    REGISTRY
+        .iter()
+        .find(|c| c.id == id)
+        .expect("every CheckId is registered")
+}
+
+impl Check {
+    /// This check's finding on the facts.
+    pub fn judge(&self, facts: &Facts) -> Finding {
+        (self.judge)(facts, Finding::new(self.id, self.title))
+    }
+    pub fn fixable(&self) -> bool {
+        self.fix.is_some()
+    }
+}
+
+/// Every check, in checklist order.
+pub fn run_all(facts: &Facts) -> Vec<Finding> {
+    REGISTRY.iter().map(|c| c.judge(facts)).collect()
+}
+
+/// Checks with an automatic fix, in checklist order.
+pub fn fixable() -> impl Iterator<Item = CheckId> {
+    REGISTRY.iter().filter(|c| c.fixable()).map(|c| c.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strum::IntoEnumIterator;
+
+    #[test]
+    fn every_id_is_registered_once() {
+        for id in CheckId::iter() {
+            assert_eq!(REGISTRY.iter().filter(|c| c.id == id).count(), 1, "{id}");
+        }
+        assert_eq!(REGISTRY.len(), CheckId::iter().count());
+    }
+
+    #[test]
+    fn the_fix_order_holds_every_fixable_check_once() {
+        for id in fixable() {
+            assert_eq!(FIX_ORDER.iter().filter(|x| **x == id).count(), 1, "{id}");
+        }
+        assert!(FIX_ORDER.iter().all(|id| check(*id).fixable()));
+    }
+}
