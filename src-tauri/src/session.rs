@@ -290,14 +290,7 @@ impl App {
 
     pub fn server(&self, id: &str) -> AppResult<ServerEntry> {
         if id == DEMO_SERVER_ID {
-            let path = demo::lab_path().ok_or_else(|| {
-                AppError::new(
-                    "no_demo_lab",
-                    "The app is not in demo mode.",
-                    "Start it with scripts/demo.",
-                )
-            })?;
-            return Ok(demo::DemoLab::load(&path)?.server_entry());
+            return Ok(demo_lab()?.server_entry());
         }
         Ok(self.store.get(id)?)
     }
@@ -344,14 +337,7 @@ impl App {
 
     fn connect_options(&self, server: &ServerEntry) -> AppResult<(Target, ConnectOptions)> {
         if server.id == DEMO_SERVER_ID {
-            let path = demo::lab_path().ok_or_else(|| {
-                AppError::new(
-                    "no_demo_lab",
-                    "The app is not in demo mode.",
-                    "Start it with scripts/demo.",
-                )
-            })?;
-            return Ok(demo::DemoLab::load(&path)?.connect_options());
+            return Ok(demo_lab()?.connect_options());
         }
         Ok(osd_servers::connect_options(server, &self.paths))
     }
@@ -788,6 +774,18 @@ impl App {
         );
         Ok((last, before, records, target))
     }
+}
+
+/// The lab `scripts/demo` started (the demo server's connection and entry come from it).
+fn demo_lab() -> AppResult<demo::DemoLab> {
+    let path = demo::lab_path().ok_or_else(|| {
+        AppError::new(
+            "no_demo_lab",
+            "The app is not in demo mode.",
+            "Start it with scripts/demo.",
+        )
+    })?;
+    demo::DemoLab::load(&path)
 }
 
 fn same_findings(a: &Diagnosis, b: &Diagnosis) -> bool {
