@@ -2,10 +2,10 @@
 //! prints, the GUI shows and the report renders.
 
 use crate::checks::{self, Finding, Verdict};
+use crate::discover::probe::{self, ProbeOptions};
 use crate::discover::{discover_with_progress, DiscoverOptions};
 use crate::error::EngineError;
 use crate::facts::Facts;
-use crate::probe::{self, ProbeOptions};
 use crate::progress::{self, Sink, Step};
 use osd_remote::Host;
 use serde::Serialize;

@@ -1,12 +1,18 @@
 //! Facts: what discovery observed on one host, as plain data. Checks are pure functions of this.
 //!
 //! Nothing here holds a secret in a form that serializes: config texts are kept raw for the
-//! engine's own use but serialize redacted, and `database.secret` is only ever "present or not".
+//! engine's own use but serialize redacted, the nginx dump is redacted when it is gathered
+//! ([`crate::nginx::redact_dump`]), a probe's session id never serializes, and `database.secret`
+//! is only ever "present or not".
 
+use crate::nginx::front::{Front, FrontState};
+use crate::nginx::{redact_dump, NginxConfig, NginxDump, NginxError};
 use crate::odoo_conf::OdooConf;
 use crate::version::{OdooVersion, VersionSource};
+use osd_remote::Secret;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A fact that could not be observed carries why, so a check can say `unknown` with the reason.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,7 +60,7 @@ pub struct Facts {
     /// What the running server answered over HTTP on its own port (through the SSH tunnel).
     pub server: Observed<ServerFacts>,
     /// What a test login observed (only when the person gave one): beats what files say.
-    pub probe: Option<crate::probe::ProbeFacts>,
+    pub probe: Option<ProbeFacts>,
     pub cost: Cost,
 }
 
@@ -88,6 +94,31 @@ impl Facts {
                 "{source} has no \"schema\" field: it is not a facts document written by `odoo-session-doctor facts`"
             ))),
         }
+    }
+
+    /// The nginx in front of the diagnosed Odoo, from the configuration parsed with the facts.
+    pub fn front(&self) -> FrontState {
+        let n = match &self.nginx {
+            Observed::Seen(n) => n,
+            Observed::Unknown(why) => return FrontState::NoNginx(why.clone()),
+        };
+        match n.front(self.odoo.http_port(), self.odoo.gevent_port()) {
+            Err(e) => FrontState::Broken(e.to_string()),
+            Ok(fr) if fr.odoo_servers().is_empty() => FrontState::NotInFront,
+            Ok(fr) => FrontState::Front(fr),
+        }
+    }
+
+    /// `web.base.url` and whether it is frozen, from the first database.
+    pub fn base_url(&self) -> (Option<String>, bool) {
+        let Some(d) = self.db.seen().and_then(|d| d.databases.first()) else {
+            return (None, false);
+        };
+        let frozen = d
+            .params
+            .get("web.base.url.freeze")
+            .is_some_and(|v| !v.trim().is_empty() && v.trim() != "False");
+        (d.params.get("web.base.url").cloned(), frozen)
     }
 }
 
@@ -516,17 +547,91 @@ pub struct Cleaner {
     pub text: String,
 }
 
+/// The nginx in front: what `nginx -T` printed, redacted when gathered, and the effective
+/// configuration parsed from it once (the checks, the probe and the fixes all read that one).
+/// A facts document carries the dump; reading one parses it again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "NginxDoc")]
 pub struct NginxFacts {
     /// `nginx: master process …` command lines found.
     pub masters: Vec<String>,
     /// The config file the master runs with.
     pub conf_path: String,
-    /// The command used to dump the config, and its raw output (`nginx -T`).
+    /// The command used to dump the config (`nginx -T`).
     pub dump_command: String,
-    pub dump: String,
+    /// Its output, secrets redacted.
+    dump: String,
     /// Files in the dump, for evidence.
     pub files: Vec<String>,
+    /// Files of the dump where something was redacted.
+    #[serde(skip)]
+    redacted: Vec<String>,
+    #[serde(skip)]
+    config: Result<Arc<NginxConfig>, NginxError>,
+}
+
+/// What a facts document holds of nginx: the rest is derived from the dump.
+#[derive(Deserialize)]
+struct NginxDoc {
+    masters: Vec<String>,
+    conf_path: String,
+    dump_command: String,
+    dump: String,
+}
+
+impl From<NginxDoc> for NginxFacts {
+    fn from(d: NginxDoc) -> NginxFacts {
+        NginxFacts::new(d.masters, Some(d.conf_path), d.dump_command, &d.dump)
+    }
+}
+
+impl NginxFacts {
+    /// From what discovery read: the master processes, the config file the master was started
+    /// with (else the dump's first file), the dump command and its output. Redacts the dump (a
+    /// second time changes nothing) and parses it.
+    pub fn new(
+        masters: Vec<String>,
+        conf_path: Option<String>,
+        dump_command: String,
+        t_output: &str,
+    ) -> NginxFacts {
+        let (dump, redacted) = redact_dump(t_output);
+        let parsed = NginxDump::parse(&dump);
+        let files: Vec<String> = parsed.files().iter().map(|f| f.path.clone()).collect();
+        let conf_path = conf_path
+            .or_else(|| files.first().cloned())
+            .unwrap_or_else(|| "/etc/nginx/nginx.conf".into());
+        let config = parsed.config().map(Arc::new);
+        NginxFacts {
+            masters,
+            conf_path,
+            dump_command,
+            dump,
+            files,
+            redacted,
+            config,
+        }
+    }
+
+    /// `nginx -T`'s output, secrets redacted.
+    pub fn dump(&self) -> &str {
+        &self.dump
+    }
+
+    /// Files of the dump where a secret was redacted (a fix editing one reads the real file).
+    pub fn redacted_files(&self) -> &[String] {
+        &self.redacted
+    }
+
+    /// The effective configuration, or why it does not parse.
+    pub fn config(&self) -> Result<&Arc<NginxConfig>, &NginxError> {
+        self.config.as_ref()
+    }
+
+    /// The view of this nginx in front of the Odoo listening on these ports.
+    pub fn front(&self, http_port: u16, gevent_port: u16) -> Result<Front, &NginxError> {
+        Ok(Front::new(self.config()?.clone(), http_port, gevent_port))
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -551,6 +656,9 @@ pub struct DbFacts {
     /// their `sessions.max_inactivity_seconds` (absent = Odoo's default).
     pub cleanup_only: Vec<(String, Option<String>)>,
 }
+
+/// The system parameter that sets how long an idle session lives (Odoo 16 and later).
+pub const LIFETIME_KEY: &str = "sessions.max_inactivity_seconds";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DbParams {
@@ -582,5 +690,89 @@ pub struct ServerFacts {
     pub server_version: Option<String>,
     /// The `session_id` cookie the running server hands a new visitor of `/web/login`: its
     /// `Max-Age` is the lifetime the server really uses (it caches the parameter, facts §2).
-    pub login_page_cookie: Option<crate::probe::CookieAttrs>,
+    pub login_page_cookie: Option<CookieAttrs>,
+}
+
+/// A `session_id` cookie as a browser receives it (the session id itself is never kept).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CookieAttrs {
+    /// The Set-Cookie header with the session id replaced.
+    pub header: String,
+    pub max_age: Option<i64>,
+    pub has_expires: bool,
+    pub http_only: bool,
+    pub secure: bool,
+    pub same_site: Option<String>,
+    pub path: Option<String>,
+    pub domain: Option<String>,
+}
+
+impl CookieAttrs {
+    pub fn parse(header: &str) -> Option<CookieAttrs> {
+        let mut parts = header.split(';').map(str::trim);
+        let (name, _) = parts.next()?.split_once('=')?;
+        if name != "session_id" {
+            return None;
+        }
+        let mut c = CookieAttrs {
+            header: String::new(),
+            max_age: None,
+            has_expires: false,
+            http_only: false,
+            secure: false,
+            same_site: None,
+            path: None,
+            domain: None,
+        };
+        let mut shown = vec!["session_id=<hidden>".to_string()];
+        for p in parts {
+            shown.push(p.to_string());
+            let (k, v) = p
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), Some(v.trim())))
+                .unwrap_or((p, None));
+            match k.to_ascii_lowercase().as_str() {
+                "max-age" => c.max_age = v.and_then(|v| v.parse().ok()),
+                "expires" => c.has_expires = true,
+                "httponly" => c.http_only = true,
+                "secure" => c.secure = true,
+                "samesite" => c.same_site = v.map(String::from),
+                "path" => c.path = v.map(String::from),
+                "domain" => c.domain = v.map(String::from),
+                _ => {}
+            }
+        }
+        c.header = shown.join("; ");
+        Some(c)
+    }
+}
+
+/// One login, through one URL.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoginObservation {
+    pub url: String,
+    /// Where the redirects ended (the origin the login was made on).
+    pub final_url: Option<String>,
+    /// "301 http://a/web/login → https://b/web/login", in order.
+    pub redirects: Vec<String>,
+    pub cookie: Option<CookieAttrs>,
+    /// The session still answered with a uid after this many follow-up requests.
+    pub session_holds: bool,
+    pub checks_made: u32,
+    pub error: Option<String>,
+    /// The session made by the login, kept in memory only (prints as `<redacted>`).
+    #[serde(skip)]
+    pub session_id: Option<Secret>,
+}
+
+/// What the live probe ([`crate::discover::probe`]) observed with a test login.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProbeFacts {
+    /// A login on Odoo's own port through the SSH tunnel; skipped (with why) when it would
+    /// rewrite `web.base.url` to the tunnel's address.
+    pub direct: Option<LoginObservation>,
+    pub direct_skipped: Option<String>,
+    pub public: Option<LoginObservation>,
+    /// `web.base.url` as Odoo holds it after the logins (an admin login rewrites it unless frozen).
+    pub base_url_after_login: Option<String>,
 }

@@ -21,11 +21,12 @@ pub mod facts;
 pub mod nginx;
 pub mod odoo_conf;
 pub mod odoo_options;
-pub mod probe;
 pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod version;
 
 pub use diagnosis::{diagnose, diagnose_with_progress, DiagnoseOptions, Diagnosis};
+/// The live probe belongs to discovery; `osd_engine::probe` stays its public path.
+pub use discover::probe;
 pub use error::EngineError;

@@ -247,7 +247,8 @@ fn unknown_check_and_bad_value_are_clear_errors() {
     let lab = Lab::up("short-lifetime");
     let host = connect(&lab);
     let d = diagnose_lab(&lab);
-    let e = plan(&host, &d, &request(&["session.timeout"], &[]))
+    // An unknown id is refused when the request is read, before anything is planned.
+    let e = FixRequest::parse(["session.timeout"], [])
         .unwrap_err()
         .to_string();
     assert!(

@@ -1795,12 +1795,13 @@ print(json.dumps(out))
 mod proxy_judgements {
     use super::*;
     use osd_engine::change::plan::{plan, FixRequest};
-    use osd_engine::checks::proxy::{self, BaseUrlConsequence, Front};
+    use osd_engine::checks::proxy::{self, BaseUrlConsequence};
     use osd_engine::checks::{Finding, Status};
     use osd_engine::discover::instances_of;
     use osd_engine::discover::inventory::Inventory;
     use osd_engine::discover::sections::Sections;
     use osd_engine::facts::*;
+    use osd_engine::nginx::front::{secure_on_plain, Front};
     use osd_engine::nginx::NginxDump;
     use osd_engine::version::OdooVersion;
     use std::collections::BTreeMap;
@@ -1813,11 +1814,6 @@ mod proxy_judgements {
         let (summary, mut odoo) = instances_of(&inv).remove(0);
         odoo.config = Some(ConfFile::redacted("/etc/odoo/odoo.conf", conf));
         odoo.version = OdooVersion::parse(version);
-        let files = NginxDump::parse(dump)
-            .files()
-            .iter()
-            .map(|f| f.path.clone())
-            .collect();
         let databases = dbs
             .iter()
             .map(|(name, base)| DbParams {
@@ -1848,13 +1844,12 @@ mod proxy_judgements {
             odoo,
             sessions: Observed::Unknown("not needed here".into()),
             cleaners: Vec::new(),
-            nginx: Observed::Seen(NginxFacts {
-                masters: vec!["nginx: master process /usr/sbin/nginx".into()],
-                conf_path: "/etc/nginx/nginx.conf".into(),
-                dump_command: "/usr/sbin/nginx -T".into(),
-                dump: dump.into(),
-                files,
-            }),
+            nginx: Observed::Seen(NginxFacts::new(
+                vec!["nginx: master process /usr/sbin/nginx".into()],
+                Some("/etc/nginx/nginx.conf".into()),
+                "/usr/sbin/nginx -T".into(),
+                dump,
+            )),
             log: Observed::Unknown("not needed here".into()),
             db: Observed::Seen(DbFacts {
                 databases,
@@ -1870,7 +1865,7 @@ mod proxy_judgements {
     const CONF: &str = "[options]\nproxy_mode = True\nworkers = 2\n";
 
     fn front(f: &Facts) -> Front {
-        Front::new(f.nginx.seen().unwrap(), 8069, 8072).unwrap()
+        f.nginx.seen().unwrap().front(8069, 8072).unwrap()
     }
 
     fn choices(f: &Finding) -> Vec<&str> {
@@ -1902,7 +1897,7 @@ mod proxy_judgements {
                 .unwrap_or_default(),
         };
         let cs = plan(&osd_remote::Host::local(), &d, &req).unwrap();
-        let mut dump = NginxDump::parse(&f.nginx.seen().unwrap().dump);
+        let mut dump = NginxDump::parse(f.nginx.seen().unwrap().dump());
         for c in &cs.files {
             assert!(dump.replace_file(&c.path, String::from_utf8(c.after.clone()).unwrap()));
         }
@@ -1945,7 +1940,7 @@ mod proxy_judgements {
         assert_eq!(cs.files.len(), 1, "{:#?}", cs.notes);
         assert!(cs.files[0].diff.contains("-    proxy_cookie_flags session_id samesite=lax secure;\n+    proxy_cookie_flags session_id samesite=lax;"), "{}", cs.files[0].diff);
         let fixed = facts(&after, CONF, "17.0", &[("prod", "http://erp.example.com")]);
-        assert!(proxy::secure_on_plain(&front(&fixed)).is_empty());
+        assert!(secure_on_plain(&front(&fixed)).is_empty());
         assert_eq!(
             judge("proxy.cookie-flags", &fixed).status,
             Status::Skip,
@@ -1988,7 +1983,7 @@ mod proxy_judgements {
             "17.0",
             &[("prod", "https://odoo.example.org")],
         );
-        assert!(proxy::secure_on_plain(&front(&fixed)).is_empty());
+        assert!(secure_on_plain(&front(&fixed)).is_empty());
         assert_eq!(judge("proxy.cookie-flags", &fixed).status, Status::Ok);
         // A choice that is not safe here is refused, not half-applied.
         let d = osd_engine::Diagnosis::from_facts(f.clone());
@@ -2072,7 +2067,7 @@ mod proxy_judgements {
         };
         let trapped = |dump: String| {
             let f = facts(&dump, CONF, "17.0", &[]);
-            !proxy::secure_on_plain(&front(&f)).is_empty()
+            !secure_on_plain(&front(&f)).is_empty()
         };
         // nginx applies the first matching rule only.
         assert!(!trapped(site("      proxy_cookie_flags session_id samesite=lax;\n      proxy_cookie_flags ~ secure;\n", "")));
@@ -2104,6 +2099,38 @@ mod proxy_judgements {
             "      proxy_cookie_flags session_id secure;\n",
             ""
         )));
+    }
+
+    #[test]
+    fn a_fix_in_a_file_whose_secret_the_facts_hide_keeps_the_real_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = "c2VjcmV0OnMzY3IzdA==";
+        let with_secret = fixture("nginx/plain_http_secure_flags.dump").replace(
+            "        proxy_set_header X-Real-IP $remote_addr;\n        proxy_redirect off;\n",
+            &format!("        proxy_set_header X-Real-IP $remote_addr;\n        proxy_set_header Authorization \"Basic {secret}\";\n        proxy_redirect off;\n"),
+        );
+        assert!(with_secret.contains(secret));
+        let dump = on_disk(&with_secret, dir.path());
+        let f = facts(&dump, CONF, "17.0", &[("prod", "http://erp.example.com")]);
+        assert!(!serde_json::to_string(&f).unwrap().contains(secret));
+        let fnd = judge("proxy.cookie-flags", &f);
+        assert_eq!(fnd.status, Status::Fail, "{fnd:#?}");
+        assert!(fnd.evidence[0]
+            .source
+            .ends_with("/etc/nginx/sites-enabled/odoo:24"));
+
+        let (cs, after) = plan_cookie_fix(&f, None);
+        assert_eq!(cs.files.len(), 1, "{:#?}", cs.notes);
+        let written = String::from_utf8(cs.files[0].after.clone()).unwrap();
+        assert!(
+            written.contains(&format!(
+                "proxy_set_header Authorization \"Basic {secret}\";"
+            )) && written.contains("    proxy_cookie_flags session_id samesite=lax;\n"),
+            "{written}"
+        );
+        assert!(after.contains(secret));
+        let fixed = facts(&after, CONF, "17.0", &[("prod", "http://erp.example.com")]);
+        assert!(secure_on_plain(&front(&fixed)).is_empty());
     }
 
     #[test]

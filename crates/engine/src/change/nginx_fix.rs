@@ -5,36 +5,57 @@
 
 use super::workspace::Workspace;
 use super::{FileKind, ParamChange, ServiceAction};
-use crate::checks::proxy::{self, Front, FORWARDED};
 use crate::checks::CheckId;
 use crate::error::EngineError;
 use crate::facts::{Facts, NginxFacts};
-use crate::nginx::{EditOp, Level, NewDirective, NginxDump, Selector};
+use crate::nginx::front::{self, Front, FORWARDED};
+use crate::nginx::{redact_file, EditOp, Level, NewDirective, NginxDump, NginxError, Selector};
+use std::sync::Arc;
 
-/// The running configuration with this plan's edits so far applied.
+/// The running configuration with this plan's edits so far applied: the one parsed with the
+/// facts until a file changes.
 fn current(ws: &mut Workspace, facts: &Facts) -> Result<Front, EngineError> {
     let n = facts
         .nginx
         .seen()
         .ok_or_else(|| EngineError::Invalid("no nginx configuration was read".into()))?;
-    let mut dump = NginxDump::parse(&n.dump);
-    let paths: Vec<String> = dump.files().iter().map(|f| f.path.clone()).collect();
-    for p in paths {
-        if let Some(text) = ws.edited(&p) {
-            dump.replace_file(&p, text);
-        }
-    }
-    let config = dump.config().map_err(|e| {
+    let invalid = |e: &NginxError| {
         EngineError::Invalid(format!(
             "nginx configuration {}:{}: {}",
             e.file, e.line, e.message
         ))
-    })?;
-    Ok(Front {
+    };
+    let mut dump = NginxDump::parse(n.dump());
+    let mut changed = false;
+    let paths: Vec<String> = dump.files().iter().map(|f| f.path.clone()).collect();
+    for p in paths {
+        let redacted = n.redacted_files().contains(&p);
+        if redacted && ws.edited(&p).is_none() {
+            // The facts hide this file's secrets: edits must be made to the file itself, with its
+            // real values. Unreadable, it stays as dumped (and `edit` reports it if it must change).
+            let _ = ws.text(&p, FileKind::Nginx);
+        }
+        let Some(text) = ws.edited(&p) else {
+            continue;
+        };
+        let dumped = dump.file(&p).map(|f| f.text.clone()).unwrap_or_default();
+        // A file changed on disk since nginx loaded it stays as nginx runs it (`edit` refuses it).
+        let running = !redacted || ws.original(&p).is_some_and(|o| redact_file(o).0 == dumped);
+        if running && text != dumped {
+            dump.replace_file(&p, text);
+            changed = true;
+        }
+    }
+    let config = if changed {
+        Arc::new(dump.config().map_err(|e| invalid(&e))?)
+    } else {
+        n.config().map_err(invalid)?.clone()
+    };
+    Ok(Front::new(
         config,
-        http: format!("127.0.0.1:{}", facts.odoo.http_port()),
-        gevent: format!("127.0.0.1:{}", facts.odoo.gevent_port()),
-    })
+        facts.odoo.http_port(),
+        facts.odoo.gevent_port(),
+    ))
 }
 
 /// Applies one edit to the workspace, refusing when the file on disk is not what nginx runs.
@@ -211,7 +232,7 @@ pub(crate) fn websocket(
     for s in fr.serving() {
         match to_gevent
             .iter()
-            .find(|r| r.server == s.index && proxy::location_path(&r.location) == path)
+            .find(|r| r.server == s.index && front::location_path(&r.location) == path)
         {
             None => todo.push((s.index, None)),
             Some(r) => todo.push((s.index, Some(r.location.clone()))),
@@ -350,13 +371,13 @@ pub(crate) fn canonical_host(
 ) -> Result<(), EngineError> {
     let id = CheckId::ProxyCanonicalHost;
     let fr = current(ws, facts)?;
-    let names = proxy::serving_names(&fr);
-    let (base, _) = proxy::base_url(facts);
+    let names = fr.serving_names();
+    let (base, _) = facts.base_url();
     let name = match value {
         Some(v) => v.trim().to_string(),
         None => base
             .as_deref()
-            .and_then(proxy::url_host)
+            .and_then(front::url_host)
             .filter(|h| names.contains(h))
             .or_else(|| names.first().cloned())
             .ok_or_else(|| {
@@ -380,7 +401,7 @@ pub(crate) fn canonical_host(
         .filter(|s| {
             s.server_names().iter().any(|n| *n == name)
                 && s.server_names().len() > 1
-                && !proxy::has_host_redirect(s)
+                && !front::has_host_redirect(s)
         })
         .map(|s| {
             let port = s
@@ -456,7 +477,8 @@ pub(crate) fn canonical_host(
 }
 
 /// The cookie is marked Secure where Odoo is served over plain HTTP: redirect that HTTP to HTTPS,
-/// or remove `secure` there — only what [`proxy::secure_on_plain_choices`] offered.
+/// or remove `secure` there — only what [`front::secure_on_plain_fixes`] allows (the check offers
+/// the same).
 fn secure_on_plain(
     ws: &mut Workspace,
     facts: &Facts,
@@ -464,36 +486,32 @@ fn secure_on_plain(
 ) -> Result<(), EngineError> {
     let id = CheckId::ProxyCookieFlags;
     let fr = current(ws, facts)?;
-    let traps = proxy::secure_on_plain(&fr);
-    let (choices, default) = proxy::secure_on_plain_choices(&fr, &traps);
+    let traps = front::secure_on_plain(&fr);
+    let fixes = front::secure_on_plain_fixes(&fr, &traps);
     let wanted = match value {
-        Some(v) if v == proxy::REDIRECT_PLAIN || v == proxy::DROP_SECURE => v.to_string(),
+        Some(v) if v == front::REDIRECT_PLAIN || v == front::DROP_SECURE => v.to_string(),
         // A SameSite choice (or none) while the cookie breaks plain HTTP: the safe default first.
-        _ => match default {
-            Some(d) => d,
+        _ => match fixes.first() {
+            Some(d) => d.to_string(),
             None => {
                 ws.note(id, "The Secure cookie is set in a server block that also serves HTTPS: split it by hand into a port-80 server that only redirects and an HTTPS one, then plan again.");
                 return Ok(());
             }
         },
     };
-    if !choices.iter().any(|c| c.value == wanted) {
+    if !fixes.contains(&wanted.as_str()) {
         return Err(EngineError::Invalid(format!(
             "proxy.cookie-flags={wanted} cannot be applied safely here; choose {}",
-            choices
-                .iter()
-                .map(|c| c.value.as_str())
-                .collect::<Vec<_>>()
-                .join(" or ")
+            fixes.join(" or ")
         )));
     }
-    if wanted == proxy::REDIRECT_PLAIN {
+    if wanted == front::REDIRECT_PLAIN {
         drop(fr);
         redirect_plain(ws, facts, id)?;
         // HTTPS alone serves Odoo now: give its cookie Secure and SameSite where it lacks them.
         return add_secure_flags(ws, facts, Some("lax"));
     }
-    let edits = proxy::drop_secure_edits(&traps).unwrap_or_default();
+    let edits = front::drop_secure_edits(&traps).unwrap_or_default();
     drop(traps);
     drop(fr);
     for (sel, op) in &edits {
@@ -508,7 +526,7 @@ pub(crate) fn cookie_flags(
     facts: &Facts,
     value: Option<&str>,
 ) -> Result<(), EngineError> {
-    if !proxy::secure_on_plain(&current(ws, facts)?).is_empty() {
+    if !front::secure_on_plain(&current(ws, facts)?).is_empty() {
         return secure_on_plain(ws, facts, value);
     }
     add_secure_flags(ws, facts, value)
@@ -598,7 +616,8 @@ pub(crate) fn sticky(
     _: Option<&str>,
 ) -> Result<(), EngineError> {
     let fr = current(ws, facts)?;
-    let todo: Vec<String> = proxy::upstreams_to(&fr)
+    let todo: Vec<String> = fr
+        .upstreams_to()
         .into_iter()
         .filter(|u| {
             fr.config

@@ -73,7 +73,7 @@ impl MemFiles {
             m.insert(&c.path, c.doc.to_string());
         }
         if let Some(n) = facts.nginx.seen() {
-            for f in crate::nginx::NginxDump::parse(&n.dump).files() {
+            for f in crate::nginx::NginxDump::parse(n.dump()).files() {
                 m.insert(&f.path, f.text.clone());
             }
         }
@@ -154,6 +154,11 @@ impl<'v> Workspace<'v> {
             },
         );
         Ok(text)
+    }
+
+    /// The text of `path` as read, if this plan has read it.
+    pub fn original(&self, path: &str) -> Option<&str> {
+        self.edits.get(path).map(|e| e.before.as_str())
     }
 
     /// The edited text of `path`, if this plan has read it.

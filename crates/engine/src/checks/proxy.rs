@@ -3,135 +3,16 @@
 //! All read the effective configuration from `nginx -T`, as nginx itself would apply it.
 
 use super::{deploy_docs, gh, Choice, Finding, FixOffer, Status};
-use crate::facts::{Facts, NginxFacts, Observed};
-use crate::nginx::{Directive, EditOp, Level, Location, NginxConfig, NginxDump, Selector, Server};
-
-/// The headers Odoo needs from its proxy (facts §4), with the official values.
-pub const FORWARDED: &[(&str, &str)] = &[
-    ("X-Forwarded-Host", "$http_host"),
-    ("X-Forwarded-Proto", "$scheme"),
-    ("X-Forwarded-For", "$proxy_add_x_forwarded_for"),
-];
-
-/// The proxy in front of this Odoo, as nginx applies it.
-pub struct Front {
-    pub config: NginxConfig,
-    /// `127.0.0.1:<http_port>` and `127.0.0.1:<gevent_port>`.
-    pub http: String,
-    pub gevent: String,
-}
-
-impl Front {
-    pub fn new(n: &NginxFacts, http_port: u16, gevent_port: u16) -> Result<Front, String> {
-        let config = NginxDump::parse(&n.dump)
-            .config()
-            .map_err(|e| format!("{}:{}: {}", e.file, e.line, e.message))?;
-        Ok(Front {
-            config,
-            http: format!("127.0.0.1:{http_port}"),
-            gevent: format!("127.0.0.1:{gevent_port}"),
-        })
-    }
-
-    /// Servers with at least one location proxying to Odoo (HTTP or gevent port).
-    pub fn odoo_servers(&self) -> Vec<Server<'_>> {
-        let routes: Vec<usize> = self
-            .config
-            .routes_to(&self.http)
-            .iter()
-            .chain(self.config.routes_to(&self.gevent).iter())
-            .map(|r| r.server)
-            .collect();
-        self.config
-            .servers()
-            .into_iter()
-            .filter(|s| routes.contains(&s.index))
-            .collect()
-    }
-
-    pub fn has_https(&self) -> bool {
-        self.odoo_servers().iter().any(|s| s.is_ssl())
-    }
-
-    /// Whether a server sends every request elsewhere: an unconditional `return 3xx` or
-    /// redirecting `rewrite` directly in the server block (one inside `if` is conditional).
-    pub fn redirects_all(s: &Server) -> bool {
-        s.directive
-            .children()
-            .iter()
-            .any(|d| match d.name.as_str() {
-                "return" => d
-                    .arg(0)
-                    .is_some_and(|c| matches!(c, "301" | "302" | "303" | "307" | "308")),
-                "rewrite" => d.args.iter().skip(1).any(|a| {
-                    a == "permanent"
-                        || a == "redirect"
-                        || a.starts_with("http://")
-                        || a.starts_with("https://")
-                }),
-                _ => false,
-            })
-    }
-
-    /// Servers that proxy to Odoo over plain HTTP instead of redirecting everything.
-    pub fn plain_proxying(&self) -> Vec<Server<'_>> {
-        self.odoo_servers()
-            .into_iter()
-            .filter(|s| !s.is_ssl() && !Self::redirects_all(s))
-            .collect()
-    }
-
-    /// Servers where a plain-HTTP request reaches Odoo: a server block that listens without TLS
-    /// and proxies instead of redirecting everything, and a block that listens both ways (`listen
-    /// 80; listen 443 ssl;`) unless it sends plain requests away with an `if ($scheme …)`.
-    pub fn plain_serving(&self) -> Vec<Server<'_>> {
-        self.odoo_servers()
-            .into_iter()
-            .filter(|s| {
-                let tls_everywhere = s
-                    .directive
-                    .get("ssl")
-                    .is_some_and(|d| d.arg(0) == Some("on"));
-                !tls_everywhere
-                    && s.listens().iter().any(|l| !l.ssl)
-                    && !Self::redirects_all(s)
-                    && !(s.is_ssl() && has_scheme_redirect(s))
-            })
-            .collect()
-    }
-
-    /// Servers that really serve Odoo to users (HTTPS ones when HTTPS exists).
-    pub fn serving(&self) -> Vec<Server<'_>> {
-        let https = self.has_https();
-        self.odoo_servers()
-            .into_iter()
-            .filter(|s| !Self::redirects_all(s) && (s.is_ssl() || !https))
-            .collect()
-    }
-}
-
-pub enum FrontState {
-    NoNginx(String),
-    Broken(String),
-    NotInFront,
-    Front(Box<Front>),
-}
-
-pub fn front(f: &Facts) -> FrontState {
-    let n = match &f.nginx {
-        Observed::Seen(n) => n,
-        Observed::Unknown(why) => return FrontState::NoNginx(why.clone()),
-    };
-    match Front::new(n, f.odoo.http_port(), f.odoo.gevent_port()) {
-        Err(why) => FrontState::Broken(why),
-        Ok(fr) if fr.odoo_servers().is_empty() => FrontState::NotInFront,
-        Ok(fr) => FrontState::Front(Box::new(fr)),
-    }
-}
+use crate::facts::Facts;
+use crate::nginx::front::{
+    has_host_redirect, location_path, secure_cookie_source, secure_on_plain, secure_on_plain_fixes,
+    url_host, usable_name, Front, FrontState, SecureOnPlain, DROP_SECURE, FORWARDED,
+    REDIRECT_PLAIN,
+};
 
 /// Runs `body` when nginx is in front of Odoo; otherwise a skip/unknown finding.
 fn with_front(f: &Facts, fnd: Finding, body: impl FnOnce(Finding, &Front) -> Finding) -> Finding {
-    match front(f) {
+    match f.front() {
         FrontState::Front(fr) => body(fnd, &fr),
         FrontState::NotInFront => fnd.status(
             Status::Skip,
@@ -147,51 +28,6 @@ fn with_front(f: &Facts, fnd: Finding, body: impl FnOnce(Finding, &Front) -> Fin
     }
 }
 
-fn usable_name(n: &str) -> bool {
-    !n.is_empty() && n != "_" && !n.starts_with('~') && !n.contains('*')
-}
-
-/// Host names the proxy serves this Odoo under.
-pub fn server_names(n: &NginxFacts, http_port: u16) -> Vec<String> {
-    let Ok(fr) = Front::new(n, http_port, 0) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = Vec::new();
-    for s in fr.odoo_servers() {
-        for name in s.server_names().into_iter().filter(|n| usable_name(n)) {
-            if !names.iter().any(|x| x == name) {
-                names.push(name.to_string());
-            }
-        }
-    }
-    names
-}
-
-/// URLs users may type, HTTPS first.
-pub fn public_urls(n: &NginxFacts, http_port: u16) -> Vec<String> {
-    let Ok(fr) = Front::new(n, http_port, 0) else {
-        return Vec::new();
-    };
-    let mut servers = fr.odoo_servers();
-    servers.sort_by_key(|s| !s.is_ssl());
-    let mut urls = Vec::new();
-    for s in servers {
-        let Some(name) = s.server_names().into_iter().find(|n| usable_name(n)) else {
-            continue;
-        };
-        for l in s.listens() {
-            let (scheme, default) = if l.ssl { ("https", 443) } else { ("http", 80) };
-            let port = l.port.unwrap_or(default);
-            urls.push(if port == default {
-                format!("{scheme}://{name}")
-            } else {
-                format!("{scheme}://{name}:{port}")
-            });
-        }
-    }
-    urls
-}
-
 pub fn mode(f: &Facts, fnd: Finding) -> Finding {
     let fnd = fnd
         .refs(&[gh("odoo/odoo", 63276), deploy_docs()])
@@ -204,7 +40,7 @@ pub fn mode(f: &Facts, fnd: Finding) -> Finding {
         .odoo
         .option_source("proxy_mode")
         .unwrap_or_else(|| "odoo.conf".into());
-    match front(f) {
+    match f.front() {
         FrontState::Front(fr) => {
             let fnd = fnd.evidence("nginx", format!("{} server block(s) proxy to Odoo on {}", fr.odoo_servers().len(), fr.http));
             if on {
@@ -397,11 +233,6 @@ pub fn unused_since_16(f: &Facts, location: &str) -> bool {
         && (path.trim_end_matches('/') == "/longpolling" || path.starts_with("/longpolling/"))
 }
 
-/// `= /websocket`, `^~ /websocket` and `/websocket` all name the path `/websocket`.
-pub fn location_path(key: &str) -> &str {
-    key.rsplit(' ').next().unwrap_or(key)
-}
-
 pub fn https_redirect(f: &Facts, fnd: Finding) -> Finding {
     let fnd = fnd.refs(&[deploy_docs()]);
     with_front(f, fnd, |mut fnd, fr| {
@@ -434,42 +265,6 @@ pub fn https_redirect(f: &Facts, fnd: Finding) -> Finding {
         }
         fnd
     })
-}
-
-/// `web.base.url` and whether it is frozen, from the first database.
-pub fn base_url(f: &Facts) -> (Option<String>, bool) {
-    let Some(d) = f.db.seen().and_then(|d| d.databases.first()) else {
-        return (None, false);
-    };
-    let frozen = d
-        .params
-        .get("web.base.url.freeze")
-        .is_some_and(|v| !v.trim().is_empty() && v.trim() != "False");
-    (d.params.get("web.base.url").cloned(), frozen)
-}
-
-/// The host of a URL, without port.
-pub fn url_host(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let hostport = rest.split('/').next()?;
-    let host = match hostport.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
-        _ => hostport,
-    };
-    Some(host.to_string())
-}
-
-/// Names under which Odoo is really served (not just redirected from), in config order.
-pub fn serving_names(fr: &Front) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for s in fr.serving() {
-        for n in s.server_names().into_iter().filter(|n| usable_name(n)) {
-            if !names.iter().any(|x| x == n) {
-                names.push(n.to_string());
-            }
-        }
-    }
-    names
 }
 
 /// What a `web.base.url` naming another host (or scheme) breaks on this instance.
@@ -590,8 +385,8 @@ pub fn canonical_host(f: &Facts, fnd: Finding) -> Finding {
     let fnd = fnd.refs(&[gh("odoo/odoo", 92043), deploy_docs()]);
     with_front(f, fnd, |mut fnd, fr| {
         let mut logs_out = false;
-        let serving = serving_names(fr);
-        let (base, frozen) = base_url(f);
+        let serving = fr.serving_names();
+        let (base, frozen) = f.base_url();
         let base_host = base.as_deref().and_then(url_host);
         // A server serving several names without an `if ($host != …)` redirect serves them all.
         let canonicalised = fr.serving().iter().all(|s| {
@@ -699,255 +494,27 @@ pub fn canonical_host(f: &Facts, fnd: Finding) -> Finding {
     })
 }
 
-/// `if ($host != name) { return 301 …; }` at server level: the canonical-host redirect we write.
-pub fn has_host_redirect(s: &Server) -> bool {
-    s.directive.children().iter().any(|d| {
-        d.name == "if"
-            && d.args.iter().any(|a| a.contains("$host"))
-            && d.children().iter().any(|c| c.name == "return")
-    })
-}
-
-/// `if ($scheme = http) { return 301 https://…; }` (or `$https`) at server level: plain requests
-/// of a server that listens both ways are sent to HTTPS.
-pub fn has_scheme_redirect(s: &Server) -> bool {
-    s.directive.children().iter().any(|d| {
-        d.name == "if"
-            && d.args
-                .iter()
-                .any(|a| a.contains("$scheme") || a.contains("$https"))
-            && d.children()
-                .iter()
-                .any(|c| c.name == "return" || c.name == "rewrite")
-    })
-}
-
-/// Whether a `proxy_cookie_flags`/`proxy_cookie_path` cookie or path pattern matches `value`:
-/// a literal (case-insensitive), or a regex after `~` (`~*`: case-insensitive); a bare `~` is
-/// the empty regex and matches everything.
-fn pattern_matches(pattern: &str, value: &str, literal_prefix: bool) -> bool {
-    let (regex, insensitive) = if let Some(r) = pattern.strip_prefix("~*") {
-        (Some(r), true)
-    } else if let Some(r) = pattern.strip_prefix('~') {
-        (Some(r), false)
-    } else {
-        (None, false)
-    };
-    match regex {
-        Some(r) => regex::RegexBuilder::new(r.trim())
-            .case_insensitive(insensitive)
-            .build()
-            .map(|re| re.is_match(value))
-            .unwrap_or(false),
-        None if literal_prefix => value.starts_with(pattern),
-        None => pattern.eq_ignore_ascii_case(value),
-    }
-}
-
-/// The directive that makes nginx mark Odoo's `session_id` cookie (set with `Path=/`) Secure in
-/// this location: the first `proxy_cookie_flags` whose cookie matches it, when its flags include
-/// `secure` (nginx applies the first match only); or a `proxy_cookie_path` whose replacement
-/// appends `; Secure` to the path, the trick older guides publish.
-pub fn secure_cookie_source<'a>(loc: &Location<'a>) -> Option<&'a Directive> {
-    let flags = loc.effective_all("proxy_cookie_flags");
-    let first = flags.directives.iter().find(|d| {
-        d.arg(0)
-            .is_some_and(|c| c != "off" && pattern_matches(c, "session_id", false))
-    });
-    if let Some(d) = first {
-        if d.args
-            .iter()
-            .skip(1)
-            .any(|a| a.eq_ignore_ascii_case("secure"))
-        {
-            return Some(d);
-        }
-    }
-    let paths = loc.effective_all("proxy_cookie_path");
-    let first = paths.directives.iter().find(|d| {
-        d.arg(0)
-            .is_some_and(|p| p != "off" && pattern_matches(p, "/", true))
-    });
-    first
-        .filter(|d| {
-            d.arg(1).is_some_and(|r| {
-                r.split(';')
-                    .skip(1)
-                    .any(|part| part.trim().eq_ignore_ascii_case("secure"))
-            })
-        })
-        .copied()
-}
-
-/// Where nginx marks the session cookie Secure on a server that answers plain HTTP.
-#[derive(Debug, Clone)]
-pub struct SecureOnPlain<'a> {
-    pub server: usize,
-    /// `server_name`s, for the evidence.
-    pub names: String,
-    /// The plain-HTTP ports of that server.
-    pub plain_ports: Vec<u16>,
-    /// The location to Odoo that sends the cookie.
-    pub location: String,
-    pub directive: &'a Directive,
-    /// The level the directive is taken from (where an edit takes effect).
-    pub level: Level,
-    /// The same block also terminates TLS (`listen 80; listen 443 ssl;` in one server).
-    pub mixed: bool,
-    /// The directive also marks the cookie on an HTTPS server (set at http level, in a snippet
-    /// both include, or in a block that listens both ways): removing `secure` there would remove
-    /// it from HTTPS too.
-    pub shared_with_https: bool,
-}
-
-fn same_directive(a: &Directive, b: &Directive) -> bool {
-    a.file == b.file && a.span == b.span
-}
-
-/// Every location to Odoo's HTTP port served over plain HTTP where nginx marks the session
-/// cookie Secure: browsers drop such a cookie on http://, so nobody stays logged in there.
-pub fn secure_on_plain(fr: &Front) -> Vec<SecureOnPlain<'_>> {
-    let servers = fr.config.servers();
-    let routes = fr.config.routes_to(&fr.http);
-    // Directives that mark the cookie on TLS-served routes.
-    let mut on_tls: Vec<&Directive> = Vec::new();
-    for route in &routes {
-        let Some(s) = servers.iter().find(|s| s.index == route.server) else {
-            continue;
-        };
-        if !s.is_ssl() || Front::redirects_all(s) {
-            continue;
-        }
-        if let Some(d) = s
-            .location(&route.location)
-            .and_then(|l| secure_cookie_source(&l))
-        {
-            on_tls.push(d);
-        }
-    }
-    let mut out: Vec<SecureOnPlain> = Vec::new();
-    for s in fr.plain_serving() {
-        for route in routes.iter().filter(|r| r.server == s.index) {
-            let Some(loc) = s.location(&route.location) else {
-                continue;
-            };
-            let Some(d) = secure_cookie_source(&loc) else {
-                continue;
-            };
-            let level = loc.effective_all(&d.name).from;
-            out.push(SecureOnPlain {
-                server: s.index,
-                names: s.server_names().join(" "),
-                plain_ports: s
-                    .listens()
-                    .iter()
-                    .filter(|l| !l.ssl)
-                    .filter_map(|l| l.port)
-                    .collect(),
-                location: route.location.clone(),
-                directive: d,
-                level,
-                mixed: s.is_ssl(),
-                shared_with_https: on_tls.iter().any(|t| same_directive(t, d)),
-            });
-        }
-    }
-    out
-}
-
-/// The fix choices for [`secure_on_plain`] that the planner can apply safely.
-pub const REDIRECT_PLAIN: &str = "redirect";
-pub const DROP_SECURE: &str = "drop-secure";
-
-/// Redirecting plain HTTP is plannable when HTTPS exists and every trap is a plain-only server
-/// (the redirect fix adds `return 301` to exactly those; a block that also listens with TLS
-/// cannot take it).
-pub fn can_redirect_plain(fr: &Front, traps: &[SecureOnPlain]) -> bool {
-    fr.has_https() && !traps.is_empty() && traps.iter().all(|t| !t.mixed)
-}
-
-/// The edits that remove `secure` where it marks the cookie on plain HTTP; `None` when one of
-/// those directives also serves HTTPS (removing it there would weaken HTTPS: redirect instead,
-/// or split the block by hand).
-pub fn drop_secure_edits(traps: &[SecureOnPlain]) -> Option<Vec<(Selector, EditOp)>> {
-    if traps.is_empty() || traps.iter().any(|t| t.shared_with_https) {
-        return None;
-    }
-    let mut edits: Vec<(Selector, EditOp)> = Vec::new();
-    let mut done: Vec<&Directive> = Vec::new();
-    for t in traps {
-        if done.iter().any(|d| same_directive(d, t.directive)) {
-            continue;
-        }
-        done.push(t.directive);
-        let d = t.directive;
-        let args: Vec<String> = if d.name == "proxy_cookie_flags" {
-            d.args
-                .iter()
-                .filter(|a| !a.eq_ignore_ascii_case("secure"))
-                .cloned()
-                .collect()
-        } else {
-            let replacement = d.arg(1).unwrap_or("/");
-            let kept: Vec<&str> = replacement
-                .split(';')
-                .enumerate()
-                .filter(|(i, part)| *i == 0 || !part.trim().eq_ignore_ascii_case("secure"))
-                .map(|(_, p)| p)
-                .collect();
-            let mut args = d.args.clone();
-            args[1] = kept.join(";");
-            args
-        };
-        let sel = match &t.level {
-            Level::Location(key) => Selector::Location {
-                server: t.server,
-                location: key.clone(),
-            },
-            Level::Http => Selector::Http,
-            Level::Server | Level::Unset => Selector::Server(t.server),
-        };
-        let op = if d.name == "proxy_cookie_flags" && args.len() == 1 {
-            // `proxy_cookie_flags session_id secure;` alone: nothing is left to set.
-            EditOp::Remove {
-                name: d.name.clone(),
-                first_arg: d.arg(0).map(str::to_string),
-            }
-        } else {
-            EditOp::ReplaceArgs {
-                name: d.name.clone(),
-                first_arg: d.arg(0).map(str::to_string),
-                args,
-            }
-        };
-        edits.push((sel, op));
-    }
-    Some(edits)
-}
-
 /// The choices offered for the Secure-cookie-on-plain-HTTP failure: only those the planner can
-/// apply and that leave the check passing. With HTTPS, the redirect (dropping `secure` on the
-/// plain server would leave HTTPS's Secure cookie next to a plain site, which browsers refuse
-/// to overwrite from http://); without HTTPS, dropping `secure`.
+/// apply and that leave the check passing ([`secure_on_plain_fixes`]), in its order.
 pub fn secure_on_plain_choices(
     fr: &Front,
     traps: &[SecureOnPlain],
 ) -> (Vec<Choice>, Option<String>) {
-    let mut choices = Vec::new();
-    if can_redirect_plain(fr, traps) {
-        choices.push(Choice {
-            value: REDIRECT_PLAIN.into(),
-            label: "Redirect plain HTTP to HTTPS, so the cookie is only ever used over HTTPS (recommended)".into(),
-            warning: None,
-        });
-    }
-    if !fr.has_https() && drop_secure_edits(traps).is_some() {
-        choices.push(Choice {
-            value: DROP_SECURE.into(),
-            label: "Remove secure from the session cookie's flags on the plain-HTTP server".into(),
-            warning: Some("Over plain HTTP the session cookie crosses the network unencrypted; HTTPS with a redirect is the safer fix.".into()),
-        });
-    }
+    let choices: Vec<Choice> = secure_on_plain_fixes(fr, traps)
+        .into_iter()
+        .map(|value| match value {
+            REDIRECT_PLAIN => Choice {
+                value: REDIRECT_PLAIN.into(),
+                label: "Redirect plain HTTP to HTTPS, so the cookie is only ever used over HTTPS (recommended)".into(),
+                warning: None,
+            },
+            _ => Choice {
+                value: DROP_SECURE.into(),
+                label: "Remove secure from the session cookie's flags on the plain-HTTP server".into(),
+                warning: Some("Over plain HTTP the session cookie crosses the network unencrypted; HTTPS with a redirect is the safer fix.".into()),
+            },
+        })
+        .collect();
     let default = choices.first().map(|c| c.value.clone());
     (choices, default)
 }
@@ -1090,7 +657,7 @@ pub fn sticky(f: &Facts, fnd: Finding) -> Finding {
     }) || f.odoo.env.contains_key("SESSION_DB_URI");
     with_front(f, fnd, |mut fnd, fr| {
         let mut several = false;
-        for name in upstreams_to(fr) {
+        for name in fr.upstreams_to() {
             let Some(up) = fr.config.upstream(&name) else {
                 continue;
             };
@@ -1176,15 +743,111 @@ pub fn sticky(f: &Facts, fnd: Finding) -> Finding {
     })
 }
 
-/// Upstream blocks through which requests reach this Odoo's HTTP port.
-pub fn upstreams_to(fr: &Front) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for r in fr.config.routes_to(&fr.http) {
-        if let Some(u) = r.upstream {
-            if !names.contains(&u) {
-                names.push(u);
-            }
+#[cfg(test)]
+mod tests {
+    use crate::discover::{instances_of, inventory::Inventory, sections::Sections};
+    use crate::facts::*;
+    use crate::nginx::BUILDS;
+
+    const SECRET: &str = "b2RvbzpzM2NyZXQ=";
+
+    /// A Debian-package Odoo (captured discovery) behind the official nginx example, whose
+    /// `location /` also sends a credential upstream.
+    fn facts() -> Facts {
+        let inv = Inventory::parse(&Sections::parse(include_str!(
+            "../../tests/fixtures/discovery/debian-systemd.txt"
+        )));
+        let (summary, odoo) = instances_of(&inv).remove(0);
+        let dump = include_str!("../../tests/fixtures/nginx/odoo_official.dump").replace(
+            "    proxy_redirect off;\n",
+            &format!(
+                "    proxy_redirect off;\n    proxy_set_header Authorization \"Basic {SECRET}\";\n"
+            ),
+        );
+        assert!(dump.contains(SECRET));
+        Facts {
+            schema: crate::facts::FACTS_SCHEMA,
+            host: HostFacts {
+                name: "odoo.example.com".into(),
+                host_key_fingerprint: None,
+                os: "Debian GNU/Linux 12 (bookworm)".into(),
+                kernel: "Linux 6.1.0".into(),
+                cpus: 4,
+                mem_total_bytes: 8 << 30,
+            },
+            instances: vec![summary],
+            odoo,
+            sessions: Observed::Unknown("not needed here".into()),
+            cleaners: Vec::new(),
+            nginx: Observed::Seen(NginxFacts::new(
+                vec!["nginx: master process /usr/sbin/nginx".into()],
+                None,
+                "/usr/sbin/nginx -T".into(),
+                &dump,
+            )),
+            log: Observed::Unknown("not needed here".into()),
+            db: Observed::Unknown("not needed here".into()),
+            db_scope: None,
+            server: Observed::Unknown("not needed here".into()),
+            probe: None,
+            cost: Cost::default(),
         }
     }
-    names
+
+    fn proxy_findings(f: &Facts) -> String {
+        let findings: Vec<_> = crate::registry::run_all(f)
+            .into_iter()
+            .filter(|x| x.id.as_str().starts_with("proxy."))
+            .collect();
+        assert_eq!(findings.len(), 7);
+        serde_json::to_string_pretty(&findings).unwrap()
+    }
+
+    #[test]
+    fn the_dump_is_parsed_once_per_diagnosis_and_again_only_from_a_document() {
+        BUILDS.with(|b| b.set(0));
+        let f = facts();
+        assert_eq!(
+            BUILDS.with(|b| b.get()),
+            1,
+            "parsed when the facts are made"
+        );
+        let live = proxy_findings(&f);
+        assert!(live.contains("\"status\": \"ok\""), "{live}");
+        assert_eq!(BUILDS.with(|b| b.get()), 1, "every check reads that parse");
+
+        let Observed::Seen(n) = &f.nginx else {
+            unreachable!()
+        };
+        let doc = serde_json::to_string(n).unwrap();
+        let mut read = f.clone();
+        read.nginx = Observed::Seen(serde_json::from_str(&doc).unwrap());
+        assert_eq!(
+            BUILDS.with(|b| b.get()),
+            2,
+            "a document is parsed when read"
+        );
+        assert_eq!(
+            proxy_findings(&read),
+            live,
+            "the same findings from the document"
+        );
+        assert_eq!(BUILDS.with(|b| b.get()), 2);
+    }
+
+    #[test]
+    fn a_secret_header_value_never_reaches_serialized_facts() {
+        let f = facts();
+        let json = serde_json::to_string(&f).unwrap();
+        assert!(!json.contains(SECRET), "the credential is in the facts");
+        assert!(
+            json.contains(r#"proxy_set_header Authorization \"<redacted>\";"#),
+            "the dump says what was redacted"
+        );
+        let Observed::Seen(n) = &f.nginx else {
+            unreachable!()
+        };
+        assert_eq!(n.redacted_files(), ["/etc/nginx/sites-enabled/odoo"]);
+        assert_eq!(n.files.len(), 3, "{:?}", n.files);
+    }
 }

@@ -2,6 +2,7 @@
 
 use super::{gh, Finding, Status};
 use crate::facts::{Facts, Observed};
+use crate::nginx::front::FrontState;
 
 pub fn service_found(f: &Facts, fnd: Finding) -> Finding {
     let o = &f.odoo;
@@ -250,8 +251,11 @@ pub fn db_filter(f: &Facts, fnd: Finding) -> Finding {
         f.odoo.option_source("dbfilter").unwrap_or_default(),
         format!("dbfilter = {filter}"),
     );
-    if let (Some(db), Observed::Seen(nginx)) = (f.db.seen(), &f.nginx) {
-        let names = crate::checks::proxy::server_names(nginx, f.odoo.http_port());
+    if let (Some(db), Observed::Seen(_)) = (f.db.seen(), &f.nginx) {
+        let names = match f.front() {
+            FrontState::Front(fr) => fr.server_names(),
+            _ => Vec::new(),
+        };
         for name in names {
             let allowed: Vec<&str> = db
                 .databases

@@ -5,7 +5,7 @@ use crate::facts::{CleanerKind, Facts, Observed};
 use crate::version::{human_duration, OdooVersion, DEFAULT_LIFETIME};
 use std::time::Duration;
 
-pub const LIFETIME_KEY: &str = "sessions.max_inactivity_seconds";
+pub use crate::facts::LIFETIME_KEY;
 
 /// Odoo's reading of the parameter: `int(value)`, the default on anything else.
 fn lifetime_secs(raw: Option<&str>) -> u64 {

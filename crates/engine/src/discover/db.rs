@@ -405,7 +405,7 @@ pub(super) fn db_facts(
                 let rows = d.query(
                     "SELECT (SELECT latest_version FROM ir_module_module WHERE name = 'base'), \
                      (SELECT value FROM ir_config_parameter WHERE key = $1)",
-                    &[&crate::checks::session::LIFETIME_KEY],
+                    &[&crate::facts::LIFETIME_KEY],
                 );
                 cost.psql_runs += d.psql_runs;
                 match rows {

@@ -3,6 +3,8 @@
 
 pub mod db;
 pub mod inventory;
+pub mod probe;
+pub mod process;
 pub mod scripts;
 pub mod sections;
 pub mod services;
@@ -650,9 +652,10 @@ fn scope_hints(
         any_host: true,
         chosen: chosen.to_vec(),
     };
-    let Some(front) = nginx.seen().and_then(|n| {
-        crate::checks::proxy::Front::new(n, odoo.http_port(), odoo.gevent_port()).ok()
-    }) else {
+    let Some(front) = nginx
+        .seen()
+        .and_then(|n| n.front(odoo.http_port(), odoo.gevent_port()).ok())
+    else {
         return hints;
     };
     let servers = front.odoo_servers();
@@ -692,31 +695,19 @@ fn nginx_facts(inv: &Inventory, odoo: &OdooFacts) -> Observed<NginxFacts> {
             pick.stderr.trim()
         ));
     }
-    let files = pick
-        .dump
-        .lines()
-        .filter_map(|l| {
-            l.strip_prefix("# configuration file ")
-                .and_then(|r| r.strip_suffix(':'))
-        })
-        .map(String::from)
-        .collect::<Vec<_>>();
     let conf_path = {
         let words: Vec<&str> = pick.master_args.split_whitespace().collect();
         words
             .windows(2)
             .find(|w| w[0] == "-c")
             .map(|w| w[1].to_string())
-            .or_else(|| files.first().cloned())
-            .unwrap_or_else(|| "/etc/nginx/nginx.conf".into())
     };
-    Observed::Seen(NginxFacts {
-        masters: inv.nginx.iter().map(|n| n.master_args.clone()).collect(),
+    Observed::Seen(NginxFacts::new(
+        inv.nginx.iter().map(|n| n.master_args.clone()).collect(),
         conf_path,
-        dump_command: pick.command.clone(),
-        dump: pick.dump.clone(),
-        files,
-    })
+        pick.command.clone(),
+        &pick.dump,
+    ))
 }
 
 /// Asks the running server what it is, on its own port through the SSH tunnel.
@@ -736,11 +727,11 @@ fn server_facts(host: &Host, odoo: &OdooFacts, cost: &mut Cost) -> Observed<Serv
     };
     let base = format!("http://{}", tunnel.local_addr());
     cost.http_requests += 2;
-    match crate::probe::version_info(&base) {
+    match probe::version_info(&base) {
         Ok(v) => Observed::Seen(ServerFacts {
             url: format!("http://{interface}:{}", odoo.http_port()),
             server_version: Some(v),
-            login_page_cookie: crate::probe::login_page_cookie(&base),
+            login_page_cookie: probe::login_page_cookie(&base),
         }),
         Err(e) => Observed::Unknown(format!(
             "Odoo did not answer on {interface}:{}: {e}",

@@ -3,7 +3,7 @@
 //! start (a fatal odoo.conf line, a crash loop) has no process, so `ps` alone never finds the
 //! instance that needs help most (issue 9). Pure: parsed from the inventory script's sections.
 
-use super::inventory::{odoo_program, ProcDetails};
+use super::process::{odoo_program, ProcDetails};
 use super::sections::Sections;
 use crate::facts::{InstanceState, Service};
 use base64::Engine as _;

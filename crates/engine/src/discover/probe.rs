@@ -2,9 +2,9 @@
 //! probe whose observations beat anything read from files (facts §7). Nothing is stored; the
 //! session id is never shown.
 
-use crate::facts::{Facts, Observed};
+use crate::facts::{CookieAttrs, Facts, LoginObservation, ProbeFacts};
+use crate::nginx::front::FrontState;
 use osd_remote::{Host, Secret};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -19,88 +19,6 @@ pub struct ProbeOptions {
     pub public_url: Option<String>,
     /// Host names to reach at a given address (like curl's --resolve), for names without DNS.
     pub resolve: Vec<(String, SocketAddr)>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct CookieAttrs {
-    /// The Set-Cookie header with the session id replaced.
-    pub header: String,
-    pub max_age: Option<i64>,
-    pub has_expires: bool,
-    pub http_only: bool,
-    pub secure: bool,
-    pub same_site: Option<String>,
-    pub path: Option<String>,
-    pub domain: Option<String>,
-}
-
-impl CookieAttrs {
-    pub fn parse(header: &str) -> Option<CookieAttrs> {
-        let mut parts = header.split(';').map(str::trim);
-        let (name, _) = parts.next()?.split_once('=')?;
-        if name != "session_id" {
-            return None;
-        }
-        let mut c = CookieAttrs {
-            header: String::new(),
-            max_age: None,
-            has_expires: false,
-            http_only: false,
-            secure: false,
-            same_site: None,
-            path: None,
-            domain: None,
-        };
-        let mut shown = vec!["session_id=<hidden>".to_string()];
-        for p in parts {
-            shown.push(p.to_string());
-            let (k, v) = p
-                .split_once('=')
-                .map(|(k, v)| (k.trim(), Some(v.trim())))
-                .unwrap_or((p, None));
-            match k.to_ascii_lowercase().as_str() {
-                "max-age" => c.max_age = v.and_then(|v| v.parse().ok()),
-                "expires" => c.has_expires = true,
-                "httponly" => c.http_only = true,
-                "secure" => c.secure = true,
-                "samesite" => c.same_site = v.map(String::from),
-                "path" => c.path = v.map(String::from),
-                "domain" => c.domain = v.map(String::from),
-                _ => {}
-            }
-        }
-        c.header = shown.join("; ");
-        Some(c)
-    }
-}
-
-/// One login, through one URL.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct LoginObservation {
-    pub url: String,
-    /// Where the redirects ended (the origin the login was made on).
-    pub final_url: Option<String>,
-    /// "301 http://a/web/login → https://b/web/login", in order.
-    pub redirects: Vec<String>,
-    pub cookie: Option<CookieAttrs>,
-    /// The session still answered with a uid after this many follow-up requests.
-    pub session_holds: bool,
-    pub checks_made: u32,
-    pub error: Option<String>,
-    /// The session made by the login, kept in memory only (prints as `<redacted>`).
-    #[serde(skip)]
-    pub session_id: Option<Secret>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ProbeFacts {
-    /// A login on Odoo's own port through the SSH tunnel; skipped (with why) when it would
-    /// rewrite `web.base.url` to the tunnel's address.
-    pub direct: Option<LoginObservation>,
-    pub direct_skipped: Option<String>,
-    pub public: Option<LoginObservation>,
-    /// `web.base.url` as Odoo holds it after the logins (an admin login rewrites it unless frozen).
-    pub base_url_after_login: Option<String>,
 }
 
 fn agent(resolve: &[(String, SocketAddr)]) -> ureq::Agent {
@@ -305,7 +223,7 @@ pub fn live_probe(host: &Host, facts: &Facts, opts: &ProbeOptions) -> ProbeFacts
         (db.as_str(), "web.base.url"),
         (db.as_str(), "web.base.url.freeze"),
     ];
-    let after = crate::discover::db::read_params(host, &facts.odoo, &keys).unwrap_or_default();
+    let after = super::db::read_params(host, &facts.odoo, &keys).unwrap_or_default();
     let base_url_after_login = after.first().cloned().flatten();
     let frozen = after
         .get(1)
@@ -361,11 +279,8 @@ pub fn public_url_guess(facts: &Facts) -> Option<String> {
     if frozen {
         return base;
     }
-    if let Observed::Seen(n) = &facts.nginx {
-        if let Some(u) = crate::checks::proxy::public_urls(n, facts.odoo.http_port())
-            .into_iter()
-            .next()
-        {
+    if let FrontState::Front(fr) = facts.front() {
+        if let Some(u) = fr.public_urls().into_iter().next() {
             return Some(u);
         }
     }
