@@ -25,6 +25,7 @@
  * @typedef {import('./types/api').Finding} Finding
  * @typedef {import('./types/api').DiagnosisView} DiagnosisView
  * @typedef {import('./types/api').ChangeSet} ChangeSet
+ * @typedef {import('./types/api').CheckId} CheckId
  * @typedef {import('./types/api').ChangeRecord} ChangeRecord
  * @typedef {import('./types/api').ProgressEvent} ProgressEvent
  */
@@ -114,7 +115,7 @@ function diagnosisOf(checks, instances = [ONE_INSTANCE], chosen = instances[0].v
 /** @param {string[]} ids @param {Record<string, string>} values @returns {ChangeSet} */
 function changesetFor(ids, values) {
   /** @type {ChangeSet} */
-  const cs = { checks: ids, files: [], params: [], services: [], reasons: [], interruption: "", notes: [] };
+  const cs = { checks: /** @type {CheckId[]} */ (ids), files: [], params: [], services: [], reasons: [], interruption: "", notes: [] };
   if (ids.includes("session.lifetime")) {
     const v = values["session.lifetime"] ?? "604800";
     cs.params.push({ db: "odoo", key: "sessions.max_inactivity_seconds", old: "600", new: v, check: "session.lifetime" });
@@ -288,12 +289,17 @@ export function createMockApi(scenario) {
     },
 
     diagnose: async (_id, probe, onProgress) => {
-      step(onProgress, "discovering", "Reading Odoo's processes, its config file, nginx, the session store and the database…");
-      await sleep(400);
+      step(onProgress, "inventory", "Looking for Odoo's processes, services and nginx: on odoo-lab");
+      await sleep(150);
+      step(onProgress, "config", "Reading the Odoo server's config, sessions and logs: /etc/odoo/odoo.conf");
+      step(onProgress, "database", "Reading Odoo's settings in its databases…");
+      step(onProgress, "server", "Asking the running Odoo what it is: on port 8069");
+      await sleep(250);
       if (probe) {
-        step(onProgress, "probing", `Logging in to Odoo as ${probe.login} to watch a real session…`);
+        step(onProgress, "probe", `Testing a real login: as ${probe.login}`);
         await sleep(300);
       }
+      step(onProgress, "judging", "Checking every item of the checklist…");
       onProgress({ event: "finished" });
       if (scenario === "diagnose-fails") throw fail("no_odoo", "No running Odoo server was found on odoo-lab.", "Start Odoo on the server, then diagnose again.");
       if (scenario === "several-instances" && !instanceChosen) {
@@ -321,9 +327,9 @@ export function createMockApi(scenario) {
       applying = true;
       const steps = /** @type {const} */ ([
         ["lock", "Making sure no one else is changing this server: locking /var/lib/odoo-session-doctor", true],
-        ["checkUnchanged", "Checking nothing changed since the preview", true],
+        ["check_unchanged", "Checking nothing changed since the preview", true],
         ["record", "Backing up the files and settings: saving before-images on the host", true],
-        ["writeParams", "Writing Odoo's settings: 1 system parameter in one transaction", true],
+        ["write_params", "Writing Odoo's settings: 1 system parameter in one transaction", true],
       ]);
       for (const [s, m, c] of steps) {
         step(on, s, m, c);
@@ -332,7 +338,7 @@ export function createMockApi(scenario) {
         await sleep(700);
         if (cancelled) {
           applying = false;
-          step(on, "rollBack", "Putting everything back: cancelled before the restart");
+          step(on, "roll_back", "Putting everything back: cancelled before the restart");
           await sleep(200);
           on({ event: "finished" });
           const rec = record(cs, "rolled_back");
@@ -345,7 +351,7 @@ export function createMockApi(scenario) {
       if (scenario === "apply-rolls-back") {
         step(on, "validate", "Validating the new configuration");
         await sleep(200);
-        step(on, "rollBack", "Putting everything back: `nginx -t` rejected the edited configuration");
+        step(on, "roll_back", "Putting everything back: `nginx -t` rejected the edited configuration");
         await sleep(200);
         on({ event: "finished" });
         const rec = record(cs, "rolled_back");
@@ -353,12 +359,12 @@ export function createMockApi(scenario) {
         records.push(rec);
         return { result: { changeset: rec.id, status: "rolled_back", verification: [], error: rec.error }, changeset: cs, after: null };
       }
-      step(on, "restartOdoo", "Restarting Odoo: supervisorctl restart odoo");
+      step(on, "restart_odoo", "Restarting Odoo: supervisorctl restart odoo");
       for (const line of ["odoo: stopped", "odoo: started"]) {
         await sleep(200);
         on({ event: "output", data: { line } });
       }
-      step(on, "waitHealth", "Waiting for Odoo to answer again");
+      step(on, "wait_health", "Waiting for Odoo to answer again");
       await sleep(300);
       step(on, "verify", "Verifying the fix: after the restart");
       await sleep(300);
@@ -384,11 +390,11 @@ export function createMockApi(scenario) {
     history: async () => { await sleep(100); return clone(records).reverse(); },
 
     rollback: async (_id, changesetId, on) => {
-      step(on, "discovering", "Reading the server's current setup…");
+      step(on, "inventory", "Looking for Odoo's processes, services and nginx: on odoo-lab");
       await sleep(250);
-      step(on, "rollBack", `Putting everything back: change set ${changesetId}`);
+      step(on, "roll_back", `Putting everything back: change set ${changesetId}`);
       await sleep(250);
-      step(on, "restartOdoo", "Restarting Odoo: supervisorctl restart odoo");
+      step(on, "restart_odoo", "Restarting Odoo: supervisorctl restart odoo");
       await sleep(250);
       step(on, "verify", "Diagnosing again to show the state now…");
       await sleep(250);

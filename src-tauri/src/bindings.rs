@@ -1,10 +1,14 @@
-//! The TypeScript declarations of every type that crosses the bridge, generated with ts-rs into
+//! The TypeScript declarations of every type that crosses the bridge, generated with ts-rs (from
+//! the app's types and from the engine's and osd-servers' own, behind their `ts` feature) into
 //! `ui/types/bindings.d.ts` and committed. The test `bindings_are_up_to_date` fails when the
 //! committed file differs from what the Rust types say; regenerate with
 //! `UPDATE_BINDINGS=1 cargo test -p odoo-session-doctor-app bindings`.
 use ts_rs::{Config, TS};
 
-use crate::{engine_types as e, error, progress, servers, session, views};
+use osd_engine::change::{self as ch, apply, record};
+use osd_engine::checks as ck;
+
+use crate::{error, progress, servers, session, views};
 
 pub const PATH: &str = "ui/types/bindings.d.ts";
 
@@ -29,7 +33,7 @@ pub fn typescript() -> String {
         servers::ServerInput::decl(&cfg),
         servers::SshConfigHost::decl(&cfg),
         progress::ProgressEvent::decl(&cfg),
-        progress::Step::decl(&cfg),
+        osd_engine::progress::Step::decl(&cfg),
         views::Power::decl(&cfg),
         views::Connected::decl(&cfg),
         views::OdooSummary::decl(&cfg),
@@ -40,29 +44,30 @@ pub fn typescript() -> String {
         views::RollbackView::decl(&cfg),
         views::ExportedReport::decl(&cfg),
         views::ReportFormat::decl(&cfg),
-        // the engine's values, as the engine serializes them
-        e::Status::decl(&cfg),
-        e::Evidence::decl(&cfg),
-        e::Reference::decl(&cfg),
-        e::Choice::decl(&cfg),
-        e::FixOffer::decl(&cfg),
-        e::Finding::decl(&cfg),
-        e::Verdict::decl(&cfg),
-        e::FileKind::decl(&cfg),
-        e::FileChange::decl(&cfg),
-        e::ParamChange::decl(&cfg),
-        e::ServiceAction::decl(&cfg),
-        e::Reason::decl(&cfg),
-        e::ChangeSet::decl(&cfg),
-        e::Verification::decl(&cfg),
-        e::Outcome::decl(&cfg),
-        e::ApplyResult::decl(&cfg),
-        e::RecordStatus::decl(&cfg),
-        e::Record::decl(&cfg),
-        e::RollbackResult::decl(&cfg),
+        // the engine's values, declared by the engine's own types (its `ts` feature)
+        ck::CheckId::decl(&cfg),
+        ck::Status::decl(&cfg),
+        ck::Evidence::decl(&cfg),
+        ck::Reference::decl(&cfg),
+        ck::Choice::decl(&cfg),
+        ck::FixOffer::decl(&cfg),
+        ck::Finding::decl(&cfg),
+        ck::Verdict::decl(&cfg),
+        ch::FileKind::decl(&cfg),
+        ch::FileChange::decl(&cfg),
+        ch::ParamChange::decl(&cfg),
+        ch::ServiceAction::decl(&cfg),
+        ch::Reason::decl(&cfg),
+        ch::ChangeSet::decl(&cfg),
+        record::Verification::decl(&cfg),
+        apply::Outcome::decl(&cfg),
+        apply::ApplyResult::decl(&cfg),
+        record::RecordStatus::decl(&cfg),
+        record::Record::decl(&cfg),
+        apply::RollbackResult::decl(&cfg),
     ];
     let mut out = String::from(
-        "// GENERATED from the Rust types in src-tauri/src (ts-rs); do not edit by hand.\n\
+        "// GENERATED from the Rust types in src-tauri/src and the engine crates (ts-rs); do not edit by hand.\n\
          // Regenerate: UPDATE_BINDINGS=1 cargo test -p odoo-session-doctor-app bindings\n\n",
     );
     for decl in decls {

@@ -180,6 +180,16 @@ pub fn compare_command(key_type: &str) -> String {
     format!("ssh-keygen -lf /etc/ssh/{file}")
 }
 
+/// Saved-server errors keep the crate's code, words and hint; a broken SSH config is an SSH error.
+impl From<osd_servers::ServersError> for AppError {
+    fn from(error: osd_servers::ServersError) -> Self {
+        match error {
+            osd_servers::ServersError::SshConfig(e) => e.into(),
+            other => AppError::new(other.code(), other.to_string(), other.hint()),
+        }
+    }
+}
+
 /// SSH and host errors, in the UI's words. The engine's message already names the host and says
 /// what to do after a " — "; that tail becomes the hint, so nothing is said twice.
 impl From<osd_remote::RemoteError> for AppError {

@@ -19,17 +19,17 @@
 pub mod bindings;
 pub mod commands;
 pub mod demo;
-pub mod engine_types;
 pub mod error;
 pub mod progress;
 pub mod report;
-pub mod servers;
 pub mod session;
 pub mod views;
 
 use std::sync::Arc;
 
 pub use error::{AppError, AppResult};
+/// Saved servers live in a crate the CLI shares; the app reaches them under their old name.
+pub use osd_servers as servers;
 use tauri::{Emitter, Manager};
 
 /// Runs `work` on Tokio's blocking pool and waits for it without blocking the async runtime.

@@ -5,15 +5,15 @@
 //! free of Tauri so it is tested without a window; the commands in [`crate::commands`] are a few
 //! lines over it. All of it is synchronous and runs on a blocking thread (see [`crate::blocking`]).
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use osd_engine::change::apply::{self, ApplyOptions, Progress};
+use osd_engine::change::apply::{self, ApplyOptions};
 use osd_engine::change::plan::{plan, FixRequest};
 use osd_engine::change::{record, ChangeSet};
-use osd_engine::discover::{discover, DiscoverOptions};
-use osd_engine::probe::{self, ProbeOptions};
+use osd_engine::discover::{discover_with_progress, DiscoverOptions};
+use osd_engine::probe::ProbeOptions;
+use osd_engine::progress::{Progress, Step};
 use osd_engine::{DiagnoseOptions, Diagnosis};
 use osd_remote::{Ask, ConnectOptions, Host, Privilege, Prompt, RemoteError, Secret, Target};
 use serde::{Deserialize, Serialize};
@@ -21,60 +21,11 @@ use ts_rs::TS;
 
 use crate::demo::{self, DEMO_SERVER_ID};
 use crate::error::ErrorDetails;
-use crate::progress::{self, ProgressEvent, ProgressSink, Step};
-use crate::servers::{self, AuthMethod, ServerEntry, ServerInput, ServerStore, SshConfigHost};
+use crate::progress::{self, ProgressEvent, ProgressSink};
+use crate::servers::{self, ServerEntry, ServerInput, ServerStore, SshConfigHost};
 use crate::views::{ApplyView, Connected, DiagnosisView, PlanView, RollbackView};
 use crate::{AppError, AppResult};
-
-/// Where the app keeps its files and which of the user's SSH files it reads.
-#[derive(Debug, Clone)]
-pub struct Paths {
-    /// `servers.toml` and the app's own `known_hosts` live here.
-    pub config_dir: PathBuf,
-    /// The SSH client config aliases resolve with (and import reads), if any.
-    pub ssh_config: Option<PathBuf>,
-    /// False in a sandbox: then none of `~/.ssh` (known_hosts, default keys) is read.
-    pub use_user_ssh: bool,
-}
-
-pub const ENV_CONFIG_DIR: &str = "OSD_CONFIG_DIR";
-pub const ENV_SSH_CONFIG: &str = "OSD_SSH_CONFIG";
-
-impl Paths {
-    /// `$OSD_CONFIG_DIR` (tests, demos) makes a sandbox that reads nothing of `~/.ssh` unless
-    /// `$OSD_SSH_CONFIG` names a config; otherwise the user's config dir and `~/.ssh/config`.
-    pub fn from_env() -> Paths {
-        let var = |name| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        match var(ENV_CONFIG_DIR) {
-            Some(config_dir) => Paths {
-                config_dir,
-                ssh_config: var(ENV_SSH_CONFIG),
-                use_user_ssh: false,
-            },
-            None => Paths {
-                config_dir: dirs::config_dir()
-                    .unwrap_or_else(|| PathBuf::from("."))
-                    .join("odoo-session-doctor"),
-                ssh_config: var(ENV_SSH_CONFIG)
-                    .or_else(|| dirs::home_dir().map(|h| h.join(".ssh").join("config"))),
-                use_user_ssh: true,
-            },
-        }
-    }
-
-    pub fn servers_file(&self) -> PathBuf {
-        self.config_dir.join("servers.toml")
-    }
-
-    /// Where host keys the person trusted in the app are stored.
-    pub fn known_hosts(&self) -> PathBuf {
-        self.config_dir.join("known_hosts")
-    }
-}
+pub use osd_servers::{Paths, ENV_CONFIG_DIR, ENV_SSH_CONFIG};
 
 /// Secrets typed for one connection. Held as [`Secret`]s (never printed) and dropped with it.
 #[derive(Default, Deserialize, TS)]
@@ -339,16 +290,9 @@ impl App {
 
     pub fn server(&self, id: &str) -> AppResult<ServerEntry> {
         if id == DEMO_SERVER_ID {
-            let path = demo::lab_path().ok_or_else(|| {
-                AppError::new(
-                    "no_demo_lab",
-                    "The app is not in demo mode.",
-                    "Start it with scripts/demo.",
-                )
-            })?;
-            return Ok(demo::DemoLab::load(&path)?.server_entry());
+            return Ok(demo_lab()?.server_entry());
         }
-        self.store.get(id)
+        Ok(self.store.get(id)?)
     }
 
     pub fn save_server(&self, input: &ServerInput) -> AppResult<ServerEntry> {
@@ -366,7 +310,7 @@ impl App {
 
     pub fn ssh_config_hosts(&self) -> AppResult<Vec<SshConfigHost>> {
         match &self.paths.ssh_config {
-            Some(path) => servers::ssh_config_hosts(path, &self.store.list()?),
+            Some(path) => Ok(servers::ssh_config_hosts(path, &self.store.list()?)?),
             None => Ok(Vec::new()),
         }
     }
@@ -384,7 +328,7 @@ impl App {
                         "Open the import again to see the current list.",
                     )
                 })?;
-                self.store.save(&servers::input_from_ssh_host(h))
+                Ok(self.store.save(&servers::input_from_ssh_host(h))?)
             })
             .collect()
     }
@@ -393,41 +337,9 @@ impl App {
 
     fn connect_options(&self, server: &ServerEntry) -> AppResult<(Target, ConnectOptions)> {
         if server.id == DEMO_SERVER_ID {
-            let path = demo::lab_path().ok_or_else(|| {
-                AppError::new(
-                    "no_demo_lab",
-                    "The app is not in demo mode.",
-                    "Start it with scripts/demo.",
-                )
-            })?;
-            return Ok(demo::DemoLab::load(&path)?.connect_options());
+            return Ok(demo_lab()?.connect_options());
         }
-        let target = Target::Ssh {
-            user: Some(server.user.clone()),
-            host: server.host.clone(),
-            port: Some(server.port),
-        };
-        let mut opts = if self.paths.use_user_ssh {
-            ConnectOptions::default()
-        } else {
-            ConnectOptions::bare()
-        };
-        opts.app_known_hosts_file = self.paths.known_hosts();
-        opts.ssh_config_file = self.paths.ssh_config.clone();
-        match server.auth {
-            AuthMethod::Agent => opts.use_agent = true,
-            AuthMethod::Key => {
-                let file = server.key_file.as_deref().unwrap_or_default();
-                opts.identity_files = vec![expand_home(file)];
-                opts.use_agent = false;
-                opts.default_identity_files.clear();
-            }
-            AuthMethod::Password => {
-                opts.use_agent = false;
-                opts.default_identity_files.clear();
-            }
-        }
-        Ok((target, opts))
+        Ok(osd_servers::connect_options(server, &self.paths))
     }
 
     /// Connects (host key verified first), checks the login can act as root, and looks for a
@@ -639,13 +551,8 @@ impl App {
         progress: &dyn ProgressSink,
     ) -> AppResult<DiagnosisView> {
         let conn = self.conn(server_id)?;
-        progress.report(progress::step(
-            Step::Discovering,
-            "Reading Odoo's processes, its config file, nginx, the session store and the database…",
-        ));
         let result = (|| {
-            let mut facts = discover(&conn.host, &conn.discover_options())?;
-            if let Some(p) = probe_input {
+            let probe = probe_input.map(|p| {
                 let mut opts = ProbeOptions {
                     login: p.login.trim().to_string(),
                     password: Secret::new(p.password),
@@ -660,17 +567,17 @@ impl App {
                         opts.resolve = resolve;
                     }
                 }
-                progress.report(progress::step(
-                    Step::Probing,
-                    format!(
-                        "Logging in to Odoo as {} to watch a real session…",
-                        opts.login
-                    ),
-                ));
-                facts.probe = Some(probe::live_probe(&conn.host, &facts, &opts));
-                *conn.probe.lock().unwrap() = Some(opts);
+                opts
+            });
+            let opts = DiagnoseOptions {
+                discover: conn.discover_options(),
+                probe,
+            };
+            let sink = |p: &Progress| progress.report(progress::from_engine(p, false));
+            let d = osd_engine::diagnose_with_progress(&conn.host, &opts, &sink)?;
+            if opts.probe.is_some() {
+                *conn.probe.lock().unwrap() = opts.probe;
             }
-            let d = Diagnosis::from_facts(facts);
             conn.first.lock().unwrap().get_or_insert_with(|| d.clone());
             *conn.last.lock().unwrap() = Some(d.clone());
             Ok::<_, AppError>(DiagnosisView::new(&d))
@@ -755,7 +662,7 @@ impl App {
         let events = progress.clone();
         let sink = move |p: &Progress| {
             if let Progress::Step { step, .. } = p {
-                if Step::from(*step).ends_cancel() {
+                if step.ends_cancel() {
                     cancellable.store(false, Ordering::SeqCst);
                 }
             }
@@ -819,13 +726,9 @@ impl App {
         let conn = self.conn(server_id)?;
         let _running = self.begin(false)?;
         let result = (|| {
-            progress.report(progress::step(
-                Step::Discovering,
-                "Reading the server's current setup…",
-            ));
-            let facts = discover(&conn.host, &conn.discover_options())?;
-            let opts = conn.apply_options(None);
             let sink = |p: &Progress| progress.report(progress::from_engine(p, false));
+            let facts = discover_with_progress(&conn.host, &conn.discover_options(), &sink)?;
+            let opts = conn.apply_options(None);
             let result =
                 apply::rollback(&conn.host, &facts, Some(changeset_id), false, &opts, &sink)?;
             progress.report(progress::step(
@@ -873,17 +776,21 @@ impl App {
     }
 }
 
+/// The lab `scripts/demo` started (the demo server's connection and entry come from it).
+fn demo_lab() -> AppResult<demo::DemoLab> {
+    let path = demo::lab_path().ok_or_else(|| {
+        AppError::new(
+            "no_demo_lab",
+            "The app is not in demo mode.",
+            "Start it with scripts/demo.",
+        )
+    })?;
+    demo::DemoLab::load(&path)
+}
+
 fn same_findings(a: &Diagnosis, b: &Diagnosis) -> bool {
     a.checks
         .iter()
         .map(|c| (c.id, c.status))
         .eq(b.checks.iter().map(|c| (c.id, c.status)))
-}
-
-/// `~/x` → `$HOME/x` (key files in the form and in servers.toml may use it).
-pub fn expand_home(path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), dirs::home_dir()) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ => PathBuf::from(path),
-    }
 }

@@ -1,6 +1,6 @@
 //! What the commands return. Engine values travel as the engine serializes them (the same JSON
-//! as the CLI's `--json`); their TypeScript shapes come from [`crate::engine_types`] through
-//! `#[ts(as = ...)]`. The app's own wrappers add what a screen needs on top (the quick-fix
+//! as the CLI's `--json`), and so do their TypeScript shapes (the engine's `ts` feature derives
+//! them on the engine's own types). The app's own wrappers add what a screen needs on top (the quick-fix
 //! order, the plan's id, a short summary of the Odoo found).
 use osd_engine::change::apply::{ApplyResult, RollbackResult};
 use osd_engine::change::record::Record;
@@ -12,7 +12,6 @@ use osd_remote::{Host, Privilege};
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::engine_types as ts;
 use crate::error::InstanceChoice;
 use crate::servers::ServerEntry;
 
@@ -50,7 +49,6 @@ pub struct Connected {
     pub user: String,
     pub power: Power,
     /// Change sets an earlier connection left half-done (the connection was lost): offer a rollback.
-    #[ts(as = "Vec<ts::Record>")]
     pub unfinished: Vec<Record>,
 }
 
@@ -116,10 +114,8 @@ pub struct DatabaseScope {
 #[serde(rename_all = "camelCase")]
 pub struct DiagnosisView {
     pub host: String,
-    #[ts(as = "ts::Verdict")]
     pub verdict: Verdict,
     /// Every check, in the checklist's order.
-    #[ts(as = "Vec<ts::Finding>")]
     pub checks: Vec<Finding>,
     /// The ids of the failing checks the app can fix, in the quick-fix order.
     pub fix_order: Vec<String>,
@@ -181,17 +177,14 @@ impl DiagnosisView {
 pub struct PlanView {
     #[ts(type = "number")]
     pub plan_id: u64,
-    #[ts(as = "ts::ChangeSet")]
     pub changeset: ChangeSet,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplyView {
-    #[ts(as = "ts::ApplyResult")]
     pub result: ApplyResult,
     /// What was applied (or rolled back), to show next to the verification.
-    #[ts(as = "ts::ChangeSet")]
     pub changeset: ChangeSet,
     /// The diagnosis after the apply (none when it was rolled back).
     pub after: Option<DiagnosisView>,
@@ -211,7 +204,6 @@ impl ApplyView {
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RollbackView {
-    #[ts(as = "ts::RollbackResult")]
     pub result: RollbackResult,
     /// The diagnosis once rolled back: the original state again.
     pub after: DiagnosisView,

@@ -1,13 +1,12 @@
 //! The shell's glue against a real lab, without a window: `session::App` adds a saved server,
 //! meets its unknown host key, trusts it, diagnoses, plans, applies, lists the history and rolls
-//! back — the same calls the commands make. Also the drift check of the TypeScript mirrors on
-//! real engine values (src/engine_types.rs): what the UI's types promise is what the engine sends.
+//! back — the same calls the commands make.
 use std::sync::{Arc, Mutex};
 
-use odoo_session_doctor_app::engine_types::{self as ts, assert_mirrors};
-use odoo_session_doctor_app::progress::{ProgressEvent, ProgressSink, Step};
+use odoo_session_doctor_app::progress::{ProgressEvent, ProgressSink};
 use odoo_session_doctor_app::servers::{AuthMethod, ServerInput};
 use odoo_session_doctor_app::session::{App, ConnectSecrets, FixInput, Paths};
+use osd_engine::progress::Step;
 use osd_testlab::Lab;
 
 fn app(dir: &std::path::Path) -> App {
@@ -97,11 +96,13 @@ fn add_trust_diagnose_apply_history_rollback() {
         "{:?}",
         d.fix_order
     );
-    assert_eq!(steps(&progress).first(), Some(&(Step::Discovering, false)));
-    for f in &d.checks {
-        assert_mirrors::<ts::Finding>(f);
+    // The engine's own stages, forwarded as they begin.
+    let s: Vec<Step> = steps(&progress).into_iter().map(|(step, _)| step).collect();
+    assert_eq!(s.first(), Some(&Step::Inventory), "{s:?}");
+    assert_eq!(s.last(), Some(&Step::Judging), "{s:?}");
+    for stage in [Step::Config, Step::Database, Step::Server] {
+        assert!(s.contains(&stage), "{stage:?} missing from {s:?}");
     }
-    assert_mirrors::<ts::Verdict>(&d.verdict);
 
     // Plan and apply exactly the previewed plan.
     let fix = FixInput {
@@ -109,7 +110,6 @@ fn add_trust_diagnose_apply_history_rollback() {
         values: [("session.lifetime".to_string(), "86400".to_string())].into(),
     };
     let plan = app.plan_fix(&server.id, &fix).unwrap();
-    assert_mirrors::<ts::ChangeSet>(&plan.changeset);
     assert_eq!(
         app.apply(&server.id, plan.plan_id + 1, Arc::new(()))
             .unwrap_err()
@@ -120,7 +120,6 @@ fn add_trust_diagnose_apply_history_rollback() {
     let sink: Arc<dyn ProgressSink> = progress.clone();
     let (view, close) = app.apply(&server.id, plan.plan_id, sink).unwrap();
     assert!(!close);
-    assert_mirrors::<ts::ApplyResult>(&view.result);
     assert_eq!(
         serde_json::to_value(&view.result).unwrap()["status"],
         "applied",
@@ -150,11 +149,9 @@ fn add_trust_diagnose_apply_history_rollback() {
     // History, newest first, then the rollback with a fresh diagnosis.
     let history = app.history(&server.id).unwrap();
     assert_eq!(history.len(), 1);
-    assert_mirrors::<ts::Record>(&history[0]);
     let (rb, _) = app
         .rollback(&server.id, &history[0].id, Arc::new(()))
         .unwrap();
-    assert_mirrors::<ts::RollbackResult>(&rb.result);
     assert_eq!(
         rb.after.verdict.line, d.verdict.line,
         "the original state is back"
@@ -320,16 +317,14 @@ fn choosing_an_instance_keeps_the_connection_and_switching_works() {
     assert_eq!(d.odoo.config.as_deref(), Some(first.as_str()));
     assert_eq!(d.odoo.instance.as_deref(), Some(first.as_str()));
     // The plan is made for the instance diagnosed last.
-    let plan = app
-        .plan_fix(
-            &server.id,
-            &FixInput {
-                checks: vec!["session.lifetime".into()],
-                values: Default::default(),
-            },
-        )
-        .unwrap();
-    assert_mirrors::<ts::ChangeSet>(&plan.changeset);
+    app.plan_fix(
+        &server.id,
+        &FixInput {
+            checks: vec!["session.lifetime".into()],
+            values: Default::default(),
+        },
+    )
+    .unwrap();
 
     // The databases: decided by Odoo's rules here; a choice (the app's --database) applies on the
     // same connection, and an empty one goes back to the rules.

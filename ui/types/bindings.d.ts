@@ -1,4 +1,4 @@
-// GENERATED from the Rust types in src-tauri/src (ts-rs); do not edit by hand.
+// GENERATED from the Rust types in src-tauri/src and the engine crates (ts-rs); do not edit by hand.
 // Regenerate: UPDATE_BINDINGS=1 cargo test -p odoo-session-doctor-app bindings
 
 export type AppInfo = { name: string, version: string, 
@@ -116,7 +116,7 @@ alreadySaved: boolean, };
 
 export type ProgressEvent = { "event": "step", "data": { step: Step, message: string, detail: string, cancellable: boolean, } } | { "event": "output", "data": { line: string, } } | { "event": "finished" };
 
-export type Step = "connecting" | "identifying" | "discovering" | "probing" | "planning" | "lock" | "checkUnchanged" | "record" | "writeFiles" | "validate" | "writeParams" | "reloadNginx" | "restartOdoo" | "waitHealth" | "verify" | "rollBack" | "done";
+export type Step = "connecting" | "identifying" | "inventory" | "config" | "database" | "server" | "probe" | "judging" | "lock" | "check_unchanged" | "record" | "write_files" | "validate" | "write_params" | "reload_nginx" | "restart_odoo" | "wait_health" | "verify" | "roll_back" | "done";
 
 export type Power = "root" | "sudo" | "none";
 
@@ -205,6 +205,8 @@ export type ExportedReport = { path: string, format: ReportFormat, bytes: number
 
 export type ReportFormat = "html" | "markdown" | "json";
 
+export type CheckId = "service.found" | "session.lifetime" | "session.store" | "session.external-cleanup" | "session.cleanup-runs" | "conf.folklore" | "conf.syntax" | "proxy.mode" | "proxy.headers" | "proxy.websocket" | "proxy.https-redirect" | "proxy.canonical-host" | "proxy.cookie-flags" | "proxy.sticky" | "workers.memory" | "db.filter";
+
 export type Status = "ok" | "skip" | "unknown" | "warn" | "fail";
 
 export type Evidence = { source: string, excerpt: string, };
@@ -213,7 +215,7 @@ export type Reference = { label: string, url: string, };
 
 export type Choice = { value: string, label: string, 
 /**
- * Set when this choice has a cost the person must know.
+ * Set when this choice has a cost the person must know (e.g. too short for this version).
  */
 warning: string | null, };
 
@@ -223,7 +225,7 @@ export type FixOffer = { title: string, choices: Array<Choice>,
  */
 default: string | null, };
 
-export type Finding = { id: string, status: Status, title: string, 
+export type Finding = { id: CheckId, status: Status, title: string, 
 /**
  * One line: what is the case here.
  */
@@ -233,30 +235,30 @@ export type Verdict = { status: Status, line: string, };
 
 export type FileKind = "odoo_conf" | "nginx" | "cron";
 
-export type FileChange = { path: string, kind: FileKind, checks: Array<string>, owner: string, group: string, mode: number, before_sha256: string, after_sha256: string, 
+export type FileChange = { path: string, kind: FileKind, checks: Array<CheckId>, owner: string, group: string, mode: number, before_sha256: string, after_sha256: string, 
 /**
- * Unified diff, secrets shown as `********`.
+ * Unified diff with secrets redacted: what people are shown.
  */
 diff: string, };
 
-export type ParamChange = { db: string, key: string, old: string | null, new: string | null, check: string, };
+export type ParamChange = { db: string, key: string, old: string | null, new: string | null, check: CheckId, };
 
 export type ServiceAction = { "action": "reload_nginx", test: Array<string>, reload: Array<string>, } | { "action": "restart_odoo", command: Array<string>, service: string, 
 /**
- * Whether Odoo ran before the change; when it did not (a crash loop the change
- * fixes), the change starts it and a rollback restores that state too.
+ * Whether Odoo ran before the change. When it did not (a crash loop the change fixes),
+ * a rollback restores that state too: it starts Odoo without waiting for it to answer.
  */
 was_running: boolean, };
 
-export type Reason = { check: string, text: string, };
+export type Reason = { check: CheckId, text: string, };
 
-export type ChangeSet = { checks: Array<string>, files: Array<FileChange>, params: Array<ParamChange>, services: Array<ServiceAction>, reasons: Array<Reason>, 
+export type ChangeSet = { checks: Array<CheckId>, files: Array<FileChange>, params: Array<ParamChange>, services: Array<ServiceAction>, reasons: Array<Reason>, 
 /**
  * What users will notice while it is applied.
  */
 interruption: string, 
 /**
- * Checks asked for that need no change or cannot be fixed automatically.
+ * Checks asked for that need no change (already right) or cannot be fixed automatically.
  */
 notes: Array<Reason>, };
 
@@ -286,7 +288,7 @@ created: number, created_text: string,
  */
 by: string, host: string, status: RecordStatus, changeset: ChangeSet, verification: Array<Verification>, error: string | null, 
 /**
- * What happened, in order, with times.
+ * What happened, in order, with times: the audit trail.
  */
 log: Array<string>, };
 

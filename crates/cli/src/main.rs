@@ -109,6 +109,20 @@ enum Command {
     },
     /// Write the per-server checklist report (HTML, Markdown or JSON).
     Report(report_cmd::ReportArgs),
+    /// The servers saved in the app; each one's id or name works as a TARGET.
+    Servers {
+        #[command(subcommand)]
+        command: ServersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServersCommand {
+    /// List the saved servers (servers.toml in the config folder, or $OSD_CONFIG_DIR).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -173,13 +187,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Diagnose {
-            conn,
-            diag,
+            mut conn,
+            mut diag,
             from_facts,
             json,
-        } => match (conn, from_facts) {
+        } => match (conn.as_mut(), from_facts) {
             (_, Some(file)) => diagnose_facts_file(&file, json),
-            (Some(conn), None) => diagnose(&conn, &diag, json),
+            (Some(conn), None) => {
+                use_saved(conn, &mut diag);
+                diagnose(conn, &diag, json)
+            }
             (None, None) => {
                 eprintln!(
                     "error: name a TARGET to diagnose, or a facts file with --from-facts FILE"
@@ -188,27 +205,36 @@ fn main() -> ExitCode {
             }
         },
         Command::Facts {
-            conn,
-            diag,
+            mut conn,
+            mut diag,
             out,
             json,
-        } => facts_cmd(&conn, &diag, out.as_deref(), json),
+        } => {
+            use_saved(&mut conn, &mut diag);
+            facts_cmd(&conn, &diag, out.as_deref(), json)
+        }
         Command::Plan {
-            conn,
-            diag,
+            mut conn,
+            mut diag,
             fix,
             json,
-        } => change_cmd::plan_cmd(&conn, &diag, &fix, json),
+        } => {
+            use_saved(&mut conn, &mut diag);
+            change_cmd::plan_cmd(&conn, &diag, &fix, json)
+        }
         Command::Apply {
-            conn,
-            diag,
+            mut conn,
+            mut diag,
             fix,
             yes,
             json,
-        } => change_cmd::apply_cmd(&conn, &diag, &fix, yes, json),
+        } => {
+            use_saved(&mut conn, &mut diag);
+            change_cmd::apply_cmd(&conn, &diag, &fix, yes, json)
+        }
         Command::Rollback {
-            conn,
-            diag,
+            mut conn,
+            mut diag,
             id,
             last,
             force,
@@ -218,16 +244,87 @@ fn main() -> ExitCode {
                 eprintln!("error: name a change set id (see `history`) or pass --last");
                 return ExitCode::from(3);
             }
+            use_saved(&mut conn, &mut diag);
             change_cmd::rollback_cmd(&conn, &diag, id.as_deref(), force, json)
         }
         Command::History {
-            conn,
-            state_dir,
+            mut conn,
+            mut state_dir,
             json,
-        } => change_cmd::history_cmd(&conn, &state_dir, json),
-        Command::Report(args) => report_cmd::run(&args),
+        } => {
+            conn.look_up_saved();
+            saved_state_dir(&conn, &mut state_dir);
+            change_cmd::history_cmd(&conn, &state_dir, json)
+        }
+        Command::Report(mut args) => {
+            if let Some(conn) = args.conn.as_mut() {
+                use_saved(conn, &mut args.diag);
+            }
+            report_cmd::run(&args)
+        }
+        Command::Servers {
+            command: ServersCommand::List { json },
+        } => servers_list(json),
     };
     ExitCode::from(code as u8)
+}
+
+/// A saved server named as TARGET brings its instance and record directory, unless the
+/// command line gives them.
+fn use_saved(conn: &mut ConnArgs, diag: &mut DiagArgs) {
+    conn.look_up_saved();
+    if let Some(server) = &conn.saved {
+        if diag.instance.is_none() {
+            diag.instance = server.instance.clone();
+        }
+    }
+    saved_state_dir(conn, &mut diag.state_dir);
+}
+
+/// The saved record directory replaces the default one (clap cannot tell a default from the
+/// same value typed, so typing the default does not override a saved directory).
+fn saved_state_dir(conn: &ConnArgs, state_dir: &mut String) {
+    if let Some(dir) = conn.saved.as_ref().and_then(|s| s.state_dir.as_ref()) {
+        if state_dir == osd_engine::change::record::ROOT {
+            state_dir.clone_from(dir);
+        }
+    }
+}
+
+fn servers_list(json: bool) -> i32 {
+    let store = osd_servers::ServerStore::new(osd_servers::Paths::from_env().servers_file());
+    let servers = match store.list() {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("{e} ({})", e.hint())),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&servers).expect("servers serialize")
+        );
+        return 0;
+    }
+    if servers.is_empty() {
+        eprintln!("no saved servers in {}", store.path().display());
+    }
+    let width = servers.iter().map(|s| s.id.len()).max().unwrap_or(0);
+    for s in &servers {
+        let instance = s
+            .instance
+            .as_ref()
+            .map(|i| format!(", instance {i}"))
+            .unwrap_or_default();
+        println!(
+            "{:width$}  {}: {}@{}:{} ({}{instance})",
+            s.id,
+            s.name,
+            s.user,
+            s.host,
+            s.port,
+            s.auth.as_str()
+        );
+    }
+    0
 }
 
 /// Exit 3: could not diagnose (connection, privilege, no Odoo, several instances).

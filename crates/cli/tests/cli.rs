@@ -124,6 +124,76 @@ fn an_unknown_host_key_is_refused_with_its_fingerprint() {
     );
 }
 
+/// A server saved in the app (osd-servers) is a TARGET by its id or name, with its login, key and
+/// instance; `servers list` shows what is saved.
+#[test]
+fn a_saved_server_is_a_target_and_servers_list_shows_it() {
+    let lab = Lab::up("short-lifetime");
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("servers.toml"),
+        format!(
+            "# saved in the app\n[servers.lab]\nname = \"The Lab\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\nauth = \"key\"\nkey_file = {:?}\ninstance = {:?}\nstate_dir = {:?}\n",
+            lab.info.ssh.port,
+            lab.info.keys.ed25519.display().to_string(),
+            lab.info.odoo.conf.display().to_string(),
+            lab.dir().join("state").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let with_config = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_odoo-session-doctor"))
+            .args(args)
+            .env("OSD_CONFIG_DIR", config.path())
+            .env_remove("SSH_AUTH_SOCK")
+            .output()
+            .unwrap()
+    };
+
+    let out = with_config(&["servers", "list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "lab  The Lab: root@127.0.0.1:{} (key, instance {})\n",
+            lab.info.ssh.port,
+            lab.info.odoo.conf.display()
+        )
+    );
+    let out = with_config(&["servers", "list", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["id"], "lab");
+    assert_eq!(v[0]["port"], lab.info.ssh.port);
+
+    let known_hosts = lab.known_hosts_file().to_string_lossy().into_owned();
+    for target in ["lab", "The Lab"] {
+        let out = with_config(&["diagnose", target, "--known-hosts", &known_hosts, "--json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let lifetime = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "session.lifetime")
+            .unwrap();
+        assert_eq!(lifetime["status"], "fail", "{target}");
+    }
+    // The other commands take a saved name too.
+    let out = with_config(&["history", "lab", "--known-hosts", &known_hosts, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn a_dead_host_is_a_clear_error() {
     let out = run(&["diagnose", "ssh://root@127.0.0.1:1"]);

@@ -3,9 +3,10 @@
 
 use crate::checks::{self, Finding, Verdict};
 use crate::discover::probe::{self, ProbeOptions};
-use crate::discover::{discover, DiscoverOptions};
+use crate::discover::{discover_with_progress, DiscoverOptions};
 use crate::error::EngineError;
 use crate::facts::Facts;
+use crate::progress::{self, Sink, Step};
 use osd_remote::Host;
 use serde::Serialize;
 
@@ -49,11 +50,22 @@ pub struct DiagnoseOptions {
     pub probe: Option<ProbeOptions>,
 }
 
-/// Discovery, the optional live probe, then every check.
+/// Discovery, the optional live probe, then every check, without reporting progress.
 pub fn diagnose(host: &Host, opts: &DiagnoseOptions) -> Result<Diagnosis, EngineError> {
-    let mut facts = discover(host, &opts.discover)?;
-    if let Some(p) = &opts.probe {
-        facts.probe = Some(probe::live_probe(host, &facts, p));
+    diagnose_with_progress(host, opts, &progress::quiet)
+}
+
+/// [`diagnose`], reporting each stage to `p` as it begins (the sink apply takes).
+pub fn diagnose_with_progress(
+    host: &Host,
+    opts: &DiagnoseOptions,
+    p: Sink,
+) -> Result<Diagnosis, EngineError> {
+    let mut facts = discover_with_progress(host, &opts.discover, p)?;
+    if let Some(po) = &opts.probe {
+        progress::step(p, Step::Probe, format!("as {}", po.login));
+        facts.probe = Some(probe::live_probe(host, &facts, po));
     }
+    progress::step(p, Step::Judging, "");
     Ok(Diagnosis::from_facts(facts))
 }

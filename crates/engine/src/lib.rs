@@ -8,6 +8,7 @@
 //! - [`checks`] turns facts into findings (pure functions, tested on data);
 //! - [`db_scope`] decides, by Odoo's rules, which databases an instance serves: the only ones read
 //!   for verdicts or written;
+//! - [`progress`] is the one list of steps every long call reports through a caller's sink;
 //! - the parsers ([`odoo_conf`], [`nginx`]) read and edit config files without losing a byte.
 
 pub mod change;
@@ -20,11 +21,12 @@ pub mod facts;
 pub mod nginx;
 pub mod odoo_conf;
 pub mod odoo_options;
+pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod version;
 
-pub use diagnosis::{diagnose, DiagnoseOptions, Diagnosis};
+pub use diagnosis::{diagnose, diagnose_with_progress, DiagnoseOptions, Diagnosis};
 /// The live probe belongs to discovery; `osd_engine::probe` stays its public path.
 pub use discover::probe;
 pub use error::EngineError;

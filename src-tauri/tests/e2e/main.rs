@@ -1226,7 +1226,7 @@ mod with_a_lab {
         // Apply: live progress, the restart's output, verified.
         gui.click("[data-testid=apply-all]").await;
         gui.wait_for_long(
-            "[data-testid=live-steps] li[data-step=restartOdoo]",
+            "[data-testid=live-steps] li[data-step=restart_odoo]",
             APPLY_TIMEOUT,
         )
         .await;

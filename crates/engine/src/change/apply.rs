@@ -21,6 +21,7 @@ use crate::error::EngineError;
 use crate::facts::Facts;
 use crate::odoo_conf::OdooConf;
 use crate::probe::{self, ProbeOptions};
+use crate::progress;
 use crate::{DiagnoseOptions, Diagnosis};
 use osd_remote::{Cmd, Host, NewFileMode};
 use serde::Serialize;
@@ -28,38 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    Lock,
-    CheckUnchanged,
-    Record,
-    WriteFiles,
-    Validate,
-    WriteParams,
-    ReloadNginx,
-    RestartOdoo,
-    WaitHealth,
-    Verify,
-    RollBack,
-    Done,
-}
-
-/// Progress, streamed as it happens (the GUI forwards it over a typed channel).
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "event", content = "data", rename_all = "snake_case")]
-pub enum Progress {
-    Step {
-        step: Step,
-        detail: String,
-    },
-    /// A line printed by a service command (the restart's output).
-    Output {
-        line: String,
-    },
-}
-
-pub type Sink<'a> = &'a (dyn Fn(&Progress) + Sync);
+pub use crate::progress::{Progress, Sink, Step};
 
 #[derive(Clone, Default)]
 pub struct ApplyOptions {
@@ -84,6 +54,7 @@ impl ApplyOptions {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Applied,
@@ -92,11 +63,13 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ApplyResult {
     /// The change set id (empty when there was nothing to change).
     pub changeset: String,
     pub status: Outcome,
     pub verification: Vec<Verification>,
+    /// Why it was rolled back or failed.
     pub error: Option<String>,
     /// The diagnosis after the apply (or after the rollback).
     #[serde(skip)]
@@ -384,10 +357,7 @@ impl Applying<'_> {
 
 impl Ctx<'_> {
     fn step(&self, step: Step, detail: impl Into<String>) {
-        (self.sink)(&Progress::Step {
-            step,
-            detail: detail.into(),
-        });
+        progress::step(self.sink, step, detail);
     }
 
     fn cancelled(&self) -> Result<(), EngineError> {
@@ -601,6 +571,7 @@ fn redact_if_conf(kind: FileKind, text: &str) -> String {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RollbackResult {
     pub changeset: String,
     pub status: RecordStatus,

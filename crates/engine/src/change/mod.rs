@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which kind of file an edit touches: decides how the edit is validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     /// Validated by re-reading with Odoo's rules (no fatal problem).
@@ -30,6 +31,7 @@ pub enum FileKind {
 
 /// One file edit: the whole before and after texts, and who owns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FileChange {
     pub path: String,
     pub kind: FileKind,
@@ -49,6 +51,7 @@ pub struct FileChange {
 
 /// One system parameter write: `new = None` deletes the row; `old = None` means it did not exist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ParamChange {
     pub db: String,
     pub key: String,
@@ -59,6 +62,7 @@ pub struct ParamChange {
 
 /// A service to reload or restart once files and parameters are written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ServiceAction {
     /// `nginx -t` then a reload of the running master (no connection is dropped).
@@ -83,6 +87,7 @@ fn running_before() -> bool {
 
 /// Why a change is made, in words, for the check it fixes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reason {
     pub check: CheckId,
     pub text: String,
@@ -91,6 +96,7 @@ pub struct Reason {
 /// Everything one fix does. Planning twice gives equal change sets; after a successful apply the
 /// plan is empty.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChangeSet {
     pub checks: Vec<CheckId>,
     pub files: Vec<FileChange>,

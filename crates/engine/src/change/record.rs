@@ -21,6 +21,7 @@ use std::time::{Duration, SystemTime};
 pub const ROOT: &str = "/var/lib/odoo-session-doctor";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RecordStatus {
     /// Recorded; nothing touched yet.
@@ -47,13 +48,16 @@ impl RecordStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Verification {
     pub check: String,
     pub persisted: bool,
     pub detail: String,
 }
 
+/// Named `ChangeRecord` in TypeScript, where `Record` is a built-in type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ChangeRecord"))]
 pub struct Record {
     pub id: String,
     /// Unix seconds.

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
     strum::IntoStaticStr,
     strum::EnumIter,
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum CheckId {
     #[serde(rename = "service.found")]
     #[strum(serialize = "service.found")]
@@ -98,6 +99,7 @@ impl PartialEq<&str> for CheckId {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Ok,
@@ -130,6 +132,7 @@ impl Status {
 
 /// Where a finding's claim can be checked: a file and line, or a command and what it printed.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Evidence {
     pub source: String,
     pub excerpt: String,
@@ -145,6 +148,7 @@ impl Evidence {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Reference {
     pub label: String,
     pub url: String,
@@ -152,6 +156,7 @@ pub struct Reference {
 
 /// A fix the engine can plan, with the choices a person makes (e.g. a lifetime).
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FixOffer {
     pub title: String,
     pub choices: Vec<Choice>,
@@ -160,6 +165,7 @@ pub struct FixOffer {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Choice {
     pub value: String,
     pub label: String,
@@ -168,6 +174,7 @@ pub struct Choice {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Finding {
     pub id: CheckId,
     pub status: Status,
@@ -260,6 +267,7 @@ pub(crate) fn deploy_docs() -> Reference {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Verdict {
     pub status: Status,
     pub line: String,

@@ -12,6 +12,7 @@ pub mod services;
 use crate::error::EngineError;
 use crate::facts::*;
 use crate::odoo_conf::OdooConf;
+use crate::progress::{self, Sink, Step};
 use crate::version::{OdooVersion, VersionSource};
 use inventory::{odoo_program, redact_args, service_of, Inventory, ProcDetails};
 use osd_remote::Host;
@@ -31,8 +32,19 @@ pub struct DiscoverOptions {
 
 /// Runs discovery on a connected host.
 pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineError> {
+    discover_with_progress(host, opts, &progress::quiet)
+}
+
+/// Runs discovery, reporting each stage as it begins (the database and server stages run while
+/// the config is read, so their reports come from their own threads, in no fixed order).
+pub fn discover_with_progress(
+    host: &Host,
+    opts: &DiscoverOptions,
+    p: Sink,
+) -> Result<Facts, EngineError> {
     let execs_before = host.exec_count();
     let mut clock = Clock::start();
+    progress::step(p, Step::Inventory, format!("on {}", host.name()));
     let out = host.run_script(scripts::INVENTORY, true, SCRIPT_TIMEOUT)?;
     clock.lap("inventory script");
     let sections = Sections::parse(&String::from_utf8_lossy(&out.stdout));
@@ -100,13 +112,20 @@ pub fn discover(host: &Host, opts: &DiscoverOptions) -> Result<Facts, EngineErro
                 // Nothing listens: asking would only time out.
                 return (Observed::Unknown(not_running(&odoo)), 0);
             }
+            progress::step(p, Step::Server, format!("on port {}", odoo.http_port()));
             (server_facts(host, &odoo, &mut c), c.http_requests)
         });
         let database = s.spawn(|| {
             let mut c = Cost::default();
+            progress::step(p, Step::Database, "");
             let (db, scope) = db::db_facts(host, &odoo, &hints, &mut c);
             (db, scope, c)
         });
+        let config = odoo
+            .config
+            .as_ref()
+            .map_or("its command line", |c| c.path.as_str());
+        progress::step(p, Step::Config, config);
         let out2 = host.run_script(&script2, true, SCRIPT_TIMEOUT);
         let (server, h) = http.join().expect("http thread");
         let (db, scope, d) = database.join().expect("database thread");

@@ -1,4 +1,5 @@
-//! Saved servers: `servers.toml` in the app's config directory, edited in place with `toml_edit`
+//! osd-servers: the saved servers both faces share (the app's Servers screen, the CLI's
+//! `servers list` and a saved name as TARGET). `servers.toml` in the config directory, edited in place with `toml_edit`
 //! so every comment, blank line and key order the person wrote survives an add, an edit or a
 //! removal made from the app (only the values that changed are rewritten, each keeping the
 //! comment after it). No secret is ever written there: passwords and passphrases are asked for
@@ -16,14 +17,175 @@
 //! instance = "/etc/odoo/odoo.conf"   # optional: which Odoo when several run
 //! ```
 //!
-//! Also here: the import of `Host` entries from `~/.ssh/config`.
+//! Also here: where those files live ([`Paths`]), how a saved server is connected to
+//! ([`connect_options`]) and the import of `Host` entries from `~/.ssh/config`.
+// ServersError carries osd-remote's error (which names the file and line of a broken SSH
+// config); errors are rare and never on a hot path, so its size does not matter (as in osd-remote).
+#![allow(clippy::result_large_err)]
+
 use std::path::{Path, PathBuf};
 
+use osd_remote::{ConnectOptions, RemoteError, Target};
 use serde::{Deserialize, Serialize};
 use toml_edit::{DocumentMut, Item, Table, Value};
-use ts_rs::TS;
 
-use crate::{AppError, AppResult};
+/// What went wrong with the saved servers, in words a person can act on ([`ServersError::hint`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ServersError {
+    /// The file cannot be read, parsed, understood or written.
+    #[error("The saved-servers file {} could not be used: {what}", path.display())]
+    File { path: PathBuf, what: String },
+    /// What the form sent cannot be saved.
+    #[error("{message}")]
+    Invalid { message: String, hint: String },
+    /// No saved server has this id (`action`: what was asked of it).
+    #[error("There is no saved server \"{id}\"{}.", action.words())]
+    Unknown { id: String, action: Lookup },
+    #[error("{} could not be read: {source}", path.display())]
+    SshConfigUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The SSH config is unreadable as a config (osd-remote's own words).
+    #[error(transparent)]
+    SshConfig(#[from] RemoteError),
+}
+
+/// What was asked of a server that is not saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    Get,
+    Change,
+    Remove,
+}
+
+impl Lookup {
+    fn words(self) -> &'static str {
+        match self {
+            Lookup::Get => "",
+            Lookup::Change => " to change",
+            Lookup::Remove => " to remove",
+        }
+    }
+}
+
+impl ServersError {
+    /// A stable code for the UI: `servers_file`, `invalid_server`, `unknown_server`,
+    /// `ssh_config`, or osd-remote's own code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServersError::File { .. } => "servers_file",
+            ServersError::Invalid { .. } => "invalid_server",
+            ServersError::Unknown { .. } => "unknown_server",
+            ServersError::SshConfigUnreadable { .. } => "ssh_config",
+            ServersError::SshConfig(e) => e.code(),
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(&self) -> &str {
+        match self {
+            ServersError::File { .. } => "Fix the file by hand (it is plain TOML), or move it away to start with an empty list.",
+            ServersError::Invalid { hint, .. } => hint,
+            ServersError::Unknown { action: Lookup::Get, .. } => "Pick a server from the list.",
+            ServersError::Unknown { action: Lookup::Change, .. } => "It may have been removed; add it again.",
+            ServersError::Unknown { action: Lookup::Remove, .. } => "It may have been removed already.",
+            ServersError::SshConfigUnreadable { .. } => "Check the file's permissions.",
+            ServersError::SshConfig(_) => "",
+        }
+    }
+}
+
+pub type Result<T, E = ServersError> = std::result::Result<T, E>;
+
+/// Where the products keep their files and which of the user's SSH files they read.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// `servers.toml` and the app's own `known_hosts` live here.
+    pub config_dir: PathBuf,
+    /// The SSH client config aliases resolve with (and import reads), if any.
+    pub ssh_config: Option<PathBuf>,
+    /// False in a sandbox: then none of `~/.ssh` (known_hosts, default keys) is read.
+    pub use_user_ssh: bool,
+}
+
+pub const ENV_CONFIG_DIR: &str = "OSD_CONFIG_DIR";
+pub const ENV_SSH_CONFIG: &str = "OSD_SSH_CONFIG";
+
+impl Paths {
+    /// `$OSD_CONFIG_DIR` (tests, demos) makes a sandbox that reads nothing of `~/.ssh` unless
+    /// `$OSD_SSH_CONFIG` names a config; otherwise the user's config dir and `~/.ssh/config`.
+    pub fn from_env() -> Paths {
+        let var = |name| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        match var(ENV_CONFIG_DIR) {
+            Some(config_dir) => Paths {
+                config_dir,
+                ssh_config: var(ENV_SSH_CONFIG),
+                use_user_ssh: false,
+            },
+            None => Paths {
+                config_dir: dirs::config_dir()
+                    .unwrap_or_else(|| PathBuf::from("."))
+                    .join("odoo-session-doctor"),
+                ssh_config: var(ENV_SSH_CONFIG)
+                    .or_else(|| dirs::home_dir().map(|h| h.join(".ssh").join("config"))),
+                use_user_ssh: true,
+            },
+        }
+    }
+
+    pub fn servers_file(&self) -> PathBuf {
+        self.config_dir.join("servers.toml")
+    }
+
+    /// Where host keys the person trusted in the app are stored.
+    pub fn known_hosts(&self) -> PathBuf {
+        self.config_dir.join("known_hosts")
+    }
+}
+
+/// How to reach a saved server: its target, and the options its login method asks for (no
+/// secret: those are asked when connecting).
+pub fn connect_options(server: &ServerEntry, paths: &Paths) -> (Target, ConnectOptions) {
+    let target = Target::Ssh {
+        user: Some(server.user.clone()),
+        host: server.host.clone(),
+        port: Some(server.port),
+    };
+    let mut opts = if paths.use_user_ssh {
+        ConnectOptions::default()
+    } else {
+        ConnectOptions::bare()
+    };
+    opts.app_known_hosts_file = paths.known_hosts();
+    opts.ssh_config_file = paths.ssh_config.clone();
+    match server.auth {
+        AuthMethod::Agent => opts.use_agent = true,
+        AuthMethod::Key => {
+            let file = server.key_file.as_deref().unwrap_or_default();
+            opts.identity_files = vec![expand_home(file)];
+            opts.use_agent = false;
+            opts.default_identity_files.clear();
+        }
+        AuthMethod::Password => {
+            opts.use_agent = false;
+            opts.default_identity_files.clear();
+        }
+    }
+    (target, opts)
+}
+
+/// `~/x` → `$HOME/x` (key files in the form and in servers.toml may use it).
+pub fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
 
 const FILE_HEADER: &str = "\
 # Odoo Session Doctor: your saved servers.
@@ -32,7 +194,8 @@ const FILE_HEADER: &str = "\
 ";
 
 /// How the app logs in to a server.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, TS)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum AuthMethod {
     /// Keys held by ssh-agent (and the usual ~/.ssh/id_* files), like `ssh` does.
@@ -44,7 +207,8 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
-    fn as_str(self) -> &'static str {
+    /// The word servers.toml uses.
+    pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::Agent => "agent",
             AuthMethod::Key => "key",
@@ -62,7 +226,8 @@ impl AuthMethod {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, TS)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum ServerKind {
     /// The lab started by scripts/demo (not in the file; cannot be edited).
@@ -71,7 +236,8 @@ pub enum ServerKind {
 }
 
 /// A server as the Servers screen shows it. No secrets.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ServerEntry {
     pub id: String,
@@ -94,27 +260,29 @@ pub struct ServerEntry {
 }
 
 /// What the add/edit form sends. `id` is `None` for a new server.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, TS)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ServerInput {
-    #[ts(optional)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub id: Option<String>,
     pub name: String,
     pub host: String,
-    #[ts(optional)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub port: Option<u16>,
     pub user: String,
     pub auth: AuthMethod,
-    #[ts(optional)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub key_file: Option<String>,
-    #[ts(optional)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub instance: Option<String>,
-    #[ts(optional)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub state_dir: Option<String>,
 }
 
 /// A `Host` of ~/.ssh/config the person may import.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SshConfigHost {
     pub alias: String,
@@ -132,19 +300,18 @@ pub struct ServerStore {
     path: PathBuf,
 }
 
-fn file_error(path: &Path, what: impl std::fmt::Display) -> AppError {
-    AppError::new(
-        "servers_file",
-        format!(
-            "The saved-servers file {} could not be used: {what}",
-            path.display()
-        ),
-        "Fix the file by hand (it is plain TOML), or move it away to start with an empty list.",
-    )
+fn file_error(path: &Path, what: impl std::fmt::Display) -> ServersError {
+    ServersError::File {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+    }
 }
 
-fn invalid(message: impl Into<String>, hint: impl Into<String>) -> AppError {
-    AppError::new("invalid_server", message, hint)
+fn invalid(message: impl Into<String>, hint: impl Into<String>) -> ServersError {
+    ServersError::Invalid {
+        message: message.into(),
+        hint: hint.into(),
+    }
 }
 
 impl ServerStore {
@@ -156,7 +323,7 @@ impl ServerStore {
         &self.path
     }
 
-    fn read(&self) -> AppResult<DocumentMut> {
+    fn read(&self) -> Result<DocumentMut> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => FILE_HEADER.to_string(),
@@ -167,7 +334,7 @@ impl ServerStore {
     }
 
     /// Writes through a temporary file and a rename, readable by the owner only.
-    fn write(&self, doc: &DocumentMut) -> AppResult<()> {
+    fn write(&self, doc: &DocumentMut) -> Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| file_error(&self.path, e))?;
         let tmp = self.path.with_extension("toml.tmp");
@@ -182,7 +349,7 @@ impl ServerStore {
 
     /// Every saved server, in the file's order. An entry the app cannot use is an error that
     /// names it (rather than a server silently missing from the list).
-    pub fn list(&self) -> AppResult<Vec<ServerEntry>> {
+    pub fn list(&self) -> Result<Vec<ServerEntry>> {
         let doc = self.read()?;
         let Some(servers) = doc.get("servers").and_then(Item::as_table_like) else {
             return Ok(Vec::new());
@@ -199,21 +366,27 @@ impl ServerStore {
             .collect()
     }
 
-    pub fn get(&self, id: &str) -> AppResult<ServerEntry> {
+    pub fn get(&self, id: &str) -> Result<ServerEntry> {
         self.list()?
             .into_iter()
             .find(|s| s.id == id)
-            .ok_or_else(|| {
-                AppError::new(
-                    "unknown_server",
-                    format!("There is no saved server \"{id}\"."),
-                    "Pick a server from the list.",
-                )
+            .ok_or_else(|| ServersError::Unknown {
+                id: id.to_string(),
+                action: Lookup::Get,
             })
     }
 
+    /// The saved server a person names on the command line: its id, else its name.
+    pub fn find(&self, name: &str) -> Result<Option<ServerEntry>> {
+        let list = self.list()?;
+        let by_id = list.iter().find(|s| s.id == name);
+        Ok(by_id
+            .or_else(|| list.iter().find(|s| s.name == name))
+            .cloned())
+    }
+
     /// Adds (no id) or updates (id) a server; returns it as saved.
-    pub fn save(&self, input: &ServerInput) -> AppResult<ServerEntry> {
+    pub fn save(&self, input: &ServerInput) -> Result<ServerEntry> {
         let input = validate(input)?;
         let mut doc = self.read()?;
         if doc.get("servers").is_none() {
@@ -227,11 +400,10 @@ impl ServerStore {
         let id = match &input.id {
             Some(id) => {
                 if !servers.contains_key(id) {
-                    return Err(AppError::new(
-                        "unknown_server",
-                        format!("There is no saved server \"{id}\" to change."),
-                        "It may have been removed; add it again.",
-                    ));
+                    return Err(ServersError::Unknown {
+                        id: id.clone(),
+                        action: Lookup::Change,
+                    });
                 }
                 id.clone()
             }
@@ -284,14 +456,11 @@ impl ServerStore {
 
     /// Removes a server with the comment block right above its header; comment paragraphs
     /// separated from it by a blank line (a file header, notes about the next entry) stay.
-    pub fn remove(&self, id: &str) -> AppResult<()> {
+    pub fn remove(&self, id: &str) -> Result<()> {
         let mut doc = self.read()?;
-        let gone = || {
-            AppError::new(
-                "unknown_server",
-                format!("There is no saved server \"{id}\" to remove."),
-                "It may have been removed already.",
-            )
+        let gone = || ServersError::Unknown {
+            id: id.to_string(),
+            action: Lookup::Remove,
         };
         let servers = doc
             .get_mut("servers")
@@ -427,7 +596,7 @@ fn entry(id: &str, t: &dyn toml_edit::TableLike) -> Result<ServerEntry, String> 
 }
 
 /// Trims every field; empty optional fields become `None`; says in words what is wrong.
-fn validate(input: &ServerInput) -> AppResult<ServerInput> {
+fn validate(input: &ServerInput) -> Result<ServerInput> {
     let opt = |v: &Option<String>| {
         v.as_ref()
             .map(|s| s.trim().to_string())
@@ -505,17 +674,16 @@ fn slug(name: &str) -> String {
 
 /// The concrete `Host` aliases of an SSH client config (no wildcard or negated patterns, which
 /// name groups of hosts rather than one), each resolved the way `ssh` would.
-pub fn ssh_config_hosts(config: &Path, saved: &[ServerEntry]) -> AppResult<Vec<SshConfigHost>> {
+pub fn ssh_config_hosts(config: &Path, saved: &[ServerEntry]) -> Result<Vec<SshConfigHost>> {
     use osd_remote::sshconfig::{Context, SshConfig};
     let text = match std::fs::read_to_string(config) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(AppError::new(
-                "ssh_config",
-                format!("{} could not be read: {e}", config.display()),
-                "Check the file's permissions.",
-            ))
+        Err(source) => {
+            return Err(ServersError::SshConfigUnreadable {
+                path: config.to_path_buf(),
+                source,
+            })
         }
     };
     let ctx = Context::from_env();
@@ -719,7 +887,7 @@ host = "10.0.0.7"
             !text.contains("Production") && !text.contains("the big one"),
             "the entry goes with its own comment: {text}"
         );
-        assert_eq!(store.remove("prod").unwrap_err().code, "unknown_server");
+        assert_eq!(store.remove("prod").unwrap_err().code(), "unknown_server");
     }
 
     #[test]
@@ -738,24 +906,24 @@ host = "10.0.0.7"
         assert!(store
             .save(&bad)
             .unwrap_err()
-            .message
+            .to_string()
             .contains("needs a name"));
         bad = input("x", "root@h");
         assert!(store
             .save(&bad)
             .unwrap_err()
-            .hint
+            .hint()
             .contains("the user and port have their own fields"));
         bad = input("x", "h");
         bad.auth = AuthMethod::Key;
         assert!(store
             .save(&bad)
             .unwrap_err()
-            .message
+            .to_string()
             .contains("key file's path"));
         bad = input("x", "h");
         bad.state_dir = Some("var/lib".into());
-        assert_eq!(store.save(&bad).unwrap_err().code, "invalid_server");
+        assert_eq!(store.save(&bad).unwrap_err().code(), "invalid_server");
         assert!(!store.path().exists(), "nothing written");
     }
 
@@ -763,13 +931,13 @@ host = "10.0.0.7"
     fn a_broken_file_is_an_error_naming_the_file() {
         let (_dir, store) = store(Some("[servers.prod\nhost = 1"));
         let e = store.list().unwrap_err();
-        assert_eq!(e.code, "servers_file");
-        assert!(e.message.contains("servers.toml"), "{e}");
+        assert_eq!(e.code(), "servers_file");
+        assert!(e.to_string().contains("servers.toml"), "{e}");
         let (_dir, store) = store_with("[servers.prod]\nhost = \"h\"\nport = 70000\n");
         assert!(store
             .list()
             .unwrap_err()
-            .message
+            .to_string()
             .contains("servers.prod: `port` must be a number"));
     }
 
