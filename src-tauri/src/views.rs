@@ -132,7 +132,7 @@ impl DiagnosisView {
             })
             .map(|id| id.to_string())
             .collect();
-        let o = &d.odoo.odoo;
+        let o = &d.facts.odoo;
         DiagnosisView {
             host: d.host.clone(),
             verdict: d.verdict.clone(),
@@ -142,9 +142,9 @@ impl DiagnosisView {
                 version: o.version.map(|v| v.to_string()),
                 config: o.config.as_ref().map(|c| c.path.clone()),
                 service: o.service.describe(),
-                instances: InstanceChoice::list(&d.odoo.instances),
+                instances: InstanceChoice::list(&d.facts.instances),
                 instance: d
-                    .odoo
+                    .facts
                     .instances
                     .iter()
                     .find(|i| {
@@ -153,19 +153,19 @@ impl DiagnosisView {
                                 == o.config.as_ref().map(|c| c.path.as_str())
                     })
                     .or_else(|| {
-                        d.odoo
+                        d.facts
                             .instances
                             .iter()
                             .find(|i| i.http_port == o.http_port())
                     })
                     .map(|i| i.selector()),
-                databases: d.odoo.db_scope.as_ref().map(|s| DatabaseScope {
+                databases: d.facts.db_scope.as_ref().map(|s| DatabaseScope {
                     served: s.served.clone(),
                     rule: s.rule.clone(),
                     undecided: s.undecided.clone(),
                     chosen: s.chosen,
                 }),
-                probed: d.odoo.probe.is_some(),
+                probed: d.facts.probe.is_some(),
             },
         }
     }

@@ -370,7 +370,7 @@ fn facts_cmd(conn: &ConnArgs, diag: &DiagArgs, out: Option<&Path>, json: bool) -
         Ok(d) => d,
         Err(e) => return fail(&e),
     };
-    let doc = d.odoo.to_json();
+    let doc = d.facts.to_json();
     match out {
         Some(path) if !json => {
             // Facts name hosts, paths and users: readable by their owner only.

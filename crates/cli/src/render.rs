@@ -8,7 +8,7 @@ use std::fmt::Write;
 pub fn diagnosis(d: &Diagnosis) -> String {
     let mut out = String::new();
     let version = d
-        .odoo
+        .facts
         .odoo
         .version
         .map(|v| format!("Odoo {v}"))

@@ -68,7 +68,7 @@ fn diagnose_prints_the_verdict_first_and_exits_by_severity() {
     let out = cmd("diagnose", with_instance(&broken, &["--json"]));
     assert_eq!(out.status.code(), Some(2));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["host", "odoo", "checks", "verdict"] {
+    for key in ["host", "facts", "checks", "verdict"] {
         assert!(v.get(key).is_some(), "JSON has {key}");
     }
     let lifetime = v["checks"]

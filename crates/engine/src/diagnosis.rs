@@ -13,7 +13,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct Diagnosis {
     pub host: String,
-    pub odoo: Facts,
+    pub facts: Facts,
     pub checks: Vec<Finding>,
     pub verdict: Verdict,
 }
@@ -24,7 +24,7 @@ impl Diagnosis {
         let verdict = checks::verdict(&findings);
         Diagnosis {
             host: facts.host.name.clone(),
-            odoo: facts,
+            facts,
             checks: findings,
             verdict,
         }

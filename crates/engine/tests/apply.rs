@@ -730,7 +730,7 @@ fn a_database_on_the_local_socket_is_changed_and_restored_through_psql() {
     let opts = options(&lab);
     let before = snapshot(&lab, &host);
     let d = diagnose(&host, &opts.diagnose).unwrap();
-    assert!(d.odoo.db.seen().unwrap().databases[0].via_psql);
+    assert!(d.facts.db.seen().unwrap().databases[0].via_psql);
     let cs = plan(
         &host,
         &d,

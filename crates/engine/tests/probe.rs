@@ -34,7 +34,7 @@ fn healthy_server_observed_through_its_public_url() {
     let mut opts = options(&lab);
     opts.probe = Some(probe_options(&lab, &lab.info.odoo.admin_password));
     let d = diagnose(&host, &opts).unwrap();
-    let p = d.odoo.probe.as_ref().unwrap();
+    let p = d.facts.probe.as_ref().unwrap();
     let public = p.public.as_ref().unwrap();
     assert_eq!(public.error, None);
     let https = lab.info.nginx.https_port.unwrap();
@@ -91,7 +91,7 @@ fn round_robin_without_shared_sessions_loses_a_real_login() {
     let mut opts = options(&lab);
     opts.probe = Some(probe_options(&lab, &lab.info.odoo.admin_password));
     let d = diagnose(&host, &opts).unwrap();
-    let public = d.odoo.probe.as_ref().unwrap().public.as_ref().unwrap();
+    let public = d.facts.probe.as_ref().unwrap().public.as_ref().unwrap();
     assert!(
         !public.session_holds,
         "every other request lands on the node that never saw the login"
@@ -113,7 +113,7 @@ fn a_wrong_test_password_is_reported_without_showing_it() {
     opts.probe = Some(probe_options(&lab, "not-the-password-xyz"));
     let d = diagnose(&host, &opts).unwrap();
     let err = d
-        .odoo
+        .facts
         .probe
         .as_ref()
         .unwrap()

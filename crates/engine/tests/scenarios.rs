@@ -21,7 +21,7 @@ fn expect(scenario: &str, ids: &[&str]) {
             .collect::<Vec<_>>()
     );
     assert_eq!(
-        d.odoo.cost.executions, 2,
+        d.facts.cost.executions, 2,
         "discovery must take exactly two command executions"
     );
 }
@@ -33,12 +33,12 @@ fn healthy_server_is_all_ok() {
     assert!(not_ok(&d).is_empty(), "{:#?}", d.checks);
     assert_eq!(d.exit_code(), 0);
     assert_eq!(
-        d.odoo.odoo.version.map(|v| v.to_string()).as_deref(),
+        d.facts.odoo.version.map(|v| v.to_string()).as_deref(),
         Some("17.0")
     );
     // Observed, not assumed: the version came from the running server.
     assert!(matches!(
-        d.odoo.odoo.version_source,
+        d.facts.odoo.version_source,
         Some(osd_engine::version::VersionSource::RunningServer)
     ));
 }
@@ -147,7 +147,7 @@ fn database_on_the_local_socket_only_is_read_with_psql_on_the_host() {
             .filter(|c| c.status != Status::Ok)
             .collect::<Vec<_>>()
     );
-    let db = d.odoo.db.seen().expect("database facts");
+    let db = d.facts.db.seen().expect("database facts");
     assert!(db.databases[0].via_psql);
     assert_eq!(
         db.databases[0]
@@ -157,7 +157,7 @@ fn database_on_the_local_socket_only_is_read_with_psql_on_the_host() {
         Some("604800")
     );
     assert_eq!(
-        (d.odoo.cost.executions, d.odoo.cost.psql_runs),
+        (d.facts.cost.executions, d.facts.cost.psql_runs),
         (2, 2),
         "two discovery scripts, two psql runs: the role's databases (Odoo's list_dbs, as a dbfilter is set) and the one it serves"
     );

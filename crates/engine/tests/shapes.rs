@@ -69,7 +69,7 @@ fn all_params(lab: &Lab) -> BTreeMap<String, BTreeMap<String, String>> {
 
 /// The `Max-Age` of the cookie the running server hands a fresh visitor.
 fn cookie_max_age(d: &Diagnosis) -> Option<i64> {
-    d.odoo.server.seen()?.login_page_cookie.as_ref()?.max_age
+    d.facts.server.seen()?.login_page_cookie.as_ref()?.max_age
 }
 
 fn sha(host: &Host, path: &str) -> Option<String> {
@@ -108,12 +108,12 @@ fn each_instance_of_a_shared_cluster_is_judged_and_fixed_by_its_own_databases() 
     // 18 is judged by testdb18 only: 7 days, no folklore, even though testdb says 30 minutes.
     let d18 = diagnose(&host, &for_instance(i18)).unwrap();
     facts_document_holds(&lab, "shared-cluster-18", &d18);
-    assert_eq!(d18.odoo.odoo.version.unwrap().to_string(), "18.0");
-    let scope = d18.odoo.db_scope.as_ref().unwrap();
+    assert_eq!(d18.facts.odoo.version.unwrap().to_string(), "18.0");
+    let scope = d18.facts.db_scope.as_ref().unwrap();
     assert_eq!(scope.served, vec!["testdb18"]);
     assert_eq!(finding(&d18, "session.lifetime").status, Status::Ok);
     assert_eq!(finding(&d18, "conf.folklore").status, Status::Ok);
-    let db = d18.odoo.db.seen().unwrap();
+    let db = d18.facts.db.seen().unwrap();
     assert_eq!(
         db.databases
             .iter()
@@ -124,14 +124,17 @@ fn each_instance_of_a_shared_cluster_is_judged_and_fixed_by_its_own_databases() 
     assert_eq!(cookie_max_age(&d18), Some(604_800));
     let d19 = diagnose(&host, &for_instance(i19)).unwrap();
     facts_document_holds(&lab, "shared-cluster-19", &d19);
-    assert_eq!(d19.odoo.db_scope.as_ref().unwrap().served, vec!["testdb19"]);
+    assert_eq!(
+        d19.facts.db_scope.as_ref().unwrap().served,
+        vec!["testdb19"]
+    );
     assert_eq!(finding(&d19, "session.lifetime").status, Status::Ok);
 
     // 17: its own 30 minutes fail; the leftover testdb_old (a 17 database of the same role) is
     // cleaned by 17's prefork cron too, so it counts for the lifetime, read-only.
     let d17 = diagnose(&host, &for_instance(i17)).unwrap();
     facts_document_holds(&lab, "shared-cluster-17", &d17);
-    let scope17 = d17.odoo.db_scope.clone().unwrap();
+    let scope17 = d17.facts.db_scope.clone().unwrap();
     assert_eq!(scope17.served, vec!["testdb"]);
     assert!(
         scope17.cleanup_from.contains(&"testdb_old".to_string()),
@@ -180,7 +183,7 @@ fn each_instance_of_a_shared_cluster_is_judged_and_fixed_by_its_own_databases() 
             .map(String::as_str),
         Some("86400")
     );
-    apply::rollback(&host, &d17.odoo, Some(&r.changeset), false, &opts, &quiet).unwrap();
+    apply::rollback(&host, &d17.facts, Some(&r.changeset), false, &opts, &quiet).unwrap();
     assert_eq!(all_params(&lab), before, "rollback restores every database");
 }
 
@@ -260,13 +263,13 @@ fn an_odoo_that_never_starts_is_the_first_finding_and_its_config_line_is_fixed_w
     assert_eq!(finding(&now, "conf.syntax").status, Status::Ok);
 
     // Rollback: the file byte for byte, and the instance as it was (not running).
-    apply::rollback(&host, &now.odoo, Some(&r.changeset), false, &opts, &quiet).unwrap();
+    apply::rollback(&host, &now.facts, Some(&r.changeset), false, &opts, &quiet).unwrap();
     assert_eq!(sha(&host, &conf), before);
     let again = diagnose(&host, &by_port).unwrap();
     assert!(
-        !again.odoo.odoo.state.is_running(),
+        !again.facts.odoo.state.is_running(),
         "{:?}",
-        again.odoo.odoo.state
+        again.facts.odoo.state
     );
 }
 
@@ -278,17 +281,17 @@ fn debian_package_under_real_systemd_is_fixed_restarted_with_systemctl_and_rolle
     let d = diagnose(&host, &diag).unwrap();
     facts_document_holds(&lab, "debian-systemd", &d);
     assert_eq!(
-        d.odoo.odoo.service,
+        d.facts.odoo.service,
         Service::Systemd {
             unit: "odoo.service".into()
         }
     );
     assert_eq!(
-        d.odoo.odoo.data_dir, "/var/lib/odoo/.local/share/Odoo",
+        d.facts.odoo.data_dir, "/var/lib/odoo/.local/share/Odoo",
         "no data_dir: the default under the service user's HOME"
     );
     assert_eq!(
-        d.odoo.odoo.config.as_ref().unwrap().path,
+        d.facts.odoo.config.as_ref().unwrap().path,
         "/etc/odoo/odoo.conf"
     );
     let req = FixRequest {
@@ -310,7 +313,15 @@ fn debian_package_under_real_systemd_is_fixed_restarted_with_systemctl_and_rolle
         Some(172_800),
         "the restarted server uses the new lifetime"
     );
-    apply::rollback(&host, &after.odoo, Some(&r.changeset), false, &opts, &quiet).unwrap();
+    apply::rollback(
+        &host,
+        &after.facts,
+        Some(&r.changeset),
+        false,
+        &opts,
+        &quiet,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -320,7 +331,7 @@ fn a_systemd_crash_loop_is_read_from_the_journal_and_fixed() {
     let diag = for_instance(&lab.info.odoo);
     let d = diagnose(&host, &diag).unwrap();
     facts_document_holds(&lab, "systemd-crash-loop", &d);
-    let state = &d.odoo.odoo.state;
+    let state = &d.facts.odoo.state;
     assert!(
         matches!(state, InstanceState::CrashLoop { .. }),
         "{state:?}"
@@ -339,9 +350,9 @@ fn a_systemd_crash_loop_is_read_from_the_journal_and_fixed() {
     let r = apply::apply(&host, &d, &cs, &opts, &quiet).unwrap();
     assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
     let now = diagnose(&host, &diag).unwrap();
-    assert!(now.odoo.odoo.state.is_running());
+    assert!(now.facts.odoo.state.is_running());
     assert_eq!(finding(&now, "service.found").status, Status::Ok);
-    apply::rollback(&host, &now.odoo, Some(&r.changeset), false, &opts, &quiet).unwrap();
+    apply::rollback(&host, &now.facts, Some(&r.changeset), false, &opts, &quiet).unwrap();
 }
 
 #[test]
@@ -351,14 +362,14 @@ fn the_install_script_layout_is_understood() {
     let d = diagnose(&host, &for_instance(&lab.info.odoo)).unwrap();
     facts_document_holds(&lab, "install-script-systemd", &d);
     assert_eq!(
-        d.odoo.odoo.service,
+        d.facts.odoo.service,
         Service::Systemd {
             unit: "odoo-server.service".into()
         }
     );
-    assert_eq!(d.odoo.odoo.version.unwrap().to_string(), "18.0");
-    assert_eq!(d.odoo.odoo.data_dir, "/odoo/.local/share/Odoo");
-    let log = d.odoo.log.seen().expect("the log file is read");
+    assert_eq!(d.facts.odoo.version.unwrap().to_string(), "18.0");
+    assert_eq!(d.facts.odoo.data_dir, "/odoo/.local/share/Odoo");
+    let log = d.facts.log.seen().expect("the log file is read");
     assert_eq!(log.source, "/var/log/odoo/odoo-server.log");
-    assert_eq!(d.odoo.cost.executions, 2);
+    assert_eq!(d.facts.cost.executions, 2);
 }

@@ -90,7 +90,7 @@ pub fn apply(
 ) -> Result<ApplyResult, EngineError> {
     let ctx = Ctx {
         host,
-        facts: &before.odoo,
+        facts: &before.facts,
         opts,
         sink: p,
     };

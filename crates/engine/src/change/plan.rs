@@ -53,7 +53,7 @@ pub fn plan(
     d: &Diagnosis,
     req: &FixRequest,
 ) -> Result<ChangeSet, EngineError> {
-    let facts = &d.odoo;
+    let facts = &d.facts;
     let mut ws = Workspace::new(files);
     let mut checks = Vec::new();
     // In checklist order, whatever order they were asked in: the change set is the same.

@@ -134,7 +134,7 @@ pub fn after_restart(
     diagnose_opts: &DiagnoseOptions,
     continuity: Option<(&SessionBefore, &ProbeOptions)>,
 ) -> Result<VerifyReport, EngineError> {
-    let facts = &before.odoo;
+    let facts = &before.facts;
     let mut verifications = Vec::new();
     for f in &cs.files {
         let sha = host.stat(&f.path)?.and_then(|s| s.sha256);

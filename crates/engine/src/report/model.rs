@@ -550,7 +550,7 @@ impl ReportModel {
 }
 
 fn server(d: &Diagnosis, target: String) -> Server {
-    let f = &d.odoo;
+    let f = &d.facts;
     Server {
         target,
         name: f.host.name.clone(),
@@ -895,7 +895,7 @@ fn overview(
 }
 
 fn sessions(d: &Diagnosis) -> Sessions {
-    match &d.odoo.sessions {
+    match &d.facts.sessions {
         Observed::Unknown(why) => Sessions::Unknown {
             reason: why.clone(),
         },
@@ -904,7 +904,7 @@ fn sessions(d: &Diagnosis) -> Sessions {
 }
 
 fn thresholds(d: &Diagnosis) -> Vec<Threshold> {
-    let mut t: Vec<Threshold> = checks::session::lifetimes(&d.odoo)
+    let mut t: Vec<Threshold> = checks::session::lifetimes(&d.facts)
         .into_iter()
         .map(|(db, secs, raw)| Threshold {
             db,
@@ -984,7 +984,7 @@ fn sessions_view(s: &SessionStore, thresholds: Vec<Threshold>) -> SessionsView {
 
 /// Secret values odoo.conf holds (every key the engine treats as secret), to scrub from reports.
 fn secrets_of(d: &Diagnosis) -> Vec<String> {
-    let Some(conf) = &d.odoo.odoo.config else {
+    let Some(conf) = &d.facts.odoo.config else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -49,7 +49,7 @@ pub fn diagnose_lab(lab: &Lab) -> Diagnosis {
 /// The facts of `d` written to JSON and read back give exactly its findings, and hold none of
 /// the lab's secrets; kept as fixture `name` with `UPDATE_FACTS_FIXTURES=1`.
 pub fn facts_document_holds(lab: &Lab, name: &str, d: &Diagnosis) {
-    let doc = d.odoo.to_json();
+    let doc = d.facts.to_json();
     let back =
         osd_engine::facts::Facts::from_json(&doc, "the lab's facts").expect("facts read back");
     let again = Diagnosis::from_facts(back);
