@@ -357,18 +357,17 @@ fn diagnose_facts_file(file: &Path, json: bool) -> i32 {
     }
 }
 
+/// Connects and diagnoses, or says why not (exit 3).
+fn diagnosis_of(conn: &ConnArgs, diag: &DiagArgs) -> Result<osd_engine::Diagnosis, i32> {
+    let opts = diag.options().map_err(|e| fail(&e))?;
+    let host = conn.connect().map_err(|e| fail(&e))?;
+    osd_engine::diagnose(&host, &opts).map_err(|e| fail(&e))
+}
+
 fn facts_cmd(conn: &ConnArgs, diag: &DiagArgs, out: Option<&Path>, json: bool) -> i32 {
-    let opts = match diag.options() {
-        Ok(o) => o,
-        Err(e) => return fail(&e),
-    };
-    let host = match conn.connect() {
-        Ok(h) => h,
-        Err(e) => return fail(&e),
-    };
-    let d = match osd_engine::diagnose(&host, &opts) {
+    let d = match diagnosis_of(conn, diag) {
         Ok(d) => d,
-        Err(e) => return fail(&e),
+        Err(code) => return code,
     };
     let doc = d.facts.to_json();
     match out {
@@ -402,16 +401,8 @@ fn facts_cmd(conn: &ConnArgs, diag: &DiagArgs, out: Option<&Path>, json: bool) -
 }
 
 fn diagnose(conn: &ConnArgs, diag: &DiagArgs, json: bool) -> i32 {
-    let opts = match diag.options() {
-        Ok(o) => o,
-        Err(e) => return fail(&e),
-    };
-    let host = match conn.connect() {
-        Ok(h) => h,
-        Err(e) => return fail(&e),
-    };
-    match osd_engine::diagnose(&host, &opts) {
+    match diagnosis_of(conn, diag) {
         Ok(d) => show(&d, json),
-        Err(e) => fail(&e),
+        Err(code) => code,
     }
 }

@@ -9,7 +9,9 @@ use crate::checks::CheckId;
 use crate::error::EngineError;
 use crate::facts::{Facts, NginxFacts};
 use crate::nginx::front::{self, Front, FORWARDED};
-use crate::nginx::{redact_file, EditOp, Level, NewDirective, NginxDump, NginxError, Selector};
+use crate::nginx::{
+    redact_file, EditOp, Level, Location, NewDirective, NginxDump, NginxError, Selector,
+};
 use std::sync::Arc;
 
 /// The running configuration with this plan's edits so far applied: the one parsed with the
@@ -102,8 +104,13 @@ fn level_selector(level: &Level, server: usize) -> Selector {
     }
 }
 
-/// The first (server, location level, missing header) among routes to Odoo, after edits so far.
-fn next_missing_header(fr: &Front) -> Option<(usize, Level, &'static str, &'static str)> {
+/// The first location that proxies to Odoo (its HTTP or gevent port, in a server that does not
+/// redirect everything) where `pick` finds something: its server, the level its
+/// `proxy_set_header` array comes from, and what was found.
+fn first_odoo_location<T>(
+    fr: &Front,
+    pick: impl Fn(&Location) -> Option<T>,
+) -> Option<(usize, Level, T)> {
     let servers = fr.config.servers();
     for addr in [&fr.http, &fr.gevent] {
         for route in fr.config.routes_to(addr) {
@@ -114,34 +121,32 @@ fn next_missing_header(fr: &Front) -> Option<(usize, Level, &'static str, &'stat
             let Some(loc) = s.location(&route.location) else {
                 continue;
             };
-            let (_, level) = loc.proxy_set_headers();
-            if let Some((h, v)) = FORWARDED.iter().find(|(h, _)| loc.header(h).is_none()) {
-                return Some((route.server, level, h, v));
+            if let Some(found) = pick(&loc) {
+                return Some((route.server, loc.proxy_set_headers().1, found));
             }
         }
     }
     None
 }
 
+/// The first (server, location level, missing header) among routes to Odoo, after edits so far.
+fn next_missing_header(fr: &Front) -> Option<(usize, Level, &'static str, &'static str)> {
+    first_odoo_location(fr, |loc| {
+        FORWARDED
+            .iter()
+            .find(|(h, _)| loc.header(h).is_none())
+            .copied()
+    })
+    .map(|(server, level, (h, v))| (server, level, h, v))
+}
+
 /// The first (server, location level) among routes to Odoo whose X-Forwarded-Host is `$host`
 /// (which drops a non-default port), after edits so far.
 fn next_host_without_port(fr: &Front) -> Option<(usize, Level)> {
-    let servers = fr.config.servers();
-    for addr in [&fr.http, &fr.gevent] {
-        for route in fr.config.routes_to(addr) {
-            let s = servers.iter().find(|s| s.index == route.server)?;
-            if Front::redirects_all(s) {
-                continue;
-            }
-            let Some(loc) = s.location(&route.location) else {
-                continue;
-            };
-            if loc.header("X-Forwarded-Host") == Some("$host") {
-                return Some((route.server, loc.proxy_set_headers().1));
-            }
-        }
-    }
-    None
+    first_odoo_location(fr, |loc| {
+        (loc.header("X-Forwarded-Host") == Some("$host")).then_some(())
+    })
+    .map(|(server, level, ())| (server, level))
 }
 
 pub(crate) fn headers(
