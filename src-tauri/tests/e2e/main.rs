@@ -667,6 +667,10 @@ mod ui_with_mock_api {
         gui.wait_text("[data-testid=stepper]", "Item 1 of 2").await;
         apply_this(&gui).await;
         gui.wait_text("[data-testid=stepper]", "Item 2 of 2").await;
+        // The preview's arrival moves the buttons below it: click once it is there, or the
+        // click lands where Skip was a moment ago.
+        gui.wait_text("[data-testid=item-preview]", "return 301")
+            .await;
         gui.click("[data-testid=skip]").await;
         let combined = gui
             .wait_text("[data-testid=combined-preview]", "Odoo restarts")
