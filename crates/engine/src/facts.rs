@@ -1,9 +1,12 @@
-//! Facts: what discovery observed on one host, as plain data. Checks are pure functions of this.
+//! Facts: what discovery observed on one host, as plain data and as a document (JSON both ways,
+//! with a [`FACTS_SCHEMA`] version). Checks are pure functions of this; a document read back
+//! judges exactly like the live host (every lab test checks it).
 //!
-//! Nothing here holds a secret in a form that serializes: config texts are kept raw for the
-//! engine's own use but serialize redacted, the nginx dump is redacted when it is gathered
-//! ([`crate::nginx::redact_dump`]), a probe's session id never serializes, and `database.secret`
-//! is only ever "present or not".
+//! Secrets are kept out when the facts are gathered, not when they are printed: odoo.conf enters
+//! only redacted ([`ConfFile`]), the secret options in force are held apart in [`Secrets`]
+//! (never serialized), password-like environment values are masked, the nginx dump is redacted
+//! ([`crate::nginx::redact_dump`]), a probe's session id never serializes, and
+//! `database.secret` is only ever "present or not".
 
 use crate::nginx::front::{Front, FrontState};
 use crate::nginx::{redact_dump, NginxConfig, NginxDump, NginxError};
