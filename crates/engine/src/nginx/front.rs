@@ -126,15 +126,7 @@ impl Front {
 
     /// Host names the proxy serves this Odoo under (servers proxying to its HTTP port).
     pub fn server_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for s in self.http_servers() {
-            for name in s.server_names().into_iter().filter(|n| usable_name(n)) {
-                if !names.iter().any(|x| x == name) {
-                    names.push(name.to_string());
-                }
-            }
-        }
-        names
+        usable_names(&self.http_servers())
     }
 
     /// URLs users may type, HTTPS first.
@@ -161,15 +153,7 @@ impl Front {
 
     /// Names under which Odoo is really served (not just redirected from), in config order.
     pub fn serving_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for s in self.serving() {
-            for n in s.server_names().into_iter().filter(|n| usable_name(n)) {
-                if !names.iter().any(|x| x == n) {
-                    names.push(n.to_string());
-                }
-            }
-        }
-        names
+        usable_names(&self.serving())
     }
 
     /// Upstream blocks through which requests reach this Odoo's HTTP port.
@@ -200,6 +184,19 @@ pub enum FrontState {
 
 pub fn usable_name(n: &str) -> bool {
     !n.is_empty() && n != "_" && !n.starts_with('~') && !n.contains('*')
+}
+
+/// The usable names of `servers`, each once, in config order.
+fn usable_names(servers: &[Server]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for s in servers {
+        for n in s.server_names().into_iter().filter(|n| usable_name(n)) {
+            if !names.iter().any(|x| x == n) {
+                names.push(n.to_string());
+            }
+        }
+    }
+    names
 }
 
 /// `= /websocket`, `^~ /websocket` and `/websocket` all name the path `/websocket`.
