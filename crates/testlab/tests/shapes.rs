@@ -401,8 +401,13 @@ mod config_by_version {
             .parent()
             .unwrap()
             .join("odoo");
-        let dst =
-            std::env::temp_dir().join(format!("osd-testlab-cfg-{}-{major}", std::process::id()));
+        // one directory per call: tests run in parallel and two of them install the same major
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dst = std::env::temp_dir().join(format!(
+            "osd-testlab-cfg-{}-{major}-{call}",
+            std::process::id()
+        ));
         let _ = fs::remove_dir_all(&dst);
         let st = Command::new("cp")
             .arg("-r")
