@@ -129,10 +129,39 @@ export function term(/** @type {string} */ word, /** @type {string} */ meaning) 
 
 /** "session.lifetime" → its finding's title, when known. */
 export function titleOf(/** @type {{id: string, title: string}[]} */ checks, /** @type {string} */ id) {
-  return checks.find((c) => c.id === id)?.title ?? id;
+  // `session.continuity` is a verification, not a check of the list (engine: CONTINUITY_TITLE)
+  return checks.find((c) => c.id === id)?.title ?? (id === "session.continuity" ? "Sessions survive the restart" : id);
 }
 
 /** A finished step in a list: its words without the "…" of a step in progress. @param {{message: string}} step */
 export function stepWords(step) {
   return step.message.replace(/…$/, "");
+}
+
+/**
+ * Text for people in which another check is named by its title in quotes (“HTTP redirects to
+ * HTTPS”, the engine's `CheckId::mention`): each such mention becomes a link that opens that
+ * checklist item and brings it into view. Returns nodes for `h()`.
+ * @param {string} text @param {{id: string, title: string}[]} checks
+ */
+export function prose(text, checks) {
+  return text.split(/(“[^”]+”)/).map((part) => {
+    const check = checks.find((c) => `“${c.title}”` === part);
+    if (!check) return part;
+    return h("a", {
+      href: `#check-${check.id}`, class: "link", "data-mention": check.id,
+      onclick: (/** @type {Event} */ e) => { e.preventDefault(); showCheck(check.id); },
+    }, part);
+  });
+}
+
+/** Opens the checklist item of `id` and moves the focus to it (a mention's link target). @param {string} id */
+export function showCheck(id) {
+  const item = document.querySelector(`[data-check-id="${CSS.escape(id)}"]`);
+  const details = item?.querySelector("details");
+  if (!item || !details) return;
+  details.open = true;
+  const summary = /** @type {HTMLElement | null} */ (details.querySelector("summary"));
+  summary?.scrollIntoView({ block: "start" });
+  summary?.focus();
 }

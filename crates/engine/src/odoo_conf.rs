@@ -1054,6 +1054,57 @@ impl OdooConf {
     }
 }
 
+impl OdooConf {
+    /// Turns every occurrence of `key` in `section` (with its continuation lines) into comment
+    /// lines under one `; note` line, instead of deleting it: whoever reads the file later sees
+    /// what was there, when and why it went, and a comment block written above it still sits
+    /// above something that explains it. Returns how many entries were commented out; refused
+    /// when the result would change how any other key reads.
+    pub fn comment_out(&mut self, section: &str, key: &str, note: &str) -> Result<usize, ConfError> {
+        let lkey = key.trim().to_lowercase();
+        if note.contains(['\n', '\r']) {
+            return Err(ConfError::InvalidValue { key: lkey });
+        }
+        let hits: Vec<(usize, Vec<usize>)> = self
+            .entries
+            .iter()
+            .filter(|e| e.section == section && e.key == lkey)
+            .map(|e| (e.line, e.continuation.clone()))
+            .collect();
+        let Some(first) = hits.first().map(|h| h.0) else {
+            return Ok(0);
+        };
+        let others = |doc: &OdooConf| -> Vec<(String, String, String)> {
+            doc.entries
+                .iter()
+                .filter(|e| !(e.section == section && e.key == lkey))
+                .map(|e| (e.section.clone(), e.key.clone(), e.value.clone()))
+                .collect()
+        };
+        let mut lines = self.raw_lines();
+        for (line, continuation) in &hits {
+            for i in std::iter::once(line).chain(continuation) {
+                lines[*i].0 = format!("; {}", lines[*i].0);
+            }
+        }
+        let eol = match lines[first].1 {
+            Eol::None => self.dominant_eol(),
+            e => e,
+        };
+        lines.insert(first, (format!("; {}", note.trim()), eol));
+        let mut doc = self.clone();
+        doc.rebuild(lines);
+        if others(&doc) != others(self) || doc.entries.iter().any(|e| e.section == section && e.key == lkey) {
+            return Err(ConfError::NoSafePlace {
+                section: section.into(),
+                key: lkey,
+            });
+        }
+        *self = doc;
+        Ok(hits.len())
+    }
+}
+
 /// Removes lines by index; when the removed lines included an unterminated last line, the new
 /// last line loses its line ending too, so "no final newline" files stay that way.
 fn remove_indexes(lines: &mut Vec<(String, Eol)>, idx: &[usize]) {
@@ -1160,6 +1211,25 @@ mod tests {
         assert_eq!(python_int("_1"), None);
         assert_eq!(python_int(""), None);
         assert_eq!(python_int("12s"), None);
+    }
+
+    #[test]
+    fn comment_out_keeps_the_key_visible_and_the_rest_as_it_reads() {
+        let text = "[options]\r\n; raised after users complained (ticket 4711)\r\nsession_timeout = 86400\r\naddons_path = /a,\r\n   /b\r\nlimit_time_real = 1200";
+        let mut doc = OdooConf::parse(text);
+        assert_eq!(doc.comment_out("options", "session_timeout", "note: unused").unwrap(), 1);
+        assert_eq!(
+            doc.to_string(),
+            "[options]\r\n; raised after users complained (ticket 4711)\r\n; note: unused\r\n; session_timeout = 86400\r\naddons_path = /a,\r\n   /b\r\nlimit_time_real = 1200"
+        );
+        assert_eq!(doc.get("options", "session_timeout"), None);
+        assert_eq!(doc.get("options", "addons_path"), Some("/a,\n/b"));
+        // a multi-line value goes whole: its continuation would otherwise join the key above
+        let mut doc = OdooConf::parse("[options]\nsession_timeout = 1\n  2\nproxy_mode = True\n");
+        assert_eq!(doc.comment_out("options", "session_timeout", "n").unwrap(), 1);
+        assert_eq!(doc.to_string(), "[options]\n; n\n; session_timeout = 1\n;   2\nproxy_mode = True\n");
+        assert_eq!(doc.comment_out("options", "absent", "n").unwrap(), 0);
+        assert!(doc.comment_out("options", "proxy_mode", "two\nlines").is_err());
     }
 
     #[test]

@@ -17,9 +17,8 @@ pub type Planner = fn(&mut Workspace, &Facts, Option<&str>) -> Result<(), Engine
 
 /// One check of the list.
 pub struct Check {
+    /// Its id; the title people read is [`CheckId::title`].
     pub id: CheckId,
-    /// What it looks at, in words for people (shown as the checklist item's name).
-    pub title: &'static str,
     pub judge: Judge,
     /// `None`: no automatic fix; the finding says what a person does.
     pub fix: Option<Planner>,
@@ -27,22 +26,22 @@ pub struct Check {
 
 #[rustfmt::skip]
 pub static REGISTRY: &[Check] = &[
-    Check { id: CheckId::ServiceFound, title: "Odoo found and understood", judge: runtime::service_found, fix: None },
-    Check { id: CheckId::SessionLifetime, title: "How long an idle session lives", judge: session::lifetime, fix: Some(conf_fix::lifetime) },
-    Check { id: CheckId::SessionStore, title: "Where sessions are kept", judge: session::store, fix: Some(conf_fix::store) },
-    Check { id: CheckId::SessionExternalCleanup, title: "Nothing but Odoo deletes session files", judge: session::external_cleanup, fix: Some(conf_fix::external_cleanup) },
-    Check { id: CheckId::SessionCleanupRuns, title: "Odoo's own cleanup of old sessions runs", judge: session::cleanup_runs, fix: Some(conf_fix::cleanup_runs) },
-    Check { id: CheckId::ConfFolklore, title: "Settings that do nothing (folklore)", judge: conf::folklore, fix: Some(conf_fix::folklore) },
-    Check { id: CheckId::ConfSyntax, title: "odoo.conf says what it means", judge: conf::syntax, fix: Some(conf_fix::syntax) },
-    Check { id: CheckId::ProxyMode, title: "proxy_mode matches the proxy in front", judge: proxy::mode, fix: Some(conf_fix::proxy_mode) },
-    Check { id: CheckId::ProxyHeaders, title: "The proxy tells Odoo the real address", judge: proxy::headers, fix: Some(nginx_fix::headers) },
-    Check { id: CheckId::ProxyWebsocket, title: "The live connection reaches Odoo", judge: proxy::websocket, fix: Some(nginx_fix::websocket) },
-    Check { id: CheckId::ProxyHttpsRedirect, title: "HTTP redirects to HTTPS", judge: proxy::https_redirect, fix: Some(nginx_fix::https_redirect) },
-    Check { id: CheckId::ProxyCanonicalHost, title: "One address for Odoo", judge: proxy::canonical_host, fix: Some(nginx_fix::canonical_host) },
-    Check { id: CheckId::ProxyCookieFlags, title: "Session cookie flags", judge: proxy::cookie_flags, fix: Some(nginx_fix::cookie_flags) },
-    Check { id: CheckId::ProxySticky, title: "Several Odoo servers share sessions", judge: proxy::sticky, fix: Some(nginx_fix::sticky) },
-    Check { id: CheckId::WorkersMemory, title: "Worker memory limits fit the server", judge: runtime::workers_memory, fix: Some(conf_fix::workers_memory) },
-    Check { id: CheckId::DbFilter, title: "The database filter lets users in", judge: runtime::db_filter, fix: None },
+    Check { id: CheckId::ServiceFound, judge: runtime::service_found, fix: None },
+    Check { id: CheckId::SessionLifetime, judge: session::lifetime, fix: Some(conf_fix::lifetime) },
+    Check { id: CheckId::SessionStore, judge: session::store, fix: Some(conf_fix::store) },
+    Check { id: CheckId::SessionExternalCleanup, judge: session::external_cleanup, fix: Some(conf_fix::external_cleanup) },
+    Check { id: CheckId::SessionCleanupRuns, judge: session::cleanup_runs, fix: Some(conf_fix::cleanup_runs) },
+    Check { id: CheckId::ConfFolklore, judge: conf::folklore, fix: Some(conf_fix::folklore) },
+    Check { id: CheckId::ConfSyntax, judge: conf::syntax, fix: Some(conf_fix::syntax) },
+    Check { id: CheckId::ProxyMode, judge: proxy::mode, fix: Some(conf_fix::proxy_mode) },
+    Check { id: CheckId::ProxyHeaders, judge: proxy::headers, fix: Some(nginx_fix::headers) },
+    Check { id: CheckId::ProxyWebsocket, judge: proxy::websocket, fix: Some(nginx_fix::websocket) },
+    Check { id: CheckId::ProxyHttpsRedirect, judge: proxy::https_redirect, fix: Some(nginx_fix::https_redirect) },
+    Check { id: CheckId::ProxyCanonicalHost, judge: proxy::canonical_host, fix: Some(nginx_fix::canonical_host) },
+    Check { id: CheckId::ProxyCookieFlags, judge: proxy::cookie_flags, fix: Some(nginx_fix::cookie_flags) },
+    Check { id: CheckId::ProxySticky, judge: proxy::sticky, fix: Some(nginx_fix::sticky) },
+    Check { id: CheckId::WorkersMemory, judge: runtime::workers_memory, fix: Some(conf_fix::workers_memory) },
+    Check { id: CheckId::DbFilter, judge: runtime::db_filter, fix: None },
 ];
 
 /// The order the wizard walks failing fixes in: the well-known quick-fix checklist's (lifetime,
@@ -77,7 +76,7 @@ pub fn check(id: CheckId) -> &'static Check {
 impl Check {
     /// This check's finding on the facts.
     pub fn judge(&self, facts: &Facts) -> Finding {
-        (self.judge)(facts, Finding::new(self.id, self.title))
+        (self.judge)(facts, Finding::new(self.id, self.id.title()))
     }
     pub fn fixable(&self) -> bool {
         self.fix.is_some()

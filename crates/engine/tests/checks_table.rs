@@ -335,3 +335,33 @@ fn a_facts_document_of_another_schema_is_refused_with_what_to_do() {
         .to_string();
     assert!(e.contains("sent.json") && e.contains("schema"), "{e}");
 }
+
+#[test]
+fn a_folklore_key_is_commented_out_under_its_own_comment_with_a_dated_note() {
+    let (_, facts, _) = cases()
+        .into_iter()
+        .find(|(n, _, _)| n == "folklore-conf")
+        .unwrap();
+    let d = Diagnosis::from_facts(facts.clone());
+    let req = FixRequest {
+        checks: vec![CheckId::ConfFolklore],
+        values: BTreeMap::new(),
+    };
+    let cs = plan(&files_of(&facts), &d, &req).unwrap();
+    let after = String::from_utf8(cs.files[0].after.clone()).unwrap();
+    // The person's comment still sits above what it explains; the key stays readable.
+    let block = after
+        .split("; keep users logged in for one day\n")
+        .nth(1)
+        .expect("the comment above the key is kept");
+    let mut lines = block.lines();
+    let note = lines.next().unwrap();
+    assert!(
+        note.starts_with("; Commented out by Odoo Session Doctor on 20")
+            && note.contains("Odoo never reads session_timeout"),
+        "{after}"
+    );
+    assert_eq!(lines.next(), Some("; session_timeout = 86400"), "{after}");
+    assert!(cs.files[0].diff.contains("+; session_timeout = 86400"));
+    assert!(cs.files[0].diff.contains("-session_timeout = 86400"));
+}

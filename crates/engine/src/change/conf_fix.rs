@@ -211,17 +211,26 @@ pub(crate) fn folklore(
         })
         .unwrap_or_default();
     if !keys.is_empty() {
+        // Commented out, not deleted: the comment block someone wrote above the key ("raised
+        // after users complained…") keeps something to explain, and the file says who took the
+        // setting out, when and why.
+        let today = today();
         ws.edit_conf(facts, id, |doc| {
             for k in &keys {
-                doc.remove("options", k);
+                let note = format!(
+                    "Commented out by Odoo Session Doctor on {today}: Odoo never reads {k}. Instead: {}.",
+                    folklore_of(FolkloreKind::ConfKey, k).map_or("see the session checklist", |f| f.instead)
+                );
+                doc.comment_out("options", k, &note).map_err(conf_err)?;
             }
             Ok(true)
         })?;
         ws.reason(
             id,
             format!(
-                "Removes {} from odoo.conf: Odoo never reads them.",
-                keys.join(", ")
+                "Comments out {} in odoo.conf with a dated note: Odoo never reads {}.",
+                keys.join(", "),
+                if keys.len() == 1 { "it" } else { "them" }
             ),
         );
     }
@@ -245,6 +254,11 @@ pub(crate) fn folklore(
         }
     }
     Ok(())
+}
+
+/// Today's date (UTC, `YYYY-MM-DD`) for notes written into files.
+fn today() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()[..10].to_string()
 }
 
 /// Replaces each value Odoo refuses at start with the value it would accept, keeping an inline

@@ -571,7 +571,7 @@ fn add_secure_flags(
         return Ok(());
     }
     if !fr.plain_proxying().is_empty() {
-        ws.note(id, "Plain HTTP still serves Odoo: fix proxy.https-redirect first, or Secure cookies would log people out there.");
+        ws.note(id, format!("Plain HTTP still serves Odoo: fix {} first, or Secure cookies would log people out there.", CheckId::ProxyHttpsRedirect.mention()));
         return Ok(());
     }
     let mut targets: Vec<Selector> = Vec::new();

@@ -70,6 +70,9 @@ impl Evidence {
     }
 }
 
+/// The title people read for the `session.continuity` verification (it is no check of the list).
+pub const CONTINUITY_TITLE: &str = "Sessions survive the restart";
+
 /// One thing verified for one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verification {
@@ -98,7 +101,10 @@ impl Verification {
     /// The error that makes the apply roll back.
     pub fn failure(&self) -> EngineError {
         EngineError::VerificationFailed {
-            check: self.check_name().into(),
+            // for people: the check's title (the record row above keeps the stable id)
+            check: self
+                .check
+                .map_or_else(|| format!("“{CONTINUITY_TITLE}”"), CheckId::mention),
             detail: self.evidence.detail(),
         }
     }
@@ -349,7 +355,7 @@ mod tests {
         assert!(!v[1].ok, "a lifetime still warning was not fixed");
         assert_eq!(
             v[1].failure().to_string(),
-            "verification failed for session.lifetime: after the restart: warn — session.lifetime is warn"
+            "verification failed for “How long an idle session lives”: after the restart: warn — session.lifetime is warn"
         );
     }
 
@@ -396,7 +402,7 @@ mod tests {
         };
         assert_eq!(
             absent.failure().to_string(),
-            "verification failed for session.lifetime: sessions.max_inactivity_seconds in odoo = (absent)"
+            "verification failed for “How long an idle session lives”: sessions.max_inactivity_seconds in odoo = (absent)"
         );
     }
 }

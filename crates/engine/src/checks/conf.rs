@@ -1,6 +1,6 @@
 //! Checks on odoo.conf and system parameters: folklore that does nothing, and syntax Odoo misreads.
 
-use super::{Finding, FixOffer, Status};
+use super::{CheckId, Finding, FixOffer, Status};
 use crate::facts::Facts;
 use crate::odoo_conf::Severity;
 use crate::odoo_options::{
@@ -54,7 +54,7 @@ pub fn folklore(f: &Facts, mut fnd: Finding) -> Finding {
     fnd.status(Status::Warn, format!("{found} setting(s) that Odoo never reads: they give a false sense that the problem is handled."))
         .users_see("Nothing changes for users: these settings are ignored, so the logouts they were meant to stop go on.")
         .why("Advice found online mixes real Odoo settings with names from other frameworks (Django) or old add-ons. Odoo silently ignores what it does not know.")
-        .fix(FixOffer { title: "Remove them (and set the real lifetime under session.lifetime)".into(), choices: vec![], default: None })
+        .fix(FixOffer { title: format!("Comment them out with a dated note (and set the real lifetime under {})", CheckId::SessionLifetime.mention()), choices: vec![], default: None })
 }
 
 /// A value `major` refuses at start, and what Odoo would accept instead when that is plain.

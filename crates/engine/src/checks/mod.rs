@@ -31,56 +31,57 @@ use serde::{Deserialize, Serialize};
     strum::EnumString,
     strum::IntoStaticStr,
     strum::EnumIter,
+    strum::EnumMessage,
 )]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum CheckId {
     #[serde(rename = "service.found")]
-    #[strum(serialize = "service.found")]
+    #[strum(serialize = "service.found", message = "Odoo found and understood")]
     ServiceFound,
     #[serde(rename = "session.lifetime")]
-    #[strum(serialize = "session.lifetime")]
+    #[strum(serialize = "session.lifetime", message = "How long an idle session lives")]
     SessionLifetime,
     #[serde(rename = "session.store")]
-    #[strum(serialize = "session.store")]
+    #[strum(serialize = "session.store", message = "Where sessions are kept")]
     SessionStore,
     #[serde(rename = "session.external-cleanup")]
-    #[strum(serialize = "session.external-cleanup")]
+    #[strum(serialize = "session.external-cleanup", message = "Nothing but Odoo deletes session files")]
     SessionExternalCleanup,
     #[serde(rename = "session.cleanup-runs")]
-    #[strum(serialize = "session.cleanup-runs")]
+    #[strum(serialize = "session.cleanup-runs", message = "Odoo's own cleanup of old sessions runs")]
     SessionCleanupRuns,
     #[serde(rename = "conf.folklore")]
-    #[strum(serialize = "conf.folklore")]
+    #[strum(serialize = "conf.folklore", message = "Settings that do nothing (folklore)")]
     ConfFolklore,
     #[serde(rename = "conf.syntax")]
-    #[strum(serialize = "conf.syntax")]
+    #[strum(serialize = "conf.syntax", message = "odoo.conf says what it means")]
     ConfSyntax,
     #[serde(rename = "proxy.mode")]
-    #[strum(serialize = "proxy.mode")]
+    #[strum(serialize = "proxy.mode", message = "proxy_mode matches the proxy in front")]
     ProxyMode,
     #[serde(rename = "proxy.headers")]
-    #[strum(serialize = "proxy.headers")]
+    #[strum(serialize = "proxy.headers", message = "The proxy tells Odoo the real address")]
     ProxyHeaders,
     #[serde(rename = "proxy.websocket")]
-    #[strum(serialize = "proxy.websocket")]
+    #[strum(serialize = "proxy.websocket", message = "The live connection reaches Odoo")]
     ProxyWebsocket,
     #[serde(rename = "proxy.https-redirect")]
-    #[strum(serialize = "proxy.https-redirect")]
+    #[strum(serialize = "proxy.https-redirect", message = "HTTP redirects to HTTPS")]
     ProxyHttpsRedirect,
     #[serde(rename = "proxy.canonical-host")]
-    #[strum(serialize = "proxy.canonical-host")]
+    #[strum(serialize = "proxy.canonical-host", message = "One address for Odoo")]
     ProxyCanonicalHost,
     #[serde(rename = "proxy.cookie-flags")]
-    #[strum(serialize = "proxy.cookie-flags")]
+    #[strum(serialize = "proxy.cookie-flags", message = "Session cookie flags")]
     ProxyCookieFlags,
     #[serde(rename = "proxy.sticky")]
-    #[strum(serialize = "proxy.sticky")]
+    #[strum(serialize = "proxy.sticky", message = "Several Odoo servers share sessions")]
     ProxySticky,
     #[serde(rename = "workers.memory")]
-    #[strum(serialize = "workers.memory")]
+    #[strum(serialize = "workers.memory", message = "Worker memory limits fit the server")]
     WorkersMemory,
     #[serde(rename = "db.filter")]
-    #[strum(serialize = "db.filter")]
+    #[strum(serialize = "db.filter", message = "The database filter lets users in")]
     DbFilter,
 }
 
@@ -88,6 +89,17 @@ impl CheckId {
     /// The stable id, e.g. `"session.lifetime"`.
     pub fn as_str(self) -> &'static str {
         self.into()
+    }
+
+    /// What the check looks at, in words for people (the checklist item's name).
+    pub fn title(self) -> &'static str {
+        strum::EnumMessage::get_message(&self).expect("every check has a title")
+    }
+
+    /// How a sentence for people names this check: its title in quotes, never the id (the app
+    /// links a quoted title to its checklist item).
+    pub fn mention(self) -> String {
+        format!("“{}”", self.title())
     }
 }
 

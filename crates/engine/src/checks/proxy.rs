@@ -2,7 +2,7 @@
 //! inheritance trap), the real-time channel, HTTPS, one canonical host, cookie flags, stickiness.
 //! All read the effective configuration from `nginx -T`, as nginx itself would apply it.
 
-use super::{deploy_docs, gh, Choice, Finding, FixOffer, Status};
+use super::{deploy_docs, gh, CheckId, Choice, Finding, FixOffer, Status};
 use crate::facts::Facts;
 use crate::nginx::front::{
     has_host_redirect, location_path, secure_cookie_source, secure_on_plain, secure_on_plain_fixes,
@@ -566,7 +566,10 @@ pub fn cookie_flags(f: &Facts, fnd: Finding) -> Finding {
         if !fr.has_https() {
             return fnd.status(
                 Status::Skip,
-                "Secure/SameSite need HTTPS first (see proxy.https-redirect).",
+                format!(
+                    "Secure/SameSite need HTTPS first (see {}).",
+                    CheckId::ProxyHttpsRedirect.mention()
+                ),
             );
         }
         let plain = !fr.plain_proxying().is_empty();
