@@ -210,8 +210,15 @@ function show(ctx, body, d) {
     probeForm(ctx, body));
 }
 
-/** One checklist item; problems start open. @param {Finding} f @param {boolean} fixable @param {(url: string) => void} openLink */
+/**
+ * One checklist item; problems start open. The engine decides who fixes a problem: "Can be fixed
+ * here" only for what the app will really change (it is then a step of the wizard); otherwise
+ * "Needs you", with why and the steps a person takes.
+ * @param {Finding} f @param {boolean} fixable @param {(url: string) => void} openLink
+ */
 export function checkItem(f, fixable, openLink) {
+  const remedy = f.remedy;
+  const needsYou = remedy.kind === "needs_you" ? remedy : null;
   const open = f.status === "fail";
   /** @param {string} title @param {Node | string | null | false} content */
   const part = (title, content) => content ? h("div", { class: "check__part" }, h("h4", null, title), typeof content === "string" ? h("p", null, content) : content) : null;
@@ -220,9 +227,14 @@ export function checkItem(f, fixable, openLink) {
       h("summary", { class: "check__summary" },
         statusMark(f.status),
         h("span", { class: "check__title" }, f.title),
-        fixable && h("span", { class: "badge" }, "Can be fixed here"),
+        fixable && remedy.kind === "here" && h("span", { class: "badge", "data-testid": "fix-here" }, "Can be fixed here"),
+        needsYou && h("span", { class: "badge badge--you", "data-testid": "needs-you" }, "Needs you"),
         h("span", { class: "check__line" }, f.summary)),
       h("div", { class: "check__body" },
+        needsYou && h("div", { class: "check__part check__you", "data-testid": "needs-you-steps" },
+          h("h4", null, "What you do"),
+          h("p", null, needsYou.why),
+          h("ol", { class: "steps" }, ...needsYou.steps.map((s) => h("li", null, s)))),
         part("What users see", f.users_see),
         part("Why", f.why),
         part("Evidence", f.evidence.length > 0 && h("ul", { class: "evidence" }, ...f.evidence.map((e) =>
