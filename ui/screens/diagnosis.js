@@ -219,7 +219,8 @@ function show(ctx, body, d) {
 export function checkItem(f, fixable, openLink) {
   const remedy = f.remedy;
   const needsYou = remedy.kind === "needs_you" ? remedy : null;
-  const open = f.status === "fail";
+  // What a person must do is never out of sight: those items start open too.
+  const open = f.status === "fail" || (needsYou !== null && f.status === "warn");
   /** @param {string} title @param {Node | string | null | false} content */
   const part = (title, content) => content ? h("div", { class: "check__part" }, h("h4", null, title), typeof content === "string" ? h("p", null, content) : content) : null;
   return h("li", { class: "check", "data-check-id": f.id, "data-status": f.status, "data-testid": "check" },
@@ -234,7 +235,7 @@ export function checkItem(f, fixable, openLink) {
         needsYou && h("div", { class: "check__part check__you", "data-testid": "needs-you-steps" },
           h("h4", null, "What you do"),
           h("p", null, needsYou.why),
-          h("ol", { class: "steps" }, ...needsYou.steps.map((s) => h("li", null, s)))),
+          h("ol", { class: "you-steps" }, ...needsYou.steps.map((s) => h("li", null, s)))),
         part("What users see", f.users_see),
         part("Why", f.why),
         part("Evidence", f.evidence.length > 0 && h("ul", { class: "evidence" }, ...f.evidence.map((e) =>

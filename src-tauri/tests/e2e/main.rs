@@ -1067,6 +1067,16 @@ mod with_a_lab {
             .texts(&format!("{item} [data-testid=fix-here]"))
             .await
             .is_empty());
+        // The item starts open: the steps are in sight, not behind a click.
+        let open = gui
+            .client()
+            .execute(
+                "return document.querySelector(arguments[0] + ' details').open",
+                vec![item.into()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(open, true);
         let steps = gui
             .text(&format!("{item} [data-testid=needs-you-steps]"))
             .await;
@@ -1084,6 +1094,13 @@ mod with_a_lab {
             "Nothing the app can fix by itself",
         )
         .await;
+        gui.client()
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView()",
+                vec![item.into()],
+            )
+            .await
+            .unwrap();
         gui.screenshot("44-lab-https-needs-you").await;
         gui.close().await;
     }
