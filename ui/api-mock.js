@@ -68,18 +68,19 @@ function checksFor(scenario, fixed) {
   /** @param {string} id @param {any} patch */
   const set = (id, patch) => Object.assign(/** @type {Finding} */ (checks.find((c) => c.id === id)), patch);
   if (fixed || scenario === "healthy") {
-    set("session.lifetime", { status: "ok", summary: "Idle sessions live 1 day.", fixes: [] });
-    set("session.cleanup-runs", { status: "ok", summary: "Odoo's cleanup runs.", evidence: [] });
+    set("session.lifetime", { status: "ok", summary: "Idle sessions live 1 day.", fixes: [], remedy: { kind: "none" } });
+    set("session.cleanup-runs", { status: "ok", summary: "Odoo's cleanup runs.", evidence: [], remedy: { kind: "none" } });
   }
   if (scenario === "every-status") {
     set("proxy.sticky", { status: "skip", summary: "Only one Odoo server: nothing to share." });
-    set("db.filter", { status: "unknown", summary: "The database filter could not be read: the database did not answer." });
+    set("db.filter", { status: "unknown", summary: "The database filter could not be read: the database did not answer.", remedy: { kind: "needs_you", why: "The app has no automatic fix for this; it needs a decision on the server.", steps: ["Check that PostgreSQL answers, then diagnose again."] } });
     set("proxy.canonical-host", {
       status: "warn",
       summary: "Odoo answers on 3 names; web.base.url is not frozen.",
       users_see: "Logging in on one address and opening a link to another asks to log in again.",
       why: "A session cookie belongs to one host name.",
       fixes: [{ title: "Redirect every name to one address", choices: [{ value: "odoo.lab.test", label: "odoo.lab.test", warning: null }], default: "odoo.lab.test" }],
+      remedy: { kind: "here", also: [] },
     });
   }
   return checks;
@@ -93,7 +94,6 @@ function checksFor(scenario, fixed) {
 function diagnosisOf(checks, instances = [ONE_INSTANCE], chosen = instances[0].value, databases = { served: ["odoo"], rule: "dbfilter ^odoo$", undecided: null, chosen: false }) {
   const current = instances.find((i) => i.value === chosen) ?? instances[0];
   const order = ["conf.syntax", "session.lifetime", "proxy.canonical-host", "proxy.sticky", "session.store", "proxy.mode", "workers.memory", "proxy.https-redirect", "session.external-cleanup", "session.cleanup-runs", "proxy.headers", "proxy.websocket", "proxy.cookie-flags", "conf.folklore"];
-  const fixable = new Set(["session.lifetime", "proxy.canonical-host", "proxy.mode", "session.external-cleanup"]);
   const bad = checks.filter((c) => c.status === "fail" || c.status === "warn");
   const fails = checks.filter((c) => c.status === "fail").length;
   const verdict = fails
@@ -107,7 +107,8 @@ function diagnosisOf(checks, instances = [ONE_INSTANCE], chosen = instances[0].v
     host: "odoo-lab",
     verdict,
     checks,
-    fixOrder: order.filter((id) => fixable.has(id) && bad.some((c) => c.id === id)),
+    // As the backend: only problems the engine says the app fixes here.
+    fixOrder: order.filter((id) => bad.some((c) => c.id === id && c.remedy.kind === "here")),
     odoo: { version: current.version, config: current.config, service: current.service, instances: clone(instances), instance: current.value, databases: clone(databases), probed: false },
   };
 }

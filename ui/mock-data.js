@@ -30,6 +30,7 @@ export const SEVERAL_INSTANCES = [
 export const SHORT_LIFETIME_CHECKS = [
  {
   "id": "service.found",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "Odoo found and understood",
   "summary": "Odoo 17.0 (from the running server), run by supervisor program odoo, config /etc/odoo.conf.",
@@ -59,6 +60,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "session.lifetime",
+  "remedy": {"kind": "here", "also": []},
   "status": "fail",
   "title": "How long an idle session lives",
   "summary": "Idle sessions are deleted after 10 minutes: too short for Odoo 17.0.",
@@ -111,6 +113,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "session.store",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "Where sessions are kept",
   "summary": "Sessions are kept on disk in /var/lib/odoo/sessions, writable by odoo.",
@@ -137,6 +140,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "session.external-cleanup",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "Nothing but Odoo deletes session files",
   "summary": "No cron job, timer, tmpfiles rule or tmpreaper setting deletes files in the sessions folder.",
@@ -154,6 +158,11 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "session.cleanup-runs",
+  "remedy": {
+   "kind": "needs_you",
+   "why": "max_cron_threads is already above 0: the cleanup is set to run, so there is nothing the app can change here for this.",
+   "steps": ["Check Odoo's log for the daily \"Auto-vacuum internal data\" job and whether another Odoo node runs the crons.", "Then diagnose again: the app checks it (and offers the fix it can make)."]
+  },
   "status": "warn",
   "title": "Odoo's own cleanup of old sessions runs",
   "summary": "Session files older than the lifetime are still there: the cleanup does not seem to run.",
@@ -175,6 +184,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "conf.folklore",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "Settings that do nothing (folklore)",
   "summary": "No folklore settings found.",
@@ -187,6 +197,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "conf.syntax",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "odoo.conf says what it means",
   "summary": "/etc/odoo.conf parses the way Odoo reads it.",
@@ -199,6 +210,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "proxy.mode",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "proxy_mode matches the proxy in front",
   "summary": "nginx is in front and proxy_mode is on.",
@@ -229,6 +241,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "proxy.headers",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "The proxy tells Odoo the real address",
   "summary": "Every location to Odoo sends X-Forwarded-Host, -Proto and -For.",
@@ -258,6 +271,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "proxy.websocket",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "The live connection reaches Odoo",
   "summary": "/websocket goes to the gevent port with upgrade headers.",
@@ -283,6 +297,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "proxy.https-redirect",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "HTTP redirects to HTTPS",
   "summary": "Plain HTTP redirects to HTTPS.",
@@ -300,6 +315,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "proxy.canonical-host",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "One address for Odoo",
   "summary": "Odoo is served as odoo.lab.test and web.base.url matches, frozen.",
@@ -326,6 +342,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "proxy.cookie-flags",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "Session cookie flags",
   "summary": "The session cookie gets Secure and SameSite at the proxy.",
@@ -356,6 +373,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "proxy.sticky",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "Several Odoo servers share sessions",
   "summary": "One Odoo server behind the proxy.",
@@ -373,6 +391,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "workers.memory",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "Worker memory limits fit the server",
   "summary": "2 workers with 2048 MiB soft / 2560 MiB hard limits fit 24105 MiB of RAM.",
@@ -390,6 +409,7 @@ export const SHORT_LIFETIME_CHECKS = [
  },
  {
   "id": "db.filter",
+  "remedy": {"kind": "none"},
   "status": "ok",
   "title": "The database filter lets users in",
   "summary": "dbfilter ^odoo$ matches a database for every host name served.",

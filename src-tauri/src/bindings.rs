@@ -51,6 +51,7 @@ pub fn typescript() -> String {
         ck::Reference::decl(&cfg),
         ck::Choice::decl(&cfg),
         ck::FixOffer::decl(&cfg),
+        ck::Remedy::decl(&cfg),
         ck::Finding::decl(&cfg),
         ck::Verdict::decl(&cfg),
         ch::FileKind::decl(&cfg),

@@ -347,6 +347,13 @@ impl From<osd_engine::EngineError> for AppError {
                 };
                 AppError::new(code, sentence(&other.to_string()), "")
             }
+            E::NeedsYou {
+                title, why, steps, ..
+            } => AppError::new(
+                "needs_you",
+                sentence(&format!("\u{201c}{title}\u{201d} cannot be fixed here: {why}")),
+                steps.join(" "),
+            ),
             // Each says what happened and, where there is something to do, what; the apply's own
             // failures reach the app as its result's text, these only through a rollback.
             other @ (E::Cancelled

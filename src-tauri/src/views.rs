@@ -117,7 +117,8 @@ pub struct DiagnosisView {
     pub verdict: Verdict,
     /// Every check, in the checklist's order.
     pub checks: Vec<Finding>,
-    /// The ids of the failing checks the app can fix, in the quick-fix order.
+    /// The ids of the problems the app can fix here (remedy `here`), in the quick-fix order:
+    /// never one it would then refuse or find nothing to change for.
     pub fix_order: Vec<String>,
     pub odoo: OdooSummary,
 }
@@ -127,8 +128,9 @@ impl DiagnosisView {
         let fix_order = FIX_ORDER
             .iter()
             .filter(|id| {
-                d.finding(**id)
-                    .is_some_and(|f| matches!(f.status, Status::Warn | Status::Fail))
+                d.finding(**id).is_some_and(|f| {
+                    matches!(f.status, Status::Warn | Status::Fail) && f.remedy.is_here()
+                })
             })
             .map(|id| id.to_string())
             .collect();

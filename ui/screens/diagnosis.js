@@ -210,9 +210,17 @@ function show(ctx, body, d) {
     probeForm(ctx, body));
 }
 
-/** One checklist item; problems start open. @param {Finding} f @param {boolean} fixable @param {(url: string) => void} openLink */
+/**
+ * One checklist item; problems start open. The engine decides who fixes a problem: "Can be fixed
+ * here" only for what the app will really change (it is then a step of the wizard); otherwise
+ * "Needs you", with why and the steps a person takes.
+ * @param {Finding} f @param {boolean} fixable @param {(url: string) => void} openLink
+ */
 export function checkItem(f, fixable, openLink) {
-  const open = f.status === "fail";
+  const remedy = f.remedy;
+  const needsYou = remedy.kind === "needs_you" ? remedy : null;
+  // What a person must do is never out of sight: those items start open too.
+  const open = f.status === "fail" || (needsYou !== null && f.status === "warn");
   /** @param {string} title @param {Node | string | null | false} content */
   const part = (title, content) => content ? h("div", { class: "check__part" }, h("h4", null, title), typeof content === "string" ? h("p", null, content) : content) : null;
   return h("li", { class: "check", "data-check-id": f.id, "data-status": f.status, "data-testid": "check" },
@@ -220,9 +228,14 @@ export function checkItem(f, fixable, openLink) {
       h("summary", { class: "check__summary" },
         statusMark(f.status),
         h("span", { class: "check__title" }, f.title),
-        fixable && h("span", { class: "badge" }, "Can be fixed here"),
+        fixable && remedy.kind === "here" && h("span", { class: "badge", "data-testid": "fix-here" }, "Can be fixed here"),
+        needsYou && h("span", { class: "badge badge--you", "data-testid": "needs-you" }, "Needs you"),
         h("span", { class: "check__line" }, f.summary)),
       h("div", { class: "check__body" },
+        needsYou && h("div", { class: "check__part check__you", "data-testid": "needs-you-steps" },
+          h("h4", null, "What you do"),
+          h("p", null, needsYou.why),
+          h("ol", { class: "you-steps" }, ...needsYou.steps.map((s) => h("li", null, s)))),
         part("What users see", f.users_see),
         part("Why", f.why),
         part("Evidence", f.evidence.length > 0 && h("ul", { class: "evidence" }, ...f.evidence.map((e) =>

@@ -179,7 +179,8 @@ export type DiagnosisView = { host: string, verdict: Verdict,
  */
 checks: Array<Finding>, 
 /**
- * The ids of the failing checks the app can fix, in the quick-fix order.
+ * The ids of the problems the app can fix here (remedy `here`), in the quick-fix order:
+ * never one it would then refuse or find nothing to change for.
  */
 fixOrder: Array<string>, odoo: OdooSummary, };
 
@@ -225,11 +226,18 @@ export type FixOffer = { title: string, choices: Array<Choice>,
  */
 default: string | null, };
 
+export type Remedy = { "kind": "none" } | { "kind": "here", also: Array<CheckId>, } | { "kind": "needs_you", why: string, steps: Array<string>, };
+
 export type Finding = { id: CheckId, status: Status, title: string, 
 /**
  * One line: what is the case here.
  */
-summary: string, users_see: string, why: string, evidence: Array<Evidence>, version_note: string | null, references: Array<Reference>, fixes: Array<FixOffer>, };
+summary: string, users_see: string, why: string, evidence: Array<Evidence>, version_note: string | null, references: Array<Reference>, fixes: Array<FixOffer>, 
+/**
+ * Whether the app can fix this here, decided after judging by planning this check alone
+ * over the facts (see [`crate::change::remedy`]): the faces offer a fix only for `here`.
+ */
+remedy: Remedy, };
 
 export type Verdict = { status: Status, line: string, };
 

@@ -1,7 +1,8 @@
 //! Human output: a one-line verdict first, then the checklist with ✓ ! ✗ marks, then the details
-//! of everything that is not ok.
+//! of everything that is not ok, each ending in how it gets fixed: here (`--fix <id>`) or by a
+//! person (the why and the steps).
 
-use osd_engine::checks::Status;
+use osd_engine::checks::{Remedy, Status};
 use osd_engine::Diagnosis;
 use std::fmt::Write;
 
@@ -58,6 +59,30 @@ pub fn diagnosis(d: &Diagnosis) -> String {
                 );
             }
             let _ = writeln!(out);
+        }
+        match &c.remedy {
+            Remedy::Here { also } if also.is_empty() => {
+                let _ = writeln!(out, "  Fix here: --fix {}", c.id);
+            }
+            Remedy::Here { also } => {
+                let titles: Vec<&str> = also
+                    .iter()
+                    .filter_map(|a| d.finding(*a).map(|f| f.title.as_str()))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  Fix here: --fix {} (also fixes: {})",
+                    c.id,
+                    titles.join("; ")
+                );
+            }
+            Remedy::NeedsYou { why, steps } => {
+                let _ = writeln!(out, "  Needs you: {why}");
+                for (i, s) in steps.iter().enumerate() {
+                    let _ = writeln!(out, "    {}. {s}", i + 1);
+                }
+            }
+            Remedy::None => {}
         }
         for r in &c.references {
             let _ = writeln!(out, "  See: {} {}", r.label, r.url);

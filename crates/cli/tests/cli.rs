@@ -320,3 +320,66 @@ fn a_facts_file_diagnoses_like_the_host_without_access_to_it() {
         "{err}"
     );
 }
+
+#[test]
+fn what_needs_a_person_is_said_and_never_planned_as_already_right() {
+    let lab = Lab::up("http-only");
+    let out = cmd("diagnose", with_instance(&lab, &[]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let item = text
+        .split("\n! proxy.https-redirect")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the HTTPS item is detailed: {text}"));
+    assert!(
+        item.contains("  Needs you: Odoo is served over plain HTTP only"),
+        "{item}"
+    );
+    assert!(item.contains("certbot --nginx -d odoo.lab.test"), "{item}");
+    assert!(!item.contains("Fix here:"), "{item}");
+
+    let out = cmd("diagnose", with_instance(&lab, &["--json"]));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "proxy.https-redirect")
+        .unwrap();
+    assert_eq!(check["remedy"]["kind"], "needs_you", "{check}");
+    assert!(check["remedy"]["steps"].as_array().unwrap().len() >= 3);
+
+    let out = cmd(
+        "plan",
+        with_instance(&lab, &["--fix", "proxy.https-redirect"]),
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_ne!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("Already right") && !stdout.contains("Nothing to change"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("“HTTP redirects to HTTPS” (proxy.https-redirect) cannot be fixed here: Odoo is served over plain HTTP only")
+            && stderr.contains("certbot --nginx -d odoo.lab.test"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn diagnose_names_the_fix_to_run_for_what_the_app_fixes() {
+    let facts = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../engine/tests/fixtures/facts/proxy-mode-off.json"
+    );
+    let out = run(&["diagnose", "--from-facts", facts]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let item = text
+        .split("\n✗ proxy.mode")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(item.contains("  Fix here: --fix proxy.mode\n"), "{item}");
+    assert!(!item.contains("Needs you"), "{item}");
+}

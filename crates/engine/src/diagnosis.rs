@@ -22,12 +22,19 @@ impl Diagnosis {
     pub fn from_facts(facts: Facts) -> Diagnosis {
         let findings = crate::registry::run_all(&facts);
         let verdict = checks::verdict(&findings);
-        Diagnosis {
+        let mut d = Diagnosis {
             host: facts.host.name.clone(),
             facts,
             checks: findings,
             verdict,
+        };
+        // Whether each problem can be fixed here: its fix planned alone over the facts' files
+        // (pure, milliseconds), so the faces never offer a fix the app would then refuse.
+        let remedies = crate::change::remedy::decide_all(&d);
+        for (f, r) in d.checks.iter_mut().zip(remedies) {
+            f.remedy = r;
         }
+        d
     }
 
     pub fn exit_code(&self) -> i32 {

@@ -13,6 +13,18 @@ fn list(instances: &[InstanceSummary]) -> String {
         .join("\n")
 }
 
+/// The steps of a person's fix, one numbered line each, after a line saying what they are.
+fn steps_text(steps: &[String]) -> String {
+    if steps.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nWhat to do:");
+    for (i, s) in steps.iter().enumerate() {
+        out.push_str(&format!("\n  {}. {s}", i + 1));
+    }
+    out
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
@@ -158,6 +170,19 @@ pub enum EngineError {
     CannotPlan {
         check: crate::checks::CheckId,
         why: String,
+    },
+
+    /// The check was asked to be fixed, but the diagnosis says a person must do it (its remedy):
+    /// the why and the steps.
+    #[error(
+        "\u{201c}{title}\u{201d} ({check}) cannot be fixed here: {why}{}",
+        steps_text(steps)
+    )]
+    NeedsYou {
+        check: crate::checks::CheckId,
+        title: String,
+        why: String,
+        steps: Vec<String>,
     },
 
     /// Odoo runs without a service manager: nothing can restart it safely.

@@ -44,6 +44,21 @@ pub static REGISTRY: &[Check] = &[
     Check { id: CheckId::DbFilter, judge: runtime::db_filter, fix: None },
 ];
 
+/// Fixes that change nothing without another one: planning the first also plans the second while
+/// that one fails, and the change set says so (why, in words for people).
+pub const PULLS: &[(CheckId, CheckId, &str)] = &[
+    (
+        CheckId::ProxyMode,
+    CheckId::ProxyHeaders,
+        "with proxy_mode on, Odoo uses the forwarded scheme and address only when the request also carries X-Forwarded-Host, so proxy_mode alone would change nothing users notice",
+    ),
+    (
+        CheckId::ProxyCookieFlags,
+        CheckId::ProxyHttpsRedirect,
+        "a Secure session cookie is never sent over plain HTTP, so HTTP must redirect to HTTPS first or people who land on http:// are logged out",
+    ),
+];
+
 /// The order the wizard walks failing fixes in: the well-known quick-fix checklist's (lifetime,
 /// canonical URL, sticky/shared sessions, proxy_mode, worker memory, HTTPS redirect, external
 /// cleanup, proxy headers and cookies, then the leftovers), after a config line that keeps Odoo

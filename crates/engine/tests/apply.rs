@@ -169,6 +169,64 @@ fn round_trip(scenario: &str, checks: &[&str], values: &[(&str, &str)]) {
     );
 }
 
+/// proxy_mode off and no X-Forwarded-Host sent (the proxy-mode-off lab with those lines taken
+/// out): proxy_mode alone would change nothing Odoo does, so its fix pulls in the headers and
+/// says so; planned alone it applies, verifies both, and rolls back byte for byte.
+#[test]
+fn proxy_mode_alone_pulls_in_the_forwarded_host_it_needs() {
+    use osd_engine::checks::{CheckId, Remedy};
+    let lab = Lab::up("proxy-mode-off");
+    let site = lab
+        .info
+        .nginx
+        .site_conf
+        .clone()
+        .expect("the lab has a site file");
+    let text = std::fs::read_to_string(&site).unwrap();
+    assert!(text.contains("proxy_set_header X-Forwarded-Host"));
+    let stripped: String = text
+        .lines()
+        .filter(|l| !l.contains("proxy_set_header X-Forwarded-Host"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&site, stripped).unwrap();
+    let conf = lab.info.nginx.conf.to_string_lossy().into_owned();
+    let out = lab.exec(&["nginx", "-c", &conf, "-s", "reload"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let host = connect(&lab);
+    let opts = options(&lab);
+    let before = snapshot(&lab, &host);
+    let d0 = diagnose(&host, &opts.diagnose).unwrap();
+    assert_eq!(
+        d0.finding(CheckId::ProxyMode).unwrap().remedy,
+        Remedy::Here {
+            also: vec![CheckId::ProxyHeaders]
+        }
+    );
+    let cs = plan(&host, &d0, &request(&["proxy.mode"], &[])).unwrap();
+    assert_eq!(cs.checks, [CheckId::ProxyMode, CheckId::ProxyHeaders]);
+    assert!(
+        cs.preview()
+            .contains("Also fixes \u{201c}The proxy tells Odoo the real address\u{201d}"),
+        "{}",
+        cs.preview()
+    );
+    let r = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
+    assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
+    let d1 = r.after.clone().expect("diagnosis after apply");
+    for c in ["proxy.mode", "proxy.headers"] {
+        assert!(!not_ok(&d1).contains(&c), "{c}: {:#?}", d1.finding(c));
+    }
+    let rb = apply::rollback(&host, &d1.facts, None, false, &opts, &quiet).unwrap();
+    assert_eq!(rb.status, RecordStatus::Undone);
+    assert_eq!(snapshot(&lab, &host), before);
+}
+
 mod round_trips {
     use super::round_trip;
 

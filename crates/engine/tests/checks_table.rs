@@ -9,7 +9,7 @@
 
 use osd_engine::change::plan::{plan, FixRequest};
 use osd_engine::change::workspace::MemFiles;
-use osd_engine::checks::{CheckId, Status};
+use osd_engine::checks::{CheckId, Remedy, Status};
 use osd_engine::facts::Facts;
 use osd_engine::registry::REGISTRY;
 use osd_engine::Diagnosis;
@@ -150,6 +150,22 @@ fn derived() -> Vec<(String, Facts, Vec<&'static str>)> {
         // …and the Secure cookie of HTTPS is lost by whoever lands on plain HTTP.
         vec!["proxy.https-redirect", "proxy.cookie-flags"],
     );
+    // Started by hand: a fix that changes odoo.conf needs a restart nothing can do safely.
+    for base in ["shared-cluster-18", "shared-cluster-19"] {
+        case(
+            base,
+            "max_cron_threads = 0",
+            &|d| edit(d, CONF, "max_cron_threads = 1\n", "max_cron_threads = 0\n"),
+            vec!["service.found", "session.cleanup-runs"],
+        );
+    }
+    // proxy_mode off and no X-Forwarded-Host: proxy_mode alone would change nothing.
+    case(
+        "proxy-mode-off",
+        "no X-Forwarded-Host",
+        &|d| edit(d, DUMP, "proxy_set_header X-Forwarded-Host $http_host;", ""),
+        vec!["proxy.mode", "proxy.headers", "proxy.canonical-host"],
+    );
     case(
         "healthy",
         "no proxy_cookie_flags",
@@ -227,17 +243,18 @@ fn every_check_has_an_ok_and_a_not_ok_case() {
     }
 }
 
-/// The files a plan may read for this case: those the document carries, plus each cron file
-/// with its deleting line where the document says it is.
+/// The files a plan may read for this case: those the document carries (cron files included).
 fn files_of(facts: &Facts) -> MemFiles {
-    let mut files = MemFiles::from_facts(facts);
-    for c in &facts.cleaners {
-        let mut text = "\n".repeat(c.line.saturating_sub(1) as usize);
-        text.push_str(&c.text);
-        text.push('\n');
-        files.insert(&c.file, text);
-    }
-    files
+    MemFiles::from_facts(facts)
+}
+
+/// The checks a change set changes something for.
+fn changed_checks(cs: &osd_engine::change::ChangeSet) -> Vec<CheckId> {
+    let mut out: Vec<CheckId> = cs.files.iter().flat_map(|f| f.checks.clone()).collect();
+    out.extend(cs.params.iter().map(|p| p.check));
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[test]
@@ -248,32 +265,46 @@ fn every_fix_plans_a_change_where_its_check_fails() {
         for (name, facts, _) in &cases {
             let files = files_of(facts);
             let d = Diagnosis::from_facts(facts.clone());
-            if !matches!(
-                d.finding(check.id).unwrap().status,
-                Status::Fail | Status::Warn
-            ) {
+            let finding = d.finding(check.id).unwrap();
+            if !matches!(finding.status, Status::Fail | Status::Warn) {
                 continue;
             }
             let req = FixRequest {
                 checks: vec![check.id],
                 values: BTreeMap::new(),
             };
-            match plan(&files, &d, &req) {
-                Ok(cs) if !cs.is_empty() => {
+            match (&finding.remedy, plan(&files, &d, &req)) {
+                (Remedy::Here { also }, Ok(cs)) => {
                     assert!(
-                        cs.files.iter().all(|f| f.checks.contains(&check.id))
-                            && cs.params.iter().all(|p| p.check == check.id),
-                        "{name}: {} plans changes for other checks",
+                        !cs.is_empty(),
+                        "{name}: {} is fixable here but plans nothing",
+                        check.id
+                    );
+                    let mut allowed = also.clone();
+                    allowed.push(check.id);
+                    assert!(
+                        changed_checks(&cs).iter().all(|c| allowed.contains(c)),
+                        "{name}: {} plans changes for checks it does not name: {:?}",
+                        check.id,
+                        changed_checks(&cs)
+                    );
+                    assert!(
+                        also.iter().all(|c| changed_checks(&cs).contains(c)),
+                        "{name}: {} names {also:?} but does not change them",
                         check.id
                     );
                     planned.push(name.clone());
                 }
-                Ok(cs) => assert!(
-                    !cs.notes.is_empty(),
-                    "{name}: {} plans nothing and says nothing",
-                    check.id
-                ),
-                Err(e) => panic!("{name}: planning {} failed: {e}", check.id),
+                (Remedy::NeedsYou { why, steps }, Err(e)) => {
+                    assert!(!why.is_empty() && !steps.is_empty(), "{name}: {}", check.id);
+                    assert!(
+                        e.to_string().contains(&finding.title)
+                            && e.to_string().contains(why.as_str()),
+                        "{name}: refusing {} says its title and why: {e}",
+                        check.id
+                    );
+                }
+                (r, p) => panic!("{name}: {} remedy {r:?} but planning gave {p:?}", check.id),
             }
         }
         assert!(
@@ -282,6 +313,137 @@ fn every_fix_plans_a_change_where_its_check_fails() {
             check.id
         );
     }
+}
+
+#[test]
+fn only_problems_have_a_remedy_and_each_needs_you_says_what_to_do() {
+    for (name, facts, _) in cases() {
+        for f in Diagnosis::from_facts(facts).checks {
+            match (&f.status, &f.remedy) {
+                (Status::Ok | Status::Skip, Remedy::None) => {}
+                (Status::Ok | Status::Skip, r) => panic!("{name}: {} is fine but has {r:?}", f.id),
+                (_, Remedy::None) => panic!("{name}: {} is a problem without a remedy", f.id),
+                (_, Remedy::NeedsYou { why, steps }) => assert!(
+                    !why.is_empty() && steps.len() >= 2,
+                    "{name}: {} needs you without a why or steps",
+                    f.id
+                ),
+                (_, Remedy::Here { .. }) => {}
+            }
+        }
+    }
+}
+
+fn case(name: &str) -> Diagnosis {
+    let (_, facts, _) = cases().into_iter().find(|(n, _, _)| n == name).unwrap();
+    Diagnosis::from_facts(facts)
+}
+
+#[test]
+fn https_redirect_without_https_needs_a_certificate_from_you() {
+    for name in ["http-only", "install-script-systemd"] {
+        let d = case(name);
+        let f = d.finding(CheckId::ProxyHttpsRedirect).unwrap();
+        let Remedy::NeedsYou { why, steps } = &f.remedy else {
+            panic!("{name}: {:?}", f.remedy);
+        };
+        assert!(
+            why.contains("plain HTTP") && why.contains("odoo.lab.test"),
+            "{why}"
+        );
+        let all = steps.join("\n");
+        // The served name, in the command a person runs; then the two other certificate kinds.
+        assert!(all.contains("certbot --nginx -d odoo.lab.test"), "{all}");
+        assert!(all.contains("not a public name"), "{all}");
+        assert!(
+            all.contains("listen 443 ssl") && all.contains("ssl_certificate_key"),
+            "{all}"
+        );
+        assert!(all.contains("self-signed"), "{all}");
+        assert!(
+            steps
+                .last()
+                .unwrap()
+                .contains("diagnose again: the app adds the redirect"),
+            "{all}"
+        );
+        let e = plan(
+            &files_of(&d.facts),
+            &d,
+            &FixRequest {
+                checks: vec![f.id],
+                values: BTreeMap::new(),
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("HTTP redirects to HTTPS") && e.contains("certbot --nginx -d odoo.lab.test"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_fix_that_needs_a_restart_of_a_hand_started_odoo_needs_you() {
+    for name in [
+        "shared-cluster-18 + max_cron_threads = 0",
+        "shared-cluster-19 + max_cron_threads = 0",
+    ] {
+        let d = case(name);
+        let f = d.finding(CheckId::SessionCleanupRuns).unwrap();
+        let Remedy::NeedsYou { why, steps } = &f.remedy else {
+            panic!("{name}: {:?}", f.remedy);
+        };
+        assert!(why.contains("started by hand"), "{why}");
+        let all = steps.join("\n");
+        assert!(
+            all.contains("max_cron_threads = 2"),
+            "the change to make by hand: {all}"
+        );
+        assert!(
+            all.contains(&d.facts.odoo.command),
+            "the command line to start it again: {all}"
+        );
+    }
+}
+
+#[test]
+fn proxy_mode_alone_pulls_in_the_headers_it_needs_and_says_so() {
+    let d = case("proxy-mode-off + no X-Forwarded-Host");
+    let f = d.finding(CheckId::ProxyMode).unwrap();
+    assert_eq!(
+        f.remedy,
+        Remedy::Here {
+            also: vec![CheckId::ProxyHeaders]
+        }
+    );
+    let cs = plan(
+        &files_of(&d.facts),
+        &d,
+        &FixRequest {
+            checks: vec![CheckId::ProxyMode],
+            values: BTreeMap::new(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        changed_checks(&cs),
+        vec![CheckId::ProxyMode, CheckId::ProxyHeaders]
+    );
+    assert!(
+        cs.reasons.iter().any(|r| r.check == CheckId::ProxyMode
+            && r.text
+                .contains("Also fixes \u{201c}The proxy tells Odoo the real address\u{201d}")),
+        "{:#?}",
+        cs.reasons
+    );
+    // Where the headers are there, proxy_mode stands alone.
+    let d = case("proxy-mode-off");
+    assert_eq!(
+        d.finding(CheckId::ProxyMode).unwrap().remedy,
+        Remedy::Here { also: vec![] }
+    );
 }
 
 #[test]

@@ -1040,6 +1040,71 @@ mod with_a_lab {
         gui.close().await;
     }
 
+    /// HTTPS is not set up (scenario http-only): the redirect item says "Needs you" with the
+    /// certificate steps for the name nginx really serves, never "Can be fixed here", and the
+    /// wizard offers no step for it (it would end in "Nothing to change here").
+    #[tokio::test(flavor = "current_thread")]
+    async fn https_redirect_without_https_needs_you_and_is_no_wizard_step() {
+        let _guard = one_at_a_time();
+        let lab = osd_testlab::Lab::up("http-only");
+        let gui = Gui::launch(Launch {
+            demo_lab: Some(lab.dir().join("lab.json")),
+            ..Launch::default()
+        })
+        .await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        gui.click("[data-testid=connected] ~ .actions [data-testid=diagnose]")
+            .await;
+        gui.wait_for_long("[data-testid=verdict]", Duration::from_secs(120))
+            .await;
+        let item = "[data-check-id='proxy.https-redirect']";
+        assert_eq!(
+            gui.text(&format!("{item} [data-testid=needs-you]")).await,
+            "Needs you"
+        );
+        assert!(gui
+            .texts(&format!("{item} [data-testid=fix-here]"))
+            .await
+            .is_empty());
+        // The item starts open: the steps are in sight, not behind a click.
+        let open = gui
+            .client()
+            .execute(
+                "return document.querySelector(arguments[0] + ' details').open",
+                vec![item.into()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(open, true);
+        let steps = gui
+            .text(&format!("{item} [data-testid=needs-you-steps]"))
+            .await;
+        assert!(
+            steps.contains("certbot --nginx -d odoo.lab.test")
+                && steps.contains("ssl_certificate_key")
+                && steps.contains("the app adds the redirect"),
+            "{steps}"
+        );
+        // No badge anywhere promises a fix here, and the wizard has no step to walk.
+        assert!(gui.texts("[data-testid=fix-here]").await.is_empty());
+        assert!(gui.texts("[data-testid=start-fix]").await.is_empty());
+        gui.wait_text(
+            "[data-testid=nothing-to-fix]",
+            "Nothing the app can fix by itself",
+        )
+        .await;
+        gui.client()
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView()",
+                vec![item.into()],
+            )
+            .await
+            .unwrap();
+        gui.screenshot("44-lab-https-needs-you").await;
+        gui.close().await;
+    }
+
     /// A host with two Odoo instances (scenario two-upstreams): Connect → Trust → Diagnose asks
     /// which one; choosing one diagnoses it on the same connection (it used to end in "The app
     /// is not connected"), and the diagnosis page switches to the other one.

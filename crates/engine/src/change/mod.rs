@@ -10,6 +10,7 @@ pub mod conf_fix;
 pub mod nginx_fix;
 pub mod plan;
 pub mod record;
+pub mod remedy;
 pub mod verify;
 pub mod workspace;
 

@@ -5,11 +5,11 @@
 
 use super::workspace::{Edit, FileView, Workspace};
 use super::{sha256_hex, unified_diff, ChangeSet, FileChange, FileKind, ServiceAction};
-use crate::checks::{CheckId, Status};
+use crate::checks::{CheckId, Remedy, Status};
 use crate::error::EngineError;
 use crate::facts::Facts;
 use crate::odoo_conf::OdooConf;
-use crate::registry::REGISTRY;
+use crate::registry::{PULLS, REGISTRY};
 use crate::Diagnosis;
 use std::collections::BTreeMap;
 
@@ -48,16 +48,65 @@ impl FixRequest {
     }
 }
 
+/// The one change set that fixes `req.checks` (and what they pull in, see
+/// [`crate::registry::PULLS`]). A check the diagnosis says needs a person (its
+/// [`Remedy`](crate::checks::Remedy) is `needs_you`) is refused with the why and the steps,
+/// unless a choice was given for it (the choice may be what it lacked).
 pub fn plan(
     files: &dyn FileView,
     d: &Diagnosis,
     req: &FixRequest,
 ) -> Result<ChangeSet, EngineError> {
+    for id in &req.checks {
+        if req.values.contains_key(id) {
+            continue;
+        }
+        if let Some(f) = d.finding(*id) {
+            if let Remedy::NeedsYou { why, steps } = &f.remedy {
+                return Err(EngineError::NeedsYou {
+                    check: *id,
+                    title: f.title.clone(),
+                    why: why.clone(),
+                    steps: steps.clone(),
+                });
+            }
+        }
+    }
+    let (cs, hand_restart) = plan_with(files, d, req)?;
+    if hand_restart {
+        return Err(EngineError::NoServiceManager);
+    }
+    Ok(cs)
+}
+
+/// [`plan`] without the remedy gate, and with an Odoo that nothing can restart reported as
+/// `true` (the change set then lacks the restart) instead of an error: what the remedy decision
+/// needs to say what a person does by hand.
+pub(crate) fn plan_with(
+    files: &dyn FileView,
+    d: &Diagnosis,
+    req: &FixRequest,
+) -> Result<(ChangeSet, bool), EngineError> {
     let facts = &d.facts;
     let mut ws = Workspace::new(files);
     let mut checks = Vec::new();
+    let failing = |id: CheckId| d.finding(id).is_some_and(|f| f.status == Status::Fail);
+    // A fix that changes nothing without another brings it along, and says so.
+    let mut wanted = req.checks.clone();
+    for (first, pulled, why) in PULLS {
+        if req.checks.contains(first) && !wanted.contains(pulled) && failing(*pulled) {
+            wanted.push(*pulled);
+            ws.reason(
+                *first,
+                format!(
+                    "Also fixes \u{201c}{}\u{201d}: {why}.",
+                    crate::registry::check(*pulled).title
+                ),
+            );
+        }
+    }
     // In checklist order, whatever order they were asked in: the change set is the same.
-    for check in REGISTRY.iter().filter(|c| req.checks.contains(&c.id)) {
+    for check in REGISTRY.iter().filter(|c| wanted.contains(&c.id)) {
         let id = check.id;
         checks.push(id);
         let Some(planner) = check.fix else {
@@ -78,7 +127,11 @@ pub fn plan(
     finish(ws, facts, checks)
 }
 
-fn finish(ws: Workspace, facts: &Facts, checks: Vec<CheckId>) -> Result<ChangeSet, EngineError> {
+fn finish(
+    ws: Workspace,
+    facts: &Facts,
+    checks: Vec<CheckId>,
+) -> Result<(ChangeSet, bool), EngineError> {
     let view = ws.files();
     let mut cs = ChangeSet {
         checks,
@@ -147,6 +200,7 @@ fn finish(ws: Workspace, facts: &Facts, checks: Vec<CheckId>) -> Result<ChangeSe
             cs.services.push(crate::change::nginx_fix::reload_action(n));
         }
     }
+    let mut hand_restart = false;
     if odoo_changed {
         let was_running = facts.odoo.state.is_running();
         // A program supervisor gave up on (FATAL) or that was stopped is started, not restarted.
@@ -154,18 +208,20 @@ fn finish(ws: Workspace, facts: &Facts, checks: Vec<CheckId>) -> Result<ChangeSe
             facts.odoo.service.restart_command()
         } else {
             facts.odoo.service.start_command()
+        };
+        match command {
+            Some(command) => cs.services.push(ServiceAction::RestartOdoo {
+                command,
+                service: facts.odoo.service.describe(),
+                was_running,
+            }),
+            None => hand_restart = true,
         }
-        .ok_or(EngineError::NoServiceManager)?;
-        cs.services.push(ServiceAction::RestartOdoo {
-            command,
-            service: facts.odoo.service.describe(),
-            was_running,
-        });
     }
     cs.interruption = match (nginx_changed, odoo_changed) {
         (false, false) => String::new(),
         (true, false) => "nginx reloads its configuration without dropping connections: nobody notices.".into(),
         (_, true) => "Odoo restarts: for a few seconds pages do not load and the live connection reconnects. Nobody is logged out.".into(),
     };
-    Ok(cs)
+    Ok((cs, hand_restart))
 }

@@ -65,8 +65,10 @@ impl MemFiles {
         self.files.insert(path.into(), (bytes, stat));
     }
 
-    /// The files a facts document carries: odoo.conf (as redacted at gathering) and every file of
-    /// the nginx dump. Enough to plan every fix but the cron edit, whose file is not in facts.
+    /// The files a facts document carries: odoo.conf (as redacted at gathering), every file of
+    /// the nginx dump, and each cron file that deletes things with its line where the facts say it
+    /// is (the rest of such a file is not gathered: blank lines stand in for it). Enough to plan
+    /// every fix as a dry run; the real plan reads the host.
     pub fn from_facts(facts: &Facts) -> MemFiles {
         let mut m = MemFiles::new(facts.host.name.clone());
         if let Some(c) = &facts.odoo.config {
@@ -76,6 +78,21 @@ impl MemFiles {
             for f in crate::nginx::NginxDump::parse(n.dump()).files() {
                 m.insert(&f.path, f.text.clone());
             }
+        }
+        for c in &facts.cleaners {
+            let mut text = match m.files.get(&c.file) {
+                Some((b, _)) => String::from_utf8_lossy(b).into_owned(),
+                None => String::new(),
+            };
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            let at = c.line.saturating_sub(1) as usize;
+            if lines.len() <= at {
+                lines.resize(at + 1, String::new());
+            }
+            lines[at] = c.text.clone();
+            text = lines.join("\n");
+            text.push('\n');
+            m.insert(&c.file, text);
         }
         m
     }

@@ -199,6 +199,30 @@ pub struct Finding {
     pub version_note: Option<String>,
     pub references: Vec<Reference>,
     pub fixes: Vec<FixOffer>,
+    /// Whether the app can fix this here, decided after judging by planning this check alone
+    /// over the facts (see [`crate::change::remedy`]): the faces offer a fix only for `here`.
+    pub remedy: Remedy,
+}
+
+/// Who fixes a finding: nobody (it is fine), the app on this host, or a person.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Remedy {
+    /// Nothing to fix (ok or skipped).
+    #[default]
+    None,
+    /// Planning this check alone changes something here; `also` are the other checks that plan
+    /// fixes with it (a fix that does nothing without them pulls them in).
+    Here { also: Vec<CheckId> },
+    /// The app will not fix it here: why, and the steps a person takes.
+    NeedsYou { why: String, steps: Vec<String> },
+}
+
+impl Remedy {
+    pub fn is_here(&self) -> bool {
+        matches!(self, Remedy::Here { .. })
+    }
 }
 
 impl Finding {
@@ -214,6 +238,7 @@ impl Finding {
             version_note: None,
             references: Vec::new(),
             fixes: Vec::new(),
+            remedy: Remedy::None,
         }
     }
     pub fn status(mut self, s: Status, summary: impl Into<String>) -> Self {
