@@ -98,10 +98,7 @@ pub(crate) fn plan_with(
             wanted.push(*pulled);
             ws.reason(
                 *first,
-                format!(
-                    "Also fixes \u{201c}{}\u{201d}: {why}.",
-                    crate::registry::check(*pulled).title
-                ),
+                format!("Also fixes {}: {why}.", pulled.mention()),
             );
         }
     }
