@@ -137,7 +137,9 @@ function showForm(ctx, panel, server, reload) {
     }
     keyInput.focus();
   });
-  keyInput.replaceWith(h("div", { class: "field__row" }, keyInput, browse));
+  const keyRow = h("div", { class: "field__row" });
+  keyInput.replaceWith(keyRow);
+  keyRow.append(keyInput, browse);
   const message = h("div", { class: "form__message", "aria-live": "polite" });
   const form = h("form", { class: "card form", "data-testid": "server-form", "aria-labelledby": "server-form-title", novalidate: true },
     h("h2", { id: "server-form-title" }, server ? `Edit “${server.name}”` : "Add a server"),

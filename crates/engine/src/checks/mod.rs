@@ -306,9 +306,9 @@ pub fn verdict(findings: &[Finding]) -> Verdict {
                 format!("{}.", down.summary.trim_end_matches('.'))
             } else {
                 format!(
-                    "{}. {} more.{start}",
+                    "{}. {others} more {}.{start}",
                     down.summary.trim_end_matches('.'),
-                    plural(others, "problem", "problems")
+                    form(others, "problem", "problems")
                 )
             }
         }
