@@ -21,7 +21,10 @@ pub async fn pick() -> Option<PathBuf> {
         return Some(path);
     }
     let mut dialog = rfd::AsyncFileDialog::new().set_title(DIALOG_TITLE);
-    if let Some(ssh) = dirs::home_dir().map(|h| h.join(".ssh")).filter(|d| d.is_dir()) {
+    if let Some(ssh) = dirs::home_dir()
+        .map(|h| h.join(".ssh"))
+        .filter(|d| d.is_dir())
+    {
         dialog = dialog.set_directory(ssh);
     }
     dialog.pick_file().await.map(|f| f.path().to_path_buf())

@@ -94,7 +94,9 @@ mod servers_screen {
         gui.click("[data-testid=browse-key]").await;
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         let mut windows = String::new();
-        while std::time::Instant::now() < deadline && !windows.contains("Choose your SSH private key") {
+        while std::time::Instant::now() < deadline
+            && !windows.contains("Choose your SSH private key")
+        {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let out = std::process::Command::new("xwininfo")
                 .args(["-root", "-tree", "-display", &gui.display])
@@ -225,7 +227,9 @@ mod themes {
 /// "Include this fix" is enabled once the item's preview is shown (nobody chooses what they have
 /// not seen). It only adds the item to the plan, and says so next to it.
 async fn include_this_fix(gui: &Gui) {
-    let button = gui.wait_for("[data-testid=apply-this]:not([disabled])").await;
+    let button = gui
+        .wait_for("[data-testid=apply-this]:not([disabled])")
+        .await;
     assert_eq!(button.text().await.unwrap(), "Include this fix");
     let note = gui.text("[data-testid=include-note]").await;
     assert!(
@@ -239,7 +243,10 @@ async fn include_this_fix(gui: &Gui) {
 async fn no_sideways_scroll(gui: &Gui, what: &str) {
     let overflow = gui
         .client()
-        .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            vec![],
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -365,7 +372,8 @@ mod ui_with_mock_api {
             .await;
         let help = gui.text("#server-instance-help").await;
         assert!(
-            help.contains("/etc/odoo/odoo.conf") && help.contains("Fill it in only if the app cannot"),
+            help.contains("/etc/odoo/odoo.conf")
+                && help.contains("Fill it in only if the app cannot"),
             "{help}"
         );
         gui.click("[data-testid=server-form] [data-action=cancel]")
@@ -564,7 +572,11 @@ mod ui_with_mock_api {
         // Counts agree with their nouns ("5 problem" was shown once), through ui/words.js.
         let fails = statuses.iter().filter(|s| *s == "fail").count();
         let counts = gui.text("[data-testid=counts]").await;
-        let problems = if fails == 1 { "1 problem".to_string() } else { format!("{fails} problems") };
+        let problems = if fails == 1 {
+            "1 problem".to_string()
+        } else {
+            format!("{fails} problems")
+        };
         assert!(counts.contains(&problems), "{problems} in {counts}");
         let words = gui
             .client()
@@ -580,7 +592,14 @@ mod ui_with_mock_api {
             .unwrap();
         assert_eq!(
             words,
-            serde_json::json!(["1 problem", "5 problems", "0 items", "2 things to improve", "logs", "log"])
+            serde_json::json!([
+                "1 problem",
+                "5 problems",
+                "0 items",
+                "2 things to improve",
+                "logs",
+                "log"
+            ])
         );
         gui.screenshot("24-mock-every-status").await;
         // A reference opens in the browser (through the backend), not inside the app's window.
@@ -1322,15 +1341,26 @@ mod with_a_lab {
                 let preview = gui
                     .wait_text("[data-testid=item-preview]", "Content-Security-Policy")
                     .await;
-                let longest = preview.lines().map(|l| l.chars().count()).max().unwrap_or(0);
-                assert!(longest >= 200, "the diff shows the long line ({longest} characters)");
+                let longest = preview
+                    .lines()
+                    .map(|l| l.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                assert!(
+                    longest >= 200,
+                    "the diff shows the long line ({longest} characters)"
+                );
                 no_sideways_scroll(&gui, "the fix item with its diff").await;
                 clickable(&gui, "[data-testid=fix-item] ~ .actions .button").await;
                 gui.screenshot("61-lab-long-lines-fix-item-1024x700").await;
                 saw_long_line = true;
             }
             let stepper = gui.text("[data-testid=stepper]").await;
-            if gui.texts("[data-testid=apply-this]:not([disabled])").await.is_empty() {
+            if gui
+                .texts("[data-testid=apply-this]:not([disabled])")
+                .await
+                .is_empty()
+            {
                 gui.click("[data-testid=skip]").await;
             } else {
                 include_this_fix(&gui).await;
@@ -1414,17 +1444,23 @@ mod with_a_lab {
         let value = |gui: &Gui, css: &'static str| {
             let c = gui.client().clone();
             async move {
-                c.execute(&format!("return document.querySelector('{css}').value"), vec![])
-                    .await
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_string()
+                c.execute(
+                    &format!("return document.querySelector('{css}').value"),
+                    vec![],
+                )
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
             }
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while value(&gui, "#server-key").await != key {
-            assert!(std::time::Instant::now() < deadline, "Browse did not fill the key file");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Browse did not fill the key file"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         gui.click("[data-testid=save-server]").await;

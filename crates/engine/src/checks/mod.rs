@@ -386,9 +386,6 @@ mod tests {
             fail(CheckId::SessionLifetime),
             fail(CheckId::SessionStore),
         ]);
-        assert_eq!(
-            down.line,
-            "Down: summary. 2 more problems. Start with: A."
-        );
+        assert_eq!(down.line, "Down: summary. 2 more problems. Start with: A.");
     }
 }
