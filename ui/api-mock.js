@@ -30,6 +30,7 @@
  * @typedef {import('./types/api').ProgressEvent} ProgressEvent
  */
 import { ONE_INSTANCE, SEVERAL_INSTANCES, SHORT_LIFETIME_CHECKS } from "./mock-data.js";
+import { count, form } from "./words.js";
 
 /** @type {ServerEntry} */
 const DEMO_SERVER = {
@@ -96,13 +97,16 @@ function diagnosisOf(checks, instances = [ONE_INSTANCE], chosen = instances[0].v
   const order = ["conf.syntax", "session.lifetime", "proxy.canonical-host", "proxy.sticky", "session.store", "proxy.mode", "workers.memory", "proxy.https-redirect", "session.external-cleanup", "session.cleanup-runs", "proxy.headers", "proxy.websocket", "proxy.cookie-flags", "conf.folklore"];
   const bad = checks.filter((c) => c.status === "fail" || c.status === "warn");
   const fails = checks.filter((c) => c.status === "fail").length;
+  const warns = bad.length - fails;
+  const unknown = checks.filter((c) => c.status === "unknown").length;
+  // The engine's verdict grammar (crates/engine/src/checks/mod.rs `verdict`), counted by the same rule.
   const verdict = fails
-    ? { status: /** @type {const} */ ("fail"), line: `${fails === 1 ? "1 problem logs" : `${fails} problems log`} users out or will${bad.length > fails ? ` (${bad.length - fails} more to improve)` : ""}. Start with: ${bad[0].title}.` }
-    : bad.length
-      ? { status: /** @type {const} */ ("warn"), line: `No cause of lost sessions found; ${bad.length === 1 ? "1 thing" : `${bad.length} things`} to improve.` }
-      : checks.some((c) => c.status === "unknown")
-        ? { status: /** @type {const} */ ("ok"), line: `No problem found, but ${checks.filter((c) => c.status === "unknown").length} checks could not be made.` }
-        : { status: /** @type {const} */ ("ok"), line: "Nothing here logs users out: every check passed." };
+    ? { status: /** @type {const} */ ("fail"), line: `${count(fails, "problem")} ${form(fails, "logs", "log")} users out or will${warns ? ` (and ${count(warns, "thing")} to improve)` : ""}. Start with: ${/** @type {Finding} */ (checks.find((c) => c.status === "fail")).title}.` }
+    : warns
+      ? { status: /** @type {const} */ ("warn"), line: `No cause of lost sessions found; ${count(warns, "thing")} to improve.` }
+      : unknown
+        ? { status: /** @type {const} */ ("ok"), line: `No problem found, but ${count(unknown, "check")} could not be made.` }
+        : { status: /** @type {const} */ ("ok"), line: "Healthy: nothing here logs users out." };
   return {
     host: "odoo-lab",
     verdict,
@@ -240,6 +244,8 @@ export function createMockApi(scenario) {
       servers.push(...added);
       return clone(added);
     },
+    // The native dialog, answered as if the person picked their usual key.
+    chooseKeyFile: async () => "/home/admin/.ssh/id_ed25519",
 
     connect: async (serverId, secrets, onProgress) => {
       const server = servers.find((s) => s.id === serverId) ?? DEMO_SERVER;
@@ -253,12 +259,12 @@ export function createMockApi(scenario) {
       if (scenario === "unknown-key" && !keyTrusted) {
         done();
         throw fail("unknown_host_key", `This is the first connection to ${server.host}:${server.port}, so the app does not know its host key yet.`, "Compare the fingerprint with the one the server shows, then trust it.",
-          { kind: "unknownHostKey", host: server.host, port: server.port, keyType: "ssh-ed25519", fingerprint: FINGERPRINT, compareCommand: "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" });
+          { kind: "unknownHostKey", host: server.host, port: server.port, keyType: "ssh-ed25519", fingerprint: FINGERPRINT, compareCommand: `ssh-keyscan -t ed25519 -p ${server.port} localhost 2>/dev/null | ssh-keygen -lf -` });
       }
       if (scenario === "changed-key") {
         done();
         throw fail("host_key_changed", `The host key of ${server.host}:${server.port} has changed since the last connection.`, "Someone may be intercepting the connection. Do not go on unless you know the server was reinstalled.",
-          { kind: "hostKeyChanged", host: server.host, port: server.port, keyType: "ssh-ed25519", expectedFingerprint: FINGERPRINT, actualFingerprint: "SHA256:n3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3y", knownHostsFile: "/home/admin/.ssh/known_hosts", line: 12, compareCommand: "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" });
+          { kind: "hostKeyChanged", host: server.host, port: server.port, keyType: "ssh-ed25519", expectedFingerprint: FINGERPRINT, actualFingerprint: "SHA256:n3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3y", knownHostsFile: "/home/admin/.ssh/known_hosts", line: 12, compareCommand: `ssh-keyscan -t ed25519 -p ${server.port} localhost 2>/dev/null | ssh-keygen -lf -` });
       }
       if (scenario === "needs-password" && !secrets?.password) {
         done();

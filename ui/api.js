@@ -46,6 +46,7 @@ function createTauriApi() {
     removeServer: (serverId) => call("remove_server", { serverId }),
     sshConfigHosts: () => call("ssh_config_hosts"),
     importSshHosts: (aliases) => call("import_ssh_hosts", { aliases }),
+    chooseKeyFile: () => call("choose_key_file"),
     connect: (serverId, secrets, onProgress) => call("connect", { serverId, secrets, onProgress: channel(onProgress) }),
     trustHostKey: (serverId, fingerprint) => call("trust_host_key", { serverId, fingerprint }),
     chooseInstance: (serverId, instance) => call("choose_instance", { serverId, instance }),

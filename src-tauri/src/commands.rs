@@ -61,6 +61,14 @@ pub async fn import_ssh_hosts(
     blocking(move || app.import_ssh_hosts(&aliases)).await
 }
 
+/// The native "open file" dialog for a server's key file: its path, or `None` when cancelled.
+#[tauri::command]
+pub async fn choose_key_file() -> Option<String> {
+    crate::key_file::pick()
+        .await
+        .map(|p| p.display().to_string())
+}
+
 /// Opens an SSH connection (host key verified first); an unknown key comes back as the error
 /// `unknown_host_key` with its fingerprint, to be trusted with [`trust_host_key`].
 #[tauri::command]

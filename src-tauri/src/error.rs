@@ -31,7 +31,8 @@ pub enum ErrorDetails {
         key_type: String,
         /// `SHA256:...` exactly as `ssh-keygen -lf` prints it.
         fingerprint: String,
-        /// What to run on the server to see its own fingerprint of that key.
+        /// What to run on the server to see the fingerprint of the key its sshd really serves
+        /// (asked on its own port, whatever `HostKey` file sshd uses).
         compare_command: String,
     },
     /// The server sent a different key than the one recorded: always refused.
@@ -168,16 +169,20 @@ impl std::error::Error for AppError {}
 
 pub type AppResult<T> = Result<T, AppError>;
 
-/// The command that prints the fingerprint of a host key on the server itself, as `ssh-keygen`
-/// shows it: the person compares it with what the app saw before trusting the key.
-pub fn compare_command(key_type: &str) -> String {
-    let file = match key_type {
-        "ssh-ed25519" => "ssh_host_ed25519_key.pub",
-        "ssh-rsa" | "rsa-sha2-256" | "rsa-sha2-512" => "ssh_host_rsa_key.pub",
-        t if t.starts_with("ecdsa-") => "ssh_host_ecdsa_key.pub",
-        _ => "ssh_host_ed25519_key.pub",
+/// The command, run on the server itself, that prints the fingerprint of the host key its sshd
+/// really serves for `key_type`, as `ssh-keygen` shows it: the person compares it with what the
+/// app saw before trusting the key. It asks sshd on its own port (ssh-keyscan) rather than
+/// reading `/etc/ssh/ssh_host_*_key.pub`: an sshd with another `HostKey` file serves another key,
+/// and that file would print a different fingerprint for the right server.
+pub fn compare_command(key_type: &str, port: u16) -> String {
+    let kind = match key_type {
+        "ssh-rsa" | "rsa-sha2-256" | "rsa-sha2-512" => "rsa",
+        t if t.starts_with("ecdsa-") => "ecdsa",
+        "sk-ssh-ed25519@openssh.com" => "ed25519-sk",
+        t if t.starts_with("sk-ecdsa-") => "ecdsa-sk",
+        _ => "ed25519",
     };
-    format!("ssh-keygen -lf /etc/ssh/{file}")
+    format!("ssh-keyscan -t {kind} -p {port} localhost 2>/dev/null | ssh-keygen -lf -")
 }
 
 /// Saved-server errors keep the crate's code, words and hint; a broken SSH config is an SSH error.
@@ -212,7 +217,7 @@ impl From<osd_remote::RemoteError> for AppError {
                 port: *port,
                 key_type: key_type.clone(),
                 fingerprint: fingerprint.clone(),
-                compare_command: compare_command(key_type),
+                compare_command: compare_command(key_type, *port),
             }),
             E::HostKeyChanged {
                 host,
@@ -230,7 +235,7 @@ impl From<osd_remote::RemoteError> for AppError {
                 actual_fingerprint: actual_fingerprint.clone(),
                 known_hosts_file: known_hosts_file.display().to_string(),
                 line: *line,
-                compare_command: compare_command(key_type),
+                compare_command: compare_command(key_type, *port),
             }),
             _ => None,
         };
@@ -435,7 +440,7 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&e).unwrap()["details"],
             serde_json::json!({"kind": "unknownHostKey", "host": "10.0.0.5", "port": 22, "keyType": "ssh-ed25519",
-                "fingerprint": "SHA256:abc", "compareCommand": "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"})
+                "fingerprint": "SHA256:abc", "compareCommand": "ssh-keyscan -t ed25519 -p 22 localhost 2>/dev/null | ssh-keygen -lf -"})
         );
         assert!(
             !serde_json::to_string(&e).unwrap().contains("AAAA"),
@@ -475,7 +480,7 @@ mod tests {
         );
         assert_eq!(
             compare_command,
-            "ssh-keygen -lf /etc/ssh/ssh_host_ecdsa_key.pub"
+            "ssh-keyscan -t ecdsa -p 2222 localhost 2>/dev/null | ssh-keygen -lf -"
         );
     }
 

@@ -20,6 +20,7 @@ pub mod bindings;
 pub mod commands;
 pub mod demo;
 pub mod error;
+pub mod key_file;
 pub mod progress;
 pub mod report;
 pub mod session;
@@ -71,6 +72,7 @@ pub fn run() {
             commands::remove_server,
             commands::ssh_config_hosts,
             commands::import_ssh_hosts,
+            commands::choose_key_file,
             commands::connect,
             commands::trust_host_key,
             commands::choose_instance,

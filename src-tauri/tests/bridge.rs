@@ -453,3 +453,60 @@ fn sudo_and_no_sudo_logins() {
     let c = app.connect(&sudo.id, right, &()).unwrap();
     assert_eq!(serde_json::to_value(c.power).unwrap(), "sudo");
 }
+
+/// The host-key dialog's command, run on the server itself, prints the very fingerprint the app
+/// saw. The lab's sshd serves a key from its own directory (`HostKey <lab>/etc/ssh/…`), not
+/// `/etc/ssh/ssh_host_ed25519_key`: the machine's own key there has another fingerprint, which is
+/// what the old `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` printed.
+#[test]
+fn the_host_key_compare_command_prints_the_fingerprint_sshd_serves() {
+    use odoo_session_doctor_app::error::ErrorDetails;
+    let lab = Lab::up("healthy");
+    let sshd_config = std::fs::read_to_string(lab.dir().join("etc/ssh/sshd_config")).unwrap();
+    assert!(
+        sshd_config.contains(&format!("HostKey {}", lab.dir().display())),
+        "the lab's sshd uses a non-default host key file:\n{sshd_config}"
+    );
+    let config = tempfile::tempdir().unwrap();
+    let app = app(config.path());
+    let server = app.save_server(&lab_server(&lab)).unwrap();
+    let e = app
+        .connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
+    let Some(ErrorDetails::UnknownHostKey {
+        fingerprint,
+        compare_command,
+        ..
+    }) = e.details
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(fingerprint, lab.info.ssh.host_key_fingerprint);
+
+    // Run it on the server, as the person would in a console there (here over the lab's SSH).
+    let out = std::process::Command::new("ssh")
+        .arg("-i")
+        .arg(&lab.info.keys.ed25519)
+        .args(["-p", &lab.info.ssh.port.to_string()])
+        .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"])
+        .arg("-o")
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            lab.info.ssh.known_hosts_file.display()
+        ))
+        .arg(format!("root@{}", lab.info.ssh.host))
+        .arg(&compare_command)
+        .output()
+        .expect("the ssh client runs");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "`{compare_command}` failed: {printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        printed.split_whitespace().nth(1),
+        Some(fingerprint.as_str()),
+        "`{compare_command}` printed: {printed}"
+    );
+}

@@ -76,9 +76,22 @@ export function render(ctx) {
     live.remove();
     cancel.parentElement?.remove();
     cancelNote.remove();
-    /** @type {HTMLElement | null} */ (result.querySelector("h2, button"))?.focus();
+    showOutcome(result);
   });
   return screen;
+}
+
+/**
+ * The outcome comes after the steps and the services' output, below the fold of a small window:
+ * bring it into view and put the focus on its heading (a screen reader reads it next).
+ * @param {HTMLElement} result
+ */
+function showOutcome(result) {
+  const target = /** @type {HTMLElement | null} */ (result.querySelector("h2") ?? result.querySelector("button"));
+  if (!target) return;
+  if (target.tagName === "H2") target.setAttribute("tabindex", "-1");
+  (result.firstElementChild ?? target).scrollIntoView({ block: "start" });
+  target.focus({ preventScroll: true });
 }
 
 /** @param {ScreenContext} ctx @param {HTMLElement} el @param {ApplyView} view */

@@ -61,7 +61,7 @@ async function unknownKey(ctx, body, secrets, error, d) {
       h("p", null, error.message, " A host key is the server's SSH identity; checking it once protects every later connection from an impostor."),
       h("p", null, "The server presented this ", d.keyType, " key fingerprint:"),
       h("p", { class: "fingerprint mono", "data-testid": "fingerprint" }, d.fingerprint),
-      h("p", null, "To compare, run this on the server (for example in your hosting provider's web console), and check that it prints the same SHA256 text:"),
+      h("p", null, "To compare, run this on the server (for example in your hosting provider's web console), and check that it prints the same SHA256 text. It asks the server's own SSH service for the key it really uses, whatever file that key is in:"),
       h("pre", { class: "command", "data-testid": "compare-command", tabindex: "0" }, d.compareCommand),
       h("p", { class: "muted" }, "If they match, trust the key: the app remembers it and checks it at every connection. If they differ, do not connect."),
     ],
@@ -125,6 +125,7 @@ function askSecret(ctx, body, kind, prompt, secrets, error) {
           : "Used for this connection only, never saved.")),
     h("div", { class: "actions" },
       h("button", { class: "button", type: "submit" }, "Connect"),
+      error && editButton(ctx),
       backButton(ctx)));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -136,7 +137,7 @@ function askSecret(ctx, body, kind, prompt, secrets, error) {
 
 /** @param {ScreenContext} ctx @param {HTMLElement} body @param {ConnectSecrets} secrets @param {AppError} error */
 function showError(ctx, body, secrets, error) {
-  body.replaceChildren(errorNotice("Could not connect.", error), h("div", { class: "actions" }, retryButton(ctx, body, secrets), backButton(ctx)));
+  fill(body, errorNotice("Could not connect.", error), h("div", { class: "actions" }, retryButton(ctx, body, secrets), editButton(ctx), backButton(ctx)));
   /** @type {HTMLElement | null} */ (body.querySelector("button"))?.focus();
 }
 
@@ -166,6 +167,19 @@ function showConnected(ctx, body, c) {
 function retryButton(ctx, body, secrets) {
   const b = h("button", { class: "button", type: "button" }, "Try again");
   b.addEventListener("click", () => attempt(ctx, body, secrets));
+  return b;
+}
+
+/**
+ * A wrong address, port, user or key is fixed in the server's form: open it, filled in. (The
+ * demo lab is not saved, so it has no form.)
+ * @param {ScreenContext} ctx
+ */
+function editButton(ctx) {
+  const server = /** @type {import('../types/api').ServerEntry} */ (ctx.state.server);
+  if (server.kind !== "saved") return null;
+  const b = h("button", { class: "button button--quiet", type: "button", "data-testid": "edit-server" }, "Edit this server");
+  b.addEventListener("click", () => ctx.go("servers", { edit: server.id }));
   return b;
 }
 

@@ -12,7 +12,17 @@
  * @typedef {import('../app.js').ScreenContext} ScreenContext
  */
 import { exportReport } from "../report.js";
-import { STATUS, errorNotice, fill, h, progressLine, statusMark } from "../dom.js";
+import { errorNotice, fill, h, progressLine, statusMark } from "../dom.js";
+import { count, form } from "../words.js";
+
+/** Each status counted in words on the summary line (the engine's report says the same). */
+const COUNTED = /** @type {const} */ ([
+  ["fail", "problem", "problems"],
+  ["warn", "thing to improve", "things to improve"],
+  ["ok", "check passed", "checks passed"],
+  ["skip", "check not applicable", "checks not applicable"],
+  ["unknown", "check could not be made", "checks could not be made"],
+]);
 
 /** @param {ScreenContext} ctx */
 export function render(ctx) {
@@ -137,7 +147,7 @@ function databaseScope(ctx, body, d) {
     go.addEventListener("click", () => choose(boxes.filter((x) => x.checked).map((x) => x.value), go));
     return h("div", { class: "notice notice--warn", role: "status", "data-testid": "choose-databases" },
       h("p", { class: "notice__title" }, "Which database do people use?"),
-      h("p", null, `This Odoo can serve ${scope.undecided.length} databases and its configuration does not say which one people reach (${scope.rule}). The app reads and changes only the ones you choose; the checks that need the database wait for your choice.`),
+      h("p", null, `This Odoo can serve ${count(scope.undecided.length, "database")} and its configuration does not say which one people reach (${scope.rule}). The app reads and changes only the ones you choose; the checks that need the database wait for your choice.`),
       h("fieldset", { class: "choices" }, h("legend", { class: "visually-hidden" }, "Databases"),
         ...boxes.map((b) => h("label", { class: "choice" }, b, " ", h("span", { class: "mono" }, b.value)))),
       h("div", { class: "actions" }, go),
@@ -147,9 +157,9 @@ function databaseScope(ctx, body, d) {
   if (again) again.addEventListener("click", () => choose([], again));
   return h("div", { class: "database-scope", "data-testid": "database-scope" },
     h("p", { class: "muted" },
-      `${scope.served.length === 1 ? "Database" : "Databases"} of this Odoo: `,
+      `${form(scope.served.length, "Database")} of this Odoo: `,
       h("span", { class: "mono" }, scope.served.length > 0 ? scope.served.join(", ") : "none"),
-      ` (${scope.rule}). Only ${scope.served.length === 1 ? "it is" : "these are"} read and ever changed.`),
+      ` (${scope.rule}). Only ${form(scope.served.length, "it is", "these are")} read and ever changed.`),
     again,
     status);
 }
@@ -173,7 +183,7 @@ function instanceSwitch(ctx, body, d) {
     }
   });
   return h("div", { class: "instance-switch", "data-testid": "instance-switch" },
-    h("label", { for: "instance-select" }, `${d.odoo.instances.length} Odoo servers on ${d.host}; this diagnosis is about:`),
+    h("label", { for: "instance-select" }, `${count(d.odoo.instances.length, "Odoo server")} on ${d.host}; this diagnosis is about:`),
     h("div", { class: "instance-switch__row" }, select, go),
     status);
 }
@@ -183,7 +193,7 @@ function show(ctx, body, d) {
   const counts = /** @type {Record<string, number>} */ ({});
   for (const c of d.checks) counts[c.status] = (counts[c.status] ?? 0) + 1;
   const fixButton = d.fixOrder.length > 0 && h("button", { class: "button", type: "button", "data-testid": "start-fix" },
-    `Fix step by step (${d.fixOrder.length} ${d.fixOrder.length === 1 ? "item" : "items"})`);
+    `Fix step by step (${count(d.fixOrder.length, "item")})`);
   if (fixButton) fixButton.addEventListener("click", () => ctx.go("fix"));
   const report = h("button", { class: "button button--quiet", type: "button", "data-testid": "export-report" }, "Export a report");
   report.addEventListener("click", () => exportReport(ctx.api, /** @type {any} */ (ctx.state.server).id));
@@ -199,8 +209,8 @@ function show(ctx, body, d) {
       d.odoo.probed ? " Checked with a real test login." : ""),
     instanceSwitch(ctx, body, d),
     databaseScope(ctx, body, d),
-    h("p", { class: "counts" }, ...["fail", "warn", "ok", "skip", "unknown"].filter((s) => counts[s]).map((s) =>
-      h("span", { class: "count" }, statusMark(/** @type {any} */ (s)), ` ${counts[s]} ${STATUS[/** @type {import('../types/api').Status} */ (s)].word.toLowerCase()}`))),
+    h("p", { class: "counts", "data-testid": "counts" }, ...COUNTED.filter(([s]) => counts[s]).map(([s, one, many]) =>
+      h("span", { class: "count", "data-status": s }, statusMark(s), ` ${count(counts[s], one, many)}`))),
     h("div", { class: "actions" }, fixButton, report, again),
     d.fixOrder.length === 0 && h("div", { class: "notice notice--ok", role: "status", "data-testid": "nothing-to-fix" },
       h("p", { class: "notice__title" }, d.verdict.status !== "ok" ? "Nothing the app can fix by itself." : counts.unknown ? "Nothing to fix among the checks that could be made." : "Nothing to fix: every check passed."),

@@ -3,14 +3,16 @@
  * Fix, step by step: the failing items the app can fix, in the quick-fix checklist's order
  * (lifetime, canonical URL, sticky/shared sessions, proxy_mode, worker memory, HTTPS redirect,
  * external cleanup, proxy headers and cookies). Each shows the explanation, the current value,
- * the choices and the exact change (a preview from the engine); Apply this / Skip / Back. Then
- * the combined preview of everything chosen, with the services that will restart.
+ * the choices and the exact change (a preview from the engine); Include this fix / Skip / Back.
+ * Including only adds the item to the plan: nothing reaches the server until the combined preview
+ * of everything chosen (with the services that will restart) is confirmed on the last step.
  * @typedef {import('../types/api').AppError} AppError
  * @typedef {import('../types/api').ChangeSet} ChangeSet
  * @typedef {import('../types/api').Finding} Finding
  * @typedef {import('../app.js').ScreenContext} ScreenContext
  */
 import { diffView, errorNotice, h, progressLine, statusMark, titleOf } from "../dom.js";
+import { count, form } from "../words.js";
 
 /** @typedef {{ apply: boolean, value: string | null }} Decision */
 
@@ -50,7 +52,8 @@ function stepView(ctx, body, i, items, decisions, go) {
   const f = /** @type {Finding} */ (d.checks.find((c) => c.id === items[i]));
   let value = initialValue(f, decisions.get(f.id));
   const preview = h("div", { class: "preview", "aria-live": "polite", "data-testid": "item-preview" });
-  const applyButton = h("button", { class: "button", type: "button", "data-testid": "apply-this" }, "Apply this");
+  // "Apply" here read as "change the server now"; it only adds the item to the plan.
+  const applyButton = h("button", { class: "button", type: "button", "data-testid": "apply-this", "aria-describedby": "include-note" }, "Include this fix");
   const skip = h("button", { class: "button button--quiet", type: "button", "data-testid": "skip" }, "Skip");
   const back = h("button", { class: "button button--quiet", type: "button", "data-testid": "back" }, i === 0 ? "Back to the checklist" : "Back");
   applyButton.addEventListener("click", () => { decisions.set(f.id, { apply: true, value }); go(i + 1); });
@@ -97,7 +100,8 @@ function stepView(ctx, body, i, items, decisions, go) {
       choices,
       h("h3", null, "What will change"),
       preview),
-    h("div", { class: "actions" }, applyButton, skip, back));
+    h("div", { class: "actions" }, applyButton, skip, back),
+    h("p", { class: "muted", id: "include-note", "data-testid": "include-note" }, "Nothing changes on the server until you confirm at the end, after a preview of every change together."));
   loadPreview();
 }
 
@@ -127,12 +131,12 @@ async function showSummary(ctx, body, items, decisions, back) {
   }
   try {
     const plan = await ctx.api.planFix(/** @type {any} */ (ctx.state.server).id, { checks: chosen, values });
-    const go = h("button", { class: "button", type: "button", "data-testid": "apply-all" }, `Apply ${chosen.length === 1 ? "this change" : `these ${chosen.length} changes`}`);
+    const go = h("button", { class: "button", type: "button", "data-testid": "apply-all" }, `Apply ${chosen.length === 1 ? "this change" : `these ${count(chosen.length, "change")}`}`);
     go.addEventListener("click", () => ctx.go("apply", { planId: plan.planId, changeset: plan.changeset }));
     body.replaceChildren(
       h("h2", { "data-testid": "summary-title" }, "Before applying: everything that will change"),
       h("p", { class: "lead" }, "Check it once more. The app backs up every file and setting first, validates the new configuration before using it, and puts everything back by itself if anything goes wrong."),
-      h("p", null, h("strong", null, chosen.length === 1 ? "The fix: " : "The fixes: "), chosen.map((id) => titleOf(d.checks, id)).join("; "), "."),
+      h("p", null, h("strong", null, `The ${form(chosen.length, "fix", "fixes")}: `), chosen.map((id) => titleOf(d.checks, id)).join("; "), "."),
       h("div", { "data-testid": "combined-preview" }, changesetView(plan.changeset, d.checks)),
       h("div", { class: "actions" }, go, backButton));
     go.focus();
@@ -149,7 +153,7 @@ export function changesetView(cs, checks) {
   const empty = cs.files.length === 0 && cs.params.length === 0;
   return h("div", { class: "changeset" },
     empty && h("p", { class: "notice", "data-testid": "no-change" }, "Nothing to change here: it is already right, or it needs a hand fix (see the note)."),
-    cs.files.length > 0 && h("h4", null, cs.files.length === 1 ? "The file" : "The files"),
+    cs.files.length > 0 && h("h4", null, `The ${form(cs.files.length, "file")}`),
     ...cs.files.map((f) => h("div", { class: "changeset__file" },
       h("p", null, h("span", { class: "mono" }, f.path), h("span", { class: "muted" }, ` — owner ${f.owner}:${f.group}, mode ${f.mode.toString(8)}, kept as they are`)),
       diffView(f.diff))),

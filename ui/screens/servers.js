@@ -28,16 +28,23 @@ export function render(ctx) {
   const reload = () => load(ctx, body, panel);
   addButton.addEventListener("click", () => showForm(ctx, panel, null, reload));
   importButton.addEventListener("click", () => showImport(ctx, panel, reload));
-  reload();
+  load(ctx, body, panel, ctx.params?.edit);
   return screen;
 }
 
-/** @param {ScreenContext} ctx @param {HTMLElement} body @param {HTMLElement} panel */
-function load(ctx, body, panel) {
+/**
+ * @param {ScreenContext} ctx @param {HTMLElement} body @param {HTMLElement} panel
+ * @param {string} [editId] a server whose form opens once the list is there ("Edit this server"
+ * after a failed connection)
+ */
+function load(ctx, body, panel, editId) {
   ctx.api.listServers().then(
     (servers) => {
       body.removeAttribute("aria-busy");
-      body.replaceChildren(servers.length ? serverList(ctx, servers, panel, () => load(ctx, body, panel)) : emptyState());
+      const reload = () => load(ctx, body, panel);
+      body.replaceChildren(servers.length ? serverList(ctx, servers, panel, reload) : emptyState());
+      const editing = editId && servers.find((s) => s.id === editId && s.kind === "saved");
+      if (editing) showForm(ctx, panel, editing, reload);
     },
     (/** @type {AppError} */ error) => {
       body.removeAttribute("aria-busy");
@@ -119,6 +126,20 @@ function showForm(ctx, panel, server, reload) {
     h("input", { type: "radio", name: "auth", value, checked: auth === value }),
     h("span", null, h("strong", null, label), h("span", { class: "choice__hint" }, hint)));
   const keyField = field("server-key", "Key file", server?.keyFile ?? "", { placeholder: "~/.ssh/id_ed25519", autocomplete: "off" }, "The private key's path on this computer. Its passphrase, if any, is asked when connecting.");
+  const keyInput = /** @type {HTMLInputElement} */ (keyField.querySelector("input"));
+  const browse = h("button", { class: "button button--quiet", type: "button", "data-testid": "browse-key", "aria-label": "Browse for the key file" }, "Browse…");
+  browse.addEventListener("click", async () => {
+    try {
+      const path = await ctx.api.chooseKeyFile();
+      if (path) keyInput.value = path;
+    } catch (e) {
+      message.replaceChildren(errorNotice("The file dialog could not open.", /** @type {AppError} */ (e)));
+    }
+    keyInput.focus();
+  });
+  const keyRow = h("div", { class: "field__row" });
+  keyInput.replaceWith(keyRow);
+  keyRow.append(keyInput, browse);
   const message = h("div", { class: "form__message", "aria-live": "polite" });
   const form = h("form", { class: "card form", "data-testid": "server-form", "aria-labelledby": "server-form-title", novalidate: true },
     h("h2", { id: "server-form-title" }, server ? `Edit “${server.name}”` : "Add a server"),
@@ -135,7 +156,7 @@ function showForm(ctx, panel, server, reload) {
     keyField,
     h("details", { class: "advanced" },
       h("summary", null, "Advanced"),
-      field("server-instance", "Odoo config file", server?.instance ?? "", { autocomplete: "off", placeholder: "/etc/odoo/odoo.conf" }, "Only when several Odoo servers run on this machine: which one to look at (its config file or HTTP port)."),
+      field("server-instance", "Odoo config file", server?.instance ?? "", { autocomplete: "off", placeholder: "/etc/odoo/odoo.conf" }, "The file with Odoo's settings on the server, such as /etc/odoo/odoo.conf. Leave it empty: the app finds it. Fill it in only if the app cannot, or to pick one of several Odoo servers here (a config file or HTTP port)."),
       field("server-state-dir", "Record directory on the server", server?.stateDir ?? "", { autocomplete: "off", placeholder: "/var/lib/odoo-session-doctor" }, "Where the app keeps backups and the history of its changes, on the server.")),
     message,
     h("div", { class: "actions" },

@@ -16,6 +16,8 @@ export interface Api {
   removeServer(serverId: string): Promise<void>;
   sshConfigHosts(): Promise<SshConfigHost[]>;
   importSshHosts(aliases: string[]): Promise<ServerEntry[]>;
+  /** The native open-file dialog for a key file; `null` when the person cancelled. */
+  chooseKeyFile(): Promise<string | null>;
   connect(serverId: string, secrets: ConnectSecrets | null, onProgress: (event: ProgressEvent) => void): Promise<Connected>;
   trustHostKey(serverId: string, fingerprint: string): Promise<void>;
   chooseInstance(serverId: string, instance: string): Promise<void>;

@@ -19,7 +19,8 @@ export type ErrorDetails = { "kind": "unknownHostKey", host: string, port: numbe
  */
 fingerprint: string, 
 /**
- * What to run on the server to see its own fingerprint of that key.
+ * What to run on the server to see the fingerprint of the key its sshd really serves
+ * (asked on its own port, whatever `HostKey` file sshd uses).
  */
 compareCommand: string, } | { "kind": "hostKeyChanged", host: string, port: number, keyType: string, expectedFingerprint: string, actualFingerprint: string, knownHostsFile: string, line: number, compareCommand: string, } | { "kind": "severalInstances", instances: Array<InstanceChoice>, } | { "kind": "secretNeeded", secret: SecretKind, 
 /**

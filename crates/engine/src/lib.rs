@@ -13,7 +13,8 @@
 //! - [`progress`] is the one list of steps every long call reports through a caller's sink;
 //! - [`change`] plans over a read-only file view (the host or captured files), applies, verifies
 //!   and records;
-//! - the parsers ([`odoo_conf`], [`nginx`]) read and edit config files without losing a byte.
+//! - the parsers ([`odoo_conf`], [`nginx`]) read and edit config files without losing a byte;
+//! - [`words`] says counts in words ("1 problem", "5 problems") for every text above.
 
 pub mod change;
 pub mod checks;
@@ -29,6 +30,7 @@ pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod version;
+pub mod words;
 
 pub use diagnosis::{diagnose, diagnose_with_progress, DiagnoseOptions, Diagnosis};
 /// The live probe belongs to discovery; `osd_engine::probe` stays its public path.

@@ -111,7 +111,7 @@ pub fn human_duration(d: Duration) -> String {
     } else {
         (s, "second")
     };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+    crate::words::units(n, unit)
 }
 
 #[cfg(test)]

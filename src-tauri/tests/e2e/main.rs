@@ -82,6 +82,43 @@ mod servers_screen {
         gui.close().await;
     }
 
+    /// "Browse…" next to the key file opens the real native file dialog (GTK, through rfd: a
+    /// window of its own on the display), and the app's window stays responsive meanwhile.
+    #[tokio::test(flavor = "current_thread")]
+    async fn browse_opens_the_native_file_dialog() {
+        let _guard = one_at_a_time();
+        let gui = Gui::launch(Launch::default()).await;
+        gui.click("[data-testid=add-server]").await;
+        gui.click("[data-testid=server-form] input[value=key]")
+            .await;
+        gui.click("[data-testid=browse-key]").await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut windows = String::new();
+        while std::time::Instant::now() < deadline
+            && !windows.contains("Choose your SSH private key")
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let out = std::process::Command::new("xwininfo")
+                .args(["-root", "-tree", "-display", &gui.display])
+                .output()
+                .expect("xwininfo (package x11-utils) lists the display's windows");
+            windows = String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        assert!(
+            windows.contains("Choose your SSH private key"),
+            "the native file dialog did not open:\n{windows}"
+        );
+        let alive = tokio::time::timeout(
+            Duration::from_secs(5),
+            gui.client().execute("return 40 + 2", vec![]),
+        )
+        .await
+        .expect("the window answers while the dialog is open")
+        .unwrap();
+        assert_eq!(alive, 42);
+        gui.close().await;
+    }
+
     /// Without a demo lab (and, until issue 5, without saved servers) the screen says so calmly.
     #[tokio::test(flavor = "current_thread")]
     async fn is_empty_without_a_demo_lab() {
@@ -187,9 +224,64 @@ mod themes {
     }
 }
 
-/// "Apply this" is enabled once the item's preview is shown (nobody applies what they have not seen).
-async fn apply_this(gui: &Gui) {
-    gui.click("[data-testid=apply-this]:not([disabled])").await;
+/// "Include this fix" is enabled once the item's preview is shown (nobody chooses what they have
+/// not seen). It only adds the item to the plan, and says so next to it.
+async fn include_this_fix(gui: &Gui) {
+    let button = gui
+        .wait_for("[data-testid=apply-this]:not([disabled])")
+        .await;
+    assert_eq!(button.text().await.unwrap(), "Include this fix");
+    let note = gui.text("[data-testid=include-note]").await;
+    assert!(
+        note.contains("Nothing changes on the server until you confirm at the end"),
+        "{note}"
+    );
+    button.click().await.unwrap();
+}
+
+/// The smallest supported window (tauri.conf.json's minimum) never scrolls sideways.
+async fn no_sideways_scroll(gui: &Gui, what: &str) {
+    let overflow = gui
+        .client()
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow.as_i64(),
+        Some(0),
+        "{what} scrolls sideways at 1024x700"
+    );
+}
+
+/// Each button is visible and nothing covers it: scrolled into view, the element at its centre
+/// is the button itself (a page's scrollbar or an overlay over it would be found there instead).
+async fn clickable(gui: &Gui, css: &str) {
+    gui.wait_for(css).await;
+    let js = r#"
+        const out = [];
+        for (const el of document.querySelectorAll(arguments[0])) {
+            el.scrollIntoView({ block: "center" });
+            const r = el.getBoundingClientRect();
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            const inside = r.width > 0 && r.height > 0 && r.left >= 0 && r.right <= document.documentElement.clientWidth
+                && r.top >= 0 && r.bottom <= document.documentElement.clientHeight;
+            const hit = document.elementFromPoint(x, y);
+            out.push(inside && hit !== null && (hit === el || el.contains(hit)) ? "ok" : `${el.textContent}: rect ${JSON.stringify(r)}, at its centre ${hit && hit.outerHTML.slice(0, 80)}`);
+        }
+        return out;"#;
+    let found = gui
+        .client()
+        .execute(js, vec![serde_json::json!(css)])
+        .await
+        .unwrap();
+    let found: Vec<String> = serde_json::from_value(found).unwrap();
+    assert!(!found.is_empty(), "no `{css}`");
+    for f in found {
+        assert_eq!(f, "ok", "`{css}` is not visible and free to click");
+    }
 }
 
 /// The UI against the mock api (ui/api-mock.js), in the real web view: every state of every
@@ -263,6 +355,30 @@ mod ui_with_mock_api {
         let card = gui.wait_text("[data-testid=server]", "Production").await;
         assert!(card.contains("root@odoo.example.com:22"), "{card}");
 
+        // Key file: "Browse…" asks the backend's native dialog (the mock answers as if the
+        // person picked ~/.ssh/id_ed25519) and fills the field.
+        gui.click("[data-testid=server] [data-testid=edit]").await;
+        gui.click("[data-testid=server-form] input[value=key]")
+            .await;
+        gui.click("[data-testid=browse-key]").await;
+        let key = gui
+            .client()
+            .execute("return document.querySelector('#server-key').value", vec![])
+            .await
+            .unwrap();
+        assert_eq!(key, "/home/admin/.ssh/id_ed25519");
+        // "Odoo config file" says what it is and when to fill it.
+        gui.click("[data-testid=server-form] .advanced summary")
+            .await;
+        let help = gui.text("#server-instance-help").await;
+        assert!(
+            help.contains("/etc/odoo/odoo.conf")
+                && help.contains("Fill it in only if the app cannot"),
+            "{help}"
+        );
+        gui.click("[data-testid=server-form] [data-action=cancel]")
+            .await;
+
         // Edit, then remove (with its confirmation).
         gui.click("[data-testid=server] [data-testid=edit]").await;
         gui.fill("#server-port", "2222").await;
@@ -315,7 +431,7 @@ mod ui_with_mock_api {
         assert_eq!(fp, "SHA256:Xy3mZp0f6mE1kq0p9t3WqS8jH2vX5bQh9aY7fK1sLc4");
         assert_eq!(
             gui.text("[data-testid=compare-command]").await,
-            "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"
+            "ssh-keyscan -t ed25519 -p 2222 localhost 2>/dev/null | ssh-keygen -lf -"
         );
         let focused = gui
             .client()
@@ -453,6 +569,38 @@ mod ui_with_mock_api {
                 "{part} in: {lifetime}"
             );
         }
+        // Counts agree with their nouns ("5 problem" was shown once), through ui/words.js.
+        let fails = statuses.iter().filter(|s| *s == "fail").count();
+        let counts = gui.text("[data-testid=counts]").await;
+        let problems = if fails == 1 {
+            "1 problem".to_string()
+        } else {
+            format!("{fails} problems")
+        };
+        assert!(counts.contains(&problems), "{problems} in {counts}");
+        let words = gui
+            .client()
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                import(new URL("words.js", document.baseURI).href).then((w) => done([
+                    w.count(1, "problem"), w.count(5, "problem"), w.count(0, "item"),
+                    w.count(2, "thing to improve", "things to improve"), w.form(1, "logs", "log"), w.form(2, "logs", "log"),
+                ]), (e) => done(String(e)));"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            words,
+            serde_json::json!([
+                "1 problem",
+                "5 problems",
+                "0 items",
+                "2 things to improve",
+                "logs",
+                "log"
+            ])
+        );
         gui.screenshot("24-mock-every-status").await;
         // A reference opens in the browser (through the backend), not inside the app's window.
         gui.click("[data-check-id='session.lifetime'] .links a")
@@ -658,14 +806,14 @@ mod ui_with_mock_api {
         gui.click("[data-testid=choices] input[value='86400']")
             .await;
         gui.wait_text("[data-testid=item-preview]", "86400").await;
-        apply_this(&gui).await;
+        include_this_fix(&gui).await;
         assert_eq!(gui.text("[data-testid=stepper]").await, "Item 2 of 2");
         gui.wait_text("[data-testid=item-preview]", "return 301")
             .await;
         // Back returns to the first item; Skip the second.
         gui.click("[data-testid=back]").await;
         gui.wait_text("[data-testid=stepper]", "Item 1 of 2").await;
-        apply_this(&gui).await;
+        include_this_fix(&gui).await;
         gui.wait_text("[data-testid=stepper]", "Item 2 of 2").await;
         // The preview's arrival moves the buttons below it: click once it is there, or the
         // click lands where Skip was a moment ago.
@@ -739,7 +887,7 @@ mod ui_with_mock_api {
 
         to_diagnosis(&gui, "apply-rolls-back").await;
         gui.click("[data-testid=start-fix]").await;
-        apply_this(&gui).await;
+        include_this_fix(&gui).await;
         gui.click("[data-testid=apply-all]").await;
         let result = gui
             .wait_text("[data-testid=apply-result]", "Nothing changed")
@@ -752,7 +900,7 @@ mod ui_with_mock_api {
 
         to_diagnosis(&gui, "demo").await;
         gui.click("[data-testid=start-fix]").await;
-        apply_this(&gui).await;
+        include_this_fix(&gui).await;
         gui.click("[data-testid=apply-all]").await;
         gui.click("[data-testid=cancel]").await;
         let result = gui
@@ -763,7 +911,7 @@ mod ui_with_mock_api {
         // Closing the window during the apply asks first; "stop safely" cancels and rolls back.
         to_diagnosis(&gui, "demo").await;
         gui.click("[data-testid=start-fix]").await;
-        apply_this(&gui).await;
+        include_this_fix(&gui).await;
         gui.click("[data-testid=apply-all]").await;
         gui.wait_for("[data-testid=live-steps] li").await;
         gui.client()
@@ -878,19 +1026,6 @@ mod keyboard_only {
 mod small_window_and_dark_theme {
     use super::*;
 
-    async fn no_sideways_scroll(gui: &Gui, what: &str) {
-        let overflow = gui
-            .client()
-            .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
-            .await
-            .unwrap();
-        assert_eq!(
-            overflow.as_i64(),
-            Some(0),
-            "{what} scrolls sideways at 1024x700"
-        );
-    }
-
     /// WCAG contrast ratio of the element's text colour on the page background.
     async fn contrast(gui: &Gui, css: &str) -> f64 {
         let js = r#"
@@ -932,7 +1067,7 @@ mod small_window_and_dark_theme {
         .await;
         no_sideways_scroll(&gui, "a fix item").await;
         gui.screenshot(&format!("{prefix}-fix-item-1024x700")).await;
-        apply_this(&gui).await;
+        include_this_fix(&gui).await;
         gui.click("[data-testid=skip]").await;
         gui.wait_for("[data-testid=combined-preview]").await;
         no_sideways_scroll(&gui, "the combined preview").await;
@@ -1192,6 +1327,250 @@ mod with_a_lab {
         gui.close().await;
     }
 
+    /// Adds a server for `lab` through the form (key file typed in), on `port`.
+    async fn add_lab_server(gui: &Gui, lab: &osd_testlab::Lab, name: &str, port: u16) {
+        gui.click("[data-testid=add-server]").await;
+        gui.fill("#server-name", name).await;
+        gui.fill("#server-host", "127.0.0.1").await;
+        gui.fill("#server-port", &port.to_string()).await;
+        gui.fill("#server-user", "root").await;
+        gui.click("[data-testid=server-form] input[value=key]")
+            .await;
+        gui.fill("#server-key", &lab.info.keys.ed25519.display().to_string())
+            .await;
+        // Other labs may run on this machine: name this lab's Odoo and record directory.
+        gui.click("[data-testid=server-form] .advanced summary")
+            .await;
+        gui.fill(
+            "#server-instance",
+            &lab.info.odoo.conf.display().to_string(),
+        )
+        .await;
+        gui.fill(
+            "#server-state-dir",
+            &lab.dir().join("state").display().to_string(),
+        )
+        .await;
+        gui.click("[data-testid=save-server]").await;
+        gui.wait_text("[data-testid=server]", name).await;
+    }
+
+    /// Waits until the fix item's preview has arrived (its arrival moves the buttons below it).
+    async fn preview_ready(gui: &Gui) {
+        gui.wait_for_long(
+            "[data-testid=item-preview] > :not([data-testid=progress])",
+            APPLY_TIMEOUT,
+        )
+        .await;
+    }
+
+    /// Issue 11: a 450-character `add_header Content-Security-Policy` line in the site's
+    /// `location /` (lab scenario missing-forwarded-headers) shows in the forwarded-headers fix's
+    /// diff. At 1024x700 no page scrolls sideways (the diff wraps in its own box), the action
+    /// buttons are visible and nothing covers them, and after the apply the verified outcome is
+    /// brought into view with the focus on its heading.
+    #[tokio::test(flavor = "current_thread")]
+    async fn long_lines_never_widen_the_page_and_the_outcome_comes_into_view() {
+        let _guard = one_at_a_time();
+        let lab = osd_testlab::Lab::up("missing-forwarded-headers");
+        let gui = Gui::launch(Launch::default()).await;
+        gui.client().set_window_size(1024, 700).await.unwrap();
+        gui.wait_for("[data-testid=servers-empty]").await;
+        add_lab_server(&gui, &lab, "Long lines", lab.info.ssh.port).await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        gui.click("[data-testid=host-key-dialog] button[data-value=trust]")
+            .await;
+        gui.click("[data-testid=connected] ~ .actions [data-testid=diagnose]")
+            .await;
+        gui.wait_for_long("[data-testid=verdict]", APPLY_TIMEOUT)
+            .await;
+        gui.wait_for("[data-check-id='proxy.headers'][data-status=fail]")
+            .await;
+        no_sideways_scroll(&gui, "the diagnosis").await;
+        clickable(&gui, "[data-screen=diagnosis] > .diagnosis__body > .actions .button, [data-testid=start-fix]").await;
+        gui.screenshot("60-lab-long-lines-diagnosis-1024x700").await;
+
+        // Include every fix on offer (the apply then restarts Odoo too, and its steps and
+        // output push the outcome below the fold); the forwarded-headers item's diff shows the
+        // long line as context.
+        gui.click("[data-testid=start-fix]").await;
+        let mut saw_long_line = false;
+        while gui.texts("[data-testid=summary-title]").await.is_empty() {
+            if gui.texts("[data-testid=fix-item]").await.is_empty() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            preview_ready(&gui).await;
+            if gui.attrs("[data-testid=fix-item]", "data-check-id").await == ["proxy.headers"] {
+                let preview = gui
+                    .wait_text("[data-testid=item-preview]", "Content-Security-Policy")
+                    .await;
+                let longest = preview
+                    .lines()
+                    .map(|l| l.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                assert!(
+                    longest >= 200,
+                    "the diff shows the long line ({longest} characters)"
+                );
+                no_sideways_scroll(&gui, "the fix item with its diff").await;
+                clickable(&gui, "[data-testid=fix-item] ~ .actions .button").await;
+                gui.screenshot("61-lab-long-lines-fix-item-1024x700").await;
+                saw_long_line = true;
+            }
+            let stepper = gui.text("[data-testid=stepper]").await;
+            if gui
+                .texts("[data-testid=apply-this]:not([disabled])")
+                .await
+                .is_empty()
+            {
+                gui.click("[data-testid=skip]").await;
+            } else {
+                include_this_fix(&gui).await;
+            }
+            // the next item (or the summary) replaces this one
+            while gui.texts("[data-testid=summary-title]").await.is_empty()
+                && gui.texts("[data-testid=stepper]").await == [stepper.clone()]
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        assert!(saw_long_line, "the forwarded-headers fix was offered");
+        gui.wait_text("[data-testid=combined-preview]", "Content-Security-Policy")
+            .await;
+        no_sideways_scroll(&gui, "the combined preview").await;
+        clickable(&gui, "[data-testid=apply-all]").await;
+
+        // Apply: the outcome comes into view, its heading focused.
+        gui.click("[data-testid=apply-all]").await;
+        gui.wait_text_for("[data-testid=apply-result]", "verified", APPLY_TIMEOUT)
+            .await;
+        no_sideways_scroll(&gui, "the apply screen").await;
+        let seen = gui
+            .client()
+            .execute(
+                r#"const r = document.querySelector("[data-testid=apply-result]").getBoundingClientRect();
+                const a = document.activeElement;
+                return { top: r.top, bottom: r.bottom, height: window.innerHeight,
+                         focused: a.tagName + " " + a.textContent, inResult: a.closest("[data-testid=apply-result]") !== null };"#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (top, bottom, height) = (
+            seen["top"].as_f64().unwrap(),
+            seen["bottom"].as_f64().unwrap(),
+            seen["height"].as_f64().unwrap(),
+        );
+        assert!(
+            top >= 0.0 && bottom <= height,
+            "the outcome is inside the 700 px viewport: {seen}"
+        );
+        assert_eq!(seen["inResult"], true, "{seen}");
+        assert!(
+            seen["focused"].as_str().unwrap().starts_with("H2"),
+            "the outcome's heading has the focus: {seen}"
+        );
+        clickable(&gui, "[data-testid=apply-result] .actions .button").await;
+        gui.screenshot("62-lab-long-lines-verified-1024x700").await;
+        gui.close().await;
+    }
+
+    /// Issue 11: a connection error (here a wrong SSH port) offers "Edit this server", which opens
+    /// the server's form filled in with the saved values; the key file was chosen with
+    /// "Browse…" (the `choose_key_file` command; its native dialog is answered through the
+    /// `OSD_TEST_KEY_FILE` seam). Correcting the port then connects.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_connection_error_offers_to_edit_the_server() {
+        let _guard = one_at_a_time();
+        let lab = osd_testlab::Lab::up("healthy");
+        let key = lab.info.keys.ed25519.display().to_string();
+        let gui = Gui::launch(Launch {
+            env: vec![("OSD_TEST_KEY_FILE", key.clone())],
+            ..Launch::default()
+        })
+        .await;
+        let wrong_port = {
+            // a port nobody listens on: bound, then released
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        gui.wait_for("[data-testid=servers-empty]").await;
+        gui.click("[data-testid=add-server]").await;
+        gui.fill("#server-name", "Wrong port").await;
+        gui.fill("#server-host", "127.0.0.1").await;
+        gui.fill("#server-port", &wrong_port.to_string()).await;
+        gui.fill("#server-user", "root").await;
+        gui.click("[data-testid=server-form] input[value=key]")
+            .await;
+        gui.click("[data-testid=browse-key]").await;
+        let value = |gui: &Gui, css: &'static str| {
+            let c = gui.client().clone();
+            async move {
+                c.execute(
+                    &format!("return document.querySelector('{css}').value"),
+                    vec![],
+                )
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+            }
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while value(&gui, "#server-key").await != key {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Browse did not fill the key file"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        gui.click("[data-testid=save-server]").await;
+        gui.wait_text("[data-testid=server]", "Wrong port").await;
+
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        gui.wait_text_for(
+            "[data-screen=connect] [data-error-code=unreachable]",
+            "Could not connect.",
+            APPLY_TIMEOUT,
+        )
+        .await;
+        assert_eq!(
+            gui.texts("[data-screen=connect] .actions .button").await,
+            ["Try again", "Edit this server", "Back to servers"]
+        );
+        gui.screenshot("63-lab-connect-error-edit").await;
+        gui.click("[data-testid=edit-server]").await;
+        gui.wait_text("[data-testid=server-form]", "Edit “Wrong port”")
+            .await;
+        assert_eq!(value(&gui, "#server-name").await, "Wrong port");
+        assert_eq!(value(&gui, "#server-host").await, "127.0.0.1");
+        assert_eq!(value(&gui, "#server-port").await, wrong_port.to_string());
+        assert_eq!(value(&gui, "#server-user").await, "root");
+        assert_eq!(value(&gui, "#server-key").await, key);
+        gui.screenshot("64-lab-edit-after-error").await;
+
+        gui.fill("#server-port", &lab.info.ssh.port.to_string())
+            .await;
+        gui.click("[data-testid=save-server]").await;
+        gui.wait_text(
+            "[data-testid=server]",
+            &format!("root@127.0.0.1:{}", lab.info.ssh.port),
+        )
+        .await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        gui.click("[data-testid=host-key-dialog] button[data-value=trust]")
+            .await;
+        gui.wait_text("[data-testid=connected]", "Connected to")
+            .await;
+        gui.close().await;
+    }
+
     /// The issue's proof: add a server, trust its key, diagnose (the scenario's failing item is
     /// shown), fix it through the preview, apply, see it verified, export the report, roll it
     /// back from History, see the original state. A screenshot of every screen on the way.
@@ -1244,9 +1623,13 @@ mod with_a_lab {
                 .await,
             lab.info.ssh.host_key_fingerprint
         );
+        // What sshd really serves, asked on its own port (the lab's key is not in /etc/ssh).
         assert_eq!(
             gui.text("[data-testid=compare-command]").await,
-            "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"
+            format!(
+                "ssh-keyscan -t ed25519 -p {} localhost 2>/dev/null | ssh-keygen -lf -",
+                lab.info.ssh.port
+            )
         );
         gui.screenshot("32-lab-trust-host-key").await;
         gui.click("[data-testid=host-key-dialog] button[data-value=trust]")
@@ -1276,7 +1659,7 @@ mod with_a_lab {
             .await;
         gui.wait_text("[data-testid=item-preview]", "86400").await;
         gui.screenshot("35-lab-fix-item").await;
-        apply_this(&gui).await;
+        include_this_fix(&gui).await;
         while gui.texts("[data-testid=summary-title]").await.is_empty() {
             if !gui.texts("[data-testid=skip]").await.is_empty() {
                 gui.click("[data-testid=skip]").await;

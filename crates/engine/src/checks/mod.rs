@@ -325,13 +325,7 @@ pub fn verdict(findings: &[Finding]) -> Verdict {
     } else {
         Status::Ok
     };
-    let plural = |n: usize, one: &str, many: &str| {
-        if n == 1 {
-            format!("1 {one}")
-        } else {
-            format!("{n} {many}")
-        }
-    };
+    use crate::words::{count as plural, form};
     // An Odoo that does not run is the first thing anyone must hear, whatever else is wrong.
     let down = findings
         .iter()
@@ -349,10 +343,9 @@ pub fn verdict(findings: &[Finding]) -> Verdict {
                 format!("{}.", down.summary.trim_end_matches('.'))
             } else {
                 format!(
-                    "{}. {} more {}.{start}",
+                    "{}. {others} more {}.{start}",
                     down.summary.trim_end_matches('.'),
-                    others,
-                    if others == 1 { "problem" } else { "problems" }
+                    form(others, "problem", "problems")
                 )
             }
         }
@@ -372,18 +365,14 @@ pub fn verdict(findings: &[Finding]) -> Verdict {
                 .map(|x| x.title.as_str())
                 .unwrap_or("");
             let more = if w > 0 {
-                format!(" ({} more to improve)", plural(w, "thing", "things"))
+                format!(" (and {} to improve)", plural(w, "thing", "things"))
             } else {
                 String::new()
             };
-            let verb = if f == 1 {
-                "logs users out or will"
-            } else {
-                "log users out or will"
-            };
             format!(
-                "{} {verb}{more}. Start with: {first}.",
-                plural(f, "problem", "problems")
+                "{} {} users out or will{more}. Start with: {first}.",
+                plural(f, "problem", "problems"),
+                form(f, "logs", "log")
             )
         }
     };
@@ -396,5 +385,44 @@ pub fn exit_code(findings: &[Finding]) -> i32 {
         Some(Status::Fail) => 2,
         Some(Status::Warn) => 1,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(id: CheckId, status: Status, title: &str) -> Finding {
+        Finding::new(id, title).status(status, format!("{title}: summary."))
+    }
+
+    /// The verdict counts in one grammar (`crate::words`): singular for one, plural otherwise,
+    /// and the verb agrees.
+    #[test]
+    fn verdict_counts_agree_with_their_nouns() {
+        let fail = |id| finding(id, Status::Fail, "A");
+        let warn = |id| finding(id, Status::Warn, "W");
+        let one = verdict(&[fail(CheckId::SessionLifetime)]);
+        assert_eq!(one.line, "1 problem logs users out or will. Start with: A.");
+        let many = verdict(&[
+            fail(CheckId::SessionLifetime),
+            fail(CheckId::SessionStore),
+            warn(CheckId::ProxyMode),
+        ]);
+        assert_eq!(
+            many.line,
+            "2 problems log users out or will (and 1 thing to improve). Start with: A."
+        );
+        let warns = verdict(&[warn(CheckId::ProxyMode), warn(CheckId::SessionStore)]);
+        assert_eq!(
+            warns.line,
+            "No cause of lost sessions found; 2 things to improve."
+        );
+        let down = verdict(&[
+            finding(CheckId::ServiceFound, Status::Fail, "Down"),
+            fail(CheckId::SessionLifetime),
+            fail(CheckId::SessionStore),
+        ]);
+        assert_eq!(down.line, "Down: summary. 2 more problems. Start with: A.");
     }
 }

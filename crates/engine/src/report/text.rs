@@ -82,13 +82,11 @@ pub fn age(secs: u64) -> String {
     } else {
         (secs, "second")
     };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+    crate::words::units(n, unit)
 }
 
-/// "1 check", "2 checks".
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+/// "1 check", "2 checks": the engine's one pluralising helper, here for the report's callers.
+pub use crate::words::count;
 
 /// What is open, in words: "1 problem, 2 things to improve", "no problem".
 pub fn tally(fail: usize, warn: usize, unknown: usize) -> String {
