@@ -51,7 +51,7 @@ pub fn folklore(f: &Facts, mut fnd: Finding) -> Finding {
     if found == 0 {
         return fnd.status(Status::Ok, "No folklore settings found.");
     }
-    fnd.status(Status::Warn, format!("{found} setting(s) that Odoo never reads: they give a false sense that the problem is handled."))
+    fnd.status(Status::Warn, format!("{} that Odoo never reads: {} a false sense that the problem is handled.", crate::words::count(found, "setting", "settings"), crate::words::form(found, "it gives", "they give")))
         .users_see("Nothing changes for users: these settings are ignored, so the logouts they were meant to stop go on.")
         .why("Advice found online mixes real Odoo settings with names from other frameworks (Django) or old add-ons. Odoo silently ignores what it does not know.")
         .fix(FixOffer { title: format!("Comment them out with a dated note (and set the real lifetime under {})", CheckId::SessionLifetime.mention()), choices: vec![], default: None })

@@ -42,7 +42,7 @@ pub fn mode(f: &Facts, fnd: Finding) -> Finding {
         .unwrap_or_else(|| "odoo.conf".into());
     match f.front() {
         FrontState::Front(fr) => {
-            let fnd = fnd.evidence("nginx", format!("{} server block(s) proxy to Odoo on {}", fr.odoo_servers().len(), fr.http));
+            let fnd = fnd.evidence("nginx", format!("{} {} to Odoo on {}", crate::words::count(fr.odoo_servers().len(), "server block", "server blocks"), crate::words::form(fr.odoo_servers().len(), "proxies", "proxy"), fr.http));
             if on {
                 fnd.status(Status::Ok, "nginx is in front and proxy_mode is on.").evidence(source, "proxy_mode = True")
             } else {

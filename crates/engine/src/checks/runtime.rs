@@ -146,7 +146,7 @@ pub fn workers_memory(f: &Facts, mut fnd: Finding) -> Finding {
     let ram = f.host.mem_total_bytes;
     fnd = fnd.evidence(
         o.option_source("workers").unwrap_or_else(|| "odoo.conf".into()),
-        format!("workers = {workers}, limit_memory_soft = {} MiB, limit_memory_hard = {} MiB, RAM {} MiB, {} CPU(s)", soft / MIB, hard / MIB, ram / MIB, f.host.cpus),
+        format!("workers = {workers}, limit_memory_soft = {} MiB, limit_memory_hard = {} MiB, RAM {} MiB, {}", soft / MIB, hard / MIB, ram / MIB, crate::words::units(f.host.cpus as u64, "CPU")),
     );
     if hard < soft {
         fnd.worsen(Status::Fail, "limit_memory_hard is below limit_memory_soft: workers are killed mid-request before they can be recycled.");
@@ -179,8 +179,9 @@ pub fn workers_memory(f: &Facts, mut fnd: Finding) -> Finding {
             fnd.worsen(
                 Status::Fail,
                 format!(
-                    "{} worker(s) were killed at the hard memory limit: their requests were lost.",
-                    log.memory_kills
+                    "{} killed at the hard memory limit: {} lost.",
+                    crate::words::count(log.memory_kills as usize, "worker was", "workers were"),
+                    crate::words::form(log.memory_kills as usize, "its requests were", "their requests were")
                 ),
             );
         } else if log.memory_recycles >= 20 {
@@ -235,7 +236,7 @@ pub fn db_filter(f: &Facts, fnd: Finding) -> Finding {
             {
                 fnd = fnd.evidence(log.source.clone(), s.clone());
             }
-            fnd.worsen(Status::Fail, format!("Odoo logged people out {} time(s) because the database filter rejected their database for the host name they used.", log.dbfilter_rejects));
+            fnd.worsen(Status::Fail, format!("Odoo logged people out {} because the database filter rejected their database for the host name they used.", crate::words::count(log.dbfilter_rejects as usize, "time", "times")));
             fnd = fnd
                 .users_see("Logged out right after logging in, or when printing a PDF, depending on the address used.")
                 .why("dbfilter picks the database from the host name in the address. When someone reaches Odoo under a name the filter does not match (an IP, a short name, the URL Odoo uses to print), their session's database is rejected and Odoo logs them out.");
@@ -292,7 +293,7 @@ pub fn db_filter(f: &Facts, fnd: Finding) -> Finding {
         fnd = fnd
             .users_see("Depending on the address typed, the login page shows the database selector or another database, and a session made under one address is logged out under another.")
             .why("With %h or %d, Odoo chooses the database from the host name of each request. A catch-all server block hands Odoo every name anyone types, so the database it picks depends on the address, not on the user.")
-            .note("Give the Odoo server block the exact server_name(s) users should type (and redirect the others to it), or replace %h/%d by the database's name.");
+            .note("Give the Odoo server block the exact server_name users should type (and redirect the others to it), or replace %h/%d by the database's name.");
     }
     if fnd.status == Status::Ok {
         fnd.summary = format!("dbfilter {filter} matches a database for every host name served.");

@@ -284,7 +284,7 @@ pub fn store(f: &Facts, fnd: Finding) -> Finding {
         .owners
         .iter()
         .filter(|(o, _)| **o != f.odoo.user)
-        .map(|(o, n)| format!("{n} file(s) owned by {o}"))
+        .map(|(o, n)| format!("{} owned by {o}", crate::words::count(*n as usize, "file", "files")))
         .collect();
     if !foreign.is_empty() {
         fnd.worsen(
@@ -396,7 +396,7 @@ pub fn external_cleanup(f: &Facts, fnd: Finding) -> Finding {
     }
     fnd.status(
         Status::Fail,
-        format!("{} job(s) outside Odoo delete session files.", hits.len()),
+        format!("{} outside Odoo {} session files.", crate::words::count(hits.len(), "job", "jobs"), crate::words::form(hits.len(), "deletes", "delete")),
     )
     .users_see("Everybody is logged out at the same moment, at the time the job runs.")
     .why("A session is a file. When a cleanup job deletes it, Odoo no longer knows the person and hands them a new, empty session: they land on the login page. Odoo already cleans old sessions itself.")
