@@ -29,6 +29,7 @@ pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod version;
+pub mod who;
 
 pub use diagnosis::{diagnose, diagnose_with_progress, DiagnoseOptions, Diagnosis};
 /// The live probe belongs to discovery; `osd_engine::probe` stays its public path.
