@@ -633,6 +633,7 @@ mod lab {
             before: Some(&before),
             records: &records,
             target,
+            ..Inputs::new(&after)
         };
         let m = ReportModel::build(inputs, Meta::now("report test"));
         assert_eq!(
