@@ -118,7 +118,7 @@ function recordItem(ctx, body, r) {
       ...e.params.map((p) => ({ name: `${p.key} (database ${p.db})`, state: p.state, detail: p.detail })),
     ];
     now.replaceChildren(
-      h("p", { "data-testid": "effect-summary" }, h("strong", null, `${w.text} (checked just now). `), e.summary),
+      h("p", { "data-testid": "effect-summary" }, h("strong", null, "Checked just now: "), e.summary),
       items.length > 0 && h("ul", { class: "verification" }, ...items.map((i) =>
         h("li", { "data-testid": "effect-item", "data-state": i.state },
           statusMark(i.state === "in_effect" ? "ok" : i.state === "unknown" ? "unknown" : "warn"), " ",
