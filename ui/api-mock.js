@@ -395,6 +395,15 @@ export function createMockApi(scenario) {
     },
 
     history: async () => { await sleep(100); return clone(records).reverse(); },
+    // The mock server never changes behind the app's back: every applied change set is in effect.
+    historyNow: async () => {
+      await sleep(100);
+      return records.filter((r) => r.status === "applied").map((r) => ({
+        changeset: r.id, state: "in_effect", summary: "Still in effect: re-checked now, everything it wrote is as written.",
+        files: r.changeset.files.map((f) => ({ path: f.path, state: "in_effect", changed_by: null, detail: "as the change set wrote it" })),
+        params: r.changeset.params.map((p) => ({ db: p.db, key: p.key, state: "in_effect", changed_by: null, detail: `still ${p.new ?? "(not set)"}` })),
+      }));
+    },
 
     rollback: async (_id, changesetId, on) => {
       step(on, "inventory", "Looking for Odoo's processes, services and nginx: on odoo-lab");

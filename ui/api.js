@@ -57,6 +57,7 @@ function createTauriApi() {
     cancelApply: () => call("cancel_apply"),
     closeWhenIdle: () => call("close_when_idle"),
     history: (serverId) => call("history", { serverId }),
+    historyNow: (serverId) => call("history_now", { serverId }),
     rollback: (serverId, changesetId, onProgress) => call("rollback", { serverId, changesetId, onProgress: channel(onProgress) }),
     exportReport: (serverId, format) => call("export_report", { serverId, format }),
     openReport: (path) => call("open_report", { path }),

@@ -5,7 +5,7 @@
 //! `UPDATE_BINDINGS=1 cargo test -p odoo-session-doctor-app bindings`.
 use ts_rs::{Config, TS};
 
-use osd_engine::change::{self as ch, apply, record};
+use osd_engine::change::{self as ch, apply, effect, record};
 use osd_engine::checks as ck;
 
 use crate::{error, progress, servers, session, views};
@@ -66,6 +66,14 @@ pub fn typescript() -> String {
         record::RecordStatus::decl(&cfg),
         record::Record::decl(&cfg),
         apply::RollbackResult::decl(&cfg),
+        record::InstanceRef::decl(&cfg),
+        record::Stamp::decl(&cfg),
+        effect::ItemState::decl(&cfg),
+        effect::EffectState::decl(&cfg),
+        effect::ChangedBy::decl(&cfg),
+        effect::FileEffect::decl(&cfg),
+        effect::ParamEffect::decl(&cfg),
+        effect::Effect::decl(&cfg),
     ];
     let mut out = String::from(
         "// GENERATED from the Rust types in src-tauri/src and the engine crates (ts-rs); do not edit by hand.\n\

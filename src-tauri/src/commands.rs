@@ -168,6 +168,16 @@ pub async fn history(
     blocking(move || app.history(&server_id)).await
 }
 
+/// The applied change sets re-checked against the server now.
+#[tauri::command]
+pub async fn history_now(
+    app: AppState<'_>,
+    server_id: String,
+) -> AppResult<Vec<osd_engine::change::effect::Effect>> {
+    let app = app.inner().clone();
+    blocking(move || app.history_now(&server_id)).await
+}
+
 #[tauri::command]
 pub async fn rollback(
     app: AppState<'_>,

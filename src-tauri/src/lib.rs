@@ -83,6 +83,7 @@ pub fn run() {
             commands::cancel_apply,
             commands::close_when_idle,
             commands::history,
+            commands::history_now,
             commands::rollback,
             commands::export_report,
             commands::open_report,

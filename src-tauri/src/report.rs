@@ -7,6 +7,7 @@
 //! (instead of `xdg-open`). Only the e2e tests set them.
 use std::path::{Path, PathBuf};
 
+use osd_engine::change::effect::Effect;
 use osd_engine::change::record::Record;
 use osd_engine::report::{self, Format, Inputs, Meta, ReportModel};
 use osd_engine::Diagnosis;
@@ -27,21 +28,33 @@ impl From<ReportFormat> for Format {
     }
 }
 
-/// The report's text, rendered by the engine from the connection's diagnoses and the host's records.
-pub fn render(
-    last: &Diagnosis,
-    before: Option<&Diagnosis>,
-    records: &[Record],
-    target: &str,
-    format: ReportFormat,
-) -> AppResult<String> {
-    let by = format!("{} (desktop app)", whoami());
+/// What a report is made of (see [`crate::session::App::report_parts`]).
+pub struct Parts {
+    pub last: Diagnosis,
+    pub before: Option<Diagnosis>,
+    pub records: Vec<Record>,
+    pub effects: Vec<Effect>,
+    /// How the server is reached (`root@10.0.0.5:22`), for the commands in the report.
+    pub target: String,
+    /// The saved server's name, the report's title.
+    pub saved_name: String,
+}
+
+/// The report's text, rendered by the engine from the connection's diagnoses and the host's
+/// records, titled with the saved server's name and signed by the local OS user.
+pub fn render(parts: &Parts, format: ReportFormat) -> AppResult<String> {
+    let by = format!(
+        "{} (desktop app)",
+        osd_engine::who::with_login(Some(parts.target.split('@').next().unwrap_or("")))
+    );
     let model = ReportModel::build(
         Inputs {
-            diagnosis: last,
-            before,
-            records,
-            target: Some(target),
+            diagnosis: &parts.last,
+            before: parts.before.as_ref(),
+            records: &parts.records,
+            target: Some(&parts.target),
+            saved_name: Some(&parts.saved_name),
+            effects: &parts.effects,
         },
         Meta::now(by),
     );
@@ -54,19 +67,7 @@ pub fn render(
     })
 }
 
-fn whoami() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
-    let machine = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    if machine.is_empty() {
-        user
-    } else {
-        format!("{user}@{machine}")
-    }
-}
-
-/// `odoo-session-report-<host>.<ext>`, safe as a file name.
+/// `odoo-session-report-<saved name>.<ext>`, safe as a file name.
 pub fn suggested_name(host: &str, format: ReportFormat) -> String {
     let host: String = host
         .chars()

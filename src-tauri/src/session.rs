@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use osd_engine::change::apply::{self, ApplyOptions};
 use osd_engine::change::plan::{plan, FixRequest};
-use osd_engine::change::{record, ChangeSet};
+use osd_engine::change::{effect, record, ChangeSet};
 use osd_engine::discover::{discover_with_progress, DiscoverOptions};
 use osd_engine::probe::ProbeOptions;
 use osd_engine::progress::{Progress, Step};
@@ -171,6 +171,21 @@ pub struct Conn {
 impl Conn {
     fn root(&self) -> &str {
         self.state_dir.as_deref().unwrap_or(record::ROOT)
+    }
+
+    /// The records' applied change sets re-checked now, against the diagnosed instance (or the
+    /// one discovered now, when nothing was diagnosed yet on this connection).
+    fn effects(&self, records: &[record::Record]) -> AppResult<Vec<effect::Effect>> {
+        let last = self.last.lock().unwrap().clone();
+        let facts = match last {
+            Some(d) => Some(d.facts),
+            None => osd_engine::discover::discover(&self.host, &self.discover_options()).ok(),
+        };
+        Ok(effect::check(
+            &self.host,
+            facts.as_ref().map(|f| &f.odoo),
+            records,
+        )?)
     }
 
     fn last(&self) -> AppResult<Diagnosis> {
@@ -715,6 +730,15 @@ impl App {
         Ok(records)
     }
 
+    /// The applied change sets re-checked against the server now (History marks what is no
+    /// longer in effect). Parameters are read from the diagnosed instance's databases; before a
+    /// diagnosis, the instance is discovered for it.
+    pub fn history_now(&self, server_id: &str) -> AppResult<Vec<effect::Effect>> {
+        let conn = self.conn(server_id)?;
+        let records = record::history(&conn.host, conn.root())?;
+        Ok(conn.effects(&records)?)
+    }
+
     /// Rolls a recorded change set back, then diagnoses again so the person sees the state it
     /// restored.
     pub fn rollback(
@@ -753,9 +777,9 @@ impl App {
         server_id: &str,
         format: crate::views::ReportFormat,
     ) -> AppResult<(String, String)> {
-        let (last, before, records, target) = self.report_inputs(server_id)?;
-        let text = crate::report::render(&last, before.as_ref(), &records, &target, format)?;
-        Ok((text, crate::report::suggested_name(&last.host, format)))
+        let parts = self.report_parts(server_id)?;
+        let text = crate::report::render(&parts, format)?;
+        Ok((text, crate::report::suggested_name(&parts.saved_name, format)))
     }
 
     /// The connection's first and last diagnosis and the host's records: what a report is made of.
@@ -773,6 +797,22 @@ impl App {
             conn.server.user, conn.server.host, conn.server.port
         );
         Ok((last, before, records, target))
+    }
+
+    /// Everything the report is made of: the diagnoses, the records, each applied change set
+    /// re-checked now, how the server is reached and the name it was saved under.
+    pub fn report_parts(&self, server_id: &str) -> AppResult<crate::report::Parts> {
+        let (last, before, records, target) = self.report_inputs(server_id)?;
+        let conn = self.conn(server_id)?;
+        let effects = effect::check(&conn.host, Some(&last.facts.odoo), &records)?;
+        Ok(crate::report::Parts {
+            last,
+            before,
+            records,
+            effects,
+            target,
+            saved_name: conn.server.name.clone(),
+        })
     }
 }
 

@@ -159,16 +159,19 @@ fn add_trust_diagnose_apply_history_rollback() {
     assert_eq!(rb.after.fix_order, d.fix_order);
 
     // The report renders from the connection's diagnoses and records.
-    let (last, before, records, target) = app.report_inputs(&server.id).unwrap();
+    let parts = app.report_parts(&server.id).unwrap();
     let html = odoo_session_doctor_app::report::render(
-        &last,
-        before.as_ref(),
-        &records,
-        &target,
+        &parts,
         odoo_session_doctor_app::views::ReportFormat::Html,
     )
     .unwrap();
     assert!(html.contains("sessions.max_inactivity_seconds"));
+    // Titled with the saved name; the change set shows as rolled back.
+    assert!(
+        html.contains(&format!("<h1>{}</h1>", server.name)),
+        "the report is titled with the saved name"
+    );
+    assert!(html.contains("Rolled back"), "the undone change set says so");
     assert!(
         !html.contains(&lab.info.postgres.password),
         "no secret in the report"

@@ -2,9 +2,12 @@
 /**
  * History: the change sets recorded on this server (newest first), each with what it changed,
  * how it was verified, and a one-click Rollback that shows its own preview first, then streams
- * its progress and shows the state it restored.
+ * its progress and shows the state it restored. The apply-time ticks say what was true then: each
+ * applied change set is re-checked against the server when History opens (`historyNow`) and
+ * marked "still in effect" or "no longer in effect" (per file and setting, with who changed it).
  * @typedef {import('../types/api').AppError} AppError
  * @typedef {import('../types/api').ChangeRecord} ChangeRecord
+ * @typedef {import('../types/api').Effect} Effect
  * @typedef {import('../app.js').ScreenContext} ScreenContext
  */
 import { changesetView } from "./fix.js";
@@ -13,7 +16,7 @@ import { errorNotice, h, stepWords, modal, progressLine, statusMark, titleOf } f
 const STATUS_WORDS = {
   recorded: { text: "Recorded, not applied (interrupted)", mark: "warn" },
   applying: { text: "Half-applied (the connection was lost)", mark: "fail" },
-  applied: { text: "Applied and verified", mark: "ok" },
+  applied: { text: "Applied (verified at the time; re-checking now…)", mark: "unknown" },
   rolled_back: { text: "Rolled back automatically", mark: "skip" },
   undone: { text: "Rolled back on request", mark: "skip" },
   rollback_failed: { text: "Rollback failed: needs a person", mark: "fail" },
@@ -44,11 +47,36 @@ async function load(ctx, body) {
         backButtons(ctx));
       return;
     }
-    body.replaceChildren(h("ul", { class: "records", "aria-label": "Change sets" }, ...records.map((r) => recordItem(ctx, body, r))), backButtons(ctx));
+    const items = records.map((r) => recordItem(ctx, body, r));
+    body.replaceChildren(h("ul", { class: "records", "aria-label": "Change sets" }, ...items.map((i) => i.el)), backButtons(ctx));
+    if (records.some((r) => r.status === "applied")) recheck(ctx, items);
   } catch (e) {
     body.replaceChildren(errorNotice("The history could not be read.", /** @type {AppError} */ (e)), backButtons(ctx));
   }
 }
+
+/**
+ * Re-checks the applied change sets against the server and marks each item with its state now.
+ * @param {ScreenContext} ctx @param {{ r: ChangeRecord, mark: (e: Effect | null, error?: string) => void }[]} items
+ */
+async function recheck(ctx, items) {
+  try {
+    const effects = await ctx.api.historyNow(/** @type {any} */ (ctx.state.server).id);
+    for (const item of items) {
+      if (item.r.status !== "applied") continue;
+      item.mark(effects.find((e) => e.changeset === item.r.id) ?? null);
+    }
+  } catch (e) {
+    const why = /** @type {AppError} */ (e).message ?? String(e);
+    for (const item of items) if (item.r.status === "applied") item.mark(null, why);
+  }
+}
+
+const EFFECT_WORDS = {
+  in_effect: { text: "Still in effect", mark: "ok" },
+  no_longer_in_effect: { text: "No longer in effect", mark: "warn" },
+  unknown: { text: "Applied; could not re-check everything", mark: "unknown" },
+};
 
 /** @param {ScreenContext} ctx @param {HTMLElement} body @param {ChangeRecord} r */
 function recordItem(ctx, body, r) {
@@ -57,14 +85,46 @@ function recordItem(ctx, body, r) {
   const canRoll = ["applied", "applying", "recorded", "rollback_failed"].includes(r.status);
   const rollback = canRoll && h("button", { class: "button", type: "button", "data-testid": "rollback" }, "Roll back…");
   if (rollback) rollback.addEventListener("click", () => confirmRollback(ctx, body, r));
-  return h("li", { class: "card record", "data-testid": "record", "data-id": r.id, "data-status": r.status },
+  const mark = h("span", null, statusMark(/** @type {any} */ (s.mark)));
+  const status = h("span", { "data-testid": "record-status" }, s.text);
+  const now = h("div", { class: "record__now", "data-testid": "record-now" });
+  const undone = r.status === "undone" && r.undone ? ` on ${r.undone.at_text} by ${r.undone.by}` : "";
+  const verification = r.verification.length > 0 && h("div", null,
+    h("p", { class: "muted" }, r.status === "applied" ? "Verified when it was applied:" : "Verification:"),
+    h("ul", { class: "verification" }, ...r.verification.map((v) => h("li", null, statusMark(v.persisted ? "ok" : "fail"), " ", v.detail))));
+  const el = h("li", { class: "card record", "data-testid": "record", "data-id": r.id, "data-status": r.status },
     h("div", { class: "record__head" },
-      h("h2", { class: "record__title" }, statusMark(/** @type {any} */ (s.mark)), " ", r.changeset.checks.map((id) => titleOf(checks, id)).join(", ")),
+      h("h2", { class: "record__title" }, mark, " ", r.changeset.checks.map((id) => titleOf(checks, id)).join(", ")),
       rollback),
-    h("p", { class: "muted" }, `${r.created_text} · by ${r.by} · `, h("span", { "data-testid": "record-status" }, s.text), ` · change set `, h("span", { class: "mono" }, r.id)),
+    h("p", { class: "muted" }, `${r.created_text} · by ${r.by} · `, status, undone, ` · change set `, h("span", { class: "mono" }, r.id)),
+    now,
     r.error && h("p", null, h("strong", null, "Why: "), r.error),
-    r.verification.length > 0 && h("ul", { class: "verification" }, ...r.verification.map((v) => h("li", null, statusMark(v.persisted ? "ok" : "fail"), " ", v.detail))),
+    verification,
     h("details", { class: "advanced" }, h("summary", null, "What it changed"), changesetView(r.changeset, checks)));
+  /** @param {Effect | null} e @param {string} [error] */
+  const markNow = (e, error) => {
+    if (!e) {
+      status.textContent = "Applied (verified at the time; could not re-check now)";
+      mark.replaceChildren(statusMark("unknown"));
+      if (error) now.replaceChildren(h("p", { class: "muted" }, `The server could not be re-checked: ${error}`));
+      return;
+    }
+    const w = EFFECT_WORDS[e.state] ?? EFFECT_WORDS.unknown;
+    el.dataset.effect = e.state;
+    status.textContent = w.text;
+    mark.replaceChildren(statusMark(/** @type {any} */ (w.mark)));
+    const items = [
+      ...e.files.map((f) => ({ name: f.path, state: f.state, detail: f.detail })),
+      ...e.params.map((p) => ({ name: `${p.key} (database ${p.db})`, state: p.state, detail: p.detail })),
+    ];
+    now.replaceChildren(
+      h("p", { "data-testid": "effect-summary" }, h("strong", null, "Checked just now: "), e.summary),
+      items.length > 0 && h("ul", { class: "verification" }, ...items.map((i) =>
+        h("li", { "data-testid": "effect-item", "data-state": i.state },
+          statusMark(i.state === "in_effect" ? "ok" : i.state === "unknown" ? "unknown" : "warn"), " ",
+          h("span", { class: "mono" }, i.name), ": ", i.state === "in_effect" ? "still in effect" : i.state === "gone" ? "no longer in effect (the file is gone)" : i.state === "changed" ? `no longer in effect — ${i.detail}` : i.detail))));
+  };
+  return { r, el, mark: markNow };
 }
 
 /** Rollback's own preview: what will be restored, and what restarts. @param {ScreenContext} ctx @param {HTMLElement} body @param {ChangeRecord} r */

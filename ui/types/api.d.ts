@@ -1,7 +1,7 @@
 // The UI's view of the backend: the `Api` every screen calls (ui/api.js), over the types
 // generated from Rust in ./bindings.d.ts (never edit those by hand; see src-tauri/src/bindings.rs).
 import type {
-  AppError, AppInfo, ApplyView, ChangeRecord, Connected, ConnectSecrets, DiagnosisView,
+  AppError, AppInfo, ApplyView, ChangeRecord, Connected, ConnectSecrets, DiagnosisView, Effect,
   ExportedReport, FixInput, PlanView, ProbeInput, ProgressEvent, ReportFormat, RollbackView,
   ServerEntry, ServerInput, SshConfigHost,
 } from "./bindings";
@@ -31,6 +31,8 @@ export interface Api {
   /** "Stop safely and close": true when the window closes now. */
   closeWhenIdle(): Promise<boolean>;
   history(serverId: string): Promise<ChangeRecord[]>;
+  /** The applied change sets re-checked against the server now (files' sha256, parameters' values). */
+  historyNow(serverId: string): Promise<Effect[]>;
   rollback(serverId: string, changesetId: string, onProgress: (event: ProgressEvent) => void): Promise<RollbackView>;
   /** `null` when the person cancelled the save dialog. */
   exportReport(serverId: string, format: ReportFormat): Promise<ExportedReport | null>;

@@ -293,12 +293,58 @@ export type ChangeRecord = { id: string,
  */
 created: number, created_text: string, 
 /**
- * Who applied it: the SSH user and the machine the app ran on.
+ * Who applied it: the local account and machine, and the SSH login.
  */
-by: string, host: string, status: RecordStatus, changeset: ChangeSet, verification: Array<Verification>, error: string | null, 
+by: string, host: string, 
+/**
+ * The instance it was made for; `None` in records written before it was kept (see
+ * [`Record::belongs_to`]).
+ */
+instance?: InstanceRef, status: RecordStatus, changeset: ChangeSet, verification: Array<Verification>, error: string | null, 
 /**
  * What happened, in order, with times: the audit trail.
  */
-log: Array<string>, };
+log: Array<string>, 
+/**
+ * When and by whom it was rolled back on request (absent in older records: see
+ * [`Record::undone_stamp`]).
+ */
+undone?: Stamp, };
 
 export type RollbackResult = { changeset: string, status: RecordStatus, error: string | null, };
+
+export type InstanceRef = { config_path: string | null, http_port: number, };
+
+export type Stamp = { 
+/**
+ * Unix seconds.
+ */
+at: number, at_text: string, by: string, };
+
+export type ItemState = "in_effect" | "changed" | "gone" | "unknown";
+
+export type EffectState = "in_effect" | "no_longer_in_effect" | "unknown";
+
+export type ChangedBy = { changeset: string, 
+/**
+ * `applied` (a later change set wrote it) or `rolled_back` (a rollback restored it).
+ */
+action: string, at: string, by: string, };
+
+export type FileEffect = { path: string, state: ItemState, 
+/**
+ * Set when this tool's records say who changed it.
+ */
+changed_by: ChangedBy | null, 
+/**
+ * The state in a sentence (with the file's time and owner when changed outside this app).
+ */
+detail: string, };
+
+export type ParamEffect = { db: string, key: string, state: ItemState, changed_by: ChangedBy | null, detail: string, };
+
+export type Effect = { changeset: string, state: EffectState, files: Array<FileEffect>, params: Array<ParamEffect>, 
+/**
+ * The state in a sentence.
+ */
+summary: string, };

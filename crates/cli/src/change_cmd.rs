@@ -5,6 +5,7 @@ use crate::DiagArgs;
 use clap::Args;
 use osd_engine::change::apply::{self, ApplyOptions, Outcome, Progress};
 use osd_engine::change::plan::{plan, FixRequest};
+use osd_engine::change::effect::{self, EffectState, ItemState};
 use osd_engine::change::record;
 use osd_engine::EngineError;
 use std::io::{BufRead, IsTerminal, Write};
@@ -184,14 +185,46 @@ pub fn rollback_cmd(
     run().unwrap_or_else(|e| fail(&e))
 }
 
-pub fn history_cmd(conn: &ConnArgs, state_dir: &str, json: bool) -> i32 {
+/// The records, each applied one with its state now (`now` in JSON). Parameters are re-read from
+/// the instance's databases, so the instance is discovered first; when that fails (several
+/// instances and none named), files are still re-checked and parameters shown as unknown.
+pub fn history_cmd(conn: &ConnArgs, instance: Option<String>, state_dir: &str, json: bool) -> i32 {
     let run = || -> Result<i32, EngineError> {
         let host = conn.connect()?;
         let records = record::history(&host, state_dir)?;
+        let wants_db = records
+            .iter()
+            .any(|r| r.status == record::RecordStatus::Applied && !r.changeset.params.is_empty());
+        let facts = if wants_db {
+            let opts = osd_engine::discover::DiscoverOptions {
+                instance,
+                ..Default::default()
+            };
+            match osd_engine::discover::discover(&host, &opts) {
+                Ok(f) => Some(f),
+                Err(e) if e.connection_lost() => return Err(e),
+                Err(e) => {
+                    eprintln!("warning: system parameters are not re-checked: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let effects = effect::check(&host, facts.as_ref().map(|f| &f.odoo), &records)?;
+        let now = |id: &str| effects.iter().find(|e| e.changeset == id);
         if json {
+            let list: Vec<serde_json::Value> = records
+                .iter()
+                .map(|r| {
+                    let mut v = serde_json::to_value(r).expect("records serialize");
+                    v["now"] = serde_json::to_value(now(&r.id)).expect("effects serialize");
+                    v
+                })
+                .collect();
             println!(
                 "{}",
-                serde_json::to_string_pretty(&records).expect("records serialize")
+                serde_json::to_string_pretty(&list).expect("records serialize")
             );
             return Ok(0);
         }
@@ -199,10 +232,17 @@ pub fn history_cmd(conn: &ConnArgs, state_dir: &str, json: bool) -> i32 {
             println!("No change set has been applied on {}.", host.name());
         }
         for r in &records {
-            let status = serde_json::to_value(r.status)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
+            let status = match (r.status, now(&r.id).map(|e| e.state)) {
+                (_, Some(EffectState::InEffect)) => "in effect".to_string(),
+                (_, Some(EffectState::NoLongerInEffect)) => "NO LONGER IN EFFECT".to_string(),
+                (_, Some(EffectState::Unknown)) => "applied (not all re-checked)".to_string(),
+                (record::RecordStatus::Undone, _) => "rolled back".to_string(),
+                (record::RecordStatus::RolledBack, _) => "rolled back automatically".to_string(),
+                (s, _) => serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+                    .unwrap_or_default(),
+            };
             println!(
                 "{}  {}  {:<14} by {}  checks: {}",
                 r.id,
@@ -216,6 +256,17 @@ pub fn history_cmd(conn: &ConnArgs, state_dir: &str, json: bool) -> i32 {
                     .collect::<Vec<_>>()
                     .join(",")
             );
+            if let Some(e) = now(&r.id) {
+                for f in e.files.iter().filter(|f| f.state != ItemState::InEffect) {
+                    println!("    {}: {}", f.path, f.detail);
+                }
+                for p in e.params.iter().filter(|p| p.state != ItemState::InEffect) {
+                    println!("    {} in {}: {}", p.key, p.db, p.detail);
+                }
+            }
+            if let Some(s) = r.undone_stamp() {
+                println!("    rolled back on {} by {}", s.at_text, s.by);
+            }
             if let Some(e) = &r.error {
                 println!("    {e}");
             }

@@ -97,10 +97,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List the change sets recorded on the host.
+    /// List the change sets recorded on the host, each applied one re-checked against the server now.
     History {
         #[command(flatten)]
         conn: ConnArgs,
+        /// The instance whose databases hold the parameters to re-check: its HTTP port or config path.
+        #[arg(long)]
+        instance: Option<String>,
         /// Where the product keeps its change-set records on the host.
         #[arg(long, value_name = "DIR", default_value = osd_engine::change::record::ROOT)]
         state_dir: String,
@@ -249,12 +252,16 @@ fn main() -> ExitCode {
         }
         Command::History {
             mut conn,
+            mut instance,
             mut state_dir,
             json,
         } => {
             conn.look_up_saved();
             saved_state_dir(&conn, &mut state_dir);
-            change_cmd::history_cmd(&conn, &state_dir, json)
+            if instance.is_none() {
+                instance = conn.saved.as_ref().and_then(|s| s.instance.clone());
+            }
+            change_cmd::history_cmd(&conn, instance, &state_dir, json)
         }
         Command::Report(mut args) => {
             if let Some(conn) = args.conn.as_mut() {

@@ -13,7 +13,7 @@
 use crate::connect::ConnArgs;
 use crate::DiagArgs;
 use clap::Args;
-use osd_engine::change::record;
+use osd_engine::change::{effect, record};
 use osd_engine::report::{self, Format, Inputs, Meta, ReportModel};
 use std::path::{Path, PathBuf};
 
@@ -45,20 +45,6 @@ fn read_report(path: &Path) -> Result<ReportModel, String> {
     ReportModel::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Who makes the report: the local account and machine, and the SSH login when there is one.
-fn who(ssh_login: Option<&str>) -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    let machine = std::fs::read_to_string("/etc/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into());
-    match ssh_login {
-        Some(login) if !login.is_empty() => format!("{user}@{machine} (ssh login {login})"),
-        _ => format!("{user}@{machine}"),
-    }
-}
-
 fn format_of(args: &ReportArgs) -> Result<Format, String> {
     let name = match (&args.format, &args.out) {
         (Some(f), _) => f.clone(),
@@ -71,7 +57,7 @@ fn format_of(args: &ReportArgs) -> Result<Format, String> {
     name.parse().map_err(|e: report::ReportError| e.to_string())
 }
 
-/// Diagnoses the target and reads its change-set history.
+/// Diagnoses the target, reads its change-set history and re-checks the applied change sets.
 fn diagnose(conn: &ConnArgs, diag: &DiagArgs) -> Result<ReportModel, String> {
     let opts = diag.options().map_err(|e| e.to_string())?;
     let host = conn.connect().map_err(|e| e.to_string())?;
@@ -84,15 +70,19 @@ fn diagnose(conn: &ConnArgs, diag: &DiagArgs) -> Result<ReportModel, String> {
         );
         Vec::new()
     });
+    let effects = effect::check(&host, Some(&d.facts.odoo), &records).map_err(|e| e.to_string())?;
     let inputs = Inputs {
         diagnosis: &d,
         before: None,
         records: &records,
         target: Some(&conn.target),
+        // A saved server named as TARGET titles the report with its name.
+        saved_name: conn.saved.as_ref().map(|s| s.name.as_str()),
+        effects: &effects,
     };
     Ok(ReportModel::build(
         inputs,
-        Meta::now(who(Some(host.user()))),
+        Meta::now(osd_engine::who::with_login(Some(host.user()))),
     ))
 }
 

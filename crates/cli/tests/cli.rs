@@ -383,3 +383,82 @@ fn diagnose_names_the_fix_to_run_for_what_the_app_fixes() {
     assert!(item.contains("  Fix here: --fix proxy.mode\n"), "{item}");
     assert!(!item.contains("Needs you"), "{item}");
 }
+
+/// `history` re-checks applied change sets against the server: a parameter changed by SQL after
+/// the apply is "no longer in effect". `report` on a saved server is titled with its saved name
+/// and lists the change set with that state.
+#[test]
+fn history_and_report_say_when_a_change_is_no_longer_in_effect() {
+    let lab = Lab::up("short-lifetime");
+    let fix = [
+        "--fix",
+        "session.lifetime",
+        "--set",
+        "session.lifetime=86400",
+        "--yes",
+        "--json",
+    ];
+    let out = cmd("apply", with_instance(&lab, &fix));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["changeset"].as_str().unwrap().to_string();
+
+    let mut hist = conn(&lab);
+    hist.extend([
+        "--instance".into(),
+        lab.info.odoo.conf.to_string_lossy().into_owned(),
+        "--state-dir".into(),
+        lab.dir().join("state").to_string_lossy().into_owned(),
+    ]);
+    let out = cmd("history", hist.clone());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains(&id) && text.contains("in effect"), "{text}");
+    assert!(!text.contains("NO LONGER IN EFFECT"), "{text}");
+
+    let mut client = postgres::Client::connect(&lab.pg_conninfo(), postgres::NoTls).unwrap();
+    client
+        .execute(
+            "UPDATE ir_config_parameter SET value = '600' WHERE key = 'sessions.max_inactivity_seconds'",
+            &[],
+        )
+        .unwrap();
+    let out = cmd("history", hist.clone());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("NO LONGER IN EFFECT"), "{text}");
+    assert!(
+        text.contains("sessions.max_inactivity_seconds in odoo: now 600: changed outside this app"),
+        "{text}"
+    );
+    let mut json = hist.clone();
+    json.push("--json".into());
+    let v: Value = serde_json::from_slice(&cmd("history", json).stdout).unwrap();
+    assert_eq!(v[0]["now"]["state"], "no_longer_in_effect");
+
+    // The report of the saved server "Production": its name, this change set, its state.
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("servers.toml"),
+        format!(
+            "[servers.prod]\nname = \"Production\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\nauth = \"key\"\nkey_file = {:?}\ninstance = {:?}\nstate_dir = {:?}\n",
+            lab.info.ssh.port,
+            lab.info.keys.ed25519.display().to_string(),
+            lab.info.odoo.conf.display().to_string(),
+            lab.dir().join("state").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let known_hosts = lab.known_hosts_file().to_string_lossy().into_owned();
+    let out = Command::new(env!("CARGO_BIN_EXE_odoo-session-doctor"))
+        .args(["report", "Production", "--known-hosts", &known_hosts, "--format", "md"])
+        .env("OSD_CONFIG_DIR", config.path())
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("USER")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(md.starts_with("# Session checklist report: Production\n"), "{md}");
+    assert!(md.contains(&format!("### Change set `{id}`: No longer in effect")), "{md}");
+    assert!(!md.contains("someone@"), "the local user is named even without $USER");
+}

@@ -31,6 +31,7 @@ pub mod registry;
 pub mod report;
 pub mod version;
 pub mod words;
+pub mod who;
 
 pub use diagnosis::{diagnose, diagnose_with_progress, DiagnoseOptions, Diagnosis};
 /// The live probe belongs to discovery; `osd_engine::probe` stays its public path.

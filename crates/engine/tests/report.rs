@@ -62,6 +62,9 @@ fn assert_golden(file: &str, actual: &str) {
 fn hostile() -> ReportModel {
     let mut m = fixture("short-lifetime");
     m.server.name = "odoo <prod> & \"test\"".into();
+    m.server.saved_name = Some("Production <main>".into());
+    m.changes[0].state = "no_longer_in_effect".into();
+    m.changes[0].state_words = "No longer in effect".into();
     m.sessions = report::model::Sessions::Unknown {
         reason: "permission denied: /var/lib/odoo/<sessions>".into(),
     };
@@ -74,6 +77,8 @@ fn hostile() -> ReportModel {
     let mut rolled = m.changes[0].clone();
     rolled.id = "20250101T000000Z-abcdef".into();
     rolled.status = "rolled_back".into();
+    rolled.state = "rolled_back_automatically".into();
+    rolled.state_words = "Rolled back automatically after a failure".into();
     rolled.status_text =
         "Failed and rolled back automatically: nginx -t failed. The server is as it was before."
             .into();
@@ -130,6 +135,21 @@ mod golden {
             let out = report::render_fleet(&fleet, format).expect("render fleet");
             assert_golden(&format!("fleet.{}", format.extension()), &out);
         }
+    }
+
+    #[test]
+    fn the_saved_name_titles_the_report_and_each_change_set_shows_its_state() {
+        let m = hostile();
+        let html = report::render(&m, Format::Html).unwrap();
+        assert!(html.contains("<h1>Production &lt;main&gt;</h1>"), "{html}");
+        assert!(html.contains("No longer in effect"));
+        assert!(html.contains("Rolled back automatically after a failure"));
+        let md = report::render(&m, Format::Markdown).unwrap();
+        assert!(md.starts_with("# Session checklist report: Production"), "{md}");
+        // Without a saved name, the host names it.
+        let plain = report::render(&fixture("short-lifetime"), Format::Html).unwrap();
+        let host = fixture("short-lifetime").server.name;
+        assert!(plain.contains(&format!("<h1>{host}</h1>")));
     }
 
     #[test]
@@ -633,6 +653,7 @@ mod lab {
             before: Some(&before),
             records: &records,
             target,
+            ..Inputs::new(&after)
         };
         let m = ReportModel::build(inputs, Meta::now("report test"));
         assert_eq!(

@@ -856,7 +856,7 @@ mod ui_with_mock_api {
         gui.click("[data-testid=open-report]").await;
 
         gui.click("[data-testid=open-history]").await;
-        gui.wait_text("[data-testid=record]", "Applied and verified")
+        gui.wait_text("[data-testid=record]", "Still in effect")
             .await;
         gui.click("[data-testid=record] [data-testid=rollback]")
             .await;
@@ -1714,13 +1714,40 @@ mod with_a_lab {
             "report: {}",
             &html[..html.len().min(400)]
         );
+        // Titled with the saved name, signed by the local OS user, the change set in effect.
+        assert!(html.contains("<h1>Lab server</h1>"), "report title");
+        assert!(html.contains(&osd_engine::who::user()), "report author");
+        assert!(html.contains("Applied, still in effect"), "report state");
         gui.click("[data-testid=open-report]").await;
 
-        // Roll it back from History: its own preview, then the original state.
+        // History re-checks against the server: in effect now...
         gui.click("[data-testid=open-history]").await;
-        gui.wait_text("[data-testid=record]", "Applied and verified")
+        gui.wait_text("[data-testid=record-status]", "Still in effect")
             .await;
         gui.screenshot("39-lab-history").await;
+        // ...and no longer once someone changes the setting behind the app's back.
+        // (the blocking PostgreSQL client runs its own runtime: off this async test's thread)
+        let conninfo = lab.pg_conninfo();
+        std::thread::spawn(move || {
+            let mut sql = postgres::Client::connect(&conninfo, postgres::NoTls).unwrap();
+            sql.execute(
+                "UPDATE ir_config_parameter SET value = '3600' WHERE key = 'sessions.max_inactivity_seconds'",
+                &[],
+            )
+            .unwrap();
+        })
+        .join()
+        .unwrap();
+        gui.click("#nav-history").await;
+        gui.wait_text("[data-testid=record-status]", "No longer in effect")
+            .await;
+        let item = gui
+            .wait_text("[data-testid=effect-item][data-state=changed]", "changed outside this app")
+            .await;
+        assert!(item.contains("sessions.max_inactivity_seconds"), "{item}");
+        gui.screenshot("39b-lab-history-no-longer-in-effect").await;
+
+        // Roll it back from History: its own preview, then the original state.
         gui.click("[data-testid=record] [data-testid=rollback]")
             .await;
         let preview = gui.text("[data-testid=rollback-dialog]").await;

@@ -124,7 +124,13 @@ pub fn apply(
     ctx.check_unchanged(cs)?;
 
     ctx.step(Step::Record, "saving before-images on the host");
-    let mut rec = record::create(host, root, &id, cs)?;
+    let mut rec = record::create(
+        host,
+        root,
+        &id,
+        cs,
+        Some(record::InstanceRef::of(&before.facts.odoo)),
+    )?;
 
     // A session made now must survive the restart (checked in verify).
     let session_before = opts
@@ -632,6 +638,7 @@ pub fn rollback(
     };
     match ctx.restore(&rec.changeset, force, true) {
         Ok(()) => {
+            rec.undone = Some(record::Stamp::now(crate::who::with_login(Some(host.user()))));
             record::set_status(
                 host,
                 &mut rec,

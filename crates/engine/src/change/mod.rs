@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod conf_fix;
+pub mod effect;
 pub mod nginx_fix;
 pub mod plan;
 pub mod record;

@@ -55,6 +55,53 @@ pub struct Verification {
     pub detail: String,
 }
 
+/// Which Odoo instance of the host a change set was made for: its config file, else its HTTP
+/// port (several instances share one host, one record directory and often one nginx).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct InstanceRef {
+    pub config_path: Option<String>,
+    pub http_port: u16,
+}
+
+impl InstanceRef {
+    /// The instance the facts describe.
+    pub fn of(odoo: &crate::facts::OdooFacts) -> InstanceRef {
+        InstanceRef {
+            config_path: odoo.config.as_ref().map(|c| c.path.clone()),
+            http_port: odoo.http_port(),
+        }
+    }
+
+    /// The same instance: by config file when both have one, else by port.
+    pub fn same(&self, other: &InstanceRef) -> bool {
+        match (&self.config_path, &other.config_path) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.http_port == other.http_port,
+        }
+    }
+}
+
+/// When something happened and who did it (the local account, see [`crate::who`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Stamp {
+    /// Unix seconds.
+    pub at: u64,
+    pub at_text: String,
+    pub by: String,
+}
+
+impl Stamp {
+    pub fn now(by: impl Into<String>) -> Stamp {
+        Stamp {
+            at: unix_now(),
+            at_text: now_text(),
+            by: by.into(),
+        }
+    }
+}
+
 /// Named `ChangeRecord` in TypeScript, where `Record` is a built-in type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ChangeRecord"))]
@@ -63,15 +110,25 @@ pub struct Record {
     /// Unix seconds.
     pub created: u64,
     pub created_text: String,
-    /// Who applied it: the SSH user and the machine the app ran on.
+    /// Who applied it: the local account and machine, and the SSH login.
     pub by: String,
     pub host: String,
+    /// The instance it was made for; `None` in records written before it was kept (see
+    /// [`Record::belongs_to`]).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub instance: Option<InstanceRef>,
     pub status: RecordStatus,
     pub changeset: ChangeSet,
     pub verification: Vec<Verification>,
     pub error: Option<String>,
     /// What happened, in order, with times: the audit trail.
     pub log: Vec<String>,
+    /// When and by whom it was rolled back on request (absent in older records: see
+    /// [`Record::undone_stamp`]).
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub undone: Option<Stamp>,
     /// The state directory this record lives in.
     #[serde(skip)]
     pub root: String,
@@ -81,6 +138,60 @@ impl Record {
     pub fn dir(&self) -> String {
         format!("{}/changesets/{}", self.root, self.id)
     }
+
+    /// When and by whom it was rolled back on request: the stamp, or for records written before
+    /// it was kept, the time of the audit line (the person was not recorded then).
+    pub fn undone_stamp(&self) -> Option<Stamp> {
+        if self.status != RecordStatus::Undone {
+            return None;
+        }
+        self.undone.clone().or_else(|| {
+            let line = self
+                .log
+                .iter()
+                .rev()
+                .find(|l| l.ends_with("rolled back on request"))?;
+            let text = line.split_whitespace().next()?;
+            let at = humantime::parse_rfc3339(text)
+                .ok()?
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .ok()?
+                .as_secs();
+            Some(Stamp {
+                at,
+                at_text: text.to_string(),
+                by: "someone (not recorded)".to_string(),
+            })
+        })
+    }
+
+    /// Whether this change set was made for the instance `odoo` describes. Records from before
+    /// the instance was kept are judged by what they touched: its odoo.conf, else databases it
+    /// serves; a record that touched neither (nginx only) is counted only on a single-instance
+    /// host, where it cannot be anyone else's.
+    pub fn belongs_to(&self, facts: &crate::facts::Facts) -> bool {
+        let this = InstanceRef::of(&facts.odoo);
+        if let Some(i) = &self.instance {
+            return i.same(&this);
+        }
+        let cs = &self.changeset;
+        if let Some(conf) = cs.files.iter().find(|f| f.kind == super::FileKind::OdooConf) {
+            return this.config_path.as_deref() == Some(conf.path.as_str());
+        }
+        if !cs.params.is_empty() {
+            if let Some(scope) = &facts.db_scope {
+                return cs.params.iter().all(|p| scope.served.contains(&p.db));
+            }
+        }
+        facts.instances.len() <= 1
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
 }
 
 pub fn new_id(cs: &ChangeSet) -> String {
@@ -99,20 +210,22 @@ fn now_text() -> String {
 }
 
 /// Creates the record on the host (before anything is touched) with the before- and after-images.
-pub fn create(host: &Host, root: &str, id: &str, cs: &ChangeSet) -> Result<Record, EngineError> {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs();
-    let machine = std::fs::read_to_string("/etc/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into());
+/// `instance`: the Odoo instance it is made for.
+pub fn create(
+    host: &Host,
+    root: &str,
+    id: &str,
+    cs: &ChangeSet,
+    instance: Option<InstanceRef>,
+) -> Result<Record, EngineError> {
     let rec = Record {
         id: id.to_string(),
-        created: now,
+        created: unix_now(),
         created_text: now_text(),
-        by: format!("{} (from {machine})", host.user()),
+        by: crate::who::with_login(Some(host.user())),
         host: host.name().to_string(),
+        instance,
+        undone: None,
         status: RecordStatus::Recorded,
         changeset: cs.clone(),
         verification: Vec::new(),

@@ -11,6 +11,7 @@
 //! "did anything change since last week" comparisons need.
 
 use super::text;
+use crate::change::effect::{Effect, EffectState};
 use crate::change::record::{Record, RecordStatus};
 use crate::change::ServiceAction;
 use crate::checks::{self, Finding, Status};
@@ -46,7 +47,7 @@ pub struct ReportModel {
     /// Every check, in checklist order ([`checks::CHECK_IDS`]).
     pub checks: Vec<CheckReport>,
     pub sessions: Sessions,
-    /// The host's change sets, oldest first.
+    /// This instance's change sets, oldest first, each with its state now.
     pub changes: Vec<ChangeReport>,
     /// What is still not ok, in checklist order, with what to do about it.
     pub next_steps: Vec<NextStep>,
@@ -152,7 +153,11 @@ impl CheckStatus {
 pub struct Server {
     /// What to give the CLI to reach this server again (`root@odoo.example.com`, an ssh alias).
     pub target: String,
+    /// The host as the connection names it (`root@10.0.0.5:22`).
     pub name: String,
+    /// The name the person saved the server under ("Production"): the report's title when set.
+    #[serde(default)]
+    pub saved_name: Option<String>,
     /// `SHA256:…` of the SSH host key that was verified when connecting.
     pub host_key_fingerprint: Option<String>,
     pub os: String,
@@ -323,6 +328,14 @@ pub struct ChangeReport {
     pub id: String,
     /// The record's status: recorded, applying, applied, rolled_back, undone, rollback_failed.
     pub status: String,
+    /// Its state now: `in_effect` (applied and re-checked), `no_longer_in_effect`, `applied` (not
+    /// re-checked), `rolled_back` (on request), `rolled_back_automatically` (after a failure),
+    /// `applying`, `recorded` or `rollback_failed`. Empty in reports made before it existed.
+    #[serde(default)]
+    pub state: String,
+    /// The state in a few words, for the badge.
+    #[serde(default)]
+    pub state_words: String,
     /// The status in a sentence.
     pub status_text: String,
     /// When it was recorded (the record's own time; part of the server's history, not of this report).
@@ -420,6 +433,10 @@ pub struct Inputs<'a> {
     pub records: &'a [Record],
     /// How the person reached the server (for the commands in the report); default: the host name.
     pub target: Option<&'a str>,
+    /// The name the server was saved under, the report's title ("Production").
+    pub saved_name: Option<&'a str>,
+    /// The applied change sets re-checked now ([`crate::change::effect::check`]).
+    pub effects: &'a [Effect],
 }
 
 impl<'a> Inputs<'a> {
@@ -429,6 +446,8 @@ impl<'a> Inputs<'a> {
             before: None,
             records: &[],
             target: None,
+            saved_name: None,
+            effects: &[],
         }
     }
 }
@@ -443,11 +462,20 @@ impl ReportModel {
             .target
             .map(str::to_string)
             .unwrap_or_else(|| d.host.clone());
-        let checks = check_reports(&d.checks, inputs.before, inputs.records);
-        let changes: Vec<ChangeReport> = inputs
+        // Only this instance's change sets: the records on a host with several instances hold
+        // every instance's.
+        let records: Vec<&Record> = inputs
             .records
             .iter()
-            .map(|r| change_report(r, &target))
+            .filter(|r| r.belongs_to(&d.facts))
+            .collect();
+        let checks = check_reports(&d.checks, inputs.before, &records);
+        let changes: Vec<ChangeReport> = records
+            .iter()
+            .map(|r| {
+                let effect = inputs.effects.iter().find(|e| e.changeset == r.id);
+                change_report(r, effect, &target)
+            })
             .collect();
         let next_steps = next_steps(&checks, &target);
         let counts = Counts::of(checks.iter().map(|c| c.status));
@@ -473,7 +501,7 @@ impl ReportModel {
         let model = ReportModel {
             schema: SCHEMA.to_string(),
             meta,
-            server: server(d, target),
+            server: server(d, target, inputs.saved_name),
             verdict,
             counts,
             overview,
@@ -549,11 +577,15 @@ impl ReportModel {
     }
 }
 
-fn server(d: &Diagnosis, target: String) -> Server {
+fn server(d: &Diagnosis, target: String, saved_name: Option<&str>) -> Server {
     let f = &d.facts;
     Server {
         target,
         name: f.host.name.clone(),
+        saved_name: saved_name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string),
         host_key_fingerprint: f.host.host_key_fingerprint.clone(),
         os: f.host.os.clone(),
         kernel: f.host.kernel.clone(),
@@ -576,7 +608,7 @@ fn server(d: &Diagnosis, target: String) -> Server {
 fn check_reports(
     findings: &[Finding],
     before: Option<&Diagnosis>,
-    records: &[Record],
+    records: &[&Record],
 ) -> Vec<CheckReport> {
     // Checklist order, whatever order the findings came in.
     let mut ordered: Vec<&Finding> = Vec::with_capacity(findings.len());
@@ -639,21 +671,57 @@ fn check_reports(
         .collect()
 }
 
-fn status_text(r: &Record) -> String {
+/// The state now (`state`, its words) and the sentence, from the record and its re-check.
+fn state_of(r: &Record, effect: Option<&Effect>) -> (&'static str, &'static str, String) {
+    let text = status_text(r, effect);
+    let (state, words) = match (r.status, effect.map(|e| e.state)) {
+        (RecordStatus::Applied, Some(EffectState::InEffect)) => ("in_effect", "Applied, still in effect"),
+        (RecordStatus::Applied, Some(EffectState::NoLongerInEffect)) => {
+            ("no_longer_in_effect", "No longer in effect")
+        }
+        (RecordStatus::Applied, _) => ("applied", "Applied"),
+        (RecordStatus::Undone, _) => ("rolled_back", "Rolled back"),
+        (RecordStatus::RolledBack, _) => (
+            "rolled_back_automatically",
+            "Rolled back automatically after a failure",
+        ),
+        (RecordStatus::Applying, _) => ("applying", "Interrupted while applying"),
+        (RecordStatus::Recorded, _) => ("recorded", "Recorded, not applied"),
+        (RecordStatus::RollbackFailed, _) => ("rollback_failed", "Rollback failed"),
+    };
+    (state, words, text)
+}
+
+fn status_text(r: &Record, effect: Option<&Effect>) -> String {
     let why = r
         .error
         .as_deref()
         .map(|e| format!(": {e}"))
         .unwrap_or_default();
     match r.status {
-        RecordStatus::Applied => "Applied, and verified after the restart.".to_string(),
+        RecordStatus::Applied => match effect {
+            Some(e) if e.state == EffectState::InEffect => format!(
+                "Applied, verified after the restart, and still in effect when this report was made. {}",
+                e.summary
+            ),
+            Some(e) if e.state == EffectState::NoLongerInEffect => format!(
+                "Applied and verified at the time, but since changed. {}",
+                e.summary
+            ),
+            Some(e) => format!("Applied, and verified after the restart. {}", e.summary),
+            None => "Applied, and verified after the restart.".to_string(),
+        },
         RecordStatus::RolledBack => {
             format!("Failed and rolled back automatically{why}. The server is as it was before.")
         }
-        RecordStatus::Undone => {
-            "Undone on request: the server is back to how it was before this change set."
-                .to_string()
-        }
+        RecordStatus::Undone => match r.undone_stamp() {
+            Some(s) => format!(
+                "Rolled back on request on {} by {}: the server went back to how it was before this change set.",
+                s.at_text, s.by
+            ),
+            None => "Rolled back on request: the server went back to how it was before this change set."
+                .to_string(),
+        },
         RecordStatus::Applying => {
             format!("Interrupted while applying{why}: roll it back to finish.")
         }
@@ -667,7 +735,7 @@ fn status_text(r: &Record) -> String {
     }
 }
 
-fn change_report(r: &Record, target: &str) -> ChangeReport {
+fn change_report(r: &Record, effect: Option<&Effect>, target: &str) -> ChangeReport {
     let cs = &r.changeset;
     let status = serde_json::to_value(r.status)
         .ok()
@@ -688,10 +756,13 @@ fn change_report(r: &Record, target: &str) -> ChangeReport {
         ),
         cli: format!("{CLI} rollback {} {}", text::shell_word(target), r.id),
     });
+    let (state, state_words, status_text) = state_of(r, effect);
     ChangeReport {
         id: r.id.clone(),
         status,
-        status_text: status_text(r),
+        state: state.to_string(),
+        state_words: state_words.to_string(),
+        status_text,
         recorded: r.created_text.clone(),
         by: r.by.clone(),
         checks: cs.checks.iter().map(|c| c.to_string()).collect(),
