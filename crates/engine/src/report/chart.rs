@@ -166,10 +166,10 @@ pub fn chart(v: &SessionsView) -> Chart {
         .collect();
     let lifetimes: Vec<String> = distinct.iter().map(|(_, _, l)| l.to_string()).collect();
     let description = format!(
-        "{} session files by age; lifetime {}; {} file(s) older than the shortest lifetime.",
-        v.files,
+        "{} by age; lifetime {}; {} older than the shortest lifetime.",
+        crate::words::count(v.files as usize, "session file", "session files"),
         lifetimes.join(", "),
-        v.past_lifetime
+        crate::words::count(v.past_lifetime as usize, "file", "files")
     );
     Chart {
         width: WIDTH,

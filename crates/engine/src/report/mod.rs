@@ -105,6 +105,8 @@ fn environment() -> Environment<'static> {
     env.add_filter("mark", |s: &str| status(s).mark());
     env.add_filter("word", |s: &str| status(s).word());
     env.add_filter("bytes", |n: u64| text::bytes(n));
+    // `{{ n|units("CPU") }}` → "1 CPU", "2 CPUs"
+    env.add_filter("units", |n: u64, unit: &str| crate::words::units(n, unit));
     env.add_filter("age", |n: u64| text::age(n));
     env.add_filter("md", |s: &str| text::md(s));
     env.add_filter("code", |s: &str| text::md_code(s));
