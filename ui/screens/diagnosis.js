@@ -12,7 +12,7 @@
  * @typedef {import('../app.js').ScreenContext} ScreenContext
  */
 import { exportReport } from "../report.js";
-import { errorNotice, fill, h, progressLine, statusMark } from "../dom.js";
+import { errorNotice, fill, h, progressLine, prose, statusMark } from "../dom.js";
 import { count, form } from "../words.js";
 
 /** Each status counted in words on the summary line (the engine's report says the same). */
@@ -216,7 +216,7 @@ function show(ctx, body, d) {
       h("p", { class: "notice__title" }, d.verdict.status !== "ok" ? "Nothing the app can fix by itself." : counts.unknown ? "Nothing to fix among the checks that could be made." : "Nothing to fix: every check passed."),
       d.verdict.status !== "ok" && h("p", { class: "notice__hint" }, "Open the items marked ! or ✗ below: each says what to do by hand.")),
     h("h2", { class: "section-title" }, "The checklist"),
-    h("ul", { class: "checklist", "aria-label": "Checks" }, ...d.checks.map((f) => checkItem(f, d.fixOrder.includes(f.id), (url) => { ctx.api.openLink(url).catch(() => {}); }))),
+    h("ul", { class: "checklist", "aria-label": "Checks" }, ...d.checks.map((f) => checkItem(f, d.fixOrder.includes(f.id), (url) => { ctx.api.openLink(url).catch(() => {}); }, d.checks))),
     probeForm(ctx, body));
 }
 
@@ -224,15 +224,17 @@ function show(ctx, body, d) {
  * One checklist item; problems start open. The engine decides who fixes a problem: "Can be fixed
  * here" only for what the app will really change (it is then a step of the wizard); otherwise
  * "Needs you", with why and the steps a person takes.
+ * Another check named in its text (by its title in quotes) links to that item.
  * @param {Finding} f @param {boolean} fixable @param {(url: string) => void} openLink
+ * @param {{id: string, title: string}[]} [checks] the whole checklist, for those links
  */
-export function checkItem(f, fixable, openLink) {
+export function checkItem(f, fixable, openLink, checks = []) {
   const remedy = f.remedy;
   const needsYou = remedy.kind === "needs_you" ? remedy : null;
   // What a person must do is never out of sight: those items start open too.
   const open = f.status === "fail" || (needsYou !== null && f.status === "warn");
   /** @param {string} title @param {Node | string | null | false} content */
-  const part = (title, content) => content ? h("div", { class: "check__part" }, h("h4", null, title), typeof content === "string" ? h("p", null, content) : content) : null;
+  const part = (title, content) => content ? h("div", { class: "check__part" }, h("h4", null, title), typeof content === "string" ? h("p", null, ...prose(content, checks)) : content) : null;
   return h("li", { class: "check", "data-check-id": f.id, "data-status": f.status, "data-testid": "check" },
     h("details", { open },
       h("summary", { class: "check__summary" },
@@ -240,19 +242,20 @@ export function checkItem(f, fixable, openLink) {
         h("span", { class: "check__title" }, f.title),
         fixable && remedy.kind === "here" && h("span", { class: "badge", "data-testid": "fix-here" }, "Can be fixed here"),
         needsYou && h("span", { class: "badge badge--you", "data-testid": "needs-you" }, "Needs you"),
-        h("span", { class: "check__line" }, f.summary)),
+        h("span", { class: "check__line" }, ...prose(f.summary, checks))),
       h("div", { class: "check__body" },
         needsYou && h("div", { class: "check__part check__you", "data-testid": "needs-you-steps" },
           h("h4", null, "What you do"),
-          h("p", null, needsYou.why),
-          h("ol", { class: "you-steps" }, ...needsYou.steps.map((s) => h("li", null, s)))),
+          h("p", null, ...prose(needsYou.why, checks)),
+          h("ol", { class: "you-steps" }, ...needsYou.steps.map((s) => h("li", null, ...prose(s, checks))))),
         part("What users see", f.users_see),
         part("Why", f.why),
         part("Evidence", f.evidence.length > 0 && h("ul", { class: "evidence" }, ...f.evidence.map((e) =>
           h("li", null, h("span", { class: "evidence__source" }, e.source), h("pre", { class: "evidence__excerpt", tabindex: "0" }, e.excerpt))))),
         part("Version note", f.version_note),
-        part("Fixes on offer", f.fixes.length > 0 && h("ul", null, ...f.fixes.map((x) =>
-          h("li", null, x.title, x.choices.length > 0 && h("span", { class: "muted" }, ` — choices: ${x.choices.map((c) => c.label).join("; ")}`))))),
+        // what the app would change is on offer only when the app will change it
+        part("Fixes on offer", !needsYou && f.fixes.length > 0 && h("ul", null, ...f.fixes.map((x) =>
+          h("li", null, ...prose(x.title, checks), x.choices.length > 0 && h("span", { class: "muted" }, ` — choices: ${x.choices.map((c) => c.label).join("; ")}`))))),
         part("Learn more", f.references.length > 0 && h("ul", { class: "links" }, ...f.references.map((r) =>
           h("li", null, h("a", { href: r.url, class: "link", onclick: (/** @type {Event} */ e) => { e.preventDefault(); openLink(r.url); } }, r.label),
             h("span", { class: "muted" }, " — opens in your browser"))))),

@@ -1229,6 +1229,29 @@ mod with_a_lab {
             "Nothing the app can fix by itself",
         )
         .await;
+        // Sentences name other checks by their title, never by id; a mention links to the item.
+        let checklist = gui.text(".checklist").await;
+        for id in ["proxy.https-redirect", "session.lifetime", "proxy.mode", "conf.folklore"] {
+            assert!(!checklist.contains(id), "{id} in words for people: {checklist}");
+        }
+        gui.client()
+            .execute(
+                "document.querySelector(arguments[0] + ' details').open = false",
+                vec![item.into()],
+            )
+            .await
+            .unwrap();
+        gui.click("[data-check-id='proxy.cookie-flags'] [data-mention='proxy.https-redirect']")
+            .await;
+        let landed = gui
+            .client()
+            .execute(
+                "const item = document.querySelector(arguments[0]); return [item.querySelector('details').open, item.contains(document.activeElement)]",
+                vec![item.into()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(landed, serde_json::json!([true, true]));
         gui.client()
             .execute(
                 "document.querySelector(arguments[0]).scrollIntoView()",
