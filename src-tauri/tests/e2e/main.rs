@@ -1263,6 +1263,135 @@ mod with_a_lab {
         gui.close().await;
     }
 
+    /// Issue 11's walk, from a clean config on a host with three Odoo instances sharing one
+    /// PostgreSQL cluster (scenario shared-cluster): add the server, trust its key, pick the
+    /// hand-started Odoo 18 — nothing there is offered as a fix the app would refuse, and what
+    /// needs a person says what to do — then switch to the supervised Odoo 17 and walk every
+    /// wizard item: each has a change to include (none ends in "Nothing to change here"), and
+    /// the whole change set applies and is verified. No dead end on the way.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_newcomer_walks_a_multi_instance_host_without_a_dead_end() {
+        let _guard = one_at_a_time();
+        let lab = osd_testlab::Lab::up("shared-cluster");
+        let of = |name: &str| {
+            lab.info
+                .instances
+                .iter()
+                .find(|i| i.conf.to_string_lossy().ends_with(name))
+                .unwrap_or_else(|| panic!("shared-cluster has {name}"))
+                .clone()
+        };
+        let (odoo17, odoo18) = (lab.info.odoo.clone(), of("odoo18.conf"));
+        let gui = Gui::launch(Launch::default()).await;
+        gui.wait_for("[data-testid=servers-empty]").await;
+        gui.click("[data-testid=add-server]").await;
+        gui.fill("#server-name", "Production").await;
+        gui.fill("#server-host", "127.0.0.1").await;
+        gui.fill("#server-port", &lab.info.ssh.port.to_string())
+            .await;
+        gui.fill("#server-user", "root").await;
+        gui.click("[data-testid=server-form] input[value=key]")
+            .await;
+        gui.fill("#server-key", &lab.info.keys.ed25519.display().to_string())
+            .await;
+        gui.click("[data-testid=server-form] .advanced summary")
+            .await;
+        gui.fill(
+            "#server-state-dir",
+            &lab.dir().join("state").display().to_string(),
+        )
+        .await;
+        gui.click("[data-testid=save-server]").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        gui.click("[data-testid=host-key-dialog] button[data-value=trust]")
+            .await;
+        gui.click("[data-testid=connected] ~ .actions [data-testid=diagnose]")
+            .await;
+        gui.wait_for_long("[data-testid=choose-instance]", APPLY_TIMEOUT)
+            .await;
+
+        // The hand-started Odoo 18: no promise of a fix; its problem says what a person does.
+        gui.click(&format!(
+            "[data-testid=instance-choice][data-port='{}']",
+            odoo18.http_port
+        ))
+        .await;
+        gui.wait_for_long("[data-testid=verdict]", APPLY_TIMEOUT)
+            .await;
+        assert!(gui.texts("[data-testid=fix-here]").await.is_empty());
+        assert!(gui.texts("[data-testid=start-fix]").await.is_empty());
+        let steps = gui
+            .text("[data-check-id='service.found'] [data-testid=needs-you-steps]")
+            .await;
+        assert!(!steps.trim().is_empty(), "service.found says what to do");
+        gui.wait_text(
+            "[data-testid=nothing-to-fix]",
+            "Nothing the app can fix by itself",
+        )
+        .await;
+        gui.screenshot("46-lab-hand-started-needs-you").await;
+
+        // Switch to the supervised Odoo 17 and walk every item of the wizard.
+        let conf17 = odoo17.conf.display().to_string();
+        gui.click(&format!(
+            "[data-testid=instance-select] option[value='{conf17}']"
+        ))
+        .await;
+        gui.click("[data-testid=switch-instance]:not([disabled])")
+            .await;
+        gui.wait_text_for(
+            "[data-testid=odoo-summary]",
+            &format!("config {conf17}"),
+            APPLY_TIMEOUT,
+        )
+        .await;
+        let badges = gui.texts("[data-testid=fix-here]").await;
+        assert!(!badges.is_empty(), "Odoo 17 has fixes the app makes");
+        gui.click("[data-testid=start-fix]").await;
+        let stepper = gui.text("[data-testid=stepper]").await;
+        let total: usize = stepper
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{stepper}"));
+        assert_eq!(total, badges.len(), "every badge is a wizard item, no more");
+        for i in 1..=total {
+            gui.wait_text("[data-testid=stepper]", &format!("Item {i} of {total}"))
+                .await;
+            // Either the preview with a change arrives (the button comes alive) or it says
+            // there is nothing to change: the latter is the dead end this walk must not meet.
+            gui.wait_for_long(
+                "[data-testid=apply-this]:not([disabled]), [data-testid=no-change], [data-testid=item-preview] [data-error-code]",
+                APPLY_TIMEOUT,
+            )
+            .await;
+            let item = gui.attrs("[data-testid=fix-item]", "data-check-id").await;
+            assert!(
+                gui.texts("[data-testid=no-change]").await.is_empty()
+                    && gui.texts("[data-testid=item-preview] [data-error-code]").await.is_empty(),
+                "{item:?}: {}",
+                gui.text("[data-testid=item-preview]").await
+            );
+            include_this_fix(&gui).await;
+        }
+        gui.wait_for_long("[data-testid=summary-title]", APPLY_TIMEOUT)
+            .await;
+        gui.click("[data-testid=apply-all]").await;
+        gui.wait_text_for("[data-testid=apply-result]", "verified", APPLY_TIMEOUT)
+            .await;
+        assert_eq!(
+            gui.attrs("[data-testid=apply-result]", "data-status").await,
+            ["applied"]
+        );
+        let persisted = gui
+            .attrs("[data-testid=verification] li", "data-persisted")
+            .await;
+        assert!(!persisted.is_empty() && persisted.iter().all(|p| p == "true"));
+        gui.screenshot("47-lab-multi-instance-walked").await;
+        gui.close().await;
+    }
+
     /// A host with two Odoo instances (scenario two-upstreams): Connect → Trust → Diagnose asks
     /// which one; choosing one diagnoses it on the same connection (it used to end in "The app
     /// is not connected"), and the diagnosis page switches to the other one.
