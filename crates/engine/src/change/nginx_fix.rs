@@ -193,7 +193,11 @@ pub(crate) fn headers(
                 directive: header(name, value),
             },
         )?;
-        added.push(format!("{name} {value}"));
+        // one line per header in the reason, however many places it went to
+        let line = format!("{name} {value}");
+        if !added.contains(&line) {
+            added.push(line);
+        }
     }
     if !added.is_empty() {
         ws.reason(CheckId::ProxyHeaders, format!(
