@@ -141,11 +141,14 @@ export function stepWords(step) {
 /**
  * Text for people in which another check is named by its title in quotes (“HTTP redirects to
  * HTTPS”, the engine's `CheckId::mention`): each such mention becomes a link that opens that
- * checklist item and brings it into view. Returns nodes for `h()`.
+ * checklist item and brings it into view; a `command` in backquotes is shown as code. Returns
+ * nodes for `h()`.
  * @param {string} text @param {{id: string, title: string}[]} checks
  */
 export function prose(text, checks) {
-  return text.split(/(“[^”]+”)/).map((part) => {
+  return text.split(/(“[^”]+”|`[^`]+`)/).map((part) => {
+    // a command or config line to type, written `like this` by the engine
+    if (part.length > 2 && part.startsWith("`") && part.endsWith("`")) return h("code", { class: "inline-code" }, part.slice(1, -1));
     const check = checks.find((c) => `“${c.title}”` === part);
     if (!check) return part;
     return h("a", {

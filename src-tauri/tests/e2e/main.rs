@@ -1221,6 +1221,14 @@ mod with_a_lab {
                 && steps.contains("the app adds the redirect"),
             "{steps}"
         );
+        // The commands to type are shown as code, not with their backquotes.
+        let code = gui
+            .texts(&format!("{item} [data-testid=needs-you-steps] code"))
+            .await;
+        assert!(
+            code.iter().any(|c| c == "sudo certbot --nginx -d odoo.lab.test") && !steps.contains('`'),
+            "{code:?} {steps}"
+        );
         // No badge anywhere promises a fix here, and the wizard has no step to walk.
         assert!(gui.texts("[data-testid=fix-here]").await.is_empty());
         assert!(gui.texts("[data-testid=start-fix]").await.is_empty());
