@@ -94,7 +94,7 @@ function checksFor(scenario, fixed) {
  */
 function diagnosisOf(checks, instances = [ONE_INSTANCE], chosen = instances[0].value, databases = { served: ["odoo"], rule: "dbfilter ^odoo$", undecided: null, chosen: false }) {
   const current = instances.find((i) => i.value === chosen) ?? instances[0];
-  const order = ["conf.syntax", "session.lifetime", "proxy.canonical-host", "proxy.sticky", "session.store", "proxy.mode", "workers.memory", "proxy.https-redirect", "session.external-cleanup", "session.cleanup-runs", "proxy.headers", "proxy.websocket", "proxy.cookie-flags", "conf.folklore"];
+  const order = ["conf.syntax", "session.lifetime", "proxy.canonical-host", "proxy.sticky", "session.store", "proxy.mode", "workers.memory", "proxy.https-redirect", "session.external-cleanup", "session.cleanup-runs", "proxy.headers", "proxy.websocket", "proxy.cookie-flags", "proxy.cache", "conf.folklore"];
   const bad = checks.filter((c) => c.status === "fail" || c.status === "warn");
   const fails = checks.filter((c) => c.status === "fail").length;
   const warns = bad.length - fails;

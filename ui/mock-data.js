@@ -390,6 +390,24 @@ export const SHORT_LIFETIME_CHECKS = [
   "fixes": []
  },
  {
+  "id": "proxy.cache",
+  "remedy": {"kind": "none"},
+  "status": "ok",
+  "title": "No cache between users and Odoo",
+  "summary": "No cache stores Odoo's per-user pages (static files may be cached).",
+  "users_see": "",
+  "why": "",
+  "evidence": [],
+  "version_note": "All versions 12–19: Odoo answers /web, /web/session/*, /json(rpc) and the live connection per user and sets session_id on them; only /web/static and /web/assets (and /web/content with a hash) are the same for everybody.",
+  "references": [
+   {
+    "label": "nginx docs: proxy_cache, proxy_ignore_headers, proxy_cache_key",
+    "url": "https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_cache"
+   }
+  ],
+  "fixes": []
+ },
+ {
   "id": "workers.memory",
   "remedy": {"kind": "none"},
   "status": "ok",

@@ -763,6 +763,10 @@ pub struct LoginObservation {
     pub session_holds: bool,
     pub checks_made: u32,
     pub error: Option<String>,
+    /// Headers a cache or CDN in front adds (`cf-cache-status`, `x-cache`, `age`, `via`; name in
+    /// lower case, value), seen on the login page or the login answer.
+    #[serde(default)]
+    pub cache_headers: Vec<(String, String)>,
     /// The session made by the login, kept in memory only (prints as `<redacted>`).
     #[serde(skip)]
     pub session_id: Option<Secret>,

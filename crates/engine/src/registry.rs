@@ -40,6 +40,7 @@ pub static REGISTRY: &[Check] = &[
     Check { id: CheckId::ProxyCanonicalHost, judge: proxy::canonical_host, fix: Some(nginx_fix::canonical_host) },
     Check { id: CheckId::ProxyCookieFlags, judge: proxy::cookie_flags, fix: Some(nginx_fix::cookie_flags) },
     Check { id: CheckId::ProxySticky, judge: proxy::sticky, fix: Some(nginx_fix::sticky) },
+    Check { id: CheckId::ProxyCache, judge: proxy::cache, fix: Some(nginx_fix::cache) },
     Check { id: CheckId::WorkersMemory, judge: runtime::workers_memory, fix: Some(conf_fix::workers_memory) },
     Check { id: CheckId::DbFilter, judge: runtime::db_filter, fix: None },
 ];
@@ -77,6 +78,7 @@ pub const FIX_ORDER: &[CheckId] = &[
     CheckId::ProxyHeaders,
     CheckId::ProxyWebsocket,
     CheckId::ProxyCookieFlags,
+    CheckId::ProxyCache,
     CheckId::ConfFolklore,
 ];
 

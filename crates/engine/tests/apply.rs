@@ -283,6 +283,10 @@ mod round_trips {
         round_trip("two-upstreams", &["proxy.sticky"], &[]);
     }
     #[test]
+    fn proxy_cache() {
+        round_trip("proxy-cache", &["proxy.cache"], &[]);
+    }
+    #[test]
     fn memory_recycling() {
         round_trip("memory-recycling", &["workers.memory"], &[]);
     }

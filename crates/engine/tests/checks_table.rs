@@ -34,6 +34,8 @@ const CAPTURED: &[(&str, &[&str])] = &[
     ("two-upstreams", &["proxy.sticky"]),
     ("memory-recycling", &["workers.memory"]),
     ("dbfilter-mismatch", &["db.filter"]),
+    // The whole site cached with Set-Cookie and Cache-Control ignored (and /web/static cached).
+    ("proxy-cache", &["proxy.cache"]),
     ("socket-db", &[]),
     ("shared-cluster-17", &["session.lifetime", "conf.folklore"]),
     // Started by hand beside a supervised 17: nothing restarts them.
@@ -178,6 +180,57 @@ fn derived() -> Vec<(String, Facts, Vec<&'static str>)> {
             )
         },
         vec!["proxy.cookie-flags"],
+    );
+    // Only the static files cached: what the cache is fine for.
+    case(
+        "proxy-cache",
+        "cache only on /web/static",
+        &|d| {
+            edit(
+                d,
+                DUMP,
+                "        proxy_cache odoo_cache;\n        proxy_cache_valid 200 302 10m;\n        proxy_cache_valid 404 1m;\n        proxy_ignore_headers Set-Cookie Cache-Control;\n        proxy_cache_use_stale error timeout updating;\n",
+                "",
+            )
+        },
+        vec![],
+    );
+    // The session cookie rewritten to a domain users never type: browsers refuse it.
+    case(
+        "healthy",
+        "proxy_cookie_domain to another domain",
+        &|d| {
+            edit(
+                d,
+                DUMP,
+                "        proxy_redirect off;\n",
+                "        proxy_redirect off;\n        proxy_cookie_domain odoo.internal erp.example.com;\n",
+            )
+        },
+        vec!["proxy.cache"],
+    );
+    // A CDN in front, seen by the test login: the app says what to set there.
+    case(
+        "healthy",
+        "a CDN in front",
+        &|d| {
+            d["probe"] = serde_json::json!({
+                "direct": null,
+                "direct_skipped": "not needed here",
+                "public": {
+                    "url": "https://odoo.lab.test",
+                    "final_url": "https://odoo.lab.test",
+                    "redirects": [],
+                    "cookie": null,
+                    "session_holds": true,
+                    "checks_made": 3,
+                    "error": null,
+                    "cache_headers": [["cf-cache-status", "DYNAMIC"], ["via", "1.1 cloudflare"]]
+                },
+                "base_url_after_login": null
+            });
+        },
+        vec!["proxy.cache"],
     );
     out
 }
@@ -526,4 +579,85 @@ fn a_folklore_key_is_commented_out_under_its_own_comment_with_a_dated_note() {
     assert_eq!(lines.next(), Some("; session_timeout = 86400"), "{after}");
     assert!(cs.files[0].diff.contains("+; session_timeout = 86400"));
     assert!(cs.files[0].diff.contains("-session_timeout = 86400"));
+}
+
+/// The cache fix turns nginx's cache off where Odoo's per-user pages are served, lets Odoo's
+/// Set-Cookie and Cache-Control through there, keeps the cache of /web/static, and the check is
+/// ok when judged again on the planned site file.
+#[test]
+fn the_cache_fix_keeps_static_files_cached_and_makes_the_check_pass() {
+    let name = "proxy-cache";
+    let (_, facts, _) = cases().into_iter().find(|(n, _, _)| n == name).unwrap();
+    let d = Diagnosis::from_facts(facts.clone());
+    let f = d.finding(CheckId::ProxyCache).unwrap();
+    assert_eq!(f.status, Status::Fail);
+    assert!(f.summary.contains("session cookies"), "{}", f.summary);
+    assert!(
+        f.evidence.iter().any(|e| e
+            .excerpt
+            .contains("location /web/static/ caches Odoo's static files")),
+        "{:#?}",
+        f.evidence
+    );
+    let req = FixRequest {
+        checks: vec![CheckId::ProxyCache],
+        values: BTreeMap::new(),
+    };
+    let cs = plan(&files_of(&facts), &d, &req).unwrap();
+    let site = cs
+        .files
+        .iter()
+        .find(|f| f.kind == osd_engine::change::FileKind::Nginx)
+        .expect("the site file changes");
+    let (before, after) = (
+        String::from_utf8(site.before.clone()).unwrap(),
+        String::from_utf8(site.after.clone()).unwrap(),
+    );
+    let block = |text: &str, head: &str| {
+        text.split(head)
+            .nth(1)
+            .unwrap()
+            .split('}')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let root = block(&after, "location / {");
+    assert!(root.contains("proxy_cache off;"), "{root}");
+    assert!(!root.contains("proxy_ignore_headers"), "{root}");
+    assert_eq!(
+        block(&after, "location /web/static/ {"),
+        block(&before, "location /web/static/ {"),
+        "the static files keep their cache"
+    );
+    let mut doc = serde_json::to_value(&facts).unwrap();
+    edit(&mut doc, DUMP, &before, &after);
+    let again = Diagnosis::from_facts(self::facts(&doc, name));
+    assert_eq!(
+        again.finding(CheckId::ProxyCache).unwrap().status,
+        Status::Ok,
+        "{:#?}",
+        again.finding(CheckId::ProxyCache)
+    );
+}
+
+/// A CDN seen by the test login: nothing to change here, and the steps say what to set in it.
+#[test]
+fn a_cdn_in_front_needs_you_with_what_to_set_there() {
+    let d = case("healthy + a CDN in front");
+    let f = d.finding(CheckId::ProxyCache).unwrap();
+    assert_eq!(f.status, Status::Warn);
+    assert!(f
+        .evidence
+        .iter()
+        .any(|e| e.excerpt.contains("cf-cache-status: DYNAMIC")));
+    let Remedy::NeedsYou { steps, .. } = &f.remedy else {
+        panic!("{:?}", f.remedy)
+    };
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("bypass the cache") && s.contains("session_id cookie")),
+        "{steps:?}"
+    );
 }

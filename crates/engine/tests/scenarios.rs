@@ -130,6 +130,12 @@ fn memory_recycling() {
 }
 
 #[test]
+fn proxy_cache_on_odoos_pages() {
+    // The whole site cached with Set-Cookie and Cache-Control ignored; /web/static's cache is fine.
+    expect("proxy-cache", &["proxy.cache"]);
+}
+
+#[test]
 fn dbfilter_mismatch() {
     expect("dbfilter-mismatch", &["db.filter"]);
 }

@@ -686,3 +686,120 @@ pub fn reload_action(n: &NginxFacts) -> ServiceAction {
         ],
     }
 }
+
+/// `proxy_cache off;` in every location that serves Odoo's per-user paths with a cache in effect
+/// (the location's own `proxy_cache` turned off, or an `off` that overrides the inherited one),
+/// without its own `proxy_ignore_headers`, and without `proxy_hide_header Set-Cookie` where that
+/// location takes it from. Locations for /web/static and /web/assets keep their cache. A CDN or a
+/// cookie rewrite that does not fit the names users type is the admin's: said, not changed.
+pub(crate) fn cache(ws: &mut Workspace, facts: &Facts, _: Option<&str>) -> Result<(), EngineError> {
+    let id = CheckId::ProxyCache;
+    let fr = current(ws, facts)?;
+    let names = fr.serving_names();
+    let servers = fr.config.servers();
+    let mut todo: Vec<(usize, String)> = Vec::new();
+    let mut rewrites: Vec<String> = Vec::new();
+    for addr in [&fr.http, &fr.gevent] {
+        for route in fr.config.routes_to(addr) {
+            let Some(s) = servers.iter().find(|s| s.index == route.server) else {
+                continue;
+            };
+            let Some(loc) = s.location(&route.location) else {
+                continue;
+            };
+            if Front::redirects_all(s) {
+                continue;
+            }
+            for (d, why) in front::cookie_rewrites_off(&loc, &names) {
+                let line = format!(
+                    "{} {} at {}:{} {why}",
+                    d.name,
+                    d.args.join(" "),
+                    d.file,
+                    d.line
+                );
+                if !rewrites.contains(&line) {
+                    rewrites.push(line);
+                }
+            }
+            let flagged = front::serves_dynamic(&loc)
+                && (front::cache_in_effect(&loc).is_some()
+                    || front::hides_set_cookie(&loc).is_some());
+            if flagged && !todo.contains(&(s.index, route.location.clone())) {
+                todo.push((s.index, route.location.clone()));
+            }
+        }
+    }
+    drop(servers);
+    drop(fr);
+    let mut changed: Vec<String> = Vec::new();
+    for (server, key) in todo {
+        let sel = Selector::Location {
+            server,
+            location: key.clone(),
+        };
+        // Each step reads the configuration as the previous one left it.
+        let step = |ws: &mut Workspace| -> Result<Option<(Selector, EditOp)>, EngineError> {
+            let fr = current(ws, facts)?;
+            let servers = fr.config.servers();
+            let Some(loc) = servers
+                .iter()
+                .find(|s| s.index == server)
+                .and_then(|s| s.location(&key))
+            else {
+                return Ok(None);
+            };
+            let own = |name: &str| loc.directive.children().iter().any(|d| d.name == name);
+            Ok(if own("proxy_ignore_headers") {
+                Some((
+                    sel.clone(),
+                    EditOp::Remove {
+                        name: "proxy_ignore_headers".into(),
+                        first_arg: None,
+                    },
+                ))
+            } else if let Some((_, level)) = front::hides_set_cookie(&loc) {
+                Some((
+                    level_selector(&level, server),
+                    EditOp::Remove {
+                        name: "proxy_hide_header".into(),
+                        first_arg: Some("Set-Cookie".into()),
+                    },
+                ))
+            } else if front::cache_in_effect(&loc).is_some() {
+                Some((
+                    sel.clone(),
+                    if own("proxy_cache") {
+                        EditOp::ReplaceArgs {
+                            name: "proxy_cache".into(),
+                            first_arg: None,
+                            args: vec!["off".into()],
+                        }
+                    } else {
+                        EditOp::InsertAtEnd {
+                            directive: NewDirective::new("proxy_cache", ["off"]),
+                        }
+                    },
+                ))
+            } else {
+                None
+            })
+        };
+        for _ in 0..8 {
+            let Some((at, op)) = step(ws)? else { break };
+            edit(ws, facts, id, &at, &op)?;
+        }
+        changed.push(key);
+    }
+    if !changed.is_empty() {
+        ws.reason(id, format!("Turns nginx's cache off in location {} (Odoo's per-user pages) and lets Odoo's Set-Cookie and Cache-Control through there, so nobody gets another person's page or session; static files stay cached.", changed.join(", ")));
+    }
+    for r in rewrites {
+        ws.note(id, format!("The session cookie's rewrite {r}: make it name the address users type (or remove it) in nginx yourself — which one is right is your call."));
+    }
+    let cdn = crate::checks::proxy::cdn_seen(facts);
+    if !cdn.is_empty() {
+        ws.note(id, format!("A CDN or cache in front answered the test login ({}); the app cannot change it: {}.", cdn.join(", "), crate::checks::proxy::CDN_BYPASS));
+    }
+    Ok(())
+}

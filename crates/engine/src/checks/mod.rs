@@ -77,6 +77,9 @@ pub enum CheckId {
     #[serde(rename = "proxy.sticky")]
     #[strum(serialize = "proxy.sticky", message = "Several Odoo servers share sessions")]
     ProxySticky,
+    #[serde(rename = "proxy.cache")]
+    #[strum(serialize = "proxy.cache", message = "No cache between users and Odoo")]
+    ProxyCache,
     #[serde(rename = "workers.memory")]
     #[strum(serialize = "workers.memory", message = "Worker memory limits fit the server")]
     WorkersMemory,

@@ -1,11 +1,13 @@
 //! Checks on the reverse proxy (nginx) in front of Odoo: proxy_mode, forwarded headers (and the
-//! inheritance trap), the real-time channel, HTTPS, one canonical host, cookie flags, stickiness.
+//! inheritance trap), the real-time channel, HTTPS, one canonical host, cookie flags, stickiness,
+//! and caches (nginx's own and a CDN the probe sees) between users and Odoo's per-user pages.
 //! All read the effective configuration from `nginx -T`, as nginx itself would apply it.
 
-use super::{deploy_docs, gh, CheckId, Choice, Finding, FixOffer, Status};
+use super::{deploy_docs, gh, CheckId, Choice, Finding, FixOffer, Reference, Status};
 use crate::facts::Facts;
 use crate::nginx::front::{
-    has_host_redirect, location_path, secure_cookie_source, secure_on_plain, secure_on_plain_fixes,
+    cache_aggravations, cache_in_effect, cookie_rewrites_off, has_host_redirect, hides_set_cookie,
+    location_path, secure_cookie_source, secure_on_plain, secure_on_plain_fixes, serves_dynamic,
     url_host, usable_name, Front, FrontState, SecureOnPlain, DROP_SECURE, FORWARDED,
     REDIRECT_PLAIN,
 };
@@ -746,6 +748,200 @@ pub fn sticky(f: &Facts, fnd: Finding) -> Finding {
     })
 }
 
+/// Where to look in a CDN's settings, in words for people: what must bypass its cache.
+pub const CDN_BYPASS: &str = "in the CDN's settings, bypass the cache (no caching, no edge TTL) for /web, /web/session, /json, /jsonrpc, /websocket and /longpolling, and for every request that carries a session_id cookie; caching /web/static and /web/assets there is fine";
+
+/// The cache headers the test login through the public address saw (`name: value`), but an
+/// `X-Cache` nginx adds itself (`add_header X-Cache $upstream_cache_status`, published configs).
+pub fn cdn_seen(f: &Facts) -> Vec<String> {
+    let own_x_cache = match f.front() {
+        FrontState::Front(fr) => fr
+            .config
+            .files()
+            .iter()
+            .any(|x| x.text.to_ascii_lowercase().contains("add_header x-cache")),
+        _ => false,
+    };
+    f.probe
+        .as_ref()
+        .and_then(|p| p.public.as_ref())
+        .map(|o| {
+            o.cache_headers
+                .iter()
+                .filter(|(n, _)| !(own_x_cache && n == "x-cache"))
+                .map(|(n, v)| format!("{n}: {v}"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn cache(f: &Facts, fnd: Finding) -> Finding {
+    let mut fnd = fnd
+        .refs(&[
+            Reference {
+                label: "nginx docs: proxy_cache, proxy_ignore_headers, proxy_cache_key".into(),
+                url: "https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_cache".into(),
+            },
+            deploy_docs(),
+        ])
+        .note("All versions 12–19: Odoo answers /web, /web/session/*, /json(rpc) and the live connection per user and sets session_id on them; only /web/static and /web/assets (and /web/content with a hash) are the same for everybody.");
+    let mut nginx_said = None;
+    match f.front() {
+        FrontState::Front(fr) => {
+            let names = fr.serving_names();
+            let servers = fr.config.servers();
+            let mut cached = 0;
+            let mut handed_out = false;
+            let mut rewrites = 0;
+            for addr in [&fr.http, &fr.gevent] {
+                for route in fr.config.routes_to(addr) {
+                    let Some(server) = servers.iter().find(|s| s.index == route.server) else {
+                        continue;
+                    };
+                    if Front::redirects_all(server) {
+                        continue;
+                    }
+                    let Some(loc) = server.location(&route.location) else {
+                        continue;
+                    };
+                    let place = format!("{}:{}", loc.directive.file, loc.directive.line);
+                    for (d, why) in cookie_rewrites_off(&loc, &names) {
+                        rewrites += 1;
+                        fnd = fnd.evidence(
+                            format!("{}:{}", d.file, d.line),
+                            format!(
+                                "location {}: {} {} {why}",
+                                route.location,
+                                d.name,
+                                d.args.join(" ")
+                            ),
+                        );
+                    }
+                    if !serves_dynamic(&loc) {
+                        if let Some(c) = cache_in_effect(&loc) {
+                            fnd = fnd.evidence(
+                                place,
+                                format!(
+                                    "location {} caches Odoo's static files (proxy_cache {} at {}:{}): the same for everybody, fine",
+                                    route.location,
+                                    c.args.join(" "),
+                                    c.file,
+                                    c.line
+                                ),
+                            );
+                        }
+                        continue;
+                    }
+                    let cache = cache_in_effect(&loc);
+                    let hidden = hides_set_cookie(&loc);
+                    if cache.is_none() && hidden.is_none() {
+                        continue;
+                    }
+                    let worse: Vec<String> = match cache {
+                        Some(_) => cache_aggravations(&loc),
+                        None => hidden
+                            .iter()
+                            .map(|(d, _)| (Some(*d), "hides Odoo's Set-Cookie: the browser never gets its session cookie".to_string()))
+                            .collect(),
+                    }
+                    .into_iter()
+                    .map(|(d, why)| match d {
+                        Some(d) => format!("{why} ({} at {}:{})", d.name, d.file, d.line),
+                        None => why,
+                    })
+                    .collect();
+                    handed_out |= worse
+                        .iter()
+                        .any(|w| w.contains("Set-Cookie") || w.contains("session cookie"));
+                    let what = match cache {
+                        Some(c) => {
+                            cached += 1;
+                            format!(
+                                "location {} (Odoo's per-user pages) is cached by proxy_cache {} ({}:{})",
+                                route.location,
+                                c.args.join(" "),
+                                c.file,
+                                c.line
+                            )
+                        }
+                        None => format!("location {} (Odoo's per-user pages)", route.location),
+                    };
+                    fnd = fnd.evidence(
+                        place,
+                        if worse.is_empty() {
+                            what
+                        } else {
+                            format!("{what}; it {}", worse.join("; "))
+                        },
+                    );
+                    fnd.worsen(
+                        Status::Fail,
+                        if handed_out {
+                            "nginx caches Odoo's per-user pages with their session cookies: one person's session can be handed to another, or a login lost."
+                        } else {
+                            "nginx caches responses of Odoo's per-user pages: people can get someone else's page or lose their session."
+                        },
+                    );
+                }
+            }
+            if rewrites > 0 {
+                fnd.worsen(
+                    Status::Warn,
+                    "nginx rewrites the session cookie's domain or path so that it does not fit the address users type.",
+                );
+            }
+            nginx_said = Some(cached);
+        }
+        FrontState::Broken(why) => {
+            fnd = fnd.status(
+                Status::Unknown,
+                format!("The nginx configuration could not be read: {why}"),
+            );
+        }
+        _ => {}
+    }
+    // What a test login through the public address saw: a cache or CDN nginx does not show.
+    let seen = cdn_seen(f);
+    if let Some(public) = f.probe.as_ref().and_then(|p| p.public.as_ref()) {
+        if !seen.is_empty() {
+            fnd = fnd.evidence(
+                format!("test login through {}", public.url),
+                seen.join(", "),
+            );
+            fnd.worsen(
+                Status::Warn,
+                "A CDN or cache sits in front of this server: it must not cache Odoo's per-user pages or its cookies.",
+            );
+            fnd = fnd.fix(FixOffer {
+                title: format!("In the CDN (the app cannot change it): {CDN_BYPASS}"),
+                choices: vec![],
+                default: None,
+            });
+        }
+    }
+    match fnd.status {
+        Status::Fail => fnd
+            .users_see("\"Session Expired\" or the login page at random; sometimes another person's name, menus or data on the screen.")
+            .why("A shared cache answers the next person with a stored copy of what Odoo sent someone else. A stored response with a Set-Cookie hands that person's session to everybody who gets the copy (or overwrites their own, which logs them out); an ignored Cache-Control stores pages Odoo marked private. Odoo's static files are the same for everybody and can stay cached.")
+            .fix(FixOffer {
+                title: "Turn the cache off (proxy_cache off;) where nginx serves Odoo's per-user pages, and stop ignoring or hiding its cookies there; /web/static and /web/assets keep their cache (reloads nginx)".into(),
+                choices: vec![],
+                default: None,
+            }),
+        Status::Warn => fnd
+            .users_see("Logged out after a while, or logged in on one address and not on another, depending on the page.")
+            .why(format!("A browser only keeps a cookie whose domain is the address it visited, and only sends it for paths under the cookie's path; a CDN that caches Odoo's pages replays one person's answer to others. Fix it where it is configured; for a CDN: {CDN_BYPASS}.")),
+        Status::Ok => fnd.status(
+            Status::Ok,
+            match nginx_said {
+                Some(_) => "No cache stores Odoo's per-user pages (static files may be cached).",
+                None => "No nginx cache in front of Odoo and no CDN seen.",
+            },
+        ),
+        _ => fnd,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::discover::{instances_of, inventory::Inventory, sections::Sections};
@@ -802,7 +998,7 @@ mod tests {
             .into_iter()
             .filter(|x| x.id.as_str().starts_with("proxy."))
             .collect();
-        assert_eq!(findings.len(), 7);
+        assert_eq!(findings.len(), 8);
         serde_json::to_string_pretty(&findings).unwrap()
     }
 

@@ -103,8 +103,29 @@ pub fn healthy(base: &str) -> bool {
     }
 }
 
-/// Follows redirects of GET `url` by hand, recording each hop; returns the final URL's origin.
-fn follow(agent: &ureq::Agent, url: &str, hops: &mut Vec<String>) -> Result<String, String> {
+/// Headers by which a cache or CDN in front shows itself (Cloudflare, Varnish/CloudFront/Fastly,
+/// any HTTP cache, any proxy that says so).
+pub const CACHE_HEADERS: &[&str] = &["cf-cache-status", "x-cache", "age", "via"];
+
+/// The cache headers of one response, each once.
+fn record_cache_headers(resp: &ureq::Response, seen: &mut Vec<(String, String)>) {
+    for name in CACHE_HEADERS {
+        if let Some(v) = resp.header(name) {
+            if !seen.iter().any(|(n, _)| n == name) {
+                seen.push((name.to_string(), v.to_string()));
+            }
+        }
+    }
+}
+
+/// Follows redirects of GET `url` by hand, recording each hop (and the cache headers of the last
+/// answer); returns the final URL's origin.
+fn follow(
+    agent: &ureq::Agent,
+    url: &str,
+    hops: &mut Vec<String>,
+    cache: &mut Vec<(String, String)>,
+) -> Result<String, String> {
     let mut current = url.to_string();
     for _ in 0..8 {
         let resp = match agent.get(&current).call() {
@@ -118,7 +139,10 @@ fn follow(agent: &ureq::Agent, url: &str, hops: &mut Vec<String>) -> Result<Stri
                 hops.push(format!("{} {current} → {next}", resp.status()));
                 current = next;
             }
-            _ => return Ok(origin(&current)),
+            _ => {
+                record_cache_headers(&resp, cache);
+                return Ok(origin(&current));
+            }
         }
     }
     Err(format!("more than 8 redirects from {url}"))
@@ -155,12 +179,14 @@ pub fn login_once(
         session_holds: false,
         checks_made: 0,
         error: None,
+        cache_headers: Vec::new(),
         session_id: None,
     };
     let base = match follow(
         agent,
         &format!("{}/web/login", start_url.trim_end_matches('/')),
         &mut obs.redirects,
+        &mut obs.cache_headers,
     ) {
         Ok(b) => {
             obs.final_url = Some(b.clone());
@@ -184,6 +210,7 @@ pub fn login_once(
             return obs;
         }
     };
+    record_cache_headers(&resp, &mut obs.cache_headers);
     let set_cookies: Vec<String> = resp
         .all("Set-Cookie")
         .into_iter()
@@ -372,6 +399,9 @@ mod tests {
     fn version_info_gives_up_after_the_second_broken_connection() {
         let (base, _server) = flaky_server(2);
         let e = super::version_info(&base).unwrap_err();
-        assert!(e.to_lowercase().contains("eof") || e.contains("reset"), "{e}");
+        assert!(
+            e.to_lowercase().contains("eof") || e.contains("reset"),
+            "{e}"
+        );
     }
 }

@@ -455,3 +455,166 @@ pub fn secure_on_plain_fixes(fr: &Front, traps: &[SecureOnPlain]) -> Vec<&'stati
     }
     fixes
 }
+
+/// Requests Odoo answers per user (its web client, session routes, RPC, the live connection):
+/// what a location serving one of them passes to Odoo must never come from a shared cache.
+const DYNAMIC_SAMPLES: &[&str] = &[
+    "/",
+    "/web",
+    "/web/login",
+    "/web/session/authenticate",
+    "/web/dataset/call_kw",
+    "/websocket",
+    "/json",
+    "/jsonrpc",
+    "/longpolling/poll",
+];
+
+/// Prefixes of Odoo's static files and asset bundles: the same for everybody, safe to cache.
+pub const STATIC_PREFIXES: &[&str] = &["/web/static", "/web/assets"];
+
+/// Whether a location answers some of Odoo's per-user paths (`/`, `/web`, `/web/session/*`,
+/// `/websocket`, `/json`, `/jsonrpc`, `/longpolling`) — as nginx matches it: exactly, by prefix,
+/// or by regex. A location for `/web/static` or `/web/assets` only (or for file extensions)
+/// does not; a named location (`@odoo`, a fallback) serves whatever reaches it, so it does.
+pub fn serves_dynamic(loc: &Location) -> bool {
+    let path = loc.path();
+    if path.starts_with('@') {
+        return true;
+    }
+    if STATIC_PREFIXES.iter().any(|s| path.starts_with(s)) {
+        return false;
+    }
+    match loc.modifier() {
+        Some("=") => {
+            path == "/"
+                || ["/web", "/json", "/websocket", "/longpolling"]
+                    .iter()
+                    .any(|d| path.starts_with(d))
+        }
+        Some(m @ ("~" | "~*")) => {
+            if STATIC_PREFIXES.iter().any(|s| path.contains(s)) {
+                return false;
+            }
+            regex::RegexBuilder::new(path)
+                .case_insensitive(m == "~*")
+                .build()
+                .map(|re| DYNAMIC_SAMPLES.iter().any(|q| re.is_match(q)))
+                .unwrap_or(true) // nginx (PCRE) accepted it: assume the worst
+        }
+        _ => DYNAMIC_SAMPLES.iter().any(|q| q.starts_with(path)),
+    }
+}
+
+/// The `proxy_cache` that caches this location's responses (inherited from server or http when
+/// the location sets none, as nginx merges it), unless it is `off` or a constant
+/// `proxy_no_cache` (e.g. `1`) keeps every response out of the cache.
+pub fn cache_in_effect<'a>(loc: &Location<'a>) -> Option<&'a Directive> {
+    let cache = loc.effective("proxy_cache")?;
+    if cache.arg(0).is_none_or(|z| z == "off") {
+        return None;
+    }
+    let never_stored = loc
+        .effective_all("proxy_no_cache")
+        .directives
+        .iter()
+        .any(|d| {
+            d.args
+                .iter()
+                .any(|a| !a.contains('$') && !a.is_empty() && a != "0")
+        });
+    (!never_stored).then_some(cache)
+}
+
+/// `proxy_hide_header Set-Cookie` in effect here: the browser never receives Odoo's cookies.
+pub fn hides_set_cookie<'a>(loc: &Location<'a>) -> Option<(&'a Directive, Level)> {
+    let hidden = loc.effective_all("proxy_hide_header");
+    let from = hidden.from.clone();
+    hidden
+        .directives
+        .into_iter()
+        .find(|d| {
+            d.arg(0)
+                .is_some_and(|h| h.eq_ignore_ascii_case("Set-Cookie"))
+        })
+        .map(|d| (d, from))
+}
+
+/// What makes a cache in this location hand out or drop sessions, each with its directive (or
+/// `None` for nginx's default cache key) and in words.
+pub fn cache_aggravations<'a>(loc: &Location<'a>) -> Vec<(Option<&'a Directive>, String)> {
+    let mut out = Vec::new();
+    if let Some(d) = loc.effective("proxy_ignore_headers") {
+        let ignored = |h: &str| d.args.iter().any(|a| a.eq_ignore_ascii_case(h));
+        if ignored("Set-Cookie") {
+            out.push((Some(d), "stores responses that set a session cookie and replays that cookie to other people".to_string()));
+        }
+        let rules: Vec<&str> = ["Cache-Control", "Expires", "X-Accel-Expires"]
+            .into_iter()
+            .filter(|h| ignored(h))
+            .collect();
+        if !rules.is_empty() {
+            out.push((
+                Some(d),
+                format!(
+                    "ignores Odoo's {} (which say what must not be cached)",
+                    rules.join("/")
+                ),
+            ));
+        }
+    }
+    if let Some((d, _)) = hides_set_cookie(loc) {
+        out.push((
+            Some(d),
+            "hides Odoo's Set-Cookie: the browser never gets its session cookie".into(),
+        ));
+    }
+    match loc.effective("proxy_cache_key") {
+        Some(d) => {
+            let key = d.args.join(" ");
+            if !key.contains("$cookie_session_id") && !key.contains("$http_cookie") {
+                out.push((Some(d), format!("cache key {key} leaves out the session cookie: everybody gets the same cached page")));
+            }
+        }
+        None => out.push((None, "the default cache key ($scheme$proxy_host$request_uri) leaves out the session cookie: everybody gets the same cached page".into())),
+    }
+    out
+}
+
+/// The session cookie's rewrites in this location that do not fit the names users type: a
+/// `proxy_cookie_domain` to a domain none of `names` is in, a `proxy_cookie_path` that moves
+/// Odoo's `Path=/` elsewhere. Each with why, in words.
+pub fn cookie_rewrites_off<'a>(
+    loc: &Location<'a>,
+    names: &[String],
+) -> Vec<(&'a Directive, String)> {
+    let mut out = Vec::new();
+    for d in loc.effective_all("proxy_cookie_domain").directives {
+        let Some(to) = d.arg(1) else { continue };
+        if d.arg(0) == Some("off") || to.contains('$') || names.is_empty() {
+            continue;
+        }
+        let domain = to.trim_start_matches('.').to_ascii_lowercase();
+        let fits = names.iter().any(|n| {
+            let n = n.to_ascii_lowercase();
+            n == domain || n.ends_with(&format!(".{domain}"))
+        });
+        if !fits {
+            out.push((d, format!("gives the session cookie the domain {to}, which is not {} — browsers refuse it", names.join(", "))));
+        }
+    }
+    let paths = loc.effective_all("proxy_cookie_path");
+    let first = paths.directives.iter().find(|d| {
+        d.arg(0)
+            .is_some_and(|p| p != "off" && pattern_matches(p, "/", true))
+    });
+    if let Some(d) = first {
+        if let Some(to) = d.arg(1) {
+            let path = to.split(';').next().unwrap_or("").trim();
+            if path != "/" && !path.contains('$') {
+                out.push((d, format!("moves the session cookie from Path=/ to Path={path}: it is not sent for the rest of Odoo")));
+            }
+        }
+    }
+    out
+}
