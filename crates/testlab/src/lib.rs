@@ -38,6 +38,7 @@ pub const SCENARIOS: &[&str] = &[
     "debian-systemd",
     "install-script-systemd",
     "systemd-crash-loop",
+    "idle-logout",
 ];
 
 /// `lab.json`, as written by `tests/lab/lab up`.
