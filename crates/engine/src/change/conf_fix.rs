@@ -367,12 +367,29 @@ pub(crate) fn idle_logout(
             })?,
         None => DEFAULT_CHOICE,
     };
+    let found = installed(facts);
+    let store = facts.db.seen().and_then(|db| {
+        db.databases
+            .iter()
+            .flat_map(|d| d.modules.iter())
+            .find(|(m, s)| (*m == "session_redis" || *m == "session_db") && *s == "installed")
+            .map(|(m, _)| m.clone())
+    });
+    if let (Some(store), Some(i)) = (
+        store,
+        found.iter().find(|i| i.known.side == crate::checks::idle_logout::Side::Server),
+    ) {
+        // No delay makes it work: it reads a session file that this store never writes. Which
+        // module goes is the admin's decision, so the plan only says what to do.
+        ws.note(id, format!("{} cannot work with {store}: it reads the session's file on disk, and {store} keeps none. Uninstall one of the two in Odoo's Apps (database {}).", i.known.module, i.db));
+        return Ok(());
+    }
     let human = crate::version::human_duration(Duration::from_secs(wanted));
     if wanted < SHORTEST_SENSIBLE.as_secs() {
         ws.note(id, format!("{human} is shorter than an hour: people will still be logged out during an ordinary pause."));
     }
     let mut keys = Vec::new();
-    for i in installed(facts) {
+    for i in found {
         let Some((key, _)) = i.known.param else {
             ws.note(
                 id,
