@@ -230,7 +230,10 @@ pub fn judge(f: &Facts, fnd: Finding) -> Finding {
                 broken.push(format!("{key} = {raw:?} in {source}"));
                 fnd = fnd.evidence(
                     format!("ir_config_parameter in {source}"),
-                    format!("{} is installed; {key} = {raw:?} is not a whole number of seconds", i.known.module),
+                    format!(
+                        "{} is installed; {key} = {raw:?} is not a whole number of seconds",
+                        i.known.module
+                    ),
                 );
             }
             (Some(Ok(None)), Some((key, _))) => {
@@ -302,7 +305,10 @@ pub fn judge(f: &Facts, fnd: Finding) -> Finding {
         return fnd
             .status(
                 Status::Fail,
-                format!("A logout module cannot work as set up: {}.", broken.join("; ")),
+                format!(
+                    "A logout module cannot work as set up: {}.",
+                    broken.join("; ")
+                ),
             )
             .users_see("People are logged out or see errors on any request, whatever they do.");
     }
