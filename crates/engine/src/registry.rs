@@ -5,7 +5,7 @@
 
 use crate::change::workspace::Workspace;
 use crate::change::{conf_fix, nginx_fix};
-use crate::checks::{conf, proxy, runtime, session, CheckId, Finding};
+use crate::checks::{conf, idle_logout, proxy, runtime, session, CheckId, Finding};
 use crate::error::EngineError;
 use crate::facts::Facts;
 
@@ -31,6 +31,7 @@ pub static REGISTRY: &[Check] = &[
     Check { id: CheckId::SessionStore, judge: session::store, fix: Some(conf_fix::store) },
     Check { id: CheckId::SessionExternalCleanup, judge: session::external_cleanup, fix: Some(conf_fix::external_cleanup) },
     Check { id: CheckId::SessionCleanupRuns, judge: session::cleanup_runs, fix: Some(conf_fix::cleanup_runs) },
+    Check { id: CheckId::SessionIdleLogout, judge: idle_logout::judge, fix: Some(conf_fix::idle_logout) },
     Check { id: CheckId::ConfFolklore, judge: conf::folklore, fix: Some(conf_fix::folklore) },
     Check { id: CheckId::ConfSyntax, judge: conf::syntax, fix: Some(conf_fix::syntax) },
     Check { id: CheckId::ProxyMode, judge: proxy::mode, fix: Some(conf_fix::proxy_mode) },
@@ -61,12 +62,14 @@ pub const PULLS: &[(CheckId, CheckId, &str)] = &[
 ];
 
 /// The order the wizard walks failing fixes in: the well-known quick-fix checklist's (lifetime,
-/// canonical URL, sticky/shared sessions, proxy_mode, worker memory, HTTPS redirect, external
-/// cleanup, proxy headers and cookies, then the leftovers), after a config line that keeps Odoo
-/// from starting — nothing else matters until that is fixed. Every fixable check is in it once.
+/// with an idle-logout module's delay beside it since the shorter of the two wins, canonical URL,
+/// sticky/shared sessions, proxy_mode, worker memory, HTTPS redirect, external cleanup, proxy
+/// headers and cookies, then the leftovers), after a config line that keeps Odoo from starting —
+/// nothing else matters until that is fixed. Every fixable check is in it once.
 pub const FIX_ORDER: &[CheckId] = &[
     CheckId::ConfSyntax,
     CheckId::SessionLifetime,
+    CheckId::SessionIdleLogout,
     CheckId::ProxyCanonicalHost,
     CheckId::ProxySticky,
     CheckId::SessionStore,

@@ -290,6 +290,14 @@ mod round_trips {
     fn memory_recycling() {
         round_trip("memory-recycling", &["workers.memory"], &[]);
     }
+    #[test]
+    fn idle_logout() {
+        round_trip(
+            "idle-logout",
+            &["session.idle-logout"],
+            &[("session.idle-logout", "28800")],
+        );
+    }
 }
 
 #[test]

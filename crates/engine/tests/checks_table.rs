@@ -31,6 +31,7 @@ const CAPTURED: &[(&str, &[&str])] = &[
     ("cron-deletes-sessions", &["session.external-cleanup"]),
     ("folklore-conf", &["conf.folklore"]),
     ("folklore-params", &["conf.folklore"]),
+    ("idle-logout", &["session.idle-logout"]),
     ("two-upstreams", &["proxy.sticky"]),
     ("memory-recycling", &["workers.memory"]),
     ("dbfilter-mismatch", &["db.filter"]),
@@ -231,6 +232,46 @@ fn derived() -> Vec<(String, Facts, Vec<&'static str>)> {
             });
         },
         vec!["proxy.cache"],
+    );
+    // The idle-logout module with a day's delay: a policy, not a cause; with sessions in Redis it
+    // cannot work at all (it reads the session file's time).
+    let idle = |d: &mut serde_json::Value, value: &str| {
+        *d.pointer_mut("/db/value/databases/0/params/inactive_session_time_out_delay")
+            .expect("the idle-logout lab sets the delay") = value.into();
+    };
+    case("idle-logout", "a delay of 1 day", &|d| idle(d, "86400"), vec![]);
+    case(
+        "idle-logout",
+        "a delay of 0 (switched off)",
+        &|d| idle(d, "0"),
+        vec![],
+    );
+    case(
+        "idle-logout",
+        "session_redis installed",
+        &|d| {
+            idle(d, "86400");
+            d.pointer_mut("/db/value/databases/0/modules")
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .insert("session_redis".into(), "installed".into());
+        },
+        vec!["session.idle-logout"],
+    );
+    case(
+        "idle-logout",
+        "a browser timer whose delay is not read",
+        &|d| {
+            let mods = d
+                .pointer_mut("/db/value/databases/0/modules")
+                .unwrap()
+                .as_object_mut()
+                .unwrap();
+            mods.insert("auth_session_timeout".into(), "uninstalled".into());
+            mods.insert("auto_logout_idle_user_odoo".into(), "installed".into());
+        },
+        vec!["session.idle-logout"],
     );
     out
 }

@@ -38,6 +38,8 @@ pub const SCENARIOS: &[&str] = &[
     "debian-systemd",
     "install-script-systemd",
     "systemd-crash-loop",
+    "proxy-cache",
+    "idle-logout",
 ];
 
 /// `lab.json`, as written by `tests/lab/lab up`.

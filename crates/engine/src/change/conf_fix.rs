@@ -344,3 +344,80 @@ pub(crate) fn external_cleanup(
     }
     Ok(())
 }
+
+/// The delay of every installed idle-logout module whose delay is a system parameter, in every
+/// database the instance serves. A module keeping its delay elsewhere gets a note saying where.
+pub(crate) fn idle_logout(
+    ws: &mut Workspace,
+    facts: &Facts,
+    value: Option<&str>,
+) -> Result<(), EngineError> {
+    use crate::checks::idle_logout::{installed, DEFAULT_CHOICE, SHORTEST_SENSIBLE};
+    let id = CheckId::SessionIdleLogout;
+    let wanted = match value {
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s >= 60)
+            .ok_or_else(|| EngineError::BadChoice {
+                check: id,
+                value: v.to_string(),
+                expected: "give the delay in seconds, at least 60 (e.g. 28800 for 8 hours)".into(),
+            })?,
+        None => DEFAULT_CHOICE,
+    };
+    let found = installed(facts);
+    let store = facts.db.seen().and_then(|db| {
+        db.databases
+            .iter()
+            .flat_map(|d| d.modules.iter())
+            .find(|(m, s)| (*m == "session_redis" || *m == "session_db") && *s == "installed")
+            .map(|(m, _)| m.clone())
+    });
+    if let (Some(store), Some(i)) = (
+        store,
+        found.iter().find(|i| i.known.side == crate::checks::idle_logout::Side::Server),
+    ) {
+        // No delay makes it work: it reads a session file that this store never writes. Which
+        // module goes is the admin's decision, so the plan only says what to do.
+        ws.note(id, format!("{} cannot work with {store}: it reads the session's file on disk, and {store} keeps none. Uninstall one of the two in Odoo's Apps (database {}).", i.known.module, i.db));
+        return Ok(());
+    }
+    let human = crate::version::human_duration(Duration::from_secs(wanted));
+    if wanted < SHORTEST_SENSIBLE.as_secs() {
+        ws.note(id, format!("{human} is shorter than an hour: people will still be logged out during an ordinary pause."));
+    }
+    let mut keys = Vec::new();
+    for i in found {
+        let Some((key, _)) = i.known.param else {
+            ws.note(
+                id,
+                format!(
+                    "{} (database {}) keeps its delay in its own settings: change it there by hand. {}",
+                    i.known.module, i.db, i.known.how
+                ),
+            );
+            continue;
+        };
+        if i.raw.as_deref().map(str::trim) != Some(wanted.to_string().as_str()) {
+            ws.params.push(ParamChange {
+                db: i.db.to_string(),
+                key: key.into(),
+                old: i.raw.clone(),
+                new: Some(wanted.to_string()),
+                check: id,
+            });
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    if !keys.is_empty() {
+        ws.reason(id, format!(
+            "{} = {wanted} ({human}): the module logs people out after this long without activity. The module caches the value, so Odoo is restarted.",
+            keys.join(", ")
+        ));
+    }
+    Ok(())
+}

@@ -7,6 +7,7 @@
 //! second (evidence with file:line or command output, version notes, references).
 
 pub mod conf;
+pub mod idle_logout;
 pub mod proxy;
 pub mod runtime;
 pub mod session;
@@ -50,6 +51,9 @@ pub enum CheckId {
     #[serde(rename = "session.cleanup-runs")]
     #[strum(serialize = "session.cleanup-runs", message = "Odoo's own cleanup of old sessions runs")]
     SessionCleanupRuns,
+    #[serde(rename = "session.idle-logout")]
+    #[strum(serialize = "session.idle-logout", message = "No module logs people out too soon")]
+    SessionIdleLogout,
     #[serde(rename = "conf.folklore")]
     #[strum(serialize = "conf.folklore", message = "Settings that do nothing (folklore)")]
     ConfFolklore,

@@ -20,6 +20,7 @@ pub const SESSION_PARAMS: &[&str] = &[
     "report.url",
     "inactive_session_time_out_delay",
     "inactive_session_time_out_ignored_url",
+    "web_session_auto_close.timeout",
     "database.secret",
     "session_cookie_age",
     "session_cookie_httponly",
@@ -34,6 +35,10 @@ pub const SESSION_MODULES: &[&str] = &[
     "session_redis",
     "base_session_store_psql",
     "base_deterministic_session_gc",
+    // Modules that log people out on purpose (checks::idle_logout).
+    "web_session_auto_close",
+    "auto_logout_idle_user_odoo",
+    "auto_web_session_timeout",
 ];
 
 /// Where Odoo's database is, as odoo.conf says; `db_host` unset means the local socket, which we
