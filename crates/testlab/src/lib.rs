@@ -38,6 +38,9 @@ pub const SCENARIOS: &[&str] = &[
     "debian-systemd",
     "install-script-systemd",
     "systemd-crash-loop",
+    "sessions-full",
+    "sessions-readonly",
+    "sessions-root-owned",
 ];
 
 /// `lab.json`, as written by `tests/lab/lab up`.

@@ -58,7 +58,7 @@ pub(crate) fn store(ws: &mut Workspace, facts: &Facts, _: Option<&str>) -> Resul
     if changed {
         ws.reason(id, format!("data_dir = {dir} pins the folder Odoo uses now, so every start — by the service or by hand — finds the same sessions."));
     } else {
-        ws.note(id, "The remaining store problems (filesystem, ownership) need a decision on the server; see the finding.");
+        ws.note(id, "data_dir is already set in odoo.conf, so there is nothing to pin; the finding says what to look at on the server.");
     }
     Ok(())
 }
