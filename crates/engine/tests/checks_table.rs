@@ -601,8 +601,16 @@ fn a_sessions_filesystem_out_of_inodes_says_the_inode_numbers() {
     let (text, steps) = store_words("healthy + sessions filesystem out of inodes");
     assert!(text.contains("out of inodes"), "{text}");
     assert!(text.contains("1200 of 500000 inodes free (0.2%)"), "{text}");
-    assert!(steps.iter().any(|s| s.contains("`du -xsh /* | sort -h | tail`")), "{steps:#?}");
-    assert!(steps.iter().any(|s| s.contains("find / -xdev -type f")), "{steps:#?}");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("`du -xsh /* | sort -h | tail`")),
+        "{steps:#?}"
+    );
+    assert!(
+        steps.iter().any(|s| s.contains("find / -xdev -type f")),
+        "{steps:#?}"
+    );
 }
 
 #[test]
@@ -614,14 +622,23 @@ fn sessions_in_memory_need_a_persistent_folder_with_exact_commands() {
     assert!(text.contains("every reboot logs everybody out"), "{text}");
     let all = steps.join("\n");
     assert!(all.contains(&format!("umount {dir}")), "{all}");
-    assert!(all.contains(&format!("install -d -m 700 {dir} && chown odoo: {dir}")), "{all}");
+    assert!(
+        all.contains(&format!("install -d -m 700 {dir} && chown odoo: {dir}")),
+        "{all}"
+    );
     // data_dir inside /tmp: a persistent data_dir, the filestore copied with it.
     let d = case("healthy + data_dir inside a tmpfs /tmp");
     let data_dir = d.facts.odoo.data_dir.clone();
     let (_, steps) = store_words("healthy + data_dir inside a tmpfs /tmp");
     let all = steps.join("\n");
-    assert!(all.contains("install -d -m 750 /var/lib/odoo && chown odoo: /var/lib/odoo"), "{all}");
-    assert!(all.contains(&format!("cp -a {data_dir}/. /var/lib/odoo/")), "{all}");
+    assert!(
+        all.contains("install -d -m 750 /var/lib/odoo && chown odoo: /var/lib/odoo"),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!("cp -a {data_dir}/. /var/lib/odoo/")),
+        "{all}"
+    );
     assert!(all.contains("data_dir = /var/lib/odoo"), "{all}");
 }
 
@@ -634,7 +651,9 @@ fn root_owned_sessions_are_given_back_by_a_person_not_hidden_by_pinning_data_dir
         assert!(text.contains("3 session files of 3"), "{name}: {text}");
         assert!(text.contains("3 files owned by root"), "{name}: {text}");
         assert!(
-            steps.iter().any(|s| s.contains(&format!("chown -R odoo: {dir}"))),
+            steps
+                .iter()
+                .any(|s| s.contains(&format!("chown -R odoo: {dir}"))),
             "{name}: {steps:#?}"
         );
     }

@@ -215,7 +215,8 @@ fn sessions_filesystem_full_is_a_fail_with_the_numbers_and_where_to_look() {
     let shown = osd_engine::report::text::bytes;
     assert!(
         f.summary.contains("is full")
-            && f.summary.contains(&format!("{} free of {}", shown(free), shown(total))),
+            && f.summary
+                .contains(&format!("{} free of {}", shown(free), shown(total))),
         "{f:#?}"
     );
     let du = format!("du -xsh {}/* | sort -h | tail", data_dir.display());
@@ -235,9 +236,14 @@ fn sessions_filesystem_read_only_is_a_fail_that_says_how_to_remount() {
         f.summary.contains("read-only") && f.summary.contains(&dir),
         "{f:#?}"
     );
-    assert!(words.contains(&format!("mount -o remount,rw {dir}")), "{words}");
     assert!(
-        f.evidence.iter().any(|e| e.excerpt.split(',').any(|o| o == "ro")),
+        words.contains(&format!("mount -o remount,rw {dir}")),
+        "{words}"
+    );
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.excerpt.split(',').any(|o| o == "ro")),
         "the mount options are evidence: {f:#?}"
     );
 }

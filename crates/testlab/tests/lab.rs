@@ -108,7 +108,10 @@ mod lab_script {
                 .lines()
                 .any(|l| l.split_whitespace().nth(1) == Some(path.to_str().unwrap()))
         };
-        for (scenario, which) in [("sessions-full", "data_dir"), ("sessions-readonly", "sessions")] {
+        for (scenario, which) in [
+            ("sessions-full", "data_dir"),
+            ("sessions-readonly", "sessions"),
+        ] {
             let lab = Lab::up(scenario);
             let dir = lab.info.dir.clone();
             let target = if which == "data_dir" {
@@ -116,7 +119,11 @@ mod lab_script {
             } else {
                 lab.info.odoo.sessions_dir.clone()
             };
-            assert!(mounted(&target), "{scenario}: {} is a mount", target.display());
+            assert!(
+                mounted(&target),
+                "{scenario}: {} is a mount",
+                target.display()
+            );
             lab.down();
             assert!(!mounted(&target), "{scenario}: unmounted by down");
             assert!(!dir.exists(), "{scenario}: lab dir removed");

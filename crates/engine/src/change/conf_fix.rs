@@ -39,7 +39,10 @@ pub(crate) fn store(ws: &mut Workspace, facts: &Facts, _: Option<&str>) -> Resul
     // data_dir would change nothing users notice, and the check would still fail after it.
     let problems = crate::checks::session::store_problems(facts);
     if let Some(first) = problems.first() {
-        ws.note(id, format!("The app cannot fix this here: {}", first.summary));
+        ws.note(
+            id,
+            format!("The app cannot fix this here: {}", first.summary),
+        );
         for p in &problems {
             for step in &p.steps {
                 ws.note(id, step.clone());

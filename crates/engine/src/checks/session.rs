@@ -376,8 +376,10 @@ pub fn store_problems(f: &Facts) -> Vec<StoreProblem> {
     }
     if let Some(sp) = store.space.filter(|_| !read_only) {
         let low_bytes = sp.bytes_total > 0
-            && (sp.bytes_free < MIN_FREE_BYTES || sp.bytes_free.saturating_mul(100) < sp.bytes_total);
-        let low_inodes = sp.inodes_total > 0 && sp.inodes_free.saturating_mul(100) < sp.inodes_total;
+            && (sp.bytes_free < MIN_FREE_BYTES
+                || sp.bytes_free.saturating_mul(100) < sp.bytes_total);
+        let low_inodes =
+            sp.inodes_total > 0 && sp.inodes_free.saturating_mul(100) < sp.inodes_total;
         if low_bytes || low_inodes {
             let what = match (low_bytes, low_inodes) {
                 (true, true) => "full (space and inodes)",
@@ -454,7 +456,12 @@ pub fn store_problems(f: &Facts) -> Vec<StoreProblem> {
             let n: u64 = foreign.iter().map(|(_, n)| **n).sum();
             let who: Vec<String> = foreign
                 .iter()
-                .map(|(o, n)| format!("{} owned by {o}", crate::words::count(**n as usize, "file", "files")))
+                .map(|(o, n)| {
+                    format!(
+                        "{} owned by {o}",
+                        crate::words::count(**n as usize, "file", "files")
+                    )
+                })
                 .collect();
             out.push(StoreProblem {
                 summary: format!(

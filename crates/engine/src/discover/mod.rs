@@ -533,7 +533,13 @@ fn parse_sessions(s: &Sections, path: &str) -> Observed<SessionStore> {
         space: parse_df(s.get("sessions-df"), s.get("sessions-dfi")),
         mount_options: s
             .get("sessions-mount-options")
-            .map(|o| o.trim().split(',').filter(|w| !w.is_empty()).map(String::from).collect())
+            .map(|o| {
+                o.trim()
+                    .split(',')
+                    .filter(|w| !w.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default(),
     };
     let mut words = stat.split_whitespace();
