@@ -527,6 +527,24 @@ pub struct SessionStore {
     /// Count of files by age of their mtime: (upper bound in seconds, count); the last bound is u64::MAX.
     pub ages: Vec<(u64, u64)>,
     pub oldest_age_secs: Option<u64>,
+    /// Room left on the folder's filesystem (`df -P -B1` and `df -P -i`); absent in documents
+    /// from before it was read, and when df could not tell.
+    #[serde(default)]
+    pub space: Option<FsSpace>,
+    /// The mount options of the folder's mount point as /proc/mounts lists them (`rw`/`ro`, …).
+    #[serde(default)]
+    pub mount_options: Vec<String>,
+}
+
+/// What df says about a filesystem: bytes and inodes, total and free for unprivileged users
+/// (Odoo does not run as root, so the blocks reserved for root do not count).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FsSpace {
+    pub bytes_total: u64,
+    pub bytes_free: u64,
+    /// 0 where the filesystem has no fixed inode count (btrfs, some tmpfs).
+    pub inodes_total: u64,
+    pub inodes_free: u64,
 }
 
 /// Age buckets for session files: the report draws them against the lifetime threshold.

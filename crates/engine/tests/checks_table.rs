@@ -52,6 +52,11 @@ const CAPTURED: &[(&str, &[&str])] = &[
         "systemd-crash-loop",
         &["service.found", "session.store", "conf.syntax"],
     ),
+    // The sessions folder cannot keep sessions (issue 12): a full filesystem, a read-only mount,
+    // session files left by a start as root.
+    ("sessions-full", &["session.store"]),
+    ("sessions-readonly", &["session.store"]),
+    ("sessions-root-owned", &["session.store"]),
     // The install script's nginx: $host, plain HTTP, base URL not frozen, no data_dir.
     (
         "install-script-systemd",
@@ -90,6 +95,7 @@ fn edit(doc: &mut serde_json::Value, pointer: &str, from: &str, to: &str) {
 
 const CONF: &str = "/odoo/config/text_redacted";
 const DUMP: &str = "/nginx/value/dump";
+const SESSIONS: &str = "/sessions/value";
 
 /// Cases no lab scenario seeds on its own: a captured document with one thing changed.
 fn derived() -> Vec<(String, Facts, Vec<&'static str>)> {
@@ -162,6 +168,56 @@ fn derived() -> Vec<(String, Facts, Vec<&'static str>)> {
             vec!["service.found", "session.cleanup-runs"],
         );
     }
+    // The sessions folder's filesystem has room but no inodes left (many small files).
+    case(
+        "healthy",
+        "sessions filesystem out of inodes",
+        &|d| {
+            let sp = d.pointer_mut(SESSIONS).unwrap();
+            sp["space"] = serde_json::json!({"bytes_total": 8_000_000_000u64, "bytes_free": 4_000_000_000u64,
+                "inodes_total": 500_000, "inodes_free": 1_200});
+        },
+        vec!["session.store"],
+    );
+    // The sessions folder on a memory filesystem mounted for it (lost at every reboot).
+    case(
+        "healthy",
+        "sessions folder on a tmpfs",
+        &|d| {
+            let sp = d.pointer_mut(SESSIONS).unwrap();
+            let path = sp["path"].as_str().unwrap().to_string();
+            sp["fs_type"] = serde_json::json!("tmpfs");
+            sp["mount_point"] = serde_json::json!(path);
+        },
+        vec!["session.store"],
+    );
+    // Root-owned session files where odoo.conf sets no data_dir: pinning data_dir would not
+    // give the sessions back, so the fix waits for a person.
+    case(
+        "sessions-root-owned",
+        "no data_dir",
+        &|d| {
+            let conf = d.pointer(CONF).unwrap().as_str().unwrap().to_string();
+            let line = conf
+                .lines()
+                .find(|l| l.starts_with("data_dir"))
+                .expect("the lab sets data_dir")
+                .to_string();
+            edit(d, CONF, &format!("{line}\n"), "");
+        },
+        vec!["session.store"],
+    );
+    // data_dir inside /tmp, a tmpfs: the move of data_dir is the way out.
+    case(
+        "healthy",
+        "data_dir inside a tmpfs /tmp",
+        &|d| {
+            let sp = d.pointer_mut(SESSIONS).unwrap();
+            sp["fs_type"] = serde_json::json!("tmpfs");
+            sp["mount_point"] = serde_json::json!("/tmp");
+        },
+        vec!["session.store"],
+    );
     // proxy_mode off and no X-Forwarded-Host: proxy_mode alone would change nothing.
     case(
         "proxy-mode-off",
@@ -701,4 +757,79 @@ fn a_cdn_in_front_needs_you_with_what_to_set_there() {
             .any(|s| s.contains("bypass the cache") && s.contains("session_id cookie")),
         "{steps:?}"
     );
+}
+
+/// The words a person reads for session.store: summary, why, and the remedy's why and steps.
+fn store_words(name: &str) -> (String, Vec<String>) {
+    let d = case(name);
+    let f = d.finding(CheckId::SessionStore).unwrap().clone();
+    assert_eq!(f.status, Status::Fail, "{name}: {f:#?}");
+    let Remedy::NeedsYou { why, steps } = f.remedy.clone() else {
+        panic!("{name}: session.store needs a person: {f:#?}");
+    };
+    let text = format!("{}\n{}\n{why}", f.summary, f.why);
+    (text, steps)
+}
+
+#[test]
+fn a_sessions_filesystem_out_of_inodes_says_the_inode_numbers() {
+    let (text, steps) = store_words("healthy + sessions filesystem out of inodes");
+    assert!(text.contains("out of inodes"), "{text}");
+    assert!(text.contains("1200 of 500000 inodes free (0.2%)"), "{text}");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains("`du -xsh /* | sort -h | tail`")),
+        "{steps:#?}"
+    );
+    assert!(
+        steps.iter().any(|s| s.contains("find / -xdev -type f")),
+        "{steps:#?}"
+    );
+}
+
+#[test]
+fn sessions_in_memory_need_a_persistent_folder_with_exact_commands() {
+    // A tmpfs mounted on the folder itself: take it away.
+    let d = case("healthy + sessions folder on a tmpfs");
+    let dir = d.facts.sessions.seen().unwrap().path.clone();
+    let (text, steps) = store_words("healthy + sessions folder on a tmpfs");
+    assert!(text.contains("every reboot logs everybody out"), "{text}");
+    let all = steps.join("\n");
+    assert!(all.contains(&format!("umount {dir}")), "{all}");
+    assert!(
+        all.contains(&format!("install -d -m 700 {dir} && chown odoo: {dir}")),
+        "{all}"
+    );
+    // data_dir inside /tmp: a persistent data_dir, the filestore copied with it.
+    let d = case("healthy + data_dir inside a tmpfs /tmp");
+    let data_dir = d.facts.odoo.data_dir.clone();
+    let (_, steps) = store_words("healthy + data_dir inside a tmpfs /tmp");
+    let all = steps.join("\n");
+    assert!(
+        all.contains("install -d -m 750 /var/lib/odoo && chown odoo: /var/lib/odoo"),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!("cp -a {data_dir}/. /var/lib/odoo/")),
+        "{all}"
+    );
+    assert!(all.contains("data_dir = /var/lib/odoo"), "{all}");
+}
+
+#[test]
+fn root_owned_sessions_are_given_back_by_a_person_not_hidden_by_pinning_data_dir() {
+    for name in ["sessions-root-owned", "sessions-root-owned + no data_dir"] {
+        let d = case(name);
+        let dir = d.facts.sessions.seen().unwrap().path.clone();
+        let (text, steps) = store_words(name);
+        assert!(text.contains("3 session files of 3"), "{name}: {text}");
+        assert!(text.contains("3 files owned by root"), "{name}: {text}");
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains(&format!("chown -R odoo: {dir}"))),
+            "{name}: {steps:#?}"
+        );
+    }
 }

@@ -208,3 +208,83 @@ fn a_sudo_login_sees_what_root_sees_and_a_login_without_sudo_is_told_why_not() {
         "{e}"
     );
 }
+
+/// The session.store finding of a scenario, with its remedy's words (why and steps) in one text.
+fn store_finding(d: &osd_engine::Diagnosis) -> (osd_engine::checks::Finding, String) {
+    use osd_engine::checks::Remedy;
+    let f = d.finding("session.store").unwrap().clone();
+    let Remedy::NeedsYou { why, steps } = &f.remedy else {
+        panic!("a sessions folder that cannot keep sessions needs a person: {f:#?}");
+    };
+    let words = format!("{why}\n{}", steps.join("\n"));
+    (f, words)
+}
+
+/// What `df` says here (the lab is on this machine): (total, available) bytes.
+fn df_bytes(path: &std::path::Path) -> (u64, u64) {
+    let out = std::process::Command::new("df")
+        .args(["-P", "-B1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let w: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+    (w[1].parse().unwrap(), w[3].parse().unwrap())
+}
+
+#[test]
+fn sessions_filesystem_full_is_a_fail_with_the_numbers_and_where_to_look() {
+    let lab = Lab::up("sessions-full");
+    let d = diagnose_lab(&lab);
+    assert_eq!(not_ok(&d), ["session.store"]);
+    let (f, words) = store_finding(&d);
+    assert_eq!(f.status, Status::Fail);
+    let data_dir = &lab.info.odoo.data_dir;
+    let (total, free) = df_bytes(data_dir);
+    let shown = osd_engine::report::text::bytes;
+    assert!(
+        f.summary.contains("is full")
+            && f.summary
+                .contains(&format!("{} free of {}", shown(free), shown(total))),
+        "{f:#?}"
+    );
+    let du = format!("du -xsh {}/* | sort -h | tail", data_dir.display());
+    assert!(words.contains(&du), "{words}");
+    assert!(f.why.contains("filestore"), "{f:#?}");
+}
+
+#[test]
+fn sessions_filesystem_read_only_is_a_fail_that_says_how_to_remount() {
+    let lab = Lab::up("sessions-readonly");
+    let d = diagnose_lab(&lab);
+    assert_eq!(not_ok(&d), ["session.store"]);
+    let (f, words) = store_finding(&d);
+    assert_eq!(f.status, Status::Fail);
+    let dir = lab.info.odoo.sessions_dir.display().to_string();
+    assert!(
+        f.summary.contains("read-only") && f.summary.contains(&dir),
+        "{f:#?}"
+    );
+    assert!(
+        words.contains(&format!("mount -o remount,rw {dir}")),
+        "{words}"
+    );
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.excerpt.split(',').any(|o| o == "ro")),
+        "the mount options are evidence: {f:#?}"
+    );
+}
+
+#[test]
+fn session_files_owned_by_root_are_counted_and_the_chown_is_given() {
+    let lab = Lab::up("sessions-root-owned");
+    let d = diagnose_lab(&lab);
+    assert_eq!(not_ok(&d), ["session.store"]);
+    let (f, words) = store_finding(&d);
+    assert_eq!(f.status, Status::Fail);
+    assert!(f.summary.contains("3 files owned by root"), "{f:#?}");
+    let dir = lab.info.odoo.sessions_dir.display().to_string();
+    assert!(words.contains(&format!("chown -R odoo: {dir}")), "{words}");
+}

@@ -40,6 +40,9 @@ pub const SCENARIOS: &[&str] = &[
     "systemd-crash-loop",
     "proxy-cache",
     "idle-logout",
+    "sessions-full",
+    "sessions-readonly",
+    "sessions-root-owned",
 ];
 
 /// `lab.json`, as written by `tests/lab/lab up`.

@@ -101,6 +101,36 @@ mod lab_script {
     }
 
     #[test]
+    fn down_unmounts_the_sessions_scenarios_mounts() {
+        let mounted = |path: &Path| {
+            fs::read_to_string("/proc/mounts")
+                .unwrap()
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(path.to_str().unwrap()))
+        };
+        for (scenario, which) in [
+            ("sessions-full", "data_dir"),
+            ("sessions-readonly", "sessions"),
+        ] {
+            let lab = Lab::up(scenario);
+            let dir = lab.info.dir.clone();
+            let target = if which == "data_dir" {
+                lab.info.odoo.data_dir.clone()
+            } else {
+                lab.info.odoo.sessions_dir.clone()
+            };
+            assert!(
+                mounted(&target),
+                "{scenario}: {} is a mount",
+                target.display()
+            );
+            lab.down();
+            assert!(!mounted(&target), "{scenario}: unmounted by down");
+            assert!(!dir.exists(), "{scenario}: lab dir removed");
+        }
+    }
+
+    #[test]
     fn down_is_idempotent_and_removes_everything() {
         let lab = Lab::up("cron-deletes-sessions");
         let dir = lab.info.dir.clone();

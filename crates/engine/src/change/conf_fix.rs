@@ -35,6 +35,21 @@ pub(crate) fn proxy_mode(
 /// Pins `data_dir` to the folder Odoo uses now.
 pub(crate) fn store(ws: &mut Workspace, facts: &Facts, _: Option<&str>) -> Result<(), EngineError> {
     let id = CheckId::SessionStore;
+    // A folder that cannot keep sessions needs a person first (see `StoreProblem`): pinning
+    // data_dir would change nothing users notice, and the check would still fail after it.
+    let problems = crate::checks::session::store_problems(facts);
+    if let Some(first) = problems.first() {
+        ws.note(
+            id,
+            format!("The app cannot fix this here: {}", first.summary),
+        );
+        for p in &problems {
+            for step in &p.steps {
+                ws.note(id, step.clone());
+            }
+        }
+        return Ok(());
+    }
     let dir = facts.odoo.data_dir.clone();
     let changed = ws.edit_conf(facts, id, |doc| {
         if doc.get("options", "data_dir").is_some() {
@@ -46,7 +61,7 @@ pub(crate) fn store(ws: &mut Workspace, facts: &Facts, _: Option<&str>) -> Resul
     if changed {
         ws.reason(id, format!("data_dir = {dir} pins the folder Odoo uses now, so every start — by the service or by hand — finds the same sessions."));
     } else {
-        ws.note(id, "The remaining store problems (filesystem, ownership) need a decision on the server; see the finding.");
+        ws.note(id, "data_dir is already set in odoo.conf, so there is nothing to pin; the finding says what to look at on the server.");
     }
     Ok(())
 }

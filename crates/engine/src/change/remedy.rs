@@ -124,17 +124,18 @@ fn nothing_planned(facts: &Facts, id: CheckId, cs: &ChangeSet) -> Remedy {
         .filter(|n| n.check == id)
         .map(|n| n.text.clone())
         .collect();
-    let mut steps = notes.clone();
-    steps.push(again());
-    Remedy::NeedsYou {
-        why: if notes.is_empty() {
+    // One note is the why and the step; several are a why followed by the steps to take.
+    let (why, mut steps) = match notes.as_slice() {
+        [] => (
             "There is nothing the app can change here for this; the finding says what to look at."
-                .into()
-        } else {
-            notes.join(" ")
-        },
-        steps,
-    }
+                .to_string(),
+            Vec::new(),
+        ),
+        [one] => (one.clone(), notes.clone()),
+        [first, rest @ ..] => (first.clone(), rest.to_vec()),
+    };
+    steps.push(again());
+    Remedy::NeedsYou { why, steps }
 }
 
 /// Whether Let's Encrypt can check a name: a dotted name under a public top-level domain, not an

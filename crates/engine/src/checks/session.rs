@@ -256,46 +256,31 @@ pub fn store(f: &Facts, fnd: Finding) -> Finding {
             store.bytes
         ),
     );
-    let fs = store.fs_type.as_deref().unwrap_or("");
-    if fs == "tmpfs" || fs == "ramfs" {
-        fnd.worsen(
-            Status::Fail,
-            format!("Sessions are kept in memory ({fs}): every reboot logs everybody out."),
+    if let Some(sp) = store.space {
+        fnd = fnd.evidence(
+            format!("df {}", store.mount_point.as_deref().unwrap_or(&store.path)),
+            space_words(&sp),
         );
-        fnd = fnd.users_see("Everybody is logged out after each server reboot.");
     }
-    if matches!(f.odoo.service, crate::facts::Service::Docker { .. })
-        && (fs == "overlayfs" || fs == "overlay")
-    {
-        fnd.worsen(Status::Fail, "Sessions live inside the container, not on a volume: recreating the container logs everybody out.");
-    }
-    if store.writable_by_service_user == Some(false) {
-        fnd.worsen(
-            Status::Fail,
+    if !store.mount_options.is_empty() {
+        fnd = fnd.evidence(
             format!(
-                "The Odoo user {} cannot write to {}: new logins cannot be saved.",
-                f.odoo.user, store.path
+                "/proc/mounts, mount point {}",
+                store.mount_point.as_deref().unwrap_or("?")
             ),
+            store.mount_options.join(","),
         );
-        fnd = fnd
-            .users_see("Logging in seems to work, then the next click says \"Session Expired\".");
     }
-    let foreign: Vec<String> = store
-        .owners
-        .iter()
-        .filter(|(o, _)| **o != f.odoo.user)
-        .map(|(o, n)| format!("{} owned by {o}", crate::words::count(*n as usize, "file", "files")))
-        .collect();
-    if !foreign.is_empty() {
-        fnd.worsen(
-            Status::Warn,
-            format!(
-                "Some session files are not owned by the Odoo user {}: {}.",
-                f.odoo.user,
-                foreign.join(", ")
-            ),
+    let problems = store_problems(f);
+    if let Some(first) = problems.first() {
+        fnd.worsen(Status::Fail, first.summary.clone());
+        fnd = fnd.users_see(first.users_see.clone()).why(
+            problems
+                .iter()
+                .map(|p| p.why.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
         );
-        fnd = fnd.why("Someone started Odoo by hand as another user (often root). Those sessions cannot be updated by the service, and that start used another folder if its HOME differed.");
     }
     if f.odoo.option("data_dir").is_none() && fnd.status == Status::Ok {
         fnd.worsen(
@@ -311,6 +296,188 @@ pub fn store(f: &Facts, fnd: Finding) -> Finding {
         );
     }
     fnd
+}
+
+/// Below this much free space a filesystem cannot be trusted to save the next logins: each
+/// session is a file of its own (a block, 4 KiB, however small it is), and the filestore and the
+/// logs of the same filesystem grow too.
+pub const MIN_FREE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// One reason the sessions folder cannot keep sessions, with what a person does about it. The
+/// app fixes none of them itself: freeing space is the admin's call, and a remount, a move of
+/// data_dir or a chown are commands the apply machinery does not run (it writes files and
+/// parameters and restarts services, each with a before-image to roll back).
+#[derive(Debug, Clone)]
+pub struct StoreProblem {
+    pub summary: String,
+    pub users_see: String,
+    pub why: String,
+    /// Exact commands, in order, as sentences.
+    pub steps: Vec<String>,
+}
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "?%".into();
+    }
+    let p = part as f64 * 100.0 / whole as f64;
+    if p < 10.0 {
+        format!("{p:.1}%")
+    } else {
+        format!("{p:.0}%")
+    }
+}
+
+/// "12 MiB free of 7.9 GiB (0.1%); 53 of 64 inodes free (83%)".
+pub fn space_words(sp: &crate::facts::FsSpace) -> String {
+    use crate::report::text::bytes;
+    let mut out = format!(
+        "{} free of {} ({})",
+        bytes(sp.bytes_free),
+        bytes(sp.bytes_total),
+        pct(sp.bytes_free, sp.bytes_total)
+    );
+    if sp.inodes_total > 0 {
+        out.push_str(&format!(
+            "; {} of {} inodes free ({})",
+            sp.inodes_free,
+            sp.inodes_total,
+            pct(sp.inodes_free, sp.inodes_total)
+        ));
+    }
+    out
+}
+
+/// Every reason the sessions folder of `f` cannot keep sessions (empty when it can, or when the
+/// folder is unknown or missing). Shared by the check and its planner, so the finding and the
+/// remedy's steps say the same.
+pub fn store_problems(f: &Facts) -> Vec<StoreProblem> {
+    let Observed::Seen(store) = &f.sessions else {
+        return Vec::new();
+    };
+    if !store.exists {
+        return Vec::new();
+    }
+    let user = &f.odoo.user;
+    let dir = &store.path;
+    let mount = store.mount_point.clone().unwrap_or_else(|| dir.clone());
+    let mut out = Vec::new();
+    let read_only = store.mount_options.iter().any(|o| o == "ro");
+    if read_only {
+        out.push(StoreProblem {
+            summary: format!("The sessions folder {dir} is on a read-only filesystem (mount point {mount}, options {}): no login can be saved.", store.mount_options.join(",")),
+            users_see: "Logging in seems to work, then the next click says \"Session Expired\"; nobody stays logged in.".into(),
+            why: format!("Odoo saves every session as a file in {dir}; on a read-only mount each save fails. The kernel remounts a filesystem read-only after disk errors, or a mount (fstab, a bind mount, a container volume) was made read-only."),
+            steps: vec![
+                format!("Find why {mount} is read-only: `dmesg | grep -iE 'remount|I/O error|EXT4-fs error'` (disk errors), `grep -w '{mount}' /etc/fstab` and `findmnt {mount}` (a read-only mount option)."),
+                format!("After the cause is settled (a filesystem check after disk errors, or the mount option changed), make it writable: `mount -o remount,rw {mount}`, then restart Odoo."),
+            ],
+        });
+    }
+    if let Some(sp) = store.space.filter(|_| !read_only) {
+        let low_bytes = sp.bytes_total > 0
+            && (sp.bytes_free < MIN_FREE_BYTES
+                || sp.bytes_free.saturating_mul(100) < sp.bytes_total);
+        let low_inodes =
+            sp.inodes_total > 0 && sp.inodes_free.saturating_mul(100) < sp.inodes_total;
+        if low_bytes || low_inodes {
+            let what = match (low_bytes, low_inodes) {
+                (true, true) => "full (space and inodes)",
+                (true, false) => "full",
+                _ => "out of inodes (files)",
+            };
+            let inode_hint = if low_inodes {
+                format!(" With inodes it is the number of files, not their size: `find {mount} -xdev -type f | cut -d/ -f1-4 | sort | uniq -c | sort -n | tail` shows where they are.")
+            } else {
+                String::new()
+            };
+            out.push(StoreProblem {
+                summary: format!("The filesystem of the sessions folder ({mount}) is {what}: {}.", space_words(&sp)),
+                users_see: "New logins and session updates cannot be saved: people are sent back to the login page with \"Session Expired\".".into(),
+                why: format!("Odoo writes each session to its own file in {dir}; with no room left the write fails and the session is lost. What to delete is your call, not the app's: the filestore ({}/filestore), logs and backups usually fill it.{inode_hint}", f.odoo.data_dir),
+                steps: vec![
+                    format!("Look at what uses the space: `du -xsh {}/* | sort -h | tail` (as root).", mount.trim_end_matches('/')),
+                    format!("Free space on {mount} (old backups, rotated logs), or grow the filesystem; keep at least {} and 1% free.{inode_hint}", crate::report::text::bytes(MIN_FREE_BYTES)),
+                    ],
+            });
+        }
+    }
+    let fs = store.fs_type.as_deref().unwrap_or("");
+    if fs == "tmpfs" || fs == "ramfs" {
+        let data_dir = f.odoo.data_dir.trim_end_matches('/').to_string();
+        let mounted_for_odoo = mount.trim_end_matches('/') == dir.trim_end_matches('/')
+            || mount.starts_with(&format!("{data_dir}/"))
+            || mount.trim_end_matches('/') == data_dir;
+        let steps = if mounted_for_odoo {
+            vec![
+                format!("Stop Odoo, then remove the memory filesystem mounted on {mount}: `umount {mount}`, and delete its line in /etc/fstab (`grep -n '{mount}' /etc/fstab`) or its systemd mount unit, so it does not come back at the next boot."),
+                format!("Give the folder back to Odoo: `install -d -m 700 {dir} && chown {user}: {dir}`, then start Odoo. Everybody logs in once more."),
+            ]
+        } else {
+            vec![
+                format!("Make a persistent data_dir: `install -d -m 750 /var/lib/odoo && chown {user}: /var/lib/odoo` (or another folder on a disk)."),
+                format!("Stop Odoo and copy everything of the old data_dir, the filestore (attachments) too: `cp -a {data_dir}/. /var/lib/odoo/`."),
+                "Set `data_dir = /var/lib/odoo` in the [options] section of odoo.conf, then start Odoo. Everybody logs in once more.".into(),
+            ]
+        };
+        out.push(StoreProblem {
+            summary: format!("Sessions are kept in memory ({fs} mounted on {mount}): every reboot logs everybody out."),
+            users_see: "Everybody is logged out after each server reboot.".into(),
+            why: format!("A {fs} lives in RAM and is empty after every boot, so every session in {dir} is lost with it; the app does not move sessions itself, because a data_dir move also moves the filestore and needs Odoo stopped."),
+            steps,
+        });
+    }
+    if matches!(f.odoo.service, crate::facts::Service::Docker { .. })
+        && (fs == "overlayfs" || fs == "overlay")
+    {
+        out.push(StoreProblem {
+            summary: "Sessions live inside the container, not on a volume: recreating the container logs everybody out.".into(),
+            users_see: "Everybody is logged out after each container update or recreation.".into(),
+            why: "A container's own filesystem is thrown away when it is recreated; only a volume outlives it.".into(),
+            steps: vec![
+                format!("Mount a volume on {} (for example `-v odoo-data:{}` or a `volumes:` entry in docker-compose), then recreate the container.", f.odoo.data_dir, f.odoo.data_dir),
+            ],
+        });
+    }
+    let foreign: Vec<(&String, &u64)> = store.owners.iter().filter(|(o, _)| **o != *user).collect();
+    let cannot_write = store.writable_by_service_user == Some(false) && !read_only;
+    if cannot_write || !foreign.is_empty() {
+        let chown = format!("Give the sessions back to the Odoo user: `chown -R {user}: {dir}` (as root; Odoo may keep running).");
+        let never = "Start Odoo only through its service from now on, never by hand as root: a root start writes root-owned session files again.".to_string();
+        if cannot_write {
+            out.push(StoreProblem {
+                summary: format!("The Odoo user {user} cannot write to {dir} (owner {}, mode {:o}): new logins cannot be saved.", store.owner.as_deref().unwrap_or("?"), store.mode.unwrap_or(0)),
+                users_see: "Logging in seems to work, then the next click says \"Session Expired\".".into(),
+                why: format!("Odoo runs as {user} and must create files in {dir}."),
+                steps: vec![chown.clone(), format!("If the mode is the cause: `chmod u+rwx {dir}`.")],
+            });
+        }
+        if !foreign.is_empty() {
+            let n: u64 = foreign.iter().map(|(_, n)| **n).sum();
+            let who: Vec<String> = foreign
+                .iter()
+                .map(|(o, n)| {
+                    format!(
+                        "{} owned by {o}",
+                        crate::words::count(**n as usize, "file", "files")
+                    )
+                })
+                .collect();
+            out.push(StoreProblem {
+                summary: format!(
+                    "{} of {} in the sessions folder {} not owned by the Odoo user {user}: {}.",
+                    crate::words::count(n as usize, "session file", "session files"),
+                    store.files,
+                    crate::words::form(n as usize, "is", "are"),
+                    who.join(", ")
+                ),
+                users_see: "The people whose sessions are in those files are logged out at their next click, and cannot stay logged in.".into(),
+                why: format!("Odoo was started once as another user (often root, by hand): the sessions it wrote belong to that user, and the service, running as {user}, cannot update or even read them."),
+                steps: vec![chown, never],
+            });
+        }
+    }
+    out
 }
 
 /// Whether a file-deleting line (cron, timer, tmpfiles, tmpreaper) reaches into `sessions`.

@@ -530,6 +530,17 @@ fn parse_sessions(s: &Sections, path: &str) -> Observed<SessionStore> {
         owners: BTreeMap::new(),
         ages: Vec::new(),
         oldest_age_secs: None,
+        space: parse_df(s.get("sessions-df"), s.get("sessions-dfi")),
+        mount_options: s
+            .get("sessions-mount-options")
+            .map(|o| {
+                o.trim()
+                    .split(',')
+                    .filter(|w| !w.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     let mut words = stat.split_whitespace();
     store.owner = words.next().map(String::from);
@@ -557,6 +568,23 @@ fn parse_sessions(s: &Sections, path: &str) -> Observed<SessionStore> {
     }
     store.ages = AGE_BUCKETS.iter().copied().zip(buckets).collect();
     Observed::Seen(store)
+}
+
+/// `df -P` data lines (header cut): the size and available columns, counted from the left after
+/// the device name (`-P` never wraps). Bytes are required; inodes may be missing.
+fn parse_df(bytes: Option<&str>, inodes: Option<&str>) -> Option<FsSpace> {
+    let cols = |text: Option<&str>| -> Option<(u64, u64)> {
+        let w: Vec<&str> = text?.lines().next()?.split_whitespace().collect();
+        Some((w.get(1)?.parse().ok()?, w.get(3)?.parse().ok()?))
+    };
+    let (bytes_total, bytes_free) = cols(bytes)?;
+    let (inodes_total, inodes_free) = cols(inodes).unwrap_or((0, 0));
+    Some(FsSpace {
+        bytes_total,
+        bytes_free,
+        inodes_total,
+        inodes_free,
+    })
 }
 
 fn parse_log(s: &Sections) -> Observed<LogFacts> {

@@ -150,6 +150,12 @@ d="$ROOT$SESSIONS"
 sec sessions-stat; stat -c '%U %G %a' "$d" 2>/dev/null
 sec sessions-fs; stat -f -c '%T' "$d" 2>/dev/null
 sec sessions-mount; findmnt -n -o TARGET,FSTYPE,SOURCE -T "$d" 2>/dev/null | head -n1
+# Room left and mount options: a full or read-only filesystem cannot save a login.
+sec sessions-df; [ -d "$d" ] && df -P -B1 "$d" 2>/dev/null | tail -n +2
+sec sessions-dfi; [ -d "$d" ] && df -P -i "$d" 2>/dev/null | tail -n +2
+sec sessions-mount-options
+mp=$(findmnt -n -o TARGET -T "$d" 2>/dev/null | head -n1)
+[ -n "$mp" ] && awk -v m="$mp" '$2 == m {o = $4} END {if (o != "") print o}' /proc/mounts
 sec sessions-writable
 if [ -d "$d" ] && command -v runuser >/dev/null 2>&1 && { [ -z "$ROOT" ] || { [ "$ROOT" = "/proc/$PID/root" ] && [ "$(readlink "$ROOT")" = "/" ]; }; }; then
   runuser -u "$SVCUSER" -- test -w "$d" && echo yes || echo no
