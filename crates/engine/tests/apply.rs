@@ -439,7 +439,7 @@ fn failed_verification_rolls_back() {
     assert!(r
         .error
         .unwrap()
-        .contains("verification failed for session.lifetime"));
+        .contains("verification failed for “How long an idle session lives”"));
     assert!(r.verification.iter().any(|v| !v.persisted));
     assert_eq!(snapshot(&lab, &host), before);
     drop(d0);

@@ -91,10 +91,15 @@ pub(crate) fn plan_with(
     let mut ws = Workspace::new(files);
     let mut checks = Vec::new();
     let failing = |id: CheckId| d.finding(id).is_some_and(|f| f.status == Status::Fail);
-    // A fix that changes nothing without another brings it along, and says so.
+    // A fix that changes nothing without another brings it along, and says so — unless the
+    // person chose how to fix the first (a choice such as "redirect" already says how).
     let mut wanted = req.checks.clone();
     for (first, pulled, why) in PULLS {
-        if req.checks.contains(first) && !wanted.contains(pulled) && failing(*pulled) {
+        if req.checks.contains(first)
+            && !req.values.contains_key(first)
+            && !wanted.contains(pulled)
+            && failing(*pulled)
+        {
             wanted.push(*pulled);
             ws.reason(
                 *first,
