@@ -779,7 +779,10 @@ impl App {
     ) -> AppResult<(String, String)> {
         let parts = self.report_parts(server_id)?;
         let text = crate::report::render(&parts, format)?;
-        Ok((text, crate::report::suggested_name(&parts.saved_name, format)))
+        Ok((
+            text,
+            crate::report::suggested_name(&parts.saved_name, format),
+        ))
     }
 
     /// The connection's first and last diagnosis and the host's records: what a report is made of.

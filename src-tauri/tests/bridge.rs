@@ -171,7 +171,10 @@ fn add_trust_diagnose_apply_history_rollback() {
         html.contains(&format!("<h1>{}</h1>", server.name)),
         "the report is titled with the saved name"
     );
-    assert!(html.contains("Rolled back"), "the undone change set says so");
+    assert!(
+        html.contains("Rolled back"),
+        "the undone change set says so"
+    );
     assert!(
         !html.contains(&lab.info.postgres.password),
         "no secret in the report"

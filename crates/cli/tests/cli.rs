@@ -399,7 +399,12 @@ fn history_and_report_say_when_a_change_is_no_longer_in_effect() {
         "--json",
     ];
     let out = cmd("apply", with_instance(&lab, &fix));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = v["changeset"].as_str().unwrap().to_string();
 
@@ -423,7 +428,12 @@ fn history_and_report_say_when_a_change_is_no_longer_in_effect() {
         )
         .unwrap();
     let out = cmd("history", hist.clone());
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(text.contains("NO LONGER IN EFFECT"), "{text}");
     assert!(
@@ -450,15 +460,36 @@ fn history_and_report_say_when_a_change_is_no_longer_in_effect() {
     .unwrap();
     let known_hosts = lab.known_hosts_file().to_string_lossy().into_owned();
     let out = Command::new(env!("CARGO_BIN_EXE_odoo-session-doctor"))
-        .args(["report", "Production", "--known-hosts", &known_hosts, "--format", "md"])
+        .args([
+            "report",
+            "Production",
+            "--known-hosts",
+            &known_hosts,
+            "--format",
+            "md",
+        ])
         .env("OSD_CONFIG_DIR", config.path())
         .env_remove("SSH_AUTH_SOCK")
         .env_remove("USER")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let md = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(md.starts_with("# Session checklist report: Production\n"), "{md}");
-    assert!(md.contains(&format!("### Change set `{id}`: No longer in effect")), "{md}");
-    assert!(!md.contains("someone@"), "the local user is named even without $USER");
+    assert!(
+        md.starts_with("# Session checklist report: Production\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!("### Change set `{id}`: No longer in effect")),
+        "{md}"
+    );
+    assert!(
+        !md.contains("someone@"),
+        "the local user is named even without $USER"
+    );
 }

@@ -30,8 +30,8 @@ pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod version;
-pub mod words;
 pub mod who;
+pub mod words;
 
 pub use diagnosis::{diagnose, diagnose_with_progress, DiagnoseOptions, Diagnosis};
 /// The live probe belongs to discovery; `osd_engine::probe` stays its public path.

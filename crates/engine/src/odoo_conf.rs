@@ -1060,7 +1060,12 @@ impl OdooConf {
     /// what was there, when and why it went, and a comment block written above it still sits
     /// above something that explains it. Returns how many entries were commented out; refused
     /// when the result would change how any other key reads.
-    pub fn comment_out(&mut self, section: &str, key: &str, note: &str) -> Result<usize, ConfError> {
+    pub fn comment_out(
+        &mut self,
+        section: &str,
+        key: &str,
+        note: &str,
+    ) -> Result<usize, ConfError> {
         let lkey = key.trim().to_lowercase();
         if note.contains(['\n', '\r']) {
             return Err(ConfError::InvalidValue { key: lkey });
@@ -1094,7 +1099,12 @@ impl OdooConf {
         lines.insert(first, (format!("; {}", note.trim()), eol));
         let mut doc = self.clone();
         doc.rebuild(lines);
-        if others(&doc) != others(self) || doc.entries.iter().any(|e| e.section == section && e.key == lkey) {
+        if others(&doc) != others(self)
+            || doc
+                .entries
+                .iter()
+                .any(|e| e.section == section && e.key == lkey)
+        {
             return Err(ConfError::NoSafePlace {
                 section: section.into(),
                 key: lkey,
@@ -1217,7 +1227,11 @@ mod tests {
     fn comment_out_keeps_the_key_visible_and_the_rest_as_it_reads() {
         let text = "[options]\r\n; raised after users complained (ticket 4711)\r\nsession_timeout = 86400\r\naddons_path = /a,\r\n   /b\r\nlimit_time_real = 1200";
         let mut doc = OdooConf::parse(text);
-        assert_eq!(doc.comment_out("options", "session_timeout", "note: unused").unwrap(), 1);
+        assert_eq!(
+            doc.comment_out("options", "session_timeout", "note: unused")
+                .unwrap(),
+            1
+        );
         assert_eq!(
             doc.to_string(),
             "[options]\r\n; raised after users complained (ticket 4711)\r\n; note: unused\r\n; session_timeout = 86400\r\naddons_path = /a,\r\n   /b\r\nlimit_time_real = 1200"
@@ -1226,10 +1240,18 @@ mod tests {
         assert_eq!(doc.get("options", "addons_path"), Some("/a,\n/b"));
         // a multi-line value goes whole: its continuation would otherwise join the key above
         let mut doc = OdooConf::parse("[options]\nsession_timeout = 1\n  2\nproxy_mode = True\n");
-        assert_eq!(doc.comment_out("options", "session_timeout", "n").unwrap(), 1);
-        assert_eq!(doc.to_string(), "[options]\n; n\n; session_timeout = 1\n;   2\nproxy_mode = True\n");
+        assert_eq!(
+            doc.comment_out("options", "session_timeout", "n").unwrap(),
+            1
+        );
+        assert_eq!(
+            doc.to_string(),
+            "[options]\n; n\n; session_timeout = 1\n;   2\nproxy_mode = True\n"
+        );
         assert_eq!(doc.comment_out("options", "absent", "n").unwrap(), 0);
-        assert!(doc.comment_out("options", "proxy_mode", "two\nlines").is_err());
+        assert!(doc
+            .comment_out("options", "proxy_mode", "two\nlines")
+            .is_err());
     }
 
     #[test]

@@ -295,7 +295,12 @@ fn derived() -> Vec<(String, Facts, Vec<&'static str>)> {
         *d.pointer_mut("/db/value/databases/0/params/inactive_session_time_out_delay")
             .expect("the idle-logout lab sets the delay") = value.into();
     };
-    case("idle-logout", "a delay of 1 day", &|d| idle(d, "86400"), vec![]);
+    case(
+        "idle-logout",
+        "a delay of 1 day",
+        &|d| idle(d, "86400"),
+        vec![],
+    );
     case(
         "idle-logout",
         "a delay of 0 (switched off)",

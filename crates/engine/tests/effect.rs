@@ -43,18 +43,28 @@ fn a_file_reverted_by_hand_is_no_longer_in_effect() {
     let d = diagnose(&host, &opts.diagnose).unwrap();
     let cs = plan(&host, &d, &request(&["conf.folklore"], &[])).unwrap();
     let conf = lab.info.odoo.conf.to_string_lossy().into_owned();
-    let before = cs.files.iter().find(|f| f.path == conf).unwrap().before.clone();
+    let before = cs
+        .files
+        .iter()
+        .find(|f| f.path == conf)
+        .unwrap()
+        .before
+        .clone();
     let r = apply::apply(&host, &d, &cs, &opts, &quiet).unwrap();
     assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
 
     let records = record::history(&host, &state_dir(&lab)).unwrap();
-    assert_eq!(records[0].instance, Some(record::InstanceRef::of(&d.facts.odoo)));
+    assert_eq!(
+        records[0].instance,
+        Some(record::InstanceRef::of(&d.facts.odoo))
+    );
     let now = effect::check(&host, Some(&d.facts.odoo), &records).unwrap();
     assert_eq!(now.len(), 1);
     assert_eq!(now[0].state, EffectState::InEffect, "{:#?}", now[0]);
 
     // Someone puts the old odoo.conf back by hand, over SSH.
-    host.write_atomic(&conf, &before, &NewFileMode::default()).unwrap();
+    host.write_atomic(&conf, &before, &NewFileMode::default())
+        .unwrap();
     let now = effect::check(&host, Some(&d.facts.odoo), &records).unwrap();
     let e = &now[0];
     assert_eq!(e.changeset, r.changeset);
@@ -67,15 +77,27 @@ fn a_file_reverted_by_hand_is_no_longer_in_effect() {
         "{}",
         f.detail
     );
-    assert!(e.summary.starts_with("No longer in effect"), "{}", e.summary);
+    assert!(
+        e.summary.starts_with("No longer in effect"),
+        "{}",
+        e.summary
+    );
 
     // And gone: the file removed.
-    host.run_checked(&osd_remote::Cmd::new("mv").arg(&conf).arg(format!("{conf}.moved")))
-        .unwrap();
+    host.run_checked(
+        &osd_remote::Cmd::new("mv")
+            .arg(&conf)
+            .arg(format!("{conf}.moved")),
+    )
+    .unwrap();
     let now = effect::check(&host, Some(&d.facts.odoo), &records).unwrap();
     assert_eq!(now[0].files[0].state, ItemState::Gone);
-    host.run_checked(&osd_remote::Cmd::new("mv").arg(format!("{conf}.moved")).arg(&conf))
-        .unwrap();
+    host.run_checked(
+        &osd_remote::Cmd::new("mv")
+            .arg(format!("{conf}.moved"))
+            .arg(&conf),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -125,8 +147,14 @@ fn a_parameter_changed_by_sql_is_no_longer_in_effect_and_a_later_change_set_is_n
     let records = record::history(&host, &state_dir(&lab)).unwrap();
     let now = effect::check(&host, Some(&d2.facts.odoo), &records).unwrap();
     let first = now.iter().find(|e| e.changeset == r.changeset).unwrap();
-    let by = first.params[0].changed_by.as_ref().expect("named by the records");
-    assert_eq!((by.changeset.as_str(), by.action.as_str()), (r2.changeset.as_str(), "applied"));
+    let by = first.params[0]
+        .changed_by
+        .as_ref()
+        .expect("named by the records");
+    assert_eq!(
+        (by.changeset.as_str(), by.action.as_str()),
+        (r2.changeset.as_str(), "applied")
+    );
     let second = now.iter().find(|e| e.changeset == r2.changeset).unwrap();
     assert_eq!(second.state, EffectState::InEffect);
 }
@@ -161,7 +189,8 @@ fn the_report_of_one_instance_lists_its_own_change_sets_with_their_state() {
     let sconf = staging.conf.to_string_lossy().into_owned();
     let mut text = host.read_file(&sconf).unwrap();
     text.extend_from_slice(b"session_timeout = 600\n");
-    host.write_atomic(&sconf, &text, &NewFileMode::default()).unwrap();
+    host.write_atomic(&sconf, &text, &NewFileMode::default())
+        .unwrap();
     let os = apply_options(&lab, choosing(&staging.conf));
     let mut ids = Vec::new();
     for _ in 0..2 {
@@ -191,13 +220,28 @@ fn the_report_of_one_instance_lists_its_own_change_sets_with_their_state() {
     );
     let listed: Vec<&str> = m.changes.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(listed, ids.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(!listed.contains(&rb.changeset.as_str()), "another instance's change set");
+    assert!(
+        !listed.contains(&rb.changeset.as_str()),
+        "another instance's change set"
+    );
     assert_eq!(m.changes[0].state, "rolled_back");
-    assert!(m.changes[0].status_text.starts_with("Rolled back on request on "), "{}", m.changes[0].status_text);
+    assert!(
+        m.changes[0]
+            .status_text
+            .starts_with("Rolled back on request on "),
+        "{}",
+        m.changes[0].status_text
+    );
     assert_eq!(m.changes[1].state, "in_effect");
     let html = osd_engine::report::render(&m, osd_engine::report::Format::Html).unwrap();
-    assert!(html.contains("<h1>Staging</h1>"), "titled with the saved name");
-    assert!(html.contains(&osd_engine::who::user()), "signed by the local user");
+    assert!(
+        html.contains("<h1>Staging</h1>"),
+        "titled with the saved name"
+    );
+    assert!(
+        html.contains(&osd_engine::who::user()),
+        "signed by the local user"
+    );
     assert!(!html.contains(&rb.changeset));
 
     // The broken instance's report has its own change set only.

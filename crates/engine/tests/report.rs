@@ -145,7 +145,10 @@ mod golden {
         assert!(html.contains("No longer in effect"));
         assert!(html.contains("Rolled back automatically after a failure"));
         let md = report::render(&m, Format::Markdown).unwrap();
-        assert!(md.starts_with("# Session checklist report: Production"), "{md}");
+        assert!(
+            md.starts_with("# Session checklist report: Production"),
+            "{md}"
+        );
         // Without a saved name, the host names it.
         let plain = report::render(&fixture("short-lifetime"), Format::Html).unwrap();
         let host = fixture("short-lifetime").server.name;
@@ -428,7 +431,10 @@ mod html {
         assert!(out.contains("&lt;script&gt;"));
         let h1: String = doc.select(&sel("h1")).next().unwrap().text().collect();
         // the saved name titles the report when there is one (it is hostile too)
-        assert_eq!(h1, m.server.saved_name.clone().unwrap_or(m.server.name.clone()));
+        assert_eq!(
+            h1,
+            m.server.saved_name.clone().unwrap_or(m.server.name.clone())
+        );
         let md = report::render(&m, Format::Markdown).unwrap();
         assert!(
             md.contains("\\<b\\>not bold\\</b\\>"),

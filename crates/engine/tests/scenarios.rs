@@ -129,15 +129,22 @@ fn idle_logout_module_with_a_short_delay() {
     // The delay in words, and which of the two limits wins, from the database itself.
     assert!(f.summary.contains("5 minutes"), "{}", f.summary);
     assert!(
-        f.evidence.iter().any(|e| e.source == "ir_config_parameter in database odoo"
-            && e.excerpt.contains("inactive_session_time_out_delay = 300")
-            && e.excerpt.contains("shorter than Odoo's idle lifetime here (7 days)")),
+        f.evidence
+            .iter()
+            .any(|e| e.source == "ir_config_parameter in database odoo"
+                && e.excerpt.contains("inactive_session_time_out_delay = 300")
+                && e.excerpt
+                    .contains("shorter than Odoo's idle lifetime here (7 days)")),
         "{:#?}",
         f.evidence
     );
     assert!(f.why.contains("the shorter wins"), "{}", f.why);
     assert_eq!(
-        f.fixes[0].choices.iter().map(|c| c.value.as_str()).collect::<Vec<_>>(),
+        f.fixes[0]
+            .choices
+            .iter()
+            .map(|c| c.value.as_str())
+            .collect::<Vec<_>>(),
         ["14400", "28800", "86400"]
     );
 }

@@ -401,6 +401,35 @@ impl Gui {
         out
     }
 
+    /// Waits until a native dialog titled `title` (GTK, through rfd: a window of its own on the
+    /// display, out of WebDriver's reach) is listed by the X server, then checks the app's own
+    /// window still answers while it is open.
+    pub async fn native_dialog_opens(&self, title: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut windows = String::new();
+        while Instant::now() < deadline && !windows.contains(title) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let out = Command::new("xwininfo")
+                .args(["-root", "-tree", "-display", &self.display])
+                .output()
+                // x11-utils: installed with chromium (scripts/apt-packages.txt) on every machine.
+                .expect("xwininfo (package x11-utils) lists the display's windows");
+            windows = String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        assert!(
+            windows.contains(title),
+            "the native dialog {title:?} did not open:\n{windows}"
+        );
+        let alive = tokio::time::timeout(
+            Duration::from_secs(5),
+            self.client().execute("return 40 + 2", vec![]),
+        )
+        .await
+        .expect("the window answers while the dialog is open")
+        .unwrap();
+        assert_eq!(alive, 42);
+    }
+
     /// Saves a PNG of the window to artifacts/screenshots/<name>.png and returns its path.
     /// WebDriver screenshots lag the page a little: settle first.
     pub async fn screenshot(&self, name: &str) -> PathBuf {

@@ -92,30 +92,7 @@ mod servers_screen {
         gui.click("[data-testid=server-form] input[value=key]")
             .await;
         gui.click("[data-testid=browse-key]").await;
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        let mut windows = String::new();
-        while std::time::Instant::now() < deadline
-            && !windows.contains("Choose your SSH private key")
-        {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let out = std::process::Command::new("xwininfo")
-                .args(["-root", "-tree", "-display", &gui.display])
-                .output()
-                .expect("xwininfo (package x11-utils) lists the display's windows");
-            windows = String::from_utf8_lossy(&out.stdout).into_owned();
-        }
-        assert!(
-            windows.contains("Choose your SSH private key"),
-            "the native file dialog did not open:\n{windows}"
-        );
-        let alive = tokio::time::timeout(
-            Duration::from_secs(5),
-            gui.client().execute("return 40 + 2", vec![]),
-        )
-        .await
-        .expect("the window answers while the dialog is open")
-        .unwrap();
-        assert_eq!(alive, 42);
+        gui.native_dialog_opens("Choose your SSH private key").await;
         gui.close().await;
     }
 
@@ -1148,29 +1125,7 @@ mod with_a_lab {
             .await;
         gui.wait_text("[data-testid=report-status]", "choose where to save it")
             .await;
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        let mut windows = String::new();
-        while std::time::Instant::now() < deadline && !windows.contains("Save the report") {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let out = std::process::Command::new("xwininfo")
-                .args(["-root", "-tree", "-display", &gui.display])
-                .output()
-                // x11-utils: installed with chromium (scripts/apt-packages.txt) on every machine.
-                .expect("xwininfo (package x11-utils) lists the display's windows");
-            windows = String::from_utf8_lossy(&out.stdout).into_owned();
-        }
-        assert!(
-            windows.contains("Save the report"),
-            "the native save dialog did not open:\n{windows}"
-        );
-        let alive = tokio::time::timeout(
-            Duration::from_secs(5),
-            gui.client().execute("return 40 + 2", vec![]),
-        )
-        .await
-        .expect("the window answers while the dialog is open")
-        .unwrap();
-        assert_eq!(alive, 42);
+        gui.native_dialog_opens("Save the report").await;
         gui.screenshot("43-lab-native-save-dialog").await;
         gui.close().await;
     }
@@ -1226,7 +1181,9 @@ mod with_a_lab {
             .texts(&format!("{item} [data-testid=needs-you-steps] code"))
             .await;
         assert!(
-            code.iter().any(|c| c == "sudo certbot --nginx -d odoo.lab.test") && !steps.contains('`'),
+            code.iter()
+                .any(|c| c == "sudo certbot --nginx -d odoo.lab.test")
+                && !steps.contains('`'),
             "{code:?} {steps}"
         );
         // No badge anywhere promises a fix here, and the wizard has no step to walk.
@@ -1239,8 +1196,16 @@ mod with_a_lab {
         .await;
         // Sentences name other checks by their title, never by id; a mention links to the item.
         let checklist = gui.text(".checklist").await;
-        for id in ["proxy.https-redirect", "session.lifetime", "proxy.mode", "conf.folklore"] {
-            assert!(!checklist.contains(id), "{id} in words for people: {checklist}");
+        for id in [
+            "proxy.https-redirect",
+            "session.lifetime",
+            "proxy.mode",
+            "conf.folklore",
+        ] {
+            assert!(
+                !checklist.contains(id),
+                "{id} in words for people: {checklist}"
+            );
         }
         gui.client()
             .execute(
@@ -1377,7 +1342,10 @@ mod with_a_lab {
             let item = gui.attrs("[data-testid=fix-item]", "data-check-id").await;
             assert!(
                 gui.texts("[data-testid=no-change]").await.is_empty()
-                    && gui.texts("[data-testid=item-preview] [data-error-code]").await.is_empty(),
+                    && gui
+                        .texts("[data-testid=item-preview] [data-error-code]")
+                        .await
+                        .is_empty(),
                 "{item:?}: {}",
                 gui.text("[data-testid=item-preview]").await
             );
@@ -1902,7 +1870,10 @@ mod with_a_lab {
         gui.wait_text("[data-testid=record-status]", "No longer in effect")
             .await;
         let item = gui
-            .wait_text("[data-testid=effect-item][data-state=changed]", "changed outside this app")
+            .wait_text(
+                "[data-testid=effect-item][data-state=changed]",
+                "changed outside this app",
+            )
             .await;
         assert!(item.contains("sessions.max_inactivity_seconds"), "{item}");
         gui.screenshot("39b-lab-history-no-longer-in-effect").await;

@@ -638,7 +638,9 @@ pub fn rollback(
     };
     match ctx.restore(&rec.changeset, force, true) {
         Ok(()) => {
-            rec.undone = Some(record::Stamp::now(crate::who::with_login(Some(host.user()))));
+            rec.undone = Some(record::Stamp::now(crate::who::with_login(Some(
+                host.user(),
+            ))));
             record::set_status(
                 host,
                 &mut rec,

@@ -150,16 +150,7 @@ pub(crate) fn lifetime(
         return Ok(());
     }
     let wanted = match value {
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|s| *s >= 60)
-            .ok_or_else(|| EngineError::BadChoice {
-                check: id,
-                value: v.to_string(),
-                expected: "give the lifetime in seconds, at least 60 (e.g. 86400 for a day)".into(),
-            })?,
+        Some(v) => seconds_choice(id, v, "the lifetime", "86400 for a day")?,
         None => 86_400u64.max(version.shortest_safe_lifetime().as_secs()),
     };
     if let Some(w) = lifetime_warning(
@@ -271,6 +262,25 @@ pub(crate) fn folklore(
     Ok(())
 }
 
+/// A duration a person typed for `check`, in whole seconds and at least a minute.
+fn seconds_choice(
+    check: CheckId,
+    value: &str,
+    what: &str,
+    example: &str,
+) -> Result<u64, EngineError> {
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s >= 60)
+        .ok_or_else(|| EngineError::BadChoice {
+            check,
+            value: value.to_string(),
+            expected: format!("give {what} in seconds, at least 60 (e.g. {example})"),
+        })
+}
+
 /// Today's date (UTC, `YYYY-MM-DD`) for notes written into files.
 fn today() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()[..10].to_string()
@@ -370,16 +380,7 @@ pub(crate) fn idle_logout(
     use crate::checks::idle_logout::{installed, DEFAULT_CHOICE, SHORTEST_SENSIBLE};
     let id = CheckId::SessionIdleLogout;
     let wanted = match value {
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|s| *s >= 60)
-            .ok_or_else(|| EngineError::BadChoice {
-                check: id,
-                value: v.to_string(),
-                expected: "give the delay in seconds, at least 60 (e.g. 28800 for 8 hours)".into(),
-            })?,
+        Some(v) => seconds_choice(id, v, "the delay", "28800 for 8 hours")?,
         None => DEFAULT_CHOICE,
     };
     let found = installed(facts);
@@ -392,7 +393,9 @@ pub(crate) fn idle_logout(
     });
     if let (Some(store), Some(i)) = (
         store,
-        found.iter().find(|i| i.known.side == crate::checks::idle_logout::Side::Server),
+        found
+            .iter()
+            .find(|i| i.known.side == crate::checks::idle_logout::Side::Server),
     ) {
         // No delay makes it work: it reads a session file that this store never writes. Which
         // module goes is the admin's decision, so the plan only says what to do.

@@ -101,10 +101,7 @@ pub(crate) fn plan_with(
             && failing(*pulled)
         {
             wanted.push(*pulled);
-            ws.reason(
-                *first,
-                format!("Also fixes {}: {why}.", pulled.mention()),
-            );
+            ws.reason(*first, format!("Also fixes {}: {why}.", pulled.mention()));
         }
     }
     // In checklist order, whatever order they were asked in: the change set is the same.

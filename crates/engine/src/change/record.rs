@@ -175,7 +175,11 @@ impl Record {
             return i.same(&this);
         }
         let cs = &self.changeset;
-        if let Some(conf) = cs.files.iter().find(|f| f.kind == super::FileKind::OdooConf) {
+        if let Some(conf) = cs
+            .files
+            .iter()
+            .find(|f| f.kind == super::FileKind::OdooConf)
+        {
             return this.config_path.as_deref() == Some(conf.path.as_str());
         }
         if !cs.params.is_empty() {

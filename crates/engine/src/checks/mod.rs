@@ -40,37 +40,64 @@ pub enum CheckId {
     #[strum(serialize = "service.found", message = "Odoo found and understood")]
     ServiceFound,
     #[serde(rename = "session.lifetime")]
-    #[strum(serialize = "session.lifetime", message = "How long an idle session lives")]
+    #[strum(
+        serialize = "session.lifetime",
+        message = "How long an idle session lives"
+    )]
     SessionLifetime,
     #[serde(rename = "session.store")]
     #[strum(serialize = "session.store", message = "Where sessions are kept")]
     SessionStore,
     #[serde(rename = "session.external-cleanup")]
-    #[strum(serialize = "session.external-cleanup", message = "Nothing but Odoo deletes session files")]
+    #[strum(
+        serialize = "session.external-cleanup",
+        message = "Nothing but Odoo deletes session files"
+    )]
     SessionExternalCleanup,
     #[serde(rename = "session.cleanup-runs")]
-    #[strum(serialize = "session.cleanup-runs", message = "Odoo's own cleanup of old sessions runs")]
+    #[strum(
+        serialize = "session.cleanup-runs",
+        message = "Odoo's own cleanup of old sessions runs"
+    )]
     SessionCleanupRuns,
     #[serde(rename = "session.idle-logout")]
-    #[strum(serialize = "session.idle-logout", message = "No module logs people out too soon")]
+    #[strum(
+        serialize = "session.idle-logout",
+        message = "No module logs people out too soon"
+    )]
     SessionIdleLogout,
     #[serde(rename = "conf.folklore")]
-    #[strum(serialize = "conf.folklore", message = "Settings that do nothing (folklore)")]
+    #[strum(
+        serialize = "conf.folklore",
+        message = "Settings that do nothing (folklore)"
+    )]
     ConfFolklore,
     #[serde(rename = "conf.syntax")]
     #[strum(serialize = "conf.syntax", message = "odoo.conf says what it means")]
     ConfSyntax,
     #[serde(rename = "proxy.mode")]
-    #[strum(serialize = "proxy.mode", message = "proxy_mode matches the proxy in front")]
+    #[strum(
+        serialize = "proxy.mode",
+        message = "proxy_mode matches the proxy in front"
+    )]
     ProxyMode,
     #[serde(rename = "proxy.headers")]
-    #[strum(serialize = "proxy.headers", message = "The proxy tells Odoo the real address")]
+    #[strum(
+        serialize = "proxy.headers",
+        message = "The proxy tells Odoo the real address"
+    )]
     ProxyHeaders,
     #[serde(rename = "proxy.websocket")]
-    #[strum(serialize = "proxy.websocket", message = "The live connection reaches Odoo")]
+    #[strum(
+        serialize = "proxy.websocket",
+        message = "The live connection reaches Odoo"
+    )]
     ProxyWebsocket,
     #[serde(rename = "proxy.https-redirect")]
-    #[strum(serialize = "proxy.https-redirect", message = "HTTP redirects to HTTPS")]
+    #[strum(
+        serialize = "proxy.https-redirect",
+        message = "HTTP redirects to HTTPS"
+    )]
     ProxyHttpsRedirect,
     #[serde(rename = "proxy.canonical-host")]
     #[strum(serialize = "proxy.canonical-host", message = "One address for Odoo")]
@@ -79,13 +106,19 @@ pub enum CheckId {
     #[strum(serialize = "proxy.cookie-flags", message = "Session cookie flags")]
     ProxyCookieFlags,
     #[serde(rename = "proxy.sticky")]
-    #[strum(serialize = "proxy.sticky", message = "Several Odoo servers share sessions")]
+    #[strum(
+        serialize = "proxy.sticky",
+        message = "Several Odoo servers share sessions"
+    )]
     ProxySticky,
     #[serde(rename = "proxy.cache")]
     #[strum(serialize = "proxy.cache", message = "No cache between users and Odoo")]
     ProxyCache,
     #[serde(rename = "workers.memory")]
-    #[strum(serialize = "workers.memory", message = "Worker memory limits fit the server")]
+    #[strum(
+        serialize = "workers.memory",
+        message = "Worker memory limits fit the server"
+    )]
     WorkersMemory,
     #[serde(rename = "db.filter")]
     #[strum(serialize = "db.filter", message = "The database filter lets users in")]

@@ -181,7 +181,11 @@ pub fn workers_memory(f: &Facts, mut fnd: Finding) -> Finding {
                 format!(
                     "{} killed at the hard memory limit: {} lost.",
                     crate::words::count(log.memory_kills as usize, "worker was", "workers were"),
-                    crate::words::form(log.memory_kills as usize, "its requests were", "their requests were")
+                    crate::words::form(
+                        log.memory_kills as usize,
+                        "its requests were",
+                        "their requests were"
+                    )
                 ),
             );
         } else if log.memory_recycles >= 20 {

@@ -675,7 +675,9 @@ fn check_reports(
 fn state_of(r: &Record, effect: Option<&Effect>) -> (&'static str, &'static str, String) {
     let text = status_text(r, effect);
     let (state, words) = match (r.status, effect.map(|e| e.state)) {
-        (RecordStatus::Applied, Some(EffectState::InEffect)) => ("in_effect", "Applied, still in effect"),
+        (RecordStatus::Applied, Some(EffectState::InEffect)) => {
+            ("in_effect", "Applied, still in effect")
+        }
         (RecordStatus::Applied, Some(EffectState::NoLongerInEffect)) => {
             ("no_longer_in_effect", "No longer in effect")
         }
