@@ -305,10 +305,20 @@ impl From<osd_engine::EngineError> for AppError {
                 format!("{path} on {host} was changed by someone else since the preview was made."),
                 "Diagnose again to see the current state; nothing was changed.",
             ),
-            E::Interrupted { host, id, reason } => AppError::new(
+            E::Interrupted {
+                host,
+                id,
+                reason,
+                guard_secs,
+            } => AppError::new(
                 "interrupted",
                 format!("The connection to {host} was lost while change set {id} was being applied ({reason})."),
-                "The server keeps its record and backups: reconnect and roll it back from History.",
+                format!("The server finishes on its own: without this app's confirmation it undoes the change within {guard_secs} seconds. Reconnect to see what it did in History, or roll it back from there now."),
+            ),
+            E::HostProgramGone { host, .. } => AppError::new(
+                "interrupted",
+                format!("The change on {host} stopped before it finished (the server restarted, or its program was stopped)."),
+                "Reconnect and roll it back from History: the server keeps the record and backups.",
             ),
             E::ConnectionLost {
                 host,

@@ -68,12 +68,18 @@ pub enum EngineError {
     #[error("{path} on {host} was changed by someone else since the plan was made; plan again to see the current state")]
     Conflict { host: String, path: String },
 
-    #[error("the connection to {host} was lost while change set {id} was being applied ({reason}). The host keeps its record and before-images: reconnect and roll it back with `rollback {id}`.")]
+    #[error("the connection to {host} was lost while change set {id} was being applied ({reason}). The host finishes it by itself: without a confirmation it undoes the change within {guard_secs}s of applying it. Reconnect to see the outcome (`history`), or undo it now with `rollback {id}`.")]
     Interrupted {
         host: String,
         id: String,
         reason: String,
+        guard_secs: u64,
     },
+
+    /// The change set's program on the host ended without settling it (killed, a reboot): the
+    /// record stays unfinished until `rollback` finishes it.
+    #[error("the change set's program on {host} stopped before it finished ({dir}); reconnect and run `rollback` to restore the before-state")]
+    HostProgramGone { host: String, dir: String },
 
     /// The connection was lost during a rollback: the record stays `applying` or
     /// `rollback_failed`, so the next connection offers to finish it.

@@ -1,33 +1,35 @@
 //! Applying a change set safely, and undoing it.
 //!
-//! Order (issue 4): lock → check nothing moved since the plan → record before-images on the host
-//! → write files atomically → validate (odoo.conf by Odoo's rules, nginx with `nginx -t`) →
-//! parameters in one transaction → reload nginx / restart Odoo → wait for health → verify after
-//! the restart ([`super::verify`]) → release. Any failure from the first write on rolls
-//! everything back in reverse order and verifies the old state is back.
+//! Order (issues 4 and 13): check odoo.conf's after-image by Odoo's rules → lock → check nothing
+//! moved since the plan → record before-images and the change set's program on the host
+//! ([`super::onhost`]) → start that program detached. On the host it writes the files
+//! atomically, validates nginx with `nginx -t`, writes the parameters in one transaction per
+//! database, reloads nginx / restarts Odoo and waits for health; any failure there restores
+//! everything. The client follows its events as progress, then verifies after the restart
+//! ([`super::verify`]) and confirms — or aborts, and the host restores. Without the client's word
+//! within the guard's deadline the host restores by itself: a lost connection never leaves a
+//! half-changed server.
 //!
-//! A connection lost mid-way cannot roll back from here: the record on the host then says
-//! `applying` and the lock stays, so the next connection finds the unfinished change set and
-//! offers to roll it back ([`record::unfinished`], [`rollback`]). That choice (over a watchdog
-//! on the host) keeps the only code that restores state in one place ([`Ctx::restore`], used by
-//! the automatic rollback and by [`rollback`]), tested once. Which way a failure goes is decided
-//! by its kind ([`EngineError::connection_lost`]), never by its words.
+//! There is one restore path, the program's `restore`: used on a failed step, at the guard's
+//! deadline, on the client's abort and by [`rollback`]. The client then checks for itself that the
+//! before-state is back ([`verify::restored`]). Which way a failure goes is decided by its kind
+//! ([`EngineError::connection_lost`]), never by its words.
 
-use super::record::{self, Lock, Record, RecordStatus, Verification};
-use super::verify::{self, SessionBefore, VerifyReport};
-use super::{ChangeSet, FileKind, ParamChange, ServiceAction};
-use crate::discover::db::Db;
+use super::onhost;
+use super::record::{self, Record, RecordStatus, Verification};
+use super::verify;
+use super::{ChangeSet, FileKind};
 use crate::error::EngineError;
 use crate::facts::Facts;
 use crate::odoo_conf::OdooConf;
 use crate::probe::{self, ProbeOptions};
 use crate::progress;
 use crate::{DiagnoseOptions, Diagnosis};
-use osd_remote::{Cmd, Host, NewFileMode};
+use osd_remote::{quote, Cmd, Host, NewFileMode};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use crate::progress::{Progress, Sink, Step};
 
@@ -37,8 +39,11 @@ pub struct ApplyOptions {
     pub health_timeout: Option<Duration>,
     /// A test login: a session made before the restart must still be valid after it.
     pub probe: Option<ProbeOptions>,
-    /// Set to cancel; honoured until the restart starts.
+    /// Set to cancel; honoured until the change set's program starts on the host.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// How long the host waits for the client's confirmation after applying before it undoes
+    /// the change set by itself (default [`onhost::DEFAULT_GUARD_SECS`]).
+    pub guard: Option<Duration>,
     pub diagnose: DiagnoseOptions,
     /// The product's state directory on the host (records, lock); default [`record::ROOT`].
     pub state_dir: Option<String>,
@@ -80,7 +85,7 @@ const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(90);
 const STALE_LOCK: Duration = Duration::from_secs(120);
 
 /// Applies `cs` (planned from `before`). Returns `Err` only when nothing was changed (locked,
-/// conflict) or when the connection was lost and the host keeps an unfinished record.
+/// conflict, refused) or when the connection was lost — the host then finishes by itself.
 pub fn apply(
     host: &Host,
     before: &Diagnosis,
@@ -104,6 +109,22 @@ pub fn apply(
             after: None,
         });
     }
+    // odoo.conf by Odoo's own rules, before anything is written: the host writes exactly these
+    // bytes (and checks that it did).
+    for f in cs.files.iter().filter(|f| f.kind == FileKind::OdooConf) {
+        let doc = OdooConf::parse(&String::from_utf8_lossy(&f.after));
+        if let Some(pb) = doc
+            .problems()
+            .iter()
+            .find(|pb| pb.severity == crate::odoo_conf::Severity::Fatal)
+        {
+            return Err(EngineError::OdooConfRejected {
+                path: f.path.clone(),
+                line: pb.line,
+                problem: pb.message.to_string(),
+            });
+        }
+    }
     let root = opts.root();
     let id = record::new_id(cs);
     ctx.step(Step::Lock, format!("locking {root}"));
@@ -123,36 +144,86 @@ pub fn apply(
     );
     ctx.check_unchanged(cs)?;
 
-    ctx.step(Step::Record, "saving before-images on the host");
-    let mut rec = record::create(
+    ctx.step(Step::Record, "saving before-images and the change set's program on the host");
+    let rec = record::create(
         host,
         root,
         &id,
         cs,
         Some(record::InstanceRef::of(&before.facts.odoo)),
     )?;
+    ctx.install_program(&rec)?;
 
     // A session made now must survive the restart (checked in verify).
     let session_before = opts
         .probe
         .as_ref()
         .and_then(|po| probe::continuity_login(ctx.facts, po));
+    ctx.cancelled()?;
 
-    record::set_status(host, &mut rec, RecordStatus::Applying, "applying")?;
-    let mut run = Applying {
-        ctx,
-        before,
-        cs,
-        lock,
-        rec,
-        session_before,
-        params_written: false,
+    // From here on the host owns the outcome: the lock is released by the program when the
+    // change set is settled.
+    let guard = opts.guard.unwrap_or(Duration::from_secs(onhost::DEFAULT_GUARD_SECS));
+    ctx.launch(&rec, guard)?;
+    lock.keep_for_recovery();
+    let mut follow = Follow::new(&ctx, &rec);
+    let lost = |e: EngineError| -> EngineError {
+        if e.connection_lost() {
+            EngineError::Interrupted {
+                host: host.name().into(),
+                id: id.clone(),
+                reason: e.to_string(),
+                guard_secs: guard.as_secs(),
+            }
+        } else {
+            e
+        }
     };
-    match run.steps() {
-        Ok(report) => run.succeed(report),
-        Err(failure) if failure.connection_lost() => Err(run.leave_for_recovery(failure)),
-        Err(failure) => Ok(run.roll_back(failure)),
+    match follow.until_awaiting().map_err(lost)? {
+        Settled::Awaiting => {}
+        settled => return ctx.rolled_back(&rec, settled).map_err(lost),
     }
+    // Applied and answering: what only the client can see decides.
+    ctx.step(Step::Verify, "verifying after the restart");
+    let continuity = session_before.as_ref().zip(opts.probe.as_ref());
+    let verdict = verify::after_restart(host, before, cs, &opts.diagnose, continuity);
+    let report = match verdict {
+        Ok(report) => report,
+        Err(e) if e.connection_lost() => return Err(lost(e)),
+        Err(e) => {
+            ctx.abort(&rec, "rolled_back", &e.to_string()).map_err(lost)?;
+            let settled = follow.until_settled().map_err(lost)?;
+            return ctx.rolled_back(&rec, settled).map_err(lost);
+        }
+    };
+    let rows = report.rows();
+    if let Some(bad) = report.first_failure() {
+        let why = bad.failure().to_string();
+        ctx.abort(&rec, "rolled_back", &why).map_err(lost)?;
+        let settled = follow.until_settled().map_err(lost)?;
+        let mut r = ctx.rolled_back(&rec, settled).map_err(lost)?;
+        r.verification = rows;
+        ctx.save_verification(&r.changeset, &r.verification);
+        return Ok(r);
+    }
+    ctx.confirm(&rec).map_err(lost)?;
+    match follow.until_settled().map_err(lost)? {
+        Settled::Status(RecordStatus::Applied) => {}
+        // The deadline passed while we verified: the host guard undid it.
+        settled => return ctx.rolled_back(&rec, settled).map_err(lost),
+    }
+    ctx.save_verification(&rec.id, &rows);
+    ctx.step(
+        Step::Done,
+        format!("change set {} applied and verified", rec.id),
+    );
+    Ok(ApplyResult {
+        changeset: rec.id,
+        status: Outcome::Applied,
+        verification: rows,
+        error: None,
+        after: Some(report.after),
+    })
 }
 
 /// What every stage works with: the host, the facts the change set was planned from, the
@@ -164,200 +235,112 @@ struct Ctx<'a> {
     sink: Sink<'a>,
 }
 
-/// An apply under way: the change set is recorded on the host and the lock is held.
-struct Applying<'a> {
-    ctx: Ctx<'a>,
-    before: &'a Diagnosis,
-    cs: &'a ChangeSet,
-    lock: Lock<'a>,
-    rec: Record,
-    session_before: Option<SessionBefore>,
-    /// Whether the parameters' transaction may have committed: only then does a rollback write
-    /// the old values back (a failed transaction wrote none).
-    params_written: bool,
+/// What the change set's program on the host ended in, as far as the client followed it.
+#[derive(Debug)]
+enum Settled {
+    /// Applied, Odoo answers, the guard waits for the client's word.
+    Awaiting,
+    Status(RecordStatus),
 }
 
-impl Applying<'_> {
-    /// Write → validate → parameters → restart → verify. The first error stops it.
-    fn steps(&mut self) -> Result<VerifyReport, EngineError> {
-        self.write_files()?;
-        self.validate()?;
-        self.ctx.cancelled()?;
-        self.write_params()?;
-        self.ctx.cancelled()?;
-        self.ctx.run_services(self.cs, false)?;
-        self.verify()
+/// Follows the program's events on the host, turning them into progress.
+struct Follow<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    dir: String,
+    offset: usize,
+    reason: String,
+}
+
+impl<'c, 'a> Follow<'c, 'a> {
+    fn new(ctx: &'c Ctx<'a>, rec: &Record) -> Self {
+        Follow {
+            ctx,
+            dir: rec.dir(),
+            offset: 0,
+            reason: String::new(),
+        }
     }
 
-    fn write_files(&mut self) -> Result<(), EngineError> {
-        let host = self.ctx.host;
-        for f in &self.cs.files {
-            self.ctx.cancelled()?;
-            self.ctx
-                .step(Step::WriteFiles, format!("writing {}", f.path));
-            let st = host.write_atomic(&f.path, &f.after, &NewFileMode::default())?;
-            if st.sha256.as_deref() != Some(f.after_sha256.as_str()) {
-                return Err(EngineError::WriteMismatch {
-                    host: host.name().into(),
-                    path: f.path.clone(),
-                });
-            }
-            self.rec.log.push(format!("wrote {}", f.path));
+    /// One look: new events, the status, and whether the program still runs.
+    fn poll(&mut self) -> Result<(Vec<(String, String)>, String, bool), EngineError> {
+        let script = format!(
+            "d={dir}; cat \"$d/status\" 2>/dev/null; printf '\\036'; if flock -n \"$d/run.lock\" true; then echo gone; else echo running; fi; printf '\\036'; tail -c +{from} \"$d/events\" 2>/dev/null",
+            dir = quote(&self.dir),
+            from = self.offset + 1
+        );
+        let out = self
+            .ctx
+            .host
+            .run_script(&script, true, Duration::from_secs(30))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut parts = text.splitn(3, '\u{1e}');
+        let status = parts.next().unwrap_or("").trim().to_string();
+        let running = parts.next().unwrap_or("").trim() == "running";
+        let events = parts.next().unwrap_or("");
+        // Only whole lines: a line being written is read next time.
+        let whole = events.rfind('\n').map(|i| &events[..=i]).unwrap_or("");
+        self.offset += whole.len();
+        let mut seen = Vec::new();
+        for line in whole.lines() {
+            let mut f = line.splitn(3, '\t');
+            let _at = f.next();
+            let step = f.next().unwrap_or("").to_string();
+            let detail = f.next().unwrap_or("").to_string();
+            self.report(&step, &detail);
+            seen.push((step, detail));
         }
-        Ok(())
+        Ok((seen, status, running))
     }
 
-    /// odoo.conf by Odoo's own rules, nginx with its own test, before anything is restarted.
-    fn validate(&self) -> Result<(), EngineError> {
-        let host = self.ctx.host;
-        self.ctx
-            .step(Step::Validate, "validating the edited configuration");
-        for f in self
-            .cs
-            .files
-            .iter()
-            .filter(|f| f.kind == FileKind::OdooConf)
-        {
-            let text = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
-            let doc = OdooConf::parse(&text);
-            if let Some(pb) = doc
-                .problems()
-                .iter()
-                .find(|pb| pb.severity == crate::odoo_conf::Severity::Fatal)
-            {
-                return Err(EngineError::OdooConfRejected {
-                    path: f.path.clone(),
-                    line: pb.line,
-                    problem: pb.message.to_string(),
-                });
+    fn report(&mut self, step: &str, detail: &str) {
+        let s = match step {
+            "write_files" => Step::WriteFiles,
+            "validate" => Step::Validate,
+            "write_params" => Step::WriteParams,
+            "reload_nginx" => Step::ReloadNginx,
+            "restart_odoo" => Step::RestartOdoo,
+            "wait_health" => Step::WaitHealth,
+            "roll_back" => Step::RollBack,
+            "failed" => {
+                self.reason = detail.to_string();
+                Step::RollBack
             }
-        }
-        for s in &self.cs.services {
-            if let ServiceAction::ReloadNginx { test, .. } = s {
-                let out = host.run(&Cmd::new(&test[0]).args(&test[1..]).privileged())?;
-                if !out.ok() {
-                    return Err(EngineError::NginxRejected {
-                        command: test.join(" "),
-                        output: out.stderr_str().trim().to_string(),
+            _ => return,
+        };
+        self.ctx.step(s, detail);
+    }
+
+    fn until(&mut self, stop_at_awaiting: bool) -> Result<Settled, EngineError> {
+        loop {
+            let (events, status, running) = self.poll()?;
+            if stop_at_awaiting && events.iter().any(|(s, _)| s == "awaiting") {
+                return Ok(Settled::Awaiting);
+            }
+            let st = record::parse_status(&status);
+            match st {
+                Some(s @ (RecordStatus::Applied | RecordStatus::RolledBack | RecordStatus::Undone | RecordStatus::RollbackFailed)) => {
+                    return Ok(Settled::Status(s));
+                }
+                _ if !running => {
+                    // The program ended without settling (killed, the host rebooting): the
+                    // record stays unfinished and `rollback` finishes it.
+                    return Err(EngineError::HostProgramGone {
+                        host: self.ctx.host.name().into(),
+                        dir: self.dir.clone(),
                     });
                 }
+                _ => {}
             }
-        }
-        Ok(())
-    }
-
-    fn write_params(&mut self) -> Result<(), EngineError> {
-        let params = &self.cs.params;
-        if params.is_empty() {
-            return Ok(());
-        }
-        self.ctx.step(
-            Step::WriteParams,
-            format!(
-                "writing {} system parameter(s) in one transaction",
-                params.len()
-            ),
-        );
-        self.ctx.write_params(params, |c| c.new.as_deref())?;
-        self.params_written = true;
-        self.rec.log.push("wrote system parameters".into());
-        Ok(())
-    }
-
-    fn verify(&mut self) -> Result<VerifyReport, EngineError> {
-        self.ctx.step(Step::Verify, "verifying after the restart");
-        let continuity = self
-            .session_before
-            .as_ref()
-            .zip(self.ctx.opts.probe.as_ref());
-        let report = verify::after_restart(
-            self.ctx.host,
-            self.before,
-            self.cs,
-            &self.ctx.opts.diagnose,
-            continuity,
-        )?;
-        self.rec.verification = report.rows();
-        match report.first_failure() {
-            Some(bad) => Err(bad.failure()),
-            None => Ok(report),
+            std::thread::sleep(Duration::from_millis(200));
         }
     }
 
-    fn succeed(self, report: VerifyReport) -> Result<ApplyResult, EngineError> {
-        let Applying {
-            ctx, lock, mut rec, ..
-        } = self;
-        record::set_status(
-            ctx.host,
-            &mut rec,
-            RecordStatus::Applied,
-            "applied and verified",
-        )?;
-        lock.release()?;
-        ctx.step(
-            Step::Done,
-            format!("change set {} applied and verified", rec.id),
-        );
-        Ok(ApplyResult {
-            changeset: rec.id,
-            status: Outcome::Applied,
-            verification: rec.verification,
-            error: None,
-            after: Some(report.after),
-        })
+    fn until_awaiting(&mut self) -> Result<Settled, EngineError> {
+        self.until(true)
     }
 
-    /// Nothing more can be done from this connection: the record (`applying`) and the lock stay,
-    /// and the next connection offers to roll the change set back.
-    fn leave_for_recovery(self, failure: EngineError) -> EngineError {
-        self.lock.keep_for_recovery();
-        EngineError::Interrupted {
-            host: self.ctx.host.name().into(),
-            id: self.rec.id,
-            reason: failure.to_string(),
-        }
-    }
-
-    /// Restores the before-images after `failure`; a failed rollback keeps the lock for a person.
-    fn roll_back(self, failure: EngineError) -> ApplyResult {
-        let Applying {
-            ctx,
-            cs,
-            lock,
-            mut rec,
-            params_written,
-            ..
-        } = self;
-        let reason = failure.to_string();
-        ctx.step(Step::RollBack, format!("rolling back: {reason}"));
-        let (status, outcome, error) = match ctx.restore(cs, false, params_written) {
-            Ok(()) => (
-                RecordStatus::RolledBack,
-                Outcome::RolledBack,
-                format!("{reason} — everything was restored"),
-            ),
-            Err(e) => (
-                RecordStatus::RollbackFailed,
-                Outcome::Failed,
-                format!("{reason} — and the rollback failed too: {e}"),
-            ),
-        };
-        rec.error = Some(error.clone());
-        let _ = record::set_status(ctx.host, &mut rec, status, &error);
-        if status == RecordStatus::RolledBack {
-            let _ = lock.release();
-        } else {
-            lock.keep_for_recovery();
-        }
-        ctx.step(Step::Done, error.clone());
-        ApplyResult {
-            changeset: rec.id,
-            status: outcome,
-            verification: rec.verification,
-            error: Some(error),
-            after: None,
-        }
+    fn until_settled(&mut self) -> Result<Settled, EngineError> {
+        self.until(false)
     }
 }
 
@@ -399,173 +382,151 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// Writes parameter values (`value_of` picks new or old) in one transaction per database.
-    fn write_params(
-        &self,
-        params: &[ParamChange],
-        value_of: impl Fn(&ParamChange) -> Option<&str>,
-    ) -> Result<(), EngineError> {
-        let (host, odoo) = (self.host, &self.facts.odoo);
-        // One transaction per database, whatever order the checks added their parameters in.
-        let mut dbs: Vec<&str> = params.iter().map(|p| p.db.as_str()).collect();
-        dbs.sort_unstable();
-        dbs.dedup();
-        for db in dbs {
-            let err = |e| crate::discover::db::database_error(host, odoo, db, e);
-            let mut conn = Db::open(host, odoo, db).map_err(err)?;
-            let stmts: Vec<(&str, Vec<String>)> = params
-                .iter()
-                .filter(|p| p.db == db)
-                .map(|pc| match value_of(pc) {
-                    Some(v) => (
-                        "INSERT INTO ir_config_parameter (key, value, create_uid, create_date, write_uid, write_date) \
-                         VALUES ($1, $2, 1, now() at time zone 'UTC', 1, now() at time zone 'UTC') \
-                         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_uid = 1, write_date = now() at time zone 'UTC'",
-                        vec![pc.key.clone(), v.to_string()],
-                    ),
-                    None => ("DELETE FROM ir_config_parameter WHERE key = $1", vec![pc.key.clone()]),
-                })
-                .collect();
-            conn.transaction(&stmts).map_err(err)?;
-        }
+    /// Saves the change set's program and its parameters beside its record.
+    fn install_program(&self, rec: &Record) -> Result<(), EngineError> {
+        let dir = rec.dir();
+        let health = self.opts.health_timeout.unwrap_or(DEFAULT_HEALTH_TIMEOUT).as_secs();
+        let program = onhost::program(&rec.changeset, self.facts, &dir, &rec.root, &rec.id, health);
+        let private = NewFileMode::new(None, None, 0o700);
+        self.host
+            .write_atomic(&format!("{dir}/run.sh"), program.as_bytes(), &private)?;
+        self.host.write_atomic(
+            &format!("{dir}/params.json"),
+            &onhost::params_json(&rec.changeset, self.facts),
+            &NewFileMode::new(None, None, 0o600),
+        )?;
         Ok(())
     }
 
-    /// Reloads and restarts what the change set names. `restoring`: the before-images are back,
-    /// so an Odoo that did not run before the change is started but not expected to answer.
-    fn run_services(&self, cs: &ChangeSet, restoring: bool) -> Result<(), EngineError> {
-        let host = self.host;
-        for s in &cs.services {
-            match s {
-                ServiceAction::ReloadNginx { test, reload } => {
-                    self.step(Step::ReloadNginx, reload.join(" "));
-                    let out = host.run(&Cmd::new(&test[0]).args(&test[1..]).privileged())?;
-                    if !out.ok() {
-                        return Err(EngineError::ServiceFailed {
-                            command: test.join(" "),
-                            status: out.status,
-                            output: out.stderr_str().trim().to_string(),
-                        });
-                    }
-                    host.run_checked(&Cmd::new(&reload[0]).args(&reload[1..]).privileged())?;
-                }
-                ServiceAction::RestartOdoo {
-                    command,
-                    service,
-                    was_running,
-                } => {
-                    let expect_up = *was_running || !restoring;
-                    // Undoing a fix that made a down Odoo start: the running process still holds
-                    // the fixed config, so it is restarted onto the restored one (which fails, as
-                    // before).
-                    let restart;
-                    let command = if expect_up {
-                        command
-                    } else {
-                        restart = self
-                            .facts
-                            .odoo
-                            .service
-                            .restart_command()
-                            .unwrap_or(command.clone());
-                        &restart
-                    };
-                    self.step(
-                        Step::RestartOdoo,
-                        format!("restarting {service}: {}", command.join(" ")),
-                    );
-                    let out = host.run(
-                        &Cmd::new(&command[0])
-                            .args(&command[1..])
-                            .privileged()
-                            .timeout(Duration::from_secs(120)),
-                    )?;
-                    for line in out.stdout_str().lines().chain(out.stderr_str().lines()) {
-                        (self.sink)(&Progress::Output {
-                            line: line.to_string(),
-                        });
-                    }
-                    if !expect_up {
-                        continue; // back to how it was: not starting
-                    }
-                    if !out.ok() {
-                        return Err(EngineError::ServiceFailed {
-                            command: command.join(" "),
-                            status: out.status,
-                            output: out.stderr_str().trim().to_string(),
-                        });
-                    }
-                    self.wait_healthy()?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Polls Odoo's health endpoint through the tunnel until it answers or the time is up.
-    fn wait_healthy(&self) -> Result<(), EngineError> {
-        let limit = self.opts.health_timeout.unwrap_or(DEFAULT_HEALTH_TIMEOUT);
+    /// Starts the program detached from this SSH session: a transient systemd service where
+    /// systemd is PID 1, else a new session (`setsid`) with no terminal.
+    fn launch(&self, rec: &Record, guard: Duration) -> Result<(), EngineError> {
         self.step(
-            Step::WaitHealth,
-            format!("waiting up to {}s for Odoo to answer", limit.as_secs()),
+            Step::WriteFiles,
+            format!("starting the change set on the host (it undoes itself unless confirmed within {}s)", guard.as_secs()),
         );
-        let port = self.facts.odoo.http_port();
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Ok(t) = self.host.tunnel("127.0.0.1", port) {
-                if probe::healthy(&format!("http://{}", t.local_addr())) {
-                    return Ok(());
-                }
-            }
-            if Instant::now() >= deadline {
-                return Err(EngineError::NotHealthy { port, after: limit });
-            }
-            std::thread::sleep(Duration::from_millis(250));
+        let script = format!(
+            "d={dir}; id={id}; g={g}\n\
+             command -v flock >/dev/null 2>&1 || {{ echo 'flock (util-linux) is missing on this host' >&2; exit 1; }}\n\
+             if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1 && systemd-run --quiet --collect --unit=\"odoo-session-doctor-$id\" sh \"$d/run.sh\" apply \"$g\"; then exit 0; fi\n\
+             setsid sh \"$d/run.sh\" apply \"$g\" </dev/null >>\"$d/run.log\" 2>&1 &\n",
+            dir = quote(&rec.dir()),
+            id = quote(&rec.id),
+            g = guard.as_secs()
+        );
+        self.host
+            .run_script(&script, true, Duration::from_secs(30))?
+            .ok()
+            .then_some(())
+            .ok_or_else(|| EngineError::HostProgramGone {
+                host: self.host.name().into(),
+                dir: rec.dir(),
+            })
+    }
+
+    fn write_word(&self, rec: &Record, file: &str, text: &str) -> Result<(), EngineError> {
+        self.host.write_atomic(
+            &format!("{}/{file}", rec.dir()),
+            text.as_bytes(),
+            &NewFileMode::new(None, None, 0o600),
+        )?;
+        Ok(())
+    }
+
+    /// Tells the host the change is verified: its guard settles it as applied.
+    fn confirm(&self, rec: &Record) -> Result<(), EngineError> {
+        self.write_word(rec, "confirm", &crate::who::with_login(Some(self.host.user())))
+    }
+
+    /// Tells the host to undo the change set: `status` is what it ends as, `why` the reason.
+    fn abort(&self, rec: &Record, status: &str, why: &str) -> Result<(), EngineError> {
+        self.step(Step::RollBack, format!("rolling back: {why}"));
+        self.write_word(rec, "abort", &format!("{status}\n{why}\n"))
+    }
+
+    fn save_verification(&self, id: &str, rows: &[Verification]) {
+        if let Ok(mut rec) = record::load(self.host, self.opts.root(), id) {
+            rec.verification = rows.to_vec();
+            let _ = record::save(self.host, &rec);
         }
     }
 
-    /// The one way back, for the automatic rollback and for `rollback`: restores files and
-    /// parameters to the before-images, restarts, and verifies the old state is back.
-    /// Parameters are only restored when they may have been written. A file edited by someone
-    /// else since the apply is not overwritten unless `force`.
-    fn restore(
-        &self,
-        cs: &ChangeSet,
-        force: bool,
-        params_written: bool,
-    ) -> Result<(), EngineError> {
-        let host = self.host;
-        let mut restored = 0;
-        for f in cs.files.iter().rev() {
-            let now = host.stat(&f.path)?.and_then(|s| s.sha256);
-            if now.as_deref() == Some(f.before_sha256.as_str()) {
-                continue; // never written, or already restored
+    /// The result of a change set the host undid (or failed to): the client checks for itself
+    /// that the old state is back.
+    fn rolled_back(&self, rec: &Record, settled: Settled) -> Result<ApplyResult, EngineError> {
+        let now = record::load(self.host, self.opts.root(), &rec.id)?;
+        let reason = now.error.clone().unwrap_or_default();
+        let (outcome, error) = match settled {
+            Settled::Status(RecordStatus::RolledBack) | Settled::Status(RecordStatus::Undone) => {
+                match verify::restored(self.host, self.facts, &rec.changeset, true) {
+                    Ok(()) => (Outcome::RolledBack, format!("{reason} — everything was restored")),
+                    Err(e) => (Outcome::Failed, format!("{reason} — and the rollback failed too: {e}")),
+                }
             }
-            restored += 1;
-            if now.as_deref() != Some(f.after_sha256.as_str()) && !force {
-                let current = String::from_utf8_lossy(&host.read_file(&f.path)?).into_owned();
-                let diff = super::unified_diff(
-                    &f.path,
-                    &redact_if_conf(f.kind, &String::from_utf8_lossy(&f.after)),
-                    &redact_if_conf(f.kind, &current),
-                );
-                return Err(EngineError::UnsafeEdit {
-                    path: f.path.clone(),
-                    reason: format!("was edited by someone else after the change set was applied; not restoring it without --force. Their edit:\n{diff}"),
-                });
+            _ => (Outcome::Failed, reason),
+        };
+        self.step(Step::Done, error.clone());
+        Ok(ApplyResult {
+            changeset: rec.id.clone(),
+            status: outcome,
+            verification: now.verification,
+            error: Some(error),
+            after: None,
+        })
+    }
+
+    /// Runs the change set's restore on the host in the foreground (`rollback`): the same
+    /// function the host uses on a failure and at the guard's deadline.
+    fn restore_on_host(&self, rec: &Record, force: bool) -> Result<(), EngineError> {
+        let dir = rec.dir();
+        self.step(Step::RollBack, format!("restoring change set {}", rec.id));
+        let cmd = format!(
+            "sh {} restore{}",
+            quote(&format!("{dir}/run.sh")),
+            if force { " --force" } else { "" }
+        );
+        let out = self.host.run(
+            &Cmd::shell(cmd)
+                .privileged()
+                .timeout(Duration::from_secs(600)),
+        )?;
+        match out.status {
+            0 => Ok(()),
+            3 => {
+                // A file someone else edited since: show their edit, restore nothing.
+                let path = out
+                    .stdout_str()
+                    .lines()
+                    .find_map(|l| l.strip_prefix("edited ").map(str::to_string))
+                    .unwrap_or_default();
+                let reason = match rec.changeset.files.iter().find(|f| f.path == path) {
+                    Some(f) => {
+                        let current = String::from_utf8_lossy(&self.host.read_file(&f.path)?).into_owned();
+                        let diff = super::unified_diff(
+                            &f.path,
+                            &redact_if_conf(f.kind, &String::from_utf8_lossy(&f.after)),
+                            &redact_if_conf(f.kind, &current),
+                        );
+                        format!("was edited by someone else after the change set was applied; not restoring it without --force. Their edit:\n{diff}")
+                    }
+                    None => "holds a value written by someone else after the change set was applied; not restoring it without --force".to_string(),
+                };
+                Err(EngineError::UnsafeEdit {
+                    path: if path.is_empty() { "a system parameter".into() } else { path },
+                    reason,
+                })
             }
-            self.step(Step::RollBack, format!("restoring {}", f.path));
-            host.write_atomic(&f.path, &f.before, &NewFileMode::default())?;
+            75 => Err(EngineError::Locked {
+                host: self.host.name().into(),
+                owner: format!("the program of change set {}", rec.id),
+            }),
+            _ => {
+                let now = record::load(self.host, self.opts.root(), &rec.id)?;
+                Err(EngineError::NotRestored {
+                    what: now.error.unwrap_or_else(|| out.stderr_str().trim().to_string()),
+                })
+            }
         }
-        if params_written && !cs.params.is_empty() {
-            self.step(Step::RollBack, "restoring system parameters");
-            self.write_params(&cs.params, |c| c.old.as_deref())?;
-        }
-        // Nothing was written: the running services never saw a change, so they are left alone.
-        if restored > 0 || params_written {
-            self.run_services(cs, true)?;
-        }
-        verify::restored(host, self.facts, cs, params_written)
     }
 }
 
@@ -585,7 +546,9 @@ pub struct RollbackResult {
 }
 
 /// Undoes a recorded change set (the last applied one when `id` is None), from any machine.
-/// Refuses when a file was edited since, unless `force`. Also finishes interrupted applies.
+/// Refuses when a file was edited since, unless `force`. Also finishes interrupted applies: a
+/// change set whose program still runs on the host is told to undo itself; one whose program is
+/// gone (a reboot) is restored by the same program run in the foreground.
 pub fn rollback(
     host: &Host,
     facts: &Facts,
@@ -617,7 +580,7 @@ pub fn rollback(
             })?,
     };
     let root = opts.root();
-    let mut rec = record::load(host, root, &id)?;
+    let rec = record::load(host, root, &id)?;
     if matches!(rec.status, RecordStatus::RolledBack | RecordStatus::Undone) {
         return Ok(RollbackResult {
             changeset: id,
@@ -625,29 +588,62 @@ pub fn rollback(
             error: None,
         });
     }
-    let interrupted = rec.status.unfinished();
-    ctx.step(Step::Lock, format!("locking {root}"));
-    let lock = match record::lock(host, root, &format!("rollback of change set {id}")) {
-        Ok(l) => l,
-        // The lock of the interrupted apply of this very change set: take it over.
-        Err(EngineError::Locked { owner, .. }) if interrupted && owner.contains(&id) => {
-            record::break_lock(host, root)?;
-            record::lock(host, root, &format!("rollback of change set {id}"))?
+    let lost = |e: EngineError| -> EngineError {
+        if e.connection_lost() {
+            EngineError::ConnectionLost {
+                host: host.name().into(),
+                during: format!("rolling back change set {id}"),
+                id: id.clone(),
+                reason: e.to_string(),
+            }
+        } else {
+            e
         }
-        Err(e) => return Err(e),
     };
-    match ctx.restore(&rec.changeset, force, true) {
+    // Records from before the program existed get it now (the same restore).
+    if host.stat(&format!("{}/run.sh", rec.dir())).map_err(EngineError::from).map_err(lost)?.is_none() {
+        ctx.install_program(&rec).map_err(lost)?;
+    }
+    let mut follow = Follow::new(&ctx, &rec);
+    let (_, _, running) = follow.poll().map_err(lost)?;
+    let outcome = if running {
+        // Its program is still applying or waiting for a confirmation: it undoes itself.
+        ctx.abort(&rec, "undone", "rolled back on request").map_err(lost)?;
+        match follow.until_settled().map_err(lost)? {
+            Settled::Status(RecordStatus::Undone | RecordStatus::RolledBack) => Ok(()),
+            _ => Err(EngineError::NotRestored {
+                what: record::load(host, root, &id)
+                    .ok()
+                    .and_then(|r| r.error)
+                    .unwrap_or_else(|| "the change set's program could not restore it".into()),
+            }),
+        }
+    } else {
+        ctx.step(Step::Lock, format!("locking {root}"));
+        let lock = match record::lock(host, root, &format!("rollback of change set {id}")) {
+            Ok(l) => l,
+            // The lock of the interrupted apply of this very change set: take it over.
+            Err(EngineError::Locked { owner, .. }) if rec.status.unfinished() && owner.contains(&id) => {
+                record::break_lock(host, root).map_err(lost)?;
+                record::lock(host, root, &format!("rollback of change set {id}")).map_err(lost)?
+            }
+            Err(e) => return Err(lost(e)),
+        };
+        // The program releases the lock once the change set is settled.
+        lock.keep_for_recovery();
+        let r = ctx.restore_on_host(&rec, force);
+        if r.is_err() {
+            let _ = record::break_lock(host, root);
+        }
+        r
+    };
+    let checked = outcome.and_then(|()| verify::restored(host, facts, &rec.changeset, true));
+    match checked {
         Ok(()) => {
-            rec.undone = Some(record::Stamp::now(crate::who::with_login(Some(
-                host.user(),
-            ))));
-            record::set_status(
-                host,
-                &mut rec,
-                RecordStatus::Undone,
-                "rolled back on request",
-            )?;
-            lock.release()?;
+            let mut now = record::load(host, root, &id).map_err(lost)?;
+            now.undone = Some(record::Stamp::now(crate::who::with_login(Some(host.user()))));
+            now.status = RecordStatus::Undone;
+            record::save(host, &now).map_err(lost)?;
             ctx.step(
                 Step::Done,
                 format!("change set {id} rolled back and verified"),
@@ -658,22 +654,10 @@ pub fn rollback(
                 error: None,
             })
         }
-        Err(e) if e.connection_lost() => {
-            // The record still says what it said: the next connection offers this again.
-            lock.keep_for_recovery();
-            Err(EngineError::ConnectionLost {
-                host: host.name().into(),
-                during: format!("rolling back change set {id}"),
-                id,
-                reason: e.to_string(),
-            })
-        }
-        Err(e) => {
-            let _ = lock.release();
-            Err(EngineError::RollbackStopped {
-                id,
-                source: Box::new(e),
-            })
-        }
+        Err(e) if e.connection_lost() => Err(lost(e)),
+        Err(e) => Err(EngineError::RollbackStopped {
+            id,
+            source: Box::new(e),
+        }),
     }
 }

@@ -9,6 +9,7 @@ pub mod apply;
 pub mod conf_fix;
 pub mod effect;
 pub mod nginx_fix;
+pub mod onhost;
 pub mod plan;
 pub mod record;
 pub mod remedy;

@@ -9,6 +9,10 @@
 //!   changesets/<id>/record.json       the change set, status, verification (no file contents)
 //!   changesets/<id>/before/<n>        file n as it was
 //!   changesets/<id>/after/<n>         file n as written
+//!   changesets/<id>/status            the status as last set, by the client or by the change
+//!                                     set's program on the host (see [`super::onhost`]); it wins
+//!                                     over record.json's, and `reason` over its error
+//!   changesets/<id>/run.sh, events, … the change set's program and what it did
 //! ```
 
 use super::{ChangeSet, FileChange};
@@ -37,7 +41,19 @@ pub enum RecordStatus {
     RollbackFailed,
 }
 
+/// The status as the host's `status` file spells it.
+pub fn parse_status(word: &str) -> Option<RecordStatus> {
+    serde_json::from_value(serde_json::Value::String(word.trim().to_string())).ok()
+}
+
 impl RecordStatus {
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
     /// An apply or rollback that did not finish: the next connection must offer to finish it.
     pub fn unfinished(self) -> bool {
         matches!(
@@ -251,12 +267,28 @@ pub fn create(
 
 pub fn save(host: &Host, rec: &Record) -> Result<(), EngineError> {
     let json = serde_json::to_vec_pretty(rec).expect("record serializes");
+    let private = NewFileMode::new(None, None, 0o600);
+    host.write_atomic(&format!("{}/record.json", rec.dir()), &json, &private)?;
     host.write_atomic(
-        &format!("{}/record.json", rec.dir()),
-        &json,
-        &NewFileMode::new(None, None, 0o600),
+        &format!("{}/status", rec.dir()),
+        format!("{}\n", rec.status.as_str()).as_bytes(),
+        &private,
     )?;
     Ok(())
+}
+
+/// What the host's program last said: its status wins over record.json's (the program settles
+/// change sets without the client), and its reason becomes the record's error.
+fn merge_host_state(rec: &mut Record, status: &str, reason: &str) {
+    if let Some(st) = parse_status(status) {
+        if st != rec.status {
+            rec.status = st;
+            if !reason.trim().is_empty() {
+                rec.error = Some(reason.trim().to_string());
+                rec.log.push(format!("{} {}", now_text(), reason.trim()));
+            }
+        }
+    }
 }
 
 pub fn set_status(
@@ -293,6 +325,13 @@ pub fn load(host: &Host, root: &str, id: &str) -> Result<Record, EngineError> {
             detail: e.to_string(),
         })?;
     rec.root = root.to_string();
+    let status = host.read_file(&format!("{dir}/status")).unwrap_or_default();
+    let reason = host.read_file(&format!("{dir}/reason")).unwrap_or_default();
+    merge_host_state(
+        &mut rec,
+        &String::from_utf8_lossy(&status),
+        &String::from_utf8_lossy(&reason),
+    );
     for (i, f) in rec.changeset.files.iter_mut().enumerate() {
         f.before = host.read_file(&format!("{dir}/before/{i}"))?;
         f.after = host.read_file(&format!("{dir}/after/{i}"))?;
@@ -303,7 +342,7 @@ pub fn load(host: &Host, root: &str, id: &str) -> Result<Record, EngineError> {
 /// Every record on the host, oldest first, in one command (without file images).
 pub fn history(host: &Host, root: &str) -> Result<Vec<Record>, EngineError> {
     let script = format!(
-        "for f in {root}/changesets/*/record.json; do [ -f \"$f\" ] || continue; cat \"$f\"; printf '\\n\\036\\n'; done",
+        "for f in {root}/changesets/*/record.json; do [ -f \"$f\" ] || continue; d=${{f%/record.json}}; cat \"$f\"; printf '\\037'; cat \"$d/status\" 2>/dev/null; printf '\\037'; cat \"$d/reason\" 2>/dev/null; printf '\\n\\036\\n'; done",
         root = quote(root)
     );
     let out = host.run_script(&script, true, Duration::from_secs(30))?;
@@ -312,10 +351,13 @@ pub fn history(host: &Host, root: &str) -> Result<Vec<Record>, EngineError> {
         .split('\u{1e}')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .filter_map(|s| serde_json::from_str::<Record>(s).ok())
-        .map(|mut r| {
+        .filter_map(|s| {
+            let mut parts = s.split('\u{1f}');
+            let mut r = serde_json::from_str::<Record>(parts.next()?).ok()?;
+            let (status, reason) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            merge_host_state(&mut r, status, reason);
             r.root = root.to_string();
-            r
+            Some(r)
         })
         .collect();
     records.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
