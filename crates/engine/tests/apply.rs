@@ -445,12 +445,55 @@ fn failed_verification_rolls_back() {
     drop(d0);
 }
 
-/// Cuts the SSH connection when apply reaches `at`, then recovers from a new connection.
-fn cut_at(at: Step) {
-    let (lab, host, mut opts, before, d0, cs) =
-        setup("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
-    // The lock of an apply cut before its first write may be broken at once in this test.
-    opts.stale_lock_after = Some(std::time::Duration::ZERO);
+/// Waits, running no command of ours, until the host settled change set `id` by itself: its
+/// status file (written by the change set's program) says so. Bounded; polls the file.
+fn settled_by_the_host(lab: &Lab, opts: &ApplyOptions, id: &str) -> String {
+    let path = lab.host_path(std::path::Path::new(&format!(
+        "{}/changesets/{id}/status",
+        opts.root()
+    )));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    loop {
+        let status = std::fs::read_to_string(&path).unwrap_or_default();
+        let status = status.trim();
+        if matches!(status, "rolled_back" | "applied" | "undone" | "rollback_failed") {
+            return status.to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "change set {id} never settled on the host (status {status:?})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The change set ids recorded on the host (read from the lab's files, not through us).
+fn recorded_ids(lab: &Lab, opts: &ApplyOptions) -> Vec<String> {
+    let dir = lab.host_path(std::path::Path::new(&format!("{}/changesets", opts.root())));
+    let mut ids: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+/// Cuts the SSH connection when apply reaches `at`; then runs no command of ours: within the
+/// guard's deadline the host is back to the before-state by itself, the lock is free, and the
+/// record says the host guard rolled it back.
+fn cut_at(scenario: &str, checks: &[&str], values: &[(&str, &str)], at: Step) {
+    let lab = Lab::up(scenario);
+    let host = connect(&lab);
+    let mut opts = options(&lab);
+    opts.guard = Some(std::time::Duration::from_secs(8));
+    let before = snapshot(&lab, &host);
+    let d0 = diagnose(&host, &opts.diagnose).unwrap();
+    let cs = plan(&host, &d0, &request(checks, values)).unwrap();
+    assert!(!cs.is_empty());
+    let max_age_before = cookie_max_age(&d0);
     let cut = Mutex::new(false);
     let sink = |p: &Progress| {
         if let Progress::Step { step, .. } = p {
@@ -463,31 +506,43 @@ fn cut_at(at: Step) {
     };
     let outcome = apply::apply(&host, &d0, &cs, &opts, &sink);
     assert!(*cut.lock().unwrap(), "apply never reached {at:?}");
-    let host2 = connect(&lab);
     match outcome {
         Err(EngineError::Interrupted { id, .. }) => {
-            // The next connection finds the unfinished change set and rolls it back.
-            let unfinished = record::unfinished(&host2, opts.root()).unwrap();
-            assert_eq!(
-                unfinished.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-                [id.as_str()]
-            );
-            let facts = osd_engine::discover::discover(&host2, &opts.diagnose.discover).unwrap();
-            apply::rollback(&host2, &facts, Some(&id), false, &opts, &quiet).unwrap();
+            let status = settled_by_the_host(&lab, &opts, &id);
+            assert_eq!(status, "rolled_back", "cut at {at:?}");
+            let host2 = connect(&lab);
             assert_eq!(
                 snapshot(&lab, &host2),
                 before,
                 "cut at {at:?}: not back to the old state"
             );
+            let rec = record::load(&host2, opts.root(), &id).unwrap();
+            assert_eq!(rec.status, RecordStatus::RolledBack);
+            assert!(
+                rec.error.as_deref().unwrap_or("").contains("rolled back by the host guard"),
+                "{:?}",
+                rec.error
+            );
             assert!(record::unfinished(&host2, opts.root()).unwrap().is_empty());
+            let d = diagnose(&host2, &opts.diagnose).unwrap();
+            assert_eq!(cookie_max_age(&d), max_age_before, "cut at {at:?}: the old lifetime is not in force");
         }
-        // Cut before anything was touched: nothing changed, nothing recorded as applying.
+        // Cut before the host program started: nothing changed.
         Err(e) => {
+            let host2 = connect(&lab);
             assert_eq!(
                 snapshot(&lab, &host2),
                 before,
                 "cut at {at:?} ({e}): the server changed"
             );
+            for id in recorded_ids(&lab, &opts) {
+                let st = std::fs::read_to_string(lab.host_path(std::path::Path::new(&format!(
+                    "{}/changesets/{id}/status",
+                    opts.root()
+                ))))
+                .unwrap_or_default();
+                assert_eq!(st.trim(), "recorded", "cut at {at:?}: {id} started");
+            }
         }
         Ok(r) => panic!(
             "apply went on after the connection was cut at {at:?}: {:?}",
@@ -495,41 +550,67 @@ fn cut_at(at: Step) {
         ),
     }
     // Either way a new apply works afterwards (no stale lock).
+    let host2 = connect(&lab);
+    opts.stale_lock_after = Some(std::time::Duration::ZERO);
     let d = diagnose(&host2, &opts.diagnose).unwrap();
-    let cs2 = plan(&host2, &d, &request(&["proxy.mode"], &[])).unwrap();
-    assert_eq!(
-        apply::apply(&host2, &d, &cs2, &opts, &quiet)
-            .unwrap()
-            .status,
-        Outcome::Applied
-    );
+    let cs2 = plan(&host2, &d, &request(checks, values)).unwrap();
+    let r = apply::apply(&host2, &d, &cs2, &opts, &quiet).unwrap();
+    assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
 }
 
+fn cookie_max_age(d: &Diagnosis) -> Option<i64> {
+    d.facts.server.seen()?.login_page_cookie.as_ref()?.max_age
+}
+
+/// The connection cut at every step from the record to verification, on the supervisor lab
+/// (odoo.conf, nginx and parameters) and on the systemd lab (a lifetime: parameter + restart).
 mod connection_cut {
     use super::*;
+    fn supervisor(at: Step) {
+        cut_at("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"], &[], at);
+    }
+    fn systemd(at: Step) {
+        cut_at("debian-systemd", &["session.lifetime"], &[("session.lifetime", "172800")], at);
+    }
     #[test]
     fn at_record() {
-        cut_at(Step::Record);
+        supervisor(Step::Record);
     }
     #[test]
     fn while_writing_files() {
-        cut_at(Step::WriteFiles);
+        supervisor(Step::WriteFiles);
     }
     #[test]
     fn at_validation() {
-        cut_at(Step::Validate);
+        supervisor(Step::Validate);
     }
     #[test]
     fn while_writing_parameters() {
-        cut_at(Step::WriteParams);
+        supervisor(Step::WriteParams);
     }
     #[test]
     fn at_the_restart() {
-        cut_at(Step::RestartOdoo);
+        supervisor(Step::RestartOdoo);
     }
     #[test]
     fn at_verification() {
-        cut_at(Step::Verify);
+        supervisor(Step::Verify);
+    }
+    #[test]
+    fn systemd_while_writing_parameters() {
+        systemd(Step::WriteParams);
+    }
+    #[test]
+    fn systemd_at_the_restart() {
+        systemd(Step::RestartOdoo);
+    }
+    #[test]
+    fn systemd_while_waiting_for_health() {
+        systemd(Step::WaitHealth);
+    }
+    #[test]
+    fn systemd_at_verification() {
+        systemd(Step::Verify);
     }
 }
 

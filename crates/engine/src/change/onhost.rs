@@ -108,7 +108,7 @@ pub fn program(cs: &ChangeSet, facts: &Facts, dir: &str, root: &str, id: &str, h
         files_restore.insert_str(0, &format!("  put_before {args} || return 1\n"));
     }
 
-    let mut validate = String::new();
+    let mut validate = String::from("  ev validate \"checking what was written\"\n");
     let mut forward = String::new();
     let mut backward = String::new();
     for s in &cs.services {
