@@ -83,7 +83,14 @@ fn confirm(preview: &str) -> bool {
     matches!(line.trim(), "y" | "Y" | "yes")
 }
 
-pub fn apply_cmd(conn: &ConnArgs, diag: &DiagArgs, fix: &FixArgs, yes: bool, json: bool) -> i32 {
+pub fn apply_cmd(
+    conn: &ConnArgs,
+    diag: &DiagArgs,
+    fix: &FixArgs,
+    yes: bool,
+    guard: u64,
+    json: bool,
+) -> i32 {
     let run = || -> Result<i32, EngineError> {
         let host = conn.connect()?;
         let opts = diag.options()?;
@@ -97,6 +104,7 @@ pub fn apply_cmd(conn: &ConnArgs, diag: &DiagArgs, fix: &FixArgs, yes: bool, jso
             probe: opts.probe.clone(),
             diagnose: opts,
             state_dir: Some(diag.state_dir.clone()),
+            guard: Some(std::time::Duration::from_secs(guard)),
             ..Default::default()
         };
         let result = apply::apply(&host, &d, &cs, &aopts, &progress)?;

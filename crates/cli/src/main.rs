@@ -8,6 +8,7 @@ mod report_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use connect::ConnArgs;
+use osd_engine::change::record;
 use osd_engine::facts::Facts;
 use osd_engine::probe::ProbeOptions;
 use osd_engine::{DiagnoseOptions, EngineError};
@@ -77,6 +78,10 @@ enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// Seconds the server waits for this command's confirmation after applying; if the
+        /// connection is lost, it undoes the change by itself when they run out.
+        #[arg(long, value_name = "SECONDS", default_value_t = osd_engine::change::onhost::DEFAULT_GUARD_SECS, value_parser = clap::value_parser!(u64).range(10..=86400))]
+        guard: u64,
         #[arg(long)]
         json: bool,
     },
@@ -230,10 +235,11 @@ fn main() -> ExitCode {
             mut diag,
             fix,
             yes,
+            guard,
             json,
         } => {
             use_saved(&mut conn, &mut diag);
-            change_cmd::apply_cmd(&conn, &diag, &fix, yes, json)
+            change_cmd::apply_cmd(&conn, &diag, &fix, yes, guard, json)
         }
         Command::Rollback {
             mut conn,
@@ -408,8 +414,44 @@ fn facts_cmd(conn: &ConnArgs, diag: &DiagArgs, out: Option<&Path>, json: bool) -
 }
 
 fn diagnose(conn: &ConnArgs, diag: &DiagArgs, json: bool) -> i32 {
-    match diagnosis_of(conn, diag) {
-        Ok(d) => show(&d, json),
-        Err(code) => code,
+    let opts = match diag.options() {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    let host = match conn.connect() {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    // A change set the host has not settled comes first: it says what the server is in the
+    // middle of, before any finding (a finding may only be its half-applied state).
+    let unsettled = record::unsettled(&host, &diag.state_dir).unwrap_or_default();
+    let d = match osd_engine::diagnose(&host, &opts) {
+        Ok(d) => d,
+        Err(e) => {
+            render_unsettled(&unsettled, &conn.target);
+            return fail(&e);
+        }
+    };
+    if json {
+        let mut v = serde_json::to_value(&d).expect("diagnosis serializes");
+        v["unsettled"] = serde_json::to_value(&unsettled).expect("records serialize");
+        println!("{}", serde_json::to_string_pretty(&v).expect("diagnosis serializes"));
+        return d.exit_code().max(if unsettled.is_empty() { 0 } else { 2 });
+    }
+    render_unsettled(&unsettled, &conn.target);
+    print!("{}", render::diagnosis(&d));
+    d.exit_code().max(if unsettled.is_empty() { 0 } else { 2 })
+}
+
+fn render_unsettled(unsettled: &[record::Unsettled], target: &str) {
+    for u in unsettled {
+        println!("✗ Change set {} is not settled: {}", u.id, u.state);
+        for c in &u.changed {
+            println!("    changed: {c}");
+        }
+        println!("    settle it: odoo-session-doctor rollback {target} {}", u.id);
+    }
+    if !unsettled.is_empty() {
+        println!();
     }
 }

@@ -902,3 +902,106 @@ fn a_database_on_the_local_socket_is_changed_and_restored_through_psql() {
     apply::rollback(&host, &facts, None, false, &opts, &quiet).unwrap();
     assert_eq!(snapshot(&lab, &host), before);
 }
+
+/// The program's pid, from its first event ("started pid N in …").
+fn program_pid(lab: &Lab, opts: &ApplyOptions, id: &str) -> i32 {
+    let events = std::fs::read_to_string(lab.host_path(std::path::Path::new(&format!(
+        "{}/changesets/{id}/events",
+        opts.root()
+    ))))
+    .unwrap();
+    let line = events.lines().find(|l| l.contains("\tstarted\t")).unwrap();
+    line.split("pid ").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap()
+}
+
+fn program_alive(pid: i32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Cuts the connection once the host awaits the confirmation (guard long): returns the id.
+fn pending(lab: &Lab, host: &Host, opts: &mut ApplyOptions, d0: &Diagnosis, cs: &ChangeSet) -> String {
+    opts.guard = Some(std::time::Duration::from_secs(600));
+    let cut = Mutex::new(false);
+    let sink = |p: &Progress| {
+        if let Progress::Step { step: Step::Verify, .. } = p {
+            let mut c = cut.lock().unwrap();
+            if !*c {
+                assert!(lab.cut_ssh() > 0);
+                *c = true;
+            }
+        }
+    };
+    match apply::apply(host, d0, cs, opts, &sink) {
+        Err(EngineError::Interrupted { id, guard_secs, .. }) => {
+            assert_eq!(guard_secs, 600);
+            id
+        }
+        other => panic!("expected an interrupted apply, got {other:?}"),
+    }
+}
+
+/// While the host waits for a confirmation, the next connection sees the change set first, a
+/// second apply is refused with its id, and a manual rollback is carried out by the waiting
+/// program itself (the guard never fights it): undone, byte-identical, nothing left running.
+#[test]
+fn a_pending_change_refuses_a_second_apply_and_yields_to_a_manual_rollback() {
+    let (lab, host, mut opts, before, d0, cs) =
+        setup("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"]);
+    let id = pending(&lab, &host, &mut opts, &d0, &cs);
+    let pid = program_pid(&lab, &opts, &id);
+    assert!(program_alive(pid), "the guard must still wait");
+
+    let host2 = connect(&lab);
+    let unsettled = record::unsettled(&host2, opts.root()).unwrap();
+    assert_eq!(unsettled.len(), 1);
+    assert_eq!(unsettled[0].id, id);
+    assert!(unsettled[0].state.contains("waiting for the confirmation"), "{}", unsettled[0].state);
+    assert!(unsettled[0].changed.iter().any(|c| c.contains("odoo.conf") || c.contains(".conf")));
+
+    let d1 = diagnose(&host2, &opts.diagnose).unwrap();
+    let cs1 = plan(&host2, &d1, &request(&["session.lifetime"], &[("session.lifetime", "86400")])).unwrap();
+    let e = apply::apply(&host2, &d1, &cs1, &opts, &quiet).unwrap_err();
+    assert!(matches!(e, EngineError::Locked { .. }), "{e}");
+    assert!(e.to_string().contains(&id), "{e}");
+
+    let facts = osd_engine::discover::discover(&host2, &opts.diagnose.discover).unwrap();
+    let rb = apply::rollback(&host2, &facts, Some(&id), false, &opts, &quiet).unwrap();
+    assert_eq!(rb.status, RecordStatus::Undone);
+    assert_eq!(snapshot(&lab, &host2), before);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while program_alive(pid) {
+        assert!(std::time::Instant::now() < deadline, "the program still runs after the rollback");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let hist = record::history(&host2, opts.root()).unwrap();
+    assert_eq!(hist.iter().map(|r| r.status).collect::<Vec<_>>(), [RecordStatus::Undone]);
+    assert!(record::unsettled(&host2, opts.root()).unwrap().is_empty());
+}
+
+/// The host "reboots" while it waits (its program killed): nothing undoes the change by itself
+/// then, so the next connection lists it as unsettled and `rollback` finishes it with the same
+/// program run in the foreground.
+#[test]
+fn a_host_reboot_mid_apply_is_finished_by_the_next_connection() {
+    let (lab, host, mut opts, before, d0, cs) =
+        setup("short-lifetime", &["session.lifetime"]);
+    let id = pending(&lab, &host, &mut opts, &d0, &cs);
+    let pid = program_pid(&lab, &opts, &id);
+    kill_program(pid);
+
+    let host2 = connect(&lab);
+    let unsettled = record::unsettled(&host2, opts.root()).unwrap();
+    assert_eq!(unsettled.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    let facts = osd_engine::discover::discover(&host2, &opts.diagnose.discover).unwrap();
+    let rb = apply::rollback(&host2, &facts, None, false, &opts, &quiet).unwrap();
+    assert_eq!((rb.changeset.as_str(), rb.status), (id.as_str(), RecordStatus::Undone));
+    assert_eq!(snapshot(&lab, &host2), before);
+    let d = diagnose(&host2, &opts.diagnose).unwrap();
+    assert_eq!(cookie_max_age(&d), cookie_max_age(&d0), "the old lifetime is in force again");
+    assert!(record::unsettled(&host2, opts.root()).unwrap().is_empty());
+}
+
+fn kill_program(pid: i32) {
+    let st = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+    assert!(st.success());
+}

@@ -346,7 +346,9 @@ case "$mode" in
 apply)
   GUARD=${2:-300}
   rm -f -- "$DIR/confirm" "$DIR/abort"
-  setstatus applying; ev started "pid $$"
+  # Detached from the SSH session that started it: a transient systemd unit, or its own session.
+  if [ -n "${INVOCATION_ID:-}" ]; then how="a transient systemd unit"; else how="its own session (setsid)"; fi
+  setstatus applying; ev started "pid $$ in $how"
   if files_check && files_apply && validate && { params apply "" write_params || { fail "the system parameters could not be written"; false; }; } && forward; then
     ev awaiting "$GUARD"
     end=$(( $(date +%s) + GUARD ))

@@ -481,6 +481,55 @@ pub fn unfinished(host: &Host, root: &str) -> Result<Vec<Record>, EngineError> {
         .collect())
 }
 
+/// A change set the host has not settled, in words for a person, with what it changed.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Unsettled {
+    pub id: String,
+    pub status: RecordStatus,
+    /// What state it is in, in plain words.
+    pub state: String,
+    /// The files and parameters it changes.
+    pub changed: Vec<String>,
+}
+
+impl Unsettled {
+    pub fn of(r: &Record) -> Unsettled {
+        let state = match r.status {
+            RecordStatus::Recorded => "it was recorded but its apply never started: nothing should have changed; rolling it back checks that and clears it".to_string(),
+            RecordStatus::Applying => "the server is applying it or waiting for the confirmation of whoever applied it, and undoes it by itself if none comes; if the server restarted meanwhile, it stays half-applied until it is rolled back".to_string(),
+            RecordStatus::RollbackFailed => format!(
+                "its rollback failed: {}",
+                r.error.as_deref().unwrap_or("see history")
+            ),
+            s => format!("{s:?}"),
+        };
+        let cs = &r.changeset;
+        let changed = cs
+            .files
+            .iter()
+            .map(file_label)
+            .chain(
+                cs.params
+                    .iter()
+                    .map(|p| format!("system parameter {} in database {}", p.key, p.db)),
+            )
+            .collect();
+        Unsettled {
+            id: r.id.clone(),
+            status: r.status,
+            state,
+            changed,
+        }
+    }
+}
+
+/// Every change set the host has not settled, oldest first. Reading the records needs root: a
+/// login without it sees none (the apply would have needed root too).
+pub fn unsettled(host: &Host, root: &str) -> Result<Vec<Unsettled>, EngineError> {
+    Ok(unfinished(host, root)?.iter().map(Unsettled::of).collect())
+}
+
 /// Forces the lock open after its holder was recovered.
 pub fn break_lock(host: &Host, root: &str) -> Result<(), EngineError> {
     host.run_checked(
