@@ -34,6 +34,8 @@ const CAPTURED: &[(&str, &[&str])] = &[
     ("idle-logout", &["session.idle-logout"]),
     ("two-upstreams", &["proxy.sticky"]),
     ("memory-recycling", &["workers.memory"]),
+    // Recycles and kills in the log since Odoo started (and older ones that do not count).
+    ("workers-recycling", &["workers.memory"]),
     ("dbfilter-mismatch", &["db.filter"]),
     // The whole site cached with Set-Cookie and Cache-Control ignored (and /web/static cached).
     ("proxy-cache", &["proxy.cache"]),
@@ -120,6 +122,54 @@ fn derived() -> Vec<(String, Facts, Vec<&'static str>)> {
         },
         vec!["session.store"],
     );
+    // Worker recycles and kills read from the log (workers = 2 in the lab's healthy conf).
+    // Soft-limit recycles warn above one per worker per hour, judged over an hour or more.
+    let recycles = |n: u64, hours: f64, since_start: bool| {
+        move |d: &mut serde_json::Value| {
+            let l = d.pointer_mut("/log/value").unwrap();
+            l["memory_recycles"] = n.into();
+            l["window_hours"] = hours.into();
+            l["window_since_start"] = since_start.into();
+            l["window_from"] = "2026-03-01 10:00:00".into();
+            l["workers"] = 2.into();
+        }
+    };
+    case(
+        "healthy",
+        "60 memory recycles in 24 h",
+        &recycles(60, 24.0, false),
+        vec!["workers.memory"],
+    );
+    case(
+        "healthy",
+        "37 memory recycles in 24 h",
+        &recycles(37, 24.0, false),
+        vec![],
+    );
+    case(
+        "healthy",
+        "30 memory recycles since a start 10 minutes ago",
+        &recycles(30, 10.0 / 60.0, true),
+        vec![],
+    );
+    for kind in [
+        "memory_kills",
+        "cpu_limit_kills",
+        "worker_timeouts",
+        "cron_timeouts",
+    ] {
+        case(
+            "healthy",
+            kind,
+            &move |d: &mut serde_json::Value| {
+                let l = d.pointer_mut("/log/value").unwrap();
+                l[kind] = 1.into();
+                l["window_hours"] = 24.0.into();
+                l["window_from"] = "2026-03-01 10:00:00".into();
+            },
+            vec!["workers.memory"],
+        );
+    }
     case(
         "healthy",
         "max_cron_threads = 0",
@@ -837,4 +887,36 @@ fn root_owned_sessions_are_given_back_by_a_person_not_hidden_by_pinning_data_dir
             "{name}: {steps:#?}"
         );
     }
+}
+
+#[test]
+fn worker_recycles_are_said_in_words_with_their_rate_and_what_they_cost() {
+    let d = case("healthy + 37 memory recycles in 24 h");
+    let f = d.finding("workers.memory").unwrap();
+    assert_eq!(f.status, osd_engine::checks::Status::Ok);
+    assert!(
+        f.evidence.iter().any(|e| e.excerpt
+            == "37 memory recycles in the last 24 h across 2 workers: about one every 39 minutes"),
+        "{:#?}",
+        f.evidence
+    );
+    let d = case("healthy + 60 memory recycles in 24 h");
+    let f = d.finding("workers.memory").unwrap();
+    assert_eq!(f.status, osd_engine::checks::Status::Warn);
+    assert_eq!(
+        f.summary,
+        "60 memory recycles in the last 24 h across 2 workers: about one every 24 minutes, more than one per worker per hour."
+    );
+    let d = case("healthy + worker_timeouts");
+    let f = d.finding("workers.memory").unwrap();
+    assert_eq!(f.status, osd_engine::checks::Status::Fail);
+    assert_eq!(
+        f.summary,
+        "1 worker stop in the last 24 h lost the request in flight: 1 at limit_time_real."
+    );
+    let d = case("healthy + cron_timeouts");
+    assert_eq!(
+        d.finding("workers.memory").unwrap().status,
+        osd_engine::checks::Status::Warn
+    );
 }

@@ -160,6 +160,49 @@ fn memory_recycling() {
 }
 
 #[test]
+fn workers_recycling_counts_only_the_log_lines_of_the_window() {
+    // The lab appends Odoo's own recycle and kill lines to its log: some since this Odoo started,
+    // some 3 h before (an earlier run, other limits), some 30 h old; plus noise. Only the first
+    // count (tests/lab/lab WORKER_LOG_COUNTED).
+    let lab = Lab::up("workers-recycling");
+    let d = diagnose_lab(&lab);
+    assert_eq!(not_ok(&d), ["workers.memory"], "{:#?}", d.checks);
+    let log = d.facts.log.seen().expect("log facts");
+    assert_eq!(
+        (
+            log.memory_recycles,
+            log.memory_kills,
+            log.cpu_limit_kills,
+            log.worker_timeouts,
+            log.cron_timeouts
+        ),
+        (3, 1, 1, 1, 1),
+        "{log:#?}"
+    );
+    assert!(log.window_since_start, "Odoo started less than 24 h ago");
+    assert!(!log.window_truncated);
+    assert!(log.window_hours < 1.0, "{log:#?}");
+    assert_eq!(log.workers, 2);
+    let f = d.finding("workers.memory").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    let all: String = f
+        .evidence
+        .iter()
+        .map(|e| format!("{} | {}\n", e.source, e.excerpt))
+        .collect();
+    assert!(
+        all.contains("3 recycles at limit_memory_soft, 1 request failed at limit_memory_hard (MemoryError), 1 request stopped at limit_time_cpu = 600 s, 1 worker killed at limit_time_real = 1200 s, 1 cron worker killed"),
+        "{all}"
+    );
+    assert!(all.contains("since Odoo started"), "{all}");
+    assert!(
+        all.contains("3 memory recycles since Odoo started"),
+        "{all}"
+    );
+    assert!(all.contains("across 2 workers: about one every"), "{all}");
+}
+
+#[test]
 fn proxy_cache_on_odoos_pages() {
     // The whole site cached with Set-Cookie and Cache-Control ignored; /web/static's cache is fine.
     expect("proxy-cache", &["proxy.cache"]);

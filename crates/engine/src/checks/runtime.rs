@@ -171,10 +171,8 @@ pub fn workers_memory(f: &Facts, mut fnd: Finding) -> Finding {
             hard / MIB,
             ram / MIB,
             match &f.log {
-                Observed::Seen(l) if l.window_from.is_some() => format!(
-                    "; no worker recycled or killed {}",
-                    window_words(l)
-                ),
+                Observed::Seen(l) if l.window_from.is_some() =>
+                    format!("; no worker recycled or killed {}", window_words(l)),
                 _ => String::new(),
             }
         );
@@ -194,7 +192,10 @@ const CHURN_PER_WORKER_HOUR: f64 = 1.0;
 fn window_words(l: &crate::facts::LogFacts) -> String {
     let span = span_words(l.window_hours * 3600.0);
     if l.window_truncated {
-        format!("in the {span} the log covers (since {} UTC)", l.window_from.as_deref().unwrap_or("?"))
+        format!(
+            "in the {span} the log covers (since {} UTC)",
+            l.window_from.as_deref().unwrap_or("?")
+        )
     } else if l.window_since_start {
         format!("since Odoo started {span} ago")
     } else {
@@ -284,14 +285,21 @@ fn recycles_from_log(
         let every = span_words(hours * 3600.0 / log.memory_recycles as f64);
         let words = format!(
             "{} {window} across {}: about one every {every}",
-            crate::words::count(log.memory_recycles as usize, "memory recycle", "memory recycles"),
+            crate::words::count(
+                log.memory_recycles as usize,
+                "memory recycle",
+                "memory recycles"
+            ),
             crate::words::units(workers, "worker"),
         );
         // A short window (Odoo just started) says little about a rate: only counts over an hour
         // or more are judged as churn.
         fnd = fnd.evidence("recycling rate", words.clone());
         if per_worker_hour > CHURN_PER_WORKER_HOUR && log.window_hours >= 1.0 {
-            fnd.worsen(Status::Warn, format!("{words}, more than one per worker per hour."));
+            fnd.worsen(
+                Status::Warn,
+                format!("{words}, more than one per worker per hour."),
+            );
         }
     }
     if log.cron_timeouts > 0 {

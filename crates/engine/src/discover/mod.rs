@@ -659,11 +659,14 @@ fn parse_log(s: &Sections) -> Observed<LogFacts> {
         }
     }
     // The window starts at the cutoff, or later at the oldest line read when the log does not
-    // reach back that far (a journal read with --since only when its bounded tail was full).
+    // reach back that far (a journal read with --since only when its bounded tail was full). A
+    // minute of slack: a log begun when this Odoo started has its first line seconds after it.
     let journal = log.source.starts_with("the journal");
     if let (Some(now), Some(cut)) = (now, cut) {
         let mut from = cut;
-        if let Some(o) = oldest.filter(|&o| o > cut && (!journal || log.lines_scanned >= 50_000)) {
+        if let Some(o) =
+            oldest.filter(|&o| o > cut + 60 && (!journal || log.lines_scanned >= 50_000))
+        {
             from = o;
             log.window_truncated = true;
             log.window_from = oldest_line;
@@ -906,7 +909,11 @@ MemoryError
         assert_eq!(l.window_from.as_deref(), Some("2026-03-02 00:00:00"));
         assert!(!l.window_truncated);
         assert!((l.window_hours - 10.0).abs() < 1e-9);
-        assert!(l.samples.iter().any(|s| s == "MemoryError"), "{:?}", l.samples);
+        assert!(
+            l.samples.iter().any(|s| s == "MemoryError"),
+            "{:?}",
+            l.samples
+        );
     }
 
     #[test]
@@ -928,7 +935,9 @@ MemoryError
     #[test]
     fn unstamped_lines_count_when_the_reader_kept_to_the_window() {
         let bare = "Worker (5) virtual memory limit (2300000000) reached.\nMemoryError\n";
-        assert!(logstats(bare, "2026-03-02 00:00:00", true).contains("memory_recycles 1\nmemory_kills 1\n"));
-        assert!(logstats(bare, "2026-03-02 00:00:00", false).contains("memory_recycles 0\nmemory_kills 0\n"));
+        assert!(logstats(bare, "2026-03-02 00:00:00", true)
+            .contains("memory_recycles 1\nmemory_kills 1\n"));
+        assert!(logstats(bare, "2026-03-02 00:00:00", false)
+            .contains("memory_recycles 0\nmemory_kills 0\n"));
     }
 }

@@ -165,7 +165,8 @@ now=$(date -u +%s)
 cut=$((now - 86400)); started=0
 if [ "$PID" != 0 ]; then
   up=$(ps -o etimes= -p "$PID" 2>/dev/null | tr -d ' ')
-  [ -n "$up" ] && [ $((now - up)) -gt "$cut" ] && { cut=$((now - up)); started=1; }
+  # one second earlier: both clocks are read in whole seconds
+  [ -n "$up" ] && [ $((now - up - 1)) -gt "$cut" ] && { cut=$((now - up - 1)); started=1; }
 fi
 CUTOFF=$(date -u -d "@$cut" '+%Y-%m-%d %H:%M:%S' 2>/dev/null)
 # The counts, then the window in seconds since the epoch (the oldest stamp read says whether the
