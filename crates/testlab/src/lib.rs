@@ -43,6 +43,7 @@ pub const SCENARIOS: &[&str] = &[
     "sessions-full",
     "sessions-readonly",
     "sessions-root-owned",
+    "devices-revoked",
 ];
 
 /// `lab.json`, as written by `tests/lab/lab up`.
