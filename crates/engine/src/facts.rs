@@ -727,7 +727,32 @@ pub struct DbParams {
     pub autovacuum_cron_active: Option<bool>,
     /// Read with psql on the host (local socket), not over TCP.
     pub via_psql: bool,
+    /// Odoo 18+: devices whose sessions a person ended (`res_device_log` rows marked revoked),
+    /// per device owner. `None` when not read (below 18, or no `res_device_log` table).
+    #[serde(default)]
+    pub revoked_devices: Option<Vec<RevokedDevices>>,
 }
+
+/// The devices of one user that someone revoked (Preferences → Devices), counted by session:
+/// revoking writes `revoked = true` on every log row of the session, and the ORM's write stamps
+/// `write_date` (when) and `write_uid` (who). No session identifier is ever read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RevokedDevices {
+    /// The device owner's login (`#<id>` when the user no longer exists).
+    pub user: String,
+    /// Sessions revoked in the last [`REVOKED_WINDOW_DAYS`] days (the database's clock).
+    pub recent: u32,
+    /// Sessions revoked that the log still holds, at any date.
+    pub total: u32,
+    /// The latest revocation, UTC, `YYYY-MM-DD HH:MM`.
+    pub last: String,
+    /// Who revoked them in the window (logins; the owner's own login when they did it).
+    #[serde(default)]
+    pub by: Vec<String>,
+}
+
+/// How far back a revocation counts as recent.
+pub const REVOKED_WINDOW_DAYS: u32 = 7;
 
 impl DbFacts {
     pub fn param(&self, db: &str, key: &str) -> Option<&str> {

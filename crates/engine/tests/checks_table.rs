@@ -11,7 +11,7 @@ use osd_engine::change::plan::{plan, FixRequest};
 use osd_engine::change::workspace::MemFiles;
 use osd_engine::checks::{CheckId, Remedy, Status};
 use osd_engine::facts::Facts;
-use osd_engine::registry::REGISTRY;
+use osd_engine::registry::{INFORM_ONLY, REGISTRY};
 use osd_engine::Diagnosis;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,6 +32,8 @@ const CAPTURED: &[(&str, &[&str])] = &[
     ("folklore-conf", &["conf.folklore"]),
     ("folklore-params", &["conf.folklore"]),
     ("idle-logout", &["session.idle-logout"]),
+    // Odoo 18 whose device log holds sessions people revoked in the last days: it informs.
+    ("devices-revoked", &["session.revoked"]),
     ("two-upstreams", &["proxy.sticky"]),
     ("memory-recycling", &["workers.memory"]),
     // Recycles and kills in the log since Odoo started (and older ones that do not count).
@@ -384,6 +386,32 @@ fn derived() -> Vec<(String, Facts, Vec<&'static str>)> {
         },
         vec!["session.idle-logout"],
     );
+    // Revoked devices: only older ones (nothing recent), or an 18 database without a device log.
+    case(
+        "devices-revoked",
+        "none in the last 7 days",
+        &|d| {
+            for r in d
+                .pointer_mut("/db/value/databases/0/revoked_devices")
+                .unwrap()
+                .as_array_mut()
+                .unwrap()
+            {
+                r["recent"] = 0.into();
+                r["by"] = serde_json::json!([]);
+            }
+        },
+        vec![],
+    );
+    case(
+        "devices-revoked",
+        "no device log",
+        &|d| {
+            *d.pointer_mut("/db/value/databases/0/revoked_devices")
+                .unwrap() = serde_json::Value::Null
+        },
+        vec!["session.revoked"],
+    );
     out
 }
 
@@ -527,6 +555,14 @@ fn only_problems_have_a_remedy_and_each_needs_you_says_what_to_do() {
             match (&f.status, &f.remedy) {
                 (Status::Ok | Status::Skip, Remedy::None) => {}
                 (Status::Ok | Status::Skip, r) => panic!("{name}: {} is fine but has {r:?}", f.id),
+                // Inform-only (a person revoked a device): nothing to fix, no steps invented.
+                (_, Remedy::None) if INFORM_ONLY.contains(&f.id) => {
+                    assert!(
+                        f.fixes.is_empty(),
+                        "{name}: {} informs but offers a fix",
+                        f.id
+                    )
+                }
                 (_, Remedy::None) => panic!("{name}: {} is a problem without a remedy", f.id),
                 (_, Remedy::NeedsYou { why, steps }) => assert!(
                     !why.is_empty() && steps.len() >= 2,
@@ -919,4 +955,75 @@ fn worker_recycles_are_said_in_words_with_their_rate_and_what_they_cost() {
         d.finding("workers.memory").unwrap().status,
         osd_engine::checks::Status::Warn
     );
+}
+
+/// Revoked devices: skipped below 18 with why, ok without recent revocations (older ones still in
+/// the evidence), a warning that only informs when people revoked devices lately, unknown when an
+/// 18 database has no device log.
+#[test]
+fn revoked_devices_skip_below_18_are_ok_without_recent_ones_and_inform_otherwise() {
+    let find = |name: &str| case(name).finding(CheckId::SessionRevoked).unwrap().clone();
+    let skip = find("healthy");
+    assert_eq!(skip.status, Status::Skip, "{skip:#?}");
+    assert_eq!(
+        skip.summary,
+        "Odoo 17.0 keeps no device log to read revocations from."
+    );
+    assert!(skip.version_note.as_deref().unwrap().contains("Odoo 18"));
+
+    let ok = find("shared-cluster-18");
+    assert_eq!(ok.status, Status::Ok, "{ok:#?}");
+    assert_eq!(ok.evidence[0].excerpt, "no device revoked");
+
+    let old = find("devices-revoked + none in the last 7 days");
+    assert_eq!(old.status, Status::Ok);
+    assert_eq!(old.summary, "No device was revoked in the last 7 days.");
+    assert!(
+        old.evidence[0]
+            .excerpt
+            .contains("marc: none in the last 7 days; 3 in the log in all"),
+        "{}",
+        old.evidence[0].excerpt
+    );
+
+    let news = find("devices-revoked");
+    assert_eq!(news.status, Status::Warn, "{news:#?}");
+    assert!(
+        news.summary.starts_with(
+            "Sessions were ended on purpose in the last 7 days: 2 sessions of marc (last "
+        ),
+        "{}",
+        news.summary
+    );
+    assert!(
+        news.summary.contains(", 1 session of lea (last "),
+        "{}",
+        news.summary
+    );
+    assert_eq!(news.remedy, Remedy::None);
+    assert!(news.fixes.is_empty());
+    let ev = &news.evidence[0];
+    assert_eq!(ev.source, "res_device_log in database odoo");
+    assert!(
+        ev.excerpt.contains(
+            "marc: 2 sessions revoked in the last 7 days (by admin, marc); 3 in the log in all"
+        ),
+        "{}",
+        ev.excerpt
+    );
+    assert!(
+        ev.excerpt
+            .contains("lea: 1 session revoked in the last 7 days (by admin); 1 in the log in all"),
+        "{}",
+        ev.excerpt
+    );
+    assert!(
+        news.why
+            .contains("Odoo records no date for a password change"),
+        "{}",
+        news.why
+    );
+
+    let unread = find("devices-revoked + no device log");
+    assert_eq!(unread.status, Status::Unknown);
 }

@@ -44,6 +44,7 @@ pub const SCENARIOS: &[&str] = &[
     "sessions-readonly",
     "sessions-root-owned",
     "workers-recycling",
+    "devices-revoked",
 ];
 
 /// `lab.json`, as written by `tests/lab/lab up`.
