@@ -15,7 +15,8 @@
  *                      and the diagnosis page can switch to another
  *   undecided-databases  the instance's config does not say which of three databases people use:
  *                      the diagnosis asks, and the database checks wait for the choice
- *   every-status       the checklist shows every status: ok, warn, fail, skip, unknown
+ *   every-status       the checklist shows every status: ok, warn, fail, skip, unknown (and a
+ *                      warning that only informs: devices people revoked, no fix)
  *   healthy            every check passes: nothing to fix
  *   diagnose-fails     the diagnosis fails (no Odoo running)
  *   apply-rolls-back   applying fails validation and everything is rolled back
@@ -75,6 +76,16 @@ function checksFor(scenario, fixed) {
   if (scenario === "every-status") {
     set("proxy.sticky", { status: "skip", summary: "Only one Odoo server: nothing to share." });
     set("db.filter", { status: "unknown", summary: "The database filter could not be read: the database did not answer.", remedy: { kind: "needs_you", why: "The app has no automatic fix for this; it needs a decision on the server.", steps: ["Check that PostgreSQL answers, then diagnose again."] } });
+    // An inform-only finding (Odoo 18, devices people revoked): a warning without a fix or steps.
+    set("session.revoked", {
+      status: "warn",
+      summary: "Sessions were ended on purpose in the last 7 days: 2 sessions of marc (last 2026-12-01 04:15 UTC), 1 session of lea (last 2026-11-29 07:15 UTC).",
+      users_see: "Those people were logged out on the revoked devices at once: their next click showed the login page. Someone chose that; it is not a fault. Nothing to fix — this is here so a complaint from these people at these times can be told apart from a real problem.",
+      why: "Revoking a device in Preferences → Devices (or an admin doing it on the user's form) deletes that session on the server and marks its rows in the device log revoked; the person is logged out at their next click, on purpose. A password change ends a person's other sessions too, by design. Odoo records no date for a password change (res_users.write_date moves on any change to the user), so this check cannot list them.",
+      evidence: [{ source: "res_device_log in database odoo", excerpt: "marc: 2 sessions revoked in the last 7 days (by admin, marc); 3 in the log in all, the last on 2026-12-01 04:15 UTC\nlea: 1 session revoked in the last 7 days (by admin); 1 in the log in all, the last on 2026-11-29 07:15 UTC\nadmin: none in the last 7 days; 1 in the log in all, the last on 2026-10-23 07:15 UTC" }],
+      version_note: "Devices and their revocation exist from Odoo 18 (res.device, res.device.log).",
+      remedy: { kind: "none" },
+    });
     set("proxy.canonical-host", {
       status: "warn",
       summary: "Odoo answers on 3 names; web.base.url is not frozen.",

@@ -1,7 +1,8 @@
 // @ts-check
 // Canned engine data for the mock api: the checklist of the lab scenario `short-lifetime` as the
 // engine produced it (taken from crates/engine/tests/golden/short-lifetime-before.input.json,
-// normalized host names). ui/api-mock.js derives the other scenarios from it.
+// normalized host names; session.revoked as the engine judges it on 17). ui/api-mock.js derives
+// the other scenarios from it.
 /** The one Odoo of most scenarios. @type {import('./types/api').InstanceChoice} */
 export const ONE_INSTANCE = {
   label: "port 8069 config /etc/odoo.conf (Odoo 17.0, supervisor program odoo, running, pid 812)", value: "/etc/odoo.conf",
@@ -180,6 +181,24 @@ export const SHORT_LIFETIME_CHECKS = [
   ],
   "version_note": null,
   "references": [],
+  "fixes": []
+ },
+ {
+  "id": "session.revoked",
+  "remedy": {"kind": "none"},
+  "status": "skip",
+  "title": "Sessions ended on purpose (devices revoked)",
+  "summary": "Odoo 17.0 keeps no device log to read revocations from.",
+  "users_see": "",
+  "why": "",
+  "evidence": [],
+  "version_note": "Odoo 18 brought the device list (Preferences → Devices) whose \"Revoke\" ends a session at once; this check reads its log (res_device_log) on 18 and later.",
+  "references": [
+   {
+    "label": "odoo/odoo 18.0: res_device.py (revoke)",
+    "url": "https://github.com/odoo/odoo/blob/18.0/odoo/addons/base/models/res_device.py"
+   }
+  ],
   "fixes": []
  },
  {

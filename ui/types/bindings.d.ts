@@ -207,7 +207,7 @@ export type ExportedReport = { path: string, format: ReportFormat, bytes: number
 
 export type ReportFormat = "html" | "markdown" | "json";
 
-export type CheckId = "service.found" | "session.lifetime" | "session.store" | "session.external-cleanup" | "session.cleanup-runs" | "session.idle-logout" | "conf.folklore" | "conf.syntax" | "proxy.mode" | "proxy.headers" | "proxy.websocket" | "proxy.https-redirect" | "proxy.canonical-host" | "proxy.cookie-flags" | "proxy.sticky" | "proxy.cache" | "workers.memory" | "db.filter";
+export type CheckId = "service.found" | "session.lifetime" | "session.store" | "session.external-cleanup" | "session.cleanup-runs" | "session.idle-logout" | "session.revoked" | "conf.folklore" | "conf.syntax" | "proxy.mode" | "proxy.headers" | "proxy.websocket" | "proxy.https-redirect" | "proxy.canonical-host" | "proxy.cookie-flags" | "proxy.sticky" | "proxy.cache" | "workers.memory" | "db.filter";
 
 export type Status = "ok" | "skip" | "unknown" | "warn" | "fail";
 

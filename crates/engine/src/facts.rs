@@ -661,9 +661,44 @@ pub struct LogFacts {
     pub lines_scanned: u64,
     pub session_expired: u64,
     pub dbfilter_rejects: u64,
+    /// In the window below: `Worker (PID) virtual memory limit (BYTES) reached.` (over
+    /// limit_memory_soft: the worker finishes its request, then is replaced).
     pub memory_recycles: u64,
+    /// In the window: tracebacks ending in `MemoryError` (an allocation refused at
+    /// limit_memory_hard: the request in flight fails).
     pub memory_kills: u64,
+    /// In the window: `WorkerHTTP (PID) timeout after Ns` (limit_time_real: killed with SIGKILL,
+    /// the request in flight is lost).
     pub worker_timeouts: u64,
+    /// In the window: `Worker (PID) CPU time limit (N) reached.` (limit_time_cpu: the request in
+    /// flight fails).
+    #[serde(default)]
+    pub cpu_limit_kills: u64,
+    /// In the window: `WorkerCron (PID) timeout after Ns` (a scheduled job killed, no visitor's
+    /// request).
+    #[serde(default)]
+    pub cron_timeouts: u64,
+    /// The window the worker counts cover: lines stamped (UTC) from `window_from` to the
+    /// moment of reading, `window_hours` long.
+    #[serde(default)]
+    pub window_from: Option<String>,
+    #[serde(default)]
+    pub window_hours: f64,
+    /// The window starts when the running Odoo started (less than 24 h ago), not 24 h ago.
+    #[serde(default)]
+    pub window_since_start: bool,
+    /// The log read does not reach back to 24 h ago / Odoo's start (rotated, or the bounded
+    /// tail): the window starts at its oldest line.
+    #[serde(default)]
+    pub window_truncated: bool,
+    /// The first and last stamps seen in the window.
+    #[serde(default)]
+    pub first_seen: Option<String>,
+    #[serde(default)]
+    pub last_seen: Option<String>,
+    /// `workers` in odoo.conf when the log was read (the counts are spread over them).
+    #[serde(default)]
+    pub workers: u64,
     /// A few matching lines per kind, newest last, for evidence.
     pub samples: Vec<String>,
 }
@@ -692,7 +727,32 @@ pub struct DbParams {
     pub autovacuum_cron_active: Option<bool>,
     /// Read with psql on the host (local socket), not over TCP.
     pub via_psql: bool,
+    /// Odoo 18+: devices whose sessions a person ended (`res_device_log` rows marked revoked),
+    /// per device owner. `None` when not read (below 18, or no `res_device_log` table).
+    #[serde(default)]
+    pub revoked_devices: Option<Vec<RevokedDevices>>,
 }
+
+/// The devices of one user that someone revoked (Preferences → Devices), counted by session:
+/// revoking writes `revoked = true` on every log row of the session, and the ORM's write stamps
+/// `write_date` (when) and `write_uid` (who). No session identifier is ever read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RevokedDevices {
+    /// The device owner's login (`#<id>` when the user no longer exists).
+    pub user: String,
+    /// Sessions revoked in the last [`REVOKED_WINDOW_DAYS`] days (the database's clock).
+    pub recent: u32,
+    /// Sessions revoked that the log still holds, at any date.
+    pub total: u32,
+    /// The latest revocation, UTC, `YYYY-MM-DD HH:MM`.
+    pub last: String,
+    /// Who revoked them in the window (logins; the owner's own login when they did it).
+    #[serde(default)]
+    pub by: Vec<String>,
+}
+
+/// How far back a revocation counts as recent.
+pub const REVOKED_WINDOW_DAYS: u32 = 7;
 
 impl DbFacts {
     pub fn param(&self, db: &str, key: &str) -> Option<&str> {

@@ -5,7 +5,7 @@
 
 use crate::change::workspace::Workspace;
 use crate::change::{conf_fix, nginx_fix};
-use crate::checks::{conf, idle_logout, proxy, runtime, session, CheckId, Finding};
+use crate::checks::{conf, idle_logout, proxy, revoked, runtime, session, CheckId, Finding};
 use crate::error::EngineError;
 use crate::facts::Facts;
 
@@ -32,6 +32,7 @@ pub static REGISTRY: &[Check] = &[
     Check { id: CheckId::SessionExternalCleanup, judge: session::external_cleanup, fix: Some(conf_fix::external_cleanup) },
     Check { id: CheckId::SessionCleanupRuns, judge: session::cleanup_runs, fix: Some(conf_fix::cleanup_runs) },
     Check { id: CheckId::SessionIdleLogout, judge: idle_logout::judge, fix: Some(conf_fix::idle_logout) },
+    Check { id: CheckId::SessionRevoked, judge: revoked::judge, fix: None },
     Check { id: CheckId::ConfFolklore, judge: conf::folklore, fix: Some(conf_fix::folklore) },
     Check { id: CheckId::ConfSyntax, judge: conf::syntax, fix: Some(conf_fix::syntax) },
     Check { id: CheckId::ProxyMode, judge: proxy::mode, fix: Some(conf_fix::proxy_mode) },
@@ -45,6 +46,12 @@ pub static REGISTRY: &[Check] = &[
     Check { id: CheckId::WorkersMemory, judge: runtime::workers_memory, fix: Some(conf_fix::workers_memory) },
     Check { id: CheckId::DbFilter, judge: runtime::db_filter, fix: None },
 ];
+
+/// Checks that only inform: their warning is something a person did on purpose (a device revoked),
+/// not a fault, so there is nothing to fix and nothing to do by hand ([`Remedy::None`]).
+///
+/// [`Remedy::None`]: crate::checks::Remedy::None
+pub const INFORM_ONLY: &[CheckId] = &[CheckId::SessionRevoked];
 
 /// Fixes that change nothing without another one: planning the first also plans the second while
 /// that one fails, and the change set says so (why, in words for people).

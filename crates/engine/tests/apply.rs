@@ -291,6 +291,11 @@ mod round_trips {
         round_trip("memory-recycling", &["workers.memory"], &[]);
     }
     #[test]
+    fn workers_recycling() {
+        // Odoo's default limits, and the restart: the kills logged before it no longer count.
+        round_trip("workers-recycling", &["workers.memory"], &[]);
+    }
+    #[test]
     fn idle_logout() {
         round_trip(
             "idle-logout",

@@ -11,7 +11,7 @@ use osd_engine::change::plan::{plan, FixRequest};
 use osd_engine::change::workspace::MemFiles;
 use osd_engine::checks::{CheckId, Remedy, Status};
 use osd_engine::facts::Facts;
-use osd_engine::registry::REGISTRY;
+use osd_engine::registry::{INFORM_ONLY, REGISTRY};
 use osd_engine::Diagnosis;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,8 +32,12 @@ const CAPTURED: &[(&str, &[&str])] = &[
     ("folklore-conf", &["conf.folklore"]),
     ("folklore-params", &["conf.folklore"]),
     ("idle-logout", &["session.idle-logout"]),
+    // Odoo 18 whose device log holds sessions people revoked in the last days: it informs.
+    ("devices-revoked", &["session.revoked"]),
     ("two-upstreams", &["proxy.sticky"]),
     ("memory-recycling", &["workers.memory"]),
+    // Recycles and kills in the log since Odoo started (and older ones that do not count).
+    ("workers-recycling", &["workers.memory"]),
     ("dbfilter-mismatch", &["db.filter"]),
     // The whole site cached with Set-Cookie and Cache-Control ignored (and /web/static cached).
     ("proxy-cache", &["proxy.cache"]),
@@ -120,6 +124,54 @@ fn derived() -> Vec<(String, Facts, Vec<&'static str>)> {
         },
         vec!["session.store"],
     );
+    // Worker recycles and kills read from the log (workers = 2 in the lab's healthy conf).
+    // Soft-limit recycles warn above one per worker per hour, judged over an hour or more.
+    let recycles = |n: u64, hours: f64, since_start: bool| {
+        move |d: &mut serde_json::Value| {
+            let l = d.pointer_mut("/log/value").unwrap();
+            l["memory_recycles"] = n.into();
+            l["window_hours"] = hours.into();
+            l["window_since_start"] = since_start.into();
+            l["window_from"] = "2026-03-01 10:00:00".into();
+            l["workers"] = 2.into();
+        }
+    };
+    case(
+        "healthy",
+        "60 memory recycles in 24 h",
+        &recycles(60, 24.0, false),
+        vec!["workers.memory"],
+    );
+    case(
+        "healthy",
+        "37 memory recycles in 24 h",
+        &recycles(37, 24.0, false),
+        vec![],
+    );
+    case(
+        "healthy",
+        "30 memory recycles since a start 10 minutes ago",
+        &recycles(30, 10.0 / 60.0, true),
+        vec![],
+    );
+    for kind in [
+        "memory_kills",
+        "cpu_limit_kills",
+        "worker_timeouts",
+        "cron_timeouts",
+    ] {
+        case(
+            "healthy",
+            kind,
+            &move |d: &mut serde_json::Value| {
+                let l = d.pointer_mut("/log/value").unwrap();
+                l[kind] = 1.into();
+                l["window_hours"] = 24.0.into();
+                l["window_from"] = "2026-03-01 10:00:00".into();
+            },
+            vec!["workers.memory"],
+        );
+    }
     case(
         "healthy",
         "max_cron_threads = 0",
@@ -334,6 +386,32 @@ fn derived() -> Vec<(String, Facts, Vec<&'static str>)> {
         },
         vec!["session.idle-logout"],
     );
+    // Revoked devices: only older ones (nothing recent), or an 18 database without a device log.
+    case(
+        "devices-revoked",
+        "none in the last 7 days",
+        &|d| {
+            for r in d
+                .pointer_mut("/db/value/databases/0/revoked_devices")
+                .unwrap()
+                .as_array_mut()
+                .unwrap()
+            {
+                r["recent"] = 0.into();
+                r["by"] = serde_json::json!([]);
+            }
+        },
+        vec![],
+    );
+    case(
+        "devices-revoked",
+        "no device log",
+        &|d| {
+            *d.pointer_mut("/db/value/databases/0/revoked_devices")
+                .unwrap() = serde_json::Value::Null
+        },
+        vec!["session.revoked"],
+    );
     out
 }
 
@@ -477,6 +555,14 @@ fn only_problems_have_a_remedy_and_each_needs_you_says_what_to_do() {
             match (&f.status, &f.remedy) {
                 (Status::Ok | Status::Skip, Remedy::None) => {}
                 (Status::Ok | Status::Skip, r) => panic!("{name}: {} is fine but has {r:?}", f.id),
+                // Inform-only (a person revoked a device): nothing to fix, no steps invented.
+                (_, Remedy::None) if INFORM_ONLY.contains(&f.id) => {
+                    assert!(
+                        f.fixes.is_empty(),
+                        "{name}: {} informs but offers a fix",
+                        f.id
+                    )
+                }
                 (_, Remedy::None) => panic!("{name}: {} is a problem without a remedy", f.id),
                 (_, Remedy::NeedsYou { why, steps }) => assert!(
                     !why.is_empty() && steps.len() >= 2,
@@ -837,4 +923,107 @@ fn root_owned_sessions_are_given_back_by_a_person_not_hidden_by_pinning_data_dir
             "{name}: {steps:#?}"
         );
     }
+}
+
+#[test]
+fn worker_recycles_are_said_in_words_with_their_rate_and_what_they_cost() {
+    let d = case("healthy + 37 memory recycles in 24 h");
+    let f = d.finding("workers.memory").unwrap();
+    assert_eq!(f.status, osd_engine::checks::Status::Ok);
+    assert!(
+        f.evidence.iter().any(|e| e.excerpt
+            == "37 memory recycles in the last 24 h across 2 workers: about one every 39 minutes"),
+        "{:#?}",
+        f.evidence
+    );
+    let d = case("healthy + 60 memory recycles in 24 h");
+    let f = d.finding("workers.memory").unwrap();
+    assert_eq!(f.status, osd_engine::checks::Status::Warn);
+    assert_eq!(
+        f.summary,
+        "60 memory recycles in the last 24 h across 2 workers: about one every 24 minutes, more than one per worker per hour."
+    );
+    let d = case("healthy + worker_timeouts");
+    let f = d.finding("workers.memory").unwrap();
+    assert_eq!(f.status, osd_engine::checks::Status::Fail);
+    assert_eq!(
+        f.summary,
+        "1 worker stop in the last 24 h lost the request in flight: 1 at limit_time_real."
+    );
+    let d = case("healthy + cron_timeouts");
+    assert_eq!(
+        d.finding("workers.memory").unwrap().status,
+        osd_engine::checks::Status::Warn
+    );
+}
+
+/// Revoked devices: skipped below 18 with why, ok without recent revocations (older ones still in
+/// the evidence), a warning that only informs when people revoked devices lately, unknown when an
+/// 18 database has no device log.
+#[test]
+fn revoked_devices_skip_below_18_are_ok_without_recent_ones_and_inform_otherwise() {
+    let find = |name: &str| case(name).finding(CheckId::SessionRevoked).unwrap().clone();
+    let skip = find("healthy");
+    assert_eq!(skip.status, Status::Skip, "{skip:#?}");
+    assert_eq!(
+        skip.summary,
+        "Odoo 17.0 keeps no device log to read revocations from."
+    );
+    assert!(skip.version_note.as_deref().unwrap().contains("Odoo 18"));
+
+    let ok = find("shared-cluster-18");
+    assert_eq!(ok.status, Status::Ok, "{ok:#?}");
+    assert_eq!(ok.evidence[0].excerpt, "no device revoked");
+
+    let old = find("devices-revoked + none in the last 7 days");
+    assert_eq!(old.status, Status::Ok);
+    assert_eq!(old.summary, "No device was revoked in the last 7 days.");
+    assert!(
+        old.evidence[0]
+            .excerpt
+            .contains("marc: none in the last 7 days; 3 in the log in all"),
+        "{}",
+        old.evidence[0].excerpt
+    );
+
+    let news = find("devices-revoked");
+    assert_eq!(news.status, Status::Warn, "{news:#?}");
+    assert!(
+        news.summary.starts_with(
+            "Sessions were ended on purpose in the last 7 days: 2 sessions of marc (last "
+        ),
+        "{}",
+        news.summary
+    );
+    assert!(
+        news.summary.contains(", 1 session of lea (last "),
+        "{}",
+        news.summary
+    );
+    assert_eq!(news.remedy, Remedy::None);
+    assert!(news.fixes.is_empty());
+    let ev = &news.evidence[0];
+    assert_eq!(ev.source, "res_device_log in database odoo");
+    assert!(
+        ev.excerpt.contains(
+            "marc: 2 sessions revoked in the last 7 days (by admin, marc); 3 in the log in all"
+        ),
+        "{}",
+        ev.excerpt
+    );
+    assert!(
+        ev.excerpt
+            .contains("lea: 1 session revoked in the last 7 days (by admin); 1 in the log in all"),
+        "{}",
+        ev.excerpt
+    );
+    assert!(
+        news.why
+            .contains("Odoo records no date for a password change"),
+        "{}",
+        news.why
+    );
+
+    let unread = find("devices-revoked + no device log");
+    assert_eq!(unread.status, Status::Unknown);
 }

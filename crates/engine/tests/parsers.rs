@@ -1828,6 +1828,7 @@ mod proxy_judgements {
                 modules: BTreeMap::new(),
                 autovacuum_cron_active: Some(true),
                 via_psql: false,
+                revoked_devices: None,
             })
             .collect();
         Facts {

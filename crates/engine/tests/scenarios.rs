@@ -150,6 +150,81 @@ fn idle_logout_module_with_a_short_delay() {
 }
 
 #[test]
+fn devices_revoked_on_odoo_18_are_reported_per_user_without_session_identifiers() {
+    let lab = Lab::up("devices-revoked");
+    let d = diagnose_lab(&lab);
+    assert_eq!(not_ok(&d), ["session.revoked"], "{:#?}", d.checks);
+    assert_eq!(d.facts.odoo.version.map(|v| v.major), Some(18));
+    // What the lab seeded: the revocations (owner, who, when) and every session identifier.
+    let seeded: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(lab.info.dir.join("devices-revoked.json")).unwrap(),
+    )
+    .unwrap();
+    let at = |user: &str, by: &str| -> Vec<String> {
+        let mut v: Vec<String> = seeded["revoked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["user"] == user && (by.is_empty() || r["by"] == by))
+            .map(|r| r["at"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let db = d.facts.db.seen().unwrap();
+    let mut got = db.databases[0].revoked_devices.clone().expect("read on 18");
+    got.sort_by(|a, b| a.user.cmp(&b.user));
+    let row = |user: &str| got.iter().find(|r| r.user == user).cloned();
+    // marc: one session by admin 2 days ago, one by himself yesterday, one 20 days ago.
+    let marc = row("marc").expect("marc's revocations");
+    assert_eq!((marc.recent, marc.total), (2, 3), "{marc:?}");
+    assert_eq!(marc.by, ["admin", "marc"]);
+    assert_eq!(&marc.last, at("marc", "").last().unwrap());
+    let lea = row("lea").expect("lea's revocation");
+    assert_eq!(
+        (lea.recent, lea.total, lea.by.clone()),
+        (1, 1, vec!["admin".to_string()])
+    );
+    assert_eq!(lea.last, at("lea", "")[0]);
+    // admin: 40 days ago by himself counts in the total only; the row __system__ marked an hour
+    // ago (Odoo 19's cleanup) is not a person's revocation and is left out.
+    let admin = row("admin").expect("admin's old revocation");
+    assert_eq!((admin.recent, admin.total), (0, 1), "{admin:?}");
+    assert_eq!(admin.last, at("admin", "admin")[0]);
+    assert_eq!(got.len(), 3, "{got:?}");
+
+    let f = d.finding("session.revoked").unwrap();
+    assert_eq!(f.status, Status::Warn, "{f:#?}");
+    assert_eq!(
+        f.summary,
+        format!(
+            "Sessions were ended on purpose in the last 7 days: 2 sessions of marc (last {} UTC), 1 session of lea (last {} UTC).",
+            marc.last, lea.last
+        )
+    );
+    // Informs only: no fix, and no invented steps for a person.
+    assert!(f.fixes.is_empty());
+    assert_eq!(f.remedy, osd_engine::checks::Remedy::None);
+    assert!(
+        f.why.contains("records no date for a password change"),
+        "{}",
+        f.why
+    );
+    // No session identifier anywhere: not in the diagnosis, not in the facts document.
+    let all = format!(
+        "{}\n{}",
+        serde_json::to_string(&d).unwrap(),
+        d.facts.to_json()
+    );
+    let ids = seeded["identifiers"].as_array().unwrap();
+    assert_eq!(ids.len(), 8);
+    for id in ids {
+        let id = id.as_str().unwrap();
+        assert!(!all.contains(id), "a session identifier leaked: {id}");
+    }
+}
+
+#[test]
 fn two_upstreams_without_stickiness() {
     expect("two-upstreams", &["proxy.sticky"]);
 }
@@ -157,6 +232,49 @@ fn two_upstreams_without_stickiness() {
 #[test]
 fn memory_recycling() {
     expect("memory-recycling", &["workers.memory"]);
+}
+
+#[test]
+fn workers_recycling_counts_only_the_log_lines_of_the_window() {
+    // The lab appends Odoo's own recycle and kill lines to its log: some since this Odoo started,
+    // some 3 h before (an earlier run, other limits), some 30 h old; plus noise. Only the first
+    // count (tests/lab/lab WORKER_LOG_COUNTED).
+    let lab = Lab::up("workers-recycling");
+    let d = diagnose_lab(&lab);
+    assert_eq!(not_ok(&d), ["workers.memory"], "{:#?}", d.checks);
+    let log = d.facts.log.seen().expect("log facts");
+    assert_eq!(
+        (
+            log.memory_recycles,
+            log.memory_kills,
+            log.cpu_limit_kills,
+            log.worker_timeouts,
+            log.cron_timeouts
+        ),
+        (3, 1, 1, 1, 1),
+        "{log:#?}"
+    );
+    assert!(log.window_since_start, "Odoo started less than 24 h ago");
+    assert!(!log.window_truncated);
+    assert!(log.window_hours < 1.0, "{log:#?}");
+    assert_eq!(log.workers, 2);
+    let f = d.finding("workers.memory").unwrap();
+    assert_eq!(f.status, Status::Fail);
+    let all: String = f
+        .evidence
+        .iter()
+        .map(|e| format!("{} | {}\n", e.source, e.excerpt))
+        .collect();
+    assert!(
+        all.contains("3 recycles at limit_memory_soft, 1 request failed at limit_memory_hard (MemoryError), 1 request stopped at limit_time_cpu = 600 s, 1 worker killed at limit_time_real = 1200 s, 1 cron worker killed"),
+        "{all}"
+    );
+    assert!(all.contains("since Odoo started"), "{all}");
+    assert!(
+        all.contains("3 memory recycles since Odoo started"),
+        "{all}"
+    );
+    assert!(all.contains("across 2 workers: about one every"), "{all}");
 }
 
 #[test]

@@ -43,6 +43,8 @@ pub const SCENARIOS: &[&str] = &[
     "sessions-full",
     "sessions-readonly",
     "sessions-root-owned",
+    "workers-recycling",
+    "devices-revoked",
 ];
 
 /// `lab.json`, as written by `tests/lab/lab up`.

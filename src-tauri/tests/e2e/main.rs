@@ -527,6 +527,39 @@ mod ui_with_mock_api {
                 "{mark} is shown: {marks:?}"
             );
         }
+        // A warning that only informs (devices people revoked, Odoo 18) shows like the others:
+        // its mark and summary, closed, with neither "Can be fixed here" nor "Needs you"; opened,
+        // the per-user counts and dates.
+        let revoked = "[data-check-id='session.revoked']";
+        assert_eq!(gui.attrs(revoked, "data-status").await, ["warn"]);
+        assert!(gui
+            .text(&format!("{revoked} .check__summary"))
+            .await
+            .contains("Sessions were ended on purpose in the last 7 days: 2 sessions of marc"));
+        assert!(gui
+            .attrs(&format!("{revoked} details[open]"), "open")
+            .await
+            .is_empty());
+        assert!(gui
+            .texts(&format!("{revoked} [data-testid=needs-you]"))
+            .await
+            .is_empty());
+        assert!(gui
+            .texts(&format!("{revoked} [data-testid=fix-here]"))
+            .await
+            .is_empty());
+        gui.click(&format!("{revoked} .check__summary")).await;
+        let body = gui
+            .wait_text(
+                &format!("{revoked} .check__body"),
+                "marc: 2 sessions revoked",
+            )
+            .await;
+        assert!(
+            body.contains("Odoo records no date for a password change"),
+            "{body}"
+        );
+        assert!(!body.to_lowercase().contains("what you do"), "{body}");
         // A failing item is open with what users see, why, evidence, version note and links.
         let lifetime = gui
             .text("[data-check-id='session.lifetime'] .check__body")

@@ -21,7 +21,9 @@ pub fn decide_all(d: &Diagnosis) -> Vec<Remedy> {
 
 /// The remedy of one finding: planning its check alone over `files` decides.
 pub fn decide(files: &MemFiles, d: &Diagnosis, f: &Finding) -> Remedy {
-    if matches!(f.status, Status::Ok | Status::Skip) {
+    // An inform-only finding is news, not a fault: no fix, and no "needs you" steps to invent.
+    if matches!(f.status, Status::Ok | Status::Skip) || crate::registry::INFORM_ONLY.contains(&f.id)
+    {
         return Remedy::None;
     }
     if !crate::registry::check(f.id).fixable() {

@@ -9,6 +9,7 @@
 pub mod conf;
 pub mod idle_logout;
 pub mod proxy;
+pub mod revoked;
 pub mod runtime;
 pub mod session;
 
@@ -66,6 +67,12 @@ pub enum CheckId {
         message = "No module logs people out too soon"
     )]
     SessionIdleLogout,
+    #[serde(rename = "session.revoked")]
+    #[strum(
+        serialize = "session.revoked",
+        message = "Sessions ended on purpose (devices revoked)"
+    )]
+    SessionRevoked,
     #[serde(rename = "conf.folklore")]
     #[strum(
         serialize = "conf.folklore",
@@ -249,7 +256,8 @@ pub struct Finding {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Remedy {
-    /// Nothing to fix (ok or skipped).
+    /// Nothing to fix: ok or skipped, or a finding that only informs (e.g. sessions a person
+    /// ended on purpose, [`crate::registry::INFORM_ONLY`]).
     #[default]
     None,
     /// Planning this check alone changes something here; `also` are the other checks that plan

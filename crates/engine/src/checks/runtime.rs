@@ -158,45 +158,7 @@ pub fn workers_memory(f: &Facts, mut fnd: Finding) -> Finding {
         fnd.worsen(Status::Warn, "The workers' hard memory limits add up to far more than the RAM: under load the system kills Odoo.");
     }
     if let Observed::Seen(log) = &f.log {
-        if log.memory_recycles > 0 || log.memory_kills > 0 || log.worker_timeouts > 0 {
-            fnd = fnd.evidence(
-                format!("{} (last {} lines)", log.source, log.lines_scanned),
-                format!(
-                    "{} memory-limit recycles, {} kills, {} timeouts",
-                    log.memory_recycles, log.memory_kills, log.worker_timeouts
-                ),
-            );
-            for s in log
-                .samples
-                .iter()
-                .filter(|s| s.contains("memory") || s.contains("timeout") || s.contains("CPU"))
-                .take(3)
-            {
-                fnd = fnd.evidence(log.source.clone(), s.clone());
-            }
-        }
-        if log.memory_kills > 0 {
-            fnd.worsen(
-                Status::Fail,
-                format!(
-                    "{} killed at the hard memory limit: {} lost.",
-                    crate::words::count(log.memory_kills as usize, "worker was", "workers were"),
-                    crate::words::form(
-                        log.memory_kills as usize,
-                        "its requests were",
-                        "their requests were"
-                    )
-                ),
-            );
-        } else if log.memory_recycles >= 20 {
-            fnd.worsen(
-                Status::Warn,
-                format!(
-                    "Workers were recycled {} times for memory in the recent log.",
-                    log.memory_recycles
-                ),
-            );
-        }
+        fnd = recycles_from_log(log, o, workers, fnd);
     }
     if fnd.status != Status::Ok {
         fnd = fnd
@@ -204,10 +166,149 @@ pub fn workers_memory(f: &Facts, mut fnd: Finding) -> Finding {
             .why("A worker over limit_memory_soft finishes its request and is replaced; one over limit_memory_hard is killed on the spot. Limits far below what a worker needs turn that into a constant churn.");
     } else {
         fnd.summary = format!(
-            "{workers} workers with {} MiB soft / {} MiB hard limits fit {} MiB of RAM.",
+            "{workers} workers with {} MiB soft / {} MiB hard limits fit {} MiB of RAM{}.",
             soft / MIB,
             hard / MIB,
-            ram / MIB
+            ram / MIB,
+            match &f.log {
+                Observed::Seen(l) if l.window_from.is_some() =>
+                    format!("; no worker recycled or killed {}", window_words(l)),
+                _ => String::new(),
+            }
+        );
+    }
+    fnd
+}
+
+/// A soft-limit recycle rate above this many per worker per hour is churn. Why one: Odoo's
+/// default limit_memory_soft (2 GiB) is there to catch leaks, so a healthy worker lives for hours
+/// or days; each recycle forks a fresh worker whose next requests reload the registry and caches
+/// (seconds of latency). More than one an hour per worker means the limit sits below what the
+/// workers need, and users feel it as slow pages, though no request is lost (the worker finishes
+/// its request before it goes).
+const CHURN_PER_WORKER_HOUR: f64 = 1.0;
+
+/// "in the last 24 h", "since Odoo started 2 h ago", "in the 3 h the log covers".
+fn window_words(l: &crate::facts::LogFacts) -> String {
+    let span = span_words(l.window_hours * 3600.0);
+    if l.window_truncated {
+        format!(
+            "in the {span} the log covers (since {} UTC)",
+            l.window_from.as_deref().unwrap_or("?")
+        )
+    } else if l.window_since_start {
+        format!("since Odoo started {span} ago")
+    } else {
+        format!("in the last {span}")
+    }
+}
+
+/// Seconds for people, rounded: "39 minutes", "5 h", "24 h", "12 seconds".
+fn span_words(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    if s >= 2 * 3600 {
+        format!("{} h", (secs / 3600.0).round() as u64)
+    } else if s >= 120 {
+        crate::words::units((secs / 60.0).round() as u64, "minute")
+    } else {
+        crate::words::units(s, "second")
+    }
+}
+
+/// What the log says of the workers in its window: recycles at the soft limit (rate per worker),
+/// and kills that lose the request in flight (hard limit, limit_time_cpu, limit_time_real).
+fn recycles_from_log(
+    log: &crate::facts::LogFacts,
+    o: &crate::facts::OdooFacts,
+    workers: u64,
+    mut fnd: Finding,
+) -> Finding {
+    let window = window_words(log);
+    let time_cpu = o.option_u64("limit_time_cpu").unwrap_or(60);
+    let time_real = o.option_u64("limit_time_real").unwrap_or(120);
+    let lost = log.memory_kills + log.cpu_limit_kills + log.worker_timeouts;
+    if log.memory_recycles + lost + log.cron_timeouts == 0 {
+        if log.window_from.is_some() {
+            fnd = fnd.evidence(
+                log.source.clone(),
+                format!("no worker recycled or killed {window}"),
+            );
+        }
+        return fnd;
+    }
+    fnd = fnd.evidence(
+        format!("{} ({window})", log.source),
+        format!(
+            "{} at limit_memory_soft, {} at limit_memory_hard (MemoryError), {} at limit_time_cpu = {time_cpu} s, {} at limit_time_real = {time_real} s, {}",
+            crate::words::count(log.memory_recycles as usize, "recycle", "recycles"),
+            crate::words::count(log.memory_kills as usize, "request failed", "requests failed"),
+            crate::words::count(log.cpu_limit_kills as usize, "request stopped", "requests stopped"),
+            crate::words::count(log.worker_timeouts as usize, "worker killed", "workers killed"),
+            crate::words::count(log.cron_timeouts as usize, "cron worker killed", "cron workers killed"),
+        ),
+    );
+    for s in log
+        .samples
+        .iter()
+        .filter(|s| {
+            s.contains("virtual memory limit")
+                || s.starts_with("MemoryError")
+                || s.contains("timeout after")
+                || s.contains("CPU time limit")
+        })
+        .take(4)
+    {
+        fnd = fnd.evidence(log.source.clone(), s.clone());
+    }
+    if lost > 0 {
+        fnd.worsen(
+            Status::Fail,
+            format!(
+                "{} {window} lost the request in flight: {}.",
+                crate::words::count(lost as usize, "worker stop", "worker stops"),
+                [
+                    (log.memory_kills, "at the hard memory limit"),
+                    (log.cpu_limit_kills, "at limit_time_cpu"),
+                    (log.worker_timeouts, "at limit_time_real"),
+                ]
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, what)| format!("{n} {what}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+            ),
+        );
+    }
+    if log.memory_recycles > 0 {
+        let hours = log.window_hours.max(1.0 / 60.0);
+        let per_worker_hour = log.memory_recycles as f64 / workers.max(1) as f64 / hours;
+        let every = span_words(hours * 3600.0 / log.memory_recycles as f64);
+        let words = format!(
+            "{} {window} across {}: about one every {every}",
+            crate::words::count(
+                log.memory_recycles as usize,
+                "memory recycle",
+                "memory recycles"
+            ),
+            crate::words::units(workers, "worker"),
+        );
+        // A short window (Odoo just started) says little about a rate: only counts over an hour
+        // or more are judged as churn.
+        fnd = fnd.evidence("recycling rate", words.clone());
+        if per_worker_hour > CHURN_PER_WORKER_HOUR && log.window_hours >= 1.0 {
+            fnd.worsen(
+                Status::Warn,
+                format!("{words}, more than one per worker per hour."),
+            );
+        }
+    }
+    if log.cron_timeouts > 0 {
+        fnd.worsen(
+            Status::Warn,
+            format!(
+                "{} {window} at limit_time_real (the cron's limit_time_real_cron or limit_time_real): the scheduled jobs they ran did not finish.",
+                crate::words::count(log.cron_timeouts as usize, "cron worker was killed", "cron workers were killed")
+            ),
         );
     }
     fnd

@@ -41,6 +41,65 @@ pub const SESSION_MODULES: &[&str] = &[
     "auto_web_session_timeout",
 ];
 
+/// The per-database read: session parameters (`database.secret` only as present), the session
+/// modules, whether the autovacuum cron is active, and on 18+ the revoked devices per owner.
+///
+/// Revocations (`res.device._revoke` in Odoo 18, odoo/addons/base/models/res_device.py) delete
+/// the sessions and write `revoked = true` through the ORM on every `res_device_log` row of those
+/// sessions, which stamps `write_date`/`write_uid`; the rows themselves are inserted by raw SQL
+/// (`_update_device`) without either, so a revoked row's `write_date` is when it was revoked and
+/// `write_uid` who did it. Rows written by uid 1 (`__system__`: the 19 autovacuum marking
+/// sessions whose file is gone) are Odoo's cleanup, not a person, and left out. Sessions are
+/// counted by identifier inside PostgreSQL; the identifier (a session id's prefix) never leaves it.
+fn read_sql(devices: bool) -> String {
+    let mut sql = String::from(
+        "SELECT 'p', key, CASE WHEN key = 'database.secret' THEN '' ELSE value END \
+           FROM ir_config_parameter WHERE key = ANY(string_to_array($1, ',')) \
+         UNION ALL SELECT 'm', name, state FROM ir_module_module WHERE name = ANY(string_to_array($2, ',')) \
+         UNION ALL SELECT 'c', (SELECT bool_or(active)::text FROM ir_cron c WHERE to_jsonb(c)::text ILIKE '%auto-vacuum%'), ''",
+    );
+    if devices {
+        let recent = format!(
+            "l.write_date >= (now() AT TIME ZONE 'UTC') - interval '{} days'",
+            crate::facts::REVOKED_WINDOW_DAYS
+        );
+        sql.push_str(&format!(
+            " UNION ALL SELECT 'r', COALESCE(MAX(u.login), '#' || l.user_id::text), json_build_object(\
+               'recent', count(DISTINCT l.session_identifier) FILTER (WHERE {recent}), \
+               'total', count(DISTINCT l.session_identifier), \
+               'last', to_char(max(l.write_date), 'YYYY-MM-DD HH24:MI'), \
+               'by', COALESCE(array_agg(DISTINCT COALESCE(w.login, '#' || l.write_uid::text)) FILTER (WHERE {recent}), '{{}}'))::text \
+             FROM res_device_log l LEFT JOIN res_users u ON u.id = l.user_id LEFT JOIN res_users w ON w.id = l.write_uid \
+             WHERE l.revoked AND l.write_date IS NOT NULL AND l.write_uid IS DISTINCT FROM 1 GROUP BY l.user_id"
+        ));
+    }
+    sql
+}
+
+/// One owner's revoked devices from the read's JSON column.
+fn revoked_row(
+    user: String,
+    json: &str,
+) -> Result<crate::facts::RevokedDevices, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        recent: u32,
+        total: u32,
+        last: String,
+        by: Vec<String>,
+    }
+    let r: Row = serde_json::from_str(json)?;
+    let mut by = r.by;
+    by.sort();
+    Ok(crate::facts::RevokedDevices {
+        user,
+        recent: r.recent,
+        total: r.total,
+        last: r.last,
+        by,
+    })
+}
+
 /// Where Odoo's database is, as odoo.conf says; `db_host` unset means the local socket, which we
 /// try as 127.0.0.1 (the usual second listener) through the tunnel.
 pub struct DbTarget {
@@ -492,14 +551,16 @@ pub(super) fn db_facts(
         // One statement, so it is one round trip whichever way the database is reached.
         let keys = SESSION_PARAMS.join(",");
         let mods = SESSION_MODULES.join(",");
+        let devices = major.map_or(false, |m| m >= 18);
         cost.db_round_trips += 1;
-        let rows = d.query(
-            "SELECT 'p', key, CASE WHEN key = 'database.secret' THEN '' ELSE value END \
-               FROM ir_config_parameter WHERE key = ANY(string_to_array($1, ',')) \
-             UNION ALL SELECT 'm', name, state FROM ir_module_module WHERE name = ANY(string_to_array($2, ',')) \
-             UNION ALL SELECT 'c', (SELECT bool_or(active)::text FROM ir_cron c WHERE to_jsonb(c)::text ILIKE '%auto-vacuum%'), ''",
-            &[&keys, &mods],
-        );
+        let mut rows = d.query(&read_sql(devices), &[&keys, &mods]);
+        let mut devices_read = devices;
+        if devices && matches!(&rows, Err(e) if e.undefined_table()) {
+            // An 18 database without res_device_log (or not Odoo at all): ask again without it.
+            cost.db_round_trips += 1;
+            rows = d.query(&read_sql(false), &[&keys, &mods]);
+            devices_read = false;
+        }
         cost.psql_runs += d.psql_runs;
         let rows = match rows {
             Ok(r) => r,
@@ -516,6 +577,7 @@ pub(super) fn db_facts(
         let mut modules = BTreeMap::new();
         let mut secret = false;
         let mut autovacuum_cron_active = None;
+        let mut revoked = devices_read.then(Vec::new);
         for r in rows {
             let f = |i: usize| r.get(i).cloned().flatten();
             match (f(0).as_deref(), f(1), f(2)) {
@@ -527,6 +589,11 @@ pub(super) fn db_facts(
                     modules.insert(m, st);
                 }
                 (Some("c"), v, _) => autovacuum_cron_active = v.map(|v| v == "true"),
+                (Some("r"), Some(user), Some(json)) => {
+                    if let (Some(list), Ok(r)) = (revoked.as_mut(), revoked_row(user, &json)) {
+                        list.push(r);
+                    }
+                }
                 _ => {}
             }
         }
@@ -537,6 +604,7 @@ pub(super) fn db_facts(
             modules,
             autovacuum_cron_active,
             via_psql: d.via_psql(),
+            revoked_devices: revoked,
         });
     }
     let cleanup_only = scope

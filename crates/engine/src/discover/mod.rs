@@ -134,7 +134,10 @@ pub fn discover_with_progress(
     let out2 = out2?;
     let details = Sections::parse(&String::from_utf8_lossy(&out2.stdout));
     let sessions = parse_sessions(&details, &sessions_path);
-    let log = parse_log(&details);
+    let mut log = parse_log(&details);
+    if let Observed::Seen(l) = &mut log {
+        l.workers = odoo.workers();
+    }
     if let InstanceState::Starting { manager_says } = &odoo.state {
         odoo.state = match &server {
             Observed::Seen(_) => InstanceState::Running,
@@ -606,9 +609,33 @@ fn parse_log(s: &Sections) -> Observed<LogFacts> {
         source,
         ..Default::default()
     };
+    let (mut now, mut cut, mut oldest) = (None::<i64>, None::<i64>, None::<i64>);
+    let mut oldest_line = None;
     for line in body.lines() {
         if let Some(sample) = line.strip_prefix("sample ") {
             log.samples.push(sample.to_string());
+            continue;
+        }
+        let stamp = |p: &str| {
+            line.strip_prefix(p)
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+        };
+        if let Some(t) = stamp("first ") {
+            log.first_seen = Some(t);
+            continue;
+        }
+        if let Some(t) = stamp("last ") {
+            log.last_seen = Some(t);
+            continue;
+        }
+        if let Some(t) = stamp("oldest ") {
+            oldest_line = Some(t);
+            continue;
+        }
+        if let Some(t) = stamp("cutoff ") {
+            log.window_from = Some(t);
             continue;
         }
         let mut w = line.split_whitespace();
@@ -622,8 +649,29 @@ fn parse_log(s: &Sections) -> Observed<LogFacts> {
             "memory_recycles" => log.memory_recycles = v,
             "memory_kills" => log.memory_kills = v,
             "worker_timeouts" => log.worker_timeouts = v,
+            "cpu_limit_kills" => log.cpu_limit_kills = v,
+            "cron_timeouts" => log.cron_timeouts = v,
+            "window_now" => now = Some(v as i64),
+            "window_cut" => cut = Some(v as i64),
+            "window_started" => log.window_since_start = v == 1,
+            "oldest_epoch" => oldest = Some(v as i64),
             _ => {}
         }
+    }
+    // The window starts at the cutoff, or later at the oldest line read when the log does not
+    // reach back that far (a journal read with --since only when its bounded tail was full). A
+    // minute of slack: a log begun when this Odoo started has its first line seconds after it.
+    let journal = log.source.starts_with("the journal");
+    if let (Some(now), Some(cut)) = (now, cut) {
+        let mut from = cut;
+        if let Some(o) =
+            oldest.filter(|&o| o > cut + 60 && (!journal || log.lines_scanned >= 50_000))
+        {
+            from = o;
+            log.window_truncated = true;
+            log.window_from = oldest_line;
+        }
+        log.window_hours = ((now - from).max(0) as f64) / 3600.0;
     }
     Observed::Seen(log)
 }
@@ -783,5 +831,113 @@ mod tests {
         );
         assert_eq!(redact_env("ODOO_DB_PASSWORD", "s3cret"), "********");
         assert_eq!(redact_env("ODOO_SKIP_GC_SESSIONS", "1"), "1");
+    }
+
+    /// The script's own LOGSTATS function, run by sh over `log` with `CUTOFF` set.
+    fn logstats(log: &str, cutoff: &str, stamped_by_reader: bool) -> String {
+        let d = super::scripts::DETAILS;
+        let start = d.find("LOGSTATS() {").expect("LOGSTATS in DETAILS");
+        let end = start + d[start..].find("\n}\n").expect("end of LOGSTATS") + 3;
+        let script = format!(
+            "export LC_ALL=C\nCUTOFF='{cutoff}'\n{}\nLOGSTATS {}\n",
+            &d[start..end],
+            u8::from(stamped_by_reader)
+        );
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(log.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn parsed(source: &str, stats: &str, window: &str) -> crate::facts::LogFacts {
+        let text = format!("\n==> log-source <==\n{source}\n==> log <==\n{stats}{window}");
+        match super::parse_log(&super::Sections::parse(&text)) {
+            crate::facts::Observed::Seen(l) => l,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Odoo's exact lines (odoo/service/server.py), in and out of the window, with noise.
+    const SAMPLE: &str = "\
+2026-03-01 08:00:00,001 11 INFO odoo odoo.service.server: Worker (11) virtual memory limit (2300000000) reached.
+2026-03-01 08:00:01,001 10 ERROR ? odoo.service.server: WorkerHTTP (12) timeout after 120s
+2026-03-01 08:00:02,001 13 INFO odoo odoo.service.server: Worker (13) CPU time limit (60) reached.
+2026-03-02 09:00:00,001 21 INFO odoo odoo.service.server: Worker (21) virtual memory limit (2300000000) reached.
+2026-03-02 09:00:00,002 21 INFO odoo odoo.service.server: Worker (21) exiting. request_count: 40, registry count: 1.
+2026-03-02 09:10:00,001 22 INFO odoo odoo.service.server: Worker (22) virtual memory limit (2400000000) reached.
+2026-03-02 09:11:00,001 22 INFO odoo werkzeug: 127.0.0.1 - - \"GET /web HTTP/1.1\" 200 - 3 0.01 0.02
+2026-03-02 09:20:00,001 23 ERROR odoo odoo.http: Exception during request handling.
+Traceback (most recent call last):
+  File \"/opt/odoo/odoo/http.py\", line 2000, in __call__
+MemoryError
+2026-03-02 09:30:00,001 10 ERROR ? odoo.service.server: WorkerHTTP (24) timeout after 120s
+2026-03-02 09:31:00,001 10 ERROR ? odoo.service.server: WorkerCron (25) timeout after 120s
+2026-03-02 09:40:00,001 26 INFO odoo odoo.service.server: Worker (26) CPU time limit (60) reached.
+2026-03-02 09:41:00,001 26 INFO odoo odoo.service.server: Worker (26) max request (8192) reached.
+";
+
+    #[test]
+    fn log_counts_are_odoos_messages_inside_the_window_only() {
+        let stats = logstats(SAMPLE, "2026-03-02 00:00:00", false);
+        // now = 2026-03-02 10:00:00 UTC, cut = 2026-03-02 00:00:00 UTC
+        let l = parsed(
+            "file /var/log/odoo/odoo.log",
+            &stats,
+            "window_now 1772445600\nwindow_cut 1772409600\nwindow_started 0\ncutoff 2026-03-02 00:00:00\noldest_epoch 1772352000\n",
+        );
+        assert_eq!(l.lines_scanned, 15);
+        assert_eq!(l.memory_recycles, 2, "{stats}");
+        assert_eq!(l.memory_kills, 1, "{stats}");
+        assert_eq!(l.worker_timeouts, 1, "{stats}");
+        assert_eq!(l.cron_timeouts, 1, "{stats}");
+        assert_eq!(l.cpu_limit_kills, 1, "{stats}");
+        assert_eq!(l.first_seen.as_deref(), Some("2026-03-02 09:00:00"));
+        assert_eq!(l.last_seen.as_deref(), Some("2026-03-02 09:41:00"));
+        assert_eq!(l.window_from.as_deref(), Some("2026-03-02 00:00:00"));
+        assert!(!l.window_truncated);
+        assert!((l.window_hours - 10.0).abs() < 1e-9);
+        assert!(
+            l.samples.iter().any(|s| s == "MemoryError"),
+            "{:?}",
+            l.samples
+        );
+    }
+
+    #[test]
+    fn a_log_that_starts_after_the_cutoff_shortens_the_window() {
+        // Odoo's log begins at 2026-03-01 08:00 (rotated); the cut asked is 2026-02-28 17:33:20.
+        let stats = logstats(SAMPLE, "2026-02-28 17:33:20", false);
+        let l = parsed(
+            "file /var/log/odoo/odoo.log",
+            &stats,
+            "window_now 1772445600\nwindow_cut 1772300000\nwindow_started 0\ncutoff 2026-02-28 17:33:20\noldest_epoch 1772352000\n",
+        );
+        assert_eq!(l.memory_recycles, 3);
+        assert_eq!(l.worker_timeouts, 2);
+        assert!(l.window_truncated);
+        assert_eq!(l.window_from.as_deref(), Some("2026-03-01 08:00:00"));
+        assert!((l.window_hours - 26.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn unstamped_lines_count_when_the_reader_kept_to_the_window() {
+        let bare = "Worker (5) virtual memory limit (2300000000) reached.\nMemoryError\n";
+        assert!(logstats(bare, "2026-03-02 00:00:00", true)
+            .contains("memory_recycles 1\nmemory_kills 1\n"));
+        assert!(logstats(bare, "2026-03-02 00:00:00", false)
+            .contains("memory_recycles 0\nmemory_kills 0\n"));
     }
 }

@@ -136,15 +136,46 @@ sec end
 pub const DETAILS: &str = r#"
 export LC_ALL=C
 sec() { printf '\n==> %s <==\n' "$*"; }
+# Counts over a bounded tail of Odoo's log. Session and dbfilter lines: every line read. Worker
+# recycles and kills (Odoo's exact messages, odoo/service/server.py): only the lines stamped at or
+# after CUTOFF (Odoo stamps in UTC: odoo/__init__.py sets TZ=UTC). A line without a stamp (a
+# traceback's lines, output before logging starts) goes with the last stamped line before it, or
+# counts from the start ($1 = 1) when the reader already kept to the window (journalctl --since).
 LOGSTATS() {
-  awk '
+  awk -v cut="$CUTOFF" -v inwin="$1" '
     { n++ }
+    /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]/ {
+      ts = substr($0, 1, 19); if (oldest == "") oldest = ts
+      inwin = (ts >= cut); if (inwin) { if (first == "") first = ts; last = ts }
+    }
     /Session [Ee]xpired|SessionExpiredException/ { se++; if (s1++ < 3) print "sample " $0 }
     /dbfilter rejects it/ { df++; if (s2++ < 3) print "sample " $0 }
-    /memory limit/ { mr++; if (s3++ < 3) print "sample " $0 }
-    /MemoryError|killed by signal 9|Worker .* \(\d+\) killed/ { mk++; if (s4++ < 3) print "sample " $0 }
-    /timeout after|CPU time limit/ { wt++; if (s5++ < 3) print "sample " $0 }
-    END { printf "lines %d\nsession_expired %d\ndbfilter_rejects %d\nmemory_recycles %d\nmemory_kills %d\nworker_timeouts %d\n", n, se, df, mr, mk, wt }'
+    !inwin { next }
+    / virtual memory limit \([0-9]+\) reached/ { mr++; if (s3++ < 3) print "sample " $0 }
+    /^MemoryError/ { mk++; if (s4++ < 3) print "sample " $0 }
+    / CPU time limit \([0-9]+\) reached/ { cpu++; if (s5++ < 3) print "sample " $0 }
+    /WorkerHTTP \([0-9]+\) timeout after [0-9]+s/ { wt++; if (s6++ < 3) print "sample " $0 }
+    /WorkerCron \([0-9]+\) timeout after [0-9]+s/ { ct++; if (s7++ < 3) print "sample " $0 }
+    END { printf "lines %d\nsession_expired %d\ndbfilter_rejects %d\nmemory_recycles %d\nmemory_kills %d\ncpu_limit_kills %d\nworker_timeouts %d\ncron_timeouts %d\n", n, se, df, mr, mk, cpu, wt, ct
+          printf "oldest %s\nfirst %s\nlast %s\n", oldest, first, last }'
+}
+# The window: the last 24 h, or since the running Odoo started when that is later (recycles
+# before it happened under the limits it had then, and a fix restarts it).
+now=$(date -u +%s)
+cut=$((now - 86400)); started=0
+if [ "$PID" != 0 ]; then
+  up=$(ps -o etimes= -p "$PID" 2>/dev/null | tr -d ' ')
+  # one second earlier: both clocks are read in whole seconds
+  [ -n "$up" ] && [ $((now - up - 1)) -gt "$cut" ] && { cut=$((now - up - 1)); started=1; }
+fi
+CUTOFF=$(date -u -d "@$cut" '+%Y-%m-%d %H:%M:%S' 2>/dev/null)
+# The counts, then the window in seconds since the epoch (the oldest stamp read says whether the
+# tail reaches back to the cutoff).
+LOGWINDOW() {
+  out=$(LOGSTATS "$1"); printf '%s\n' "$out"
+  oldest=$(printf '%s\n' "$out" | sed -n 's/^oldest //p')
+  printf 'window_now %s\nwindow_cut %s\nwindow_started %s\ncutoff %s\n' "$now" "$cut" "$started" "$CUTOFF"
+  [ -n "$oldest" ] && printf 'oldest_epoch %s\n' "$(date -u -d "$oldest" +%s 2>/dev/null)"
 }
 d="$ROOT$SESSIONS"
 sec sessions-stat; stat -c '%U %G %a' "$d" 2>/dev/null
@@ -176,7 +207,7 @@ fi
 # when odoo.conf sets no logfile): the journal, or supervisor's capture.
 service_output() {
   if [ -n "$UNIT" ] && command -v journalctl >/dev/null 2>&1; then
-    journalctl -u "$UNIT" -n "$1" --no-pager -o cat 2>/dev/null
+    journalctl -u "$UNIT" ${3:+--since "@$3"} -n "$1" --no-pager -o cat 2>/dev/null
   elif [ -n "$SUPPROG" ]; then
     supervisorctl ${SUPCONF:+-c "$SUPCONF"} tail -"$2" "$SUPPROG" stderr 2>/dev/null
     supervisorctl ${SUPCONF:+-c "$SUPCONF"} tail -"$2" "$SUPPROG" 2>/dev/null
@@ -184,13 +215,13 @@ service_output() {
 }
 if [ -n "$LOGFILE" ]; then
   sec log-source; echo "file $LOGFILE"
-  [ -f "$ROOT$LOGFILE" ] && { sec log; tail -n 50000 "$ROOT$LOGFILE" | LOGSTATS; }
+  [ -f "$ROOT$LOGFILE" ] && { sec log; tail -n 50000 "$ROOT$LOGFILE" | LOGWINDOW 0; }
 elif [ -n "$UNIT" ]; then
   sec log-source; echo "journal $UNIT"
-  sec log; service_output 50000 4000000 | LOGSTATS
+  sec log; service_output 50000 4000000 "$cut" | LOGWINDOW 1
 elif [ -n "$SUPPROG" ]; then
   sec log-source; echo "supervisor $SUPPROG"
-  sec log; service_output 50000 4000000 | LOGSTATS
+  sec log; service_output 50000 4000000 | LOGWINDOW 0
 fi
 if [ "$DOWN" = 1 ]; then
   sec start-output; service_output 80 20000 | tail -n 80

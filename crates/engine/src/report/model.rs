@@ -865,7 +865,13 @@ fn next_steps(checks: &[CheckReport], target: &str) -> Vec<NextStep> {
                 .parse()
                 .is_ok_and(|id| crate::registry::check(id).fixable())
                 && !c.fixes.is_empty();
-            let (action, command) = if fixable {
+            let informs = c
+                .id
+                .parse()
+                .is_ok_and(|id| crate::registry::INFORM_ONLY.contains(&id));
+            let (action, command) = if informs {
+                ("Nothing to fix: someone did this on purpose. It is here so complaints from these people at these times are not taken for a fault.".to_string(), None)
+            } else if fixable {
                 let fix = &c.fixes[0];
                 let set = fix
                     .default
