@@ -493,3 +493,94 @@ fn history_and_report_say_when_a_change_is_no_longer_in_effect() {
         "the local user is named even without $USER"
     );
 }
+
+/// The CLI killed (SIGKILL) in the middle of an apply, at the restart and at verification; then
+/// no command of ours runs: within the guard's deadline the server is back as it was — odoo.conf
+/// byte-identical, the parameter at its old value, the lock free — and the next `diagnose` shows
+/// the old lifetime and no unsettled change, while `history` says the host guard undid it.
+#[test]
+fn a_killed_cli_leaves_nothing_half_changed() {
+    use std::io::{BufRead, BufReader};
+    for at in ["[restart_odoo]", "[verify]"] {
+        let lab = Lab::up("short-lifetime");
+        let conf = lab.info.odoo.conf.clone();
+        let conf_before = std::fs::read(&conf).unwrap();
+        let fix = ["--fix", "session.lifetime", "--set", "session.lifetime=86400", "--yes", "--guard", "10"];
+        let mut args = vec!["apply".to_string()];
+        args.extend(with_instance(&lab, &fix));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_odoo-session-doctor"))
+            .args(&args)
+            .env_remove("SSH_AUTH_SOCK")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut seen = Vec::new();
+        for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+            let line = line.unwrap();
+            let hit = line.starts_with(at);
+            seen.push(line);
+            if hit {
+                child.kill().unwrap(); // SIGKILL
+                break;
+            }
+        }
+        child.wait().unwrap();
+        assert!(seen.iter().any(|l| l.starts_with(at)), "never reached {at}: {seen:#?}");
+
+        // Nothing of ours runs now: the host settles by itself.
+        let changesets = lab.dir().join("state/changesets");
+        let id = std::fs::read_dir(&changesets).unwrap().next().unwrap().unwrap().file_name();
+        let status = changesets.join(&id).join("status");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+        while std::fs::read_to_string(&status).unwrap_or_default().trim() != "rolled_back" {
+            assert!(std::time::Instant::now() < deadline, "{at}: the host never rolled back");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        assert_eq!(std::fs::read(&conf).unwrap(), conf_before, "{at}: odoo.conf");
+        assert!(!lab.dir().join("state/lock").exists(), "{at}: the lock is still held");
+
+        let out = cmd("diagnose", with_instance(&lab, &["--json"]));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["unsettled"], serde_json::json!([]), "{at}");
+        let lifetime = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "session.lifetime")
+            .unwrap();
+        assert_eq!(lifetime["status"], "fail", "{at}: the short lifetime is back: {lifetime:#}");
+        let mut hist = conn(&lab);
+        hist.extend(["--state-dir".into(), lab.dir().join("state").to_string_lossy().into_owned()]);
+        let out = cmd("history", hist);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("rolled back by the host guard"), "{at}: {text}");
+    }
+}
+
+/// A change set the host has not settled leads `diagnose`, with what it changed and the one
+/// command that settles it.
+#[test]
+fn diagnose_leads_with_an_unsettled_change() {
+    let lab = Lab::up("short-lifetime");
+    // A record whose apply was cut after it started, on a host that restarted since (no program).
+    let dir = lab.dir().join("state/changesets/20261201T000000Z-abc123");
+    std::fs::create_dir_all(dir.join("before")).unwrap();
+    std::fs::create_dir_all(dir.join("after")).unwrap();
+    let rec = serde_json::json!({
+        "id": "20261201T000000Z-abc123", "created": 1764547200u64, "created_text": "2026-12-01T00:00:00Z",
+        "by": "someone", "host": "lab", "status": "applying",
+        "changeset": {"checks": ["session.lifetime"], "files": [], "params": [
+            {"db": "odoo", "key": "sessions.max_inactivity_seconds", "old": "600", "new": "86400", "check": "session.lifetime"}],
+            "services": [], "reasons": [], "interruption": "", "notes": []},
+        "verification": [], "error": null, "log": []
+    });
+    std::fs::write(dir.join("record.json"), serde_json::to_vec(&rec).unwrap()).unwrap();
+    let out = cmd("diagnose", with_instance(&lab, &[]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap_or("");
+    assert!(first.starts_with("✗ Change set 20261201T000000Z-abc123 is not settled"), "{text}");
+    assert!(text.contains("system parameter sessions.max_inactivity_seconds in database odoo"), "{text}");
+    assert!(text.contains("settle it: odoo-session-doctor rollback ssh://root@127.0.0.1:"), "{text}");
+    assert_eq!(out.status.code(), Some(2));
+}

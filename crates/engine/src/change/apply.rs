@@ -249,6 +249,8 @@ struct Follow<'c, 'a> {
     dir: String,
     offset: usize,
     reason: String,
+    /// The program has started reloading or restarting: a cancel is no longer honoured.
+    restarting: bool,
 }
 
 impl<'c, 'a> Follow<'c, 'a> {
@@ -258,6 +260,7 @@ impl<'c, 'a> Follow<'c, 'a> {
             dir: rec.dir(),
             offset: 0,
             reason: String::new(),
+            restarting: false,
         }
     }
 
@@ -311,8 +314,17 @@ impl<'c, 'a> Follow<'c, 'a> {
     }
 
     fn until(&mut self, stop_at_awaiting: bool) -> Result<Settled, EngineError> {
+        let mut cancel_sent = false;
         loop {
             let (events, status, running) = self.poll()?;
+            // A cancel is honoured until the reload or restart starts (as the faces promise).
+            self.restarting |= events
+                .iter()
+                .any(|(s, _)| s == "reload_nginx" || s == "restart_odoo");
+            if !cancel_sent && !self.restarting && self.ctx.cancelled().is_err() {
+                self.ctx.abort_file(&self.dir, "rolled_back", "cancelled before the restart")?;
+                cancel_sent = true;
+            }
             if stop_at_awaiting && events.iter().any(|(s, _)| s == "awaiting") {
                 return Ok(Settled::Awaiting);
             }
@@ -425,8 +437,12 @@ impl Ctx<'_> {
     }
 
     fn write_word(&self, rec: &Record, file: &str, text: &str) -> Result<(), EngineError> {
+        self.write_in(&rec.dir(), file, text)
+    }
+
+    fn write_in(&self, dir: &str, file: &str, text: &str) -> Result<(), EngineError> {
         self.host.write_atomic(
-            &format!("{}/{file}", rec.dir()),
+            &format!("{dir}/{file}"),
             text.as_bytes(),
             &NewFileMode::new(None, None, 0o600),
         )?;
@@ -440,8 +456,12 @@ impl Ctx<'_> {
 
     /// Tells the host to undo the change set: `status` is what it ends as, `why` the reason.
     fn abort(&self, rec: &Record, status: &str, why: &str) -> Result<(), EngineError> {
+        self.abort_file(&rec.dir(), status, why)
+    }
+
+    fn abort_file(&self, dir: &str, status: &str, why: &str) -> Result<(), EngineError> {
         self.step(Step::RollBack, format!("rolling back: {why}"));
-        self.write_word(rec, "abort", &format!("{status}\n{why}\n"))
+        self.write_in(dir, "abort", &format!("{status}\n{why}\n"))
     }
 
     fn save_verification(&self, id: &str, rows: &[Verification]) {

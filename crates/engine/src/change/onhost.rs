@@ -312,6 +312,9 @@ healthy() {
   done
 }
 
+# The client's abort (a cancel, a failed verification, a rollback) stops the steps between them.
+not_aborted() { [ ! -e "$DIR/abort" ] || { fail "$(tail -n +2 "$DIR/abort")"; return 1; }; }
+
 release_lock() { case "$(cat "$ROOT/lock/owner" 2>/dev/null)" in *"$ID"*) rm -rf -- "$ROOT/lock" ;; esac; }
 
 # The one restore path. Checks every file first (never half-restores), then files backwards,
@@ -331,7 +334,8 @@ undo() {
   final=$1 why=$2
   ev roll_back "$why"
   if restore; then
-    printf '%s\n' "$why" > "$DIR/reason"; setstatus "$final"; ev "$final" "$why"; release_lock; return 0
+    # The lock goes first: whoever sees the final status may start the next apply at once.
+    printf '%s\n' "$why" > "$DIR/reason"; release_lock; setstatus "$final"; ev "$final" "$why"; return 0
   else
     rc=$?
     printf '%s — and the rollback failed too: %s\n' "$why" "$REASON" > "$DIR/reason"
@@ -349,11 +353,13 @@ apply)
   # Detached from the SSH session that started it: a transient systemd unit, or its own session.
   if [ -n "${INVOCATION_ID:-}" ]; then how="a transient systemd unit"; else how="its own session (setsid)"; fi
   setstatus applying; ev started "pid $$ in $how"
-  if files_check && files_apply && validate && { params apply "" write_params || { fail "the system parameters could not be written"; false; }; } && forward; then
+  if files_check && not_aborted && files_apply && validate && not_aborted \
+     && { params apply "" write_params || { fail "the system parameters could not be written"; false; }; } \
+     && not_aborted && forward; then
     ev awaiting "$GUARD"
     end=$(( $(date +%s) + GUARD ))
     while :; do
-      if [ -e "$DIR/confirm" ]; then setstatus applied; ev applied "confirmed by $(cat "$DIR/confirm")"; release_lock; exit 0; fi
+      if [ -e "$DIR/confirm" ]; then release_lock; setstatus applied; ev applied "confirmed by $(cat "$DIR/confirm")"; exit 0; fi
       if [ -e "$DIR/abort" ]; then undo "$(head -n1 "$DIR/abort")" "$(tail -n +2 "$DIR/abort")"; exit $?; fi
       if [ "$(date +%s)" -ge "$end" ]; then undo rolled_back "rolled back by the host guard: no confirmation within ${GUARD}s"; exit $?; fi
       sleep 1
