@@ -184,6 +184,24 @@ export const SHORT_LIFETIME_CHECKS = [
   "fixes": []
  },
  {
+  "id": "session.idle-logout",
+  "remedy": {"kind": "none"},
+  "status": "ok",
+  "title": "No module logs people out too soon",
+  "summary": "No module logs people out on purpose.",
+  "users_see": "",
+  "why": "",
+  "evidence": [
+   {
+    "source": "ir_module_module in 1 database",
+    "excerpt": "none of auth_session_timeout, web_session_auto_close, auto_logout_idle_user_odoo, auto_web_session_timeout is installed"
+   }
+  ],
+  "version_note": null,
+  "references": [],
+  "fixes": []
+ },
+ {
   "id": "session.revoked",
   "remedy": {"kind": "none"},
   "status": "skip",

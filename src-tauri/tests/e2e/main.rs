@@ -513,6 +513,14 @@ mod ui_with_mock_api {
 
         // Every status has its mark and word.
         to_diagnosis(&gui, "every-status").await;
+        // Every check of the engine's registry is an item, in its order (the mock's checklist
+        // must not fall behind the engine: a new check shows like the others).
+        let shown = gui.attrs("[data-testid=check]", "data-check-id").await;
+        let registry: Vec<String> = osd_engine::registry::REGISTRY
+            .iter()
+            .map(|c| c.id.as_str().to_string())
+            .collect();
+        assert_eq!(shown, registry, "the diagnosis lists every registry check");
         let statuses = gui.attrs("[data-testid=check]", "data-status").await;
         for status in ["ok", "warn", "fail", "skip", "unknown"] {
             assert!(
