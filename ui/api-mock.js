@@ -285,7 +285,13 @@ export function createMockApi(scenario) {
       await sleep(300);
       done();
       const unfinished = records.filter((r) => ["recorded", "applying", "rollback_failed"].includes(r.status));
-      return { serverId, hostName: "odoo-lab", hostKeyFingerprint: FINGERPRINT, user: server.user, power: scenario === "no-root" ? "none" : "root", unfinished: clone(unfinished) };
+      // The engine's words for each (record::Unsettled).
+      const unsettled = unfinished.map((r) => ({
+        id: r.id, status: r.status,
+        state: "the server is applying it or waiting for the confirmation of whoever applied it, and undoes it by itself if none comes; if the server restarted meanwhile, it stays half-applied until it is rolled back",
+        changed: r.changeset.params.map((p) => `system parameter ${p.key} in database ${p.db}`),
+      }));
+      return { serverId, hostName: "odoo-lab", hostKeyFingerprint: FINGERPRINT, user: server.user, power: scenario === "no-root" ? "none" : "root", unfinished: clone(unfinished), unsettled };
     },
 
     trustHostKey: async (_id, fingerprint) => {
@@ -384,6 +390,7 @@ export function createMockApi(scenario) {
       }
       step(on, "wait_health", "Waiting for Odoo to answer again");
       await sleep(300);
+      on({ event: "guard", data: { seconds: 300 } });
       step(on, "verify", "Verifying the fix: after the restart");
       await sleep(300);
       fixed = true;

@@ -64,6 +64,7 @@ pub fn typescript() -> String {
         apply::Outcome::decl(&cfg),
         apply::ApplyResult::decl(&cfg),
         record::RecordStatus::decl(&cfg),
+        record::Unsettled::decl(&cfg),
         record::Record::decl(&cfg),
         apply::RollbackResult::decl(&cfg),
         record::InstanceRef::decl(&cfg),

@@ -27,6 +27,10 @@ pub enum ProgressEvent {
     /// A line a service command printed (the restart's output), streamed as it comes.
     #[serde(rename_all = "camelCase")]
     Output { line: String },
+    /// The server waits this long for the app's confirmation, then undoes the change by itself:
+    /// the screen counts it down while the app verifies.
+    #[serde(rename_all = "camelCase")]
+    Guard { seconds: u64 },
     /// The long task finished (successfully or not: the command's result says which).
     Finished,
 }
@@ -42,6 +46,7 @@ pub fn from_engine(progress: &Progress, cancellable: bool) -> ProgressEvent {
             cancellable,
         },
         Progress::Output { line } => ProgressEvent::Output { line: line.clone() },
+        Progress::Guard { seconds } => ProgressEvent::Guard { seconds: *seconds },
     }
 }
 

@@ -3,7 +3,7 @@
 //! them on the engine's own types). The app's own wrappers add what a screen needs on top (the quick-fix
 //! order, the plan's id, a short summary of the Odoo found).
 use osd_engine::change::apply::{ApplyResult, RollbackResult};
-use osd_engine::change::record::Record;
+use osd_engine::change::record::{self, Record};
 use osd_engine::change::ChangeSet;
 use osd_engine::checks::{Finding, Status, Verdict};
 use osd_engine::registry::FIX_ORDER;
@@ -50,6 +50,8 @@ pub struct Connected {
     pub power: Power,
     /// Change sets an earlier connection left half-done (the connection was lost): offer a rollback.
     pub unfinished: Vec<Record>,
+    /// The same, in the engine's words: what state each is in and what it changed.
+    pub unsettled: Vec<record::Unsettled>,
 }
 
 impl Connected {
@@ -69,6 +71,7 @@ impl Connected {
                 Privilege::Sudo { .. } => Power::Sudo,
                 Privilege::None => Power::None,
             },
+            unsettled: unfinished.iter().map(record::Unsettled::of).collect(),
             unfinished,
         }
     }

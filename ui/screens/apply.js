@@ -21,10 +21,14 @@ export function render(ctx) {
   const cancel = h("button", { class: "button button--quiet", type: "button", "data-testid": "cancel" }, "Cancel");
   const cancelNote = h("p", { class: "muted", "data-testid": "cancel-note" }, "You can cancel until Odoo restarts; everything is then put back.");
   const result = h("div", { class: "apply__result" });
+  // The server's own guard: it undoes the change by itself unless the app confirms in time.
+  const guard = h("p", { class: "muted", "data-testid": "guard", hidden: true });
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  let guardTimer;
   const screen = h("section", { class: "screen screen--apply", "aria-labelledby": "apply-title" },
     h("h1", { id: "apply-title" }, "Applying and verifying"),
     h("p", { class: "lead" }, `${changeset.checks.map((/** @type {string} */ id) => titleOf(ctx.state.diagnosis?.checks ?? [], id)).join(", ")}.`),
-    live, steps, outputBox,
+    live, steps, guard, outputBox,
     h("div", { class: "actions" }, cancel), cancelNote,
     result);
 
@@ -52,6 +56,15 @@ export function render(ctx) {
         stepWords(event.data), event.data.detail && h("span", { class: "step__detail" }, ` — ${event.data.detail}`)));
       /** @type {HTMLElement} */ (live.querySelector(".progress__text")).textContent = event.data.message;
       if (cancellable && !event.data.cancellable) setCancellable(false);
+    } else if (event.event === "guard") {
+      const until = Date.now() + event.data.seconds * 1000;
+      const tick = () => {
+        const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+        guard.textContent = `The server undoes this change by itself in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} unless the app confirms it after verifying. Losing the connection now is safe.`;
+      };
+      tick();
+      guard.hidden = false;
+      guardTimer = setInterval(tick, 1000);
     } else if (event.event === "output") {
       outputBox.hidden = false;
       output.append(`${event.data.line}\n`);
@@ -66,8 +79,15 @@ export function render(ctx) {
   ctx.state.busy = true;
   ctx.refreshNav();
   ctx.api.applyFix(/** @type {any} */ (ctx.state.server).id, planId, onEvent).then(
-    (view) => showResult(ctx, result, view),
+    (view) => {
+      // The guard's work is over: the app confirmed (the server keeps the change) or it was put back.
+      clearInterval(guardTimer);
+      if (view.result.status === "applied" && !guard.hidden) guard.textContent = "Confirmed after verifying: the server keeps the change, and its guard has stopped.";
+      else guard.remove();
+      showResult(ctx, result, view);
+    },
     (/** @type {AppError} */ e) => {
+      // The connection may be gone: the server's countdown goes on, and so does this one.
       result.replaceChildren(errorNotice("The change was not applied.", e), h("div", { class: "actions" }, historyButton(ctx), backToChecklist(ctx)));
     },
   ).finally(() => {

@@ -155,8 +155,11 @@ function showConnected(ctx, body, c) {
       h("p", { class: "notice__title" }, `The login ${c.user} cannot act as root on this server.`),
       h("p", { class: "notice__hint" }, "The app can look at some things but cannot read Odoo's protected files or fix anything. Use root, or a user allowed to use sudo.")),
     c.unfinished.length > 0 && h("div", { class: "notice notice--warn", role: "alert", "data-testid": "unfinished" },
-      h("p", { class: "notice__title" }, `A change set was left half-applied (${c.unfinished.map((r) => r.id).join(", ")}).`),
-      h("p", { class: "notice__hint" }, "An earlier connection was lost while it was applied. Roll it back from History before anything else."),
+      h("p", { class: "notice__title" }, `A change on this server is not settled (${c.unsettled.map((u) => u.id).join(", ")}).`),
+      ...c.unsettled.map((u) => h("div", { "data-testid": "unsettled", "data-id": u.id },
+        h("p", { class: "notice__hint" }, `${u.id}: ${u.state}.`),
+        u.changed.length > 0 && h("ul", { class: "unsettled__changed" }, ...u.changed.map((x) => h("li", null, x))))),
+      h("p", { class: "notice__hint" }, "Settle it before anything else: roll it back from History."),
       h("div", { class: "actions" }, history)),
     h("div", { class: "actions" }, next, backButton(ctx)));
   ctx.refreshNav();

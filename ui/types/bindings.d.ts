@@ -115,7 +115,7 @@ hostName: string | null, user: string, port: number, keyFile: string | null,
  */
 alreadySaved: boolean, };
 
-export type ProgressEvent = { "event": "step", "data": { step: Step, message: string, detail: string, cancellable: boolean, } } | { "event": "output", "data": { line: string, } } | { "event": "finished" };
+export type ProgressEvent = { "event": "step", "data": { step: Step, message: string, detail: string, cancellable: boolean, } } | { "event": "output", "data": { line: string, } } | { "event": "guard", "data": { seconds: number, } } | { "event": "finished" };
 
 export type Step = "connecting" | "identifying" | "inventory" | "config" | "database" | "server" | "probe" | "judging" | "lock" | "check_unchanged" | "record" | "write_files" | "validate" | "write_params" | "reload_nginx" | "restart_odoo" | "wait_health" | "verify" | "roll_back" | "done";
 
@@ -129,7 +129,11 @@ hostName: string, hostKeyFingerprint: string, user: string, power: Power,
 /**
  * Change sets an earlier connection left half-done (the connection was lost): offer a rollback.
  */
-unfinished: Array<ChangeRecord>, };
+unfinished: Array<ChangeRecord>, 
+/**
+ * The same, in the engine's words: what state each is in and what it changed.
+ */
+unsettled: Array<Unsettled>, };
 
 export type OdooSummary = { version: string | null, config: string | null, 
 /**
@@ -286,6 +290,16 @@ changeset: string, status: Outcome, verification: Array<Verification>,
 error: string | null, };
 
 export type RecordStatus = "recorded" | "applying" | "applied" | "rolled_back" | "undone" | "rollback_failed";
+
+export type Unsettled = { id: string, status: RecordStatus, 
+/**
+ * What state it is in, in plain words.
+ */
+state: string, 
+/**
+ * The files and parameters it changes.
+ */
+changed: Array<string>, };
 
 export type ChangeRecord = { id: string, 
 /**

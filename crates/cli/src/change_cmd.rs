@@ -51,6 +51,9 @@ fn progress(p: &Progress) {
                 .unwrap_or_default()
         ),
         Progress::Output { line } => eprintln!("    | {line}"),
+        Progress::Guard { seconds } => eprintln!(
+            "[guard] the server undoes the change by itself unless this command confirms it within {seconds}s"
+        ),
     }
 }
 

@@ -92,6 +92,9 @@ pub enum Progress {
     Step { step: Step, detail: String },
     /// A line printed by a service command (the restart's output).
     Output { line: String },
+    /// The change is applied and Odoo answers; the server now waits `seconds` for the client's
+    /// confirmation (after its verification) and undoes the change by itself without it.
+    Guard { seconds: u64 },
 }
 
 /// Where progress goes. `Sync`: discovery reports from the threads that read in parallel.

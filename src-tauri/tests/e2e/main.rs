@@ -855,6 +855,11 @@ mod ui_with_mock_api {
             result.contains("How long an idle session lives"),
             "{result}"
         );
+        // The server's guard counted down while the app verified, and stopped at the confirmation.
+        assert!(
+            gui.text("[data-testid=guard]").await.contains("Confirmed after verifying"),
+            "the guard line"
+        );
         assert_eq!(
             gui.attrs("[data-testid=verification] li", "data-persisted")
                 .await,
@@ -1405,6 +1410,11 @@ mod with_a_lab {
             .attrs("[data-testid=verification] li", "data-persisted")
             .await;
         assert!(!persisted.is_empty() && persisted.iter().all(|p| p == "true"));
+        // The real server's guard: announced with its deadline, then confirmed by the app.
+        assert!(
+            gui.text("[data-testid=guard]").await.contains("the server keeps the change"),
+            "the guard line"
+        );
         gui.screenshot("47-lab-multi-instance-walked").await;
         gui.close().await;
     }

@@ -184,6 +184,9 @@ pub fn apply(
         settled => return ctx.rolled_back(&rec, settled).map_err(lost),
     }
     // Applied and answering: what only the client can see decides.
+    (p)(&Progress::Guard {
+        seconds: guard.as_secs(),
+    });
     ctx.step(Step::Verify, "verifying after the restart");
     let continuity = session_before.as_ref().zip(opts.probe.as_ref());
     let verdict = verify::after_restart(host, before, cs, &opts.diagnose, continuity);
