@@ -152,20 +152,31 @@ pub fn apply(
         cs,
         Some(record::InstanceRef::of(&before.facts.odoo)),
     )?;
-    ctx.install_program(&rec)?;
-
     // A session made now must survive the restart (checked in verify).
     let session_before = opts
         .probe
         .as_ref()
         .and_then(|po| probe::continuity_login(ctx.facts, po));
-    ctx.cancelled()?;
-
-    // From here on the host owns the outcome: the lock is released by the program when the
-    // change set is settled.
     let guard = opts.guard.unwrap_or(Duration::from_secs(onhost::DEFAULT_GUARD_SECS));
-    ctx.launch(&rec, guard)?;
-    lock.keep_for_recovery();
+    if let Err(e) = ctx.install_program(&rec).and_then(|()| ctx.cancelled()) {
+        return ctx.never_started(rec, lock, e);
+    }
+    // From here on the host owns the outcome: the program releases the lock when the change set
+    // is settled.
+    match ctx.launch(&rec, guard) {
+        Ok(()) => lock.keep_for_recovery(),
+        // The program may have started: it settles the change set by itself.
+        Err(e) if e.connection_lost() => {
+            lock.keep_for_recovery();
+            return Err(EngineError::Interrupted {
+                host: host.name().into(),
+                id,
+                reason: e.to_string(),
+                guard_secs: guard.as_secs(),
+            });
+        }
+        Err(e) => return ctx.never_started(rec, lock, e),
+    }
     let mut follow = Follow::new(&ctx, &rec);
     let lost = |e: EngineError| -> EngineError {
         if e.connection_lost() {
@@ -395,6 +406,35 @@ impl Ctx<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The change set was recorded but its program never started (cancelled, or the program
+    /// could not be installed or started): nothing was changed, and the record says so. A
+    /// cancel is an outcome (rolled back, with its reason); anything else is the error.
+    fn never_started(
+        &self,
+        mut rec: Record,
+        lock: record::Lock<'_>,
+        e: EngineError,
+    ) -> Result<ApplyResult, EngineError> {
+        if e.connection_lost() {
+            return Err(e); // the record stays `recorded`; the stale lock is broken later
+        }
+        let error = format!("{e} — nothing was changed");
+        rec.error = Some(error.clone());
+        record::set_status(self.host, &mut rec, RecordStatus::RolledBack, &error)?;
+        lock.release()?;
+        self.step(Step::Done, error.clone());
+        match e {
+            EngineError::Cancelled => Ok(ApplyResult {
+                changeset: rec.id,
+                status: Outcome::RolledBack,
+                verification: vec![],
+                error: Some(error),
+                after: None,
+            }),
+            e => Err(e),
+        }
     }
 
     /// Saves the change set's program and its parameters beside its record.
