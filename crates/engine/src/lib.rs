@@ -23,6 +23,7 @@ pub mod diagnosis;
 pub mod discover;
 pub mod error;
 pub mod facts;
+pub mod fleet;
 pub mod nginx;
 pub mod odoo_conf;
 pub mod odoo_options;
