@@ -323,7 +323,9 @@ restore() {
   CHANGED=0
   r=$(files_restore_check) || { printf '%s\n' "$r"; fail "not restoring: $(printf '%s' "$r" | tr '\n' ' ')"; return 3; }
   files_restore || return 1
-  params restore "$([ "$FORCE" = 1 ] && echo force)" roll_back || { fail "the system parameters could not be restored"; return 1; }
+  # A rollback a person asked for puts the parameters back to their old values whoever changed
+  # them since (its preview says so); an automatic one only undoes rows that still hold ours.
+  params restore "$([ "$FORCE" = 1 ] || [ "$MANUAL" = 1 ] && echo force)" roll_back || { fail "the system parameters could not be restored"; return 1; }
   # Nothing was written: the running services never saw a change, so they are left alone.
   if [ "$CHANGED" = 1 ] || [ "$FORCE" = 1 ]; then backward || return 1; fi
   return 0
@@ -332,6 +334,7 @@ restore() {
 # Settles the change set as undone after `why`; a failed restore keeps the lock for a person.
 undo() {
   final=$1 why=$2
+  [ "$final" = undone ] && MANUAL=1
   ev roll_back "$why"
   if restore; then
     # The lock goes first: whoever sees the final status may start the next apply at once.
@@ -343,7 +346,7 @@ undo() {
   fi
 }
 
-mode=${1:-}; FORCE=0
+mode=${1:-}; FORCE=0; MANUAL=0
 exec 9>>"$DIR/run.lock"
 if ! flock -n 9; then echo "busy: the program of change set $ID is running"; exit 75; fi
 case "$mode" in
