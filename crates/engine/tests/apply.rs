@@ -392,23 +392,11 @@ fn nginx_rejecting_the_edit_rolls_everything_back() {
 fn odoo_not_coming_back_rolls_back() {
     let (lab, host, mut opts, before, d0, cs) = setup("short-lifetime", &["session.lifetime"]);
     opts.health_timeout = Some(std::time::Duration::from_secs(8));
-    lab.break_odoo();
-    let unbroken = Mutex::new(false);
-    // The breakage goes with the change: once the rollback starts, the old state can start again.
-    let sink = |p: &Progress| {
-        if let Progress::Step {
-            step: Step::RollBack,
-            ..
-        } = p
-        {
-            let mut u = unbroken.lock().unwrap();
-            if !*u {
-                lab.fix_odoo();
-                *u = true;
-            }
-        }
-    };
-    let r = apply::apply(&host, &d0, &cs, &opts, &sink).unwrap();
+    // The change itself stops Odoo: it refuses to start while the new lifetime is set, so only
+    // the restored old value lets it start again (decided on the host, not by timing).
+    let new = cs.params[0].new.clone().unwrap();
+    lab.break_odoo_when("sessions.max_inactivity_seconds", &new);
+    let r = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
     assert_eq!(r.status, Outcome::RolledBack, "{:?}", r.error);
     let err = r.error.unwrap();
     assert!(
@@ -554,9 +542,10 @@ fn cut_at(scenario: &str, checks: &[&str], values: &[(&str, &str)], at: Step) {
             r.status
         ),
     }
-    // Either way a new apply works afterwards (no stale lock).
+    // Either way a new apply works afterwards (no stale lock), confirmed in its own time.
     let host2 = connect(&lab);
     opts.stale_lock_after = Some(std::time::Duration::ZERO);
+    opts.guard = None;
     let d = diagnose(&host2, &opts.diagnose).unwrap();
     let cs2 = plan(&host2, &d, &request(checks, values)).unwrap();
     let r = apply::apply(&host2, &d, &cs2, &opts, &quiet).unwrap();

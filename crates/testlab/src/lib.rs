@@ -389,6 +389,15 @@ impl Lab {
         expect_ok("break-odoo", run_lab(&["break-odoo", &self.dir_str()]));
     }
 
+    /// From the next start on, the Odoo stand-in refuses to start while the system parameter
+    /// `key` holds `value`: a change that stops Odoo, undone by restoring the old value.
+    pub fn break_odoo_when(&self, key: &str, value: &str) {
+        expect_ok(
+            "break-odoo-when",
+            run_lab(&["break-odoo-when", &self.dir_str(), &format!("{key}={value}")]),
+        );
+    }
+
     /// Undoes [`Lab::break_odoo`].
     pub fn fix_odoo(&self) {
         expect_ok("fix-odoo", run_lab(&["fix-odoo", &self.dir_str()]));

@@ -97,7 +97,12 @@ def main(args):
     report_configuration()
 
     bin_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
-    if os.path.exists(os.path.join(bin_dir, BROKEN_MARKER)):
+    # The lab's breakage: an empty marker refuses every start; one holding `key=value` refuses
+    # only while that system parameter holds that value (a change that stops Odoo from starting,
+    # undone by restoring the old value).
+    marker = os.path.join(bin_dir, BROKEN_MARKER)
+    condition = open(marker).read().strip() if os.path.exists(marker) else None
+    if condition == '':
         refuse_to_start(bin_dir)
 
     from .. import http
@@ -116,6 +121,11 @@ def main(args):
                 http.params.load(dbs[0])
             except Exception:
                 _logger.warning('Could not read system parameters of %s', dbs[0], exc_info=True)
+
+    if condition:
+        key, _, value = condition.partition('=')
+        if str(http.params.get_param(key)) == value:
+            refuse_to_start(bin_dir)
 
     rc = server.start(preload=preload, stop=False)
     sys.exit(rc)
