@@ -435,7 +435,10 @@ fn diagnose(conn: &ConnArgs, diag: &DiagArgs, json: bool) -> i32 {
     if json {
         let mut v = serde_json::to_value(&d).expect("diagnosis serializes");
         v["unsettled"] = serde_json::to_value(&unsettled).expect("records serialize");
-        println!("{}", serde_json::to_string_pretty(&v).expect("diagnosis serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).expect("diagnosis serializes")
+        );
         return d.exit_code().max(if unsettled.is_empty() { 0 } else { 2 });
     }
     render_unsettled(&unsettled, &conn.target);
@@ -449,7 +452,10 @@ fn render_unsettled(unsettled: &[record::Unsettled], target: &str) {
         for c in &u.changed {
             println!("    changed: {c}");
         }
-        println!("    settle it: odoo-session-doctor rollback {target} {}", u.id);
+        println!(
+            "    settle it: odoo-session-doctor rollback {target} {}",
+            u.id
+        );
     }
     if !unsettled.is_empty() {
         println!();

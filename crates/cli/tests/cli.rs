@@ -38,6 +38,16 @@ fn with_instance(lab: &Lab, extra: &[&str]) -> Vec<String> {
     v
 }
 
+/// The check `id` of a `--json` diagnosis.
+fn check<'v>(v: &'v Value, id: &str) -> &'v Value {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+}
+
 fn cmd(sub: &str, args: Vec<String>) -> Output {
     let mut all = vec![sub.to_string()];
     all.extend(args);
@@ -71,12 +81,7 @@ fn diagnose_prints_the_verdict_first_and_exits_by_severity() {
     for key in ["host", "facts", "checks", "verdict"] {
         assert!(v.get(key).is_some(), "JSON has {key}");
     }
-    let lifetime = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "session.lifetime")
-        .unwrap();
+    let lifetime = check(&v, "session.lifetime");
     assert_eq!(lifetime["status"], "fail");
     for key in ["id", "status", "title", "summary", "evidence", "fixes"] {
         assert!(lifetime.get(key).is_some(), "a check has {key}");
@@ -176,12 +181,7 @@ fn a_saved_server_is_a_target_and_servers_list_shows_it() {
             String::from_utf8_lossy(&out.stderr)
         );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let lifetime = v["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == "session.lifetime")
-            .unwrap();
+        let lifetime = check(&v, "session.lifetime");
         assert_eq!(lifetime["status"], "fail", "{target}");
     }
     // The other commands take a saved name too.
@@ -339,12 +339,7 @@ fn what_needs_a_person_is_said_and_never_planned_as_already_right() {
 
     let out = cmd("diagnose", with_instance(&lab, &["--json"]));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let check = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "proxy.https-redirect")
-        .unwrap();
+    let check = check(&v, "proxy.https-redirect");
     assert_eq!(check["remedy"]["kind"], "needs_you", "{check}");
     assert!(check["remedy"]["steps"].as_array().unwrap().len() >= 3);
 
@@ -505,7 +500,15 @@ fn a_killed_cli_leaves_nothing_half_changed() {
         let lab = Lab::up("short-lifetime");
         let conf = lab.info.odoo.conf.clone();
         let conf_before = std::fs::read(&conf).unwrap();
-        let fix = ["--fix", "session.lifetime", "--set", "session.lifetime=86400", "--yes", "--guard", "10"];
+        let fix = [
+            "--fix",
+            "session.lifetime",
+            "--set",
+            "session.lifetime=86400",
+            "--yes",
+            "--guard",
+            "10",
+        ];
         let mut args = vec!["apply".to_string()];
         args.extend(with_instance(&lab, &fix));
         let mut child = Command::new(env!("CARGO_BIN_EXE_odoo-session-doctor"))
@@ -526,35 +529,57 @@ fn a_killed_cli_leaves_nothing_half_changed() {
             }
         }
         child.wait().unwrap();
-        assert!(seen.iter().any(|l| l.starts_with(at)), "never reached {at}: {seen:#?}");
+        assert!(
+            seen.iter().any(|l| l.starts_with(at)),
+            "never reached {at}: {seen:#?}"
+        );
 
         // Nothing of ours runs now: the host settles by itself.
         let changesets = lab.dir().join("state/changesets");
-        let id = std::fs::read_dir(&changesets).unwrap().next().unwrap().unwrap().file_name();
+        let id = std::fs::read_dir(&changesets)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .file_name();
         let status = changesets.join(&id).join("status");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
         while std::fs::read_to_string(&status).unwrap_or_default().trim() != "rolled_back" {
-            assert!(std::time::Instant::now() < deadline, "{at}: the host never rolled back");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{at}: the host never rolled back"
+            );
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
-        assert_eq!(std::fs::read(&conf).unwrap(), conf_before, "{at}: odoo.conf");
-        assert!(!lab.dir().join("state/lock").exists(), "{at}: the lock is still held");
+        assert_eq!(
+            std::fs::read(&conf).unwrap(),
+            conf_before,
+            "{at}: odoo.conf"
+        );
+        assert!(
+            !lab.dir().join("state/lock").exists(),
+            "{at}: the lock is still held"
+        );
 
         let out = cmd("diagnose", with_instance(&lab, &["--json"]));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["unsettled"], serde_json::json!([]), "{at}");
-        let lifetime = v["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == "session.lifetime")
-            .unwrap();
-        assert_eq!(lifetime["status"], "fail", "{at}: the short lifetime is back: {lifetime:#}");
+        let lifetime = check(&v, "session.lifetime");
+        assert_eq!(
+            lifetime["status"], "fail",
+            "{at}: the short lifetime is back: {lifetime:#}"
+        );
         let mut hist = conn(&lab);
-        hist.extend(["--state-dir".into(), lab.dir().join("state").to_string_lossy().into_owned()]);
+        hist.extend([
+            "--state-dir".into(),
+            lab.dir().join("state").to_string_lossy().into_owned(),
+        ]);
         let out = cmd("history", hist);
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("rolled back by the host guard"), "{at}: {text}");
+        assert!(
+            text.contains("rolled back by the host guard"),
+            "{at}: {text}"
+        );
     }
 }
 
@@ -579,8 +604,17 @@ fn diagnose_leads_with_an_unsettled_change() {
     let out = cmd("diagnose", with_instance(&lab, &[]));
     let text = String::from_utf8_lossy(&out.stdout);
     let first = text.lines().next().unwrap_or("");
-    assert!(first.starts_with("✗ Change set 20261201T000000Z-abc123 is not settled"), "{text}");
-    assert!(text.contains("system parameter sessions.max_inactivity_seconds in database odoo"), "{text}");
-    assert!(text.contains("settle it: odoo-session-doctor rollback ssh://root@127.0.0.1:"), "{text}");
+    assert!(
+        first.starts_with("✗ Change set 20261201T000000Z-abc123 is not settled"),
+        "{text}"
+    );
+    assert!(
+        text.contains("system parameter sessions.max_inactivity_seconds in database odoo"),
+        "{text}"
+    );
+    assert!(
+        text.contains("settle it: odoo-session-doctor rollback ssh://root@127.0.0.1:"),
+        "{text}"
+    );
     assert_eq!(out.status.code(), Some(2));
 }

@@ -449,7 +449,10 @@ fn settled_by_the_host(lab: &Lab, opts: &ApplyOptions, id: &str) -> String {
     loop {
         let status = std::fs::read_to_string(&path).unwrap_or_default();
         let status = status.trim();
-        if matches!(status, "rolled_back" | "applied" | "undone" | "rollback_failed") {
+        if matches!(
+            status,
+            "rolled_back" | "applied" | "undone" | "rollback_failed"
+        ) {
             return status.to_string();
         }
         assert!(
@@ -512,13 +515,20 @@ fn cut_at(scenario: &str, checks: &[&str], values: &[(&str, &str)], at: Step) {
             let rec = record::load(&host2, opts.root(), &id).unwrap();
             assert_eq!(rec.status, RecordStatus::RolledBack);
             assert!(
-                rec.error.as_deref().unwrap_or("").contains("rolled back by the host guard"),
+                rec.error
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("rolled back by the host guard"),
                 "{:?}",
                 rec.error
             );
             assert!(record::unfinished(&host2, opts.root()).unwrap().is_empty());
             let d = diagnose(&host2, &opts.diagnose).unwrap();
-            assert_eq!(cookie_max_age(&d), max_age_before, "cut at {at:?}: the old lifetime is not in force");
+            assert_eq!(
+                cookie_max_age(&d),
+                max_age_before,
+                "cut at {at:?}: the old lifetime is not in force"
+            );
         }
         // Cut before the host program started: nothing changed.
         Err(e) => {
@@ -561,10 +571,20 @@ fn cookie_max_age(d: &Diagnosis) -> Option<i64> {
 mod connection_cut {
     use super::*;
     fn supervisor(at: Step) {
-        cut_at("proxy-mode-off", &["proxy.mode", "proxy.canonical-host"], &[], at);
+        cut_at(
+            "proxy-mode-off",
+            &["proxy.mode", "proxy.canonical-host"],
+            &[],
+            at,
+        );
     }
     fn systemd(at: Step) {
-        cut_at("debian-systemd", &["session.lifetime"], &[("session.lifetime", "172800")], at);
+        cut_at(
+            "debian-systemd",
+            &["session.lifetime"],
+            &[("session.lifetime", "172800")],
+            at,
+        );
     }
     #[test]
     fn at_record() {
@@ -905,7 +925,14 @@ fn program_pid(lab: &Lab, opts: &ApplyOptions, id: &str) -> i32 {
     ))))
     .unwrap();
     let line = events.lines().find(|l| l.contains("\tstarted\t")).unwrap();
-    line.split("pid ").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap()
+    line.split("pid ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 fn program_alive(pid: i32) -> bool {
@@ -913,11 +940,20 @@ fn program_alive(pid: i32) -> bool {
 }
 
 /// Cuts the connection once the host awaits the confirmation (guard long): returns the id.
-fn pending(lab: &Lab, host: &Host, opts: &mut ApplyOptions, d0: &Diagnosis, cs: &ChangeSet) -> String {
+fn pending(
+    lab: &Lab,
+    host: &Host,
+    opts: &mut ApplyOptions,
+    d0: &Diagnosis,
+    cs: &ChangeSet,
+) -> String {
     opts.guard = Some(std::time::Duration::from_secs(600));
     let cut = Mutex::new(false);
     let sink = |p: &Progress| {
-        if let Progress::Step { step: Step::Verify, .. } = p {
+        if let Progress::Step {
+            step: Step::Verify, ..
+        } = p
+        {
             let mut c = cut.lock().unwrap();
             if !*c {
                 assert!(lab.cut_ssh() > 0);
@@ -949,11 +985,23 @@ fn a_pending_change_refuses_a_second_apply_and_yields_to_a_manual_rollback() {
     let unsettled = record::unsettled(&host2, opts.root()).unwrap();
     assert_eq!(unsettled.len(), 1);
     assert_eq!(unsettled[0].id, id);
-    assert!(unsettled[0].state.contains("waiting for the confirmation"), "{}", unsettled[0].state);
-    assert!(unsettled[0].changed.iter().any(|c| c.contains("odoo.conf") || c.contains(".conf")));
+    assert!(
+        unsettled[0].state.contains("waiting for the confirmation"),
+        "{}",
+        unsettled[0].state
+    );
+    assert!(unsettled[0]
+        .changed
+        .iter()
+        .any(|c| c.contains("odoo.conf") || c.contains(".conf")));
 
     let d1 = diagnose(&host2, &opts.diagnose).unwrap();
-    let cs1 = plan(&host2, &d1, &request(&["session.lifetime"], &[("session.lifetime", "86400")])).unwrap();
+    let cs1 = plan(
+        &host2,
+        &d1,
+        &request(&["session.lifetime"], &[("session.lifetime", "86400")]),
+    )
+    .unwrap();
     let e = apply::apply(&host2, &d1, &cs1, &opts, &quiet).unwrap_err();
     assert!(matches!(e, EngineError::Locked { .. }), "{e}");
     assert!(e.to_string().contains(&id), "{e}");
@@ -964,11 +1012,17 @@ fn a_pending_change_refuses_a_second_apply_and_yields_to_a_manual_rollback() {
     assert_eq!(snapshot(&lab, &host2), before);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while program_alive(pid) {
-        assert!(std::time::Instant::now() < deadline, "the program still runs after the rollback");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the program still runs after the rollback"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let hist = record::history(&host2, opts.root()).unwrap();
-    assert_eq!(hist.iter().map(|r| r.status).collect::<Vec<_>>(), [RecordStatus::Undone]);
+    assert_eq!(
+        hist.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [RecordStatus::Undone]
+    );
     assert!(record::unsettled(&host2, opts.root()).unwrap().is_empty());
 }
 
@@ -977,25 +1031,37 @@ fn a_pending_change_refuses_a_second_apply_and_yields_to_a_manual_rollback() {
 /// program run in the foreground.
 #[test]
 fn a_host_reboot_mid_apply_is_finished_by_the_next_connection() {
-    let (lab, host, mut opts, before, d0, cs) =
-        setup("short-lifetime", &["session.lifetime"]);
+    let (lab, host, mut opts, before, d0, cs) = setup("short-lifetime", &["session.lifetime"]);
     let id = pending(&lab, &host, &mut opts, &d0, &cs);
     let pid = program_pid(&lab, &opts, &id);
     kill_program(pid);
 
     let host2 = connect(&lab);
     let unsettled = record::unsettled(&host2, opts.root()).unwrap();
-    assert_eq!(unsettled.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    assert_eq!(
+        unsettled.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        [id.as_str()]
+    );
     let facts = osd_engine::discover::discover(&host2, &opts.diagnose.discover).unwrap();
     let rb = apply::rollback(&host2, &facts, None, false, &opts, &quiet).unwrap();
-    assert_eq!((rb.changeset.as_str(), rb.status), (id.as_str(), RecordStatus::Undone));
+    assert_eq!(
+        (rb.changeset.as_str(), rb.status),
+        (id.as_str(), RecordStatus::Undone)
+    );
     assert_eq!(snapshot(&lab, &host2), before);
     let d = diagnose(&host2, &opts.diagnose).unwrap();
-    assert_eq!(cookie_max_age(&d), cookie_max_age(&d0), "the old lifetime is in force again");
+    assert_eq!(
+        cookie_max_age(&d),
+        cookie_max_age(&d0),
+        "the old lifetime is in force again"
+    );
     assert!(record::unsettled(&host2, opts.root()).unwrap().is_empty());
 }
 
 fn kill_program(pid: i32) {
-    let st = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+    let st = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(st.success());
 }

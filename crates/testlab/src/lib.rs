@@ -394,7 +394,11 @@ impl Lab {
     pub fn break_odoo_when(&self, key: &str, value: &str) {
         expect_ok(
             "break-odoo-when",
-            run_lab(&["break-odoo-when", &self.dir_str(), &format!("{key}={value}")]),
+            run_lab(&[
+                "break-odoo-when",
+                &self.dir_str(),
+                &format!("{key}={value}"),
+            ]),
         );
     }
 

@@ -857,7 +857,9 @@ mod ui_with_mock_api {
         );
         // The server's guard counted down while the app verified, and stopped at the confirmation.
         assert!(
-            gui.text("[data-testid=guard]").await.contains("Confirmed after verifying"),
+            gui.text("[data-testid=guard]")
+                .await
+                .contains("Confirmed after verifying"),
             "the guard line"
         );
         assert_eq!(
@@ -1412,7 +1414,9 @@ mod with_a_lab {
         assert!(!persisted.is_empty() && persisted.iter().all(|p| p == "true"));
         // The real server's guard: announced with its deadline, then confirmed by the app.
         assert!(
-            gui.text("[data-testid=guard]").await.contains("the server keeps the change"),
+            gui.text("[data-testid=guard]")
+                .await
+                .contains("the server keeps the change"),
             "the guard line"
         );
         gui.screenshot("47-lab-multi-instance-walked").await;

@@ -144,7 +144,10 @@ pub fn apply(
     );
     ctx.check_unchanged(cs)?;
 
-    ctx.step(Step::Record, "saving before-images and the change set's program on the host");
+    ctx.step(
+        Step::Record,
+        "saving before-images and the change set's program on the host",
+    );
     let rec = record::create(
         host,
         root,
@@ -157,7 +160,9 @@ pub fn apply(
         .probe
         .as_ref()
         .and_then(|po| probe::continuity_login(ctx.facts, po));
-    let guard = opts.guard.unwrap_or(Duration::from_secs(onhost::DEFAULT_GUARD_SECS));
+    let guard = opts
+        .guard
+        .unwrap_or(Duration::from_secs(onhost::DEFAULT_GUARD_SECS));
     if let Err(e) = ctx.install_program(&rec).and_then(|()| ctx.cancelled()) {
         return ctx.never_started(rec, lock, e);
     }
@@ -205,7 +210,8 @@ pub fn apply(
         Ok(report) => report,
         Err(e) if e.connection_lost() => return Err(lost(e)),
         Err(e) => {
-            ctx.abort(&rec, "rolled_back", &e.to_string()).map_err(lost)?;
+            ctx.abort(&rec, "rolled_back", &e.to_string())
+                .map_err(lost)?;
             let settled = follow.until_settled().map_err(lost)?;
             return ctx.rolled_back(&rec, settled).map_err(lost);
         }
@@ -336,7 +342,8 @@ impl<'c, 'a> Follow<'c, 'a> {
                 .iter()
                 .any(|(s, _)| s == "reload_nginx" || s == "restart_odoo");
             if !cancel_sent && !self.restarting && self.ctx.cancelled().is_err() {
-                self.ctx.abort_file(&self.dir, "rolled_back", "cancelled before the restart")?;
+                self.ctx
+                    .abort_file(&self.dir, "rolled_back", "cancelled before the restart")?;
                 cancel_sent = true;
             }
             if stop_at_awaiting && events.iter().any(|(s, _)| s == "awaiting") {
@@ -344,7 +351,12 @@ impl<'c, 'a> Follow<'c, 'a> {
             }
             let st = record::parse_status(&status);
             match st {
-                Some(s @ (RecordStatus::Applied | RecordStatus::RolledBack | RecordStatus::Undone | RecordStatus::RollbackFailed)) => {
+                Some(
+                    s @ (RecordStatus::Applied
+                    | RecordStatus::RolledBack
+                    | RecordStatus::Undone
+                    | RecordStatus::RollbackFailed),
+                ) => {
                     return Ok(Settled::Status(s));
                 }
                 _ if !running => {
@@ -440,7 +452,11 @@ impl Ctx<'_> {
     /// Saves the change set's program and its parameters beside its record.
     fn install_program(&self, rec: &Record) -> Result<(), EngineError> {
         let dir = rec.dir();
-        let health = self.opts.health_timeout.unwrap_or(DEFAULT_HEALTH_TIMEOUT).as_secs();
+        let health = self
+            .opts
+            .health_timeout
+            .unwrap_or(DEFAULT_HEALTH_TIMEOUT)
+            .as_secs();
         let program = onhost::program(&rec.changeset, self.facts, &dir, &rec.root, &rec.id, health);
         let private = NewFileMode::new(None, None, 0o700);
         self.host
@@ -494,7 +510,11 @@ impl Ctx<'_> {
 
     /// Tells the host the change is verified: its guard settles it as applied.
     fn confirm(&self, rec: &Record) -> Result<(), EngineError> {
-        self.write_word(rec, "confirm", &crate::who::with_login(Some(self.host.user())))
+        self.write_word(
+            rec,
+            "confirm",
+            &crate::who::with_login(Some(self.host.user())),
+        )
     }
 
     /// Tells the host to undo the change set: `status` is what it ends as, `why` the reason.
@@ -522,8 +542,14 @@ impl Ctx<'_> {
         let (outcome, error) = match settled {
             Settled::Status(RecordStatus::RolledBack) | Settled::Status(RecordStatus::Undone) => {
                 match verify::restored(self.host, self.facts, &rec.changeset, true) {
-                    Ok(()) => (Outcome::RolledBack, format!("{reason} — everything was restored")),
-                    Err(e) => (Outcome::Failed, format!("{reason} — and the rollback failed too: {e}")),
+                    Ok(()) => (
+                        Outcome::RolledBack,
+                        format!("{reason} — everything was restored"),
+                    ),
+                    Err(e) => (
+                        Outcome::Failed,
+                        format!("{reason} — and the rollback failed too: {e}"),
+                    ),
                 }
             }
             _ => (Outcome::Failed, reason),
@@ -575,7 +601,11 @@ impl Ctx<'_> {
                     None => "holds a value written by someone else after the change set was applied; not restoring it without --force".to_string(),
                 };
                 Err(EngineError::UnsafeEdit {
-                    path: if path.is_empty() { "a system parameter".into() } else { path },
+                    path: if path.is_empty() {
+                        "a system parameter".into()
+                    } else {
+                        path
+                    },
                     reason,
                 })
             }
@@ -586,7 +616,9 @@ impl Ctx<'_> {
             _ => {
                 let now = record::load(self.host, self.opts.root(), &rec.id)?;
                 Err(EngineError::NotRestored {
-                    what: now.error.unwrap_or_else(|| out.stderr_str().trim().to_string()),
+                    what: now
+                        .error
+                        .unwrap_or_else(|| out.stderr_str().trim().to_string()),
                 })
             }
         }
@@ -664,14 +696,20 @@ pub fn rollback(
         }
     };
     // Records from before the program existed get it now (the same restore).
-    if host.stat(&format!("{}/run.sh", rec.dir())).map_err(EngineError::from).map_err(lost)?.is_none() {
+    if host
+        .stat(&format!("{}/run.sh", rec.dir()))
+        .map_err(EngineError::from)
+        .map_err(lost)?
+        .is_none()
+    {
         ctx.install_program(&rec).map_err(lost)?;
     }
     let mut follow = Follow::new(&ctx, &rec);
     let (_, _, running) = follow.poll().map_err(lost)?;
     let outcome = if running {
         // Its program is still applying or waiting for a confirmation: it undoes itself.
-        ctx.abort(&rec, "undone", "rolled back on request").map_err(lost)?;
+        ctx.abort(&rec, "undone", "rolled back on request")
+            .map_err(lost)?;
         match follow.until_settled().map_err(lost)? {
             Settled::Status(RecordStatus::Undone | RecordStatus::RolledBack) => Ok(()),
             _ => Err(EngineError::NotRestored {
@@ -686,7 +724,9 @@ pub fn rollback(
         let lock = match record::lock(host, root, &format!("rollback of change set {id}")) {
             Ok(l) => l,
             // The lock of the interrupted apply of this very change set: take it over.
-            Err(EngineError::Locked { owner, .. }) if rec.status.unfinished() && owner.contains(&id) => {
+            Err(EngineError::Locked { owner, .. })
+                if rec.status.unfinished() && owner.contains(&id) =>
+            {
                 record::break_lock(host, root).map_err(lost)?;
                 record::lock(host, root, &format!("rollback of change set {id}")).map_err(lost)?
             }
@@ -704,7 +744,9 @@ pub fn rollback(
     match checked {
         Ok(()) => {
             let mut now = record::load(host, root, &id).map_err(lost)?;
-            now.undone = Some(record::Stamp::now(crate::who::with_login(Some(host.user()))));
+            now.undone = Some(record::Stamp::now(crate::who::with_login(Some(
+                host.user(),
+            ))));
             now.status = RecordStatus::Undone;
             record::save(host, &now).map_err(lost)?;
             ctx.step(

@@ -74,7 +74,14 @@ fn argv(words: &[String]) -> String {
 }
 
 /// The program for this change set, to be saved as `<record dir>/run.sh`.
-pub fn program(cs: &ChangeSet, facts: &Facts, dir: &str, root: &str, id: &str, health_secs: u64) -> String {
+pub fn program(
+    cs: &ChangeSet,
+    facts: &Facts,
+    dir: &str,
+    root: &str,
+    id: &str,
+    health_secs: u64,
+) -> String {
     let o = &facts.odoo;
     let mut head = String::new();
     let set = |head: &mut String, k: &str, v: &str| head.push_str(&format!("{k}={}\n", quote(v)));
@@ -83,7 +90,11 @@ pub fn program(cs: &ChangeSet, facts: &Facts, dir: &str, root: &str, id: &str, h
     set(&mut head, "ID", id);
     set(&mut head, "PORT", &o.http_port().to_string());
     set(&mut head, "HEALTH", &health_secs.to_string());
-    set(&mut head, "SVCUSER", if o.user.is_empty() { "root" } else { &o.user });
+    set(
+        &mut head,
+        "SVCUSER",
+        if o.user.is_empty() { "root" } else { &o.user },
+    );
     set(&mut head, "PROGRAM", o.program.as_deref().unwrap_or(""));
     set(&mut head, "NPARAMS", &cs.params.len().to_string());
 
@@ -156,7 +167,10 @@ pub fn program(cs: &ChangeSet, facts: &Facts, dir: &str, root: &str, id: &str, h
                     let restart = o.service.restart_command().unwrap_or(command.clone());
                     backward.push_str(&format!(
                         "  ev restart_odoo {q}\n  {c} 9>&- >/dev/null 2>&1 || :\n",
-                        q = quote(&format!("restarting {service} onto the restored configuration: {}", restart.join(" "))),
+                        q = quote(&format!(
+                            "restarting {service} onto the restored configuration: {}",
+                            restart.join(" ")
+                        )),
                         c = argv(&restart),
                     ));
                 }
