@@ -21,6 +21,9 @@
  *   diagnose-fails     the diagnosis fails (no Odoo running)
  *   apply-rolls-back   applying fails validation and everything is rolled back
  *   unfinished         an earlier apply was cut off half-way: connecting says so; History rolls it back
+ *   fleet50            50 saved servers for the Fleet screen: a few with a result from earlier;
+ *                      "Diagnose all" finds most healthy, some failing, some unreachable, some
+ *                      needing the person (an untrusted key, a password login)
  * @typedef {import('./types/api').Api} Api
  * @typedef {import('./types/api').ServerEntry} ServerEntry
  * @typedef {import('./types/api').Finding} Finding
@@ -30,7 +33,7 @@
  * @typedef {import('./types/api').ChangeRecord} ChangeRecord
  * @typedef {import('./types/api').ProgressEvent} ProgressEvent
  */
-import { ONE_INSTANCE, SEVERAL_INSTANCES, SHORT_LIFETIME_CHECKS } from "./mock-data.js";
+import { fleetResult, fleetServers, ONE_INSTANCE, SEVERAL_INSTANCES, SHORT_LIFETIME_CHECKS } from "./mock-data.js";
 import { count, form } from "./words.js";
 
 /** @type {ServerEntry} */
@@ -158,7 +161,14 @@ function changesetFor(ids, values) {
 /** @param {string} scenario @returns {Api} */
 export function createMockApi(scenario) {
   /** @type {ServerEntry[]} */
-  let servers = scenario === "empty" ? [] : [clone(DEMO_SERVER)];
+  let servers = scenario === "empty" ? [] : scenario === "fleet50" ? fleetServers() : [clone(DEMO_SERVER)];
+  /** Each server's last result (the Fleet screen): a few from earlier in `fleet50`.
+   * @type {Map<string, import('./types/api').LastResult>} */
+  const lastResults = new Map();
+  if (scenario === "fleet50") {
+    const now = Math.floor(Date.now() / 1000);
+    servers.forEach((s, i) => { if (i % 6 === 0) lastResults.set(s.id, { ...fleetResult(i, s), at: now - (i + 1) * 3 * 3600 }); });
+  }
   let keyTrusted = false;
   /** @type {string | null} */
   let instanceChosen = null;
@@ -292,6 +302,36 @@ export function createMockApi(scenario) {
         changed: r.changeset.params.map((p) => `system parameter ${p.key} in database ${p.db}`),
       }));
       return { serverId, hostName: "odoo-lab", hostKeyFingerprint: FINGERPRINT, user: server.user, power: scenario === "no-root" ? "none" : "root", unfinished: clone(unfinished), unsettled };
+    },
+
+    fleetOverview: async () => {
+      await sleep(50);
+      return servers.map((server) => ({ server: clone(server), last: clone(lastResults.get(server.id) ?? null) }));
+    },
+
+    // Five at a time like the backend (fleet::FORKS), each taking its own short while.
+    diagnoseAll: async (onProgress) => {
+      let next = 0;
+      const one = async () => {
+        for (let i = next++; i < servers.length; i = next++) {
+          const server = servers[i];
+          onProgress({ event: "serverStarted", data: { serverId: server.id } });
+          await sleep(40 + ((i * 37) % 90));
+          const result = scenario === "fleet50"
+            ? { ...fleetResult(i, server), at: Math.floor(Date.now() / 1000) }
+            : (() => {
+              const d = diagnosed(fixed);
+              const problems = d.checks.filter((c) => c.status === "fail" || c.status === "warn").map((c) => ({ id: c.id, title: c.title, status: c.status }));
+              const worst = problems.find((p) => p.status === "fail") ?? problems[0] ?? null;
+              return { at: Math.floor(Date.now() / 1000), status: d.verdict.status, line: d.verdict.line, version: "17.0", worst, problems, error: null };
+            })();
+          lastResults.set(server.id, result);
+          onProgress({ event: "serverFinished", data: { serverId: server.id, result: clone(result) } });
+        }
+      };
+      await Promise.all(Array.from({ length: 5 }, one));
+      onProgress({ event: "finished" });
+      return servers.map((server) => ({ server: clone(server), last: clone(lastResults.get(server.id) ?? null) }));
     },
 
     trustHostKey: async (_id, fingerprint) => {

@@ -62,6 +62,8 @@ function createTauriApi() {
     exportReport: (serverId, format) => call("export_report", { serverId, format }),
     openReport: (path) => call("open_report", { path }),
     openLink: (url) => call("open_link", { url }),
+    fleetOverview: () => call("fleet_overview"),
+    diagnoseAll: (onProgress) => call("diagnose_all", { onProgress: channel(onProgress) }),
     onCloseRequested: (handler) => { tauri.event.listen("close-requested", () => handler()); },
   };
 }

@@ -16,6 +16,7 @@ import * as diagnosis from "./screens/diagnosis.js";
 import * as fix from "./screens/fix.js";
 import * as apply from "./screens/apply.js";
 import * as history from "./screens/history.js";
+import * as fleet from "./screens/fleet.js";
 
 /**
  * @typedef {{
@@ -35,6 +36,7 @@ const screens = {
   fix: { step: "fix", render: fix.render },
   apply: { step: "verify", render: apply.render },
   history: { step: "history", render: history.render },
+  fleet: { step: "fleet", render: fleet.render },
 };
 
 /** @type {WizardState} */
@@ -62,7 +64,8 @@ function go(name, params) {
 
 /** @param {string} current */
 function markStep(current) {
-  let done = current !== "history";
+  // History and Fleet are beside the wizard's steps, not one of them.
+  let done = current !== "history" && current !== "fleet";
   for (const li of document.querySelectorAll("#steps li")) {
     const isCurrent = li.getAttribute("data-step") === current;
     if (isCurrent) done = false;
@@ -71,6 +74,7 @@ function markStep(current) {
     li.toggleAttribute("data-done", done && !isCurrent);
   }
   document.getElementById("nav-history")?.toggleAttribute("aria-current", current === "history");
+  document.getElementById("nav-fleet")?.toggleAttribute("aria-current", current === "fleet");
 }
 
 /** The "this server" tools: usable once connected, never while a change is being applied. */
@@ -81,6 +85,7 @@ function refreshNav() {
   const name = document.getElementById("server-tools-name");
   if (name) name.textContent = state.server?.name ?? "";
   for (const b of tools.querySelectorAll("button")) b.toggleAttribute("disabled", !on);
+  document.getElementById("nav-fleet")?.toggleAttribute("disabled", state.busy);
   const report = document.getElementById("nav-report");
   if (report && !state.diagnosis) report.setAttribute("disabled", "");
 }
@@ -89,6 +94,9 @@ function wireNav() {
   document.getElementById("nav-history")?.addEventListener("click", () => go("history"));
   document.getElementById("nav-report")?.addEventListener("click", () => {
     if (state.server && state.diagnosis) exportReport(api, state.server.id);
+  });
+  document.getElementById("nav-fleet")?.addEventListener("click", () => {
+    if (!state.busy) go("fleet");
   });
   document.getElementById("nav-servers")?.addEventListener("click", () => {
     if (!state.busy) go("servers");

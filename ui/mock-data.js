@@ -494,3 +494,44 @@ export const SHORT_LIFETIME_CHECKS = [
   "fixes": []
  }
 ];
+
+/**
+ * The 50 servers of `?mock=fleet50` and what "Diagnose all" finds on each: most healthy, some
+ * with a short session lifetime (a problem) or several host names (to improve), a few that
+ * cannot be reached and a few that need the person (an untrusted key, a password login).
+ * Deterministic, so tests can count rows per kind.
+ * @returns {import('./types/api').ServerEntry[]}
+ */
+export function fleetServers() {
+  return Array.from({ length: 50 }, (_, i) => {
+    const n = String(i + 1).padStart(2, "0");
+    return {
+      id: `odoo-${n}`, name: `Odoo ${n}${i === 7 ? " — the customer portal behind the long reverse-proxy chain of the EU datacentre" : ""}`,
+      host: `odoo-${n}.example.com`, port: 22, user: "root", auth: i % 13 === 4 ? "password" : "agent",
+      keyFile: null, instance: null, stateDir: null, hostKeyFingerprint: null, kind: "saved", scenario: null,
+    };
+  });
+}
+
+/** What a fleet server's diagnosis ends with (`at` is set by the caller). @param {number} i @param {import('./types/api').ServerEntry} server
+ * @returns {Omit<import('./types/api').LastResult, "at">} */
+export function fleetResult(i, server) {
+  const version = ["16.0", "17.0", "18.0"][i % 3];
+  /** @param {string} code @param {string} message @param {string} hint @param {boolean} needsYou */
+  const error = (code, message, hint, needsYou) => ({ status: null, line: message, version: null, worst: null, problems: [], error: { code, message, hint, needsYou } });
+  if (server.auth === "password") {
+    return error("secret_needed", `Needs you: connect once and type what it asks for. The server asks for the SSH password for root@${server.host}.`, "Type it to go on; it is not stored.", true);
+  }
+  if (i % 11 === 6) return error("unknown_host_key", "Needs you: connect once to trust its key.", "Compare the fingerprint with the one the server shows, then trust it.", true);
+  if (i % 7 === 3) return error("unreachable", `Cannot reach ${server.host}:22: connection timed out.`, "Is the server up, and sshd listening on that port?", false);
+  /** @type {import('./types/api').CheckMark} */
+  const lifetime = { id: "session.lifetime", title: "How long an idle session lives", status: "fail" };
+  /** @type {import('./types/api').CheckMark} */
+  const hosts = { id: "proxy.canonical-host", title: "One address for Odoo", status: "warn" };
+  if (i % 4 === 1) {
+    const problems = i % 8 === 1 ? [lifetime, hosts] : [lifetime];
+    return { status: "fail", line: `1 problem logs users out or will${problems.length > 1 ? " (and 1 thing to improve)" : ""}. Start with: How long an idle session lives.`, version, worst: lifetime, problems, error: null };
+  }
+  if (i % 5 === 2) return { status: "warn", line: "No cause of lost sessions found; 1 thing to improve.", version, worst: hosts, problems: [hosts], error: null };
+  return { status: "ok", line: "Healthy: nothing here logs users out.", version, worst: null, problems: [], error: null };
+}

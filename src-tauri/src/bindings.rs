@@ -8,7 +8,7 @@ use ts_rs::{Config, TS};
 use osd_engine::change::{self as ch, apply, effect, record};
 use osd_engine::checks as ck;
 
-use crate::{error, progress, servers, session, views};
+use crate::{error, fleet, progress, servers, session, views};
 
 pub const PATH: &str = "ui/types/bindings.d.ts";
 
@@ -44,6 +44,10 @@ pub fn typescript() -> String {
         views::RollbackView::decl(&cfg),
         views::ExportedReport::decl(&cfg),
         views::ReportFormat::decl(&cfg),
+        fleet::CheckMark::decl(&cfg),
+        fleet::FleetError::decl(&cfg),
+        fleet::LastResult::decl(&cfg),
+        fleet::FleetRow::decl(&cfg),
         // the engine's values, declared by the engine's own types (its `ts` feature)
         ck::CheckId::decl(&cfg),
         ck::Status::decl(&cfg),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::{Manager, State, WebviewWindow};
 
+use crate::fleet::FleetRow;
 use crate::progress::ProgressEvent;
 use crate::servers::{ServerEntry, ServerInput, SshConfigHost};
 use crate::session::{App, ConnectSecrets, FixInput, ProbeInput};
@@ -232,4 +233,21 @@ fn close_if(close: bool, window: &WebviewWindow) {
     if close {
         window.app_handle().exit(0);
     }
+}
+
+/// Every saved server with its last result (the Fleet screen).
+#[tauri::command]
+pub async fn fleet_overview(app: AppState<'_>) -> AppResult<Vec<FleetRow>> {
+    let app = app.inner().clone();
+    blocking(move || app.fleet_overview()).await
+}
+
+/// Diagnoses every server a few at a time; each one's start and result arrive as progress events.
+#[tauri::command]
+pub async fn diagnose_all(
+    app: AppState<'_>,
+    on_progress: Channel<ProgressEvent>,
+) -> AppResult<Vec<FleetRow>> {
+    let app = app.inner().clone();
+    blocking(move || app.diagnose_all(&on_progress)).await
 }

@@ -20,6 +20,7 @@ pub mod bindings;
 pub mod commands;
 pub mod demo;
 pub mod error;
+pub mod fleet;
 pub mod key_file;
 pub mod progress;
 pub mod report;
@@ -88,6 +89,8 @@ pub fn run() {
             commands::export_report,
             commands::open_report,
             commands::open_link,
+            commands::fleet_overview,
+            commands::diagnose_all,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"))
         .expect("the app failed to start (see the message above)");

@@ -31,6 +31,15 @@ pub enum ProgressEvent {
     /// the screen counts it down while the app verifies.
     #[serde(rename_all = "camelCase")]
     Guard { seconds: u64 },
+    /// "Diagnose all": this server's diagnosis began.
+    #[serde(rename_all = "camelCase")]
+    ServerStarted { server_id: String },
+    /// "Diagnose all": this server's result (its verdict, or why it could not be diagnosed).
+    #[serde(rename_all = "camelCase")]
+    ServerFinished {
+        server_id: String,
+        result: crate::fleet::LastResult,
+    },
     /// The long task finished (successfully or not: the command's result says which).
     Finished,
 }

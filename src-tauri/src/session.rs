@@ -21,6 +21,7 @@ use ts_rs::TS;
 
 use crate::demo::{self, DEMO_SERVER_ID};
 use crate::error::ErrorDetails;
+use crate::fleet::{self, FleetRow, LastResult, LastResults};
 use crate::progress::{self, ProgressEvent, ProgressSink};
 use crate::servers::{self, ServerEntry, ServerInput, ServerStore, SshConfigHost};
 use crate::views::{ApplyView, Connected, DiagnosisView, PlanView, RollbackView};
@@ -277,10 +278,13 @@ pub struct App {
     pending_keys: Mutex<HashMap<String, PendingKey>>,
     running: Mutex<Option<Arc<Running>>>,
     plans: AtomicU64,
+    /// Each server's last result, for the Fleet screen.
+    pub last_results: LastResults,
 }
 
 impl App {
     pub fn new(paths: Paths) -> App {
+        let last_results = LastResults::new(paths.config_dir.join(fleet::RESULTS_FILE));
         App {
             store: ServerStore::new(paths.servers_file()),
             paths,
@@ -288,6 +292,7 @@ impl App {
             pending_keys: Mutex::new(HashMap::new()),
             running: Mutex::new(None),
             plans: AtomicU64::new(0),
+            last_results,
         }
     }
 
@@ -320,6 +325,8 @@ impl App {
     pub fn remove_server(&self, id: &str) -> AppResult<()> {
         self.store.remove(id)?;
         self.conns.lock().unwrap().remove(id);
+        // Best effort: a stale row of a removed server is never shown (rows follow the list).
+        let _ = self.last_results.forget(id);
         Ok(())
     }
 
@@ -366,6 +373,28 @@ impl App {
         progress: &dyn ProgressSink,
     ) -> AppResult<Connected> {
         let server = self.server(server_id)?;
+        let result = self
+            .open(server, secrets, progress)
+            .map(|(conn, connected)| {
+                self.conns
+                    .lock()
+                    .unwrap()
+                    .insert(server_id.to_string(), Arc::new(conn));
+                connected
+            });
+        progress.report(ProgressEvent::Finished);
+        result
+    }
+
+    /// A new connection to `server` and what the connect screen shows of it, remembered nowhere
+    /// (the caller decides: the wizard keeps it, a fleet run drops it after its diagnosis).
+    fn open(
+        &self,
+        server: ServerEntry,
+        secrets: ConnectSecrets,
+        progress: &dyn ProgressSink,
+    ) -> AppResult<(Conn, Connected)> {
+        let server_id = server.id.clone();
         let (target, mut opts) = self.connect_options(&server)?;
         let asker = Asker::new(secrets);
         if let Some(p) = &asker.password {
@@ -402,57 +431,44 @@ impl App {
                         key: key.clone(),
                         fingerprint: fingerprint.clone(),
                     };
-                    self.pending_keys
-                        .lock()
-                        .unwrap()
-                        .insert(server_id.to_string(), pending);
+                    self.pending_keys.lock().unwrap().insert(server_id, pending);
                 }
-                progress.report(ProgressEvent::Finished);
                 return Err(asker.explain(e));
             }
         };
         if let Some(error) = asker.sudo_needed(&host) {
-            progress.report(ProgressEvent::Finished);
             return Err(error);
         }
         progress.report(progress::step(
             Step::Identifying,
             "Connected. Checking what this login may do…",
         ));
-        let result = (|| -> AppResult<Connected> {
-            let host_name = host
-                .run_checked(&osd_remote::Cmd::new("hostname"))?
-                .stdout_str()
-                .trim()
-                .to_string();
-            let state_dir = server.state_dir.clone();
-            let root = state_dir.as_deref().unwrap_or(record::ROOT);
-            let unfinished = match host.privilege() {
-                Privilege::None => Vec::new(),
-                _ => record::unfinished(&host, root)?,
-            };
-            let connected = Connected::new(&server, &host, host_name, unfinished);
-            let conn = Conn {
-                discover: Mutex::new(DiscoverOptions {
-                    instance: server.instance.clone(),
-                    ..DiscoverOptions::default()
-                }),
-                state_dir,
-                server,
-                host,
-                probe: Mutex::new(None),
-                first: Mutex::new(None),
-                last: Mutex::new(None),
-                plan: Mutex::new(None),
-            };
-            self.conns
-                .lock()
-                .unwrap()
-                .insert(server_id.to_string(), Arc::new(conn));
-            Ok(connected)
-        })();
-        progress.report(ProgressEvent::Finished);
-        result
+        let host_name = host
+            .run_checked(&osd_remote::Cmd::new("hostname"))?
+            .stdout_str()
+            .trim()
+            .to_string();
+        let state_dir = server.state_dir.clone();
+        let root = state_dir.as_deref().unwrap_or(record::ROOT);
+        let unfinished = match host.privilege() {
+            Privilege::None => Vec::new(),
+            _ => record::unfinished(&host, root)?,
+        };
+        let connected = Connected::new(&server, &host, host_name, unfinished);
+        let conn = Conn {
+            discover: Mutex::new(DiscoverOptions {
+                instance: server.instance.clone(),
+                ..DiscoverOptions::default()
+            }),
+            state_dir,
+            server,
+            host,
+            probe: Mutex::new(None),
+            first: Mutex::new(None),
+            last: Mutex::new(None),
+            plan: Mutex::new(None),
+        };
+        Ok((conn, connected))
     }
 
     /// Stores the host key the last connect saw in the app's known_hosts. The key is the one the
@@ -595,6 +611,7 @@ impl App {
             }
             conn.first.lock().unwrap().get_or_insert_with(|| d.clone());
             *conn.last.lock().unwrap() = Some(d.clone());
+            self.remember(&conn.server.id, &d);
             Ok::<_, AppError>(DiagnosisView::new(&d))
         })();
         progress.report(ProgressEvent::Finished);
@@ -689,6 +706,7 @@ impl App {
         let result = result?;
         if let Some(after) = &result.after {
             *conn.last.lock().unwrap() = Some(after.clone());
+            self.remember(&conn.server.id, after);
         }
         *conn.plan.lock().unwrap() = None;
         Ok((ApplyView::new(result, changeset), close))
@@ -761,6 +779,7 @@ impl App {
             ));
             let after = osd_engine::diagnose(&conn.host, &opts.diagnose)?;
             *conn.last.lock().unwrap() = Some(after.clone());
+            self.remember(&conn.server.id, &after);
             Ok::<_, AppError>(RollbackView {
                 result,
                 after: DiagnosisView::new(&after),
@@ -769,6 +788,83 @@ impl App {
         let close = self.end();
         progress.report(ProgressEvent::Finished);
         Ok((result?, close))
+    }
+
+    // ----- fleet --------------------------------------------------------------------------------
+
+    /// A diagnosis ended: the Fleet screen shows it as the server's last result. Best effort: a
+    /// config dir that cannot be written costs the overview a row's age, never the diagnosis.
+    fn remember(&self, server_id: &str, d: &Diagnosis) {
+        let _ = self
+            .last_results
+            .record(server_id, LastResult::diagnosed(d));
+    }
+
+    /// Every server (as the Servers screen lists them) with its last result.
+    pub fn fleet_overview(&self) -> AppResult<Vec<FleetRow>> {
+        let mut last = self.last_results.all();
+        Ok(self
+            .list_servers()?
+            .into_iter()
+            .map(|server| FleetRow {
+                last: last.remove(&server.id),
+                server,
+            })
+            .collect())
+    }
+
+    /// Diagnoses every server, [`fleet::FORKS`] at a time, each over a connection of its own (the
+    /// wizard's connection stays as it is). Reports `serverStarted` and `serverFinished` per
+    /// server; a server that fails or needs the person is a result, never a stop or a question.
+    pub fn diagnose_all(&self, progress: &dyn ProgressSink) -> AppResult<Vec<FleetRow>> {
+        let servers = match self.list_servers() {
+            Ok(s) => s,
+            Err(e) => {
+                progress.report(ProgressEvent::Finished);
+                return Err(e);
+            }
+        };
+        let results = osd_engine::fleet::run_bounded(
+            &servers,
+            fleet::FORKS,
+            |_, server| {
+                progress.report(ProgressEvent::ServerStarted {
+                    server_id: server.id.clone(),
+                });
+                let result = match self.diagnose_quietly(server) {
+                    Ok(d) => LastResult::diagnosed(&d),
+                    Err(e) => LastResult::failed(&e),
+                };
+                let _ = self.last_results.record(&server.id, result.clone());
+                result
+            },
+            |i, result| {
+                progress.report(ProgressEvent::ServerFinished {
+                    server_id: servers[i].id.clone(),
+                    result: result.clone(),
+                })
+            },
+        );
+        progress.report(ProgressEvent::Finished);
+        Ok(servers
+            .into_iter()
+            .zip(results)
+            .map(|(server, last)| FleetRow {
+                server,
+                last: Some(last),
+            })
+            .collect())
+    }
+
+    /// The wizard's connect path with no secret to give (a fleet run asks nothing), then a
+    /// diagnosis of the saved instance; the connection closes when it is done.
+    fn diagnose_quietly(&self, server: &ServerEntry) -> AppResult<Diagnosis> {
+        let (conn, _) = self.open(server.clone(), ConnectSecrets::default(), &())?;
+        let opts = DiagnoseOptions {
+            discover: conn.discover_options(),
+            probe: None,
+        };
+        Ok(osd_engine::diagnose(&conn.host, &opts)?)
     }
 
     /// The report's text (rendered by the engine) and a file name to suggest.

@@ -516,3 +516,137 @@ fn the_host_key_compare_command_prints_the_fingerprint_sshd_serves() {
         "`{compare_command}` printed: {printed}"
     );
 }
+
+/// "Diagnose all" over two labs (healthy, short-lifetime), a port nobody listens on, a password
+/// login (never stored) and an address whose key was never trusted: each server reports its start
+/// and its own result, nothing asks, and the wizard's open connection stays usable. The
+/// overview then shows those results, read back from the config dir.
+#[test]
+fn diagnose_all_reports_each_server_and_the_overview_keeps_the_results() {
+    use odoo_session_doctor_app::fleet::RESULTS_FILE;
+    use osd_engine::checks::{CheckId, Status};
+
+    let healthy = Lab::up("healthy");
+    let short = Lab::up("short-lifetime");
+    let config = tempfile::tempdir().unwrap();
+    let app = app(config.path());
+    let save = |lab: &Lab, name: &str, edit: &dyn Fn(&mut ServerInput)| {
+        let mut input = lab_server(lab);
+        input.name = name.into();
+        edit(&mut input);
+        app.save_server(&input).unwrap()
+    };
+    let a = save(&healthy, "Healthy", &|_| {});
+    let b = save(&short, "Short", &|_| {});
+    let down = save(&healthy, "Down", &|i| i.port = Some(1));
+    let password = save(&healthy, "Password", &|i| {
+        i.auth = AuthMethod::Password;
+        i.key_file = None;
+    });
+    // Same sshd, but under a name the app has no key for.
+    let untrusted = save(&short, "Untrusted", &|i| i.host = "localhost".into());
+    for (s, lab) in [(&a, &healthy), (&b, &short)] {
+        app.connect(&s.id, ConnectSecrets::default(), &())
+            .unwrap_err();
+        app.trust_host_key(&s.id, &lab.info.ssh.host_key_fingerprint)
+            .unwrap();
+    }
+    // The wizard is on the healthy lab meanwhile.
+    app.connect(&a.id, ConnectSecrets::default(), &()).unwrap();
+
+    let progress = events();
+    let rows = app.diagnose_all(progress.as_ref()).unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r.server.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [&a.id, &b.id, &down.id, &password.id, &untrusted.id].map(String::as_str)
+    );
+
+    // One start and one result per server, the start first; then the run's end.
+    let events = progress.lock().unwrap().clone();
+    for row in &rows {
+        let id = &row.server.id;
+        let started = events.iter().position(
+            |e| matches!(e, ProgressEvent::ServerStarted { server_id } if server_id == id),
+        );
+        let finished: Vec<usize> = events
+            .iter()
+            .enumerate()
+            .filter_map(|(n, e)| match e {
+                ProgressEvent::ServerFinished { server_id, result } if server_id == id => {
+                    assert_eq!(Some(result), row.last.as_ref(), "{id}");
+                    Some(n)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(finished.len(), 1, "{id}: {events:?}");
+        assert!(started.is_some_and(|s| s < finished[0]), "{id}: {events:?}");
+    }
+    assert_eq!(events.last(), Some(&ProgressEvent::Finished));
+
+    let last = |id: &str| {
+        rows.iter()
+            .find(|r| r.server.id == id)
+            .and_then(|r| r.last.clone())
+            .unwrap()
+    };
+    let ok = last(&a.id);
+    assert!(ok.error.is_none(), "{ok:?}");
+    assert!(ok.version.is_some(), "{ok:?}");
+    assert!(
+        !ok.problems.iter().any(|p| p.id == CheckId::SessionLifetime),
+        "{ok:?}"
+    );
+    let bad = last(&b.id);
+    assert!(
+        matches!(bad.status, Some(Status::Warn | Status::Fail)),
+        "{bad:?}"
+    );
+    assert!(
+        bad.problems
+            .iter()
+            .any(|p| p.id == CheckId::SessionLifetime),
+        "{bad:?}"
+    );
+    assert!(bad.worst.is_some(), "{bad:?}");
+    let e = last(&down.id).error.unwrap();
+    assert_eq!(
+        (e.code.as_str(), e.needs_you),
+        ("unreachable", false),
+        "{e:?}"
+    );
+    let e = last(&password.id).error.unwrap();
+    assert_eq!(
+        (e.code.as_str(), e.needs_you),
+        ("secret_needed", true),
+        "{e:?}"
+    );
+    assert!(e.message.starts_with("Needs you"), "{e:?}");
+    let e = last(&untrusted.id).error.unwrap();
+    assert_eq!(
+        (e.code.as_str(), e.needs_you),
+        ("unknown_host_key", true),
+        "{e:?}"
+    );
+    assert_eq!(e.message, "Needs you: connect once to trust its key.");
+
+    // The wizard's connection was not touched: it diagnoses on.
+    app.diagnose(&a.id, None, &()).unwrap();
+
+    // The overview reads the results back from the config dir (a new App: nothing in memory).
+    assert!(config.path().join(RESULTS_FILE).is_file());
+    let overview = self::app(config.path()).fleet_overview().unwrap();
+    assert_eq!(overview.len(), 5);
+    for row in &overview {
+        let id = &row.server.id;
+        let got = row
+            .last
+            .as_ref()
+            .unwrap_or_else(|| panic!("{id}: no last result"));
+        let ran = last(id);
+        assert_eq!(got.status, ran.status, "{id}");
+        assert_eq!(got.error, ran.error, "{id}");
+        assert_eq!(got.problems, ran.problems, "{id}");
+    }
+}

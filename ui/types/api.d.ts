@@ -2,7 +2,7 @@
 // generated from Rust in ./bindings.d.ts (never edit those by hand; see src-tauri/src/bindings.rs).
 import type {
   AppError, AppInfo, ApplyView, ChangeRecord, Connected, ConnectSecrets, DiagnosisView, Effect,
-  ExportedReport, FixInput, PlanView, ProbeInput, ProgressEvent, ReportFormat, RollbackView,
+  ExportedReport, FixInput, FleetRow, PlanView, ProbeInput, ProgressEvent, ReportFormat, RollbackView,
   ServerEntry, ServerInput, SshConfigHost,
 } from "./bindings";
 
@@ -39,6 +39,10 @@ export interface Api {
   openReport(path: string): Promise<void>;
   /** Opens an https reference in the browser. */
   openLink(url: string): Promise<void>;
+  /** Every saved server with its last result (the Fleet screen). */
+  fleetOverview(): Promise<FleetRow[]>;
+  /** Diagnoses every server a few at a time: `serverStarted` / `serverFinished` events per server. */
+  diagnoseAll(onProgress: (event: ProgressEvent) => void): Promise<FleetRow[]>;
   /** The window was asked to close while a change is being applied. */
   onCloseRequested(handler: () => void): void;
 }

@@ -115,7 +115,7 @@ hostName: string | null, user: string, port: number, keyFile: string | null,
  */
 alreadySaved: boolean, };
 
-export type ProgressEvent = { "event": "step", "data": { step: Step, message: string, detail: string, cancellable: boolean, } } | { "event": "output", "data": { line: string, } } | { "event": "guard", "data": { seconds: number, } } | { "event": "finished" };
+export type ProgressEvent = { "event": "step", "data": { step: Step, message: string, detail: string, cancellable: boolean, } } | { "event": "output", "data": { line: string, } } | { "event": "guard", "data": { seconds: number, } } | { "event": "serverStarted", "data": { serverId: string, } } | { "event": "serverFinished", "data": { serverId: string, result: LastResult, } } | { "event": "finished" };
 
 export type Step = "connecting" | "identifying" | "inventory" | "config" | "database" | "server" | "probe" | "judging" | "lock" | "check_unchanged" | "record" | "write_files" | "validate" | "write_params" | "reload_nginx" | "restart_odoo" | "wait_health" | "verify" | "roll_back" | "done";
 
@@ -210,6 +210,46 @@ after: DiagnosisView, };
 export type ExportedReport = { path: string, format: ReportFormat, bytes: number, };
 
 export type ReportFormat = "html" | "markdown" | "json";
+
+export type CheckMark = { id: CheckId, title: string, status: Status, };
+
+export type FleetError = { 
+/**
+ * The app's error code (`unreachable`, `unknown_host_key`, `secret_needed`, …).
+ */
+code: string, message: string, hint: string, 
+/**
+ * The server needs the person (trust its key, type a secret): not a fault of the server.
+ */
+needsYou: boolean, };
+
+export type LastResult = { 
+/**
+ * When it ended, in seconds since 1970-01-01 UTC.
+ */
+at: number, 
+/**
+ * The verdict's status; `None` when the server could not be diagnosed (see `error`).
+ */
+status: Status | null, 
+/**
+ * The verdict's line, or what stopped the diagnosis.
+ */
+line: string, 
+/**
+ * The Odoo version found.
+ */
+version: string | null, 
+/**
+ * The check to start with: the first of the worst status (a problem before a thing to improve).
+ */
+worst: CheckMark | null, 
+/**
+ * Every check that is a problem or a thing to improve (the screen filters by them).
+ */
+problems: Array<CheckMark>, error: FleetError | null, };
+
+export type FleetRow = { server: ServerEntry, last: LastResult | null, };
 
 export type CheckId = "service.found" | "session.lifetime" | "session.store" | "session.external-cleanup" | "session.cleanup-runs" | "session.idle-logout" | "session.revoked" | "conf.folklore" | "conf.syntax" | "proxy.mode" | "proxy.headers" | "proxy.websocket" | "proxy.https-redirect" | "proxy.canonical-host" | "proxy.cookie-flags" | "proxy.sticky" | "proxy.cache" | "workers.memory" | "db.filter";
 

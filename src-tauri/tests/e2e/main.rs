@@ -233,6 +233,14 @@ async fn no_sideways_scroll(gui: &Gui, what: &str) {
     );
 }
 
+/// Runs a script in the page and returns its value.
+async fn exec(gui: &Gui, js: &str) -> serde_json::Value {
+    gui.client()
+        .execute(js, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}"))
+}
+
 /// Each button is visible and nothing covers it: scrolled into view, the element at its centre
 /// is the button itself (a page's scrollbar or an overlay over it would be found there instead).
 async fn clickable(gui: &Gui, css: &str) {
@@ -799,6 +807,158 @@ mod ui_with_mock_api {
             .await;
         gui.click("[data-testid=choose-databases-again]").await;
         gui.wait_for("[data-testid=choose-databases]").await;
+        gui.close().await;
+    }
+
+    /// Each fleet row: its server id, status, whether it is shown, its "start with" check.
+    async fn visible(gui: &Gui) -> Vec<(String, String, bool, String)> {
+        let v = exec(
+            gui,
+            "return [...document.querySelectorAll('[data-testid=fleet-row]')].map((r) => [r.dataset.serverId, r.dataset.status, !r.hidden, r.querySelector('[data-testid=fleet-worst]').textContent])",
+        )
+        .await;
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// The Fleet screen with 50 servers (`?mock=fleet50`) in the smallest window: "Diagnose all"
+    /// fills every row in place (each row showed its progress, no row changed height, the table
+    /// kept its width), the filter keeps exactly the matching rows, "Open" lands in the wizard
+    /// for that server, and nothing widens the page.
+    #[tokio::test(flavor = "current_thread")]
+    async fn fleet_of_50_diagnose_all_filter_and_open() {
+        let _guard = one_at_a_time();
+        let gui = Gui::launch(Launch::default()).await;
+        gui.client().set_window_size(1024, 700).await.unwrap();
+        open(&gui, "fleet50").await;
+        gui.click("[data-testid=nav-fleet]").await;
+        gui.wait_for("[data-screen=fleet] [data-testid=fleet-row]")
+            .await;
+        let rows = gui.attrs("[data-testid=fleet-row]", "data-state").await;
+        assert_eq!(rows.len(), 50);
+        // A few have a result from earlier; the others say they were never diagnosed.
+        let done_before = rows.iter().filter(|s| *s == "done").count();
+        assert!(done_before > 0 && done_before < 50, "{rows:?}");
+        no_sideways_scroll(&gui, "the fleet").await;
+        // The table scrolls inside the content column, within its own box.
+        let inner = exec(
+            &gui,
+            "const s = document.querySelector('.fleet__scroll'); return [s.scrollHeight > s.clientHeight, s.scrollWidth <= s.clientWidth]",
+        )
+        .await;
+        assert_eq!(
+            inner,
+            serde_json::json!([true, true]),
+            "the table scrolls inside, never sideways"
+        );
+        gui.screenshot("70-mock-fleet50-before-1024x700").await;
+
+        // Watch every row while the run goes: which ones showed progress, any change of height
+        // or of the table's width.
+        exec(
+            &gui,
+            r#"const rows = [...document.querySelectorAll('[data-testid=fleet-row]')];
+               const table = document.querySelector('[data-testid=fleet-table]');
+               const w = { heights: rows.map((r) => r.getBoundingClientRect().height), width: table.getBoundingClientRect().width, ran: new Set(), moved: [] };
+               window.__fleetWatch = w;
+               new MutationObserver(() => {
+                 rows.forEach((r, i) => {
+                   if (r.dataset.state === 'running') w.ran.add(r.dataset.serverId);
+                   const h = r.getBoundingClientRect().height;
+                   if (Math.abs(h - w.heights[i]) > 0.5) w.moved.push(`${r.dataset.serverId}: ${w.heights[i]} -> ${h}`);
+                 });
+                 const tw = table.getBoundingClientRect().width;
+                 if (Math.abs(tw - w.width) > 0.5) w.moved.push(`table: ${w.width} -> ${tw}`);
+               }).observe(table, { subtree: true, childList: true, attributes: true, characterData: true });
+               return true;"#,
+        )
+        .await;
+        gui.click("[data-testid=diagnose-all]").await;
+        let summary = gui
+            .wait_text("[data-testid=fleet-summary]", "Diagnosed 50 servers")
+            .await;
+        assert!(summary.contains("need you"), "{summary}");
+        let watch = exec(
+            &gui,
+            "const w = window.__fleetWatch; return { ran: w.ran.size, moved: w.moved.slice(0, 5) }",
+        )
+        .await;
+        assert_eq!(watch["ran"], 50, "every row showed its progress: {watch}");
+        assert_eq!(
+            watch["moved"],
+            serde_json::json!([]),
+            "rows kept their place: {watch}"
+        );
+        let states = gui.attrs("[data-testid=fleet-row]", "data-state").await;
+        assert!(states.iter().all(|s| s == "done"), "{states:?}");
+        for text in gui.texts("[data-testid=fleet-verdict]").await {
+            assert!(
+                !text.is_empty() && !text.contains("Not diagnosed yet"),
+                "{text:?}"
+            );
+        }
+        let ages = exec(
+            &gui,
+            "return [...document.querySelectorAll('[data-testid=fleet-age]')].map((c) => c.textContent)",
+        )
+        .await;
+        let ages: Vec<String> = serde_json::from_value(ages).unwrap();
+        assert!(ages.iter().all(|a| a == "just now"), "{ages:?}");
+        let statuses = gui.attrs("[data-testid=fleet-row]", "data-status").await;
+        for kind in ["ok", "fail", "warn", "error", "needs-you"] {
+            assert!(
+                statuses.iter().any(|s| s == kind),
+                "no {kind} row: {statuses:?}"
+            );
+        }
+        no_sideways_scroll(&gui, "the fleet after the run").await;
+        gui.screenshot("71-mock-fleet50-diagnosed-1024x700").await;
+
+        // The filter: only the rows with that problem stay, and all of them.
+        let filter = gui.wait_for("[data-testid=fleet-filter]").await;
+        filter
+            .select_by_value("check:session.lifetime")
+            .await
+            .unwrap();
+        let rows = visible(&gui).await;
+        let shown: Vec<_> = rows.iter().filter(|r| r.2).collect();
+        assert!(!shown.is_empty() && shown.len() < 50, "{rows:?}");
+        for (id, status, on, _) in &rows {
+            // In this mock only the failing servers have a short session lifetime.
+            assert_eq!(*on, status == "fail", "{id} ({status}) shown: {on}");
+        }
+        let summary = gui.text("[data-testid=fleet-summary]").await;
+        assert_eq!(summary, format!("{} of 50 servers shown", shown.len()));
+        let filter = gui.wait_for("[data-testid=fleet-filter]").await;
+        filter.select_by_value("any").await.unwrap();
+        for (id, status, on, _) in visible(&gui).await {
+            assert_eq!(on, status != "ok", "{id} ({status}) shown: {on}");
+        }
+        let filter = gui.wait_for("[data-testid=fleet-filter]").await;
+        filter.select_by_value("error").await.unwrap();
+        for (id, status, on, _) in visible(&gui).await {
+            assert_eq!(
+                on,
+                status == "error" || status == "needs-you",
+                "{id} ({status}) shown: {on}"
+            );
+        }
+        gui.screenshot("72-mock-fleet50-filtered-1024x700").await;
+
+        // Open: the wizard for that server.
+        let filter = gui.wait_for("[data-testid=fleet-filter]").await;
+        filter
+            .select_by_value("check:session.lifetime")
+            .await
+            .unwrap();
+        let first = visible(&gui).await.into_iter().find(|r| r.2).unwrap().0;
+        gui.click(&format!(
+            "[data-testid=fleet-row][data-server-id='{first}'] [data-testid=fleet-open]"
+        ))
+        .await;
+        let title = gui.text("[data-screen=connect] #connect-title").await;
+        let number = first.trim_start_matches("odoo-");
+        assert_eq!(title, format!("Connect to Odoo {number}"));
+        gui.wait_for("[data-testid=connected]").await;
         gui.close().await;
     }
 
