@@ -57,11 +57,28 @@ fn progress(p: &Progress) {
     }
 }
 
-pub fn plan_cmd(conn: &ConnArgs, diag: &DiagArgs, fix: &FixArgs, json: bool) -> i32 {
+pub fn plan_cmd(
+    conn: &ConnArgs,
+    diag: &DiagArgs,
+    fix: &FixArgs,
+    json: bool,
+    ansible: Option<&std::path::Path>,
+) -> i32 {
     let run = || -> Result<i32, EngineError> {
         let host = conn.connect()?;
         let d = osd_engine::diagnose(&host, &diag.options()?)?;
         let cs = plan(&host, &d, &fix.request()?)?;
+        if let Some(path) = ansible {
+            let text = osd_engine::change::ansible::playbook(&cs, &d.facts)?;
+            std::fs::write(path, text).map_err(|e| {
+                EngineError::Invalid(format!("cannot write the playbook to {}: {e}", path.display()))
+            })?;
+            eprintln!(
+                "Ansible playbook written to {} (preview: ansible-playbook -i HOST, {} --check --diff)",
+                path.display(),
+                path.display()
+            );
+        }
         if json {
             println!(
                 "{}",

@@ -66,6 +66,9 @@ enum Command {
         fix: change_cmd::FixArgs,
         #[arg(long)]
         json: bool,
+        /// Also write the change as a standalone Ansible playbook to FILE (see the README).
+        #[arg(long, value_name = "FILE")]
+        ansible: Option<std::path::PathBuf>,
     },
     /// Apply the fix safely: back up, write, validate, restart, verify; roll back on any failure. Exit 0 only when applied and verified.
     Apply {
@@ -226,9 +229,10 @@ fn main() -> ExitCode {
             mut diag,
             fix,
             json,
+            ansible,
         } => {
             use_saved(&mut conn, &mut diag);
-            change_cmd::plan_cmd(&conn, &diag, &fix, json)
+            change_cmd::plan_cmd(&conn, &diag, &fix, json, ansible.as_deref())
         }
         Command::Apply {
             mut conn,

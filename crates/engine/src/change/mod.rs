@@ -5,6 +5,7 @@
 //! apply and written to the host's own record, while everything that serializes (diffs, JSON,
 //! reports) shows secrets as `********`.
 
+pub mod ansible;
 pub mod apply;
 pub mod conf_fix;
 pub mod effect;

@@ -182,9 +182,78 @@ pub fn program(
         "#!/bin/sh\n# Odoo Session Doctor: change set {id}. Applies it, guards it, undoes it (see the product's\n# change/onhost.rs). Usage: run.sh apply GUARD_SECONDS | run.sh restore [--force]\n{head}\
 files_check() {{\n:\n{files_check}}}\nfiles_apply() {{\n:\n{files_apply}}}\n\
 files_restore_check() {{\n:\n{files_restore_check}}}\nfiles_restore() {{\n:\n{files_restore}}}\n\
-validate() {{\n:\n{validate}}}\nforward() {{\n:\n{forward}}}\nbackward() {{\n:\n{backward}}}\n{BODY}"
+validate() {{\n:\n{validate}}}\nforward() {{\n:\n{forward}}}\nbackward() {{\n:\n{backward}}}\n{body}",
+        body = BODY.replace("@PARAMS_PY@", PARAMS_PY)
     )
 }
+
+/// The parameter writer (Python, run with the instance's own interpreter as Odoo's user; the
+/// changes come as `params.json` on stdin, never in its text): `apply|restore`, `force` or
+/// empty, and optionally `dry`. Connects as Odoo does (odoo.conf's `db_*` read on the host), one
+/// transaction per database; a row holding neither the old nor the new value is a conflict
+/// (exit 3, nothing written in that database). Also used by the Ansible export
+/// ([`super::ansible`]). It has no single quote: `run.sh` holds it in one.
+pub(crate) const PARAMS_PY: &str = r#"import configparser, json, sys
+mode, force = sys.argv[1], sys.argv[2] == "force"
+# "dry": say what would be written and write nothing (check mode of the Ansible export).
+dry = len(sys.argv) > 3 and sys.argv[3] == "dry"
+spec = json.load(sys.stdin)
+import psycopg2
+opts = {}
+if spec.get("config"):
+    p = configparser.RawConfigParser()
+    p.read(spec["config"])
+    if p.has_section("options"):
+        opts = dict(p.items("options"))
+def opt(k):
+    v = (opts.get(k) or "").strip()
+    return None if v in ("", "False", "None") else v
+kw = {}
+for ok, pk in (("db_host", "host"), ("db_port", "port"), ("db_user", "user"), ("db_password", "password"), ("db_sslmode", "sslmode")):
+    if opt(ok):
+        kw[pk] = opt(ok)
+dbs = []
+for c in spec["changes"]:
+    if c["db"] not in dbs:
+        dbs.append(c["db"])
+conflict = False
+for db in dbs:
+    conn = psycopg2.connect(dbname=db, application_name="odoo-session-doctor", **kw)
+    with conn:
+        with conn.cursor() as cr:
+            writes = []
+            for c in [c for c in spec["changes"] if c["db"] == db]:
+                cr.execute("SELECT value FROM ir_config_parameter WHERE key = %s FOR UPDATE", (c["key"],))
+                row = cr.fetchone()
+                cur = row[0] if row else None
+                want, keep = (c["new"], c["old"]) if mode == "apply" else (c["old"], c["new"])
+                if cur == want:
+                    continue
+                if cur != keep and not force:
+                    print("conflict %s in %s holds a value written by someone else" % (c["key"], db))
+                    conflict = True
+                    continue
+                writes.append((c["key"], want))
+            if conflict:
+                conn.rollback()
+                break
+            if dry:
+                for key, v in writes:
+                    print("would write %s in %s" % (key, db))
+                conn.rollback()
+                continue
+            for key, v in writes:
+                if v is None:
+                    cr.execute("DELETE FROM ir_config_parameter WHERE key = %s", (key,))
+                else:
+                    cr.execute("INSERT INTO ir_config_parameter (key, value, create_uid, create_date, write_uid, write_date) "
+                               "VALUES (%s, %s, 1, now() at time zone %s, 1, now() at time zone %s) "
+                               "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_uid = 1, write_date = now() at time zone %s",
+                               (key, v, "UTC", "UTC", "UTC"))
+                print("wrote %s in %s" % (key, db))
+    conn.close()
+sys.exit(3 if conflict else 0)
+"#;
 
 /// The fixed part of `run.sh`: the steps, the guard, the restore.
 const BODY: &str = r#"
@@ -245,61 +314,7 @@ python_cmd() {
   if [ -n "$PROGRAM" ] && [ -f "$PROGRAM" ]; then py=$(head -n1 -- "$PROGRAM" | sed -n 's/^#![[:space:]]*//p'); fi
   printf '%s\n' "${py:-python3}"
 }
-PARAMS_PY='
-import configparser, json, sys
-mode, force = sys.argv[1], sys.argv[2] == "force"
-spec = json.load(sys.stdin)
-import psycopg2
-opts = {}
-if spec.get("config"):
-    p = configparser.RawConfigParser()
-    p.read(spec["config"])
-    if p.has_section("options"):
-        opts = dict(p.items("options"))
-def opt(k):
-    v = (opts.get(k) or "").strip()
-    return None if v in ("", "False", "None") else v
-kw = {}
-for ok, pk in (("db_host", "host"), ("db_port", "port"), ("db_user", "user"), ("db_password", "password"), ("db_sslmode", "sslmode")):
-    if opt(ok):
-        kw[pk] = opt(ok)
-dbs = []
-for c in spec["changes"]:
-    if c["db"] not in dbs:
-        dbs.append(c["db"])
-conflict = False
-for db in dbs:
-    conn = psycopg2.connect(dbname=db, application_name="odoo-session-doctor", **kw)
-    with conn:
-        with conn.cursor() as cr:
-            writes = []
-            for c in [c for c in spec["changes"] if c["db"] == db]:
-                cr.execute("SELECT value FROM ir_config_parameter WHERE key = %s FOR UPDATE", (c["key"],))
-                row = cr.fetchone()
-                cur = row[0] if row else None
-                want, keep = (c["new"], c["old"]) if mode == "apply" else (c["old"], c["new"])
-                if cur == want:
-                    continue
-                if cur != keep and not force:
-                    print("conflict %s in %s holds a value written by someone else" % (c["key"], db))
-                    conflict = True
-                    continue
-                writes.append((c["key"], want))
-            if conflict:
-                conn.rollback()
-                break
-            for key, v in writes:
-                if v is None:
-                    cr.execute("DELETE FROM ir_config_parameter WHERE key = %s", (key,))
-                else:
-                    cr.execute("INSERT INTO ir_config_parameter (key, value, create_uid, create_date, write_uid, write_date) "
-                               "VALUES (%s, %s, 1, now() at time zone %s, 1, now() at time zone %s) "
-                               "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, write_uid = 1, write_date = now() at time zone %s",
-                               (key, v, "UTC", "UTC", "UTC"))
-                print("wrote %s in %s" % (key, db))
-    conn.close()
-sys.exit(3 if conflict else 0)
-'
+PARAMS_PY='@PARAMS_PY@'
 
 # Odoo answers on its port: /web/health (16+), else version_info; curl or wget if no Python.
 HEALTH_PY='
