@@ -62,15 +62,25 @@ impl FleetTarget {
         } else {
             host.to_string()
         };
-        let user = self.user.as_ref().map(|u| format!("{u}@")).unwrap_or_default();
+        let user = self
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
         let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
         format!("ssh://{user}{host}{port}")
     }
 
-    fn from_vars(name: &str, vars: &BTreeMap<String, String>, groups: Vec<String>) -> Result<FleetTarget, EngineError> {
+    fn from_vars(
+        name: &str,
+        vars: &BTreeMap<String, String>,
+        groups: Vec<String>,
+    ) -> Result<FleetTarget, EngineError> {
         let port = match vars.get("ansible_port").or(vars.get("ansible_ssh_port")) {
             Some(p) => Some(p.parse::<u16>().map_err(|_| {
-                EngineError::Invalid(format!("inventory host {name}: ansible_port={p} is not a port number"))
+                EngineError::Invalid(format!(
+                    "inventory host {name}: ansible_port={p} is not a port number"
+                ))
             })?),
             None => None,
         };
@@ -110,9 +120,15 @@ pub struct Inventory {
 impl Inventory {
     /// Names given on the command line, each its own host (in group `all`).
     pub fn from_names<S: AsRef<str>>(names: &[S]) -> Inventory {
-        let hosts: Vec<FleetTarget> = names.iter().map(|n| FleetTarget::named(n.as_ref())).collect();
+        let hosts: Vec<FleetTarget> = names
+            .iter()
+            .map(|n| FleetTarget::named(n.as_ref()))
+            .collect();
         let mut groups = BTreeMap::new();
-        groups.insert("all".to_string(), hosts.iter().map(|h| h.name.clone()).collect());
+        groups.insert(
+            "all".to_string(),
+            hosts.iter().map(|h| h.name.clone()).collect(),
+        );
         Inventory { hosts, groups }
     }
 
@@ -131,8 +147,9 @@ impl Inventory {
 /// Reads an inventory file: YAML when its name ends in `.yml`/`.yaml` or its text starts like
 /// YAML (`---` or a `key:` line), else Ansible INI.
 pub fn load_inventory(path: &Path) -> Result<Inventory, EngineError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| EngineError::Invalid(format!("cannot read the inventory {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        EngineError::Invalid(format!("cannot read the inventory {}: {e}", path.display()))
+    })?;
     let yaml_name = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yml" | "yaml")
@@ -212,7 +229,11 @@ impl Raw {
             .filter(|n| !listed.contains(n))
             .collect();
         self.group("ungrouped").hosts.extend(ungrouped);
-        let all_vars = self.groups.remove("all").map(|g| g.vars).unwrap_or_default();
+        let all_vars = self
+            .groups
+            .remove("all")
+            .map(|g| g.vars)
+            .unwrap_or_default();
 
         // Parents of each group, and depth (a top-level group is 1).
         let mut parents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -221,9 +242,15 @@ impl Raw {
                 parents.entry(c.as_str()).or_default().push(name.as_str());
             }
         }
-        fn depth<'a>(g: &'a str, parents: &BTreeMap<&'a str, Vec<&'a str>>, seen: &mut Vec<&'a str>) -> Result<usize, EngineError> {
+        fn depth<'a>(
+            g: &'a str,
+            parents: &BTreeMap<&'a str, Vec<&'a str>>,
+            seen: &mut Vec<&'a str>,
+        ) -> Result<usize, EngineError> {
             if seen.contains(&g) {
-                return Err(EngineError::Invalid(format!("group {g} contains itself (through its children)")));
+                return Err(EngineError::Invalid(format!(
+                    "group {g} contains itself (through its children)"
+                )));
             }
             seen.push(g);
             let mut d = 1;
@@ -234,7 +261,11 @@ impl Raw {
             Ok(d)
         }
         // Groups a group belongs to, itself included.
-        fn ancestors<'a>(g: &'a str, parents: &BTreeMap<&'a str, Vec<&'a str>>, out: &mut Vec<&'a str>) {
+        fn ancestors<'a>(
+            g: &'a str,
+            parents: &BTreeMap<&'a str, Vec<&'a str>>,
+            out: &mut Vec<&'a str>,
+        ) {
             if out.contains(&g) {
                 return;
             }
@@ -275,7 +306,10 @@ impl Raw {
             members.entry(g.clone()).or_default();
         }
         members.entry("all".into()).or_default();
-        Ok(Inventory { hosts, groups: members })
+        Ok(Inventory {
+            hosts,
+            groups: members,
+        })
     }
 }
 
@@ -308,7 +342,9 @@ fn words(line: &str, line_no: usize) -> Result<Vec<String>, EngineError> {
         }
     }
     if quote.is_some() {
-        return Err(EngineError::Invalid(format!("line {line_no}: a quote is not closed")));
+        return Err(EngineError::Invalid(format!(
+            "line {line_no}: a quote is not closed"
+        )));
     }
     if in_word {
         out.push(cur);
@@ -321,7 +357,11 @@ fn expand_range(name: &str, line_no: usize) -> Result<Vec<String>, EngineError> 
     let (Some(open), Some(close)) = (name.find('['), name.find(']')) else {
         return Ok(vec![name.to_string()]);
     };
-    let bad = || EngineError::Invalid(format!("line {line_no}: {name}: a host range is [start:end] or [start:end:step]"));
+    let bad = || {
+        EngineError::Invalid(format!(
+            "line {line_no}: {name}: a host range is [start:end] or [start:end:step]"
+        ))
+    };
     if close < open {
         return Err(bad());
     }
@@ -338,7 +378,11 @@ fn expand_range(name: &str, line_no: usize) -> Result<Vec<String>, EngineError> 
     let mut out = Vec::new();
     if let (Ok(a), Ok(b)) = (start.parse::<u64>(), end.parse::<u64>()) {
         // A leading zero keeps the width: [01:10] gives 01 … 10.
-        let width = if start.starts_with('0') { start.len() } else { 0 };
+        let width = if start.starts_with('0') {
+            start.len()
+        } else {
+            0
+        };
         for n in (a..=b).step_by(step) {
             for rest in expand_range(tail, line_no)? {
                 out.push(format!("{head}{n:0width$}{rest}"));
@@ -387,7 +431,9 @@ pub fn parse_ini(text: &str) -> Result<Inventory, EngineError> {
         }
         if let Some(inner) = trimmed.strip_prefix('[') {
             let Some(inner) = inner.split_once(']').map(|(a, _)| a.trim()) else {
-                return Err(EngineError::Invalid(format!("line {line_no}: a section header needs its closing ]")));
+                return Err(EngineError::Invalid(format!(
+                    "line {line_no}: a section header needs its closing ]"
+                )));
             };
             section = match inner.split_once(':') {
                 Some((g, "vars")) => Section::Vars(g.to_string()),
@@ -400,7 +446,9 @@ pub fn parse_ini(text: &str) -> Result<Inventory, EngineError> {
                 None => Section::Hosts(Some(inner.to_string())),
             };
             if inner.is_empty() || inner.contains(char::is_whitespace) {
-                return Err(EngineError::Invalid(format!("line {line_no}: [{inner}] is not a group name")));
+                return Err(EngineError::Invalid(format!(
+                    "line {line_no}: [{inner}] is not a group name"
+                )));
             }
             let name = match &section {
                 Section::Hosts(Some(g)) | Section::Vars(g) | Section::Children(g) => g.clone(),
@@ -436,7 +484,9 @@ pub fn parse_ini(text: &str) -> Result<Inventory, EngineError> {
                 // `key=value` or `key = value`.
                 let joined = w.join(" ");
                 let (k, v) = key_value(&joined, line_no)?;
-                raw.group(group).vars.insert(k.trim().to_string(), v.trim().to_string());
+                raw.group(group)
+                    .vars
+                    .insert(k.trim().to_string(), v.trim().to_string());
             }
             Section::Children(group) => {
                 let child = first.clone();
@@ -471,14 +521,20 @@ pub fn parse_yaml(text: &str) -> Result<Inventory, EngineError> {
             None | Some(Value::Null) => {}
             Some(Value::Mapping(m)) => {
                 for (k, val) in m {
-                    let key = scalar(k).ok_or_else(|| EngineError::Invalid(format!("{whose}: a variable name must be a string")))?;
+                    let key = scalar(k).ok_or_else(|| {
+                        EngineError::Invalid(format!("{whose}: a variable name must be a string"))
+                    })?;
                     // Lists and maps are Ansible variables we do not use: skipped.
                     if let Some(s) = scalar(val) {
                         out.insert(key, s);
                     }
                 }
             }
-            Some(_) => return Err(EngineError::Invalid(format!("{whose}: variables must be a mapping"))),
+            Some(_) => {
+                return Err(EngineError::Invalid(format!(
+                    "{whose}: variables must be a mapping"
+                )))
+            }
         }
         Ok(out)
     }
@@ -487,7 +543,11 @@ pub fn parse_yaml(text: &str) -> Result<Inventory, EngineError> {
         let m = match v {
             Value::Null => return Ok(()),
             Value::Mapping(m) => m,
-            _ => return Err(EngineError::Invalid(format!("group {name}: expected hosts, vars or children under it"))),
+            _ => {
+                return Err(EngineError::Invalid(format!(
+                    "group {name}: expected hosts, vars or children under it"
+                )))
+            }
         };
         for (k, val) in m {
             match scalar(k).as_deref() {
@@ -495,14 +555,22 @@ pub fn parse_yaml(text: &str) -> Result<Inventory, EngineError> {
                     Value::Null => {}
                     Value::Mapping(hosts) => {
                         for (h, hv) in hosts {
-                            let hname = scalar(h).ok_or_else(|| EngineError::Invalid(format!("group {name}: a host name must be a string")))?;
+                            let hname = scalar(h).ok_or_else(|| {
+                                EngineError::Invalid(format!(
+                                    "group {name}: a host name must be a string"
+                                ))
+                            })?;
                             let vars = vars_of(Some(hv), &format!("host {hname}"))?;
                             for host in expand_range(&hname, 0)? {
                                 raw.add_host(&host, vars.clone(), Some(name));
                             }
                         }
                     }
-                    _ => return Err(EngineError::Invalid(format!("group {name}: hosts must be a mapping (name: variables)"))),
+                    _ => {
+                        return Err(EngineError::Invalid(format!(
+                            "group {name}: hosts must be a mapping (name: variables)"
+                        )))
+                    }
                 },
                 Some("vars") => {
                     let vars = vars_of(Some(val), &format!("group {name}"))?;
@@ -512,7 +580,11 @@ pub fn parse_yaml(text: &str) -> Result<Inventory, EngineError> {
                     Value::Null => {}
                     Value::Mapping(children) => {
                         for (c, cv) in children {
-                            let cname = scalar(c).ok_or_else(|| EngineError::Invalid(format!("group {name}: a child group name must be a string")))?;
+                            let cname = scalar(c).ok_or_else(|| {
+                                EngineError::Invalid(format!(
+                                    "group {name}: a child group name must be a string"
+                                ))
+                            })?;
                             let g = raw.group(name);
                             if !g.children.contains(&cname) {
                                 g.children.push(cname.clone());
@@ -520,7 +592,11 @@ pub fn parse_yaml(text: &str) -> Result<Inventory, EngineError> {
                             group(raw, &cname, cv)?;
                         }
                     }
-                    _ => return Err(EngineError::Invalid(format!("group {name}: children must be a mapping (group: …)"))),
+                    _ => {
+                        return Err(EngineError::Invalid(format!(
+                            "group {name}: children must be a mapping (group: …)"
+                        )))
+                    }
                 },
                 other => {
                     return Err(EngineError::Invalid(format!(
@@ -536,12 +612,17 @@ pub fn parse_yaml(text: &str) -> Result<Inventory, EngineError> {
     match &doc {
         Value::Mapping(top) => {
             for (k, v) in top {
-                let name = scalar(k).ok_or_else(|| EngineError::Invalid("a group name must be a string".into()))?;
+                let name = scalar(k)
+                    .ok_or_else(|| EngineError::Invalid("a group name must be a string".into()))?;
                 group(&mut raw, &name, v)?;
             }
         }
         Value::Null => {}
-        _ => return Err(EngineError::Invalid("a YAML inventory is a mapping of groups (e.g. all: {hosts: …})".into())),
+        _ => {
+            return Err(EngineError::Invalid(
+                "a YAML inventory is a mapping of groups (e.g. all: {hosts: …})".into(),
+            ))
+        }
     }
     // `all`'s children are top-level groups, not nested ones: drop the link so depths stay Ansible's.
     if let Some(all) = raw.groups.get_mut("all") {
@@ -578,7 +659,10 @@ ansible_port = 22
 "#;
 
     fn host<'a>(inv: &'a Inventory, name: &str) -> &'a FleetTarget {
-        inv.hosts.iter().find(|h| h.name == name).unwrap_or_else(|| panic!("{name} in {inv:?}"))
+        inv.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .unwrap_or_else(|| panic!("{name} in {inv:?}"))
     }
 
     #[test]
@@ -587,7 +671,13 @@ ansible_port = 22
         let names: Vec<&str> = inv.hosts.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(
             names,
-            ["lonely.example.com", "web01.example.com", "web02.example.com", "web03.example.com", "db.example.com"]
+            [
+                "lonely.example.com",
+                "web01.example.com",
+                "web02.example.com",
+                "web03.example.com",
+                "db.example.com"
+            ]
         );
         // Host vars beat the nearer group (web: deploy) which beats its parent (prod: admin).
         let w1 = host(&inv, "web01.example.com");
@@ -602,7 +692,10 @@ ansible_port = 22
         assert_eq!(db.instance.as_deref(), Some("/etc/odoo/odoo 17.conf"));
         assert_eq!(db.target(), "ssh://admin@10.0.0.9:2222");
         let lonely = host(&inv, "lonely.example.com");
-        assert_eq!(lonely.user, None, "prod's vars do not reach an ungrouped host");
+        assert_eq!(
+            lonely.user, None,
+            "prod's vars do not reach an ungrouped host"
+        );
         assert_eq!(lonely.port, Some(22), "all:vars do");
         assert_eq!(inv.groups["ungrouped"], ["lonely.example.com"]);
         assert_eq!(inv.groups["prod"].len(), 4);
@@ -615,9 +708,13 @@ ansible_port = 22
         assert!(e.contains("line 2") && e.contains("key=value"), "{e}");
         let e = parse_ini("[web:hosts]\n").unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
-        let e = parse_ini("[a:children]\nb\n[b:children]\na\n[a]\nh\n").unwrap_err().to_string();
+        let e = parse_ini("[a:children]\nb\n[b:children]\na\n[a]\nh\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("contains itself"), "{e}");
-        let e = parse_ini("[web]\nh ansible_port=abc\n").unwrap_err().to_string();
+        let e = parse_ini("[web]\nh ansible_port=abc\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a port"), "{e}");
         let e = parse_ini("[web]\nh x=\"open\n").unwrap_err().to_string();
         assert!(e.contains("quote"), "{e}");
@@ -626,7 +723,10 @@ ansible_port = 22
     #[test]
     fn ranges_keep_width_and_take_letters() {
         assert_eq!(expand_range("w[08:10]", 1).unwrap(), ["w08", "w09", "w10"]);
-        assert_eq!(expand_range("db-[a:c]", 1).unwrap(), ["db-a", "db-b", "db-c"]);
+        assert_eq!(
+            expand_range("db-[a:c]", 1).unwrap(),
+            ["db-a", "db-b", "db-c"]
+        );
         assert_eq!(expand_range("n[1:5:2]x", 1).unwrap(), ["n1x", "n3x", "n5x"]);
         assert!(expand_range("n[5]", 1).is_err());
     }
@@ -667,7 +767,9 @@ all:
         ih.sort_by(|a, b| a.name.cmp(&b.name));
         assert_eq!(yh, ih);
         assert_eq!(y.groups, i.groups);
-        let e = parse_yaml("all:\n  host:\n    a:\n").unwrap_err().to_string();
+        let e = parse_yaml("all:\n  host:\n    a:\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unexpected key host"), "{e}");
     }
 

@@ -14,7 +14,11 @@ impl Inventory {
         let mut union: Vec<&str> = Vec::new();
         let mut inter: Vec<&str> = Vec::new();
         let mut excl: Vec<&str> = Vec::new();
-        for term in pattern.split([':', ',']).map(str::trim).filter(|t| !t.is_empty()) {
+        for term in pattern
+            .split([':', ','])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             if let Some(t) = term.strip_prefix('&') {
                 inter.push(t);
             } else if let Some(t) = term.strip_prefix('!') {
@@ -24,7 +28,9 @@ impl Inventory {
             }
         }
         if union.is_empty() && inter.is_empty() && excl.is_empty() {
-            return Err(EngineError::Invalid(format!("--limit '{pattern}' names no host or group")));
+            return Err(EngineError::Invalid(format!(
+                "--limit '{pattern}' names no host or group"
+            )));
         }
         let mut selected: Vec<bool> = vec![union.is_empty(); self.hosts.len()];
         for t in &union {
@@ -98,7 +104,8 @@ impl Inventory {
 mod tests {
     use crate::fleet::parse_ini;
 
-    const INV: &str = "[web]\nweb1\nweb2\nweb3\n[db]\ndb1\n[eu]\nweb1\ndb1\n[prod:children]\nweb\ndb\n";
+    const INV: &str =
+        "[web]\nweb1\nweb2\nweb3\n[db]\ndb1\n[eu]\nweb1\ndb1\n[prod:children]\nweb\ndb\n";
 
     fn names(pattern: &str) -> Vec<String> {
         parse_ini(INV)
@@ -119,8 +126,16 @@ mod tests {
         assert_eq!(names("prod:!eu"), ["web2", "web3"]);
         assert_eq!(names("all:!web"), ["db1"]);
         assert_eq!(names("web*:!web3"), ["web1", "web2"]);
-        assert_eq!(names("!db"), ["web1", "web2", "web3"], "only exclusions start from all");
-        assert_eq!(names("pro?"), ["web1", "web2", "web3", "db1"], "a glob matches groups too");
+        assert_eq!(
+            names("!db"),
+            ["web1", "web2", "web3"],
+            "only exclusions start from all"
+        );
+        assert_eq!(
+            names("pro?"),
+            ["web1", "web2", "web3", "db1"],
+            "a glob matches groups too"
+        );
     }
 
     #[test]

@@ -42,7 +42,10 @@ impl HostReport {
             .filter(|c| c.status.open())
             .map(|c| rank(c.status))
             .max()?;
-        self.report.checks.iter().find(|c| c.status.open() && rank(c.status) == worst)
+        self.report
+            .checks
+            .iter()
+            .find(|c| c.status.open() && rank(c.status) == worst)
     }
 }
 
@@ -91,7 +94,10 @@ mod ok_or_error {
         Error(String),
     }
 
-    pub fn serialize<S: Serializer>(r: &Result<HostReport, String>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        r: &Result<HostReport, String>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match r {
             Ok(v) => Out::Ok(v),
             Err(e) => Out::Error(e),
@@ -99,7 +105,9 @@ mod ok_or_error {
         .serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Result<HostReport, String>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Result<HostReport, String>, D::Error> {
         Ok(match In::deserialize(d)? {
             In::Ok(v) => Ok(*v),
             In::Error(e) => Err(e),
@@ -140,10 +148,7 @@ pub fn diagnose_host(
         saved_name,
         effects: &effects,
     };
-    let report = ReportModel::build(
-        inputs,
-        Meta::now(crate::who::with_login(Some(host.user()))),
-    );
+    let report = ReportModel::build(inputs, Meta::now(crate::who::with_login(Some(host.user()))));
     Ok(HostReport { report, effects })
 }
 
@@ -189,7 +194,11 @@ pub fn diagnose_fleet(
 /// Reads a saved fleet run: the `--json` output (one document per host, as lines or pretty), or
 /// a JSON array of them.
 pub fn read_results(text: &str) -> Result<Vec<FleetHost>, EngineError> {
-    let bad = |e: serde_json::Error| EngineError::Invalid(format!("not a saved fleet result (the output of `fleet diagnose --json`): {e}"));
+    let bad = |e: serde_json::Error| {
+        EngineError::Invalid(format!(
+            "not a saved fleet result (the output of `fleet diagnose --json`): {e}"
+        ))
+    };
     if text.trim_start().starts_with('[') {
         return serde_json::from_str(text).map_err(bad);
     }
@@ -364,9 +373,15 @@ mod tests {
             .collect();
         assert!(lines.starts_with(r#"{"name":"a","target":"ssh://root@a:1","instance":null,"result":{"error":"cannot reach a:1"}}"#), "{lines}");
         assert_eq!(read_results(&lines).unwrap(), hosts);
-        let pretty: String = hosts.iter().map(|h| serde_json::to_string_pretty(h).unwrap()).collect();
+        let pretty: String = hosts
+            .iter()
+            .map(|h| serde_json::to_string_pretty(h).unwrap())
+            .collect();
         assert_eq!(read_results(&pretty).unwrap(), hosts);
-        assert_eq!(read_results(&serde_json::to_string(&hosts).unwrap()).unwrap(), hosts);
+        assert_eq!(
+            read_results(&serde_json::to_string(&hosts).unwrap()).unwrap(),
+            hosts
+        );
         let e = read_results("{\"name\": 1}").unwrap_err().to_string();
         assert!(e.contains("fleet diagnose --json"), "{e}");
         assert_eq!(exit_code(&hosts), 3);
