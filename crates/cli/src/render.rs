@@ -183,7 +183,11 @@ pub fn fleet_table(hosts: &[osd_engine::fleet::FleetHost]) -> String {
                 "✗ Not diagnosed".into(),
                 "-".into(),
                 "-".into(),
-                e.chars().take(70).collect(),
+                if e.chars().count() > 70 {
+                    e.chars().take(69).chain(['…']).collect()
+                } else {
+                    e.clone()
+                },
             ],
         })
         .collect();
