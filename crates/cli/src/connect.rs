@@ -65,6 +65,26 @@ impl ConnArgs {
     }
 
     pub fn connect(&self) -> Result<Host, RemoteError> {
+        self.connect_asking(&ask)
+    }
+
+    /// Like [`ConnArgs::connect`], but secrets only from the environment: with several hosts
+    /// connecting at once (`fleet`), terminal prompts would interleave.
+    pub fn connect_unattended(&self) -> Result<Host, RemoteError> {
+        self.connect_asking(&|p: &Prompt| {
+            let var = match p {
+                Prompt::SshPassword { .. } => "OSD_SSH_PASSWORD",
+                Prompt::KeyPassphrase { .. } => "OSD_KEY_PASSPHRASE",
+                Prompt::SudoPassword { .. } => "OSD_SUDO_PASSWORD",
+            };
+            std::env::var(var).ok().map(Secret::new)
+        })
+    }
+
+    fn connect_asking(
+        &self,
+        ask: &(dyn Fn(&Prompt) -> Option<Secret> + Sync),
+    ) -> Result<Host, RemoteError> {
         let (target, mut opts) = match &self.saved {
             Some(server) => osd_servers::connect_options(server, &Paths::from_env()),
             None => (Target::parse(&self.target)?, ConnectOptions::default()),

@@ -3,6 +3,7 @@
 
 mod change_cmd;
 mod connect;
+mod fleet_cmd;
 mod render;
 mod report_cmd;
 
@@ -120,6 +121,11 @@ enum Command {
     },
     /// Write the per-server checklist report (HTML, Markdown or JSON).
     Report(report_cmd::ReportArgs),
+    /// Many servers at once: an Ansible inventory, names, or the saved servers.
+    Fleet {
+        #[command(subcommand)]
+        command: fleet_cmd::FleetCommand,
+    },
     /// The servers saved in the app; each one's id or name works as a TARGET.
     Servers {
         #[command(subcommand)]
@@ -279,6 +285,7 @@ fn main() -> ExitCode {
             }
             report_cmd::run(&args)
         }
+        Command::Fleet { command } => fleet_cmd::run_cmd(&command),
         Command::Servers {
             command: ServersCommand::List { json },
         } => servers_list(json),

@@ -90,3 +90,122 @@ pub fn diagnosis(d: &Diagnosis) -> String {
     }
     out
 }
+
+/// A host of a fleet run as it finishes: mark, name, verdict, Odoo version, the worst check.
+pub fn fleet_line(h: &osd_engine::fleet::FleetHost) -> String {
+    let mut line = match &h.result {
+        Ok(r) => {
+            let version = r
+                .report
+                .server
+                .odoo_version
+                .as_deref()
+                .map(|v| format!("Odoo {v}"))
+                .unwrap_or_else(|| "Odoo ?".into());
+            let worst = r
+                .worst_check()
+                .map(|c| format!(" — worst: {} {}: {}", c.status.mark(), c.id, c.summary))
+                .unwrap_or_default();
+            format!(
+                "{} {}: {} ({version}){worst}",
+                r.report.verdict.status.mark(),
+                h.name,
+                r.report.verdict.line
+            )
+        }
+        Err(e) => format!("✗ {}: could not diagnose: {e}", h.name),
+    };
+    if let Some(d) = &h.drift {
+        line.push_str(&drift(d));
+    }
+    line
+}
+
+/// Drift under a host's line: what got worse, what was edited outside this app since.
+fn drift(d: &osd_engine::fleet::Drift) -> String {
+    let mut out = String::new();
+    let since = d.baseline_at.as_deref().unwrap_or("the baseline");
+    if let Some(n) = &d.note {
+        let _ = write!(out, "\n    drift: {n}");
+    }
+    if d.is_empty() && d.note.is_none() {
+        let _ = write!(out, "\n    drift: none since {since}");
+    }
+    for w in &d.worse {
+        let _ = write!(
+            out,
+            "\n    drift: {} got worse since {since}: {} → {}: {}",
+            w.check,
+            w.was.as_str(),
+            w.now.as_str(),
+            w.summary
+        );
+    }
+    for e in &d.edited {
+        let _ = write!(
+            out,
+            "\n    drift: {} (change set {}) was edited outside this app: {}",
+            e.item, e.changeset, e.detail
+        );
+    }
+    out
+}
+
+/// The fleet as a table, in inventory order, after every host finished.
+pub fn fleet_table(hosts: &[osd_engine::fleet::FleetHost]) -> String {
+    let rows: Vec<[String; 5]> = hosts
+        .iter()
+        .map(|h| match &h.result {
+            Ok(r) => [
+                h.name.clone(),
+                format!(
+                    "{} {}",
+                    r.report.verdict.status.mark(),
+                    r.report.verdict.status.word()
+                ),
+                r.report
+                    .server
+                    .odoo_version
+                    .clone()
+                    .unwrap_or_else(|| "?".into()),
+                r.report
+                    .checks
+                    .iter()
+                    .filter(|c| c.status.open())
+                    .count()
+                    .to_string(),
+                r.worst_check()
+                    .map(|c| c.id.clone())
+                    .unwrap_or_else(|| "-".into()),
+            ],
+            Err(e) => [
+                h.name.clone(),
+                "✗ Not diagnosed".into(),
+                "-".into(),
+                "-".into(),
+                if e.chars().count() > 70 {
+                    e.chars().take(69).chain(['…']).collect()
+                } else {
+                    e.clone()
+                },
+            ],
+        })
+        .collect();
+    let head = ["HOST", "VERDICT", "ODOO", "OPEN", "WORST CHECK / ERROR"];
+    let mut width = head.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, cell) in width.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in std::iter::once(head.map(String::from)).chain(rows) {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(width)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+    out
+}

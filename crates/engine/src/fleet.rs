@@ -1,5 +1,23 @@
-//! Many servers at once: the bounded concurrent runner both faces use to diagnose a fleet (each
-//! host's result reported the moment it finishes; a host that fails is a result, never a stop).
+//! Many servers at once: the inventory (Ansible INI or YAML, or names), `--limit` patterns, the
+//! bounded concurrent runner both faces use to diagnose a fleet (each host's result reported the
+//! moment it finishes; a host that fails is a result, never a stop), and drift against a saved
+//! fleet result.
+//!
+//! The public API, for the CLI (`fleet diagnose`) and the app's Fleet screen:
+//! - [`load_inventory`] / [`parse_ini`] / [`parse_yaml`] → [`Inventory`]; [`Inventory::from_names`];
+//! - [`Inventory::limit`] (Ansible patterns: `web*`, `a:b`, `a:&b`, `a:!b`) → [`FleetTarget`]s;
+//! - [`diagnose_fleet`] (with the caller's `connect`) → [`FleetHost`] per target;
+//! - [`read_results`] (a saved `--json` run) and [`drift`] / [`add_drift`] → [`Drift`].
+
+mod inventory;
+mod pattern;
+mod results;
+
+pub use inventory::{load_inventory, parse_ini, parse_yaml, FleetTarget, Inventory};
+pub use results::{
+    add_drift, diagnose_fleet, diagnose_host, drift, exit_code, read_results, CheckDrift, Drift,
+    EditDrift, FleetHost, HostReport, DEFAULT_FORKS,
+};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

@@ -156,6 +156,22 @@ impl SshConfig {
         Ok(())
     }
 
+    /// The host names `Host` lines give literally (no `*`/`?` wildcards, no `!` negations), in
+    /// file order, each once: the aliases a person can connect to (a fleet's "ssh config" hosts).
+    pub fn aliases(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for d in &self.lines {
+            if let Directive::Host(patterns) = d {
+                for p in patterns {
+                    if !p.contains(['*', '?', '!']) && !out.contains(p) {
+                        out.push(p.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// What applies to `host` (the name as typed: an alias or a real host name).
     pub fn resolve(&self, host: &str, ctx: &Context) -> Result<HostConfig, RemoteError> {
         let mut out = HostConfig::default();
@@ -600,5 +616,12 @@ Host *
         assert!(!wildcard_match("*.example.com", "example.com"));
         assert!(glob_match_case("*.conf", "A.conf"));
         assert!(!glob_match_case("*.Conf", "a.conf"));
+    }
+
+    #[test]
+    fn aliases_are_the_literal_host_names_without_wildcards() {
+        let text = "Host prod odoo-prod\n  HostName 10.0.0.5\nHost *.example.com staging !bad\n  User x\nHost prod\n  Port 2\nMatch all\n  User y\nHost *\n  User z\n";
+        let cfg = SshConfig::parse(text, Path::new("fixture"), &ctx()).unwrap();
+        assert_eq!(cfg.aliases(), ["prod", "odoo-prod", "staging"]);
     }
 }
