@@ -64,28 +64,30 @@ pub struct LastResult {
     pub error: Option<FleetError>,
 }
 
+impl CheckMark {
+    fn of(f: &osd_engine::checks::Finding) -> CheckMark {
+        CheckMark {
+            id: f.id,
+            title: f.title.clone(),
+            status: f.status,
+        }
+    }
+}
+
 impl LastResult {
     pub fn diagnosed(d: &Diagnosis) -> LastResult {
         let problems: Vec<CheckMark> = d
             .checks
             .iter()
             .filter(|f| matches!(f.status, Status::Warn | Status::Fail))
-            .map(|f| CheckMark {
-                id: f.id,
-                title: f.title.clone(),
-                status: f.status,
-            })
+            .map(CheckMark::of)
             .collect();
-        let worst_status = problems.iter().map(|p| p.status).max();
         LastResult {
             at: now(),
             status: Some(d.verdict.status),
             line: d.verdict.line.clone(),
             version: d.facts.odoo.version.map(|v| v.to_string()),
-            worst: problems
-                .iter()
-                .find(|p| Some(p.status) == worst_status)
-                .cloned(),
+            worst: osd_engine::checks::start_with(&d.checks).map(CheckMark::of),
             problems,
             error: None,
         }

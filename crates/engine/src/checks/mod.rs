@@ -359,6 +359,13 @@ pub struct Verdict {
     pub line: String,
 }
 
+/// The check to start with: the first problem, else the first thing to improve (checklist order).
+pub fn start_with(findings: &[Finding]) -> Option<&Finding> {
+    [Status::Fail, Status::Warn]
+        .iter()
+        .find_map(|s| findings.iter().find(|f| f.status == *s))
+}
+
 /// The one line a manager reads first.
 pub fn verdict(findings: &[Finding]) -> Verdict {
     let count = |s| findings.iter().filter(|f| f.status == s).count();
