@@ -71,7 +71,10 @@ pub fn plan_cmd(
         if let Some(path) = ansible {
             let text = osd_engine::change::ansible::playbook(&cs, &d.facts)?;
             std::fs::write(path, text).map_err(|e| {
-                EngineError::Invalid(format!("cannot write the playbook to {}: {e}", path.display()))
+                EngineError::Invalid(format!(
+                    "cannot write the playbook to {}: {e}",
+                    path.display()
+                ))
             })?;
             eprintln!(
                 "Ansible playbook written to {} (preview: ansible-playbook -i HOST, {} --check --diff)",

@@ -19,8 +19,17 @@ fn ansible_playbook() -> PathBuf {
     let venv = PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/osd-ansible/venv");
     let bin = venv.join("bin/ansible-playbook");
     if !bin.exists() {
-        let py = if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
-        let ok = Command::new(py).args(["-m", "venv"]).arg(&venv).status().unwrap().success()
+        let py = if Path::new("/usr/bin/python3").exists() {
+            "/usr/bin/python3"
+        } else {
+            "python3"
+        };
+        let ok = Command::new(py)
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap()
+            .success()
             && Command::new(venv.join("bin/pip"))
                 .args(["install", "-q", "ansible-core>=2.15,<2.18"])
                 .status()
@@ -95,7 +104,10 @@ fn play(lab: &Lab, playbook: &Path, extra: &[&str]) -> u32 {
         .arg("-i")
         .arg(&inv)
         .arg("-e")
-        .arg(format!("osd_backup_dir={}", lab.dir().join("ansible-backups").display()))
+        .arg(format!(
+            "osd_backup_dir={}",
+            lab.dir().join("ansible-backups").display()
+        ))
         .arg(playbook)
         .args(extra)
         .env("ANSIBLE_NOCOLOR", "1")
@@ -104,10 +116,29 @@ fn play(lab: &Lab, playbook: &Path, extra: &[&str]) -> u32 {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "ansible-playbook {extra:?} failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    let recap = text.lines().rev().find(|l| l.starts_with("lab ") && l.contains("changed=")).unwrap_or_else(|| panic!("no recap:\n{text}"));
-    assert!(recap.contains("failed=0") && recap.contains("unreachable=0"), "{recap}");
-    recap.split("changed=").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap()
+    assert!(
+        out.status.success(),
+        "ansible-playbook {extra:?} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recap = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("lab ") && l.contains("changed="))
+        .unwrap_or_else(|| panic!("no recap:\n{text}"));
+    assert!(
+        recap.contains("failed=0") && recap.contains("unreachable=0"),
+        "{recap}"
+    );
+    recap
+        .split("changed=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// The whole story for one fix: export, check mode, run, second run, diagnosis, rollback.
@@ -117,7 +148,12 @@ fn story(lab: &Lab, fix: &[&str], check: &str) -> String {
     let pb_s = pb.to_string_lossy().into_owned();
     args.extend(["--ansible", &pb_s]);
     let out = sub("plan", with_instance(lab, &args));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&pb).unwrap();
     let secrets = [lab.info.postgres.password.clone()]
         .into_iter()
@@ -127,7 +163,10 @@ fn story(lab: &Lab, fix: &[&str], check: &str) -> String {
     }
 
     let before = snapshot(lab);
-    assert!(play(lab, &pb, &["--check", "--diff"]) > 0, "check mode shows the change");
+    assert!(
+        play(lab, &pb, &["--check", "--diff"]) > 0,
+        "check mode shows the change"
+    );
     assert!(before == snapshot(lab), "check mode changed the host");
 
     assert!(play(lab, &pb, &[]) > 0);
@@ -136,7 +175,12 @@ fn story(lab: &Lab, fix: &[&str], check: &str) -> String {
 
     let out = sub("diagnose", with_instance(lab, &["--json"]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let finding = v["checks"].as_array().unwrap().iter().find(|c| c["id"] == check).unwrap();
+    let finding = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == check)
+        .unwrap();
     assert_eq!(finding["status"], "ok", "{finding}");
 
     // The playbook's run is not one of our change sets: rollback says so and changes nothing.
@@ -153,7 +197,12 @@ fn ansible_export_sets_the_lifetime_restarts_and_is_idempotent() {
     let lab = Lab::up("short-lifetime");
     let text = story(
         &lab,
-        &["--fix", "session.lifetime", "--set", "session.lifetime=86400"],
+        &[
+            "--fix",
+            "session.lifetime",
+            "--set",
+            "session.lifetime=86400",
+        ],
         "session.lifetime",
     );
     assert!(text.contains("supervisorctl"));
@@ -165,6 +214,7 @@ fn ansible_export_edits_nginx_tests_it_whole_and_reloads() {
     let lab = Lab::up("missing-forwarded-headers");
     let text = story(&lab, &["--fix", "proxy.headers"], "proxy.headers");
     assert!(text.contains("reload"));
-    let site = std::fs::read_to_string(lab.host_path(lab.info.nginx.site_conf.as_ref().unwrap())).unwrap();
+    let site =
+        std::fs::read_to_string(lab.host_path(lab.info.nginx.site_conf.as_ref().unwrap())).unwrap();
     assert!(site.contains("proxy_set_header X-Forwarded-Proto $scheme;"));
 }

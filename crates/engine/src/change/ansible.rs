@@ -112,7 +112,10 @@ pub fn playbook(cs: &ChangeSet, facts: &Facts) -> Result<String, EngineError> {
     };
 
     let mut vars = serde_json::Map::new();
-    vars.insert("osd_odoo_url".into(), json!(format!("http://{}:{port}", host_in_url(&interface))));
+    vars.insert(
+        "osd_odoo_url".into(),
+        json!(format!("http://{}:{port}", host_in_url(&interface))),
+    );
     vars.insert("osd_backup_dir".into(), json!(BACKUP_DIR));
     let mut tasks: Vec<Value> = Vec::new();
 
@@ -122,7 +125,11 @@ pub fn playbook(cs: &ChangeSet, facts: &Facts) -> Result<String, EngineError> {
     }
 
     // nginx and cron files: guard, backup, copy; nginx tested as a whole once all are in place.
-    let copies: Vec<&FileChange> = cs.files.iter().filter(|f| f.kind != FileKind::OdooConf).collect();
+    let copies: Vec<&FileChange> = cs
+        .files
+        .iter()
+        .filter(|f| f.kind != FileKind::OdooConf)
+        .collect();
     if !copies.is_empty() {
         let mut block = Vec::new();
         let mut rescue = Vec::new();
@@ -169,7 +176,11 @@ pub fn playbook(cs: &ChangeSet, facts: &Facts) -> Result<String, EngineError> {
             .expect("params.json is JSON");
         vars.insert("osd_params".into(), params);
         vars.insert("osd_params_py".into(), json!(super::onhost::PARAMS_PY));
-        let user = if o.user.is_empty() { "root" } else { o.user.as_str() };
+        let user = if o.user.is_empty() {
+            "root"
+        } else {
+            o.user.as_str()
+        };
         let mut argv: Vec<String> = Vec::new();
         if user != "root" {
             argv.extend(["runuser", "-u", user, "--"].map(String::from));
@@ -199,7 +210,13 @@ pub fn playbook(cs: &ChangeSet, facts: &Facts) -> Result<String, EngineError> {
             .iter()
             .map(|p| {
                 let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
-                format!("{} in database {}: {} -> {}", p.key, p.db, show(&p.old), show(&p.new))
+                format!(
+                    "{} in database {}: {} -> {}",
+                    p.key,
+                    p.db,
+                    show(&p.old),
+                    show(&p.new)
+                )
             })
             .collect();
         tasks.push(json!({
@@ -226,7 +243,9 @@ pub fn playbook(cs: &ChangeSet, facts: &Facts) -> Result<String, EngineError> {
                     "listen": reload_handler,
                 }));
             }
-            ServiceAction::RestartOdoo { command, service, .. } => {
+            ServiceAction::RestartOdoo {
+                command, service, ..
+            } => {
                 handlers.push(json!({
                     "name": format!("restart Odoo ({service}: {})", command.join(" ")),
                     "ansible.builtin.command": {"argv": command},
@@ -329,9 +348,18 @@ fn host_in_url(interface: &str) -> String {
 fn header(cs: &ChangeSet, facts: &Facts) -> String {
     let mut h = String::new();
     h.push_str("# Exported by odoo-session-doctor plan --ansible: makes exactly the planned change below on\n");
-    h.push_str(&format!("# hosts like {} (same paths, service names and port).\n#\n", facts.host.name));
+    h.push_str(&format!(
+        "# hosts like {} (same paths, service names and port).\n#\n",
+        facts.host.name
+    ));
     for line in cs.preview().lines() {
-        if line.starts_with("---") || line.starts_with("+++") || line.starts_with("@@") || line.starts_with('+') || line.starts_with('-') || line.starts_with(' ') {
+        if line.starts_with("---")
+            || line.starts_with("+++")
+            || line.starts_with("@@")
+            || line.starts_with('+')
+            || line.starts_with('-')
+            || line.starts_with(' ')
+        {
             continue;
         }
         h.push_str(&format!("#   {line}\n"));
@@ -340,7 +368,9 @@ fn header(cs: &ChangeSet, facts: &Facts) -> String {
     h.push_str("# Apply:   ansible-playbook -i HOST, -u root THIS.yml   (a second run changes nothing)\n#\n");
     h.push_str("# Undo: this run is not recorded as an odoo-session-doctor change set, so `rollback` does not\n");
     h.push_str("# know it. odoo.conf is backed up beside itself (odoo.conf.<pid>.<date>~), the other files\n");
-    h.push_str(&format!("# into {BACKUP_DIR}; the old parameter values are listed above.\n"));
+    h.push_str(&format!(
+        "# into {BACKUP_DIR}; the old parameter values are listed above.\n"
+    ));
     h
 }
 
@@ -352,10 +382,16 @@ fn conf_tasks(
 ) -> Result<Vec<Value>, EngineError> {
     let text = |b: &[u8]| {
         String::from_utf8(b.to_vec()).map_err(|_| {
-            EngineError::Invalid(format!("{} is not UTF-8 text: it cannot be exported", f.path))
+            EngineError::Invalid(format!(
+                "{} is not UTF-8 text: it cannot be exported",
+                f.path
+            ))
         })
     };
-    let (before, after) = (OdooConf::parse(&text(&f.before)?), OdooConf::parse(&text(&f.after)?));
+    let (before, after) = (
+        OdooConf::parse(&text(&f.before)?),
+        OdooConf::parse(&text(&f.after)?),
+    );
     let refuse = |why: String| {
         Err(EngineError::Invalid(format!(
             "{}: {why}; the Ansible export edits odoo.conf key by key — apply it with `odoo-session-doctor apply` instead",
@@ -363,7 +399,13 @@ fn conf_tasks(
         )))
     };
     for s in before.sections().iter().chain(after.sections().iter()) {
-        if *s != "options" && before.entries(s).iter().map(|e| (e.key, e.value)).ne(after.entries(s).iter().map(|e| (e.key, e.value))) {
+        if *s != "options"
+            && before
+                .entries(s)
+                .iter()
+                .map(|e| (e.key, e.value))
+                .ne(after.entries(s).iter().map(|e| (e.key, e.value)))
+        {
             return refuse(format!("the change touches section [{s}]"));
         }
     }
@@ -387,7 +429,11 @@ fn conf_tasks(
             return refuse(format!("the change sets the secret option {key}"));
         }
         for doc in [&before, &after] {
-            let es: Vec<_> = doc.entries("options").into_iter().filter(|e| e.key == key).collect();
+            let es: Vec<_> = doc
+                .entries("options")
+                .into_iter()
+                .filter(|e| e.key == key)
+                .collect();
             if es.len() > 1 {
                 return refuse(format!("{key} appears more than once"));
             }
@@ -436,26 +482,30 @@ fn conf_tasks(
         }
         edits.push(task);
     }
-    let mut guard = |name: &str, keys: serde_json::Map<String, Value>, why: &str, when: Option<&str>| {
-        // The expected values live in a variable (marked as data, see [`mark_unsafe`]).
-        let var = format!("osd_conf_{}", vars.len());
-        vars.insert(var.clone(), json!({"keys": keys, "why": why}));
-        let mut t = json!({
-            "name": name,
-            "ansible.builtin.command": {
-                "argv": ["python3", "-c", CONF_GUARD_PY, f.path],
-                "stdin": format!("{{{{ {var} | to_json }}}}"),
-            },
-            "check_mode": false,
-            "changed_when": false,
-        });
-        if let Some(w) = when {
-            t["when"] = json!(w);
-        }
-        t
-    };
+    let mut guard =
+        |name: &str, keys: serde_json::Map<String, Value>, why: &str, when: Option<&str>| {
+            // The expected values live in a variable (marked as data, see [`mark_unsafe`]).
+            let var = format!("osd_conf_{}", vars.len());
+            vars.insert(var.clone(), json!({"keys": keys, "why": why}));
+            let mut t = json!({
+                "name": name,
+                "ansible.builtin.command": {
+                    "argv": ["python3", "-c", CONF_GUARD_PY, f.path],
+                    "stdin": format!("{{{{ {var} | to_json }}}}"),
+                },
+                "check_mode": false,
+                "changed_when": false,
+            });
+            if let Some(w) = when {
+                t["when"] = json!(w);
+            }
+            t
+        };
     let mut tasks = vec![guard(
-        &format!("{} holds the planned values (before or already after)", f.path),
+        &format!(
+            "{} holds the planned values (before or already after)",
+            f.path
+        ),
         allowed,
         "changed by someone else since the plan; nothing was written — plan again",
         None,
@@ -478,7 +528,10 @@ fn copy_tasks(
     notify: Option<&str>,
 ) -> Result<(Vec<Value>, Vec<Value>, Value), EngineError> {
     let content = String::from_utf8(f.after.clone()).map_err(|_| {
-        EngineError::Invalid(format!("{} is not UTF-8 text: it cannot be exported", f.path))
+        EngineError::Invalid(format!(
+            "{} is not UTF-8 text: it cannot be exported",
+            f.path
+        ))
     })?;
     let stat = format!("osd_stat_{i}");
     let base = f.path.rsplit('/').next().unwrap_or("file");

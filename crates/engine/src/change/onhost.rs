@@ -407,3 +407,85 @@ restore)
 *) echo "usage: run.sh apply GUARD_SECONDS | run.sh restore [--force]" >&2; exit 2 ;;
 esac
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::{FileChange, FileKind, ParamChange};
+    use crate::checks::CheckId;
+
+    fn sample() -> (ChangeSet, Facts) {
+        let facts = Facts::from_json(
+            include_str!("../../tests/fixtures/facts/short-lifetime.json"),
+            "short-lifetime.json",
+        )
+        .unwrap();
+        let cs = ChangeSet {
+            checks: vec![CheckId::SessionLifetime],
+            files: vec![FileChange {
+                path: "/etc/odoo/it's odoo.conf".into(),
+                kind: FileKind::OdooConf,
+                checks: vec![CheckId::SessionLifetime],
+                owner: "odoo".into(),
+                group: "odoo".into(),
+                mode: 0o640,
+                before_sha256: "a".repeat(64),
+                after_sha256: "b".repeat(64),
+                diff: String::new(),
+                before: vec![],
+                after: vec![],
+            }],
+            params: vec![ParamChange {
+                db: "odoo".into(),
+                key: "sessions.max_inactivity_seconds".into(),
+                old: Some("600".into()),
+                new: Some("86400".into()),
+                check: CheckId::SessionLifetime,
+            }],
+            services: vec![ServiceAction::RestartOdoo {
+                command: vec!["supervisorctl".into(), "restart".into(), "odoo".into()],
+                service: "supervisor program odoo".into(),
+                was_running: true,
+            }],
+            ..ChangeSet::default()
+        };
+        (cs, facts)
+    }
+
+    /// The program is valid POSIX sh (dash, Debian's /bin/sh, parses it), whatever the paths
+    /// hold, and the parameter writer can sit in its single quotes.
+    #[test]
+    fn the_program_is_valid_sh_with_any_path() {
+        let (cs, facts) = sample();
+        let text = program(
+            &cs,
+            &facts,
+            "/var/lib/x/changesets/1",
+            "/var/lib/x",
+            "1",
+            90,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.sh");
+        std::fs::write(&path, &text).unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-n")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!PARAMS_PY.contains('\''));
+        assert!(
+            text.contains("put_after 0 '/etc/odoo/it'\\''s odoo.conf' odoo odoo 640"),
+            "{text}"
+        );
+        // Restore walks the files backwards and checks them all before writing any.
+        assert!(
+            text.find("files_restore_check()").unwrap() < text.find("files_restore()").unwrap()
+        );
+    }
+}
