@@ -472,8 +472,9 @@ impl Ctx<'_> {
     /// Starts the program detached from this SSH session: a transient systemd service where
     /// systemd is PID 1, else a new session (`setsid`) with no terminal.
     fn launch(&self, rec: &Record, guard: Duration) -> Result<(), EngineError> {
+        // Still the record step: the writes are the host's, reported from its events.
         self.step(
-            Step::WriteFiles,
+            Step::Record,
             format!("starting the change set on the host (it undoes itself unless confirmed within {}s)", guard.as_secs()),
         );
         let script = format!(
