@@ -166,23 +166,8 @@ pub fn apply(
     if let Err(e) = ctx.install_program(&rec).and_then(|()| ctx.cancelled()) {
         return ctx.never_started(rec, lock, e);
     }
-    // From here on the host owns the outcome: the program releases the lock when the change set
-    // is settled.
-    match ctx.launch(&rec, guard) {
-        Ok(()) => lock.keep_for_recovery(),
-        // The program may have started: it settles the change set by itself.
-        Err(e) if e.connection_lost() => {
-            lock.keep_for_recovery();
-            return Err(EngineError::Interrupted {
-                host: host.name().into(),
-                id,
-                reason: e.to_string(),
-                guard_secs: guard.as_secs(),
-            });
-        }
-        Err(e) => return ctx.never_started(rec, lock, e),
-    }
-    let mut follow = Follow::new(&ctx, &rec);
+    // A connection lost from the launch on: the program may run, and settles the change set by
+    // itself within the guard's deadline.
     let lost = |e: EngineError| -> EngineError {
         if e.connection_lost() {
             EngineError::Interrupted {
@@ -195,6 +180,17 @@ pub fn apply(
             e
         }
     };
+    // From here on the host owns the outcome: the program releases the lock when the change set
+    // is settled.
+    match ctx.launch(&rec, guard) {
+        Ok(()) => lock.keep_for_recovery(),
+        Err(e) if e.connection_lost() => {
+            lock.keep_for_recovery();
+            return Err(lost(e));
+        }
+        Err(e) => return ctx.never_started(rec, lock, e),
+    }
+    let mut follow = Follow::new(&ctx, &rec);
     match follow.until_awaiting().map_err(lost)? {
         Settled::Awaiting => {}
         settled => return ctx.rolled_back(&rec, settled).map_err(lost),
@@ -268,7 +264,6 @@ struct Follow<'c, 'a> {
     ctx: &'c Ctx<'a>,
     dir: String,
     offset: usize,
-    reason: String,
     /// The program has started reloading or restarting: a cancel is no longer honoured.
     restarting: bool,
 }
@@ -279,7 +274,6 @@ impl<'c, 'a> Follow<'c, 'a> {
             ctx,
             dir: rec.dir(),
             offset: 0,
-            reason: String::new(),
             restarting: false,
         }
     }
@@ -315,7 +309,7 @@ impl<'c, 'a> Follow<'c, 'a> {
         Ok((seen, status, running))
     }
 
-    fn report(&mut self, step: &str, detail: &str) {
+    fn report(&self, step: &str, detail: &str) {
         let s = match step {
             "write_files" => Step::WriteFiles,
             "validate" => Step::Validate,
@@ -323,11 +317,8 @@ impl<'c, 'a> Follow<'c, 'a> {
             "reload_nginx" => Step::ReloadNginx,
             "restart_odoo" => Step::RestartOdoo,
             "wait_health" => Step::WaitHealth,
-            "roll_back" => Step::RollBack,
-            "failed" => {
-                self.reason = detail.to_string();
-                Step::RollBack
-            }
+            // Why it failed is the record's error, read once the program has settled.
+            "roll_back" | "failed" => Step::RollBack,
             _ => return,
         };
         self.ctx.step(s, detail);
