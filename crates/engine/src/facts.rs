@@ -527,6 +527,9 @@ pub struct SessionStore {
     /// Count of files by age of their mtime: (upper bound in seconds, count); the last bound is u64::MAX.
     pub ages: Vec<(u64, u64)>,
     pub oldest_age_secs: Option<u64>,
+    /// The youngest file's age: a fresh login shows the folder is being written.
+    #[serde(default)]
+    pub newest_age_secs: Option<u64>,
     /// Room left on the folder's filesystem (`df -P -B1` and `df -P -i`); absent in documents
     /// from before it was read, and when df could not tell.
     #[serde(default)]

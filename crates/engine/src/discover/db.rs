@@ -42,7 +42,7 @@ pub const SESSION_MODULES: &[&str] = &[
 ];
 
 /// The per-database read: session parameters (`database.secret` only as present), the session
-/// modules, whether the autovacuum cron is active, and on 18+ the revoked devices per owner.
+/// modules, whether the autovacuum cron is active, the base module's version, and on 18+ the revoked devices per owner.
 ///
 /// Revocations (`res.device._revoke` in Odoo 18, odoo/addons/base/models/res_device.py) delete
 /// the sessions and write `revoked = true` through the ORM on every `res_device_log` row of those
@@ -56,7 +56,8 @@ fn read_sql(devices: bool) -> String {
         "SELECT 'p', key, CASE WHEN key = 'database.secret' THEN '' ELSE value END \
            FROM ir_config_parameter WHERE key = ANY(string_to_array($1, ',')) \
          UNION ALL SELECT 'm', name, state FROM ir_module_module WHERE name = ANY(string_to_array($2, ',')) \
-         UNION ALL SELECT 'c', (SELECT bool_or(active)::text FROM ir_cron c WHERE to_jsonb(c)::text ILIKE '%auto-vacuum%'), ''",
+         UNION ALL SELECT 'c', (SELECT bool_or(active)::text FROM ir_cron c WHERE to_jsonb(c)::text ILIKE '%auto-vacuum%'), '' \
+         UNION ALL SELECT 'b', (SELECT latest_version FROM ir_module_module WHERE name = 'base'), ''",
     );
     if devices {
         let recent = format!(
@@ -425,6 +426,138 @@ pub struct ScopeHints {
 /// Reads the session facts of the databases this instance serves, after deciding which those
 /// are by Odoo's own rules ([`crate::db_scope`]). Returns the scope too (when PostgreSQL could be
 /// asked at all), so an undecided one can be offered to the person.
+/// How many databases are read at once: Odoo partners serve hundreds per cluster, and each read
+/// is a connection (tunnel, startup, authentication) that mostly waits on the network.
+/// PostgreSQL's default `max_connections` is 100 and Odoo needs its own: a small bound.
+const PARALLEL_READS: usize = 8;
+
+/// One database's read: its session facts and the base module's major version (what the prefork
+/// cron looks at before it cleans sessions for it).
+struct DbRead {
+    params: DbParams,
+    base: Option<u8>,
+}
+
+/// Why a database's read produced nothing.
+enum ReadError {
+    /// It could not be opened (refused, unreachable): a served database's is an error to show.
+    Open(DbError),
+    /// No Odoo tables: not an Odoo database, skipped as Odoo's database list would.
+    NotOdoo,
+    Query(DbError),
+}
+
+/// Reads one database in one statement (one round trip whichever way it is reached; a second
+/// only when an 18 database lacks `res_device_log`).
+fn read_database(
+    host: &Host,
+    odoo: &OdooFacts,
+    name: &str,
+    devices: bool,
+    cost: &mut Cost,
+) -> Result<DbRead, ReadError> {
+    let mut d = Db::open(host, odoo, name).map_err(ReadError::Open)?;
+    let keys = SESSION_PARAMS.join(",");
+    let mods = SESSION_MODULES.join(",");
+    cost.db_round_trips += 1;
+    let mut rows = d.query(&read_sql(devices), &[&keys, &mods]);
+    let mut devices_read = devices;
+    if devices && matches!(&rows, Err(e) if e.undefined_table()) {
+        // An 18 database without res_device_log (or not Odoo at all): ask again without it.
+        cost.db_round_trips += 1;
+        rows = d.query(&read_sql(false), &[&keys, &mods]);
+        devices_read = false;
+    }
+    cost.psql_runs += d.psql_runs;
+    let rows = match rows {
+        Ok(r) => r,
+        Err(e) if e.undefined_table() => return Err(ReadError::NotOdoo),
+        Err(e) => return Err(ReadError::Query(e)),
+    };
+    let mut params = BTreeMap::new();
+    let mut modules = BTreeMap::new();
+    let mut secret = false;
+    let mut autovacuum_cron_active = None;
+    let mut base = None;
+    let mut revoked = devices_read.then(Vec::new);
+    for r in rows {
+        let f = |i: usize| r.get(i).cloned().flatten();
+        match (f(0).as_deref(), f(1), f(2)) {
+            (Some("p"), Some(k), _) if k == "database.secret" => secret = true,
+            (Some("p"), Some(k), Some(v)) => {
+                params.insert(k, v);
+            }
+            (Some("m"), Some(m), Some(st)) => {
+                modules.insert(m, st);
+            }
+            (Some("c"), v, _) => autovacuum_cron_active = v.map(|v| v == "true"),
+            (Some("b"), v, _) => base = v.and_then(|v| v.split('.').next()?.parse::<u8>().ok()),
+            (Some("r"), Some(user), Some(json)) => {
+                if let (Some(list), Ok(r)) = (revoked.as_mut(), revoked_row(user, &json)) {
+                    list.push(r);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(DbRead {
+        params: DbParams {
+            name: name.to_string(),
+            params,
+            database_secret_present: secret,
+            modules,
+            autovacuum_cron_active,
+            via_psql: d.via_psql(),
+            revoked_devices: revoked,
+        },
+        base,
+    })
+}
+
+/// Reads `names` at most [`PARALLEL_READS`] at a time; results in the order of `names`.
+fn read_databases(
+    host: &Host,
+    odoo: &OdooFacts,
+    names: &[String],
+    devices: bool,
+    cost: &mut Cost,
+) -> Vec<Result<DbRead, ReadError>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<Result<DbRead, ReadError>>> = (0..names.len()).map(|_| None).collect();
+    let done = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..PARALLEL_READS.min(names.len()))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut c = Cost::default();
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(name) = names.get(i) else { break };
+                        mine.push((i, read_database(host, odoo, name, devices, &mut c)));
+                    }
+                    (mine, c)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("database reader"))
+            .collect::<Vec<_>>()
+    });
+    for (mine, c) in done {
+        cost.db_round_trips += c.db_round_trips;
+        cost.psql_runs += c.psql_runs;
+        for (i, r) in mine {
+            results[i] = Some(r);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every database was read"))
+        .collect()
+}
+
 pub(super) fn db_facts(
     host: &Host,
     odoo: &OdooFacts,
@@ -438,6 +571,7 @@ pub(super) fn db_facts(
         .filter(|n| !n.is_empty() && n != "False");
     let workers = odoo.workers();
     let major = odoo.version.map(|v| v.major);
+    let devices = major.map_or(false, |m| m >= 18);
     let unreachable = |e: DbError| {
         Observed::Unknown(format!(
             "cannot reach PostgreSQL at {}:{}: {e}",
@@ -448,6 +582,8 @@ pub(super) fn db_facts(
     let asks_server = filter.is_some() || db_name.is_none();
     let mut owned: Option<Vec<(String, Option<u8>)>> = None;
     let mut lifetimes: BTreeMap<String, Option<String>> = BTreeMap::new();
+    // Each database is read once: those read for the cron question serve the checks too.
+    let mut read: BTreeMap<String, Result<DbRead, ReadError>> = BTreeMap::new();
     if asks_server {
         let template = odoo
             .option("db_template")
@@ -474,34 +610,24 @@ pub(super) fn db_facts(
         // lifetime decide what empties this instance's sessions folder.
         let prefork_visits_all = workers > 0 && db_name.is_none();
         let mut list = Vec::new();
-        for name in names {
-            let mut base = None;
-            if prefork_visits_all {
-                let Ok(mut d) = Db::open(host, odoo, &name) else {
-                    continue;
-                };
-                cost.db_round_trips += 1;
-                let rows = d.query(
-                    "SELECT (SELECT latest_version FROM ir_module_module WHERE name = 'base'), \
-                     (SELECT value FROM ir_config_parameter WHERE key = $1)",
-                    &[&crate::facts::LIFETIME_KEY],
-                );
-                cost.psql_runs += d.psql_runs;
-                match rows {
-                    Ok(rows) => {
-                        let row = rows.into_iter().next().unwrap_or_default();
-                        base = row
-                            .first()
-                            .cloned()
-                            .flatten()
-                            .and_then(|v| v.split('.').next()?.parse::<u8>().ok());
-                        lifetimes.insert(name.clone(), row.get(1).cloned().flatten());
+        if prefork_visits_all {
+            let results = read_databases(host, odoo, &names, devices, cost);
+            for (name, r) in names.into_iter().zip(results) {
+                match &r {
+                    Ok(db) => {
+                        lifetimes.insert(
+                            name.clone(),
+                            db.params.params.get(crate::facts::LIFETIME_KEY).cloned(),
+                        );
+                        list.push((name.clone(), db.base));
                     }
-                    // Not an Odoo database: Odoo's cron skips it too.
-                    Err(_) => continue,
+                    // Not an Odoo database, or one the cron cannot open either: it skips it.
+                    Err(_) => {}
                 }
+                read.insert(name, r);
             }
-            list.push((name, base));
+        } else {
+            list = names.into_iter().map(|n| (n, None)).collect();
         }
         owned = Some(list);
     }
@@ -534,11 +660,20 @@ pub(super) fn db_facts(
             Some(scope),
         );
     }
+    let unread: Vec<String> = scope
+        .served
+        .iter()
+        .filter(|n| !read.contains_key(*n))
+        .cloned()
+        .collect();
+    let results = read_databases(host, odoo, &unread, devices, cost);
+    read.extend(unread.into_iter().zip(results));
     let mut databases = Vec::new();
     for name in &scope.served {
-        let mut d = match Db::open(host, odoo, name) {
-            Ok(d) => d,
-            Err(e) => {
+        match read.remove(name).expect("every served database was read") {
+            Ok(db) => databases.push(db.params),
+            Err(ReadError::NotOdoo) => continue,
+            Err(ReadError::Open(e)) => {
                 return (
                     Observed::Unknown(format!(
                         "cannot open database '{name}' at {}:{}: {e}",
@@ -547,65 +682,13 @@ pub(super) fn db_facts(
                     Some(scope),
                 )
             }
-        };
-        // One statement, so it is one round trip whichever way the database is reached.
-        let keys = SESSION_PARAMS.join(",");
-        let mods = SESSION_MODULES.join(",");
-        let devices = major.map_or(false, |m| m >= 18);
-        cost.db_round_trips += 1;
-        let mut rows = d.query(&read_sql(devices), &[&keys, &mods]);
-        let mut devices_read = devices;
-        if devices && matches!(&rows, Err(e) if e.undefined_table()) {
-            // An 18 database without res_device_log (or not Odoo at all): ask again without it.
-            cost.db_round_trips += 1;
-            rows = d.query(&read_sql(false), &[&keys, &mods]);
-            devices_read = false;
-        }
-        cost.psql_runs += d.psql_runs;
-        let rows = match rows {
-            Ok(r) => r,
-            // Not an Odoo database (no such table): skipped, as Odoo's database list would.
-            Err(e) if e.undefined_table() => continue,
-            Err(e) => {
+            Err(ReadError::Query(e)) => {
                 return (
                     Observed::Unknown(format!("reading ir_config_parameter in '{name}': {e}")),
                     Some(scope),
                 )
             }
-        };
-        let mut params = BTreeMap::new();
-        let mut modules = BTreeMap::new();
-        let mut secret = false;
-        let mut autovacuum_cron_active = None;
-        let mut revoked = devices_read.then(Vec::new);
-        for r in rows {
-            let f = |i: usize| r.get(i).cloned().flatten();
-            match (f(0).as_deref(), f(1), f(2)) {
-                (Some("p"), Some(k), _) if k == "database.secret" => secret = true,
-                (Some("p"), Some(k), Some(v)) => {
-                    params.insert(k, v);
-                }
-                (Some("m"), Some(m), Some(st)) => {
-                    modules.insert(m, st);
-                }
-                (Some("c"), v, _) => autovacuum_cron_active = v.map(|v| v == "true"),
-                (Some("r"), Some(user), Some(json)) => {
-                    if let (Some(list), Ok(r)) = (revoked.as_mut(), revoked_row(user, &json)) {
-                        list.push(r);
-                    }
-                }
-                _ => {}
-            }
         }
-        databases.push(DbParams {
-            name: name.clone(),
-            params,
-            database_secret_present: secret,
-            modules,
-            autovacuum_cron_active,
-            via_psql: d.via_psql(),
-            revoked_devices: revoked,
-        });
     }
     let cleanup_only = scope
         .cleanup_from

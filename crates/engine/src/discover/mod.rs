@@ -533,6 +533,7 @@ fn parse_sessions(s: &Sections, path: &str) -> Observed<SessionStore> {
         owners: BTreeMap::new(),
         ages: Vec::new(),
         oldest_age_secs: None,
+        newest_age_secs: None,
         space: parse_df(s.get("sessions-df"), s.get("sessions-dfi")),
         mount_options: s
             .get("sessions-mount-options")
@@ -556,6 +557,7 @@ fn parse_sessions(s: &Sections, path: &str) -> Observed<SessionStore> {
             ["files", n] => store.files = n.parse().unwrap_or(0),
             ["bytes", n] => store.bytes = n.parse().unwrap_or(0),
             ["oldest", n] => store.oldest_age_secs = n.parse().ok(),
+            ["newest", n] => store.newest_age_secs = n.parse().ok(),
             ["bucket", i, n] => {
                 if let (Ok(i), Ok(n)) = (i.parse::<usize>(), n.parse::<u64>()) {
                     if (1..=buckets.len()).contains(&i) {
