@@ -280,9 +280,17 @@ impl<'c, 'a> Follow<'c, 'a> {
 
     /// One look: new events, the status, and whether the program still runs.
     fn poll(&mut self) -> Result<(Vec<(String, String)>, String, bool), EngineError> {
+        // A long poll: the host waits (up to 2 s, looking every 0.1 s) until the program writes
+        // an event or ends, so each step is seen as it happens with one command, not one per
+        // 200 ms (`sleep` takes fractions on GNU and busybox; elsewhere it looks every second).
         let script = format!(
-            "d={dir}; cat \"$d/status\" 2>/dev/null; printf '\\036'; if flock -n \"$d/run.lock\" true; then echo gone; else echo running; fi; printf '\\036'; tail -c +{from} \"$d/events\" 2>/dev/null",
+            "d={dir}; i=0; while [ \"$i\" -lt 20 ]; do \
+               [ \"$(wc -c < \"$d/events\" 2>/dev/null || echo 0)\" -gt {seen} ] && break; \
+               flock -n \"$d/run.lock\" true 2>/dev/null && break; \
+               sleep 0.1 2>/dev/null || {{ sleep 1; i=$((i + 9)); }}; i=$((i + 1)); done; \
+             cat \"$d/status\" 2>/dev/null; printf '\\036'; if flock -n \"$d/run.lock\" true; then echo gone; else echo running; fi; printf '\\036'; tail -c +{from} \"$d/events\" 2>/dev/null",
             dir = quote(&self.dir),
+            seen = self.offset,
             from = self.offset + 1
         );
         let out = self
@@ -360,7 +368,6 @@ impl<'c, 'a> Follow<'c, 'a> {
                 }
                 _ => {}
             }
-            std::thread::sleep(Duration::from_millis(200));
         }
     }
 

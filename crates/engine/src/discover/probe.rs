@@ -21,18 +21,30 @@ pub struct ProbeOptions {
     pub resolve: Vec<(String, SocketAddr)>,
 }
 
+/// One TLS connector for the whole process: building one loads and parses the system's CA store,
+/// which was half the client's CPU per diagnosis (and per host of a fleet) when built per request.
+fn tls() -> Arc<native_tls::TlsConnector> {
+    static TLS: std::sync::OnceLock<Arc<native_tls::TlsConnector>> = std::sync::OnceLock::new();
+    TLS.get_or_init(|| {
+        Arc::new(
+            native_tls::TlsConnector::builder()
+                // The probe observes; a self-signed or mismatched certificate is reported
+                // elsewhere, not fatal here.
+                .danger_accept_invalid_certs(true)
+                .danger_accept_invalid_hostnames(true)
+                .build()
+                .expect("TLS connector"),
+        )
+    })
+    .clone()
+}
+
 fn agent(resolve: &[(String, SocketAddr)]) -> ureq::Agent {
-    let tls = native_tls::TlsConnector::builder()
-        // The probe observes; a self-signed or mismatched certificate is reported elsewhere, not fatal here.
-        .danger_accept_invalid_certs(true)
-        .danger_accept_invalid_hostnames(true)
-        .build()
-        .expect("TLS connector");
     let table = resolve.to_vec();
     ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(15))
         .redirects(0)
-        .tls_connector(Arc::new(tls))
+        .tls_connector(tls())
         .resolver(move |netloc: &str| -> std::io::Result<Vec<SocketAddr>> {
             let host = netloc.rsplit_once(':').map(|(h, _)| h).unwrap_or(netloc);
             if let Some((_, addr)) = table.iter().find(|(name, _)| name == host) {
