@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::views::{same_host, split_host_port};
 use super::{
-    parse_file, Backend, Directive, MapBlock, NginxDump, NginxError, ProxyRoute, ProxyTarget,
+    parse_file, Backend, Directive, Location, MapBlock, NginxDump, NginxError, ProxyRoute, ProxyTarget,
     Selector, Server, Upstream,
 };
 
@@ -41,6 +41,27 @@ pub struct NginxConfig {
     root: Vec<Directive>,
     conf_dir: String,
     unresolved: Vec<UnresolvedInclude>,
+    /// `upstream` name → its position among the `http` block's children: every `proxy_pass` is
+    /// resolved through it, and hosting panels write one upstream per site (1,000 sites made
+    /// the checks quadratic without it).
+    #[serde(skip)]
+    upstream_at: std::collections::HashMap<String, usize>,
+    /// Where each asked address's routes are (server, location index, upstream): the first
+    /// question walks every location of every server, the checks' many later ones do not.
+    #[serde(skip)]
+    routes_memo: RouteMemo,
+}
+
+/// address → (server index, index in that server's locations, upstream).
+#[derive(Debug, Default)]
+struct RouteMemo(std::sync::Mutex<std::collections::HashMap<String, Vec<(usize, usize, Option<String>)>>>);
+
+impl Clone for RouteMemo {
+    fn clone(&self) -> Self {
+        RouteMemo(std::sync::Mutex::new(
+            self.0.lock().map(|m| m.clone()).unwrap_or_default(),
+        ))
+    }
 }
 
 fn dirname(path: &str) -> &str {
@@ -162,12 +183,25 @@ impl NginxConfig {
             }
             None => Vec::new(),
         };
-        Ok(NginxConfig {
+        let mut config = NginxConfig {
             files,
             root,
             conf_dir,
             unresolved,
-        })
+            upstream_at: Default::default(),
+            routes_memo: Default::default(),
+        };
+        if let Some(http) = config.http() {
+            let mut at = std::collections::HashMap::new();
+            for (i, d) in http.children().iter().enumerate() {
+                if d.name == "upstream" && d.block.is_some() {
+                    // nginx refuses a duplicate name; the first is the one it would use.
+                    at.entry(d.arg(0).unwrap_or("").to_string()).or_insert(i);
+                }
+            }
+            config.upstream_at = at;
+        }
+        Ok(config)
     }
 
     /// Top-level directives of the effective tree (the main file with includes spliced in).
@@ -232,7 +266,8 @@ impl NginxConfig {
     }
 
     pub fn upstream(&self, name: &str) -> Option<Upstream<'_>> {
-        self.upstreams().into_iter().find(|u| u.name == name)
+        let i = *self.upstream_at.get(name)?;
+        Some(Upstream::of(&self.http()?.children()[i]))
     }
 
     /// Every `map $source $variable { }` of the `http` block.
@@ -289,24 +324,51 @@ impl NginxConfig {
     /// Every location (in every server) whose `proxy_pass` reaches `address` (`host:port`), with
     /// `localhost`, `127.0.0.1` and `::1` treated as the same host.
     pub fn routes_to(&self, address: &str) -> Vec<ProxyRoute<'_>> {
+        let known = self.routes_memo.0.lock().ok().and_then(|m| m.get(address).cloned());
+        let at = match known {
+            Some(at) => at,
+            None => {
+                let at = self.find_routes(address);
+                if let Ok(mut m) = self.routes_memo.0.lock() {
+                    m.insert(address.to_string(), at.clone());
+                }
+                at
+            }
+        };
+        let servers = self.servers();
+        let mut out = Vec::new();
+        let mut locs: Option<(usize, Vec<Location<'_>>)> = None;
+        for (si, li, upstream) in at {
+            if locs.as_ref().map(|(s, _)| *s) != Some(si) {
+                locs = Some((si, servers[si].locations()));
+            }
+            let loc = &locs.as_ref().expect("set above").1[li];
+            out.push(ProxyRoute {
+                server: si,
+                location: loc.key(),
+                proxy_pass: loc.proxy_pass().unwrap_or("").to_string(),
+                upstream,
+                directive: loc.directive,
+            });
+        }
+        out
+    }
+
+    /// Every location whose `proxy_pass` reaches `address`: (server, location index, upstream).
+    fn find_routes(&self, address: &str) -> Vec<(usize, usize, Option<String>)> {
         let Some((host, port)) = split_host_port(address, 80) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         for server in self.servers() {
-            for loc in server.locations() {
+            for (li, loc) in server.locations().iter().enumerate() {
                 let Some(pp) = loc.proxy_pass() else { continue };
-                for b in self.backends_of(pp) {
-                    if b.port == port && same_host(&b.host, &host) {
-                        out.push(ProxyRoute {
-                            server: server.index,
-                            location: loc.key(),
-                            proxy_pass: pp.to_string(),
-                            upstream: b.upstream.clone(),
-                            directive: loc.directive,
-                        });
-                        break;
-                    }
+                if let Some(b) = self
+                    .backends_of(pp)
+                    .into_iter()
+                    .find(|b| b.port == port && same_host(&b.host, &host))
+                {
+                    out.push((server.index, li, b.upstream));
                 }
             }
         }
