@@ -28,6 +28,11 @@ const EXIT_NEEDS_ROOT: i32 = 91;
 const EXIT_NOT_REGULAR: i32 = 92;
 const EXIT_NO_DIR: i32 = 94;
 
+/// `hidden DIR`: true when DIR cannot be seen by this login because an ancestor is not
+/// searchable (a 0700 directory of root's, say): the nearest ancestor that exists decides, so
+/// a folder deep inside one is "needs root", not "does not exist".
+const HIDDEN: &str = r#"hidden() { a=$1; while [ "$a" != / ] && [ "$a" != . ] && [ ! -e "$a" ]; do a=$(dirname -- "$a"); done; [ ! -x "$a" ]; }"#;
+
 /// Shell-quotes one word for `/bin/sh` (`'...'` with embedded quotes escaped).
 pub fn quote(word: &str) -> Cow<'_, str> {
     if word.is_empty() {
@@ -609,7 +614,8 @@ if out=$(sudo -n true 2>&1 </dev/null); then echo "sudo=nopasswd"; else echo "su
         let q = quote(path);
         let script = format!(
             r#"p={q}
-if [ ! -e "$p" ]; then d=$(dirname -- "$p"); if [ "$(id -u)" != 0 ] && [ -d "$d" ] && [ ! -x "$d" ]; then exit {EXIT_NEEDS_ROOT}; fi; exit {EXIT_ABSENT}; fi
+{HIDDEN}
+if [ ! -e "$p" ]; then if [ "$(id -u)" != 0 ] && hidden "$(dirname -- "$p")"; then exit {EXIT_NEEDS_ROOT}; fi; exit {EXIT_ABSENT}; fi
 if [ -d "$p" ]; then exit {EXIT_NOT_REGULAR}; fi
 if [ ! -r "$p" ]; then exit {EXIT_NEEDS_ROOT}; fi
 exec cat -- "$p""#
@@ -635,7 +641,8 @@ exec cat -- "$p""#
         let q = quote(path);
         let script = format!(
             r#"p={q}
-if [ ! -e "$p" ]; then d=$(dirname -- "$p"); if [ "$(id -u)" != 0 ] && [ -d "$d" ] && [ ! -x "$d" ]; then exit {EXIT_NEEDS_ROOT}; fi; exit {EXIT_ABSENT}; fi
+{HIDDEN}
+if [ ! -e "$p" ]; then if [ "$(id -u)" != 0 ] && hidden "$(dirname -- "$p")"; then exit {EXIT_NEEDS_ROOT}; fi; exit {EXIT_ABSENT}; fi
 if [ -f "$p" ] && [ ! -r "$p" ]; then exit {EXIT_NEEDS_ROOT}; fi
 {STAT_LINES}"#
         );
@@ -673,7 +680,8 @@ if [ -f "$p" ] && [ ! -r "$p" ]; then exit {EXIT_NEEDS_ROOT}; fi
             r#"p={q}; no={new_owner}; ng={new_group}; nm={new_mode}
 if [ -L "$p" ]; then r=$(readlink -f -- "$p") && [ -n "$r" ] || {{ echo "cannot resolve the symbolic link $p" >&2; exit 1; }}; p=$r; fi
 d=$(dirname -- "$p"); b=$(basename -- "$p")
-if [ ! -d "$d" ]; then if [ "$(id -u)" != 0 ] && [ -e "$(dirname -- "$d")" ] && [ ! -x "$(dirname -- "$d")" ]; then exit {EXIT_NEEDS_ROOT}; fi; exit {EXIT_NO_DIR}; fi
+{HIDDEN}
+if [ ! -d "$d" ]; then if [ "$(id -u)" != 0 ] && hidden "$d"; then exit {EXIT_NEEDS_ROOT}; fi; exit {EXIT_NO_DIR}; fi
 if [ -e "$p" ]; then
   [ -f "$p" ] || exit {EXIT_NOT_REGULAR}
   own=$(stat -c '%u:%g' -- "$p") && mode=$(stat -c '%a' -- "$p") || exit 1

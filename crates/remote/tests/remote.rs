@@ -229,6 +229,33 @@ mod file_ops {
     }
 
     #[test]
+    fn through_sudo_deep_inside_a_directory_only_root_can_enter() {
+        // The login cannot even see that `a/b` exists (its grandparent is root's, mode 0700):
+        // that is "needs sudo", not "does not exist" (a change set's folder under a private
+        // state directory was refused this way).
+        let host = lab().connect(lab().nopw());
+        let dir = scratch("files-hidden");
+        std::fs::create_dir_all(format!("{dir}/private/a/b")).unwrap();
+        std::fs::set_permissions(
+            format!("{dir}/private"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        let path = format!("{dir}/private/a/b/run.sh");
+        host.write_atomic(&path, b"echo hi\n", &NewFileMode::new(None, None, 0o700))
+            .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"echo hi\n");
+        assert_eq!(host.read_file(&path).unwrap(), b"echo hi\n");
+        assert!(host.stat(&path).unwrap().is_some());
+        // Really absent stays absent, through sudo too.
+        assert!(host.stat(&format!("{dir}/private/a/none")).unwrap().is_none());
+        let err = host
+            .write_atomic(&format!("{dir}/private/nowhere/x"), b"x", &NewFileMode::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+
+    #[test]
     fn large_content_round_trips() {
         let host = lab().root();
         let dir = scratch("files-large");
