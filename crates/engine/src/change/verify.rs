@@ -141,54 +141,68 @@ pub fn after_restart(
     continuity: Option<(&SessionBefore, &ProbeOptions)>,
 ) -> Result<VerifyReport, EngineError> {
     let facts = &before.facts;
-    let mut verifications = Vec::new();
-    for f in &cs.files {
-        let sha = host.stat(&f.path)?.and_then(|s| s.sha256);
-        let as_written = sha.as_deref() == Some(f.after_sha256.as_str());
-        for &check in &f.checks {
-            verifications.push(Verification {
-                check: Some(check),
-                ok: as_written,
-                evidence: Evidence::File {
-                    path: f.path.clone(),
-                    as_written,
-                },
-            });
-        }
-    }
-    for (pc, now) in cs
+    let lifetime = cs
         .params
         .iter()
-        .zip(current_params(host, facts, &cs.params)?)
-    {
+        .find(|pc| pc.key == crate::checks::session::LIFETIME_KEY);
+    // Four independent observations, each waiting on the network: asked at once (the fresh
+    // diagnosis is the longest; the others fit inside it).
+    let (stored, after, cookie, alive) = std::thread::scope(|s| {
+        let stored = s.spawn(|| -> Result<Vec<Verification>, EngineError> {
+            let mut v = Vec::new();
+            for f in &cs.files {
+                let sha = host.stat(&f.path)?.and_then(|s| s.sha256);
+                let as_written = sha.as_deref() == Some(f.after_sha256.as_str());
+                for &check in &f.checks {
+                    v.push(Verification {
+                        check: Some(check),
+                        ok: as_written,
+                        evidence: Evidence::File {
+                            path: f.path.clone(),
+                            as_written,
+                        },
+                    });
+                }
+            }
+            for (pc, now) in cs
+                .params
+                .iter()
+                .zip(current_params(host, facts, &cs.params)?)
+            {
+                v.push(Verification {
+                    check: Some(pc.check),
+                    ok: now.as_deref() == pc.new.as_deref(),
+                    evidence: Evidence::Param {
+                        db: pc.db.clone(),
+                        key: pc.key.clone(),
+                        now,
+                    },
+                });
+            }
+            Ok(v)
+        });
+        // The running server, observed: a fresh diagnosis must pass every fixed check.
+        let after = s.spawn(|| diagnose(host, diagnose_opts));
+        let cookie = s.spawn(|| lifetime.and_then(|_| observe_cookie(host, facts)));
+        let alive = s.spawn(|| continuity.map(|((base, sid), po)| probe::session_alive(po, base, sid)));
+        (
+            stored.join().expect("stored values"),
+            after.join().expect("diagnosis"),
+            cookie.join().expect("cookie"),
+            alive.join().expect("continuity"),
+        )
+    });
+    let mut verifications = stored?;
+    let after = after?;
+    verifications.extend(judged(cs, &before.checks, &after.checks));
+    if let (Some(lt), Some(max_age)) = (lifetime, cookie) {
         verifications.push(Verification {
-            check: Some(pc.check),
-            ok: now.as_deref() == pc.new.as_deref(),
-            evidence: Evidence::Param {
-                db: pc.db.clone(),
-                key: pc.key.clone(),
-                now,
-            },
+            check: Some(lt.check),
+            ok: max_age.map(|m| m.to_string()) == lt.new,
+            evidence: Evidence::Cookie { max_age },
         });
     }
-    // The running server, observed: a fresh diagnosis must pass every fixed check.
-    let after = diagnose(host, diagnose_opts)?;
-    verifications.extend(judged(cs, &before.checks, &after.checks));
-    if let Some(lt) = cs
-        .params
-        .iter()
-        .find(|pc| pc.key == crate::checks::session::LIFETIME_KEY)
-    {
-        if let Some(max_age) = observe_cookie(host, facts) {
-            verifications.push(Verification {
-                check: Some(lt.check),
-                ok: max_age.map(|m| m.to_string()) == lt.new,
-                evidence: Evidence::Cookie { max_age },
-            });
-        }
-    }
-    if let Some(((base, sid), po)) = continuity {
-        let alive = probe::session_alive(po, base, sid);
+    if let Some(alive) = alive {
         verifications.push(Verification {
             check: None,
             ok: alive,
