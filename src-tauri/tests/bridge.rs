@@ -716,10 +716,16 @@ fn sessions_surviving_after_a_lifetime_fix_and_log_out() {
         db: None,
     };
     let preview = app.preview_logout(&server.id, &who).unwrap();
-    assert_eq!((preview.sessions, preview.confirm_with.as_str()), (1, "ana"));
+    assert_eq!(
+        (preview.sessions, preview.confirm_with.as_str()),
+        (1, "ana")
+    );
     assert!(preview.text.contains("cannot be undone"));
     let e = app.log_out(&server.id, &who, "an").unwrap_err();
-    assert!(e.to_string().to_lowercase().contains("not confirmed"), "{e}");
+    assert!(
+        e.to_string().to_lowercase().contains("not confirmed"),
+        "{e}"
+    );
     let o = app.log_out(&server.id, &who, "ana").unwrap();
     assert!(o.ok, "{}", o.text);
     assert_eq!(o.deleted, 1);
@@ -737,7 +743,10 @@ fn sessions_surviving_after_a_lifetime_fix_and_log_out() {
     assert_eq!(info(&ana)["error"]["code"], 100);
     assert_eq!(info(&admin)["result"]["uid"], 2);
     let history = app.history(&server.id).unwrap();
-    let action = history[0].action.as_ref().expect("the newest record is the log-out");
+    let action = history[0]
+        .action
+        .as_ref()
+        .expect("the newest record is the log-out");
     assert!(!action.can_roll_back);
     assert_eq!(history[0].id, o.record.unwrap());
 }

@@ -94,8 +94,10 @@ fn go(conn: &ConnArgs, diag: &DiagArgs, args: &SessionsArgs) -> Result<i32, Engi
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"preview": preview, "outcome": outcome}))
-                .expect("outcome serializes")
+            serde_json::to_string_pretty(
+                &serde_json::json!({"preview": preview, "outcome": outcome})
+            )
+            .expect("outcome serializes")
         );
     } else {
         println!("{}", outcome.text);

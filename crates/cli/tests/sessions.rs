@@ -155,8 +155,8 @@ fn listing(scenario: &str, id_len: usize) {
 
     let out = run(&lab, "sessions", &["--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let v: serde_json::Value = serde_json::from_str(&text(&out))
-        .unwrap_or_else(|e| panic!("{e}: {}{stderr}", text(&out)));
+    let v: serde_json::Value =
+        serde_json::from_str(&text(&out)).unwrap_or_else(|e| panic!("{e}: {}{stderr}", text(&out)));
     assert_eq!(
         users_of(&v),
         vec![("admin".to_string(), 2), ("ana".to_string(), 1)],
@@ -178,8 +178,15 @@ fn listing(scenario: &str, id_len: usize) {
         reasons.iter().any(|r| r.contains("cannot be read as odoo")),
         "{reasons:?}"
     );
-    assert!(reasons.iter().any(|r| r.contains("unreadable")), "{reasons:?}");
-    assert_eq!(out.status.code(), Some(1), "bad files make exit 1: {stderr}");
+    assert!(
+        reasons.iter().any(|r| r.contains("unreadable")),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "bad files make exit 1: {stderr}"
+    );
     if id_len == 84 {
         let devices = &v["databases"][0]["users"][0]["devices"];
         assert_eq!(devices[0]["ip"], "127.0.0.1", "{v:#}");

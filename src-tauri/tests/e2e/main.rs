@@ -1361,9 +1361,15 @@ mod with_a_lab {
             login("admin", &lab.info.odoo.admin_password),
         ];
         let uid = |sid: &str| {
-            probe::json_rpc(port, "/web/session/get_session_info", serde_json::json!({}), Some(sid), &[])
-                .unwrap()
-                .json()
+            probe::json_rpc(
+                port,
+                "/web/session/get_session_info",
+                serde_json::json!({}),
+                Some(sid),
+                &[],
+            )
+            .unwrap()
+            .json()
         };
         let gui = Gui::launch(Launch {
             demo_lab: Some(lab.dir().join("lab.json")),
@@ -1378,11 +1384,13 @@ mod with_a_lab {
         gui.wait_for_long("[data-testid=sessions-table]", Duration::from_secs(120))
             .await;
         assert_eq!(
-            gui.text("[data-login=ana] [data-testid=sessions-count]").await,
+            gui.text("[data-login=ana] [data-testid=sessions-count]")
+                .await,
             "1"
         );
         assert_eq!(
-            gui.text("[data-login=admin] [data-testid=sessions-count]").await,
+            gui.text("[data-login=admin] [data-testid=sessions-count]")
+                .await,
             "2"
         );
         gui.wait_for("[data-testid=sessions-chart]").await;
@@ -1397,13 +1405,21 @@ mod with_a_lab {
         gui.wait_text("[data-testid=logout-preview]", "cannot be undone")
             .await;
         assert_eq!(
-            exec(&gui, "return document.querySelector('[data-testid=logout-go]').disabled").await,
+            exec(
+                &gui,
+                "return document.querySelector('[data-testid=logout-go]').disabled"
+            )
+            .await,
             true,
             "nothing happens before the login is typed"
         );
         gui.fill("[data-testid=logout-confirm-input]", "ana").await;
         assert_eq!(
-            exec(&gui, "return document.querySelector('[data-testid=logout-go]').disabled").await,
+            exec(
+                &gui,
+                "return document.querySelector('[data-testid=logout-go]').disabled"
+            )
+            .await,
             false
         );
         gui.screenshot("71-sessions-confirm").await;
@@ -1413,7 +1429,11 @@ mod with_a_lab {
         gui.wait_for_long("[data-testid=sessions-table]", Duration::from_secs(60))
             .await;
         assert_eq!(
-            exec(&gui, "return document.querySelectorAll('[data-login=ana]').length").await,
+            exec(
+                &gui,
+                "return document.querySelectorAll('[data-login=ana]').length"
+            )
+            .await,
             0
         );
         assert_eq!(uid(&ana)["error"]["code"], 100);

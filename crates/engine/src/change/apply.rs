@@ -659,7 +659,9 @@ pub fn rollback(
                 r.action.is_none()
                     && matches!(
                         r.status,
-                        RecordStatus::Applied | RecordStatus::Applying | RecordStatus::RollbackFailed
+                        RecordStatus::Applied
+                            | RecordStatus::Applying
+                            | RecordStatus::RollbackFailed
                     )
             })
             .map(|r| r.id)

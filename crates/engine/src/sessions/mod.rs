@@ -207,7 +207,10 @@ pub enum Who {
 impl Who {
     pub fn describe(&self) -> String {
         match self {
-            Who::Login { login, db: Some(db) } => format!("{login} (database {db})"),
+            Who::Login {
+                login,
+                db: Some(db),
+            } => format!("{login} (database {db})"),
             Who::Login { login, db: None } => login.clone(),
             Who::Everyone { db: Some(db) } => format!("everyone in database {db}"),
             Who::Everyone { db: None } => "everyone".to_string(),
@@ -583,16 +586,19 @@ fn judge(
             age_secs: f.created_age.or(first_activity),
             devices,
         };
-        let u = entry.0.entry(login.clone()).or_insert_with(|| UserSessions {
-            login,
-            uid: Some(uid),
-            sessions: 0,
-            idle_secs: u64::MAX,
-            oldest_written_secs: 0,
-            oldest_age_secs: None,
-            devices: Vec::new(),
-            rows: Vec::new(),
-        });
+        let u = entry
+            .0
+            .entry(login.clone())
+            .or_insert_with(|| UserSessions {
+                login,
+                uid: Some(uid),
+                sessions: 0,
+                idle_secs: u64::MAX,
+                oldest_written_secs: 0,
+                oldest_age_secs: None,
+                devices: Vec::new(),
+                rows: Vec::new(),
+            });
         u.sessions += 1;
         u.idle_secs = u.idle_secs.min(row.idle_secs);
         u.oldest_written_secs = u.oldest_written_secs.max(row.written_secs);
@@ -619,7 +625,10 @@ fn judge(
     let mut databases = Vec::new();
     for db in &served {
         let (users, anonymous) = by_db.remove(db).unwrap_or_default();
-        let t = thresholds.iter().find(|t| &t.db == db).or(thresholds.first());
+        let t = thresholds
+            .iter()
+            .find(|t| &t.db == db)
+            .or(thresholds.first());
         let mut users: Vec<UserSessions> = users.into_values().collect();
         for u in &mut users {
             u.rows.sort_by_key(|r| r.idle_secs);
@@ -698,9 +707,7 @@ fn instance_words(d: &Diagnosis) -> String {
         "port {} config {} ({}{})",
         o.http_port(),
         o.config.as_ref().map_or("<none>", |c| c.path.as_str()),
-        o.version
-            .map(|v| format!("Odoo {v}, "))
-            .unwrap_or_default(),
+        o.version.map(|v| format!("Odoo {v}, ")).unwrap_or_default(),
         o.service.describe()
     )
 }
@@ -1063,7 +1070,11 @@ pub fn render(r: &SessionsReport) -> String {
                 "  {:<20} {:>3} {}  idle {}{since}, oldest unwritten for {}",
                 u.login,
                 u.sessions,
-                if u.sessions == 1 { "session " } else { "sessions" },
+                if u.sessions == 1 {
+                    "session "
+                } else {
+                    "sessions"
+                },
                 age(u.idle_secs),
                 age(u.oldest_written_secs),
             );
@@ -1086,8 +1097,18 @@ pub fn render(r: &SessionsReport) -> String {
             );
         }
     }
-    let _ = writeln!(out, "\nAge of the session files (since Odoo last wrote them):");
-    let max = r.ages.buckets.iter().map(|b| b.count).max().unwrap_or(0).max(1);
+    let _ = writeln!(
+        out,
+        "\nAge of the session files (since Odoo last wrote them):"
+    );
+    let max = r
+        .ages
+        .buckets
+        .iter()
+        .map(|b| b.count)
+        .max()
+        .unwrap_or(0)
+        .max(1);
     for b in &r.ages.buckets {
         let bar = "█".repeat(((b.count * 30).div_ceil(max)) as usize);
         let mark = match b.against_lifetime.as_str() {
