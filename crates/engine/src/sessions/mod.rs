@@ -1138,3 +1138,174 @@ pub fn render(r: &SessionsReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::ParamChange;
+
+    fn diagnosis(fixture: &str) -> Diagnosis {
+        let path = format!(
+            "{}/tests/fixtures/facts/{fixture}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        Diagnosis::from_facts(crate::facts::Facts::from_json(&text, &path).unwrap())
+    }
+
+    fn file(key: &str, db: Option<&str>, login: Option<&str>, format: &str, age: u64) -> HostFile {
+        HostFile {
+            key: key.into(),
+            inode: Some(7),
+            owner: Some("odoo".into()),
+            mode: Some("644".into()),
+            size: Some(200),
+            written_age: age,
+            bad: None,
+            format: Some(format.into()),
+            uid: login.map(|_| 2),
+            login: login.map(str::to_string),
+            db: db.map(str::to_string),
+            rotated: false,
+            created_age: None,
+            devices: Vec::new(),
+        }
+    }
+
+    fn listing(files: Vec<HostFile>) -> HostListing {
+        HostListing {
+            error: None,
+            read_as: "odoo".into(),
+            files,
+        }
+    }
+
+    #[test]
+    fn counts_per_person_and_sets_aside_what_odoo_cannot_use() {
+        let d = diagnosis("devices-revoked"); // Odoo 18, database odoo
+        let mut rotated = file("r1", Some("odoo"), Some("marc"), "json", 10);
+        rotated.rotated = true;
+        let mut traced = file("t1", Some("odoo"), Some("marc"), "json", 7200);
+        traced.devices = vec![HostDevice {
+            platform: Some("linux".into()),
+            browser: Some("firefox".into()),
+            ip: Some("10.0.0.5".into()),
+            first_age: Some(86_400),
+            last_age: Some(60),
+        }];
+        let mut broken = file("b1", None, None, "json", 5);
+        broken.bad = Some("unreadable (JSONDecodeError)".into());
+        broken.format = None;
+        let r = judge(
+            &d,
+            listing(vec![
+                traced,
+                file("a1", Some("odoo"), Some("admin"), "json", 30),
+                file("a2", Some("odoo"), Some("admin"), "json", 90),
+                file("m2", Some("odoo"), Some("marc"), "json", 400),
+                rotated,
+                file("v1", Some("odoo"), None, "json", 5),
+                file("o1", Some("elsewhere"), Some("bob"), "json", 5),
+                file("p1", Some("odoo"), Some("lea"), "pickle", 5),
+                broken,
+            ]),
+            &[],
+            Vec::new(),
+        );
+        let db = &r.databases[0];
+        let people: Vec<(&str, u64)> = db
+            .users
+            .iter()
+            .map(|u| (u.login.as_str(), u.sessions))
+            .collect();
+        assert_eq!(people, [("admin", 2), ("marc", 2)]);
+        assert_eq!(db.anonymous, 1);
+        assert_eq!(r.live, 4);
+        let marc = &db.users[1];
+        // idle: the trace's last activity (60 s) beats the file's write (7200 s)
+        assert_eq!(marc.idle_secs, 60);
+        assert_eq!(marc.oldest_age_secs, Some(86_400));
+        assert_eq!(marc.devices[0].describe(), "firefox on linux from 10.0.0.5");
+        // a pickle on 18 is a leftover Odoo 18 cannot read; the broken file is named, not a crash
+        let reasons: Vec<&str> = r.bad.iter().map(|b| b.reason.as_str()).collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(reasons[0].contains("reads JSON only"), "{reasons:?}");
+        assert_eq!(
+            r.other_databases,
+            [OtherDb {
+                db: Some("elsewhere".into()),
+                sessions: 1
+            }]
+        );
+        assert_eq!(
+            r.ages.files, 6,
+            "every usable session file but the rotated twin"
+        );
+        assert!(render(&r).contains("2 files that Odoo cannot use"));
+    }
+
+    #[test]
+    fn sessions_surviving_after_a_lifetime_fix() {
+        let d = diagnosis("short-lifetime"); // 17, lifetime 600 s
+        let mut rec: record::Record = serde_json::from_value(serde_json::json!({
+            "id": "20261202T100000Z-abcdef", "created": 0, "created_text": "2026-12-02T10:00:00Z",
+            "by": "me", "host": "h", "status": "applied",
+            "changeset": {"checks": [], "files": [], "params": [], "services": [], "reasons": [],
+                          "interruption": "", "notes": []},
+            "verification": [], "error": null, "log": []
+        }))
+        .unwrap();
+        rec.changeset.params.push(ParamChange {
+            db: "odoo".into(),
+            key: crate::checks::session::LIFETIME_KEY.into(),
+            old: Some("600".into()),
+            new: Some("86400".into()),
+            check: crate::checks::CheckId::SessionLifetime,
+        });
+        let two = listing(vec![
+            file("a", Some("odoo"), Some("admin"), "pickle", 1800),
+            file("b", Some("odoo"), Some("ana"), "pickle", 60),
+        ]);
+        let r = judge(&d, two, std::slice::from_ref(&rec), Vec::new());
+        let s = r.surviving.unwrap();
+        assert_eq!(
+            (s.old_secs, s.new_secs, s.older_than_old, s.live),
+            (600, 86400, 1, 2)
+        );
+        assert!(s.line.starts_with("Sessions are surviving"), "{}", s.line);
+        let young = listing(vec![file("b", Some("odoo"), Some("ana"), "pickle", 60)]);
+        let r = judge(&d, young, &[rec], Vec::new());
+        assert!(r
+            .surviving
+            .unwrap()
+            .line
+            .starts_with("No session has outlived"));
+    }
+
+    #[test]
+    fn a_log_out_stays_inside_the_databases_served() {
+        let d = diagnosis("healthy");
+        let r = judge(
+            &d,
+            listing(vec![file("a", Some("odoo"), Some("admin"), "pickle", 60)]),
+            &[],
+            Vec::new(),
+        );
+        let elsewhere = Who::Login {
+            login: "admin".into(),
+            db: Some("other".into()),
+        };
+        assert!(matches!(
+            preview_logout(&d, &r, &elsewhere),
+            Err(EngineError::SessionsChoice(_))
+        ));
+        let nobody = Who::Login {
+            login: "ghost".into(),
+            db: None,
+        };
+        assert!(preview_logout(&d, &r, &nobody).is_err());
+        let p = preview_logout(&d, &r, &Who::Everyone { db: None }).unwrap();
+        assert_eq!((p.sessions, p.confirm_with.as_str()), (1, "everyone"));
+        assert!(p.text.contains("cannot be undone"));
+    }
+}
