@@ -191,6 +191,31 @@ export function createMockApi(scenario) {
   let fixed = false;
   /** @type {ChangeRecord[]} */
   let records = [];
+  // The Sessions screen's people (mock): logged-out ones disappear.
+  let mockUsers = [
+    { login: "admin", sessions: 2, idle: 120, written: 3600 * 5 },
+    { login: "marc", sessions: 3, idle: 60 * 40, written: 86400 * 2 },
+    { login: "lea", sessions: 1, idle: 86400 * 3, written: 86400 * 3 },
+  ];
+  const sessionsReport = () => {
+    const users = mockUsers.map((u) => ({
+      login: u.login, uid: 2, sessions: u.sessions, idle_secs: u.idle, oldest_written_secs: u.written, oldest_age_secs: null,
+      devices: [], rows: [],
+    }));
+    const live = users.reduce((a, u) => a + u.sessions, 0);
+    const bounds = [[0, 3600, "under 1 hour"], [3600, 86400, "1 hour – 1 day"], [86400, 604800, "1 – 7 days"], [604800, 2592000, "7 – 30 days"], [2592000, 7776000, "30 – 90 days"], [7776000, null, "over 90 days"]];
+    const buckets = bounds.map(([from, to, label]) => ({ from_secs: from, to_secs: to, label, short: label, count: mockUsers.filter((u) => u.written >= /** @type {number} */ (from) && (to === null || u.written < /** @type {number} */ (to))).reduce((a, u) => a + u.sessions, 0), against_lifetime: from === null || /** @type {number} */ (from) < 600 ? "straddles" : "past" }));
+    return /** @type {any} */ ({
+      host: "odoo-lab", instance: "port 8069 config /etc/odoo/odoo.conf (Odoo 17.0, supervisor program odoo)", version: "17.0",
+      sessions_dir: "/var/lib/odoo/.local/share/Odoo/sessions", read_as: "odoo", files: live + 1, live,
+      databases: [{ db: "odoo", lifetime_secs: fixed ? 604800 : 600, lifetime: fixed ? "7 days" : "10 minutes", lifetime_set_by: "sessions.max_inactivity_seconds", users, anonymous: 0 }],
+      other_databases: [], bad: [{ key: "3fa49559834d", inode: 10028512, owner: "root", mode: "600", size: 201, reason: "cannot be read as odoo: Permission denied" }],
+      ages: { buckets }, chart: null,
+      surviving: fixed ? { changeset: "x", fixed_at: "2026-12-02T10:00:00Z", db: "odoo", old_secs: 600, new_secs: 604800, older_than_old: live, live, oldest_written_secs: 86400 * 3,
+        line: `Sessions are surviving: since the lifetime fix of 2026-12-02T10:00:00Z (10 minutes → 7 days), ${live} of ${count(live, "session")} in odoo have been idle longer than the old lifetime (10 minutes).` } : null,
+      notes: [],
+    });
+  };
 
   /** @type {ChangeSet | null} */
   let planned = null;
@@ -477,6 +502,35 @@ export function createMockApi(scenario) {
       if (rec) rec.status = "undone";
       fixed = false;
       return { result: { changeset: changesetId, status: "undone", error: null }, after: diagnosed(false) };
+    },
+
+    listSessions: async () => { await sleep(150); return sessionsReport(); },
+    previewLogout: async (_id, who) => {
+      await sleep(80);
+      const users = mockUsers.filter((u) => who.kind === "everyone" || u.login === who.login);
+      const n = users.reduce((a, u) => a + u.sessions, 0);
+      return {
+        who, users: users.map((u) => ({ db: "odoo", login: u.login, sessions: u.sessions })), sessions: n,
+        confirm_with: who.kind === "everyone" ? "everyone" : who.login,
+        text: `Log out ${who.kind === "everyone" ? "everyone" : who.login}: ${count(n, "session")} will be deleted on odoo-lab. Whoever uses them is sent to the login page at their next click and loses any unsaved work. This cannot be undone: deleted sessions cannot be brought back, the people log in again.`,
+      };
+    },
+    logOut: async (_id, who, confirmation) => {
+      await sleep(200);
+      const gone = mockUsers.filter((u) => who.kind === "everyone" || u.login === who.login);
+      const n = gone.reduce((a, u) => a + u.sessions, 0);
+      mockUsers = mockUsers.filter((u) => !gone.includes(u));
+      const id = `20261202T1100${records.length}Z-a1b2c3`;
+      records.push(/** @type {any} */ ({ id, created: 0, created_text: "2026-12-02T11:00:00Z", by: "admin@laptop", host: "odoo-lab", status: "applied",
+        changeset: { checks: [], files: [], params: [], services: [], reasons: [], interruption: "", notes: [] }, verification: [], error: null, log: [],
+        action: { kind: "log_out", summary: `Logged out ${confirmation}: ${count(n, "session")} deleted`, can_roll_back: false } }));
+      return {
+        who, deleted: n, users: gone.map((u) => ({ db: "odoo", login: u.login, sessions: u.sessions })), failed: [],
+        device_logs_revoked: null, device_log_error: null, remaining: 0,
+        proof: { state: "refused", before: "answered as user id 2", after: "code 100: Odoo Session Expired" },
+        record: id, record_error: null, ok: true,
+        text: `Logged out ${confirmation}: ${count(n, "session")} deleted. One of their sessions that Odoo accepted just before is refused now (code 100: Odoo Session Expired). This cannot be undone.`,
+      };
     },
 
     exportReport: async (_id, format) => {

@@ -17,6 +17,7 @@ import * as fix from "./screens/fix.js";
 import * as apply from "./screens/apply.js";
 import * as history from "./screens/history.js";
 import * as fleet from "./screens/fleet.js";
+import * as sessions from "./screens/sessions.js";
 
 /**
  * @typedef {{
@@ -37,6 +38,7 @@ const screens = {
   apply: { step: "verify", render: apply.render },
   history: { step: "history", render: history.render },
   fleet: { step: "fleet", render: fleet.render },
+  sessions: { step: "sessions", render: sessions.render },
 };
 
 /** @type {WizardState} */
@@ -65,7 +67,7 @@ function go(name, params) {
 /** @param {string} current */
 function markStep(current) {
   // History and Fleet are beside the wizard's steps, not one of them.
-  let done = current !== "history" && current !== "fleet";
+  let done = current !== "history" && current !== "fleet" && current !== "sessions";
   for (const li of document.querySelectorAll("#steps li")) {
     const isCurrent = li.getAttribute("data-step") === current;
     if (isCurrent) done = false;
@@ -75,6 +77,7 @@ function markStep(current) {
   }
   document.getElementById("nav-history")?.toggleAttribute("aria-current", current === "history");
   document.getElementById("nav-fleet")?.toggleAttribute("aria-current", current === "fleet");
+  document.getElementById("nav-sessions")?.toggleAttribute("aria-current", current === "sessions");
 }
 
 /** The "this server" tools: usable once connected, never while a change is being applied. */
@@ -92,6 +95,7 @@ function refreshNav() {
 
 function wireNav() {
   document.getElementById("nav-history")?.addEventListener("click", () => go("history"));
+  document.getElementById("nav-sessions")?.addEventListener("click", () => go("sessions"));
   document.getElementById("nav-report")?.addEventListener("click", () => {
     if (state.server && state.diagnosis) exportReport(api, state.server.id);
   });

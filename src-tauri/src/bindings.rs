@@ -7,6 +7,7 @@ use ts_rs::{Config, TS};
 
 use osd_engine::change::{self as ch, apply, effect, record};
 use osd_engine::checks as ck;
+use osd_engine::sessions as ss;
 
 use crate::{error, fleet, progress, servers, session, views};
 
@@ -79,6 +80,20 @@ pub fn typescript() -> String {
         effect::FileEffect::decl(&cfg),
         effect::ParamEffect::decl(&cfg),
         effect::Effect::decl(&cfg),
+        record::ActionRecord::decl(&cfg),
+        ss::Device::decl(&cfg),
+        ss::SessionRow::decl(&cfg),
+        ss::UserSessions::decl(&cfg),
+        ss::DbSessions::decl(&cfg),
+        ss::BadFile::decl(&cfg),
+        ss::OtherDb::decl(&cfg),
+        ss::Surviving::decl(&cfg),
+        ss::SessionsReport::decl(&cfg),
+        ss::Who::decl(&cfg),
+        ss::LoggedOutUser::decl(&cfg),
+        ss::LogoutPreview::decl(&cfg),
+        ss::LogoutProof::decl(&cfg),
+        ss::LogoutOutcome::decl(&cfg),
     ];
     let mut out = String::from(
         "// GENERATED from the Rust types in src-tauri/src and the engine crates (ts-rs); do not edit by hand.\n\

@@ -179,6 +179,39 @@ pub async fn history_now(
     blocking(move || app.history_now(&server_id)).await
 }
 
+/// Who is logged in to the server's instance now (counts per user, ages, devices, the chart).
+#[tauri::command]
+pub async fn list_sessions(
+    app: AppState<'_>,
+    server_id: String,
+) -> AppResult<osd_engine::sessions::SessionsReport> {
+    let app = app.inner().clone();
+    blocking(move || app.sessions(&server_id)).await
+}
+
+/// How many sessions of whom a log-out would delete, and what to type to confirm it.
+#[tauri::command]
+pub async fn preview_logout(
+    app: AppState<'_>,
+    server_id: String,
+    who: osd_engine::sessions::Who,
+) -> AppResult<osd_engine::sessions::LogoutPreview> {
+    let app = app.inner().clone();
+    blocking(move || app.preview_logout(&server_id, &who)).await
+}
+
+/// Logs out (cannot be undone); `confirmation` is what the person typed.
+#[tauri::command]
+pub async fn log_out(
+    app: AppState<'_>,
+    server_id: String,
+    who: osd_engine::sessions::Who,
+    confirmation: String,
+) -> AppResult<osd_engine::sessions::LogoutOutcome> {
+    let app = app.inner().clone();
+    blocking(move || app.log_out(&server_id, &who, &confirmation)).await
+}
+
 #[tauri::command]
 pub async fn rollback(
     app: AppState<'_>,

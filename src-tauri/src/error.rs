@@ -387,7 +387,10 @@ impl From<osd_engine::EngineError> for AppError {
             | E::NoServiceManager
             | E::Unreadable { .. }
             | E::FactsDocument(_)
-            | E::Invalid(_)) => AppError::new("invalid", sentence(&other.to_string()), ""),
+            | E::Invalid(_)
+            | E::CannotRollBackAction { .. }
+            | E::Sessions { .. }
+            | E::SessionsChoice(_)) => AppError::new("invalid", sentence(&other.to_string()), ""),
         }
     }
 }

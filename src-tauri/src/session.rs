@@ -14,6 +14,7 @@ use osd_engine::change::{effect, record, ChangeSet};
 use osd_engine::discover::{discover_with_progress, DiscoverOptions};
 use osd_engine::probe::ProbeOptions;
 use osd_engine::progress::{Progress, Step};
+use osd_engine::sessions;
 use osd_engine::{DiagnoseOptions, Diagnosis};
 use osd_remote::{Ask, ConnectOptions, Host, Privilege, Prompt, RemoteError, Secret, Target};
 use serde::{Deserialize, Serialize};
@@ -788,6 +789,60 @@ impl App {
         let close = self.end();
         progress.report(ProgressEvent::Finished);
         Ok((result?, close))
+    }
+
+    // ----- sessions -----------------------------------------------------------------------------
+
+    /// The diagnosis the Sessions screen reads with: the last one of this connection, else a
+    /// fresh one (the sessions folder, the version and the databases served come from it).
+    fn sessions_diagnosis(&self, conn: &Conn) -> AppResult<Diagnosis> {
+        if let Some(d) = conn.last.lock().unwrap().clone() {
+            return Ok(d);
+        }
+        let opts = DiagnoseOptions {
+            discover: conn.discover_options(),
+            probe: None,
+        };
+        let d = osd_engine::diagnose(&conn.host, &opts)?;
+        conn.first.lock().unwrap().get_or_insert_with(|| d.clone());
+        *conn.last.lock().unwrap() = Some(d.clone());
+        self.remember(&conn.server.id, &d);
+        Ok(d)
+    }
+
+    /// Who is logged in now (the engine reads the files on the host; no session id comes back).
+    pub fn sessions(&self, server_id: &str) -> AppResult<sessions::SessionsReport> {
+        let conn = self.conn(server_id)?;
+        let d = self.sessions_diagnosis(&conn)?;
+        Ok(sessions::list(&conn.host, &d, conn.root())?)
+    }
+
+    /// What a log-out would do, from a fresh listing.
+    pub fn preview_logout(
+        &self,
+        server_id: &str,
+        who: &sessions::Who,
+    ) -> AppResult<sessions::LogoutPreview> {
+        let conn = self.conn(server_id)?;
+        let d = self.sessions_diagnosis(&conn)?;
+        let report = sessions::list(&conn.host, &d, conn.root())?;
+        Ok(sessions::preview_logout(&d, &report, who)?)
+    }
+
+    /// Logs out, once the person typed what the preview asked for (the engine checks it). Not
+    /// while a change is being applied: one thing at a time on a server.
+    pub fn log_out(
+        &self,
+        server_id: &str,
+        who: &sessions::Who,
+        confirmation: &str,
+    ) -> AppResult<sessions::LogoutOutcome> {
+        let conn = self.conn(server_id)?;
+        let d = self.sessions_diagnosis(&conn)?;
+        let _running = self.begin(false)?;
+        let result = sessions::log_out(&conn.host, &d, who, confirmation, conn.root());
+        self.end();
+        Ok(result?)
     }
 
     // ----- fleet --------------------------------------------------------------------------------

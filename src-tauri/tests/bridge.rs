@@ -650,3 +650,103 @@ fn diagnose_all_reports_each_server_and_the_overview_keeps_the_results() {
         assert_eq!(got.problems, ran.problems, "{id}");
     }
 }
+
+/// The Sessions screen's calls: after a lifetime fix (10 minutes → 1 day), sessions older than
+/// the old lifetime are "surviving"; a log-out needs the login typed, deletes that person's
+/// sessions (their cookie refused by Odoo) and shows in the history as an action without rollback.
+#[test]
+fn sessions_surviving_after_a_lifetime_fix_and_log_out() {
+    use osd_engine::sessions::Who;
+    use osd_testlab::probe;
+    let lab = Lab::up("short-lifetime");
+    lab.add_user("ana", "ana-Pw-1234", None);
+    let port = lab.info.odoo.http_port;
+    let login = |l: &str, pw: &str| {
+        probe::authenticate(port, "odoo", l, pw, &[])
+            .unwrap()
+            .session_cookie()
+            .unwrap()
+            .value
+    };
+    let config = tempfile::tempdir().unwrap();
+    let app = app(config.path());
+    let server = app.save_server(&lab_server(&lab)).unwrap();
+    let e = app
+        .connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
+    assert_eq!(e.code, "unknown_host_key");
+    app.trust_host_key(&server.id, &lab.info.ssh.host_key_fingerprint)
+        .unwrap();
+    app.connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap();
+    app.diagnose(&server.id, None, &()).unwrap();
+    let fix = FixInput {
+        checks: vec!["session.lifetime".into()],
+        values: [("session.lifetime".to_string(), "86400".to_string())].into(),
+    };
+    let plan = app.plan_fix(&server.id, &fix).unwrap();
+    app.apply(&server.id, plan.plan_id, Arc::new(())).unwrap();
+
+    let ana = login("ana", "ana-Pw-1234");
+    let admin = login("admin", &lab.info.odoo.admin_password);
+    // Ana's session has not been written for 20 minutes: the old cleanup (10 minutes) would
+    // have deleted it; after the fix it survives.
+    let file = lab
+        .host_path(&lab.info.odoo.sessions_dir)
+        .join(&ana[..2])
+        .join(&ana);
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(1200);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+
+    let r = app.sessions(&server.id).unwrap();
+    let s = r.surviving.as_ref().expect("a lifetime fix was applied");
+    assert_eq!((s.old_secs, s.new_secs), (600, 86400));
+    assert_eq!(s.older_than_old, 1, "{}", s.line);
+    assert!(s.line.starts_with("Sessions are surviving"), "{}", s.line);
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(!json.contains(&ana[..16]) && !json.contains(&admin[..16]));
+
+    let who = Who::Login {
+        login: "ana".into(),
+        db: None,
+    };
+    let preview = app.preview_logout(&server.id, &who).unwrap();
+    assert_eq!(
+        (preview.sessions, preview.confirm_with.as_str()),
+        (1, "ana")
+    );
+    assert!(preview.text.contains("cannot be undone"));
+    let e = app.log_out(&server.id, &who, "an").unwrap_err();
+    assert!(
+        e.to_string().to_lowercase().contains("not confirmed"),
+        "{e}"
+    );
+    let o = app.log_out(&server.id, &who, "ana").unwrap();
+    assert!(o.ok, "{}", o.text);
+    assert_eq!(o.deleted, 1);
+    let info = |sid: &str| {
+        probe::json_rpc(
+            port,
+            "/web/session/get_session_info",
+            serde_json::json!({}),
+            Some(sid),
+            &[],
+        )
+        .unwrap()
+        .json()
+    };
+    assert_eq!(info(&ana)["error"]["code"], 100);
+    assert_eq!(info(&admin)["result"]["uid"], 2);
+    let history = app.history(&server.id).unwrap();
+    let action = history[0]
+        .action
+        .as_ref()
+        .expect("the newest record is the log-out");
+    assert!(!action.can_roll_back);
+    assert_eq!(history[0].id, o.record.unwrap());
+}

@@ -49,7 +49,7 @@ async function load(ctx, body) {
     }
     const items = records.map((r) => recordItem(ctx, body, r));
     body.replaceChildren(h("ul", { class: "records", "aria-label": "Change sets" }, ...items.map((i) => i.el)), backButtons(ctx));
-    if (records.some((r) => r.status === "applied")) recheck(ctx, items);
+    if (records.some((r) => r.status === "applied" && !r.action)) recheck(ctx, items);
   } catch (e) {
     body.replaceChildren(errorNotice("The history could not be read.", /** @type {AppError} */ (e)), backButtons(ctx));
   }
@@ -63,7 +63,7 @@ async function recheck(ctx, items) {
   try {
     const effects = await ctx.api.historyNow(/** @type {any} */ (ctx.state.server).id);
     for (const item of items) {
-      if (item.r.status !== "applied") continue;
+      if (item.r.status !== "applied" || item.r.action) continue;
       item.mark(effects.find((e) => e.changeset === item.r.id) ?? null);
     }
   } catch (e) {
@@ -78,10 +78,23 @@ const EFFECT_WORDS = {
   unknown: { text: "Applied; could not re-check everything", mark: "unknown" },
 };
 
+/**
+ * An action (a log-out): what it did, and plainly that it has no rollback.
+ * @param {ChangeRecord} r @param {import('../types/api').ActionRecord} a
+ */
+function actionItem(r, a) {
+  const el = h("li", { class: "card record", "data-testid": "record", "data-id": r.id, "data-status": r.status, "data-action": a.kind },
+    h("div", { class: "record__head" }, h("h2", { class: "record__title" }, statusMark("skip"), " ", a.summary)),
+    h("p", { class: "muted" }, `${r.created_text} · by ${r.by} · `, h("span", { "data-testid": "record-status" }, "Done; cannot be undone (no rollback)"), " · ", h("span", { class: "mono" }, r.id)),
+    r.log.length > 0 && h("ul", { class: "verification" }, ...r.log.map((l) => h("li", null, l))));
+  return { el, r, mark: () => {} };
+}
+
 /** @param {ScreenContext} ctx @param {HTMLElement} body @param {ChangeRecord} r */
 function recordItem(ctx, body, r) {
   const checks = ctx.state.diagnosis?.checks ?? [];
   const s = STATUS_WORDS[r.status] ?? { text: r.status, mark: "unknown" };
+  if (r.action) return actionItem(r, r.action);
   const canRoll = ["applied", "applying", "recorded", "rollback_failed"].includes(r.status);
   const rollback = canRoll && h("button", { class: "button", type: "button", "data-testid": "rollback" }, "Roll back…");
   if (rollback) rollback.addEventListener("click", () => confirmRollback(ctx, body, r));

@@ -2,8 +2,8 @@
 // generated from Rust in ./bindings.d.ts (never edit those by hand; see src-tauri/src/bindings.rs).
 import type {
   AppError, AppInfo, ApplyView, ChangeRecord, Connected, ConnectSecrets, DiagnosisView, Effect,
-  ExportedReport, FixInput, FleetRow, PlanView, ProbeInput, ProgressEvent, ReportFormat, RollbackView,
-  ServerEntry, ServerInput, SshConfigHost,
+  ExportedReport, FixInput, FleetRow, LogoutOutcome, LogoutPreview, PlanView, ProbeInput, ProgressEvent,
+  ReportFormat, RollbackView, ServerEntry, ServerInput, SessionsReport, SshConfigHost, Who,
 } from "./bindings";
 
 export * from "./bindings";
@@ -34,6 +34,12 @@ export interface Api {
   /** The applied change sets re-checked against the server now (files' sha256, parameters' values). */
   historyNow(serverId: string): Promise<Effect[]>;
   rollback(serverId: string, changesetId: string, onProgress: (event: ProgressEvent) => void): Promise<RollbackView>;
+  /** Who is logged in to the server's instance now (no session id ever comes back). */
+  listSessions(serverId: string): Promise<SessionsReport>;
+  /** How many sessions of whom a log-out would delete, and the word to type to confirm. */
+  previewLogout(serverId: string, who: Who): Promise<LogoutPreview>;
+  /** Logs out (cannot be undone): `confirmation` is what the person typed. */
+  logOut(serverId: string, who: Who, confirmation: string): Promise<LogoutOutcome>;
   /** `null` when the person cancelled the save dialog. */
   exportReport(serverId: string, format: ReportFormat): Promise<ExportedReport | null>;
   openReport(path: string): Promise<void>;

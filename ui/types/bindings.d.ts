@@ -363,7 +363,12 @@ log: Array<string>,
  * When and by whom it was rolled back on request (absent in older records: see
  * [`Record::undone_stamp`]).
  */
-undone?: Stamp, };
+undone?: Stamp, 
+/**
+ * An action on the server that is not a change of files or parameters (logging users out,
+ * see [`crate::sessions`]): recorded for the audit trail, with nothing to roll back.
+ */
+action?: ActionRecord, };
 
 export type RollbackResult = { changeset: string, status: RecordStatus, error: string | null, };
 
@@ -402,3 +407,150 @@ export type Effect = { changeset: string, state: EffectState, files: Array<FileE
  * The state in a sentence.
  */
 summary: string, };
+
+export type ActionRecord = { 
+/**
+ * `log_out`.
+ */
+kind: string, 
+/**
+ * "Logged out marc (database odoo): 3 sessions deleted".
+ */
+summary: string, 
+/**
+ * Always false: said in the record itself so every reader (history, app, a person with
+ * `cat`) sees it.
+ */
+can_roll_back: boolean, };
+
+export type Device = { platform: string | null, browser: string | null, ip: string | null, 
+/**
+ * Seconds since the last activity Odoo noted from it (at most hourly).
+ */
+last_seen_secs: number | null, };
+
+export type SessionRow = { 
+/**
+ * A short keyed hash of the session's file name, stable within one listing only.
+ */
+key: string, 
+/**
+ * Since Odoo last wrote the file: what the daily cleanup compares with the lifetime.
+ */
+written_secs: number, 
+/**
+ * Since the last activity Odoo knows of (the newer of the file write and the trace).
+ */
+idle_secs: number, 
+/**
+ * Since the person logged in, where the version records it (19's `create_time`, else the
+ * first activity of 18's trace); `None` on 16–17, which keep no such date.
+ */
+age_secs: number | null, devices: Array<Device>, };
+
+export type UserSessions = { login: string, uid: number | null, sessions: number, 
+/**
+ * The least idle of their sessions (when they were last active anywhere).
+ */
+idle_secs: number, 
+/**
+ * The longest since a write among their sessions (the first the cleanup will take).
+ */
+oldest_written_secs: number, 
+/**
+ * The oldest login among their sessions, where recorded.
+ */
+oldest_age_secs: number | null, 
+/**
+ * Distinct devices (browser, platform, IP) over their sessions.
+ */
+devices: Array<Device>, rows: Array<SessionRow>, };
+
+export type DbSessions = { db: string, 
+/**
+ * The lifetime in force there ("7 days", and what sets it).
+ */
+lifetime_secs: number, lifetime: string, lifetime_set_by: string, users: Array<UserSessions>, 
+/**
+ * Sessions of this database nobody is logged in to (a visitor, a login page).
+ */
+anonymous: number, };
+
+export type BadFile = { key: string, inode: number | null, owner: string | null, mode: string | null, size: number | null, reason: string, };
+
+export type OtherDb = { 
+/**
+ * `None`: a session that names no database.
+ */
+db: string | null, sessions: number, };
+
+export type Surviving = { changeset: string, fixed_at: string, db: string, old_secs: number, new_secs: number, 
+/**
+ * Sessions idle (unwritten) longer than the old lifetime: the old cleanup would have
+ * deleted them.
+ */
+older_than_old: number, live: number, oldest_written_secs: number | null, 
+/**
+ * The line to show.
+ */
+line: string, };
+
+export type SessionsReport = { host: string, 
+/**
+ * The instance, in words (port, config, version, service).
+ */
+instance: string, version: string | null, sessions_dir: string, 
+/**
+ * The account the files were read as (Odoo's user: what Odoo itself can read).
+ */
+read_as: string, 
+/**
+ * Every file in the folder, good or bad.
+ */
+files: number, 
+/**
+ * Sessions with a person logged in, in served databases.
+ */
+live: number, databases: Array<DbSessions>, other_databases: Array<OtherDb>, bad: Array<BadFile>, 
+/**
+ * Session files by age of their last write, against the lifetimes (the report's chart).
+ */
+ages: unknown, chart: unknown, surviving: Surviving | null, 
+/**
+ * One-line notes (a folder that does not exist, sessions from before an upgrade, …).
+ */
+notes: Array<string>, };
+
+export type Who = { "kind": "login", login: string, db: string | null, } | { "kind": "everyone", db: string | null, };
+
+export type LoggedOutUser = { db: string, login: string, sessions: number, };
+
+export type LogoutPreview = { who: Who, users: Array<LoggedOutUser>, sessions: number, 
+/**
+ * The text to type to confirm (the login, or `everyone`).
+ */
+confirm_with: string, 
+/**
+ * What will happen, said plainly, including that it cannot be undone.
+ */
+text: string, };
+
+export type LogoutProof = { "state": "refused", before: string, after: string, } | { "state": "still_answers", answer: string, } | { "state": "not_tested", reason: string, };
+
+export type LogoutOutcome = { who: Who, deleted: number, users: Array<LoggedOutUser>, failed: Array<BadFile>, 
+/**
+ * 18+: device-log rows marked revoked; `None` before 18 (no device log).
+ */
+device_logs_revoked: number | null, device_log_error: string | null, 
+/**
+ * Their sessions still on disk after the deletion (a new log-in since counts).
+ */
+remaining: number, proof: LogoutProof, 
+/**
+ * The history record (an action, without rollback).
+ */
+record: string | null, record_error: string | null, 
+/**
+ * Everything went as it should: files gone, proof not contradicting.
+ */
+ok: boolean, text: string, };

@@ -263,6 +263,13 @@ pub fn history_cmd(conn: &ConnArgs, instance: Option<String>, state_dir: &str, j
             println!("No change set has been applied on {}.", host.name());
         }
         for r in &records {
+            if let Some(a) = &r.action {
+                println!(
+                    "{}  {}  {:<14} by {}  {} (no rollback: cannot be undone)",
+                    r.id, r.created_text, "action", r.by, a.summary
+                );
+                continue;
+            }
             let status = match (r.status, now(&r.id).map(|e| e.state)) {
                 (_, Some(EffectState::InEffect)) => "in effect".to_string(),
                 (_, Some(EffectState::NoLongerInEffect)) => "NO LONGER IN EFFECT".to_string(),

@@ -6,6 +6,7 @@ mod connect;
 mod fleet_cmd;
 mod render;
 mod report_cmd;
+mod sessions_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use connect::ConnArgs;
@@ -118,6 +119,16 @@ enum Command {
         state_dir: String,
         #[arg(long)]
         json: bool,
+    },
+    /// Who is logged in (per database and user: sessions, age, idle time, devices), and
+    /// --log-out LOGIN / --log-out-everyone. Session ids are never shown.
+    Sessions {
+        #[command(flatten)]
+        conn: ConnArgs,
+        #[command(flatten)]
+        diag: DiagArgs,
+        #[command(flatten)]
+        args: sessions_cmd::SessionsArgs,
     },
     /// Write the per-server checklist report (HTML, Markdown or JSON).
     Report(report_cmd::ReportArgs),
@@ -279,6 +290,14 @@ fn main() -> ExitCode {
             }
             change_cmd::history_cmd(&conn, instance, &state_dir, json)
         }
+        Command::Sessions {
+            mut conn,
+            mut diag,
+            args,
+        } => {
+            use_saved(&mut conn, &mut diag);
+            sessions_cmd::run(&conn, &diag, &args)
+        }
         Command::Report(mut args) => {
             if let Some(conn) = args.conn.as_mut() {
                 use_saved(conn, &mut args.diag);
@@ -352,7 +371,7 @@ fn servers_list(json: bool) -> i32 {
 }
 
 /// Exit 3: could not diagnose (connection, privilege, no Odoo, several instances).
-fn fail(e: &dyn std::fmt::Display) -> i32 {
+pub(crate) fn fail(e: &dyn std::fmt::Display) -> i32 {
     eprintln!("error: {e}");
     3
 }

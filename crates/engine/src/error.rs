@@ -203,6 +203,18 @@ pub enum EngineError {
         why: String,
     },
 
+    /// `rollback` of a recorded action (a log-out): there is nothing to put back.
+    #[error("{id} is an action, not a change set, and cannot be undone: {summary}. Deleted sessions cannot be brought back; the people log in again.")]
+    CannotRollBackAction { id: String, summary: String },
+
+    /// The sessions of an instance could not be read or deleted on the host.
+    #[error("sessions on {host}: {detail}")]
+    Sessions { host: String, detail: String },
+
+    /// A log-out that names nobody the instance has sessions for, or a database it does not serve.
+    #[error("{0}")]
+    SessionsChoice(String),
+
     /// A facts document that cannot be read (not JSON, another schema); the words say what to do.
     #[error("{0}")]
     FactsDocument(String),

@@ -30,6 +30,7 @@ pub mod odoo_options;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod sessions;
 pub mod version;
 pub mod who;
 pub mod words;

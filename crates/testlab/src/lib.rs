@@ -45,6 +45,7 @@ pub const SCENARIOS: &[&str] = &[
     "sessions-root-owned",
     "workers-recycling",
     "devices-revoked",
+    "odoo16",
 ];
 
 /// `lab.json`, as written by `tests/lab/lab up`.
@@ -374,6 +375,20 @@ impl Lab {
     pub fn gc_sessions(&self) -> GcReport {
         let out = expect_ok("gc-sessions", run_lab(&["gc-sessions", &self.dir_str()]));
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("gc-sessions output: {e}: {out}"))
+    }
+
+    /// Adds an Odoo user who can log in with `password` (in `db`, default the first instance's
+    /// database); returns its id.
+    pub fn add_user(&self, login: &str, password: &str, db: Option<&str>) -> i64 {
+        let dir = self.dir_str();
+        let mut args = vec!["add-user", dir.as_str(), login, password];
+        if let Some(db) = db {
+            args.extend(["--db", db]);
+        }
+        let out = expect_ok("add-user", run_lab(&args));
+        out.trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("add-user output: {e}: {out}"))
     }
 
     /// Kills every established SSH session of this lab's sshd (not the listener).

@@ -1338,6 +1338,110 @@ mod with_a_lab {
         gui.close().await;
     }
 
+    /// Issue 15: the Sessions screen of a connected server lists who is logged in (counts per
+    /// person from real logins, the age chart), never shows a session id, and logs one person
+    /// out after their login is typed: their old cookie is refused by Odoo, the other's works.
+    #[tokio::test(flavor = "current_thread")]
+    async fn sessions_screen_lists_people_and_logs_one_out() {
+        use osd_testlab::probe;
+        let _guard = one_at_a_time();
+        let lab = osd_testlab::Lab::up("healthy");
+        lab.add_user("ana", "ana-Pw-1234", None);
+        let port = lab.info.odoo.http_port;
+        let login = |l: &str, pw: &str| {
+            probe::authenticate(port, "odoo", l, pw, &[])
+                .unwrap()
+                .session_cookie()
+                .unwrap()
+                .value
+        };
+        let ana = login("ana", "ana-Pw-1234");
+        let admin = [
+            login("admin", &lab.info.odoo.admin_password),
+            login("admin", &lab.info.odoo.admin_password),
+        ];
+        let uid = |sid: &str| {
+            probe::json_rpc(
+                port,
+                "/web/session/get_session_info",
+                serde_json::json!({}),
+                Some(sid),
+                &[],
+            )
+            .unwrap()
+            .json()
+        };
+        let gui = Gui::launch(Launch {
+            demo_lab: Some(lab.dir().join("lab.json")),
+            ..Launch::default()
+        })
+        .await;
+        gui.wait_for("[data-testid=server]").await;
+        gui.click("[data-testid=server] [data-testid=connect]")
+            .await;
+        gui.wait_for("[data-testid=connected-fingerprint]").await;
+        gui.click("#nav-sessions").await;
+        gui.wait_for_long("[data-testid=sessions-table]", Duration::from_secs(120))
+            .await;
+        assert_eq!(
+            gui.text("[data-login=ana] [data-testid=sessions-count]")
+                .await,
+            "1"
+        );
+        assert_eq!(
+            gui.text("[data-login=admin] [data-testid=sessions-count]")
+                .await,
+            "2"
+        );
+        gui.wait_for("[data-testid=sessions-chart]").await;
+        let html = exec(&gui, "return document.documentElement.outerHTML").await;
+        let html = html.as_str().unwrap();
+        for sid in admin.iter().chain([&ana]) {
+            assert!(!html.contains(&sid[..16]), "the page shows a session id");
+        }
+        gui.screenshot("70-sessions").await;
+
+        gui.click("[data-login=ana] [data-testid=logout]").await;
+        gui.wait_text("[data-testid=logout-preview]", "cannot be undone")
+            .await;
+        assert_eq!(
+            exec(
+                &gui,
+                "return document.querySelector('[data-testid=logout-go]').disabled"
+            )
+            .await,
+            true,
+            "nothing happens before the login is typed"
+        );
+        gui.fill("[data-testid=logout-confirm-input]", "ana").await;
+        assert_eq!(
+            exec(
+                &gui,
+                "return document.querySelector('[data-testid=logout-go]').disabled"
+            )
+            .await,
+            false
+        );
+        gui.screenshot("71-sessions-confirm").await;
+        gui.click("[data-testid=logout-go]").await;
+        gui.wait_text("[data-testid=logout-outcome]", "Logged out ana")
+            .await;
+        gui.wait_for_long("[data-testid=sessions-table]", Duration::from_secs(60))
+            .await;
+        assert_eq!(
+            exec(
+                &gui,
+                "return document.querySelectorAll('[data-login=ana]').length"
+            )
+            .await,
+            0
+        );
+        assert_eq!(uid(&ana)["error"]["code"], 100);
+        assert_eq!(uid(&admin[0])["result"]["uid"], 2);
+        gui.screenshot("72-sessions-logged-out").await;
+        gui.close().await;
+    }
+
     /// HTTPS is not set up (scenario http-only): the redirect item says "Needs you" with the
     /// certificate steps for the name nginx really serves, never "Can be fixed here", and the
     /// wizard offers no step for it (it would end in "Nothing to change here").

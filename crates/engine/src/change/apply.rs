@@ -663,10 +663,13 @@ pub fn rollback(
             .into_iter()
             .rev()
             .find(|r| {
-                matches!(
-                    r.status,
-                    RecordStatus::Applied | RecordStatus::Applying | RecordStatus::RollbackFailed
-                )
+                r.action.is_none()
+                    && matches!(
+                        r.status,
+                        RecordStatus::Applied
+                            | RecordStatus::Applying
+                            | RecordStatus::RollbackFailed
+                    )
             })
             .map(|r| r.id)
             .ok_or_else(|| EngineError::NothingToRollBack {
@@ -675,6 +678,12 @@ pub fn rollback(
     };
     let root = opts.root();
     let rec = record::load(host, root, &id)?;
+    if let Some(action) = &rec.action {
+        return Err(EngineError::CannotRollBackAction {
+            id,
+            summary: action.summary.clone(),
+        });
+    }
     if matches!(rec.status, RecordStatus::RolledBack | RecordStatus::Undone) {
         return Ok(RollbackResult {
             changeset: id,

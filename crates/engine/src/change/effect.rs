@@ -192,7 +192,10 @@ pub fn check(
     let events = events(records);
     let this = odoo.map(InstanceRef::of);
     let mut out = Vec::new();
-    for rec in records.iter().filter(|r| r.status == RecordStatus::Applied) {
+    for rec in records
+        .iter()
+        .filter(|r| r.status == RecordStatus::Applied && r.action.is_none())
+    {
         let mut files = Vec::new();
         for f in &rec.changeset.files {
             files.push(file_effect(host, rec, f, &events)?);

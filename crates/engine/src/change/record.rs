@@ -145,9 +145,28 @@ pub struct Record {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub undone: Option<Stamp>,
+    /// An action on the server that is not a change of files or parameters (logging users out,
+    /// see [`crate::sessions`]): recorded for the audit trail, with nothing to roll back.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub action: Option<ActionRecord>,
     /// The state directory this record lives in.
     #[serde(skip)]
     pub root: String,
+}
+
+/// What an action did, in words and numbers. It has no before-image: deleted sessions cannot be
+/// brought back, so `rollback` refuses it and says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ActionRecord {
+    /// `log_out`.
+    pub kind: String,
+    /// "Logged out marc (database odoo): 3 sessions deleted".
+    pub summary: String,
+    /// Always false: said in the record itself so every reader (history, app, a person with
+    /// `cat`) sees it.
+    pub can_roll_back: bool,
 }
 
 impl Record {
@@ -251,6 +270,7 @@ pub fn create(
         verification: Vec::new(),
         error: None,
         log: vec![format!("{} recorded", now_text())],
+        action: None,
         root: root.to_string(),
     };
     let dir = rec.dir();
@@ -261,6 +281,40 @@ pub fn create(
         host.write_atomic(&format!("{dir}/before/{i}"), &f.before, &private)?;
         host.write_atomic(&format!("{dir}/after/{i}"), &f.after, &private)?;
     }
+    save(host, &rec)?;
+    Ok(rec)
+}
+
+/// Records an action done (see [`ActionRecord`]): status `applied`, no change set, the audit
+/// lines given, and nothing to roll back.
+pub fn record_action(
+    host: &Host,
+    root: &str,
+    instance: Option<InstanceRef>,
+    action: ActionRecord,
+    log: Vec<String>,
+) -> Result<Record, EngineError> {
+    let id = new_id(&ChangeSet::default());
+    let rec = Record {
+        id,
+        created: unix_now(),
+        created_text: now_text(),
+        by: crate::who::with_login(Some(host.user())),
+        host: host.name().to_string(),
+        instance,
+        undone: None,
+        status: RecordStatus::Applied,
+        changeset: ChangeSet::default(),
+        verification: Vec::new(),
+        error: None,
+        log: log
+            .into_iter()
+            .map(|l| format!("{} {l}", now_text()))
+            .collect(),
+        action: Some(action),
+        root: root.to_string(),
+    };
+    host.mkdir_p(&rec.dir(), 0o700)?;
     save(host, &rec)?;
     Ok(rec)
 }

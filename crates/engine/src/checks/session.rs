@@ -8,7 +8,7 @@ use std::time::Duration;
 pub use crate::facts::LIFETIME_KEY;
 
 /// Odoo's reading of the parameter: `int(value)`, the default on anything else.
-fn lifetime_secs(raw: Option<&str>) -> u64 {
+pub fn lifetime_secs(raw: Option<&str>) -> u64 {
     raw.and_then(|v| v.trim().parse::<i64>().ok())
         .filter(|v| *v > 0)
         .map(|v| v as u64)

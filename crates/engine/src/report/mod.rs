@@ -14,7 +14,7 @@
 //! concatenated strings. The GUI's export and the CLI's `report` call [`render`] with the same
 //! model, so both write the same files.
 
-mod chart;
+pub mod chart;
 pub mod fleet;
 pub mod model;
 pub mod text;

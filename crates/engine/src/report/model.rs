@@ -982,7 +982,7 @@ fn sessions(d: &Diagnosis) -> Sessions {
     }
 }
 
-fn thresholds(d: &Diagnosis) -> Vec<Threshold> {
+pub(crate) fn thresholds(d: &Diagnosis) -> Vec<Threshold> {
     let mut t: Vec<Threshold> = checks::session::lifetimes(&d.facts)
         .into_iter()
         .map(|(db, secs, raw)| Threshold {
@@ -1008,7 +1008,7 @@ fn thresholds(d: &Diagnosis) -> Vec<Threshold> {
     t
 }
 
-fn sessions_view(s: &SessionStore, thresholds: Vec<Threshold>) -> SessionsView {
+pub(crate) fn sessions_view(s: &SessionStore, thresholds: Vec<Threshold>) -> SessionsView {
     let shortest = thresholds
         .first()
         .map(|t| t.secs)

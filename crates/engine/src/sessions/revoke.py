@@ -1,0 +1,32 @@
+# Marks the device log of deleted sessions revoked, as res.device._revoke does in Odoo 18+
+# (write through the ORM: revoked = true, write_date = now, write_uid = the acting user; here the
+# superuser, as a server-side action). Run as Odoo's user, connected as Odoo connects (odoo.conf).
+# The stored identifiers come on stdin from the reader on the same host.
+import configparser, json, sys
+spec = json.load(sys.stdin)
+import psycopg2
+opts = {}
+if spec.get("config"):
+    p = configparser.RawConfigParser()
+    p.read(spec["config"])
+    if p.has_section("options"):
+        opts = dict(p.items("options"))
+def opt(k):
+    v = (opts.get(k) or "").strip()
+    return None if v in ("", "False", "None") else v
+kw = {}
+for ok, pk in (("db_host", "host"), ("db_port", "port"), ("db_user", "user"), ("db_password", "password"), ("db_sslmode", "sslmode")):
+    if opt(ok):
+        kw[pk] = opt(ok)
+rows = 0
+for db, ids in sorted(spec["by_db"].items()):
+    conn = psycopg2.connect(dbname=db, application_name="odoo-session-doctor", **kw)
+    with conn:
+        with conn.cursor() as cr:
+            cr.execute("SELECT to_regclass(%s) IS NOT NULL", ("res_device_log",))
+            if cr.fetchone()[0]:
+                cr.execute("UPDATE res_device_log SET revoked = true, write_uid = 1, write_date = now() at time zone %s "
+                           "WHERE session_identifier = ANY(%s) AND revoked IS NOT TRUE", ("UTC", ids))
+                rows += cr.rowcount
+    conn.close()
+print(json.dumps({"rows": rows}))
