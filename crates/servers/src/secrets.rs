@@ -37,6 +37,15 @@ impl SecretKind {
         }
     }
 
+    /// In a sentence: "the SSH password".
+    pub fn words(self) -> &'static str {
+        match self {
+            SecretKind::SshPassword => "SSH password",
+            SecretKind::KeyPassphrase => "key passphrase",
+            SecretKind::SudoPassword => "sudo password",
+        }
+    }
+
     /// The kind of secret a connect prompt asks for.
     pub fn of(prompt: &Prompt) -> SecretKind {
         match prompt {
@@ -80,7 +89,11 @@ fn entry(server: &ServerEntry, kind: SecretKind) -> Result<keyring::Entry, Keyri
 }
 
 /// Stores `secret` for `server` (replacing one remembered before).
-pub fn remember(server: &ServerEntry, kind: SecretKind, secret: &Secret) -> Result<(), KeyringError> {
+pub fn remember(
+    server: &ServerEntry,
+    kind: SecretKind,
+    secret: &Secret,
+) -> Result<(), KeyringError> {
     Ok(entry(server, kind)?.set_password(secret.expose())?)
 }
 

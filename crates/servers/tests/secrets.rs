@@ -89,21 +89,25 @@ fn inside_a_private_keyring() {
         .is_none());
 
     // Saving the server again (as the app's form does) does not write the secret anywhere.
-    store.save(&ServerInput {
-        id: Some(server.id.clone()),
-        name: "Production (edited)".into(),
-        host: server.host.clone(),
-        port: Some(server.port),
-        user: server.user.clone(),
-        auth: AuthMethod::Password,
-        key_file: None,
-        instance: None,
-        state_dir: None,
-    })
-    .unwrap();
+    store
+        .save(&ServerInput {
+            id: Some(server.id.clone()),
+            name: "Production (edited)".into(),
+            host: server.host.clone(),
+            port: Some(server.port),
+            user: server.user.clone(),
+            auth: AuthMethod::Password,
+            key_file: None,
+            instance: None,
+            state_dir: None,
+        })
+        .unwrap();
     let toml = std::fs::read_to_string(store.path()).unwrap();
     assert!(toml.contains("Production (edited)"));
-    assert!(!toml.contains("s3cret"), "servers.toml holds the secret:\n{toml}");
+    assert!(
+        !toml.contains("s3cret"),
+        "servers.toml holds the secret:\n{toml}"
+    );
 
     assert!(secrets::forget(&server).unwrap());
     assert!(secrets::recall(&server, SecretKind::SshPassword)

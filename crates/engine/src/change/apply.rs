@@ -650,24 +650,9 @@ pub fn rollback(
         opts,
         sink: p,
     };
-    let id = match id {
-        Some(id) => id.to_string(),
-        None => record::history(host, opts.root())?
-            .into_iter()
-            .rev()
-            .find(|r| {
-                matches!(
-                    r.status,
-                    RecordStatus::Applied | RecordStatus::Applying | RecordStatus::RollbackFailed
-                )
-            })
-            .map(|r| r.id)
-            .ok_or_else(|| EngineError::NothingToRollBack {
-                host: host.name().into(),
-            })?,
-    };
     let root = opts.root();
-    let rec = record::load(host, root, &id)?;
+    let rec = record::to_roll_back(host, root, id)?;
+    let id = rec.id.clone();
     if matches!(rec.status, RecordStatus::RolledBack | RecordStatus::Undone) {
         return Ok(RollbackResult {
             changeset: id,
