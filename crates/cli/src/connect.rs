@@ -39,8 +39,9 @@ pub struct ConnArgs {
     /// Use sudo for what needs root (the default when not logged in as root; a password is asked for).
     #[arg(long)]
     pub sudo: bool,
-    /// Remember a password or passphrase typed at the prompt in the system keyring (saved
-    /// servers only; never in servers.toml). Forget it with `servers forget NAME`.
+    /// Remember the password or passphrase given (at the prompt or in OSD_*) in the system
+    /// keyring once the login worked (saved servers only; never in servers.toml). Forget it
+    /// with `servers forget NAME`.
     #[arg(long)]
     pub remember: bool,
     /// The saved server TARGET names, once looked up ([`ConnArgs::look_up_saved`]).
@@ -61,8 +62,9 @@ pub struct MaybeConnArgs {
     /// Use sudo for what needs root (the default when not logged in as root; a password is asked for).
     #[arg(long)]
     pub sudo: bool,
-    /// Remember a password or passphrase typed at the prompt in the system keyring (saved
-    /// servers only; never in servers.toml). Forget it with `servers forget NAME`.
+    /// Remember the password or passphrase given (at the prompt or in OSD_*) in the system
+    /// keyring once the login worked (saved servers only; never in servers.toml). Forget it
+    /// with `servers forget NAME`.
     #[arg(long)]
     pub remember: bool,
 }
@@ -88,8 +90,8 @@ fn env_var(prompt: &Prompt) -> &'static str {
     }
 }
 
-/// Hands the connect path its secrets and keeps what it needs afterwards: which were typed
-/// (to remember them) and whether a remembered one was used (to say so when it is refused).
+/// Hands the connect path its secrets and keeps what it needs afterwards: which were given,
+/// typed or in the environment (to remember them) and whether a remembered one was used (to say so when it is refused).
 struct Asker<'a> {
     saved: Option<&'a ServerEntry>,
     /// Terminal prompts allowed (not for fleets, whose prompts would interleave).
@@ -100,10 +102,12 @@ struct Asker<'a> {
 
 impl Asker<'_> {
     fn ask(&self, prompt: &Prompt) -> Option<Secret> {
-        if let Ok(v) = std::env::var(env_var(prompt)) {
-            return Some(Secret::new(v));
-        }
         let kind = SecretKind::of(prompt);
+        if let Ok(v) = std::env::var(env_var(prompt)) {
+            let s = Secret::new(v);
+            self.typed.lock().unwrap().push((kind, s.clone()));
+            return Some(s);
+        }
         if let Some(server) = self.saved {
             // No keyring here (a server without a desktop session) is the common case, not an
             // error: the prompt below still works.
@@ -204,7 +208,7 @@ impl ConnArgs {
         Ok(host)
     }
 
-    /// After a login that worked: the secrets typed for it go to the keyring.
+    /// After a login that worked: the secrets given for it go to the keyring.
     fn remember_typed(&self, asker: &Asker) {
         let Some(server) = &self.saved else {
             eprintln!("warning: --remember works for saved servers only (see `servers list`); nothing was remembered");
