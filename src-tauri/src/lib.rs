@@ -86,6 +86,8 @@ pub fn run() {
             commands::history,
             commands::history_now,
             commands::rollback,
+            commands::remembered_secrets,
+            commands::forget_secrets,
             commands::export_report,
             commands::open_report,
             commands::open_link,
