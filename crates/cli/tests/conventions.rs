@@ -470,3 +470,50 @@ fn remembered_password_inside_a_private_keyring() {
     let out = cli(&diagnose, None);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }
+
+/// A server that accepts TCP and never speaks: the SSH handshake waits for its 10-second timeout,
+/// so the command is slow for certain, without any sleep in the test.
+fn silent_server() -> (u16, std::sync::mpsc::Receiver<std::net::TcpStream>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The accepted connections are kept open in the channel until the test ends.
+    std::thread::spawn(move || {
+        for s in listener.incoming().flatten() {
+            if tx.send(s).is_err() {
+                break;
+            }
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn a_slow_call_shows_a_progress_line_only_when_stderr_is_a_terminal() {
+    let (port, _held) = silent_server();
+    let target = format!("ssh://root@127.0.0.1:{port}");
+    // On a terminal (`script` gives the command a pty): the line says what is going on.
+    let line = format!("{BIN} diagnose {target} --known-hosts /dev/null");
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = text(&out.stdout);
+    assert!(
+        screen.contains(&format!("Connecting to {target}")),
+        "no progress line on the terminal:\n{screen}"
+    );
+    assert!(screen.contains("next: "), "{screen}");
+    // Piped: no progress line, only the error and its next step.
+    let out = run(&["diagnose", &target, "--known-hosts", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        !text(&out.stderr).contains("Connecting to"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_ends_with_next_step(&out);
+}
