@@ -113,7 +113,7 @@ pub fn apply_cmd(
         let cs = plan(&host, &d, &fix.request()?)?;
         drop(act);
         if !yes && !cs.is_empty() {
-            print!("{}\n", cs.preview());
+            println!("{}", cs.preview());
             if !crate::confirm("Apply these changes?", false) {
                 return Ok(Failure::new(
                     "nothing was changed",
