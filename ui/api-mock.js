@@ -170,6 +170,8 @@ export function createMockApi(scenario) {
     servers.forEach((s, i) => { if (i % 6 === 0) lastResults.set(s.id, { ...fleetResult(i, s), at: now - (i + 1) * 3 * 3600 }); });
   }
   let keyTrusted = false;
+  /** @type {Map<string, import("./types/api").SecretKind[]>} */
+  const remembered = new Map();
   /** @type {string | null} */
   let instanceChosen = null;
   /** @type {string[]} */
@@ -312,9 +314,10 @@ export function createMockApi(scenario) {
         throw fail("host_key_changed", `The host key of ${server.host}:${server.port} has changed since the last connection.`, "Someone may be intercepting the connection. Do not go on unless you know the server was reinstalled.",
           { kind: "hostKeyChanged", host: server.host, port: server.port, keyType: "ssh-ed25519", expectedFingerprint: FINGERPRINT, actualFingerprint: "SHA256:n3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3yn3wK3y", knownHostsFile: "/home/admin/.ssh/known_hosts", line: 12, compareCommand: `ssh-keyscan -t ed25519 -p ${server.port} localhost 2>/dev/null | ssh-keygen -lf -` });
       }
-      if (scenario === "needs-password" && !secrets?.password) {
+      if (secrets?.remember && secrets.password) remembered.set(serverId, ["password"]);
+      if (scenario === "needs-password" && !secrets?.password && !remembered.get(serverId)?.includes("password")) {
         done();
-        throw fail("secret_needed", `The server asks for the SSH password for ${server.user}@${server.host}.`, "Type it to go on; it is not stored.", { kind: "secretNeeded", secret: "password", prompt: `SSH password for ${server.user}@${server.host}` });
+        throw fail("secret_needed", `The server asks for the SSH password for ${server.user}@${server.host}.`, "Type it to go on; it is kept only if you tick Remember.", { kind: "secretNeeded", secret: "password", prompt: `SSH password for ${server.user}@${server.host}` });
       }
       step(onProgress, "identifying", "Connected. Checking what this login may do…");
       await sleep(300);
@@ -326,7 +329,7 @@ export function createMockApi(scenario) {
         state: "the server is applying it or waiting for the confirmation of whoever applied it, and undoes it by itself if none comes; if the server restarted meanwhile, it stays half-applied until it is rolled back",
         changed: r.changeset.params.map((p) => `system parameter ${p.key} in database ${p.db}`),
       }));
-      return { serverId, hostName: "odoo-lab", hostKeyFingerprint: FINGERPRINT, user: server.user, power: scenario === "no-root" ? "none" : "root", unfinished: clone(unfinished), unsettled };
+      return { serverId, hostName: "odoo-lab", hostKeyFingerprint: FINGERPRINT, user: server.user, power: scenario === "no-root" ? "none" : "root", unfinished: clone(unfinished), unsettled, remembered: clone(remembered.get(serverId) ?? []), keyringNote: null };
     },
 
     fleetOverview: async () => {
@@ -358,6 +361,10 @@ export function createMockApi(scenario) {
       onProgress({ event: "finished" });
       return servers.map((server) => ({ server: clone(server), last: clone(lastResults.get(server.id) ?? null) }));
     },
+
+    // The system keyring, in memory: server id → the kinds remembered.
+    rememberedSecrets: async (serverId) => clone(remembered.get(serverId) ?? []),
+    forgetSecrets: async (serverId) => remembered.delete(serverId),
 
     trustHostKey: async (_id, fingerprint) => {
       if (fingerprint !== FINGERPRINT) throw fail("key_mismatch", "The host key shown is not the one the server sent.", "Connect again.");

@@ -49,6 +49,8 @@ function createTauriApi() {
     chooseKeyFile: () => call("choose_key_file"),
     connect: (serverId, secrets, onProgress) => call("connect", { serverId, secrets, onProgress: channel(onProgress) }),
     trustHostKey: (serverId, fingerprint) => call("trust_host_key", { serverId, fingerprint }),
+    rememberedSecrets: (serverId) => call("remembered_secrets", { serverId }),
+    forgetSecrets: (serverId) => call("forget_secrets", { serverId }),
     chooseInstance: (serverId, instance) => call("choose_instance", { serverId, instance }),
     chooseDatabases: (serverId, databases) => call("choose_databases", { serverId, databases }),
     diagnose: (serverId, probe, onProgress) => call("diagnose", { serverId, probe, onProgress: channel(onProgress) }),

@@ -520,7 +520,7 @@ export function fleetResult(i, server) {
   /** @param {string} code @param {string} message @param {string} hint @param {boolean} needsYou */
   const error = (code, message, hint, needsYou) => ({ status: null, line: message, version: null, worst: null, problems: [], error: { code, message, hint, needsYou } });
   if (server.auth === "password") {
-    return error("secret_needed", `Needs you: connect once and type what it asks for. The server asks for the SSH password for root@${server.host}.`, "Type it to go on; it is not stored.", true);
+    return error("secret_needed", `Needs you: connect once and type what it asks for. The server asks for the SSH password for root@${server.host}.`, "Type it to go on; it is kept only if you tick Remember.", true);
   }
   if (i % 11 === 6) return error("unknown_host_key", "Needs you: connect once to trust its key.", "Compare the fingerprint with the one the server shows, then trust it.", true);
   if (i % 7 === 3) return error("unreachable", `Cannot reach ${server.host}:22: connection timed out.`, "Is the server up, and sshd listening on that port?", false);

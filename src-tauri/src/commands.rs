@@ -83,6 +83,23 @@ pub async fn connect(
     blocking(move || app.connect(&server_id, secrets.unwrap_or_default(), &on_progress)).await
 }
 
+/// Which secrets the system keyring holds for the server (the connect form offers Forget).
+#[tauri::command]
+pub async fn remembered_secrets(
+    app: AppState<'_>,
+    server_id: String,
+) -> AppResult<Vec<crate::session::SecretKind>> {
+    let app = app.inner().clone();
+    blocking(move || app.remembered_secrets(&server_id)).await
+}
+
+/// Removes the server's remembered secrets from the system keyring.
+#[tauri::command]
+pub async fn forget_secrets(app: AppState<'_>, server_id: String) -> AppResult<bool> {
+    let app = app.inner().clone();
+    blocking(move || app.forget_secrets(&server_id)).await
+}
+
 #[tauri::command]
 pub async fn trust_host_key(
     app: AppState<'_>,

@@ -89,6 +89,8 @@ pub fn run() {
             commands::list_sessions,
             commands::preview_logout,
             commands::log_out,
+            commands::remembered_secrets,
+            commands::forget_secrets,
             commands::export_report,
             commands::open_report,
             commands::open_link,

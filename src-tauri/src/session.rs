@@ -42,6 +42,10 @@ pub struct ConnectSecrets {
     /// The person said this login has no sudo: go on without root instead of asking.
     #[ts(optional)]
     pub skip_sudo: Option<bool>,
+    /// Keep the secrets given here in the system keyring once the login worked (never in
+    /// servers.toml); later connections use them when the server asks (osd_servers::secrets).
+    #[ts(optional)]
+    pub remember: Option<bool>,
 }
 
 impl std::fmt::Debug for ConnectSecrets {
@@ -50,7 +54,7 @@ impl std::fmt::Debug for ConnectSecrets {
     }
 }
 
-/// Which secret the server asked for that was not given.
+/// Which secret the server asked for that was not given (or which are remembered).
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, TS)]
 #[serde(rename_all = "camelCase")]
 pub enum SecretKind {
@@ -59,25 +63,59 @@ pub enum SecretKind {
     SudoPassword,
 }
 
-/// Hands the engine the secrets the person typed, and remembers what it asked for and did not get.
+impl SecretKind {
+    fn of(kind: osd_servers::secrets::SecretKind) -> SecretKind {
+        use osd_servers::secrets::SecretKind as K;
+        match kind {
+            K::SshPassword => SecretKind::Password,
+            K::KeyPassphrase => SecretKind::KeyPassphrase,
+            K::SudoPassword => SecretKind::SudoPassword,
+        }
+    }
+}
+
+/// Hands the engine the secrets the person typed, else the ones remembered in the system
+/// keyring for this server (only when the server asks: ssh-agent and key files go first), and
+/// remembers what it asked for and did not get.
 struct Asker {
     password: Option<Secret>,
     key_passphrase: Option<Secret>,
     sudo_password: Option<Secret>,
     skip_sudo: bool,
+    /// The saved server whose remembered secrets may answer (none for the demo lab).
+    saved: Option<ServerEntry>,
     unanswered: Mutex<Vec<Prompt>>,
 }
 
 impl Asker {
-    fn new(s: ConnectSecrets) -> Asker {
+    fn new(s: ConnectSecrets, saved: Option<ServerEntry>) -> Asker {
         let secret = |v: Option<String>| v.filter(|v| !v.is_empty()).map(Secret::new);
         Asker {
             password: secret(s.password),
             key_passphrase: secret(s.key_passphrase),
             sudo_password: secret(s.sudo_password),
             skip_sudo: s.skip_sudo.unwrap_or(false),
+            saved,
             unanswered: Mutex::new(Vec::new()),
         }
+    }
+
+    /// After a login that worked: the typed secrets go to the keyring.
+    fn remember(&self) -> Result<(), osd_servers::secrets::KeyringError> {
+        use osd_servers::secrets::{self, SecretKind as K};
+        let Some(server) = &self.saved else {
+            return Ok(());
+        };
+        for (kind, given) in [
+            (K::SshPassword, &self.password),
+            (K::KeyPassphrase, &self.key_passphrase),
+            (K::SudoPassword, &self.sudo_password),
+        ] {
+            if let Some(s) = given {
+                secrets::remember(server, kind, s)?;
+            }
+        }
+        Ok(())
     }
 
     /// A failed login becomes "this secret is needed" when the server asked for one not given.
@@ -122,7 +160,7 @@ fn secret_needed(secret: SecretKind, prompt: &Prompt) -> AppError {
     AppError::new(
         "secret_needed",
         format!("The server asks for the {prompt}."),
-        "Type it to go on; it is not stored.",
+        "Type it to go on; it is kept only if you tick Remember.",
     )
     .with_details(ErrorDetails::SecretNeeded {
         secret,
@@ -132,11 +170,17 @@ fn secret_needed(secret: SecretKind, prompt: &Prompt) -> AppError {
 
 impl Ask for Asker {
     fn secret(&self, prompt: &Prompt) -> Option<Secret> {
-        let given = match prompt {
+        let typed = match prompt {
             Prompt::SshPassword { .. } => self.password.clone(),
             Prompt::KeyPassphrase { .. } => self.key_passphrase.clone(),
             Prompt::SudoPassword { .. } => self.sudo_password.clone(),
         };
+        // No keyring (a desktop without one, a headless test) is not an error: the form asks.
+        let given = typed.or_else(|| {
+            let server = self.saved.as_ref()?;
+            let kind = osd_servers::secrets::SecretKind::of(prompt);
+            osd_servers::secrets::recall(server, kind).ok().flatten()
+        });
         if given.is_none() {
             self.unanswered.lock().unwrap().push(prompt.clone());
         }
@@ -323,7 +367,31 @@ impl App {
         Ok(saved)
     }
 
+    /// Which secrets the system keyring holds for the server (empty without a keyring).
+    pub fn remembered_secrets(&self, server_id: &str) -> AppResult<Vec<SecretKind>> {
+        if server_id == DEMO_SERVER_ID {
+            return Ok(Vec::new());
+        }
+        let server = self.server(server_id)?;
+        Ok(osd_servers::secrets::remembered(&server)
+            .unwrap_or_default()
+            .into_iter()
+            .map(SecretKind::of)
+            .collect())
+    }
+
+    /// Removes the server's remembered secrets from the system keyring; true when there were some.
+    pub fn forget_secrets(&self, server_id: &str) -> AppResult<bool> {
+        let server = self.server(server_id)?;
+        osd_servers::secrets::forget(&server)
+            .map_err(|e| AppError::new("keyring", e.to_string(), e.hint()))
+    }
+
     pub fn remove_server(&self, id: &str) -> AppResult<()> {
+        // Its remembered secrets go with it (best effort: there may be no keyring at all).
+        if let Ok(server) = self.server(id) {
+            let _ = osd_servers::secrets::forget(&server);
+        }
         self.store.remove(id)?;
         self.conns.lock().unwrap().remove(id);
         // Best effort: a stale row of a removed server is never shown (rows follow the list).
@@ -397,7 +465,9 @@ impl App {
     ) -> AppResult<(Conn, Connected)> {
         let server_id = server.id.clone();
         let (target, mut opts) = self.connect_options(&server)?;
-        let asker = Asker::new(secrets);
+        let remember = secrets.remember.unwrap_or(false);
+        let saved = (server.id != DEMO_SERVER_ID).then(|| server.clone());
+        let asker = Asker::new(secrets, saved);
         if let Some(p) = &asker.password {
             opts.password = Some(p.clone());
         }
@@ -455,7 +525,14 @@ impl App {
             Privilege::None => Vec::new(),
             _ => record::unfinished(&host, root)?,
         };
-        let connected = Connected::new(&server, &host, host_name, unfinished);
+        let mut connected = Connected::new(&server, &host, host_name, unfinished);
+        if remember {
+            // The login worked; a keyring that refuses only costs the remembering.
+            if let Err(e) = asker.remember() {
+                connected.keyring_note = Some(format!("{e} {}", e.hint()));
+            }
+        }
+        connected.remembered = self.remembered_secrets(&server.id).unwrap_or_default();
         let conn = Conn {
             discover: Mutex::new(DiscoverOptions {
                 instance: server.instance.clone(),

@@ -52,6 +52,10 @@ pub struct Connected {
     pub unfinished: Vec<Record>,
     /// The same, in the engine's words: what state each is in and what it changed.
     pub unsettled: Vec<record::Unsettled>,
+    /// The secrets the system keyring holds for this server now (the screen offers Forget).
+    pub remembered: Vec<crate::session::SecretKind>,
+    /// Remember was ticked but the keyring refused: why, and what to do.
+    pub keyring_note: Option<String>,
 }
 
 impl Connected {
@@ -72,6 +76,8 @@ impl Connected {
                 Privilege::None => Power::None,
             },
             unsettled: unfinished.iter().map(record::Unsettled::of).collect(),
+            remembered: Vec::new(),
+            keyring_note: None,
             unfinished,
         }
     }

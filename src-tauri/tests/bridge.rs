@@ -750,3 +750,95 @@ fn sessions_surviving_after_a_lifetime_fix_and_log_out() {
     assert!(!action.can_roll_back);
     assert_eq!(history[0].id, o.record.unwrap());
 }
+
+const KEYRING_INNER: &str = "remember_and_forget_inside_a_private_keyring";
+
+/// "Remember this password" against a real Secret Service: GNOME Keyring on a private D-Bus
+/// session bus (`dbus-run-session`), which runs the inner test below; the person's own keyring
+/// is never touched.
+#[test]
+fn a_remembered_password_connects_without_the_form_until_forgotten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let script = r#"echo -n lab-keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97
+exec "$0" --exact "$1" --ignored --nocapture --test-threads=1"#;
+    let out = std::process::Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", script])
+        .arg(std::env::current_exe().unwrap())
+        .arg(KEYRING_INNER)
+        .env("XDG_DATA_HOME", tmp.path().join("data"))
+        .env("XDG_RUNTIME_DIR", &run)
+        .env("OSD_TEST_DATA", tmp.path())
+        .output()
+        .expect("dbus-run-session runs (scripts/install-deps installs dbus and gnome-keyring)");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "inner test failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
+#[test]
+#[ignore = "run by a_remembered_password_connects_without_the_form_until_forgotten"]
+fn remember_and_forget_inside_a_private_keyring() {
+    let data = std::path::PathBuf::from(std::env::var("OSD_TEST_DATA").unwrap());
+    let lab = Lab::up("healthy");
+    let app = app(&data.join("config"));
+    let user = lab.info.users.sudo_nopasswd.clone();
+    let password = user.password.clone().unwrap();
+    let mut input = lab_server(&lab);
+    input.user = user.login.clone();
+    input.auth = AuthMethod::Password;
+    input.key_file = None;
+    let server = app.save_server(&input).unwrap();
+    // The key is unknown at first: one connect shows it, then it is trusted.
+    let e = app
+        .connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
+    assert_eq!(e.code, "unknown_host_key", "{e}");
+    app.trust_host_key(&server.id, &lab.info.ssh.host_key_fingerprint)
+        .unwrap();
+    assert!(app.remembered_secrets(&server.id).unwrap().is_empty());
+
+    // Typed without Remember: used, not kept.
+    let typed = |remember| ConnectSecrets {
+        password: Some(password.clone()),
+        remember,
+        ..Default::default()
+    };
+    let c = app.connect(&server.id, typed(None), &()).unwrap();
+    assert!(c.remembered.is_empty());
+    let e = app
+        .connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
+    assert_eq!(e.code, "secret_needed", "{e}");
+
+    // With Remember: kept in the keyring, never in servers.toml, and used next time.
+    let c = app.connect(&server.id, typed(Some(true)), &()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&c.remembered).unwrap(),
+        serde_json::json!(["password"])
+    );
+    assert!(c.keyring_note.is_none(), "{:?}", c.keyring_note);
+    let toml = std::fs::read_to_string(data.join("config/servers.toml")).unwrap();
+    assert!(
+        !toml.contains(&password),
+        "servers.toml holds the password:\n{toml}"
+    );
+    app.connect(&server.id, ConnectSecrets::default(), &())
+        .expect("the remembered password logs in");
+
+    // Forget: gone, and the form is needed again.
+    assert!(app.forget_secrets(&server.id).unwrap());
+    assert!(app.remembered_secrets(&server.id).unwrap().is_empty());
+    let e = app
+        .connect(&server.id, ConnectSecrets::default(), &())
+        .unwrap_err();
+    assert_eq!(e.code, "secret_needed", "{e}");
+}

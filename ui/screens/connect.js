@@ -2,7 +2,8 @@
 /**
  * Connect: SSH to the chosen server with progress in words. An unknown host key opens a dialog
  * to compare and trust it; a changed key is a warning screen, never a silent accept; a password
- * or passphrase the server asks for is asked here (and never stored); other errors say what to do.
+ * or passphrase the server asks for is asked here, kept in the system keyring only when the person
+ * ticks Remember (never in servers.toml), and forgotten with Forget; other errors say what to do.
  * @typedef {import('../types/api').AppError} AppError
  * @typedef {import('../types/api').ConnectSecrets} ConnectSecrets
  * @typedef {import('../types/api').Connected} Connected
@@ -18,8 +19,12 @@ export function render(ctx) {
     h("h1", { id: "connect-title" }, `Connect to ${server.name}`),
     h("p", { class: "lead" }, `${server.user}@${server.host}:${server.port}. The app first checks the server's host key — its SSH identity — so you know you reach the right machine.`),
     body);
-  if (server.auth === "password") askSecret(ctx, body, "password", `SSH password for ${server.user}@${server.host}`, {});
-  else attempt(ctx, body, {});
+  if (server.auth === "password") {
+    // A password remembered in the keyring logs in without the form.
+    ctx.api.rememberedSecrets(server.id).catch(() => /** @type {import("../types/api").SecretKind[]} */ ([])).then((kept) => kept.includes("password")
+      ? attempt(ctx, body, {})
+      : askSecret(ctx, body, "password", `SSH password for ${server.user}@${server.host}`, {}));
+  } else attempt(ctx, body, {});
   return screen;
 }
 
@@ -112,7 +117,10 @@ const SECRET_LABEL = { password: "SSH password", keyPassphrase: "Key passphrase"
  * @param {string} prompt @param {ConnectSecrets} secrets @param {AppError} [error]
  */
 function askSecret(ctx, body, kind, prompt, secrets, error) {
+  const server = /** @type {import('../types/api').ServerEntry} */ (ctx.state.server);
   const input = h("input", { id: "secret", type: "password", autocomplete: "off", "aria-describedby": "secret-help", "data-testid": "secret" });
+  const remember = h("input", { id: "remember", type: "checkbox", "data-testid": "remember" });
+  const forgetSlot = h("div", { class: "actions" });
   const form = h("form", { class: "card form", "data-testid": "secret-form", "aria-labelledby": "secret-title" },
     h("h2", { id: "secret-title" }, `The ${prompt}`),
     error && errorNotice("That did not work.", error),
@@ -121,18 +129,53 @@ function askSecret(ctx, body, kind, prompt, secrets, error) {
       input,
       h("p", { class: "field__help", id: "secret-help" },
         kind === "sudoPassword"
-          ? "sudo lets this login act as root; it asks for the login's own password. Used for this connection only, never saved."
-          : "Used for this connection only, never saved.")),
+          ? "sudo lets this login act as root; it asks for the login's own password. Used for this connection only unless you tick Remember."
+          : "Used for this connection only unless you tick Remember.")),
+    server.kind === "saved" && h("div", { class: "field field--check" },
+      remember,
+      h("label", { for: "remember" }, `Remember this ${kind === "keyPassphrase" ? "passphrase" : "password"} in the system keyring`),
+      h("p", { class: "field__help", "data-testid": "agent-first" },
+        "ssh-agent stays the first choice: with your key loaded in the agent (login method \"agent\"), nothing needs remembering. A remembered secret lives in the system keyring, never in servers.toml.")),
+    forgetSlot,
     h("div", { class: "actions" },
       h("button", { class: "button", type: "submit" }, "Connect"),
       error && editButton(ctx),
       backButton(ctx)));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    attempt(ctx, body, { ...secrets, [kind]: /** @type {HTMLInputElement} */ (input).value });
+    attempt(ctx, body, { ...secrets, [kind]: /** @type {HTMLInputElement} */ (input).value, remember: /** @type {HTMLInputElement} */ (remember).checked });
   });
   body.replaceChildren(form);
   input.focus();
+  // A remembered secret that was refused (or is no longer wanted) can be forgotten here.
+  if (server.kind === "saved") {
+    ctx.api.rememberedSecrets(server.id).catch(() => /** @type {import("../types/api").SecretKind[]} */ ([])).then((kept) => {
+      if (kept.length) forgetSlot.replaceChildren(forgetButton(ctx, forgetSlot));
+    });
+  }
+}
+
+/** The connected screen's line about a remembered secret, with Forget. @param {ScreenContext} ctx */
+function rememberedSlot(ctx) {
+  const slot = h("div", { class: "actions", "data-testid": "remembered" },
+    h("p", { class: "muted" }, "A secret for this server is remembered in the system keyring."));
+  slot.append(forgetButton(ctx, slot));
+  return slot;
+}
+
+/** "Forget the remembered password": removes the server's secrets from the keyring. @param {ScreenContext} ctx @param {HTMLElement} slot */
+function forgetButton(ctx, slot) {
+  const server = /** @type {import('../types/api').ServerEntry} */ (ctx.state.server);
+  const b = h("button", { class: "button button--quiet", type: "button", "data-testid": "forget-secrets" }, "Forget the remembered password");
+  b.addEventListener("click", async () => {
+    try {
+      await ctx.api.forgetSecrets(server.id);
+      slot.replaceChildren(h("p", { class: "muted", role: "status", "data-testid": "forgotten" }, "Forgotten: the system keyring no longer holds a secret for this server."));
+    } catch (e) {
+      slot.replaceChildren(errorNotice("Could not forget it.", /** @type {AppError} */ (e)));
+    }
+  });
+  return b;
 }
 
 /** @param {ScreenContext} ctx @param {HTMLElement} body @param {ConnectSecrets} secrets @param {AppError} error */
@@ -151,6 +194,10 @@ function showConnected(ctx, body, c) {
     h("div", { class: "notice notice--ok", role: "status", "data-testid": "connected" },
       h("p", { class: "notice__title" }, `Connected to ${c.hostName} as ${c.user}.`),
       h("p", { class: "notice__hint" }, "Host key ", h("span", { class: "mono", "data-testid": "connected-fingerprint" }, c.hostKeyFingerprint), " — checked.")),
+    c.keyringNote && h("div", { class: "notice notice--warn", role: "status", "data-testid": "keyring-note" },
+      h("p", { class: "notice__title" }, "Connected, but the password could not be remembered."),
+      h("p", { class: "notice__hint" }, c.keyringNote)),
+    c.remembered.length > 0 && rememberedSlot(ctx),
     c.power === "none" && h("div", { class: "notice notice--warn", role: "alert", "data-testid": "no-root" },
       h("p", { class: "notice__title" }, `The login ${c.user} cannot act as root on this server.`),
       h("p", { class: "notice__hint" }, "The app can look at some things but cannot read Odoo's protected files or fix anything. Use root, or a user allowed to use sudo.")),

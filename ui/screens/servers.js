@@ -56,7 +56,7 @@ function load(ctx, body, panel, editId) {
 function emptyState() {
   return h("div", { class: "card empty", "data-testid": "servers-empty" },
     h("h2", null, "No servers yet"),
-    h("p", null, "Add the server that runs Odoo (its address and how you log in with SSH), or import it from your SSH config. Passwords are never saved."));
+    h("p", null, "Add the server that runs Odoo (its address and how you log in with SSH), or import it from your SSH config. Passwords are asked when you connect, and kept in the system keyring only if you tick Remember — never in servers.toml."));
 }
 
 /** @param {ScreenContext} ctx @param {ServerEntry[]} servers @param {HTMLElement} panel @param {() => void} reload */
@@ -152,7 +152,7 @@ function showForm(ctx, panel, server, reload) {
       h("legend", null, "Log in with"),
       radio("agent", "SSH agent", "Keys you already loaded (ssh-add), like the ssh command does."),
       radio("key", "Key file", "A private key file on this computer."),
-      radio("password", "Password", "Asked each time you connect; never saved.")),
+      radio("password", "Password", "Asked when you connect; remembered in the system keyring only if you tick Remember.")),
     keyField,
     h("details", { class: "advanced" },
       h("summary", null, "Advanced"),

@@ -3,7 +3,7 @@
 import type {
   AppError, AppInfo, ApplyView, ChangeRecord, Connected, ConnectSecrets, DiagnosisView, Effect,
   ExportedReport, FixInput, FleetRow, LogoutOutcome, LogoutPreview, PlanView, ProbeInput, ProgressEvent,
-  ReportFormat, RollbackView, ServerEntry, ServerInput, SessionsReport, SshConfigHost, Who,
+  ReportFormat, RollbackView, SecretKind, ServerEntry, ServerInput, SessionsReport, SshConfigHost, Who,
 } from "./bindings";
 
 export * from "./bindings";
@@ -20,6 +20,10 @@ export interface Api {
   chooseKeyFile(): Promise<string | null>;
   connect(serverId: string, secrets: ConnectSecrets | null, onProgress: (event: ProgressEvent) => void): Promise<Connected>;
   trustHostKey(serverId: string, fingerprint: string): Promise<void>;
+  /** The secrets the system keyring holds for the server (`[]` without a keyring). */
+  rememberedSecrets(serverId: string): Promise<SecretKind[]>;
+  /** Removes them from the keyring; true when there were some. */
+  forgetSecrets(serverId: string): Promise<boolean>;
   chooseInstance(serverId: string, instance: string): Promise<void>;
   /** The databases to diagnose when the instance's config cannot decide; `[]` = Odoo's rules. */
   chooseDatabases(serverId: string, databases: string[]): Promise<void>;

@@ -63,7 +63,12 @@ export type ConnectSecrets = { password?: string, keyPassphrase?: string, sudoPa
 /**
  * The person said this login has no sudo: go on without root instead of asking.
  */
-skipSudo?: boolean, };
+skipSudo?: boolean, 
+/**
+ * Keep the secrets given here in the system keyring once the login worked (never in
+ * servers.toml); later connections use them when the server asks (osd_servers::secrets).
+ */
+remember?: boolean, };
 
 export type ProbeInput = { login: string, password: string, 
 /**
@@ -133,7 +138,15 @@ unfinished: Array<ChangeRecord>,
 /**
  * The same, in the engine's words: what state each is in and what it changed.
  */
-unsettled: Array<Unsettled>, };
+unsettled: Array<Unsettled>, 
+/**
+ * The secrets the system keyring holds for this server now (the screen offers Forget).
+ */
+remembered: Array<SecretKind>, 
+/**
+ * Remember was ticked but the keyring refused: why, and what to do.
+ */
+keyringNote: string | null, };
 
 export type OdooSummary = { version: string | null, config: string | null, 
 /**

@@ -1,14 +1,15 @@
 //! `plan`, `apply`, `rollback`, `history`: the change commands, thin over `osd_engine::change`.
 
+use crate::activity::Activity;
 use crate::connect::ConnArgs;
-use crate::DiagArgs;
+use crate::render::Failure;
+use crate::{connect_following, DiagArgs};
 use clap::Args;
 use osd_engine::change::apply::{self, ApplyOptions, Outcome, Progress};
 use osd_engine::change::effect::{self, EffectState, ItemState};
 use osd_engine::change::plan::{plan, FixRequest};
 use osd_engine::change::record;
 use osd_engine::EngineError;
-use std::io::{BufRead, IsTerminal, Write};
 
 #[derive(Args, Clone)]
 pub struct FixArgs {
@@ -35,25 +36,22 @@ impl FixArgs {
     }
 }
 
-fn fail(e: &dyn std::fmt::Display) -> i32 {
-    eprintln!("error: {e}");
-    3
-}
-
-/// Prints progress lines on stderr (stdout stays clean for --json).
-fn progress(p: &Progress) {
+/// Prints an apply's or rollback's steps as lines on stderr (stdout stays clean for --json):
+/// the log a script keeps. On a terminal the progress line follows them too.
+fn progress(act: &Activity, p: &Progress) {
+    act.follow(p);
     match p {
-        Progress::Step { step, detail } => eprintln!(
+        Progress::Step { step, detail } => act.line(&format!(
             "[{}] {detail}",
             serde_json::to_value(step)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default()
-        ),
-        Progress::Output { line } => eprintln!("    | {line}"),
-        Progress::Guard { seconds } => eprintln!(
+        )),
+        Progress::Output { line } => act.line(&format!("    | {line}")),
+        Progress::Guard { seconds } => act.line(&format!(
             "[guard] the server undoes the change by itself unless this command confirms it within {seconds}s"
-        ),
+        )),
     }
 }
 
@@ -65,9 +63,12 @@ pub fn plan_cmd(
     ansible: Option<&std::path::Path>,
 ) -> i32 {
     let run = || -> Result<i32, EngineError> {
-        let host = conn.connect()?;
-        let d = osd_engine::diagnose(&host, &diag.options()?)?;
+        let act = Activity::start("");
+        let host = connect_following(conn, &act)?;
+        let d = osd_engine::diagnose_with_progress(&host, &diag.options()?, &|p| act.follow(p))?;
+        act.say("Planning the change");
         let cs = plan(&host, &d, &fix.request()?)?;
+        drop(act);
         if let Some(path) = ansible {
             let text = osd_engine::change::ansible::playbook(&cs, &d.facts)?;
             std::fs::write(path, text).map_err(|e| {
@@ -92,18 +93,7 @@ pub fn plan_cmd(
         }
         Ok(0)
     };
-    run().unwrap_or_else(|e| fail(&e))
-}
-
-fn confirm(preview: &str) -> bool {
-    print!("{preview}\nApply these changes? [y/N] ");
-    let _ = std::io::stdout().flush();
-    if !std::io::stdin().is_terminal() {
-        return false;
-    }
-    let mut line = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut line);
-    matches!(line.trim(), "y" | "Y" | "yes")
+    run().unwrap_or_else(|e| Failure::engine(&e, &conn.target).print())
 }
 
 pub fn apply_cmd(
@@ -115,14 +105,24 @@ pub fn apply_cmd(
     json: bool,
 ) -> i32 {
     let run = || -> Result<i32, EngineError> {
-        let host = conn.connect()?;
         let opts = diag.options()?;
-        let d = osd_engine::diagnose(&host, &opts)?;
+        let act = Activity::start("");
+        let host = connect_following(conn, &act)?;
+        let d = osd_engine::diagnose_with_progress(&host, &opts, &|p| act.follow(p))?;
+        act.say("Planning the change");
         let cs = plan(&host, &d, &fix.request()?)?;
-        if !yes && !cs.is_empty() && !confirm(&cs.preview()) {
-            eprintln!("Nothing was changed (confirm at the prompt, or pass --yes).");
-            return Ok(3);
+        drop(act);
+        if !yes && !cs.is_empty() {
+            println!("{}", cs.preview());
+            if !crate::confirm("Apply these changes?", false) {
+                return Ok(Failure::new(
+                    "nothing was changed",
+                    "confirm at the prompt, or pass --yes",
+                )
+                .print());
+            }
         }
+        let act = Activity::start("Applying");
         let aopts = ApplyOptions {
             probe: opts.probe.clone(),
             diagnose: opts,
@@ -130,7 +130,8 @@ pub fn apply_cmd(
             guard: Some(std::time::Duration::from_secs(guard)),
             ..Default::default()
         };
-        let result = apply::apply(&host, &d, &cs, &aopts, &progress)?;
+        let result = apply::apply(&host, &d, &cs, &aopts, &|p| progress(&act, p))?;
+        drop(act);
         if json {
             println!(
                 "{}",
@@ -165,7 +166,7 @@ pub fn apply_cmd(
             }
             if !result.changeset.is_empty() && result.status == Outcome::Applied {
                 println!(
-                    "Undo with: odoo-session-doctor rollback {} {}",
+                    "Undo with: odoo-session-doctor rollback {} {} --yes",
                     conn.target, result.changeset
                 );
             }
@@ -176,26 +177,66 @@ pub fn apply_cmd(
             2
         })
     };
-    run().unwrap_or_else(|e| fail(&e))
+    run().unwrap_or_else(|e| Failure::engine(&e, &conn.target).print())
 }
 
+/// Rolls back `id` (or the last change set). The record names the instance it was made for,
+/// so on a host with several instances no `--instance` is needed (one given still wins).
 pub fn rollback_cmd(
     conn: &ConnArgs,
     diag: &DiagArgs,
     id: Option<&str>,
     force: bool,
+    yes: bool,
     json: bool,
 ) -> i32 {
     let run = || -> Result<i32, EngineError> {
-        let host = conn.connect()?;
-        let opts = diag.options()?;
-        let facts = osd_engine::discover::discover(&host, &opts.discover)?;
+        let mut opts = diag.options()?;
+        let act = Activity::start("");
+        let host = connect_following(conn, &act)?;
+        act.say("Reading the change set's record");
+        let rec = record::to_roll_back(&host, &diag.state_dir, id)?;
+        if opts.discover.instance.is_none() {
+            opts.discover.instance = rec.instance_selector();
+        }
+        drop(act);
+        if !matches!(
+            rec.status,
+            record::RecordStatus::RolledBack | record::RecordStatus::Undone
+        ) && !crate::confirm(
+            &format!(
+                "Roll back change set {} ({}, checks: {}) on {}?",
+                rec.id,
+                rec.created_text,
+                rec.changeset
+                    .checks
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                host.name()
+            ),
+            yes,
+        ) {
+            return Ok(Failure::new(
+                "nothing was rolled back",
+                "confirm at the prompt, or pass --yes",
+            )
+            .print());
+        }
+        let act = Activity::start("Rolling back");
+        let facts = osd_engine::discover::discover_with_progress(&host, &opts.discover, &|p| {
+            act.follow(p)
+        })?;
         let aopts = ApplyOptions {
             diagnose: opts,
             state_dir: Some(diag.state_dir.clone()),
             ..Default::default()
         };
-        let r = apply::rollback(&host, &facts, id, force, &aopts, &progress)?;
+        let r = apply::rollback(&host, &facts, Some(&rec.id), force, &aopts, &|p| {
+            progress(&act, p)
+        })?;
+        drop(act);
         if json {
             println!(
                 "{}",
@@ -213,7 +254,7 @@ pub fn rollback_cmd(
         }
         Ok(0)
     };
-    run().unwrap_or_else(|e| fail(&e))
+    run().unwrap_or_else(|e| Failure::engine(&e, &conn.target).print())
 }
 
 /// The records, each applied one with its state now (`now` in JSON). Parameters are re-read from
@@ -221,7 +262,9 @@ pub fn rollback_cmd(
 /// instances and none named), files are still re-checked and parameters shown as unknown.
 pub fn history_cmd(conn: &ConnArgs, instance: Option<String>, state_dir: &str, json: bool) -> i32 {
     let run = || -> Result<i32, EngineError> {
-        let host = conn.connect()?;
+        let act = Activity::start("");
+        let host = connect_following(conn, &act)?;
+        act.say("Reading the change-set records");
         let records = record::history(&host, state_dir)?;
         let wants_db = records
             .iter()
@@ -242,7 +285,9 @@ pub fn history_cmd(conn: &ConnArgs, instance: Option<String>, state_dir: &str, j
         } else {
             None
         };
+        act.say("Re-checking what each change set changed");
         let effects = effect::check(&host, facts.as_ref().map(|f| &f.odoo), &records)?;
+        drop(act);
         let now = |id: &str| effects.iter().find(|e| e.changeset == id);
         if json {
             let list: Vec<serde_json::Value> = records
@@ -311,5 +356,5 @@ pub fn history_cmd(conn: &ConnArgs, instance: Option<String>, state_dir: &str, j
         }
         Ok(0)
     };
-    run().unwrap_or_else(|e| fail(&e))
+    run().unwrap_or_else(|e| Failure::engine(&e, &conn.target).print())
 }

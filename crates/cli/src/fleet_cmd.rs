@@ -10,7 +10,8 @@
 //! odoo-session-doctor fleet report --inventory hosts.ini --out fleet.html
 //! ```
 
-use crate::connect::ConnArgs;
+use crate::connect::{ConnArgs, SshArgs};
+use crate::render::Failure;
 use crate::DiagArgs;
 use clap::{Args, Subcommand};
 use osd_engine::fleet::{self, FleetHost, FleetTarget, Inventory};
@@ -64,31 +65,29 @@ pub struct HostsArgs {
     /// How many hosts at once.
     #[arg(long, short = 'f', value_name = "N", default_value_t = fleet::DEFAULT_FORKS, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..=256), usize::from))]
     pub forks: usize,
-    /// A private key to try on every host (after the inventory's own).
-    #[arg(long, value_name = "FILE")]
-    pub identity: Vec<PathBuf>,
-    /// known_hosts file(s) to verify host keys against (default: ~/.ssh/known_hosts and the app's own).
-    #[arg(long, value_name = "FILE")]
-    pub known_hosts: Vec<PathBuf>,
-    /// Trust unknown host keys (each fingerprint is printed) and remember them in the app's known_hosts.
-    #[arg(long)]
-    pub accept_new_host_key: bool,
+    #[command(flatten)]
+    pub ssh: SshArgs,
     #[command(flatten)]
     pub diag: DiagArgs,
 }
 
 /// The fleet the arguments name: an inventory file, names, or the saved servers (and with
 /// `--ssh-config` the aliases of `~/.ssh/config`), narrowed by `--limit`.
-fn targets(h: &HostsArgs) -> Result<Vec<FleetTarget>, String> {
+fn targets(h: &HostsArgs) -> Result<Vec<FleetTarget>, Failure> {
     let inventory = if let Some(path) = &h.inventory {
-        fleet::load_inventory(path).map_err(|e| e.to_string())?
+        fleet::load_inventory(path).map_err(|e| {
+            Failure::new(
+                e,
+                "fix the inventory (the same file `ansible-inventory -i FILE --list` reads)",
+            )
+        })?
     } else if !h.names.is_empty() {
         Inventory::from_names(&h.names)
     } else {
         let store = osd_servers::ServerStore::new(osd_servers::Paths::from_env().servers_file());
         let mut hosts: Vec<FleetTarget> = store
             .list()
-            .map_err(|e| format!("{e} ({})", e.hint()))?
+            .map_err(|e| Failure::new(&e, e.hint()))?
             .into_iter()
             .map(|s| {
                 let mut t = FleetTarget::named(&s.id);
@@ -101,8 +100,8 @@ fn targets(h: &HostsArgs) -> Result<Vec<FleetTarget>, String> {
         if h.ssh_config {
             let ctx = osd_remote::sshconfig::Context::from_env();
             let path = ctx.home.join(".ssh").join("config");
-            let cfg =
-                osd_remote::sshconfig::SshConfig::load(&path, &ctx).map_err(|e| e.to_string())?;
+            let cfg = osd_remote::sshconfig::SshConfig::load(&path, &ctx)
+                .map_err(|e| Failure::remote(&e))?;
             for alias in cfg.aliases() {
                 if !hosts.iter().any(|t| t.name == alias) {
                     let mut t = FleetTarget::named(&alias);
@@ -112,16 +111,27 @@ fn targets(h: &HostsArgs) -> Result<Vec<FleetTarget>, String> {
             }
         }
         if hosts.is_empty() {
-            return Err("no hosts: give an --inventory FILE, host names, or save servers in the app (see `servers list`); --ssh-config adds ~/.ssh/config's hosts".into());
+            return Err(Failure::new(
+                "no hosts to diagnose",
+                "give an --inventory FILE or host names, or save servers in the app (see `servers list`); --ssh-config adds ~/.ssh/config's hosts",
+            ));
         }
         Inventory::from_targets(hosts)
     };
     let hosts = match &h.limit {
-        Some(p) => inventory.limit(p).map_err(|e| e.to_string())?,
+        Some(p) => inventory.limit(p).map_err(|e| {
+            Failure::new(
+                e,
+                "write --limit as Ansible does: `web*`, `prod:staging`, `prod:&eu`, `prod:!db1`",
+            )
+        })?,
         None => inventory.hosts,
     };
     if hosts.is_empty() {
-        return Err("the inventory has no hosts".into());
+        return Err(Failure::new(
+            "no host of the inventory is left",
+            "check the inventory's hosts and the --limit pattern",
+        ));
     }
     Ok(hosts)
 }
@@ -131,15 +141,17 @@ fn targets(h: &HostsArgs) -> Result<Vec<FleetTarget>, String> {
 fn connect(h: &HostsArgs, t: &FleetTarget) -> Result<Host, String> {
     let mut conn = ConnArgs {
         target: t.target(),
-        identity: t
-            .key_file
-            .iter()
-            .cloned()
-            .chain(h.identity.iter().cloned())
-            .collect(),
-        known_hosts: h.known_hosts.clone(),
-        accept_new_host_key: h.accept_new_host_key,
+        ssh: SshArgs {
+            identity: t
+                .key_file
+                .iter()
+                .cloned()
+                .chain(h.ssh.identity.iter().cloned())
+                .collect(),
+            ..h.ssh.clone()
+        },
         sudo: false,
+        remember: false,
         saved: None,
     };
     conn.look_up_saved();
@@ -152,9 +164,9 @@ fn connect(h: &HostsArgs, t: &FleetTarget) -> Result<Host, String> {
 }
 
 /// Diagnoses the fleet; `done` sees each host as it finishes.
-fn run(h: &HostsArgs, done: impl Fn(&FleetHost) + Sync) -> Result<Vec<FleetHost>, String> {
+fn run(h: &HostsArgs, done: impl Fn(&FleetHost) + Sync) -> Result<Vec<FleetHost>, Failure> {
     let targets = targets(h)?;
-    let opts = h.diag.options().map_err(|e| e.to_string())?;
+    let opts = h.diag.options().map_err(|e| Failure::engine(&e, "HOST"))?;
     Ok(fleet::diagnose_fleet(
         &targets,
         h.forks,
@@ -179,16 +191,21 @@ pub fn run_cmd(cmd: &FleetCommand) -> i32 {
 }
 
 fn diagnose(h: &HostsArgs, json: bool, baseline: Option<&PathBuf>) -> i32 {
-    let base = match baseline {
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| fleet::read_results(&t).map_err(|e| e.to_string()))
-        {
-            Ok(b) => Some(b),
-            Err(e) => return crate::fail(&format!("--baseline {}: {e}", path.display())),
-        },
-        None => None,
-    };
+    let base =
+        match baseline {
+            Some(path) => match std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|t| fleet::read_results(&t).map_err(|e| e.to_string()))
+            {
+                Ok(b) => Some(b),
+                Err(e) => return Failure::new(
+                    format!("--baseline {}: {e}", path.display()),
+                    "give a file written by `odoo-session-doctor fleet diagnose ... --json > FILE`",
+                )
+                .print(),
+            },
+            None => None,
+        };
     // One writer at a time: lines of hosts finishing together must not mix.
     let out = Mutex::new(());
     let result = run(h, |host| {
@@ -203,12 +220,12 @@ fn diagnose(h: &HostsArgs, json: bool, baseline: Option<&PathBuf>) -> i32 {
                 serde_json::to_string(&host).expect("fleet results serialize")
             );
         } else {
-            println!("{}", crate::render::fleet_line(&host));
+            anstream::println!("{}", crate::render::fleet_line(&host));
         }
     });
     let mut hosts = match result {
         Ok(h) => h,
-        Err(e) => return crate::fail(&e),
+        Err(e) => return e.print(),
     };
     if let Some(b) = &base {
         fleet::add_drift(&mut hosts, b);
@@ -230,11 +247,13 @@ fn fleet_report(h: &HostsArgs, format: Option<&str>, out: Option<&PathBuf>) -> i
     };
     let format: Format = match name.parse() {
         Ok(f) => f,
-        Err(e) => return crate::fail(&e),
+        Err(e) => return Failure::new(e, "use --format html, md or json").print(),
     };
-    let hosts = match run(h, |host| eprintln!("{}", crate::render::fleet_line(host))) {
+    let hosts = match run(h, |host| {
+        anstream::eprintln!("{}", crate::render::fleet_line(host))
+    }) {
         Ok(h) => h,
-        Err(e) => return crate::fail(&e),
+        Err(e) => return e.print(),
     };
     let models: Vec<_> = hosts
         .iter()
@@ -247,16 +266,30 @@ fn fleet_report(h: &HostsArgs, format: Option<&str>, out: Option<&PathBuf>) -> i
         );
     }
     if models.is_empty() {
-        return crate::fail(&"no host could be diagnosed; nothing to report");
+        return Failure::new(
+            "no host could be diagnosed; nothing to report",
+            "fix the connection errors above, then run the fleet report again",
+        )
+        .print();
     }
     let text = match report::render_fleet(&models, format) {
         Ok(t) => t,
-        Err(e) => return crate::fail(&e),
+        Err(e) => {
+            return Failure::new(
+                e,
+                "report it with this message: the fleet report could not be rendered",
+            )
+            .print()
+        }
     };
     match out {
         Some(path) => {
             if let Err(e) = std::fs::write(path, text) {
-                return crate::fail(&format!("{}: {e}", path.display()));
+                return Failure::new(
+                    format!("cannot write {}: {e}", path.display()),
+                    "name a file in a folder you can write to with --out FILE",
+                )
+                .print();
             }
             eprintln!("wrote {}", path.display());
         }

@@ -1,6 +1,9 @@
 //! `odoo-session-doctor`: the engine on the command line, for scripts, fleets and tests.
-//! Argument parsing and dispatch only; every decision is made in `osd-engine`.
+//! Argument parsing and dispatch only; every decision is made in `osd-engine`. The same flag
+//! means the same thing on every subcommand: `--yes` on each one that changes something,
+//! `--instance`, `--json`, and the SSH flags (`connect::SshArgs`) wherever they apply.
 
+mod activity;
 mod change_cmd;
 mod connect;
 mod fleet_cmd;
@@ -8,12 +11,13 @@ mod render;
 mod report_cmd;
 mod sessions_cmd;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use connect::ConnArgs;
 use osd_engine::change::record;
 use osd_engine::facts::Facts;
 use osd_engine::probe::ProbeOptions;
 use osd_engine::{DiagnoseOptions, EngineError};
+use render::Failure;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -21,7 +25,8 @@ use std::process::ExitCode;
 #[command(
     name = "odoo-session-doctor",
     version,
-    about = "Finds and fixes why Odoo users get \"Session Expired\"."
+    about = "Finds and fixes why Odoo users get \"Session Expired\".",
+    after_help = "Exit codes: 0 all ok, 1 warnings, 2 failures (or a change not applied), 3 could not do what was asked.\nColour only on a terminal; NO_COLOR turns it off. Secrets come from prompts, OSD_SSH_PASSWORD / OSD_KEY_PASSPHRASE / OSD_SUDO_PASSWORD, or the system keyring (--remember)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -33,7 +38,7 @@ enum Command {
     /// Run the whole session checklist on a host (or on a facts file). Exit 0 all ok, 1 warnings, 2 failures, 3 could not diagnose.
     Diagnose {
         #[command(flatten)]
-        conn: Option<ConnArgs>,
+        conn: connect::MaybeConnArgs,
         #[command(flatten)]
         diag: DiagArgs,
         /// Diagnose a facts file written by `facts` instead of a host: the same verdicts, without
@@ -90,7 +95,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Undo a recorded change set (the last one with --last), byte for byte, then verify.
+    /// Undo a recorded change set (the last one with --last), byte for byte, then verify. The
+    /// record says which instance it touched: --instance is not needed.
     Rollback {
         #[command(flatten)]
         conn: ConnArgs,
@@ -104,6 +110,9 @@ enum Command {
         /// Restore even files someone edited since the change set was applied.
         #[arg(long)]
         force: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
         #[arg(long)]
         json: bool,
     },
@@ -142,12 +151,37 @@ enum Command {
         #[command(subcommand)]
         command: ServersCommand,
     },
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    ///
+    /// bash: odoo-session-doctor completions bash > /etc/bash_completion.d/odoo-session-doctor
+    /// zsh:  odoo-session-doctor completions zsh > "${fpath[1]}/_odoo-session-doctor"
+    /// fish: odoo-session-doctor completions fish > ~/.config/fish/completions/odoo-session-doctor.fish
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command to DIR with --out-dir.
+    #[command(hide = true)]
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
 enum ServersCommand {
     /// List the saved servers (servers.toml in the config folder, or $OSD_CONFIG_DIR).
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget the passwords and passphrases remembered for a saved server in the system keyring.
+    Forget {
+        /// The saved server's id or name.
+        name: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
         #[arg(long)]
         json: bool,
     },
@@ -215,22 +249,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Diagnose {
-            mut conn,
+            conn,
             mut diag,
             from_facts,
             json,
-        } => match (conn.as_mut(), from_facts) {
+        } => match (conn.conn().as_mut(), from_facts) {
             (_, Some(file)) => diagnose_facts_file(&file, json),
             (Some(conn), None) => {
                 use_saved(conn, &mut diag);
                 diagnose(conn, &diag, json)
             }
-            (None, None) => {
-                eprintln!(
-                    "error: name a TARGET to diagnose, or a facts file with --from-facts FILE"
-                );
-                3
-            }
+            (None, None) => Failure::new(
+                "no TARGET to diagnose",
+                "name one (user@host, a saved server, `local`), or a facts file with --from-facts FILE",
+            )
+            .print(),
         },
         Command::Facts {
             mut conn,
@@ -268,14 +301,19 @@ fn main() -> ExitCode {
             id,
             last,
             force,
+            yes,
             json,
         } => {
             if id.is_none() && !last {
-                eprintln!("error: name a change set id (see `history`) or pass --last");
-                return ExitCode::from(3);
+                let code = Failure::new(
+                    "no change set to roll back",
+                    format!("name one by its id (see `odoo-session-doctor history {}`), or pass --last", conn.target),
+                )
+                .print();
+                return ExitCode::from(code as u8);
             }
             use_saved(&mut conn, &mut diag);
-            change_cmd::rollback_cmd(&conn, &diag, id.as_deref(), force, json)
+            change_cmd::rollback_cmd(&conn, &diag, id.as_deref(), force, yes, json)
         }
         Command::History {
             mut conn,
@@ -299,15 +337,29 @@ fn main() -> ExitCode {
             sessions_cmd::run(&conn, &diag, &args)
         }
         Command::Report(mut args) => {
-            if let Some(conn) = args.conn.as_mut() {
+            let mut conn = args.conn.conn();
+            if let Some(conn) = conn.as_mut() {
                 use_saved(conn, &mut args.diag);
             }
-            report_cmd::run(&args)
+            report_cmd::run(&args, conn.as_ref())
         }
         Command::Fleet { command } => fleet_cmd::run_cmd(&command),
         Command::Servers {
             command: ServersCommand::List { json },
         } => servers_list(json),
+        Command::Servers {
+            command: ServersCommand::Forget { name, yes, json },
+        } => servers_forget(&name, yes, json),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "odoo-session-doctor",
+                &mut std::io::stdout(),
+            );
+            0
+        }
+        Command::Man { out_dir } => man(out_dir.as_deref()),
     };
     ExitCode::from(code as u8)
 }
@@ -334,11 +386,95 @@ fn saved_state_dir(conn: &ConnArgs, state_dir: &mut String) {
     }
 }
 
+/// The man page from the clap definitions: one page on stdout, or every command's to a folder
+/// (`odoo-session-doctor.1`, `odoo-session-doctor-apply.1`, ...).
+fn man(out_dir: Option<&Path>) -> i32 {
+    let cmd = Cli::command();
+    let written = match out_dir {
+        Some(dir) => std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir)),
+        None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout()),
+    };
+    match written {
+        Ok(()) => {
+            if let Some(dir) = out_dir {
+                eprintln!("man pages written to {}", dir.display());
+            }
+            0
+        }
+        Err(e) => Failure::new(
+            format!("cannot write the man page: {e}"),
+            "name a folder you can write to with --out-dir DIR",
+        )
+        .print(),
+    }
+}
+
+/// Asks "question [y/N]" on the terminal; without one, only `--yes` says yes.
+pub fn confirm(question: &str, yes: bool) -> bool {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return true;
+    }
+    print!("{question} [y/N] ");
+    let _ = std::io::stdout().flush();
+    if !std::io::stdin().is_terminal() {
+        println!();
+        return false;
+    }
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    matches!(line.trim(), "y" | "Y" | "yes")
+}
+
+fn servers_forget(name: &str, yes: bool, json: bool) -> i32 {
+    let store = osd_servers::ServerStore::new(osd_servers::Paths::from_env().servers_file());
+    let server = match store.find(name) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Failure::new(
+                format!("there is no saved server \"{name}\""),
+                "see the saved servers with `odoo-session-doctor servers list`",
+            )
+            .print()
+        }
+        Err(e) => return Failure::new(&e, e.hint()).print(),
+    };
+    if !confirm(
+        &format!(
+            "Forget the secrets remembered for {} ({}@{})?",
+            server.id, server.user, server.host
+        ),
+        yes,
+    ) {
+        return Failure::new(
+            "nothing was forgotten",
+            "confirm at the prompt, or pass --yes",
+        )
+        .print();
+    }
+    match osd_servers::secrets::forget(&server) {
+        Ok(any) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "server": server.id, "forgotten": any })
+                );
+            } else if any {
+                println!("Forgot the secrets remembered for {}.", server.id);
+            } else {
+                println!("Nothing was remembered for {}.", server.id);
+            }
+            0
+        }
+        Err(e) => Failure::new(&e, e.hint()).print(),
+    }
+}
+
 fn servers_list(json: bool) -> i32 {
     let store = osd_servers::ServerStore::new(osd_servers::Paths::from_env().servers_file());
     let servers = match store.list() {
         Ok(s) => s,
-        Err(e) => return fail(&format!("{e} ({})", e.hint())),
+        Err(e) => return Failure::new(&e, e.hint()).print(),
     };
     if json {
         println!(
@@ -370,12 +506,6 @@ fn servers_list(json: bool) -> i32 {
     0
 }
 
-/// Exit 3: could not diagnose (connection, privilege, no Odoo, several instances).
-pub(crate) fn fail(e: &dyn std::fmt::Display) -> i32 {
-    eprintln!("error: {e}");
-    3
-}
-
 /// Prints a diagnosis as the person asked, and its exit code.
 fn show(d: &osd_engine::Diagnosis, json: bool) -> i32 {
     if json {
@@ -384,7 +514,7 @@ fn show(d: &osd_engine::Diagnosis, json: bool) -> i32 {
             serde_json::to_string_pretty(d).expect("diagnosis serializes")
         );
     } else {
-        print!("{}", render::diagnosis(d));
+        anstream::print!("{}", render::diagnosis(d));
     }
     d.exit_code()
 }
@@ -392,19 +522,36 @@ fn show(d: &osd_engine::Diagnosis, json: bool) -> i32 {
 fn diagnose_facts_file(file: &Path, json: bool) -> i32 {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
-        Err(e) => return fail(&format!("cannot read {}: {e}", file.display())),
+        Err(e) => {
+            return Failure::new(
+                format!("cannot read {}: {e}", file.display()),
+                "check the path; a facts file is written by `odoo-session-doctor facts TARGET --out FILE`",
+            )
+            .print()
+        }
     };
     match Facts::from_json(&text, &file.display().to_string()) {
         Ok(facts) => show(&osd_engine::Diagnosis::from_facts(facts), json),
-        Err(e) => fail(&e),
+        Err(e) => Failure::engine(&e, "TARGET").print(),
     }
 }
 
-/// Connects and diagnoses, or says why not (exit 3).
+/// Connects (saying so on a terminal when it takes a while), or says why not.
+pub fn connect_following(
+    conn: &ConnArgs,
+    act: &activity::Activity,
+) -> Result<osd_remote::Host, EngineError> {
+    act.say(format!("Connecting to {}", conn.target));
+    Ok(conn.connect()?)
+}
+
+/// Connects and diagnoses, following the engine's steps on a terminal, or says why not (exit 3).
 fn diagnosis_of(conn: &ConnArgs, diag: &DiagArgs) -> Result<osd_engine::Diagnosis, i32> {
-    let opts = diag.options().map_err(|e| fail(&e))?;
-    let host = conn.connect().map_err(|e| fail(&e))?;
-    osd_engine::diagnose(&host, &opts).map_err(|e| fail(&e))
+    let fail = |e: EngineError| Failure::engine(&e, &conn.target).print();
+    let opts = diag.options().map_err(fail)?;
+    let act = activity::Activity::start("");
+    let host = connect_following(conn, &act).map_err(fail)?;
+    osd_engine::diagnose_with_progress(&host, &opts, &|p| act.follow(p)).map_err(fail)
 }
 
 fn facts_cmd(conn: &ConnArgs, diag: &DiagArgs, out: Option<&Path>, json: bool) -> i32 {
@@ -426,7 +573,11 @@ fn facts_cmd(conn: &ConnArgs, diag: &DiagArgs, out: Option<&Path>, json: bool) -
                 .open(path)
                 .and_then(|mut f| f.write_all(doc.as_bytes()));
             if let Err(e) = written {
-                return fail(&format!("cannot write {}: {e}", path.display()));
+                return Failure::new(
+                    format!("cannot write {}: {e}", path.display()),
+                    "name a file in a folder you can write to with --out FILE",
+                )
+                .print();
             }
             eprintln!(
                 "facts of {} written to {}; diagnose them anywhere with: odoo-session-doctor diagnose --from-facts {}",
@@ -444,18 +595,25 @@ fn facts_cmd(conn: &ConnArgs, diag: &DiagArgs, out: Option<&Path>, json: bool) -
 }
 
 fn diagnose(conn: &ConnArgs, diag: &DiagArgs, json: bool) -> i32 {
+    let fail = |e: &EngineError| Failure::engine(e, &conn.target).print();
     let opts = match diag.options() {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };
-    let host = match conn.connect() {
+    let act = activity::Activity::start("");
+    let host = match connect_following(conn, &act) {
         Ok(h) => h,
-        Err(e) => return fail(&e),
+        Err(e) => {
+            drop(act);
+            return fail(&e);
+        }
     };
     // A change set the host has not settled comes first: it says what the server is in the
     // middle of, before any finding (a finding may only be its half-applied state).
     let unsettled = record::unsettled(&host, &diag.state_dir).unwrap_or_default();
-    let d = match osd_engine::diagnose(&host, &opts) {
+    let d = osd_engine::diagnose_with_progress(&host, &opts, &|p| act.follow(p));
+    drop(act);
+    let d = match d {
         Ok(d) => d,
         Err(e) => {
             render_unsettled(&unsettled, &conn.target);
@@ -472,7 +630,7 @@ fn diagnose(conn: &ConnArgs, diag: &DiagArgs, json: bool) -> i32 {
         return d.exit_code().max(if unsettled.is_empty() { 0 } else { 2 });
     }
     render_unsettled(&unsettled, &conn.target);
-    print!("{}", render::diagnosis(&d));
+    anstream::print!("{}", render::diagnosis(&d));
     d.exit_code().max(if unsettled.is_empty() { 0 } else { 2 })
 }
 
@@ -483,7 +641,7 @@ fn render_unsettled(unsettled: &[record::Unsettled], target: &str) {
             println!("    changed: {c}");
         }
         println!(
-            "    settle it: odoo-session-doctor rollback {target} {}",
+            "    settle it: odoo-session-doctor rollback {target} {} --yes",
             u.id
         );
     }

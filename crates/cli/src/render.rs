@@ -1,10 +1,136 @@
 //! Human output: a one-line verdict first, then the checklist with ✓ ! ✗ marks, then the details
 //! of everything that is not ok, each ending in how it gets fixed: here (`--fix <id>`) or by a
-//! person (the why and the steps).
+//! person (the why and the steps). Also how a failure is said: what happened, then on its own
+//! last line the one thing to do next.
+//!
+//! Colour: the marks and the verdict carry ANSI styles here, and the printing goes through
+//! `anstream`, which drops them unless the stream is a terminal and `NO_COLOR` is unset
+//! (`CLICOLOR_FORCE=1` forces them, `NO_COLOR` still wins).
 
+use anstyle::{AnsiColor, Style};
 use osd_engine::checks::{Remedy, Status};
-use osd_engine::Diagnosis;
+use osd_engine::{Diagnosis, EngineError};
+use osd_remote::RemoteError;
 use std::fmt::Write;
+
+/// The style of a status: green ok, yellow warning, red failure, dim skipped/unknown.
+fn style(status: Status) -> Style {
+    match status {
+        Status::Ok => AnsiColor::Green.on_default(),
+        Status::Warn => AnsiColor::Yellow.on_default(),
+        Status::Fail => AnsiColor::Red.on_default().bold(),
+        Status::Skip | Status::Unknown => Style::new().dimmed(),
+    }
+}
+
+/// A status mark, in its colour.
+fn mark(status: Status) -> String {
+    let s = style(status);
+    format!("{s}{}{s:#}", status.mark())
+}
+
+/// A report's status mark (the fleet's lines), in the same colours.
+fn report_mark(status: osd_engine::report::CheckStatus) -> String {
+    use osd_engine::report::CheckStatus as C;
+    let s = style(match status {
+        C::Ok => Status::Ok,
+        C::Skip => Status::Skip,
+        C::Unknown => Status::Unknown,
+        C::Warn => Status::Warn,
+        C::Fail => Status::Fail,
+    });
+    format!("{s}{}{s:#}", status.mark())
+}
+
+/// Something that failed: what happened, and the one thing to do next (the last line printed).
+pub struct Failure {
+    pub message: String,
+    pub next: String,
+}
+
+impl Failure {
+    pub fn new(message: impl std::fmt::Display, next: impl Into<String>) -> Failure {
+        Failure {
+            message: message.to_string(),
+            next: next.into(),
+        }
+    }
+
+    /// Prints it on stderr; exit 3 (could not do what was asked).
+    pub fn print(&self) -> i32 {
+        let red = AnsiColor::Red.on_default().bold();
+        let bold = Style::new().bold();
+        anstream::eprintln!("{red}error:{red:#} {}", self.message.trim_end());
+        anstream::eprintln!("{bold}next:{bold:#} {}", self.next.trim_end());
+        3
+    }
+
+    /// An SSH or host error: its words already end with what to do after a " — ".
+    pub fn remote(e: &RemoteError) -> Failure {
+        let text = e.to_string();
+        if let Some((message, next)) = text.split_once(" — ") {
+            return Failure::new(message, next);
+        }
+        let next = match e {
+            RemoteError::UnknownHostKey { .. } => "if the fingerprint is the server's (`ssh-keygen -lf` of its host key), run the command again with --accept-new-host-key, or add the key to a --known-hosts file".to_string(),
+            RemoteError::HostKeyChanged { .. } => "do not go on unless you know the server was reinstalled; then remove the old line as the message says and connect again".into(),
+            RemoteError::KnownHosts { .. } => "check that file's permissions, or name another with --known-hosts".into(),
+            RemoteError::SshConfig { .. } => "fix that line of the SSH config, or name the host as user@host:port".into(),
+            RemoteError::PrivilegeMissing { hint, .. } => hint.clone(),
+            RemoteError::Io { .. } => "check the path and its permissions, then run the command again".into(),
+            _ => "check the server, then run the command again".into(),
+        };
+        Failure::new(text, next)
+    }
+
+    /// An engine error, with the next step in this command line's words; `target` is what the
+    /// person typed, for the commands it suggests.
+    pub fn engine(e: &EngineError, target: &str) -> Failure {
+        use EngineError as E;
+        let bin = "odoo-session-doctor";
+        let next = match e {
+            E::Remote(r) => return Failure::remote(r),
+            E::RollbackStopped { source, .. } => {
+                let inner = Failure::engine(source, target);
+                return Failure::new(e, inner.next);
+            }
+            E::NoOdoo { .. } => "start Odoo on the server, then run the command again".into(),
+            E::SeveralInstances { .. } | E::InstanceNotFound { .. } => {
+                "run the command again with --instance and one of the ports or config paths listed above".into()
+            }
+            E::Discovery { .. } => format!("run `{bin} diagnose {target}` again; if it fails the same way, report it with this message"),
+            E::Database { .. } => "make PostgreSQL reachable with the config's db_* settings, then run the command again".into(),
+            E::Locked { .. } => format!("wait for that change to finish; if it was interrupted, see `{bin} history {target}` and roll it back with `{bin} rollback {target} --last --yes`"),
+            E::Conflict { .. } | E::UnsafeEdit { .. } => format!("nothing was overwritten: run `{bin} plan {target} ...` again to see the current state"),
+            E::Interrupted { id, .. } => format!("see the outcome with `{bin} history {target}`, or undo it now with `{bin} rollback {target} {id} --yes`"),
+            E::HostProgramGone { .. } => format!("restore the before-state with `{bin} rollback {target} --last --yes`"),
+            E::ConnectionLost { id, .. } => format!("once the server answers again: `{bin} rollback {target} {id} --yes`"),
+            E::Cancelled => "nothing to do: the change was rolled back before the restart".into(),
+            E::WriteMismatch { .. } => "check the server's disk (free space, read-only mount), then apply again".into(),
+            E::OdooConfRejected { .. } => "fix that line of odoo.conf by hand, then plan again".into(),
+            E::NginxRejected { .. } => "make `nginx -t` pass on the server, then plan again".into(),
+            E::ServiceFailed { .. } => "read the service's output above and its log on the server, then diagnose again".into(),
+            E::NotHealthy { .. } => format!("read Odoo's log on the server, then run `{bin} diagnose {target}`"),
+            E::VerificationFailed { .. } => format!("see what the server says now with `{bin} diagnose {target}`"),
+            E::NotRestored { .. } => format!("see what is left with `{bin} history {target}`, then roll back again with --force"),
+            E::NothingToRollBack { .. } => format!("see what was applied with `{bin} history {target}`"),
+            E::BadChangeSetId { .. } | E::NoSuchChangeSet { .. } => format!("take a change set id from `{bin} history {target}`"),
+            E::DamagedRecord { .. } => "look at the record's folder on the server (record.json, before/): the before-images are still there".into(),
+            E::UnknownCheck { .. } => "use one of the checks listed above with --fix".into(),
+            E::BadChoice { check, .. } => format!("give one of the values above with --set {check}=VALUE"),
+            E::CannotPlan { .. } => format!("do what the message says, then run `{bin} plan {target} ...` again"),
+            E::NeedsYou { .. } => format!("follow the steps above on the server, then run `{bin} diagnose {target}`"),
+            E::NoServiceManager => "run Odoo under systemd or supervisor, then apply again".into(),
+            E::Unreadable { .. } => "make the file readable as text on the server, then run the command again".into(),
+            E::FactsDocument(_) => format!("write the facts again with `{bin} facts TARGET --out FILE`"),
+            E::Invalid(_) => format!("see `{bin} help` for the arguments"),
+            E::CannotRollBackAction { .. } => format!("nothing to undo: a log-out cannot be rolled back; see `{bin} history {target}`"),
+            E::Sessions { .. } => format!("check the sessions folder on the server (owner, free space), then run `{bin} sessions {target}` again"),
+            E::SessionsChoice(_) => format!("see who has sessions with `{bin} sessions {target}`, then choose a login or --database from it"),
+        };
+        Failure::new(e, next)
+    }
+}
 
 pub fn diagnosis(d: &Diagnosis) -> String {
     let mut out = String::new();
@@ -14,7 +140,12 @@ pub fn diagnosis(d: &Diagnosis) -> String {
         .version
         .map(|v| format!("Odoo {v}"))
         .unwrap_or_else(|| "Odoo (version unknown)".into());
-    let _ = writeln!(out, "{} — {} on {}", d.verdict.line, version, d.host);
+    let verdict = style(d.verdict.status).bold();
+    let _ = writeln!(
+        out,
+        "{verdict}{}{verdict:#} — {} on {}",
+        d.verdict.line, version, d.host
+    );
     let _ = writeln!(out);
     let width = d
         .checks
@@ -23,14 +154,14 @@ pub fn diagnosis(d: &Diagnosis) -> String {
         .max()
         .unwrap_or(0);
     for c in &d.checks {
-        let _ = writeln!(out, " {} {:width$}  {}", c.status.mark(), c.id, c.summary);
+        let _ = writeln!(out, " {} {:width$}  {}", mark(c.status), c.id, c.summary);
     }
     for c in d
         .checks
         .iter()
         .filter(|c| matches!(c.status, Status::Fail | Status::Warn | Status::Unknown))
     {
-        let _ = writeln!(out, "\n{} {} — {}", c.status.mark(), c.id, c.title);
+        let _ = writeln!(out, "\n{} {} — {}", mark(c.status), c.id, c.title);
         if !c.users_see.is_empty() {
             let _ = writeln!(out, "  What users see: {}", c.users_see);
         }
@@ -108,12 +239,12 @@ pub fn fleet_line(h: &osd_engine::fleet::FleetHost) -> String {
                 .unwrap_or_default();
             format!(
                 "{} {}: {} ({version}){worst}",
-                r.report.verdict.status.mark(),
+                report_mark(r.report.verdict.status),
                 h.name,
                 r.report.verdict.line
             )
         }
-        Err(e) => format!("✗ {}: could not diagnose: {e}", h.name),
+        Err(e) => format!("{} {}: could not diagnose: {e}", mark(Status::Fail), h.name),
     };
     if let Some(d) = &h.drift {
         line.push_str(&drift(d));

@@ -10,8 +10,10 @@
 //! odoo-session-doctor report --fleet a.json b.json c.json --out fleet.html
 //! ```
 
+use crate::activity::Activity;
 use crate::connect::ConnArgs;
-use crate::DiagArgs;
+use crate::render::Failure;
+use crate::{connect_following, DiagArgs};
 use clap::Args;
 use osd_engine::change::{effect, record};
 use osd_engine::report::{self, Format, Inputs, Meta, ReportModel};
@@ -20,7 +22,7 @@ use std::path::{Path, PathBuf};
 #[derive(Args, Clone)]
 pub struct ReportArgs {
     #[command(flatten)]
-    pub conn: Option<ConnArgs>,
+    pub conn: crate::connect::MaybeConnArgs,
     #[command(flatten)]
     pub diag: DiagArgs,
     /// html, md or json (default: from the extension of --out, else html).
@@ -40,12 +42,16 @@ pub struct ReportArgs {
     pub fleet: Vec<PathBuf>,
 }
 
-fn read_report(path: &Path) -> Result<ReportModel, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    ReportModel::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+fn read_report(path: &Path) -> Result<ReportModel, Failure> {
+    let next =
+        "give a report saved with `odoo-session-doctor report TARGET --format json --out FILE`";
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::new(format!("{}: {e}", path.display()), next))?;
+    ReportModel::from_json(&text)
+        .map_err(|e| Failure::new(format!("{}: {e}", path.display()), next))
 }
 
-fn format_of(args: &ReportArgs) -> Result<Format, String> {
+fn format_of(args: &ReportArgs) -> Result<Format, Failure> {
     let name = match (&args.format, &args.out) {
         (Some(f), _) => f.clone(),
         (None, Some(out)) => match out.extension().and_then(|e| e.to_str()) {
@@ -54,14 +60,18 @@ fn format_of(args: &ReportArgs) -> Result<Format, String> {
         },
         (None, None) => "html".to_string(),
     };
-    name.parse().map_err(|e: report::ReportError| e.to_string())
+    name.parse()
+        .map_err(|e: report::ReportError| Failure::new(e, "use --format html, md or json"))
 }
 
 /// Diagnoses the target, reads its change-set history and re-checks the applied change sets.
-fn diagnose(conn: &ConnArgs, diag: &DiagArgs) -> Result<ReportModel, String> {
-    let opts = diag.options().map_err(|e| e.to_string())?;
-    let host = conn.connect().map_err(|e| e.to_string())?;
-    let d = osd_engine::diagnose(&host, &opts).map_err(|e| e.to_string())?;
+fn diagnose(conn: &ConnArgs, diag: &DiagArgs) -> Result<ReportModel, Failure> {
+    let fail = |e: osd_engine::EngineError| Failure::engine(&e, &conn.target);
+    let opts = diag.options().map_err(fail)?;
+    let act = Activity::start("");
+    let host = connect_following(conn, &act).map_err(fail)?;
+    let d = osd_engine::diagnose_with_progress(&host, &opts, &|p| act.follow(p)).map_err(fail)?;
+    act.say("Reading the change-set history");
     let records = record::history(&host, &diag.state_dir).unwrap_or_else(|e| {
         // A report without the history is still worth having; say what is missing.
         eprintln!(
@@ -70,7 +80,8 @@ fn diagnose(conn: &ConnArgs, diag: &DiagArgs) -> Result<ReportModel, String> {
         );
         Vec::new()
     });
-    let effects = effect::check(&host, Some(&d.facts.odoo), &records).map_err(|e| e.to_string())?;
+    let effects = effect::check(&host, Some(&d.facts.odoo), &records).map_err(fail)?;
+    drop(act);
     let inputs = Inputs {
         diagnosis: &d,
         before: None,
@@ -86,10 +97,15 @@ fn diagnose(conn: &ConnArgs, diag: &DiagArgs) -> Result<ReportModel, String> {
     ))
 }
 
-fn write(out: Option<&Path>, text: &str) -> Result<(), String> {
+fn write(out: Option<&Path>, text: &str) -> Result<(), Failure> {
     match out {
         Some(path) => {
-            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::write(path, text).map_err(|e| {
+                Failure::new(
+                    format!("cannot write {}: {e}", path.display()),
+                    "name a file in a folder you can write to with --out FILE",
+                )
+            })?;
             eprintln!("wrote {}", path.display());
             Ok(())
         }
@@ -100,7 +116,7 @@ fn write(out: Option<&Path>, text: &str) -> Result<(), String> {
     }
 }
 
-fn run_inner(args: &ReportArgs) -> Result<(), String> {
+fn run_inner(args: &ReportArgs, conn: Option<&ConnArgs>) -> Result<(), Failure> {
     let format = format_of(args)?;
     if !args.fleet.is_empty() {
         let models = args
@@ -108,16 +124,21 @@ fn run_inner(args: &ReportArgs) -> Result<(), String> {
             .iter()
             .map(|p| read_report(p))
             .collect::<Result<Vec<_>, _>>()?;
-        let text = report::render_fleet(&models, format).map_err(|e| e.to_string())?;
+        let text = report::render_fleet(&models, format).map_err(|e| {
+            Failure::new(
+                e,
+                "report it with this message: the report could not be rendered",
+            )
+        })?;
         return write(args.out.as_deref(), &text);
     }
-    let mut model = match (&args.from, &args.conn) {
+    let mut model = match (&args.from, conn) {
         (Some(path), _) => read_report(path)?,
         (None, Some(conn)) => diagnose(conn, &args.diag)?,
-        (None, None) => return Err(
-            "give a target to diagnose, --from a saved JSON report, or --fleet with saved reports"
-                .into(),
-        ),
+        (None, None) => return Err(Failure::new(
+            "nothing to report on",
+            "give a TARGET to diagnose, --from a saved JSON report, or --fleet with saved reports",
+        )),
     };
     if let Some(path) = &args.before {
         let before = read_report(path)?;
@@ -129,17 +150,19 @@ fn run_inner(args: &ReportArgs) -> Result<(), String> {
         }
         model = model.compare_with(&before);
     }
-    let text = report::render(&model, format).map_err(|e| e.to_string())?;
+    let text = report::render(&model, format).map_err(|e| {
+        Failure::new(
+            e,
+            "report it with this message: the report could not be rendered",
+        )
+    })?;
     write(args.out.as_deref(), &text)
 }
 
 /// Exit 0 when the report was written; 3 when it could not be (connection, diagnosis, files).
-pub fn run(args: &ReportArgs) -> i32 {
-    match run_inner(args) {
+pub fn run(args: &ReportArgs, conn: Option<&ConnArgs>) -> i32 {
+    match run_inner(args, conn) {
         Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e}");
-            3
-        }
+        Err(e) => e.print(),
     }
 }

@@ -28,7 +28,7 @@ pub struct SessionsArgs {
 pub fn run(conn: &ConnArgs, diag: &DiagArgs, args: &SessionsArgs) -> i32 {
     match go(conn, diag, args) {
         Ok(code) => code,
-        Err(e) => crate::fail(&e),
+        Err(e) => crate::render::Failure::engine(&e, &conn.target).print(),
     }
 }
 

@@ -185,7 +185,7 @@ fn story(lab: &Lab, fix: &[&str], check: &str) -> String {
 
     // The playbook's run is not one of our change sets: rollback says so and changes nothing.
     let after = snapshot(lab);
-    let out = sub("rollback", with_instance(lab, &["--last"]));
+    let out = sub("rollback", with_instance(lab, &["--last", "--yes"]));
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no applied change set"));
     assert!(after == snapshot(lab));

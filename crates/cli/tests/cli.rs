@@ -250,7 +250,7 @@ fn plan_apply_history_rollback() {
     let out = cmd("history", hist.clone());
     assert!(String::from_utf8_lossy(&out.stdout).contains(&id));
 
-    let out = cmd("rollback", with_instance(&lab, &["--last"]));
+    let out = cmd("rollback", with_instance(&lab, &["--last", "--yes"]));
     assert_eq!(
         out.status.code(),
         Some(0),

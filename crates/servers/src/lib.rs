@@ -3,7 +3,8 @@
 //! so every comment, blank line and key order the person wrote survives an add, an edit or a
 //! removal made from the app (only the values that changed are rewritten, each keeping the
 //! comment after it). No secret is ever written there: passwords and passphrases are asked for
-//! when connecting and kept in memory for that connection only.
+//! when connecting, kept in memory for that connection, and remembered only in the system
+//! keyring when the person asks ([`secrets`]).
 //!
 //! ```toml
 //! # my servers
@@ -22,6 +23,8 @@
 // ServersError carries osd-remote's error (which names the file and line of a broken SSH
 // config); errors are rare and never on a hot path, so its size does not matter (as in osd-remote).
 #![allow(clippy::result_large_err)]
+
+pub mod secrets;
 
 use std::path::{Path, PathBuf};
 

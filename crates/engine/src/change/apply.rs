@@ -657,27 +657,9 @@ pub fn rollback(
         opts,
         sink: p,
     };
-    let id = match id {
-        Some(id) => id.to_string(),
-        None => record::history(host, opts.root())?
-            .into_iter()
-            .rev()
-            .find(|r| {
-                r.action.is_none()
-                    && matches!(
-                        r.status,
-                        RecordStatus::Applied
-                            | RecordStatus::Applying
-                            | RecordStatus::RollbackFailed
-                    )
-            })
-            .map(|r| r.id)
-            .ok_or_else(|| EngineError::NothingToRollBack {
-                host: host.name().into(),
-            })?,
-    };
     let root = opts.root();
-    let rec = record::load(host, root, &id)?;
+    let rec = record::to_roll_back(host, root, id)?;
+    let id = rec.id.clone();
     if let Some(action) = &rec.action {
         return Err(EngineError::CannotRollBackAction {
             id,

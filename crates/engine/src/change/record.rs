@@ -200,6 +200,25 @@ impl Record {
         })
     }
 
+    /// The instance this change set was made for, as `--instance` names one (its config path,
+    /// else its HTTP port): a rollback needs no `--instance` on a host with several, since the
+    /// record says which it touched. Older records without it: the odoo.conf they changed.
+    pub fn instance_selector(&self) -> Option<String> {
+        match &self.instance {
+            Some(InstanceRef {
+                config_path: Some(path),
+                ..
+            }) => Some(path.clone()),
+            Some(i) => Some(i.http_port.to_string()),
+            None => self
+                .changeset
+                .files
+                .iter()
+                .find(|f| f.kind == super::FileKind::OdooConf)
+                .map(|f| f.path.clone()),
+        }
+    }
+
     /// Whether this change set was made for the instance `odoo` describes. Records from before
     /// the instance was kept are judged by what they touched: its odoo.conf, else databases it
     /// serves; a record that touched neither (nginx only) is counted only on a single-instance
@@ -224,6 +243,32 @@ impl Record {
         }
         facts.instances.len() <= 1
     }
+}
+
+/// The record a rollback is about: `id`, or without one the last change set that is applied
+/// or not settled (what `rollback --last` undoes); loaded with its file images.
+pub fn to_roll_back(host: &Host, root: &str, id: Option<&str>) -> Result<Record, EngineError> {
+    let id = match id {
+        Some(id) => id.to_string(),
+        None => history(host, root)?
+            .into_iter()
+            .rev()
+            .find(|r| {
+                // Actions (a log-out) have no rollback: `--last` means the last change.
+                r.action.is_none()
+                    && matches!(
+                        r.status,
+                        RecordStatus::Applied
+                            | RecordStatus::Applying
+                            | RecordStatus::RollbackFailed
+                    )
+            })
+            .map(|r| r.id)
+            .ok_or_else(|| EngineError::NothingToRollBack {
+                host: host.name().into(),
+            })?,
+    };
+    load(host, root, &id)
 }
 
 fn unix_now() -> u64 {

@@ -677,6 +677,7 @@ fn judge(
         owners: BTreeMap::new(),
         ages: AGE_BUCKETS.iter().copied().zip(buckets).collect(),
         oldest_age_secs: oldest,
+        newest_age_secs: None,
         space: None,
         mount_options: Vec::new(),
     };
