@@ -1,11 +1,11 @@
-//! The app's Tauri config lives at the workspace root (next to Cargo.toml), so the shell, the
-//! README and the packaging scripts share one file; paths inside it are relative to the root.
+//! The app's build step: tauri_build reads src-tauri/tauri.conf.json (the place the Tauri CLI, and so
+//! scripts/package, looks for it), generates the context and embeds the UI; paths inside the config
+//! are relative to src-tauri/.
 fn main() {
     // The UI is embedded into the binary at compile time (generate_context!): rebuild when it changes.
     println!("cargo:rerun-if-changed=../ui");
     println!("cargo:rerun-if-changed=../icons");
-    let attributes = tauri_build::Attributes::new().config_path("../tauri.conf.json");
-    if let Err(error) = tauri_build::try_build(attributes) {
-        panic!("tauri build step failed (config ../tauri.conf.json): {error:#}");
+    if let Err(error) = tauri_build::try_build(tauri_build::Attributes::new()) {
+        panic!("tauri build step failed (config src-tauri/tauri.conf.json): {error:#}");
     }
 }

@@ -97,6 +97,6 @@ pub fn run() {
             commands::fleet_overview,
             commands::diagnose_all,
         ])
-        .run(tauri::generate_context!("../tauri.conf.json"))
+        .run(tauri::generate_context!())
         .expect("the app failed to start (see the message above)");
 }
