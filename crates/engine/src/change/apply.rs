@@ -660,12 +660,6 @@ pub fn rollback(
     let root = opts.root();
     let rec = record::to_roll_back(host, root, id)?;
     let id = rec.id.clone();
-    if let Some(action) = &rec.action {
-        return Err(EngineError::CannotRollBackAction {
-            id,
-            summary: action.summary.clone(),
-        });
-    }
     if matches!(rec.status, RecordStatus::RolledBack | RecordStatus::Undone) {
         return Ok(RollbackResult {
             changeset: id,

@@ -246,7 +246,8 @@ impl Record {
 }
 
 /// The record a rollback is about: `id`, or without one the last change set that is applied
-/// or not settled (what `rollback --last` undoes); loaded with its file images.
+/// or not settled (what `rollback --last` undoes); loaded with its file images. An action (a
+/// log-out) is refused: there is nothing to put back.
 pub fn to_roll_back(host: &Host, root: &str, id: Option<&str>) -> Result<Record, EngineError> {
     let id = match id {
         Some(id) => id.to_string(),
@@ -268,7 +269,15 @@ pub fn to_roll_back(host: &Host, root: &str, id: Option<&str>) -> Result<Record,
                 host: host.name().into(),
             })?,
     };
-    load(host, root, &id)
+    let rec = load(host, root, &id)?;
+    // An action (a log-out) has nothing to put back: refused before anything is asked or read.
+    if let Some(action) = &rec.action {
+        return Err(EngineError::CannotRollBackAction {
+            id,
+            summary: action.summary.clone(),
+        });
+    }
+    Ok(rec)
 }
 
 fn unix_now() -> u64 {
