@@ -11,7 +11,7 @@
  * @typedef {import('../app.js').ScreenContext} ScreenContext
  */
 import { changesetView } from "./fix.js";
-import { errorNotice, h, stepWords, modal, progressLine, statusMark, titleOf } from "../dom.js";
+import { errorNotice, fill, h, stepWords, modal, progressLine, statusMark, titleOf } from "../dom.js";
 
 const STATUS_WORDS = {
   recorded: { text: "Recorded, not applied (interrupted)", mark: "warn" },
@@ -130,7 +130,8 @@ function recordItem(ctx, body, r) {
       ...e.files.map((f) => ({ name: f.path, state: f.state, detail: f.detail })),
       ...e.params.map((p) => ({ name: `${p.key} (database ${p.db})`, state: p.state, detail: p.detail })),
     ];
-    now.replaceChildren(
+    // fill, not replaceChildren: with nothing to list, `false` would be printed as text.
+    fill(now,
       h("p", { "data-testid": "effect-summary" }, h("strong", null, "Checked just now: "), e.summary),
       items.length > 0 && h("ul", { class: "verification" }, ...items.map((i) =>
         h("li", { "data-testid": "effect-item", "data-state": i.state },
