@@ -12,7 +12,10 @@ const FIXTURE: &str = include_str!("../tests/fixtures/facts/healthy.json");
 /// file each, as panels write them) and a deep include chain under conf.d.
 fn facts_document(blocks: usize) -> (String, usize) {
     let mut doc: serde_json::Value = serde_json::from_str(FIXTURE).expect("fixture");
-    let dump = doc["nginx"]["value"]["dump"].as_str().expect("dump").to_string();
+    let dump = doc["nginx"]["value"]["dump"]
+        .as_str()
+        .expect("dump")
+        .to_string();
     let main = dump
         .lines()
         .next()

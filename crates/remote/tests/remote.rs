@@ -248,9 +248,16 @@ mod file_ops {
         assert_eq!(host.read_file(&path).unwrap(), b"echo hi\n");
         assert!(host.stat(&path).unwrap().is_some());
         // Really absent stays absent, through sudo too.
-        assert!(host.stat(&format!("{dir}/private/a/none")).unwrap().is_none());
+        assert!(host
+            .stat(&format!("{dir}/private/a/none"))
+            .unwrap()
+            .is_none());
         let err = host
-            .write_atomic(&format!("{dir}/private/nowhere/x"), b"x", &NewFileMode::default())
+            .write_atomic(
+                &format!("{dir}/private/nowhere/x"),
+                b"x",
+                &NewFileMode::default(),
+            )
             .unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
     }

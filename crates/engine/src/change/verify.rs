@@ -184,7 +184,8 @@ pub fn after_restart(
         // The running server, observed: a fresh diagnosis must pass every fixed check.
         let after = s.spawn(|| diagnose(host, diagnose_opts));
         let cookie = s.spawn(|| lifetime.and_then(|_| observe_cookie(host, facts)));
-        let alive = s.spawn(|| continuity.map(|((base, sid), po)| probe::session_alive(po, base, sid)));
+        let alive =
+            s.spawn(|| continuity.map(|((base, sid), po)| probe::session_alive(po, base, sid)));
         (
             stored.join().expect("stored values"),
             after.join().expect("diagnosis"),

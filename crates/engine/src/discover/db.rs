@@ -524,7 +524,8 @@ fn read_databases(
 ) -> Vec<Result<DbRead, ReadError>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<DbRead, ReadError>>> = (0..names.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Result<DbRead, ReadError>>> =
+        (0..names.len()).map(|_| None).collect();
     let done = std::thread::scope(|s| {
         let workers: Vec<_> = (0..PARALLEL_READS.min(names.len()))
             .map(|_| {

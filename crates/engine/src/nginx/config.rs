@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::views::{same_host, split_host_port};
 use super::{
-    parse_file, Backend, Directive, Location, MapBlock, NginxDump, NginxError, ProxyRoute, ProxyTarget,
-    Selector, Server, Upstream,
+    parse_file, Backend, Directive, Location, MapBlock, NginxDump, NginxError, ProxyRoute,
+    ProxyTarget, Selector, Server, Upstream,
 };
 
 #[cfg(test)]
@@ -54,7 +54,9 @@ pub struct NginxConfig {
 
 /// address → (server index, index in that server's locations, upstream).
 #[derive(Debug, Default)]
-struct RouteMemo(std::sync::Mutex<std::collections::HashMap<String, Vec<(usize, usize, Option<String>)>>>);
+struct RouteMemo(
+    std::sync::Mutex<std::collections::HashMap<String, Vec<(usize, usize, Option<String>)>>>,
+);
 
 impl Clone for RouteMemo {
     fn clone(&self) -> Self {
@@ -324,7 +326,12 @@ impl NginxConfig {
     /// Every location (in every server) whose `proxy_pass` reaches `address` (`host:port`), with
     /// `localhost`, `127.0.0.1` and `::1` treated as the same host.
     pub fn routes_to(&self, address: &str) -> Vec<ProxyRoute<'_>> {
-        let known = self.routes_memo.0.lock().ok().and_then(|m| m.get(address).cloned());
+        let known = self
+            .routes_memo
+            .0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(address).cloned());
         let at = match known {
             Some(at) => at,
             None => {
