@@ -747,6 +747,54 @@ fn a_full_disk_changes_nothing() {
     assert_eq!(snapshot(&lab, &host), before);
 }
 
+/// Issue 17: the steps between the lock and the program's start are batched — the lock with
+/// the hashes of the files to change, then the record with its images and the program — two
+/// commands whatever the number of files; and the verification saved with the confirmation is
+/// what the record shows afterwards, images byte for byte.
+#[test]
+fn the_steps_before_the_program_starts_take_two_commands_and_the_record_is_whole() {
+    let (lab, host, opts, _before, d0, cs) = setup(
+        "missing-forwarded-headers",
+        &["proxy.headers", "proxy.canonical-host"],
+    );
+    assert!(!cs.files.is_empty());
+    let at_lock = Mutex::new(None);
+    let at_start = Mutex::new(None);
+    let sink = |p: &Progress| {
+        if let Progress::Step { step, detail, .. } = p {
+            match step {
+                Step::Lock => *at_lock.lock().unwrap() = Some(host.exec_count()),
+                Step::Record if detail.starts_with("starting") => {
+                    *at_start.lock().unwrap() = Some(host.exec_count())
+                }
+                _ => {}
+            }
+        }
+    };
+    let r = apply::apply(&host, &d0, &cs, &opts, &sink).unwrap();
+    assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
+    let (lock, start) = (
+        at_lock.lock().unwrap().expect("lock step"),
+        at_start.lock().unwrap().expect("start step"),
+    );
+    // The parameters' check reads the database through its tunnel (no command).
+    assert_eq!(
+        start - lock,
+        2,
+        "commands from the lock to the program's start"
+    );
+    let rec = record::load(&host, opts.root(), &r.changeset).unwrap();
+    assert_eq!(rec.status, RecordStatus::Applied);
+    assert_eq!(rec.verification, r.verification);
+    assert!(!rec.verification.is_empty());
+    for (saved, planned) in rec.changeset.files.iter().zip(&cs.files) {
+        assert_eq!(saved.before, planned.before, "{}", planned.path);
+        assert_eq!(saved.after, planned.after, "{}", planned.path);
+    }
+    let listed = record::history(&host, opts.root()).unwrap();
+    assert_eq!(listed.last().unwrap().verification, r.verification);
+}
+
 #[test]
 fn a_second_apply_while_one_runs_is_refused() {
     let (lab, host, opts, before, d0, cs) = setup("short-lifetime", &["session.lifetime"]);

@@ -129,11 +129,13 @@ pub fn apply(
     let id = record::new_id(cs);
     ctx.step(Step::Lock, format!("locking {root}"));
     let holder = format!("apply of change set {id}");
-    let lock = match record::lock(host, root, &holder) {
+    // Lock, then look: one command takes the lock and hashes the files the plan read.
+    let paths: Vec<&str> = cs.files.iter().map(|f| f.path.as_str()).collect();
+    let (lock, hashes) = match record::lock_and_hash(host, root, &holder, &paths) {
         Err(EngineError::Locked { .. })
             if record::break_if_stale(host, root, opts.stale_lock_after.unwrap_or(STALE_LOCK))? =>
         {
-            record::lock(host, root, &holder)?
+            record::lock_and_hash(host, root, &holder, &paths)?
         }
         other => other?,
     };
@@ -142,19 +144,22 @@ pub fn apply(
         Step::CheckUnchanged,
         "checking that nothing changed since the plan",
     );
-    ctx.check_unchanged(cs)?;
+    ctx.check_unchanged(cs, &hashes)?;
 
     ctx.step(
         Step::Record,
         "saving before-images and the change set's program on the host",
     );
-    let rec = record::create(
+    // The record, its images and the program in one command; record.json goes last, so a cut
+    // leaves either no record or a whole one that never started (`recorded`).
+    let rec = record::recorded(
         host,
         root,
         &id,
         cs,
         Some(record::InstanceRef::of(&before.facts.odoo)),
-    )?;
+    );
+    record::write(host, &rec, ctx.program_files(&rec))?;
     // A session made now must survive the restart (checked in verify).
     let session_before = opts
         .probe
@@ -163,7 +168,7 @@ pub fn apply(
     let guard = opts
         .guard
         .unwrap_or(Duration::from_secs(onhost::DEFAULT_GUARD_SECS));
-    if let Err(e) = ctx.install_program(&rec).and_then(|()| ctx.cancelled()) {
+    if let Err(e) = ctx.cancelled() {
         return ctx.never_started(rec, lock, e);
     }
     // A connection lost from the launch on: the program may run, and settles the change set by
@@ -213,22 +218,24 @@ pub fn apply(
         }
     };
     let rows = report.rows();
+    // The verdict, with the rows that justify it, and the wait for the host to settle it: one
+    // command.
     if let Some(bad) = report.first_failure() {
         let why = bad.failure().to_string();
-        ctx.abort(&rec, "rolled_back", &why).map_err(lost)?;
+        ctx.step(Step::RollBack, format!("rolling back: {why}"));
+        follow.first(&ctx.word_script(&rec, &rows, "abort", &format!("rolled_back\n{why}\n")));
         let settled = follow.until_settled().map_err(lost)?;
         let mut r = ctx.rolled_back(&rec, settled).map_err(lost)?;
         r.verification = rows;
-        ctx.save_verification(&r.changeset, &r.verification);
         return Ok(r);
     }
-    ctx.confirm(&rec).map_err(lost)?;
+    let confirmed_by = crate::who::with_login(Some(host.user()));
+    follow.first(&ctx.word_script(&rec, &rows, "confirm", &confirmed_by));
     match follow.until_settled().map_err(lost)? {
         Settled::Status(RecordStatus::Applied) => {}
         // The deadline passed while we verified: the host guard undid it.
         settled => return ctx.rolled_back(&rec, settled).map_err(lost),
     }
-    ctx.save_verification(&rec.id, &rows);
     ctx.step(
         Step::Done,
         format!("change set {} applied and verified", rec.id),
@@ -266,6 +273,9 @@ struct Follow<'c, 'a> {
     offset: usize,
     /// The program has started reloading or restarting: a cancel is no longer honoured.
     restarting: bool,
+    /// Shell the next look runs first (the client's word to the program), so saying it and
+    /// waiting for the answer is one command.
+    prelude: Option<String>,
 }
 
 impl<'c, 'a> Follow<'c, 'a> {
@@ -275,19 +285,30 @@ impl<'c, 'a> Follow<'c, 'a> {
             dir: rec.dir(),
             offset: 0,
             restarting: false,
+            prelude: None,
         }
+    }
+
+    /// Runs `script` on the host at the start of the next look; a failure of it fails the look.
+    fn first(&mut self, script: &str) {
+        self.prelude = Some(script.to_string());
     }
 
     /// One look: new events, the status, and whether the program still runs.
     fn poll(&mut self) -> Result<(Vec<(String, String)>, String, bool), EngineError> {
-        // A long poll: the host waits (up to 2 s, looking every 0.1 s) until the program writes
+        // A long poll: the host waits (up to 2 s, looking every 50 ms) until the program writes
         // an event or ends, so each step is seen as it happens with one command, not one per
-        // 200 ms (`sleep` takes fractions on GNU and busybox; elsewhere it looks every second).
+        // look (`sleep` takes fractions on GNU and busybox; elsewhere it looks every second).
+        let said = match self.prelude.take() {
+            // Its own subshell: its `exit` on failure ends only it.
+            Some(p) => format!("( {p}\n) || exit 97\n"),
+            None => String::new(),
+        };
         let script = format!(
-            "d={dir}; i=0; while [ \"$i\" -lt 20 ]; do \
+            "{said}d={dir}; i=0; while [ \"$i\" -lt 40 ]; do \
                [ \"$(wc -c < \"$d/events\" 2>/dev/null || echo 0)\" -gt {seen} ] && break; \
                flock -n \"$d/run.lock\" true 2>/dev/null && break; \
-               sleep 0.1 2>/dev/null || {{ sleep 1; i=$((i + 9)); }}; i=$((i + 1)); done; \
+               sleep 0.05 2>/dev/null || {{ sleep 1; i=$((i + 19)); }}; i=$((i + 1)); done; \
              cat \"$d/status\" 2>/dev/null; printf '\\036'; if flock -n \"$d/run.lock\" true; then echo gone; else echo running; fi; printf '\\036'; tail -c +{from} \"$d/events\" 2>/dev/null",
             dir = quote(&self.dir),
             seen = self.offset,
@@ -297,6 +318,18 @@ impl<'c, 'a> Follow<'c, 'a> {
             .ctx
             .host
             .run_script(&script, true, Duration::from_secs(30))?;
+        if out.status == 97 {
+            return Err(osd_remote::RemoteError::CommandFailed {
+                host: self.ctx.host.name().into(),
+                command: format!(
+                    "tell the change set's program in {} the client's word",
+                    self.dir
+                ),
+                status: out.status,
+                stderr: out.stderr_str().trim().to_string(),
+            }
+            .into());
+        }
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let mut parts = text.splitn(3, '\u{1e}');
         let status = parts.next().unwrap_or("").trim().to_string();
@@ -392,10 +425,15 @@ impl Ctx<'_> {
         }
     }
 
-    fn check_unchanged(&self, cs: &ChangeSet) -> Result<(), EngineError> {
+    /// Nothing changed since the plan: each file's hash (`hashes`, taken under the lock) is its
+    /// before-image's, each parameter still holds its old value.
+    fn check_unchanged(
+        &self,
+        cs: &ChangeSet,
+        hashes: &[Option<String>],
+    ) -> Result<(), EngineError> {
         let host = self.host;
-        for f in &cs.files {
-            let now = host.stat(&f.path)?.and_then(|s| s.sha256);
+        for (f, now) in cs.files.iter().zip(hashes) {
             if now.as_deref() != Some(f.before_sha256.as_str()) {
                 return Err(EngineError::Conflict {
                     host: host.name().into(),
@@ -447,23 +485,41 @@ impl Ctx<'_> {
         }
     }
 
-    /// Saves the change set's program and its parameters beside its record.
-    fn install_program(&self, rec: &Record) -> Result<(), EngineError> {
-        let dir = rec.dir();
+    /// The change set's program and its parameters, saved beside its record.
+    fn program_files(&self, rec: &Record) -> Vec<record::NewFile> {
         let health = self
             .opts
             .health_timeout
             .unwrap_or(DEFAULT_HEALTH_TIMEOUT)
             .as_secs();
+        let dir = rec.dir();
         let program = onhost::program(&rec.changeset, self.facts, &dir, &rec.root, &rec.id, health);
-        let private = NewFileMode::new(None, None, 0o700);
-        self.host
-            .write_atomic(&format!("{dir}/run.sh"), program.as_bytes(), &private)?;
-        self.host.write_atomic(
-            &format!("{dir}/params.json"),
-            &onhost::params_json(&rec.changeset, self.facts),
-            &NewFileMode::new(None, None, 0o600),
+        vec![
+            record::NewFile::new("run.sh", program, 0o700),
+            record::NewFile::new(
+                "params.json",
+                onhost::params_json(&rec.changeset, self.facts),
+                0o600,
+            ),
+        ]
+    }
+
+    /// Saves the program into an existing record (one written before the program existed).
+    fn install_program(&self, rec: &Record) -> Result<(), EngineError> {
+        let out = self.host.run_script(
+            &record::files_script(&rec.dir(), &self.program_files(rec)),
+            true,
+            Duration::from_secs(60),
         )?;
+        if !out.ok() {
+            return Err(osd_remote::RemoteError::CommandFailed {
+                host: self.host.name().into(),
+                command: format!("save the change set's program in {}", rec.dir()),
+                status: out.status,
+                stderr: out.stderr_str().trim().to_string(),
+            }
+            .into());
+        }
         Ok(())
     }
 
@@ -494,10 +550,6 @@ impl Ctx<'_> {
             })
     }
 
-    fn write_word(&self, rec: &Record, file: &str, text: &str) -> Result<(), EngineError> {
-        self.write_in(&rec.dir(), file, text)
-    }
-
     fn write_in(&self, dir: &str, file: &str, text: &str) -> Result<(), EngineError> {
         self.host.write_atomic(
             &format!("{dir}/{file}"),
@@ -507,12 +559,16 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// Tells the host the change is verified: its guard settles it as applied.
-    fn confirm(&self, rec: &Record) -> Result<(), EngineError> {
-        self.write_word(
-            rec,
-            "confirm",
-            &crate::who::with_login(Some(self.host.user())),
+    /// Shell that saves the verification rows beside the record, then the client's `word` to
+    /// the program (`confirm`: its guard settles the change set as applied; `abort`: it undoes
+    /// it) — the rows are on the host before the program acts on the word.
+    fn word_script(&self, rec: &Record, rows: &[Verification], word: &str, text: &str) -> String {
+        record::files_script(
+            &rec.dir(),
+            &[
+                record::verification_file(rows),
+                record::NewFile::new(word, text, 0o600),
+            ],
         )
     }
 
@@ -524,13 +580,6 @@ impl Ctx<'_> {
     fn abort_file(&self, dir: &str, status: &str, why: &str) -> Result<(), EngineError> {
         self.step(Step::RollBack, format!("rolling back: {why}"));
         self.write_in(dir, "abort", &format!("{status}\n{why}\n"))
-    }
-
-    fn save_verification(&self, id: &str, rows: &[Verification]) {
-        if let Ok(mut rec) = record::load(self.host, self.opts.root(), id) {
-            rec.verification = rows.to_vec();
-            let _ = record::save(self.host, &rec);
-        }
     }
 
     /// The result of a change set the host undid (or failed to): the client checks for itself

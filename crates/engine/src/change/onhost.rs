@@ -193,32 +193,20 @@ validate() {{\n:\n{validate}}}\nforward() {{\n:\n{forward}}}\nbackward() {{\n:\n
 /// transaction per database; a row holding neither the old nor the new value is a conflict
 /// (exit 3, nothing written in that database). Also used by the Ansible export
 /// ([`super::ansible`]). It has no single quote: `run.sh` holds it in one.
-pub(crate) const PARAMS_PY: &str = r#"import configparser, json, sys
+pub(crate) const PARAMS_PY: &str = concat!(
+    include_str!("../odoo_connect.py"),
+    r#"import json, sys
 mode, force = sys.argv[1], sys.argv[2] == "force"
 # "dry": say what would be written and write nothing (check mode of the Ansible export).
 dry = len(sys.argv) > 3 and sys.argv[3] == "dry"
 spec = json.load(sys.stdin)
-import psycopg2
-opts = {}
-if spec.get("config"):
-    p = configparser.RawConfigParser()
-    p.read(spec["config"])
-    if p.has_section("options"):
-        opts = dict(p.items("options"))
-def opt(k):
-    v = (opts.get(k) or "").strip()
-    return None if v in ("", "False", "None") else v
-kw = {}
-for ok, pk in (("db_host", "host"), ("db_port", "port"), ("db_user", "user"), ("db_password", "password"), ("db_sslmode", "sslmode")):
-    if opt(ok):
-        kw[pk] = opt(ok)
 dbs = []
 for c in spec["changes"]:
     if c["db"] not in dbs:
         dbs.append(c["db"])
 conflict = False
 for db in dbs:
-    conn = psycopg2.connect(dbname=db, application_name="odoo-session-doctor", **kw)
+    conn = odoo_connect(spec.get("config"), db)
     with conn:
         with conn.cursor() as cr:
             writes = []
@@ -253,7 +241,8 @@ for db in dbs:
                 print("wrote %s in %s" % (key, db))
     conn.close()
 sys.exit(3 if conflict else 0)
-"#;
+"#
+);
 
 /// The fixed part of `run.sh`: the steps, the guard, the restore.
 const BODY: &str = r#"
@@ -337,7 +326,8 @@ healthy() {
   while :; do
     $(python_cmd) -c "$HEALTH_PY" "$PORT" 2>/dev/null && return 0
     [ "$(date +%s)" -ge "$end" ] && return 1
-    sleep 1
+    # Odoo answers within a second of its port opening: a look every quarter second sees it.
+    sleep 0.25 2>/dev/null || sleep 1
   done
 }
 
@@ -395,8 +385,8 @@ apply)
       if [ -e "$DIR/abort" ]; then undo "$(head -n1 "$DIR/abort")" "$(tail -n +2 "$DIR/abort")"; exit $?; fi
       if [ "$(date +%s)" -ge "$end" ]; then undo rolled_back "rolled back by the host guard: no confirmation within ${GUARD}s"; exit $?; fi
       # The client waits on our answer to its confirmation: look often (where sleep takes
-      # fractions), it costs a test and a date per look.
-      sleep 0.2 2>/dev/null || sleep 1
+      # fractions), it costs a test and a date per look, for the seconds a verification takes.
+      sleep 0.05 2>/dev/null || sleep 1
     done
   fi
   if [ -e "$DIR/abort" ]; then undo "$(head -n1 "$DIR/abort")" "$(tail -n +2 "$DIR/abort")"; exit $?; fi

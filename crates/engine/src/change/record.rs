@@ -17,7 +17,7 @@
 
 use super::{ChangeSet, FileChange};
 use crate::error::EngineError;
-use osd_remote::{quote, Cmd, Host, NewFileMode};
+use osd_remote::{quote, Cmd, Host};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime};
 
@@ -169,9 +169,135 @@ pub struct ActionRecord {
     pub can_roll_back: bool,
 }
 
+/// One file [`files_script`] writes: its name under the directory, its content, its mode.
+pub struct NewFile {
+    pub name: String,
+    pub content: Vec<u8>,
+    pub mode: u32,
+}
+
+impl NewFile {
+    pub fn new(name: impl Into<String>, content: impl Into<Vec<u8>>, mode: u32) -> NewFile {
+        NewFile {
+            name: name.into(),
+            content: content.into(),
+            mode,
+        }
+    }
+}
+
+/// Shell that writes `files` into `dir` (made 0700, with any folder a name holds), each through
+/// a private temp file that is checked against the SHA-256 of what was sent, fsynced and renamed
+/// into place: any number of files in one command, where a write per file cost a round trip each
+/// (two through sudo). Stops at the first file that fails, naming it on stderr. Contents travel
+/// as base64 inside the script (binary-safe, and the script is all `sh -s` reads).
+pub fn files_script(dir: &str, files: &[NewFile]) -> String {
+    use base64::Engine as _;
+    let mut s = format!(
+        r#"d={dir}
+mkdir -p -m 700 -- "$d" || exit 1
+umask 077
+put() {{
+  f="$d/$1"; t="$f.osd-tmp"
+  mkdir -p -- "${{f%/*}}" && base64 -d > "$t" && chmod "$2" "$t" && s=$(sha256sum < "$t") \
+    && [ "${{s%% *}}" = "$3" ] && {{ sync -- "$t" 2>/dev/null || sync; }} && mv -f -- "$t" "$f" \
+    || {{ rm -f -- "$t"; echo "could not write $f" >&2; exit 1; }}
+}}
+"#,
+        dir = quote(dir)
+    );
+    for f in files {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&f.content);
+        let mut wrapped = String::with_capacity(b64.len() + b64.len() / 76 + 1);
+        for chunk in b64.as_bytes().chunks(76) {
+            wrapped.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+            wrapped.push('\n');
+        }
+        s.push_str(&format!(
+            "put {} {:o} {} <<'OSD_END'\n{wrapped}OSD_END\n",
+            quote(&f.name),
+            f.mode & 0o7777,
+            super::sha256_hex(&f.content)
+        ));
+    }
+    s
+}
+
+/// Runs a script on the host as root (the records are root's); a failure is an error naming
+/// `what` with the script's own words.
+fn run_as_root(host: &Host, what: &str, script: &str) -> Result<osd_remote::Output, EngineError> {
+    let out = host.run_script(script, true, Duration::from_secs(60))?;
+    if out.ok() {
+        Ok(out)
+    } else {
+        Err(osd_remote::RemoteError::CommandFailed {
+            host: host.name().to_string(),
+            command: what.to_string(),
+            status: out.status,
+            stderr: out.stderr_str().trim().to_string(),
+        }
+        .into())
+    }
+}
+
 impl Record {
+    /// A new record made now by the connected login, its log opened with `log` (lines without
+    /// their time: each gets the time of now).
+    pub fn new(
+        host: &Host,
+        root: &str,
+        id: String,
+        status: RecordStatus,
+        changeset: ChangeSet,
+        instance: Option<InstanceRef>,
+        log: Vec<String>,
+    ) -> Record {
+        Record {
+            id,
+            created: unix_now(),
+            created_text: now_text(),
+            by: crate::who::with_login(Some(host.user())),
+            host: host.name().to_string(),
+            instance,
+            undone: None,
+            status,
+            changeset,
+            verification: Vec::new(),
+            error: None,
+            log: log
+                .into_iter()
+                .map(|l| format!("{} {l}", now_text()))
+                .collect(),
+            action: None,
+            root: root.to_string(),
+        }
+    }
+
     pub fn dir(&self) -> String {
         format!("{}/changesets/{}", self.root, self.id)
+    }
+
+    /// The files that make the record itself, record.json and status: written last, so a
+    /// record.json present means the record is whole.
+    fn own_files(&self) -> [NewFile; 2] {
+        [
+            NewFile::new(
+                "record.json",
+                serde_json::to_vec_pretty(self).expect("record serializes"),
+                0o600,
+            ),
+            NewFile::new("status", format!("{}\n", self.status.as_str()), 0o600),
+        ]
+    }
+
+    /// The before- and after-images of its files.
+    fn images(&self) -> Vec<NewFile> {
+        let mut v = Vec::with_capacity(self.changeset.files.len() * 2);
+        for (i, f) in self.changeset.files.iter().enumerate() {
+            v.push(NewFile::new(format!("before/{i}"), f.before.clone(), 0o600));
+            v.push(NewFile::new(format!("after/{i}"), f.after.clone(), 0o600));
+        }
+        v
     }
 
     /// When and by whom it was rolled back on request: the stamp, or for records written before
@@ -302,8 +428,8 @@ fn now_text() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
-/// Creates the record on the host (before anything is touched) with the before- and after-images.
-/// `instance`: the Odoo instance it is made for.
+/// Creates the record on the host (before anything is touched) with the before- and after-images,
+/// in one command. `instance`: the Odoo instance it is made for.
 pub fn create(
     host: &Host,
     root: &str,
@@ -311,32 +437,42 @@ pub fn create(
     cs: &ChangeSet,
     instance: Option<InstanceRef>,
 ) -> Result<Record, EngineError> {
-    let rec = Record {
-        id: id.to_string(),
-        created: unix_now(),
-        created_text: now_text(),
-        by: crate::who::with_login(Some(host.user())),
-        host: host.name().to_string(),
-        instance,
-        undone: None,
-        status: RecordStatus::Recorded,
-        changeset: cs.clone(),
-        verification: Vec::new(),
-        error: None,
-        log: vec![format!("{} recorded", now_text())],
-        action: None,
-        root: root.to_string(),
-    };
-    let dir = rec.dir();
-    host.mkdir_p(&format!("{dir}/before"), 0o700)?;
-    host.mkdir_p(&format!("{dir}/after"), 0o700)?;
-    let private = NewFileMode::new(None, None, 0o600);
-    for (i, f) in cs.files.iter().enumerate() {
-        host.write_atomic(&format!("{dir}/before/{i}"), &f.before, &private)?;
-        host.write_atomic(&format!("{dir}/after/{i}"), &f.after, &private)?;
-    }
-    save(host, &rec)?;
+    let rec = recorded(host, root, id, cs, instance);
+    write(host, &rec, Vec::new())?;
     Ok(rec)
+}
+
+/// A change set's record as [`create`] saves it, not yet written.
+pub fn recorded(
+    host: &Host,
+    root: &str,
+    id: &str,
+    cs: &ChangeSet,
+    instance: Option<InstanceRef>,
+) -> Record {
+    Record::new(
+        host,
+        root,
+        id.to_string(),
+        RecordStatus::Recorded,
+        cs.clone(),
+        instance,
+        vec!["recorded".into()],
+    )
+}
+
+/// Writes a new record whole: its images, then `extra` files beside it (the change set's
+/// program), then record.json and status — one command.
+pub fn write(host: &Host, rec: &Record, extra: Vec<NewFile>) -> Result<(), EngineError> {
+    let mut files = rec.images();
+    files.extend(extra);
+    files.extend(rec.own_files());
+    run_as_root(
+        host,
+        &format!("save the record of change set {} in {}", rec.id, rec.dir()),
+        &files_script(&rec.dir(), &files),
+    )?;
+    Ok(())
 }
 
 /// Records an action done (see [`ActionRecord`]): status `applied`, no change set, the audit
@@ -348,41 +484,38 @@ pub fn record_action(
     action: ActionRecord,
     log: Vec<String>,
 ) -> Result<Record, EngineError> {
-    let id = new_id(&ChangeSet::default());
-    let rec = Record {
-        id,
-        created: unix_now(),
-        created_text: now_text(),
-        by: crate::who::with_login(Some(host.user())),
-        host: host.name().to_string(),
+    let mut rec = Record::new(
+        host,
+        root,
+        new_id(&ChangeSet::default()),
+        RecordStatus::Applied,
+        ChangeSet::default(),
         instance,
-        undone: None,
-        status: RecordStatus::Applied,
-        changeset: ChangeSet::default(),
-        verification: Vec::new(),
-        error: None,
-        log: log
-            .into_iter()
-            .map(|l| format!("{} {l}", now_text()))
-            .collect(),
-        action: Some(action),
-        root: root.to_string(),
-    };
-    host.mkdir_p(&rec.dir(), 0o700)?;
+        log,
+    );
+    rec.action = Some(action);
     save(host, &rec)?;
     Ok(rec)
 }
 
+/// Saves record.json and status (one command).
 pub fn save(host: &Host, rec: &Record) -> Result<(), EngineError> {
-    let json = serde_json::to_vec_pretty(rec).expect("record serializes");
-    let private = NewFileMode::new(None, None, 0o600);
-    host.write_atomic(&format!("{}/record.json", rec.dir()), &json, &private)?;
-    host.write_atomic(
-        &format!("{}/status", rec.dir()),
-        format!("{}\n", rec.status.as_str()).as_bytes(),
-        &private,
+    run_as_root(
+        host,
+        &format!("save the record of change set {} in {}", rec.id, rec.dir()),
+        &files_script(&rec.dir(), &rec.own_files()),
     )?;
     Ok(())
+}
+
+/// The verification rows as the file saved beside the record (`verification.json`, which wins
+/// over record.json's): the client writes it with its confirmation or abort, in one command.
+pub fn verification_file(rows: &[Verification]) -> NewFile {
+    NewFile::new(
+        "verification.json",
+        serde_json::to_vec_pretty(rows).expect("rows serialize"),
+        0o600,
+    )
 }
 
 /// What the host's program last said: its status wins over record.json's (the program settles
@@ -410,47 +543,103 @@ pub fn set_status(
     save(host, rec)
 }
 
-/// Loads a record with its file images (`before`/`after` filled in).
+/// Loads a record with its file images (`before`/`after` filled in), in one command.
 pub fn load(host: &Host, root: &str, id: &str) -> Result<Record, EngineError> {
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(EngineError::BadChangeSetId { id: id.to_string() });
     }
     let dir = format!("{root}/changesets/{id}");
-    let json = host
-        .read_file(&format!("{dir}/record.json"))
-        .map_err(|e| match e {
-            // A lost connection stays what it is: the record may well be there.
-            e if crate::error::remote_lost(&e) => EngineError::Remote(e),
-            _ => EngineError::NoSuchChangeSet {
+    // Each file as its length and its bytes (images are any bytes), each copied first so the
+    // length is that of what is sent even while the host's program replaces the file.
+    let script = format!(
+        r#"d={dir}
+[ -f "$d/record.json" ] || exit 3
+t=$(mktemp) || exit 1
+trap 'rm -f -- "$t"' EXIT
+emit() {{ if cat -- "$1" > "$t" 2>/dev/null; then wc -c < "$t"; cat -- "$t"; else echo -; fi; }}
+emit "$d/record.json"; emit "$d/status"; emit "$d/reason"; emit "$d/verification.json"
+i=0; while [ -f "$d/before/$i" ]; do emit "$d/before/$i"; emit "$d/after/$i"; i=$((i + 1)); done"#,
+        dir = quote(&dir)
+    );
+    let out = host.run_script(&script, true, Duration::from_secs(60))?;
+    let damaged = |detail: String| EngineError::DamagedRecord {
+        host: host.name().to_string(),
+        id: id.to_string(),
+        detail,
+    };
+    match out.status {
+        0 => {}
+        3 => {
+            return Err(EngineError::NoSuchChangeSet {
                 host: host.name().to_string(),
                 id: id.to_string(),
-            },
-        })?;
-    let mut rec: Record =
-        serde_json::from_slice(&json).map_err(|e| EngineError::DamagedRecord {
-            host: host.name().to_string(),
-            id: id.to_string(),
-            detail: e.to_string(),
-        })?;
+            })
+        }
+        _ => {
+            return Err(osd_remote::RemoteError::CommandFailed {
+                host: host.name().to_string(),
+                command: format!("read the record in {dir}"),
+                status: out.status,
+                stderr: out.stderr_str().trim().to_string(),
+            }
+            .into())
+        }
+    }
+    let mut files = LengthPrefixed(&out.stdout);
+    let mut next = || files.next().map_err(&damaged);
+    let json = next()?.unwrap_or_default();
+    let mut rec: Record = serde_json::from_slice(&json).map_err(|e| damaged(e.to_string()))?;
     rec.root = root.to_string();
-    let status = host.read_file(&format!("{dir}/status")).unwrap_or_default();
-    let reason = host.read_file(&format!("{dir}/reason")).unwrap_or_default();
+    let status = next()?.unwrap_or_default();
+    let reason = next()?.unwrap_or_default();
+    if let Some(rows) = next()? {
+        rec.verification = serde_json::from_slice(&rows).map_err(|e| damaged(e.to_string()))?;
+    }
     merge_host_state(
         &mut rec,
         &String::from_utf8_lossy(&status),
         &String::from_utf8_lossy(&reason),
     );
     for (i, f) in rec.changeset.files.iter_mut().enumerate() {
-        f.before = host.read_file(&format!("{dir}/before/{i}"))?;
-        f.after = host.read_file(&format!("{dir}/after/{i}"))?;
+        let missing = || damaged(format!("the image of file {i} ({}) is missing", f.path));
+        f.before = next()?.ok_or_else(missing)?;
+        f.after = next()?.ok_or_else(missing)?;
     }
     Ok(rec)
+}
+
+/// Reads what `emit` in [`load`]'s script prints: per file its length on a line, then its
+/// bytes, or `-` for a file that is absent.
+struct LengthPrefixed<'a>(&'a [u8]);
+
+impl LengthPrefixed<'_> {
+    fn next(&mut self) -> Result<Option<Vec<u8>>, String> {
+        let nl = self
+            .0
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("the record ended early")?;
+        let head = String::from_utf8_lossy(&self.0[..nl]).trim().to_string();
+        let rest = &self.0[nl + 1..];
+        if head == "-" {
+            self.0 = rest;
+            return Ok(None);
+        }
+        let n: usize = head
+            .parse()
+            .map_err(|_| format!("unexpected length {head:?}"))?;
+        if rest.len() < n {
+            return Err("the record ended early".into());
+        }
+        self.0 = &rest[n..];
+        Ok(Some(rest[..n].to_vec()))
+    }
 }
 
 /// Every record on the host, oldest first, in one command (without file images).
 pub fn history(host: &Host, root: &str) -> Result<Vec<Record>, EngineError> {
     let script = format!(
-        "for f in {root}/changesets/*/record.json; do [ -f \"$f\" ] || continue; d=${{f%/record.json}}; cat \"$f\"; printf '\\037'; cat \"$d/status\" 2>/dev/null; printf '\\037'; cat \"$d/reason\" 2>/dev/null; printf '\\n\\036\\n'; done",
+        "for f in {root}/changesets/*/record.json; do [ -f \"$f\" ] || continue; d=${{f%/record.json}}; cat \"$f\"; printf '\\037'; cat \"$d/status\" 2>/dev/null; printf '\\037'; cat \"$d/reason\" 2>/dev/null; printf '\\037'; cat \"$d/verification.json\" 2>/dev/null; printf '\\n\\036\\n'; done",
         root = quote(root)
     );
     let out = host.run_script(&script, true, Duration::from_secs(30))?;
@@ -463,6 +652,12 @@ pub fn history(host: &Host, root: &str) -> Result<Vec<Record>, EngineError> {
             let mut parts = s.split('\u{1f}');
             let mut r = serde_json::from_str::<Record>(parts.next()?).ok()?;
             let (status, reason) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            if let Some(rows) = parts
+                .next()
+                .and_then(|v| serde_json::from_str(v.trim()).ok())
+            {
+                r.verification = rows;
+            }
             merge_host_state(&mut r, status, reason);
             r.root = root.to_string();
             Some(r)
@@ -480,35 +675,72 @@ pub struct Lock<'h> {
 }
 
 pub fn lock<'h>(host: &'h Host, root: &str, holder: &str) -> Result<Lock<'h>, EngineError> {
-    host.mkdir_p(root, 0o700)?;
+    lock_and_hash(host, root, holder, &[]).map(|(lock, _)| lock)
+}
+
+/// Takes the lock and, holding it, the SHA-256 of each of `paths` (`None`: absent or not a
+/// regular file; links are followed): one command, so an apply checks that nothing changed
+/// since its plan in the same round trip that stops anyone else from changing it.
+pub fn lock_and_hash<'h>(
+    host: &'h Host,
+    root: &str,
+    holder: &str,
+    paths: &[&str],
+) -> Result<(Lock<'h>, Vec<Option<String>>), EngineError> {
     let dir = format!("{root}/lock");
-    let out = host.run(
-        &Cmd::new("mkdir")
-            .arg("-m")
-            .arg("700")
-            .arg(&dir)
-            .privileged(),
-    )?;
-    if !out.ok() {
-        let owner = host
-            .read_file(&format!("{dir}/owner"))
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
-            .unwrap_or_default();
-        return Err(EngineError::Locked {
-            host: host.name().to_string(),
-            owner,
-        });
+    let mut script = format!(
+        r#"r={root}; l={lock}
+mkdir -p -m 700 -- "$r" || exit 1
+if ! mkdir -m 700 -- "$l" 2>/dev/null; then
+  [ -d "$l" ] || {{ echo "cannot create $l" >&2; exit 1; }}
+  echo locked; cat -- "$l/owner" 2>/dev/null; exit 0
+fi
+printf '%s\n' {owner} > "$l/owner.tmp" && mv -f -- "$l/owner.tmp" "$l/owner" || {{ rm -rf -- "$l"; exit 1; }}
+echo held
+hash() {{ if [ -f "$1" ] && s=$(sha256sum < "$1"); then echo "${{s%% *}}"; else echo -; fi; }}
+"#,
+        root = quote(root),
+        lock = quote(&dir),
+        owner = quote(&format!("{holder} since {}", now_text())),
+    );
+    for p in paths {
+        script.push_str(&format!("hash {}\n", quote(p)));
     }
-    host.write_atomic(
-        &format!("{dir}/owner"),
-        format!("{holder} since {}\n", now_text()).as_bytes(),
-        &NewFileMode::default(),
-    )?;
-    Ok(Lock {
+    let out = run_as_root(host, &format!("take the lock {dir}"), &script)?;
+    let text = out.stdout_str();
+    let mut lines = text.lines();
+    match lines.next() {
+        Some("held") => {}
+        Some("locked") => {
+            return Err(EngineError::Locked {
+                host: host.name().to_string(),
+                owner: lines.collect::<Vec<_>>().join("\n").trim().to_string(),
+            })
+        }
+        _ => {
+            return Err(osd_remote::RemoteError::UnexpectedOutput {
+                host: host.name().to_string(),
+                command: format!("take the lock {dir}"),
+                detail: text.chars().take(200).collect(),
+            }
+            .into())
+        }
+    }
+    let lock = Lock {
         host,
         dir,
         held: true,
-    })
+    };
+    let hashes: Vec<Option<String>> = lines.map(|l| (l != "-").then(|| l.to_string())).collect();
+    if hashes.len() != paths.len() {
+        return Err(osd_remote::RemoteError::UnexpectedOutput {
+            host: host.name().to_string(),
+            command: format!("hash the files under the lock {}", lock.dir),
+            detail: format!("{} hashes for {} files", hashes.len(), paths.len()),
+        }
+        .into());
+    }
+    Ok((lock, hashes))
 }
 
 impl Lock<'_> {
@@ -659,4 +891,52 @@ pub fn file_label(f: &FileChange) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `load`'s script prints is read back byte for byte: images with newlines, NULs and
+    /// the separator-like bytes a config file could hold, absent files, and a cut short output.
+    #[test]
+    fn length_prefixed_files_read_back_exactly() {
+        let image: &[u8] = b"a\n\x00\x1e\x1f-\n12\n";
+        let mut out = format!("{}\n", image.len()).into_bytes();
+        out.extend_from_slice(image);
+        out.extend_from_slice(b"-\n0\n");
+        let mut r = LengthPrefixed(&out);
+        assert_eq!(r.next().unwrap().as_deref(), Some(image));
+        assert_eq!(r.next().unwrap(), None);
+        assert_eq!(r.next().unwrap().as_deref(), Some(&b""[..]));
+        assert!(
+            r.next().is_err(),
+            "nothing left is an error, not an empty file"
+        );
+        assert!(LengthPrefixed(b"5\nabc").next().is_err());
+        assert!(LengthPrefixed(b"x\nabc").next().is_err());
+    }
+
+    /// Every file travels as base64 with its SHA-256 and mode; the heredoc's end word cannot
+    /// occur in base64.
+    #[test]
+    fn files_script_carries_each_file_with_its_hash() {
+        let s = files_script(
+            "/var/lib/odoo-session-doctor/changesets/x",
+            &[
+                NewFile::new("before/0", &b"admin_passwd = s3cret\n"[..], 0o600),
+                NewFile::new("run.sh", &b"#!/bin/sh\n"[..], 0o700),
+            ],
+        );
+        assert!(!s.contains("s3cret"), "contents are encoded, not pasted");
+        assert!(s.contains(&format!(
+            "put before/0 600 {} <<'OSD_END'",
+            super::super::sha256_hex(b"admin_passwd = s3cret\n")
+        )));
+        assert!(s.contains("put run.sh 700 "));
+        assert!(
+            !base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [0xffu8; 300])
+                .contains("OSD_END")
+        );
+    }
 }

@@ -36,8 +36,12 @@ use std::time::Duration;
 
 /// The reader/deleter run on the host (Python, stdlib only).
 const READER_PY: &str = include_str!("reader.py");
-/// The device-log writer of a log-out on 18+ (Python + psycopg2, as Odoo's user).
-const REVOKE_PY: &str = include_str!("revoke.py");
+/// The device-log writer of a log-out on 18+ (Python + psycopg2, as Odoo's user), connected as
+/// Odoo connects.
+const REVOKE_PY: &str = concat!(
+    include_str!("../odoo_connect.py"),
+    include_str!("revoke.py")
+);
 
 /// One device a session was used from (18+: the session's `_trace`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

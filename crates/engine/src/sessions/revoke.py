@@ -2,25 +2,12 @@
 # (write through the ORM: revoked = true, write_date = now, write_uid = the acting user; here the
 # superuser, as a server-side action). Run as Odoo's user, connected as Odoo connects (odoo.conf).
 # The stored identifiers come on stdin from the reader on the same host.
-import configparser, json, sys
+# odoo_connect comes first in the same script (odoo_connect.py, see sessions/mod.rs).
+import json, sys
 spec = json.load(sys.stdin)
-import psycopg2
-opts = {}
-if spec.get("config"):
-    p = configparser.RawConfigParser()
-    p.read(spec["config"])
-    if p.has_section("options"):
-        opts = dict(p.items("options"))
-def opt(k):
-    v = (opts.get(k) or "").strip()
-    return None if v in ("", "False", "None") else v
-kw = {}
-for ok, pk in (("db_host", "host"), ("db_port", "port"), ("db_user", "user"), ("db_password", "password"), ("db_sslmode", "sslmode")):
-    if opt(ok):
-        kw[pk] = opt(ok)
 rows = 0
 for db, ids in sorted(spec["by_db"].items()):
-    conn = psycopg2.connect(dbname=db, application_name="odoo-session-doctor", **kw)
+    conn = odoo_connect(spec.get("config"), db)
     with conn:
         with conn.cursor() as cr:
             cr.execute("SELECT to_regclass(%s) IS NOT NULL", ("res_device_log",))
