@@ -759,29 +759,7 @@ const KEYRING_INNER: &str = "remember_and_forget_inside_a_private_keyring";
 #[test]
 fn a_remembered_password_connects_without_the_form_until_forgotten() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = tmp.path().join("run");
-    std::fs::create_dir_all(&run).unwrap();
-    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    let script = r#"echo -n lab-keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97
-exec "$0" --exact "$1" --ignored --nocapture --test-threads=1"#;
-    let out = std::process::Command::new("dbus-run-session")
-        .args(["--", "sh", "-c", script])
-        .arg(std::env::current_exe().unwrap())
-        .arg(KEYRING_INNER)
-        .env("XDG_DATA_HOME", tmp.path().join("data"))
-        .env("XDG_RUNTIME_DIR", &run)
-        .env("OSD_TEST_DATA", tmp.path())
-        .output()
-        .expect("dbus-run-session runs (scripts/install-deps installs dbus and gnome-keyring)");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "inner test failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
+    osd_testlab::keyring::run_inside(KEYRING_INNER, tmp.path(), &[]);
 }
 
 #[test]

@@ -15,8 +15,7 @@ use crate::connect::ConnArgs;
 use crate::render::Failure;
 use crate::{connect_following, DiagArgs};
 use clap::Args;
-use osd_engine::change::{effect, record};
-use osd_engine::report::{self, Format, Inputs, Meta, ReportModel};
+use osd_engine::report::{self, Format, ReportModel};
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone)]
@@ -64,37 +63,26 @@ fn format_of(args: &ReportArgs) -> Result<Format, Failure> {
         .map_err(|e: report::ReportError| Failure::new(e, "use --format html, md or json"))
 }
 
-/// Diagnoses the target, reads its change-set history and re-checks the applied change sets.
+/// Diagnoses the target, reads its change-set history and re-checks the applied change sets
+/// (the engine's, as for each host of a fleet).
 fn diagnose(conn: &ConnArgs, diag: &DiagArgs) -> Result<ReportModel, Failure> {
     let fail = |e: osd_engine::EngineError| Failure::engine(&e, &conn.target);
     let opts = diag.options().map_err(fail)?;
     let act = Activity::start("");
     let host = connect_following(conn, &act).map_err(fail)?;
-    let d = osd_engine::diagnose_with_progress(&host, &opts, &|p| act.follow(p)).map_err(fail)?;
-    act.say("Reading the change-set history");
-    let records = record::history(&host, &diag.state_dir).unwrap_or_else(|e| {
-        // A report without the history is still worth having; say what is missing.
-        eprintln!(
-            "warning: the change-set history of {} could not be read: {e}",
-            host.name()
-        );
-        Vec::new()
-    });
-    let effects = effect::check(&host, Some(&d.facts.odoo), &records).map_err(fail)?;
-    drop(act);
-    let inputs = Inputs {
-        diagnosis: &d,
-        before: None,
-        records: &records,
-        target: Some(&conn.target),
+    let h = osd_engine::fleet::diagnose_host(
+        &host,
+        &opts,
+        &diag.state_dir,
+        &conn.target,
         // A saved server named as TARGET titles the report with its name.
-        saved_name: conn.saved.as_ref().map(|s| s.name.as_str()),
-        effects: &effects,
-    };
-    Ok(ReportModel::build(
-        inputs,
-        Meta::now(osd_engine::who::with_login(Some(host.user()))),
-    ))
+        conn.saved.as_ref().map(|s| s.name.as_str()),
+        // A report without the history is still worth having; say what is missing.
+        &|w| eprintln!("warning: {w}"),
+        &|p| act.follow(p),
+    )
+    .map_err(fail)?;
+    Ok(h.report)
 }
 
 fn write(out: Option<&Path>, text: &str) -> Result<(), Failure> {

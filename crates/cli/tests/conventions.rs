@@ -349,30 +349,7 @@ const INNER: &str = "remembered_password_inside_a_private_keyring";
 #[test]
 fn a_remembered_password_logs_in_until_it_is_forgotten() {
     let tmp = tempfile::tempdir().unwrap();
-    let run_dir = tmp.path().join("run");
-    std::fs::create_dir_all(&run_dir).unwrap();
-    std::fs::set_permissions(
-        &run_dir,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
-    let script = r#"echo -n lab-keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97
-exec "$0" --exact "$1" --ignored --nocapture --test-threads=1"#;
-    let out = Command::new("dbus-run-session")
-        .args(["--", "sh", "-c", script])
-        .arg(std::env::current_exe().unwrap())
-        .arg(INNER)
-        .env("XDG_DATA_HOME", tmp.path().join("data"))
-        .env("XDG_RUNTIME_DIR", &run_dir)
-        .env("OSD_TEST_DATA", tmp.path())
-        .output()
-        .expect("dbus-run-session runs (scripts/install-deps installs dbus and gnome-keyring)");
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "inner test failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
+    osd_testlab::keyring::run_inside(INNER, tmp.path(), &[]);
 }
 
 #[test]

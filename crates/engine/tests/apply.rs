@@ -753,7 +753,7 @@ fn a_full_disk_changes_nothing() {
 /// what the record shows afterwards, images byte for byte.
 #[test]
 fn the_steps_before_the_program_starts_take_two_commands_and_the_record_is_whole() {
-    let (lab, host, opts, _before, d0, cs) = setup(
+    let (_lab, host, opts, _before, d0, cs) = setup(
         "missing-forwarded-headers",
         &["proxy.headers", "proxy.canonical-host"],
     );

@@ -6,37 +6,13 @@
 use osd_remote::Secret;
 use osd_servers::secrets::{self, SecretKind};
 use osd_servers::{AuthMethod, ServerInput, ServerStore};
-use std::process::Command;
 
 const INNER: &str = "inside_a_private_keyring";
 
 #[test]
 fn a_remembered_password_lives_in_the_keyring_and_never_in_servers_toml() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = tmp.path().join("run");
-    std::fs::create_dir_all(&run).unwrap();
-    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    // The keyring daemon is started and unlocked (creating its login keyring with this password)
-    // before the test binary runs; the binary then talks to it over the private bus.
-    let script = r#"echo -n lab-keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97
-exec "$0" --exact "$1" --ignored --nocapture --test-threads=1"#;
-    let out = Command::new("dbus-run-session")
-        .args(["--", "sh", "-c", script])
-        .arg(std::env::current_exe().unwrap())
-        .arg(INNER)
-        .env("XDG_DATA_HOME", tmp.path().join("data"))
-        .env("XDG_RUNTIME_DIR", &run)
-        .env("HOME", tmp.path())
-        .env("OSD_TEST_DATA", tmp.path())
-        .output()
-        .expect("dbus-run-session runs (scripts/install-deps installs dbus and gnome-keyring)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "inner keyring test failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
+    osd_testlab::keyring::run_inside(INNER, tmp.path(), &[("HOME", tmp.path())]);
     // The keyring file on disk is encrypted: the secret is not in it as text either.
     let keyrings = tmp.path().join("data/keyrings");
     for f in std::fs::read_dir(&keyrings).unwrap() {

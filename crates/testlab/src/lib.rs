@@ -15,6 +15,7 @@ use std::process::{Command, Output};
 
 use serde::{Deserialize, Serialize};
 
+pub mod keyring;
 pub mod probe;
 
 /// Every scenario the lab knows (same list as `tests/lab/lab scenarios`).

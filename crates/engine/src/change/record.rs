@@ -12,8 +12,14 @@
 //!   changesets/<id>/status            the status as last set, by the client or by the change
 //!                                     set's program on the host (see [`super::onhost`]); it wins
 //!                                     over record.json's, and `reason` over its error
+//!   changesets/<id>/verification.json what the client verified after the restart, written with
+//!                                     its confirmation or abort; wins over record.json's
 //!   changesets/<id>/run.sh, events, … the change set's program and what it did
 //! ```
+//!
+//! Every operation here is one command on the host whatever the number of files (issue 17: a
+//! write per file cost a round trip each, two through sudo): files travel inside the script
+//! ([`files_script`]), a record comes back as length-prefixed files ([`load`]).
 
 use super::{ChangeSet, FileChange};
 use crate::error::EngineError;

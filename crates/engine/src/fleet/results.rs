@@ -120,9 +120,10 @@ pub fn exit_code(hosts: &[FleetHost]) -> i32 {
     hosts.iter().map(FleetHost::exit_code).max().unwrap_or(0)
 }
 
-/// Diagnoses one connected host and re-checks its change sets: the report `report` writes.
-/// `state_dir`: where its change-set records are; a history that cannot be read leaves the
-/// report without it (said in `warn`), not without a diagnosis.
+/// Diagnoses one connected host and re-checks its change sets: the report `report` writes, for
+/// one host (the CLI's `report`) or each of a fleet. `state_dir`: where its change-set records
+/// are; a history that cannot be read leaves the report without it (said in `warn`), not
+/// without a diagnosis. `progress` follows the diagnosis.
 pub fn diagnose_host(
     host: &Host,
     opts: &DiagnoseOptions,
@@ -130,8 +131,9 @@ pub fn diagnose_host(
     target: &str,
     saved_name: Option<&str>,
     warn: &dyn Fn(String),
+    progress: crate::progress::Sink,
 ) -> Result<HostReport, EngineError> {
-    let d = crate::diagnose(host, opts)?;
+    let d = crate::diagnose_with_progress(host, opts, progress)?;
     let records = record::history(host, state_dir).unwrap_or_else(|e| {
         warn(format!(
             "the change-set history of {} could not be read: {e}",
@@ -176,8 +178,16 @@ pub fn diagnose_fleet(
             let result = connect(t).and_then(|host| {
                 let state_dir = t.state_dir.as_deref().unwrap_or(default_state_dir);
                 // A missing history only thins the report; it is no reason to fail the host.
-                diagnose_host(&host, &o, state_dir, &target, None, &|w| log::warn!("{w}"))
-                    .map_err(|e| e.to_string())
+                diagnose_host(
+                    &host,
+                    &o,
+                    state_dir,
+                    &target,
+                    None,
+                    &|w| log::warn!("{w}"),
+                    &crate::progress::quiet,
+                )
+                .map_err(|e| e.to_string())
             });
             FleetHost {
                 name: t.name.clone(),
