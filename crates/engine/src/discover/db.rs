@@ -1108,15 +1108,23 @@ pub fn database_error(
     }
 }
 
-/// Reads system parameters afresh, one connection per database (a psql run each on a
-/// socket-only host). `(database, key)` pairs in, values in the same order out; `None` when the
-/// row does not exist, `Err` when a database cannot be asked (then nothing may be changed).
+/// Reads system parameters afresh, one connection per database (on a socket-only host, one
+/// psql run for all of them). `(database, key)` pairs in, values in the same order out; `None`
+/// when the row does not exist, `Err` when a database cannot be asked (then nothing may be
+/// changed).
 pub fn read_params(
     host: &Host,
     odoo: &OdooFacts,
     wanted: &[(&str, &str)],
 ) -> Result<Vec<Option<String>>, crate::EngineError> {
     let mut open: BTreeMap<&str, Db> = BTreeMap::new();
+    if let (Some(&(first, _)), true) = (wanted.first(), db_target(odoo).via_socket) {
+        let d = Db::open(host, odoo, first).map_err(|e| database_error(host, odoo, first, e))?;
+        if let Some(route) = d.psql_route() {
+            return read_params_psql(host, odoo, &route, wanted);
+        }
+        open.insert(first, d);
+    }
     let mut values = Vec::with_capacity(wanted.len());
     for &(db, key) in wanted {
         let conn = match open.entry(db) {
@@ -1129,6 +1137,81 @@ pub fn read_params(
             conn.read_param(key)
                 .map_err(|d| database_error(host, odoo, db, d))?,
         );
+    }
+    Ok(values)
+}
+
+/// [`read_params`] through psql: each database's keys in one statement, all databases in one run.
+fn read_params_psql(
+    host: &Host,
+    odoo: &OdooFacts,
+    route: &PsqlRoute,
+    wanted: &[(&str, &str)],
+) -> Result<Vec<Option<String>>, crate::EngineError> {
+    let mut dbs: Vec<&str> = Vec::new();
+    for &(db, _) in wanted {
+        if !dbs.contains(&db) {
+            dbs.push(db);
+        }
+    }
+    // Keys travel as psql variables, `osd_key_<database>_<key>` by position.
+    let mut vars: Vec<(String, String)> = Vec::new();
+    let reads: Vec<BatchRead> = dbs
+        .iter()
+        .enumerate()
+        .map(|(i, &db)| {
+            let mut keys: Vec<&str> = Vec::new();
+            for &(d, key) in wanted {
+                if d == db && !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            let list: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .map(|(j, key)| {
+                    vars.push((format!("osd_key_{i}_{j}"), key.to_string()));
+                    format!(":'osd_key_{i}_{j}'")
+                })
+                .collect();
+            BatchRead {
+                db: db.to_string(),
+                script: format!(
+                    "SELECT key, value FROM ir_config_parameter WHERE key IN ({});\n",
+                    list.join(", ")
+                ),
+            }
+        })
+        .collect();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let (results, _runs) = psql_batch(host, route, &reads, &vars);
+    let mut by_db: BTreeMap<&str, Result<BTreeMap<String, Option<String>>, DbError>> = dbs
+        .iter()
+        .zip(results)
+        .map(|(&db, r)| {
+            let values = r.map(|(_, rows)| {
+                rows.into_iter()
+                    .filter_map(|row| {
+                        let mut row = row.into_iter();
+                        Some((row.next().flatten()?, row.next().flatten()))
+                    })
+                    .collect()
+            });
+            (db, values)
+        })
+        .collect();
+    let mut values = Vec::with_capacity(wanted.len());
+    for &(db, key) in wanted {
+        match by_db.get(db) {
+            Some(Ok(found)) => values.push(found.get(key).cloned().flatten()),
+            _ => {
+                let e = by_db
+                    .remove(db)
+                    .expect("every database was read")
+                    .expect_err("this database's read failed");
+                return Err(database_error(host, odoo, db, socket_error(&route.tcp, e)));
+            }
+        }
     }
     Ok(values)
 }
