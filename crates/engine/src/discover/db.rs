@@ -1,8 +1,8 @@
 //! Odoo's database, reached the way Odoo reaches it: over TCP through an SSH tunnel with the
 //! credentials from odoo.conf, or — when odoo.conf sets no `db_host` (the Debian package's
 //! default: the local socket with peer authentication) and TCP refuses us — with `psql` run on the
-//! host as the Odoo user. Values always travel as parameters (`$1` over TCP, psql variables
-//! quoted by psql itself), never spliced into SQL. Only session-related parameters are read;
+//! host as the Odoo user, every database in one psql run ([`psql_batch`]). Values always travel
+//! as parameters (`$1` over TCP, psql variables quoted by psql itself), never spliced into SQL. Only session-related parameters are read;
 //! `database.secret` is checked for presence, never read.
 
 use crate::db_scope::DbScope;
