@@ -546,7 +546,17 @@ fn batch_runs(
         }
         match last {
             // psql stopped in that database's part (its \connect failed): go on after it.
-            Some(i) => start += i + 1,
+            Some(i) => {
+                let slot = &mut results[start + i];
+                if matches!(slot, Some(Ok((tags, rows))) if tags.is_empty() && rows.is_empty()) {
+                    // Stopped with nothing said (killed): no read is not an empty database.
+                    *slot = Some(Err(failed(&format!(
+                        "psql stopped with status {} before reading this database",
+                        out.status
+                    ))));
+                }
+                start += i + 1;
+            }
             None => {
                 let error = failed(&before);
                 let about_it = before.contains(&format!("\"{}\"", run[0].db));
