@@ -129,9 +129,10 @@ impl Facts {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Cost {
     pub executions: u64,
+    /// Statements sent over TCP, plus psql runs (a run that reads every database is one).
     pub db_round_trips: u64,
     pub http_requests: u64,
-    /// Database statements that ran as psql on the host (each one command execution).
+    /// psql runs on the host (each one command execution; one run reads all the databases).
     pub psql_runs: u64,
     /// Wall time of each stage in milliseconds, in order (for the benchmark).
     pub stages_ms: Vec<(String, u64)>,

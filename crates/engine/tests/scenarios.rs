@@ -317,6 +317,117 @@ fn database_on_the_local_socket_only_is_read_with_psql_on_the_host() {
     );
 }
 
+/// An Odoo-like database for the read: the tables it asks, `base` at 17, and its own lifetime.
+const ODOO_LIKE_SQL: &str = "CREATE TABLE ir_config_parameter (id serial PRIMARY KEY, key varchar, value text);
+    CREATE TABLE ir_module_module (id serial PRIMARY KEY, name varchar, state varchar, latest_version varchar);
+    CREATE TABLE ir_cron (id serial PRIMARY KEY, cron_name varchar, active boolean);
+    INSERT INTO ir_module_module (name, state, latest_version) VALUES ('base', 'installed', '17.0.1.3');
+    INSERT INTO ir_cron (cron_name, active) VALUES ('Base: Auto-vacuum internal data', true);";
+
+#[test]
+fn a_socket_instance_with_many_databases_reads_them_all_in_one_psql_run() {
+    // The Debian package's layout on a server with many databases: without db_name, the prefork
+    // cron visits every database of the role, so each one's lifetime is read.
+    let lab = Lab::up("socket-db");
+    let conf = lab.host_path(&lab.info.odoo.conf);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let without_db_name: String = text
+        .lines()
+        .filter(|l| !l.starts_with("db_name"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&conf, without_db_name).unwrap();
+    let host = connect(&lab);
+    let opts = options(&lab);
+    let diagnosed = |host: &osd_remote::Host| {
+        let before = host.exec_count();
+        let d = osd_engine::diagnose(host, &opts).expect("diagnose the lab");
+        (d, host.exec_count() - before)
+    };
+    let (few, few_execs) = diagnosed(&host);
+    assert_eq!(few.facts.cost.psql_runs, 2, "{:?}", few.facts.cost);
+
+    // 24 more: Odoo-like ones with their own lifetime (a name with quotes and spaces among
+    // them) and one that is not Odoo's.
+    let mut pg = postgres::Client::connect(&lab.pg_conninfo(), postgres::NoTls).unwrap();
+    let mut odoo_like: Vec<(String, String)> = (0..22)
+        .map(|i| (format!("many_{i:02}"), (3600 + i).to_string()))
+        .collect();
+    odoo_like.push(("it's \"odd\" one".into(), "7777".into()));
+    for (name, lifetime) in &odoo_like {
+        pg.batch_execute(&format!(
+            "CREATE DATABASE \"{}\" TEMPLATE template0",
+            name.replace('"', "\"\"")
+        ))
+        .unwrap();
+        let p = &lab.info.postgres;
+        let mut db = postgres::Config::new();
+        db.host(&p.host)
+            .port(p.port)
+            .user(&p.user)
+            .password(&p.password)
+            .dbname(name);
+        let mut c = db.connect(postgres::NoTls).unwrap();
+        c.batch_execute(ODOO_LIKE_SQL).unwrap();
+        c.execute(
+            "INSERT INTO ir_config_parameter (key, value) VALUES ('sessions.max_inactivity_seconds', $1)",
+            &[lifetime],
+        )
+        .unwrap();
+    }
+    pg.batch_execute("CREATE DATABASE \"not odoo\" TEMPLATE template0")
+        .unwrap();
+    let (many, many_execs) = diagnosed(&host);
+    let cost = &many.facts.cost;
+    assert_eq!(
+        (many_execs, cost.psql_runs),
+        (few_execs, 2),
+        "the same executions whatever the number of databases: the listing and one run for all \
+         ({cost:?})"
+    );
+
+    // One the role cannot connect to: psql leaves the script there, one more run reads the rest.
+    for sql in [
+        "CREATE DATABASE many_refused TEMPLATE template0",
+        "REVOKE CONNECT ON DATABASE many_refused FROM PUBLIC, odoo",
+    ] {
+        pg.batch_execute(sql).unwrap();
+    }
+    let (refused, refused_execs) = diagnosed(&host);
+    assert_eq!(
+        (refused_execs, refused.facts.cost.psql_runs),
+        (few_execs + 1, 3),
+        "{:?}",
+        refused.facts.cost
+    );
+    assert_eq!(
+        refused.facts.db.seen().unwrap().cleanup_only,
+        many.facts.db.seen().unwrap().cleanup_only
+    );
+
+    let db = many.facts.db.seen().expect("database facts");
+    assert!(db.databases[0].via_psql);
+    assert_eq!(db.databases[0].name, "odoo");
+    let read: std::collections::BTreeMap<&str, Option<&str>> = db
+        .cleanup_only
+        .iter()
+        .map(|(n, l)| (n.as_str(), l.as_deref()))
+        .collect();
+    for (name, lifetime) in &odoo_like {
+        assert_eq!(
+            read.get(name.as_str()),
+            Some(&Some(lifetime.as_str())),
+            "{read:#?}"
+        );
+    }
+    // Odoo's cron skips a database it cannot read, as the diagnosis does.
+    assert!(
+        !read.contains_key("not odoo") && !read.contains_key("many_refused"),
+        "{read:#?}"
+    );
+    assert_eq!(read.len(), odoo_like.len(), "{read:#?}");
+}
+
 #[test]
 fn a_sudo_login_sees_what_root_sees_and_a_login_without_sudo_is_told_why_not() {
     let lab = Lab::up("short-lifetime");

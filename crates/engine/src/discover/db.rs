@@ -1,8 +1,8 @@
 //! Odoo's database, reached the way Odoo reaches it: over TCP through an SSH tunnel with the
 //! credentials from odoo.conf, or — when odoo.conf sets no `db_host` (the Debian package's
 //! default: the local socket with peer authentication) and TCP refuses us — with `psql` run on the
-//! host as the Odoo user. Values always travel as parameters (`$1` over TCP, psql variables
-//! quoted by psql itself), never spliced into SQL. Only session-related parameters are read;
+//! host as the Odoo user, every database in one psql run ([`psql_batch`]). Values always travel
+//! as parameters (`$1` over TCP, psql variables quoted by psql itself), never spliced into SQL. Only session-related parameters are read;
 //! `database.secret` is checked for presence, never read.
 
 use crate::db_scope::DbScope;
@@ -204,6 +204,20 @@ impl<'h> Db<'h> {
         matches!(self.via, Via::Psql { .. })
     }
 
+    /// How psql reaches the databases, when this one is reached through psql.
+    pub(crate) fn psql_route(&self) -> Option<PsqlRoute> {
+        match &self.via {
+            Via::Psql {
+                user, port, tcp, ..
+            } => Some(PsqlRoute {
+                user: user.clone(),
+                port: *port,
+                tcp: tcp.clone(),
+            }),
+            Via::Tcp { .. } => None,
+        }
+    }
+
     /// Runs `sql` whose placeholders are `$1`, `$2`…, returning every row as text (NULL as None).
     pub fn query(&mut self, sql: &str, args: &[&str]) -> Result<Vec<Vec<Option<String>>>, DbError> {
         match &mut self.via {
@@ -355,16 +369,267 @@ fn psql(
     // psql ends its output with one newline after the last record (only one statement returns
     // rows here; values may themselves contain newlines, so nothing else is trimmed).
     let text = out.stdout_str();
-    let text = text.strip_suffix('\n').unwrap_or(&text);
-    Ok(text
-        .split(RECORD)
+    Ok(psql_rows(text.strip_suffix('\n').unwrap_or(&text)))
+}
+
+/// Rows from psql's unaligned output (fields [`FIELD`], rows [`RECORD`], NULL as `\x1a`).
+fn psql_rows(text: &str) -> Vec<Vec<Option<String>>> {
+    text.split(RECORD)
         .filter(|r| !r.is_empty())
         .map(|r| {
             r.split(FIELD)
                 .map(|f| (f != "\u{1a}").then(|| f.to_string()))
                 .collect()
         })
-        .collect())
+        .collect()
+}
+
+/// How psql reaches the databases of a socket-only instance: as `user` on the local socket.
+#[derive(Debug, Clone)]
+pub(crate) struct PsqlRoute {
+    user: String,
+    port: u16,
+    /// Why TCP was refused, for the message when psql fails too.
+    tcp: String,
+}
+
+/// Line prefixes the batch script prints between databases (`\echo`), a byte that never occurs
+/// in our values, like [`FIELD`] and [`RECORD`]: `MARK db N` opens database N's part of the
+/// output, `MARK tag WORD` says which branch of its script ran.
+const MARK: char = '\u{1d}';
+
+/// One database's part of a batch: its script runs after psql switched to it (`\connect`), with
+/// psql variables `osd_*` it may use; it prints one statement's rows of two or more columns, and
+/// may print tags (`\echo` of [`batch_tag`]).
+pub(crate) struct BatchRead {
+    pub db: String,
+    pub script: String,
+}
+
+/// The `\echo` line that tags a database's output with `word` (a branch the script took).
+fn batch_tag(word: &str) -> String {
+    format!("\\echo '{MARK}tag {word}'\n")
+}
+
+/// What one database's part of a batch gave: its tags and rows, or psql's error for it.
+type BatchResult = Result<(Vec<String>, Vec<Vec<Option<String>>>), DbError>;
+
+/// The psql script for `reads` from the first one, whose database psql was started on: each
+/// database's part opens with its marker, then (but for the first) switches with
+/// `\connect :"osd_db_N"` — the name travels as a psql variable quoted by psql, never spliced.
+/// ON_ERROR_STOP stays off so that an error (a database that is not Odoo's) ends only its part.
+fn batch_script(reads: &[BatchRead]) -> String {
+    let mut script = String::new();
+    for (i, r) in reads.iter().enumerate() {
+        script.push_str(&format!("\\echo '{MARK}db {i}'\n"));
+        if i > 0 {
+            script.push_str(&format!("\\connect :\"osd_db_{i}\"\n"));
+        }
+        script.push_str(&r.script);
+        if !r.script.ends_with('\n') {
+            script.push('\n');
+        }
+    }
+    script
+}
+
+/// One database's output in a batch, as printed between its marker and the next.
+#[derive(Debug, Default, PartialEq)]
+struct BatchPart {
+    index: usize,
+    tags: Vec<String>,
+    text: String,
+}
+
+/// Splits a batch's output (stdout and stderr merged, in order) into what came before any
+/// marker (psql could not start on the first database) and each database's part. Values may
+/// hold newlines: only lines that open with [`MARK`] are markers.
+fn split_batch(output: &str) -> (String, Vec<BatchPart>) {
+    let mut before = String::new();
+    let mut parts: Vec<BatchPart> = Vec::new();
+    for line in output.split_inclusive('\n') {
+        let bare = line.strip_suffix('\n').unwrap_or(line);
+        if let Some(mark) = bare.strip_prefix(MARK) {
+            if let Some(index) = mark.strip_prefix("db ").and_then(|n| n.parse().ok()) {
+                parts.push(BatchPart {
+                    index,
+                    ..BatchPart::default()
+                });
+                continue;
+            }
+            if let (Some(tag), Some(part)) = (mark.strip_prefix("tag "), parts.last_mut()) {
+                part.tags.push(tag.to_string());
+                continue;
+            }
+        }
+        match parts.last_mut() {
+            Some(part) => part.text.push_str(line),
+            None => before.push_str(line),
+        }
+    }
+    (before, parts)
+}
+
+/// One part's rows, or its error: psql prints a statement's rows (two columns or more, so the
+/// first line holds a [`FIELD`]) or, instead of them, the error (`ERROR:  …`, `\connect: …`).
+fn batch_part_result(part: BatchPart, user: &str) -> BatchResult {
+    let text = part.text.strip_suffix('\n').unwrap_or(&part.text);
+    let first_line = text.split('\n').next().unwrap_or("");
+    if !text.is_empty() && !first_line.contains(FIELD) {
+        return Err(DbError::Psql {
+            user: user.to_string(),
+            stderr: text.trim().to_string(),
+        });
+    }
+    Ok((part.tags, psql_rows(text)))
+}
+
+/// Reads every database of `reads` in one psql run on the host: psql starts on the first and
+/// `\connect`s to each next one, so the cost is one command execution whatever their number.
+/// psql ends a script when a `\connect` fails (a non-interactive session does not keep the
+/// previous connection): that database gets the error and a further run reads the ones after
+/// it, so each database that cannot be connected to costs one more run. A failure that is not
+/// about the database (peer authentication, psql missing) is every remaining database's.
+/// `vars` are psql variables the scripts share. Returns the results in order and the runs made.
+pub(crate) fn psql_batch(
+    host: &Host,
+    route: &PsqlRoute,
+    reads: &[BatchRead],
+    vars: &[(&str, &str)],
+) -> (Vec<BatchResult>, u64) {
+    batch_runs(reads, &route.user, |run| {
+        psql_batch_run(host, route, run, vars)
+    })
+}
+
+/// [`psql_batch`]'s runs, each made by `run_psql` for the databases from a point on.
+fn batch_runs(
+    reads: &[BatchRead],
+    user: &str,
+    mut run_psql: impl FnMut(&[BatchRead]) -> Result<osd_remote::Output, DbError>,
+) -> (Vec<BatchResult>, u64) {
+    let mut results: Vec<Option<BatchResult>> = (0..reads.len()).map(|_| None).collect();
+    let mut runs = 0;
+    let mut start = 0;
+    let failed = |stderr: &str| DbError::Psql {
+        user: user.to_string(),
+        stderr: stderr.trim().to_string(),
+    };
+    while start < reads.len() {
+        let run = &reads[start..];
+        runs += 1;
+        let out = match run_psql(run) {
+            Ok(out) => out,
+            Err(e) => {
+                // The run never happened (the connection to the host went): the first database
+                // carries the error itself, the others its text.
+                let text = e.to_string();
+                results[start] = Some(Err(e));
+                for r in &mut results[start + 1..] {
+                    *r = Some(Err(DbError::Client(text.clone())));
+                }
+                break;
+            }
+        };
+        let (before, parts) = split_batch(&String::from_utf8_lossy(&out.stdout));
+        let last = parts.last().map(|p| p.index);
+        for part in parts {
+            if let Some(slot) = results.get_mut(start + part.index) {
+                *slot = Some(batch_part_result(part, user));
+            }
+        }
+        if out.ok() {
+            for r in &mut results[start..] {
+                r.get_or_insert_with(|| Err(failed("psql printed nothing for this database")));
+            }
+            break;
+        }
+        match last {
+            // psql stopped in that database's part (its \connect failed): go on after it.
+            Some(i) => {
+                let slot = &mut results[start + i];
+                if matches!(slot, Some(Ok((tags, rows))) if tags.is_empty() && rows.is_empty()) {
+                    // Stopped with nothing said (killed): no read is not an empty database.
+                    *slot = Some(Err(failed(&format!(
+                        "psql stopped with status {} before reading this database",
+                        out.status
+                    ))));
+                }
+                start += i + 1;
+            }
+            None => {
+                let error = failed(&before);
+                let about_it = before.contains(&format!("\"{}\"", run[0].db));
+                if about_it {
+                    results[start] = Some(Err(error));
+                    start += 1;
+                } else {
+                    for r in &mut results[start..] {
+                        *r = Some(Err(failed(&before)));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    let results = results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(failed("psql printed nothing for this database"))))
+        .collect();
+    (results, runs)
+}
+
+/// One psql run of the batch `run` (its first database first), stderr merged into stdout in
+/// order so that each error lands in its database's part: psql flushes its output before it
+/// prints an error.
+fn psql_batch_run(
+    host: &Host,
+    route: &PsqlRoute,
+    run: &[BatchRead],
+    vars: &[(&str, &str)],
+) -> Result<osd_remote::Output, DbError> {
+    let mut cmd = Cmd::new("runuser")
+        .args([
+            "-u",
+            &route.user,
+            "--",
+            "sh",
+            "-c",
+            "exec \"$@\" 2>&1",
+            "sh",
+        ])
+        .args(["psql", "-X", "-q", "-A", "-t"])
+        .arg("-P")
+        .arg("null=\u{1a}")
+        .arg("-F")
+        .arg(FIELD.to_string())
+        .arg("-R")
+        .arg(RECORD.to_string())
+        .arg("-p")
+        .arg(route.port.to_string())
+        .arg("-d")
+        .arg(&run[0].db);
+    for (name, value) in vars {
+        if value.contains('\0') {
+            return Err(DbError::NulInValue);
+        }
+        cmd = cmd.arg("-v").arg(format!("{name}={value}"));
+    }
+    for (i, r) in run.iter().enumerate().skip(1) {
+        if r.db.contains('\0') {
+            return Err(DbError::NulInValue);
+        }
+        cmd = cmd.arg("-v").arg(format!("osd_db_{i}={}", r.db));
+    }
+    // A second per database on top of the single read's bound: hundreds of databases take
+    // seconds (a \connect is a backend start), never minutes.
+    let timeout = Duration::from_secs(30 + run.len() as u64);
+    host.run(
+        &cmd.privileged()
+            .timeout(timeout)
+            .stdin(batch_script(run).into_bytes()),
+    )
+    .map_err(|e| DbError::Remote(Box::new(e)))
 }
 
 /// Opens a TCP connection to `db` through a tunnel on `host`. The caller keeps the tunnel alive.
@@ -474,6 +739,16 @@ fn read_database(
         Err(e) if e.undefined_table() => return Err(ReadError::NotOdoo),
         Err(e) => return Err(ReadError::Query(e)),
     };
+    Ok(db_read(name, rows, devices_read, d.via_psql()))
+}
+
+/// A database's facts from the read's rows (`devices_read`: the query asked `res_device_log`).
+fn db_read(
+    name: &str,
+    rows: Vec<Vec<Option<String>>>,
+    devices_read: bool,
+    via_psql: bool,
+) -> DbRead {
     let mut params = BTreeMap::new();
     let mut modules = BTreeMap::new();
     let mut secret = false;
@@ -500,22 +775,134 @@ fn read_database(
             _ => {}
         }
     }
-    Ok(DbRead {
+    DbRead {
         params: DbParams {
             name: name.to_string(),
             params,
             database_secret_present: secret,
             modules,
             autovacuum_cron_active,
-            via_psql: d.via_psql(),
+            via_psql,
             revoked_devices: revoked,
         },
         base,
-    })
+    }
 }
 
-/// Reads `names` at most [`PARALLEL_READS`] at a time; results in the order of `names`.
+/// How this instance's databases are reached, as the first one opened told: over TCP (one
+/// connection per database) or through psql on the host (all of them in one run).
+#[derive(Clone)]
+enum Reach {
+    Tcp,
+    Psql(PsqlRoute),
+}
+
+/// The route to the databases: known from a database already opened, else from opening `probe`
+/// (only where odoo.conf names no host: elsewhere it is TCP, refused or not).
+fn reach(host: &Host, odoo: &OdooFacts, known: &mut Option<Reach>, probe: &str) -> Reach {
+    if let Some(r) = known {
+        return r.clone();
+    }
+    let r = if db_target(odoo).via_socket {
+        match Db::open(host, odoo, probe).map(|d| d.psql_route()) {
+            Ok(Some(route)) => Reach::Psql(route),
+            // TCP answered (or failed in a way the per-database read reports as it is).
+            _ => Reach::Tcp,
+        }
+    } else {
+        Reach::Tcp
+    };
+    *known = Some(r.clone());
+    r
+}
+
+/// The read of one database in a psql batch: on 18+ psql itself picks the query with or
+/// without `res_device_log` (absent from an 18 database that never logged a device) and tags
+/// the first, so the fallback costs no second run.
+fn batch_read_script(devices: bool) -> String {
+    let read = |devices: bool| {
+        read_sql(devices)
+            .replace("$1", ":'osd_keys'")
+            .replace("$2", ":'osd_mods'")
+            + ";\n"
+    };
+    if !devices {
+        return read(false);
+    }
+    format!(
+        "\\set osd_devices false\n\
+         SELECT to_regclass('res_device_log') IS NOT NULL AS osd_devices \\gset\n\
+         \\if :osd_devices\n{}{}\\else\n{}\\endif\n",
+        batch_tag("devices"),
+        read(true),
+        read(false)
+    )
+}
+
+/// Reads `names` in one psql run (more only for databases that cannot be connected to); the
+/// outcome of each is the one its own read would have had.
+fn read_databases_psql(
+    host: &Host,
+    route: &PsqlRoute,
+    names: &[String],
+    devices: bool,
+    cost: &mut Cost,
+) -> Vec<Result<DbRead, ReadError>> {
+    let script = batch_read_script(devices);
+    let reads: Vec<BatchRead> = names
+        .iter()
+        .map(|db| BatchRead {
+            db: db.clone(),
+            script: script.clone(),
+        })
+        .collect();
+    let keys = SESSION_PARAMS.join(",");
+    let mods = SESSION_MODULES.join(",");
+    let (results, runs) = psql_batch(
+        host,
+        route,
+        &reads,
+        &[("osd_keys", &keys), ("osd_mods", &mods)],
+    );
+    cost.psql_runs += runs;
+    cost.db_round_trips += runs;
+    names
+        .iter()
+        .zip(results)
+        .map(|(name, r)| match r {
+            Ok((tags, rows)) => Ok(db_read(
+                name,
+                rows,
+                tags.iter().any(|t| t == "devices"),
+                true,
+            )),
+            Err(e) if e.undefined_table() => Err(ReadError::NotOdoo),
+            Err(e) => Err(ReadError::Query(socket_error(&route.tcp, e))),
+        })
+        .collect()
+}
+
+/// Reads `names`, results in their order: through psql all in one run, over TCP at most
+/// [`PARALLEL_READS`] at a time.
 fn read_databases(
+    host: &Host,
+    odoo: &OdooFacts,
+    names: &[String],
+    devices: bool,
+    known: &mut Option<Reach>,
+    cost: &mut Cost,
+) -> Vec<Result<DbRead, ReadError>> {
+    let Some(first) = names.first() else {
+        return Vec::new();
+    };
+    match reach(host, odoo, known, first) {
+        Reach::Psql(route) => read_databases_psql(host, &route, names, devices, cost),
+        Reach::Tcp => read_databases_tcp(host, odoo, names, devices, cost),
+    }
+}
+
+/// Reads `names` at most [`PARALLEL_READS`] at a time, one connection each.
+fn read_databases_tcp(
     host: &Host,
     odoo: &OdooFacts,
     names: &[String],
@@ -585,12 +972,18 @@ pub(super) fn db_facts(
     let mut lifetimes: BTreeMap<String, Option<String>> = BTreeMap::new();
     // Each database is read once: those read for the cron question serve the checks too.
     let mut read: BTreeMap<String, Result<DbRead, ReadError>> = BTreeMap::new();
+    // The listing's connection tells how the databases are reached (psql: all in one run).
+    let mut known_reach: Option<Reach> = None;
     if asks_server {
         let template = odoo
             .option("db_template")
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| "template0".into());
         let listed = Db::open(host, odoo, "postgres").and_then(|mut d| {
+            known_reach = Some(match d.psql_route() {
+                Some(route) => Reach::Psql(route),
+                None => Reach::Tcp,
+            });
             cost.db_round_trips += 1;
             let rows = d.query(
                 "SELECT datname FROM pg_database WHERE datdba = (SELECT usesysid FROM pg_user WHERE usename = current_user) \
@@ -612,7 +1005,7 @@ pub(super) fn db_facts(
         let prefork_visits_all = workers > 0 && db_name.is_none();
         let mut list = Vec::new();
         if prefork_visits_all {
-            let results = read_databases(host, odoo, &names, devices, cost);
+            let results = read_databases(host, odoo, &names, devices, &mut known_reach, cost);
             for (name, r) in names.into_iter().zip(results) {
                 match &r {
                     Ok(db) => {
@@ -667,7 +1060,7 @@ pub(super) fn db_facts(
         .filter(|n| !read.contains_key(*n))
         .cloned()
         .collect();
-    let results = read_databases(host, odoo, &unread, devices, cost);
+    let results = read_databases(host, odoo, &unread, devices, &mut known_reach, cost);
     read.extend(unread.into_iter().zip(results));
     let mut databases = Vec::new();
     for name in &scope.served {
@@ -725,15 +1118,23 @@ pub fn database_error(
     }
 }
 
-/// Reads system parameters afresh, one connection per database (a psql run each on a
-/// socket-only host). `(database, key)` pairs in, values in the same order out; `None` when the
-/// row does not exist, `Err` when a database cannot be asked (then nothing may be changed).
+/// Reads system parameters afresh, one connection per database (on a socket-only host, one
+/// psql run for all of them). `(database, key)` pairs in, values in the same order out; `None`
+/// when the row does not exist, `Err` when a database cannot be asked (then nothing may be
+/// changed).
 pub fn read_params(
     host: &Host,
     odoo: &OdooFacts,
     wanted: &[(&str, &str)],
 ) -> Result<Vec<Option<String>>, crate::EngineError> {
     let mut open: BTreeMap<&str, Db> = BTreeMap::new();
+    if let (Some(&(first, _)), true) = (wanted.first(), db_target(odoo).via_socket) {
+        let d = Db::open(host, odoo, first).map_err(|e| database_error(host, odoo, first, e))?;
+        if let Some(route) = d.psql_route() {
+            return read_params_psql(host, odoo, &route, wanted);
+        }
+        open.insert(first, d);
+    }
     let mut values = Vec::with_capacity(wanted.len());
     for &(db, key) in wanted {
         let conn = match open.entry(db) {
@@ -748,4 +1149,220 @@ pub fn read_params(
         );
     }
     Ok(values)
+}
+
+/// [`read_params`] through psql: each database's keys in one statement, all databases in one run.
+fn read_params_psql(
+    host: &Host,
+    odoo: &OdooFacts,
+    route: &PsqlRoute,
+    wanted: &[(&str, &str)],
+) -> Result<Vec<Option<String>>, crate::EngineError> {
+    let mut dbs: Vec<&str> = Vec::new();
+    for &(db, _) in wanted {
+        if !dbs.contains(&db) {
+            dbs.push(db);
+        }
+    }
+    // Keys travel as psql variables, `osd_key_<database>_<key>` by position.
+    let mut vars: Vec<(String, String)> = Vec::new();
+    let reads: Vec<BatchRead> = dbs
+        .iter()
+        .enumerate()
+        .map(|(i, &db)| {
+            let mut keys: Vec<&str> = Vec::new();
+            for &(d, key) in wanted {
+                if d == db && !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            let list: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .map(|(j, key)| {
+                    vars.push((format!("osd_key_{i}_{j}"), key.to_string()));
+                    format!(":'osd_key_{i}_{j}'")
+                })
+                .collect();
+            BatchRead {
+                db: db.to_string(),
+                script: format!(
+                    "SELECT key, value FROM ir_config_parameter WHERE key IN ({});\n",
+                    list.join(", ")
+                ),
+            }
+        })
+        .collect();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let (results, _runs) = psql_batch(host, route, &reads, &vars);
+    let mut by_db: BTreeMap<&str, Result<BTreeMap<String, Option<String>>, DbError>> = dbs
+        .iter()
+        .zip(results)
+        .map(|(&db, r)| {
+            let values = r.map(|(_, rows)| {
+                rows.into_iter()
+                    .filter_map(|row| {
+                        let mut row = row.into_iter();
+                        Some((row.next().flatten()?, row.next().flatten()))
+                    })
+                    .collect()
+            });
+            (db, values)
+        })
+        .collect();
+    let mut values = Vec::with_capacity(wanted.len());
+    for &(db, key) in wanted {
+        match by_db.get(db) {
+            Some(Ok(found)) => values.push(found.get(key).cloned().flatten()),
+            _ => {
+                let e = by_db
+                    .remove(db)
+                    .expect("every database was read")
+                    .expect_err("this database's read failed");
+                return Err(database_error(host, odoo, db, socket_error(&route.tcp, e)));
+            }
+        }
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads(names: &[&str]) -> Vec<BatchRead> {
+        names
+            .iter()
+            .map(|n| BatchRead {
+                db: n.to_string(),
+                script: "SELECT 'p', key, value FROM ir_config_parameter;".into(),
+            })
+            .collect()
+    }
+
+    fn output(status: i32, text: &str) -> osd_remote::Output {
+        osd_remote::Output {
+            status,
+            stdout: text.as_bytes().to_vec(),
+            stderr: Vec::new(),
+        }
+    }
+
+    fn rows(r: &BatchResult) -> Vec<Vec<Option<String>>> {
+        r.as_ref().expect("rows").1.clone()
+    }
+
+    fn stderr(r: &BatchResult) -> String {
+        match r {
+            Err(DbError::Psql { stderr, .. }) => stderr.clone(),
+            other => panic!("not a psql error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn database_names_travel_as_psql_variables() {
+        let script = batch_script(&reads(&["first", "it's mine", "x\"; DROP"]));
+        assert!(script.contains("\\connect :\"osd_db_1\"\n"));
+        assert!(script.contains("\\connect :\"osd_db_2\"\n"));
+        assert!(!script.contains("it's") && !script.contains("DROP") && !script.contains("first"));
+        // psql was started on the first database: no switch to it.
+        assert!(!script.contains("osd_db_0"));
+    }
+
+    #[test]
+    fn values_with_newlines_and_markers_attribute_rows_and_errors() {
+        let text = "\u{1d}db 0\n\
+                    p\u{1f}web.base.url\u{1f}line one\nline two\u{1e}p\u{1f}empty\u{1f}\u{1a}\n\
+                    \u{1d}db 1\n\
+                    ERROR:  relation \"ir_config_parameter\" does not exist\n\
+                    LINE 1: SELECT 'p', key, value FROM ir_config_parameter;\n\
+                    \x20                                  ^\n\
+                    \u{1d}db 2\n\
+                    \u{1d}tag devices\n\
+                    p\u{1f}sessions.max_inactivity_seconds\u{1f}3600\n";
+        let (results, runs) = batch_runs(&reads(&["a", "it's b", "c d"]), "odoo", |run| {
+            assert_eq!(run.len(), 3);
+            Ok(output(0, text))
+        });
+        assert_eq!(runs, 1);
+        assert_eq!(
+            rows(&results[0]),
+            vec![
+                vec![
+                    Some("p".into()),
+                    Some("web.base.url".into()),
+                    Some("line one\nline two".into())
+                ],
+                vec![Some("p".into()), Some("empty".into()), None],
+            ]
+        );
+        assert!(stderr(&results[1]).starts_with("ERROR:  relation \"ir_config_parameter\""));
+        assert!(results[1].as_ref().unwrap_err().undefined_table());
+        let (tags, third) = results[2].as_ref().unwrap();
+        assert_eq!(tags, &["devices"]);
+        assert_eq!(third[0][2].as_deref(), Some("3600"));
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_connected_to_costs_one_more_run_for_the_others() {
+        let mut calls: Vec<Vec<String>> = Vec::new();
+        let (results, runs) = batch_runs(&reads(&["a", "gone", "b", "it's"]), "odoo", |run| {
+            calls.push(run.iter().map(|r| r.db.clone()).collect());
+            Ok(match calls.len() {
+                // psql leaves a non-interactive script when a \connect fails.
+                1 => output(
+                    2,
+                    "\u{1d}db 0\np\u{1f}k\u{1f}1\n\u{1d}db 1\n\
+                     \\connect: connection to server on socket \"/run/postgresql/.s.PGSQL.5432\" failed: \
+                     FATAL:  database \"gone\" does not exist\n",
+                ),
+                // The next run's first database refuses at start: only its own failure.
+                2 => output(
+                    2,
+                    "psql: error: connection to server on socket \"/run/postgresql/.s.PGSQL.5432\" \
+                     failed: FATAL:  permission denied for database \"b\"\n",
+                ),
+                _ => output(0, "\u{1d}db 0\np\u{1f}k\u{1f}4\n"),
+            })
+        });
+        assert_eq!(
+            calls,
+            vec![
+                vec!["a", "gone", "b", "it's"],
+                vec!["b", "it's"],
+                vec!["it's"]
+            ]
+        );
+        assert_eq!(runs, 3);
+        assert_eq!(rows(&results[0])[0][2].as_deref(), Some("1"));
+        assert!(stderr(&results[1]).contains("database \"gone\" does not exist"));
+        assert!(stderr(&results[2]).contains("permission denied for database \"b\""));
+        assert_eq!(rows(&results[3])[0][2].as_deref(), Some("4"));
+    }
+
+    #[test]
+    fn a_failure_that_is_not_about_a_database_is_every_databases() {
+        let mut runs_made = 0;
+        let (results, runs) = batch_runs(&reads(&["a", "b", "c"]), "odoo", |_| {
+            runs_made += 1;
+            Ok(output(
+                2,
+                "psql: error: connection to server on socket \"/run/postgresql/.s.PGSQL.5432\" failed: \
+                 FATAL:  Peer authentication failed for user \"odoo\"\n",
+            ))
+        });
+        assert_eq!((runs, runs_made), (1, 1));
+        for r in &results {
+            assert!(stderr(r).contains("Peer authentication failed"));
+        }
+    }
+
+    #[test]
+    fn the_read_script_picks_the_device_query_in_psql() {
+        let s = batch_read_script(true);
+        assert!(s.contains("to_regclass('res_device_log')"));
+        assert!(s.contains(":'osd_keys'") && s.contains(":'osd_mods'") && !s.contains("$1"));
+        assert_eq!(s.matches("FROM res_device_log").count(), 1);
+        assert!(!batch_read_script(false).contains("\\if"));
+    }
 }
