@@ -330,16 +330,7 @@ fn psql(
             "-v",
             "ON_ERROR_STOP=1",
         ])
-        .arg("-P")
-        .arg("null=\u{1a}")
-        .arg("-F")
-        .arg(FIELD.to_string())
-        .arg("-R")
-        .arg(RECORD.to_string())
-        .arg("-p")
-        .arg(port.to_string())
-        .arg("-d")
-        .arg(db)
+        .args(psql_output_args(port, db))
         .privileged()
         .timeout(Duration::from_secs(30));
     let mut script = String::new();
@@ -370,6 +361,23 @@ fn psql(
     // rows here; values may themselves contain newlines, so nothing else is trimmed).
     let text = out.stdout_str();
     Ok(psql_rows(text.strip_suffix('\n').unwrap_or(&text)))
+}
+
+/// psql's output as the parsers read it (NULL as `\x1a`, fields [`FIELD`], rows [`RECORD`]),
+/// on the local socket's `port`, starting in database `db`.
+fn psql_output_args(port: u16, db: &str) -> [String; 10] {
+    [
+        "-P".into(),
+        "null=\u{1a}".into(),
+        "-F".into(),
+        FIELD.to_string(),
+        "-R".into(),
+        RECORD.to_string(),
+        "-p".into(),
+        port.to_string(),
+        "-d".into(),
+        db.to_string(),
+    ]
 }
 
 /// Rows from psql's unaligned output (fields [`FIELD`], rows [`RECORD`], NULL as `\x1a`).
@@ -599,16 +607,7 @@ fn psql_batch_run(
             "sh",
         ])
         .args(["psql", "-X", "-q", "-A", "-t"])
-        .arg("-P")
-        .arg("null=\u{1a}")
-        .arg("-F")
-        .arg(FIELD.to_string())
-        .arg("-R")
-        .arg(RECORD.to_string())
-        .arg("-p")
-        .arg(route.port.to_string())
-        .arg("-d")
-        .arg(&run[0].db);
+        .args(psql_output_args(route.port, &run[0].db));
     for (name, value) in vars {
         if value.contains('\0') {
             return Err(DbError::NulInValue);
