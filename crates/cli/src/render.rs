@@ -246,6 +246,15 @@ pub fn fleet_line(h: &osd_engine::fleet::FleetHost) -> String {
         }
         Err(e) => format!("{} {}: could not diagnose: {e}", mark(Status::Fail), h.name),
     };
+    if let Ok(r) = &h.result {
+        for c in r.unsettled() {
+            let _ = write!(
+                line,
+                "\n    unsettled: change set {} ({}) — `rollback {}` on this host settles it",
+                c.id, c.state_words, c.id
+            );
+        }
+    }
     if let Some(d) = &h.drift {
         line.push_str(&drift(d));
     }

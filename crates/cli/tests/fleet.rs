@@ -373,3 +373,60 @@ fn drift_says_what_got_worse_and_what_was_edited_outside_since_the_baseline() {
     );
     assert!(!text.contains("got worse"), "{text}");
 }
+
+/// A host with a change set it has not settled (an apply cut off before it started, left
+/// `applying` by a host that rebooted): its row says so under the verdict, with the command that
+/// settles it, as `diagnose` leads with it for one host.
+#[test]
+fn a_host_with_an_unsettled_change_set_says_so_on_its_row() {
+    let lab = Lab::up("healthy");
+    let home = tempfile::tempdir().unwrap();
+    let id = "20261201T120000Z-abc123";
+    let dir = lab.dir().join("state/changesets").join(id);
+    std::fs::create_dir_all(&dir).unwrap();
+    let record = serde_json::json!({
+        "id": id,
+        "created": 1_796_126_400u64,
+        "created_text": "2026-12-01T12:00:00Z",
+        "by": "someone@laptop as root",
+        "host": "127.0.0.1",
+        "instance": {"config_path": s(&lab.info.odoo.conf), "http_port": lab.info.odoo.http_port},
+        "status": "recorded",
+        "changeset": osd_engine::change::ChangeSet::default(),
+        "verification": [],
+        "error": null,
+        "log": ["2026-12-01T12:00:00Z recorded"],
+    });
+    std::fs::write(dir.join("record.json"), record.to_string()).unwrap();
+    // The host's own word wins over record.json's: its program got as far as applying.
+    std::fs::write(dir.join("status"), "applying\n").unwrap();
+    let inventory = home.path().join("hosts.ini");
+    std::fs::write(&inventory, format!("{}\n", ini_host("lab", &lab))).unwrap();
+    let out = run(
+        home.path(),
+        &args(
+            &["fleet", "diagnose", "--inventory", &s(&inventory)],
+            known_hosts(&[&lab]),
+        ),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("unsettled:"))
+        .unwrap_or_else(|| panic!("no unsettled line in:\n{text}"));
+    assert!(
+        line.contains(id) && line.contains(&format!("rollback {id}")),
+        "{line}"
+    );
+    // A settled one is not listed.
+    std::fs::write(dir.join("status"), "rolled_back\n").unwrap();
+    let out = run(
+        home.path(),
+        &args(
+            &["fleet", "diagnose", "--inventory", &s(&inventory)],
+            known_hosts(&[&lab]),
+        ),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("unsettled:"), "{text}");
+}

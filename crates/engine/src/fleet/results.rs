@@ -33,6 +33,14 @@ impl HostReport {
         }
     }
 
+    /// This instance's change sets the host has not settled (recorded, applying, or whose
+    /// rollback failed): on a fleet's row they come before everything else, as in `diagnose`.
+    pub fn unsettled(&self) -> impl Iterator<Item = &crate::report::model::ChangeReport> {
+        self.report.changes.iter().filter(|c| {
+            crate::change::record::parse_status(&c.status).is_some_and(|s| s.unfinished())
+        })
+    }
+
     /// The check that needs attention most (fail, then warn, then unknown; checklist order).
     pub fn worst_check(&self) -> Option<&CheckReport> {
         let worst = self
