@@ -506,20 +506,11 @@ impl Ctx<'_> {
 
     /// Saves the program into an existing record (one written before the program existed).
     fn install_program(&self, rec: &Record) -> Result<(), EngineError> {
-        let out = self.host.run_script(
+        record::run_as_root(
+            self.host,
+            &format!("save the change set's program in {}", rec.dir()),
             &record::files_script(&rec.dir(), &self.program_files(rec)),
-            true,
-            Duration::from_secs(60),
         )?;
-        if !out.ok() {
-            return Err(osd_remote::RemoteError::CommandFailed {
-                host: self.host.name().into(),
-                command: format!("save the change set's program in {}", rec.dir()),
-                status: out.status,
-                stderr: out.stderr_str().trim().to_string(),
-            }
-            .into());
-        }
         Ok(())
     }
 

@@ -231,7 +231,11 @@ put() {{
 
 /// Runs a script on the host as root (the records are root's); a failure is an error naming
 /// `what` with the script's own words.
-fn run_as_root(host: &Host, what: &str, script: &str) -> Result<osd_remote::Output, EngineError> {
+pub(crate) fn run_as_root(
+    host: &Host,
+    what: &str,
+    script: &str,
+) -> Result<osd_remote::Output, EngineError> {
     let out = host.run_script(script, true, Duration::from_secs(60))?;
     if out.ok() {
         Ok(out)
