@@ -832,6 +832,27 @@ fn a_file_edited_between_plan_and_apply_is_not_overwritten() {
     );
 }
 
+/// A record written before change sets carried their own program (no run.sh, no params.json)
+/// is rolled back all the same: the program is saved into it first, then run.
+#[test]
+fn a_record_without_its_program_gets_it_and_rolls_back() {
+    let (lab, host, opts, before, d0, cs) = setup("proxy-mode-off", &["proxy.mode"]);
+    let r = apply::apply(&host, &d0, &cs, &opts, &quiet).unwrap();
+    assert_eq!(r.status, Outcome::Applied, "{:?}", r.error);
+    let dir = lab.dir().join("state/changesets").join(&r.changeset);
+    std::fs::remove_file(dir.join("run.sh")).unwrap();
+    std::fs::remove_file(dir.join("params.json")).unwrap();
+    let facts = osd_engine::discover::discover(&host, &opts.diagnose.discover).unwrap();
+    let rb = apply::rollback(&host, &facts, Some(&r.changeset), false, &opts, &quiet).unwrap();
+    assert_eq!(rb.status, RecordStatus::Undone, "{:?}", rb.error);
+    let program = std::fs::metadata(dir.join("run.sh")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&program.permissions()) & 0o777,
+        0o700
+    );
+    assert_eq!(snapshot(&lab, &host), before);
+}
+
 #[test]
 fn rollback_refuses_a_file_edited_since_unless_forced() {
     let (lab, host, opts, before, d0, cs) = setup("proxy-mode-off", &["proxy.mode"]);
