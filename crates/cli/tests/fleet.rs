@@ -402,14 +402,17 @@ fn a_host_with_an_unsettled_change_set_says_so_on_its_row() {
     std::fs::write(dir.join("status"), "applying\n").unwrap();
     let inventory = home.path().join("hosts.ini");
     std::fs::write(&inventory, format!("{}\n", ini_host("lab", &lab))).unwrap();
-    let out = run(
-        home.path(),
-        &args(
-            &["fleet", "diagnose", "--inventory", &s(&inventory)],
-            known_hosts(&[&lab]),
-        ),
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let rows = || {
+        let out = run(
+            home.path(),
+            &args(
+                &["fleet", "diagnose", "--inventory", &s(&inventory)],
+                known_hosts(&[&lab]),
+            ),
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = rows();
     let line = text
         .lines()
         .find(|l| l.contains("unsettled:"))
@@ -420,13 +423,6 @@ fn a_host_with_an_unsettled_change_set_says_so_on_its_row() {
     );
     // A settled one is not listed.
     std::fs::write(dir.join("status"), "rolled_back\n").unwrap();
-    let out = run(
-        home.path(),
-        &args(
-            &["fleet", "diagnose", "--inventory", &s(&inventory)],
-            known_hosts(&[&lab]),
-        ),
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = rows();
     assert!(!text.contains("unsettled:"), "{text}");
 }
